@@ -1,0 +1,1 @@
+//! Neural blueprint tasks on burn (pretrained CNN backbones, sentence embeddings, deep nets).

@@ -1,0 +1,16 @@
+//! Blueprint tasks: the building blocks autopilot combines into models.
+//!
+//! * [`features`]: the feature matrix every estimator consumes (a dense block and/or a sparse block).
+//! * [`estimator`]: the [`estimator::Estimator`] trait, typed hyperparameters, fitting context.
+//! * [`metrics`]: classification metrics (balanced accuracy, log loss, AUC, ...).
+
+pub mod error;
+pub mod estimator;
+pub mod features;
+pub mod metrics;
+pub mod params;
+
+pub use error::BlueprintError;
+pub use estimator::{Estimator, FitContext};
+pub use features::Features;
+pub use params::{ParamDomain, ParamSpec};

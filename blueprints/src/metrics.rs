@@ -1,0 +1,1 @@
+//! Classification metrics. (filled in by the metrics work)

@@ -1,0 +1,3 @@
+//! Autopilot engine: data ingestion, partitioning, project store, scheduler, insights and CLI.
+
+pub mod cli;
