@@ -4,11 +4,19 @@
 //! * [`estimator`]: the [`estimator::Estimator`] trait, typed hyperparameters, fitting context.
 //! * [`metrics`]: classification metrics (balanced accuracy, log loss, AUC, ...).
 
+pub mod blend;
 pub mod error;
 pub mod estimator;
 pub mod features;
+pub mod fit_input;
+pub mod knn;
+pub mod linear;
 pub mod metrics;
+pub mod naive_bayes;
+pub mod numeric;
 pub mod params;
+pub mod text;
+pub mod tree;
 
 pub use error::BlueprintError;
 pub use estimator::{Estimator, FitContext};

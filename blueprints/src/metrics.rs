@@ -1,1 +1,453 @@
-//! Classification metrics. (filled in by the metrics work)
+//! Classification metrics, computed the way scikit-learn computes them.
+//!
+//! Labels are `u32` class indices `0..n_classes`; probabilities are `rows × n_classes`.
+//! Every function checks its inputs and returns [`BlueprintError::InvalidInput`] instead of
+//! panicking. Scores are returned as `f64`.
+//!
+//! Conventions (matching `sklearn.metrics`):
+//! * [`balanced_accuracy`]: mean recall over the classes present in `y_true` (classes that are
+//!   only predicted do not count).
+//! * [`macro_f1`]: unweighted mean F1 over the classes present in `y_true` or `y_pred`; a class
+//!   with no true and no predicted rows is left out, a class with a zero denominator scores 0.
+//! * [`log_loss`]: probabilities clipped to `[1e-15, 1 - 1e-15]`, each row renormalised to sum 1.
+//! * [`roc_auc_ovr`]: one-vs-rest AUC with tied scores counted as half. A class that is absent
+//!   from `y_true` (or that is every row, so there are no negatives) has no defined AUC and is
+//!   skipped: the macro average is over the remaining classes, the weighted average weights them
+//!   by their prevalence. If no class has a defined AUC the result is an error.
+//! * [`confusion_matrix`]: counts, rows = actual class, columns = predicted class.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BlueprintError, Result};
+
+/// Probability clipping bound used by [`log_loss`].
+pub const LOG_LOSS_EPS: f64 = 1e-15;
+
+/// The metrics a leaderboard can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Mean per-class recall (the default project metric).
+    BalancedAccuracy,
+    /// Fraction of rows whose most probable class is the true one.
+    Accuracy,
+    /// Multiclass cross-entropy (lower is better).
+    #[serde(rename = "logloss")]
+    LogLoss,
+    /// One-vs-rest ROC AUC, macro average.
+    Auc,
+    /// Macro-averaged F1.
+    F1,
+}
+
+impl Metric {
+    /// Every metric, in display order.
+    pub const ALL: [Metric; 5] =
+        [Metric::BalancedAccuracy, Metric::Accuracy, Metric::LogLoss, Metric::Auc, Metric::F1];
+
+    /// True when a larger score is better (false only for log loss).
+    pub fn higher_is_better(self) -> bool {
+        !matches!(self, Metric::LogLoss)
+    }
+
+    /// The metric's command-line / JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::BalancedAccuracy => "balanced_accuracy",
+            Metric::Accuracy => "accuracy",
+            Metric::LogLoss => "logloss",
+            Metric::Auc => "auc",
+            Metric::F1 => "f1",
+        }
+    }
+
+    /// Scores probabilities `proba` (`rows × n_classes`) against labels `y`.
+    /// Label-based metrics use the arg-max class of each row.
+    pub fn score(self, y: &[u32], proba: ArrayView2<f32>) -> Result<f64> {
+        let n_classes = proba.ncols();
+        match self {
+            Metric::LogLoss => log_loss(y, proba),
+            Metric::Auc => roc_auc_ovr(y, proba, AucAverage::Macro),
+            _ => {
+                let pred = argmax_rows(proba);
+                match self {
+                    Metric::BalancedAccuracy => balanced_accuracy(y, &pred, n_classes),
+                    Metric::Accuracy => accuracy(y, &pred),
+                    Metric::F1 => macro_f1(y, &pred, n_classes),
+                    Metric::LogLoss | Metric::Auc => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// True when score `a` is better than score `b` for this metric.
+    pub fn is_better(self, a: f64, b: f64) -> bool {
+        if self.higher_is_better() { a > b } else { a < b }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = BlueprintError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let key = s.trim().to_ascii_lowercase().replace('-', "_");
+        Metric::ALL.into_iter().find(|m| m.name() == key).ok_or_else(|| {
+            BlueprintError::InvalidInput(format!(
+                "unknown metric '{s}'; expected one of {}",
+                Metric::ALL.map(|m| m.name()).join(", ")
+            ))
+        })
+    }
+}
+
+/// How [`roc_auc_ovr`] averages the per-class AUCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AucAverage {
+    /// Unweighted mean over classes with a defined AUC.
+    Macro,
+    /// Mean weighted by each class's number of true rows.
+    Weighted,
+}
+
+/// Index of the largest value (the first one on ties); 0 for an empty row. NaN never wins.
+pub fn argmax(row: ArrayView1<f32>) -> usize {
+    let mut best = 0;
+    let mut best_v = f32::NEG_INFINITY;
+    for (i, &v) in row.iter().enumerate() {
+        if v > best_v {
+            best = i;
+            best_v = v;
+        }
+    }
+    best
+}
+
+/// The arg-max class of every row.
+pub fn argmax_rows(proba: ArrayView2<f32>) -> Vec<u32> {
+    proba.rows().into_iter().map(|r| argmax(r) as u32).collect()
+}
+
+fn check_same_len(a: usize, b: usize, what: &str) -> Result<()> {
+    if a != b {
+        return Err(BlueprintError::InvalidInput(format!("{what}: {a} labels but {b} predictions")));
+    }
+    if a == 0 {
+        return Err(BlueprintError::InvalidInput(format!("{what}: no rows to score")));
+    }
+    Ok(())
+}
+
+fn check_labels(y: &[u32], n_classes: usize, what: &str) -> Result<()> {
+    if let Some((i, &l)) = y.iter().enumerate().find(|(_, l)| **l as usize >= n_classes) {
+        return Err(BlueprintError::InvalidInput(format!(
+            "{what}: label {l} at row {i} is outside 0..{n_classes}"
+        )));
+    }
+    Ok(())
+}
+
+/// Counts, `n_classes × n_classes`: entry `[a, p]` is the number of rows of actual class `a`
+/// predicted as `p`.
+pub fn confusion_matrix(y_true: &[u32], y_pred: &[u32], n_classes: usize) -> Result<Array2<u64>> {
+    check_same_len(y_true.len(), y_pred.len(), "confusion matrix")?;
+    check_labels(y_true, n_classes, "confusion matrix (actual)")?;
+    check_labels(y_pred, n_classes, "confusion matrix (predicted)")?;
+    let mut cm = Array2::<u64>::zeros((n_classes, n_classes));
+    for (&a, &p) in y_true.iter().zip(y_pred) {
+        cm[[a as usize, p as usize]] += 1;
+    }
+    Ok(cm)
+}
+
+/// Fraction of rows where `y_pred == y_true`.
+pub fn accuracy(y_true: &[u32], y_pred: &[u32]) -> Result<f64> {
+    check_same_len(y_true.len(), y_pred.len(), "accuracy")?;
+    let hits = y_true.iter().zip(y_pred).filter(|(a, p)| a == p).count();
+    Ok(hits as f64 / y_true.len() as f64)
+}
+
+/// Mean recall over the classes present in `y_true`.
+pub fn balanced_accuracy(y_true: &[u32], y_pred: &[u32], n_classes: usize) -> Result<f64> {
+    let cm = confusion_matrix(y_true, y_pred, n_classes)?;
+    let mut sum = 0.0;
+    let mut present = 0usize;
+    for c in 0..n_classes {
+        let support: u64 = cm.row(c).sum();
+        if support > 0 {
+            sum += cm[[c, c]] as f64 / support as f64;
+            present += 1;
+        }
+    }
+    // `present >= 1` because y_true is non-empty.
+    Ok(sum / present as f64)
+}
+
+/// Macro-averaged F1 over the classes that appear in `y_true` or `y_pred`.
+pub fn macro_f1(y_true: &[u32], y_pred: &[u32], n_classes: usize) -> Result<f64> {
+    let cm = confusion_matrix(y_true, y_pred, n_classes)?;
+    let mut sum = 0.0;
+    let mut used = 0usize;
+    for c in 0..n_classes {
+        let tp = cm[[c, c]] as f64;
+        let actual: u64 = cm.row(c).sum();
+        let predicted: u64 = cm.column(c).sum();
+        if actual == 0 && predicted == 0 {
+            continue;
+        }
+        // F1 = 2TP / (2TP + FP + FN) = 2TP / (actual + predicted).
+        sum += 2.0 * tp / (actual + predicted) as f64;
+        used += 1;
+    }
+    Ok(sum / used as f64)
+}
+
+/// Mean negative log-likelihood of the true class. Probabilities are clipped to
+/// `[1e-15, 1 - 1e-15]` and each row renormalised (scikit-learn's classic behaviour).
+pub fn log_loss(y_true: &[u32], proba: ArrayView2<f32>) -> Result<f64> {
+    check_same_len(y_true.len(), proba.nrows(), "log loss")?;
+    let k = proba.ncols();
+    if k == 0 {
+        return Err(BlueprintError::InvalidInput("log loss: probability matrix has no columns".into()));
+    }
+    check_labels(y_true, k, "log loss")?;
+    let mut total = 0.0f64;
+    for (i, (row, &y)) in proba.rows().into_iter().zip(y_true).enumerate() {
+        let mut norm = 0.0f64;
+        let mut p_true = 0.0f64;
+        for (c, &p) in row.iter().enumerate() {
+            if !p.is_finite() {
+                return Err(BlueprintError::InvalidInput(format!(
+                    "log loss: non-finite probability {p} at row {i}, class {c}"
+                )));
+            }
+            let clipped = (p as f64).clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
+            norm += clipped;
+            if c == y as usize {
+                p_true = clipped;
+            }
+        }
+        total -= (p_true / norm).ln();
+    }
+    Ok(total / y_true.len() as f64)
+}
+
+/// Binary ROC AUC of `scores` for `positive` rows (Mann-Whitney U with mid-ranks for ties).
+/// `None` when there are no positives or no negatives.
+pub fn binary_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
+    let n = positive.len().min(scores.len());
+    let n_pos = positive[..n].iter().filter(|&&p| p).count();
+    let n_neg = n - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Sum of the (1-based, tie-averaged) ranks of the positives.
+    let mut rank_sum_pos = 0.0f64;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let mid_rank = (i + j) as f64 / 2.0 + 1.0;
+        let pos_in_tie = order[i..=j].iter().filter(|&&r| positive[r]).count();
+        rank_sum_pos += mid_rank * pos_in_tie as f64;
+        i = j + 1;
+    }
+    let u = rank_sum_pos - (n_pos * (n_pos + 1)) as f64 / 2.0;
+    Some(u / (n_pos as f64 * n_neg as f64))
+}
+
+/// One-vs-rest ROC AUC averaged over classes (see the module notes for skipped classes).
+pub fn roc_auc_ovr(y_true: &[u32], proba: ArrayView2<f32>, average: AucAverage) -> Result<f64> {
+    check_same_len(y_true.len(), proba.nrows(), "AUC")?;
+    let k = proba.ncols();
+    check_labels(y_true, k, "AUC")?;
+    let mut sum = 0.0f64;
+    let mut weight = 0.0f64;
+    for c in 0..k {
+        let positive: Vec<bool> = y_true.iter().map(|&y| y as usize == c).collect();
+        let scores: Vec<f64> = proba.column(c).iter().map(|&p| p as f64).collect();
+        if let Some((i, p)) = scores.iter().enumerate().find(|(_, p)| !p.is_finite()) {
+            return Err(BlueprintError::InvalidInput(format!(
+                "AUC: non-finite probability {p} at row {i}, class {c}"
+            )));
+        }
+        if let Some(auc) = binary_auc(&positive, &scores) {
+            let w = match average {
+                AucAverage::Macro => 1.0,
+                AucAverage::Weighted => positive.iter().filter(|&&p| p).count() as f64,
+            };
+            sum += w * auc;
+            weight += w;
+        }
+    }
+    if weight == 0.0 {
+        return Err(BlueprintError::InvalidInput(
+            "AUC: undefined when y_true holds a single class".into(),
+        ));
+    }
+    Ok(sum / weight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn hand_computed_small_case() {
+        // Actual:    0 0 0 1 1 2
+        // Predicted: 0 1 0 1 1 1
+        let y = [0u32, 0, 0, 1, 1, 2];
+        let p = [0u32, 1, 0, 1, 1, 1];
+        let cm = confusion_matrix(&y, &p, 3).unwrap();
+        assert_eq!(cm, array![[2u64, 1, 0], [0, 2, 0], [0, 1, 0]]);
+        assert!(close(accuracy(&y, &p).unwrap(), 4.0 / 6.0, 1e-12));
+        // Recalls 2/3, 1, 0 -> mean 5/9.
+        assert!(close(balanced_accuracy(&y, &p, 3).unwrap(), 5.0 / 9.0, 1e-12));
+        // F1: class0 2*2/(3+2)=0.8, class1 2*2/(2+4)=2/3, class2 0 -> mean 22/45.
+        assert!(close(macro_f1(&y, &p, 3).unwrap(), (0.8 + 2.0 / 3.0) / 3.0, 1e-12));
+    }
+
+    #[test]
+    fn balanced_accuracy_ignores_classes_absent_from_y_true() {
+        // Class 2 is predicted but never true: mean over classes 0 and 1 only.
+        let y = [0u32, 0, 1, 1];
+        let p = [0u32, 2, 1, 1];
+        assert!(close(balanced_accuracy(&y, &p, 3).unwrap(), (0.5 + 1.0) / 2.0, 1e-12));
+        // ... but F1 counts class 2 (predicted) with score 0, like sklearn.
+        let f1_0 = 2.0 / 3.0;
+        let f1_1 = 1.0;
+        assert!(close(macro_f1(&y, &p, 3).unwrap(), (f1_0 + f1_1) / 3.0, 1e-12));
+    }
+
+    #[test]
+    fn log_loss_by_hand_and_with_clipping() {
+        let y = [0u32, 1];
+        let proba = array![[0.8f32, 0.2], [0.4, 0.6]];
+        let expected = -(0.8f64.ln() + 0.6f64.ln()) / 2.0;
+        assert!(close(log_loss(&y, proba.view()).unwrap(), expected, 1e-6));
+        // A zero probability on the true class is clipped, not infinite.
+        let zero = array![[1.0f32, 0.0]];
+        let l = log_loss(&[1], zero.view()).unwrap();
+        assert!(close(l, -(1e-15f64 / (1.0)).ln(), 1e-6), "{l}");
+        // Unnormalised rows are renormalised.
+        let un = array![[2.0f32, 2.0]];
+        assert!(close(log_loss(&[0], un.view()).unwrap(), 2f64.ln(), 1e-9));
+    }
+
+    #[test]
+    fn binary_auc_by_hand_with_ties() {
+        // Positives scores 0.8, 0.4; negatives 0.4, 0.1.
+        // Pairs: (0.8>0.4)=1, (0.8>0.1)=1, (0.4=0.4)=0.5, (0.4>0.1)=1 -> 3.5/4.
+        let pos = [true, true, false, false];
+        let s = [0.8, 0.4, 0.4, 0.1];
+        assert!(close(binary_auc(&pos, &s).unwrap(), 0.875, 1e-12));
+        assert!(binary_auc(&[true, true], &[0.1, 0.2]).is_none());
+    }
+
+    /// Fixed example scored by scikit-learn 1.9.1 (python3, float64 inputs):
+    /// ```python
+    /// from sklearn import metrics as m
+    /// y = [0,1,2,2,1,0,2,1,0,2,1,1]
+    /// P = [[.7,.2,.1],[.1,.6,.3],[.2,.2,.6],[.3,.3,.4],[.5,.4,.1],[.6,.1,.3],
+    ///      [.1,.1,.8],[.2,.5,.3],[.3,.4,.3],[.25,.25,.5],[.1,.8,.1],[.4,.35,.25]]
+    /// pred = np.argmax(P, 1)
+    /// m.balanced_accuracy_score(y, pred); m.accuracy_score(y, pred)
+    /// m.log_loss(y, P); m.f1_score(y, pred, average="macro")
+    /// m.roc_auc_score(y, P, multi_class="ovr", average="macro")   # and "weighted"
+    /// m.confusion_matrix(y, pred)
+    /// ```
+    #[test]
+    fn matches_scikit_learn_on_fixed_example() {
+        let y = [0u32, 1, 2, 2, 1, 0, 2, 1, 0, 2, 1, 1];
+        let p = array![
+            [0.7f32, 0.2, 0.1],
+            [0.1, 0.6, 0.3],
+            [0.2, 0.2, 0.6],
+            [0.3, 0.3, 0.4],
+            [0.5, 0.4, 0.1],
+            [0.6, 0.1, 0.3],
+            [0.1, 0.1, 0.8],
+            [0.2, 0.5, 0.3],
+            [0.3, 0.4, 0.3],
+            [0.25, 0.25, 0.5],
+            [0.1, 0.8, 0.1],
+            [0.4, 0.35, 0.25]
+        ];
+        let pred = argmax_rows(p.view());
+        assert_eq!(pred, vec![0, 1, 2, 2, 0, 0, 2, 1, 1, 2, 1, 0]);
+        // Constants from scikit-learn (see the doc comment above).
+        const SK_BALANCED_ACCURACY: f64 = 0.7555555555555555;
+        const SK_ACCURACY: f64 = 0.75;
+        const SK_LOG_LOSS: f64 = 0.6506758059631615;
+        const SK_F1_MACRO: f64 = 0.746031746031746;
+        const SK_AUC_MACRO: f64 = 0.9548500881834214;
+        const SK_AUC_WEIGHTED: f64 = 0.958994708994709;
+        let tol = 1e-6;
+        let ba = Metric::BalancedAccuracy.score(&y, p.view()).unwrap();
+        assert!(close(ba, SK_BALANCED_ACCURACY, tol), "{ba}");
+        let acc = Metric::Accuracy.score(&y, p.view()).unwrap();
+        assert!(close(acc, SK_ACCURACY, tol), "{acc}");
+        let ll = Metric::LogLoss.score(&y, p.view()).unwrap();
+        assert!(close(ll, SK_LOG_LOSS, tol), "{ll}");
+        let f1 = Metric::F1.score(&y, p.view()).unwrap();
+        assert!(close(f1, SK_F1_MACRO, tol), "{f1}");
+        let auc = Metric::Auc.score(&y, p.view()).unwrap();
+        assert!(close(auc, SK_AUC_MACRO, tol), "{auc}");
+        let aucw = roc_auc_ovr(&y, p.view(), AucAverage::Weighted).unwrap();
+        assert!(close(aucw, SK_AUC_WEIGHTED, tol), "{aucw}");
+        // sklearn: [[2, 1, 0], [2, 3, 0], [0, 0, 4]]
+        assert_eq!(confusion_matrix(&y, &pred, 3).unwrap(), array![[2u64, 1, 0], [2, 3, 0], [0, 0, 4]]);
+    }
+
+    #[test]
+    fn auc_skips_class_absent_from_y_true() {
+        // Class 2 never occurs: macro AUC is the mean over classes 0 and 1 only.
+        let y = [0u32, 0, 1, 1];
+        let p = array![[0.9f32, 0.05, 0.05], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]];
+        let auc0 = binary_auc(&[true, true, false, false], &[0.9, 0.3, 0.2, 0.5]).unwrap();
+        let auc1 = binary_auc(&[false, false, true, true], &[0.05, 0.6, 0.7, 0.4]).unwrap();
+        let got = roc_auc_ovr(&y, p.view(), AucAverage::Macro).unwrap();
+        assert!(close(got, (auc0 + auc1) / 2.0, 1e-12), "{got}");
+        assert!(roc_auc_ovr(&[1, 1], array![[0.2f32, 0.8], [0.3, 0.7]].view(), AucAverage::Macro).is_err());
+    }
+
+    #[test]
+    fn metric_names_round_trip_and_direction() {
+        for m in Metric::ALL {
+            assert_eq!(m.to_string().parse::<Metric>().unwrap(), m);
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{}\"", m.name()));
+        }
+        assert!(!Metric::LogLoss.higher_is_better());
+        assert!(Metric::Auc.higher_is_better());
+        assert!(Metric::LogLoss.is_better(0.1, 0.2));
+        assert!("bogus".parse::<Metric>().is_err());
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(accuracy(&[], &[]).is_err());
+        assert!(accuracy(&[0, 1], &[0]).is_err());
+        assert!(balanced_accuracy(&[0, 5], &[0, 1], 2).is_err());
+        assert!(log_loss(&[0], array![[f32::NAN, 1.0]].view()).is_err());
+        assert!(log_loss(&[2], array![[0.5f32, 0.5]].view()).is_err());
+    }
+}

@@ -1,1 +1,21 @@
 //! Neural blueprint tasks on burn (pretrained CNN backbones, sentence embeddings, deep nets).
+//!
+//! Image side: [`backbone`] (layouts), [`net`] (the burn network), [`weights`] (checkpoint
+//! loading), [`zoo`] (fetching and caching the published weights), [`preprocess`] (PIL-like
+//! decode/resize/crop/normalise) and [`featurizer`] (batched, pipelined featurization).
+
+pub mod backbone;
+pub mod device;
+pub mod error;
+pub mod featurizer;
+pub mod level;
+pub mod net;
+pub mod preprocess;
+pub mod weights;
+pub mod zoo;
+
+pub use backbone::Backbone;
+pub use device::DeviceChoice;
+pub use error::{NeuralError, Result};
+pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer};
+pub use level::FeatureLevel;

@@ -1,12 +1,254 @@
-//! `autopilot run`.
+//! `autopilot run`: load and profile the data, partition it, persist everything in a project
+//! folder, and fill the leaderboard (for now with the majority-class baseline).
+//!
+//! The project folder defaults to `./<data stem>.autopilot/` in the **current directory** (not
+//! next to the data, which may be read-only). Running again with the same data, target and
+//! settings reuses the project (its partition and leaderboard); different settings are refused.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use blueprints::metrics::Metric;
 use clap::Args;
+
+use crate::dataset::{self, ColumnType, Dataset, LoadOptions, Profile, Target};
+use crate::leaderboard::{self, Leaderboard};
+use crate::partition::{self, Partition, PartitionSpec};
+use crate::project::{self, Project, ProjectSettings};
 
 /// Arguments of `autopilot run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// A CSV file, or a folder of class folders of images (`DATA/<class>/*.jpg`).
+    pub data: PathBuf,
+    /// The target column (for a folder of class folders: `class`).
+    #[arg(long)]
+    pub target: String,
+    /// Group column: rows of one group (e.g. one artist) stay in one fold, and all in or all
+    /// out of the holdout.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Project folder (default: `./<data stem>.autopilot` in the current directory).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Seed for partitioning and every model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Override an inferred column type, e.g. `--type album_name=text` (repeatable).
+    #[arg(long = "type", value_name = "COLUMN=KIND", value_parser = dataset::parse_type_override)]
+    pub types: Vec<(String, ColumnType)>,
+    /// Percentage of rows kept aside as the holdout (0 for none).
+    #[arg(long, default_value_t = 20.0)]
+    pub holdout_pct: f64,
+    /// Number of cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Allow image paths outside the data folder (`..`, absolute paths, symlinks).
+    #[arg(long)]
+    pub allow_outside: bool,
+}
+
+/// The default project folder for `data`: `./<stem>.autopilot`.
+pub fn default_project_dir(data: &Path) -> PathBuf {
+    let stem = data
+        .file_stem()
+        .or_else(|| data.file_name())
+        .map_or_else(|| "project".to_string(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.autopilot"))
+}
+
+/// A loaded, profiled and partitioned project, ready for training.
+pub(crate) struct Prepared {
+    pub project: Project,
+    pub dataset: Dataset,
+    pub profile: Profile,
+    pub target: Target,
+    pub partition: Partition,
+    pub reused: bool,
+}
+
+/// SHA-256 of a data file (hex); `None` for a folder.
+fn data_fingerprint(path: &Path) -> anyhow::Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    if path.is_dir() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(format!("{:x}", Sha256::digest(&bytes))))
+}
+
+/// Opens or creates the project, loads and profiles the data, and loads or makes the partition.
+pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
+    let mut settings = ProjectSettings::new(&args.data, &args.target);
+    settings.group = args.group.clone();
+    settings.seed = args.seed;
+    settings.type_overrides = args.types.iter().cloned().collect();
+    settings.folds = args.folds;
+    settings.holdout_pct = args.holdout_pct;
+    settings.allow_outside = args.allow_outside;
+    settings.data_sha256 = data_fingerprint(&args.data)?;
+    // Validate partition settings before creating anything on disk.
+    if args.folds < 2 || args.folds > partition::MAX_FOLDS {
+        anyhow::bail!("--folds must be between 2 and {}, got {}", partition::MAX_FOLDS, args.folds);
+    }
+    if !(0.0..=50.0).contains(&args.holdout_pct) {
+        anyhow::bail!("--holdout-pct must be between 0 and 50, got {}", args.holdout_pct);
+    }
+
+    let opts = LoadOptions {
+        target: Some(args.target.clone()),
+        type_overrides: args.types.clone(),
+        allow_outside: args.allow_outside,
+        ..LoadOptions::default()
+    };
+    let ds = dataset::load(&args.data, &opts)?;
+    let profile = dataset::profile(&ds, &args.target, args.group.as_deref())?;
+    let target = ds.target(&args.target)?;
+
+    let dir = args.project.clone().unwrap_or_else(|| default_project_dir(&args.data));
+    let (project, reused) = Project::open_or_create(&dir, settings)?;
+    project.save_json(project::PROFILE_FILE, &profile)?;
+
+    let existing: Option<Partition> = project.load_json_opt(project::PARTITION_FILE)?;
+    let partition = match existing {
+        Some(p) => {
+            p.validate().with_context(|| {
+                format!("{}: invalid partition", project.path(project::PARTITION_FILE).display())
+            })?;
+            if p.n_rows() != ds.n_rows() {
+                anyhow::bail!(
+                    "{}: the partition covers {} rows but the data now has {}; use a new --project folder",
+                    project.path(project::PARTITION_FILE).display(),
+                    p.n_rows(),
+                    ds.n_rows()
+                );
+            }
+            p
+        }
+        None => {
+            let p = make_partition(&ds, &target, args)?;
+            project.save_json(project::PARTITION_FILE, &p)?;
+            p
+        }
+    };
+    Ok(Prepared { project, dataset: ds, profile, target, partition, reused })
+}
+
+/// Partitions the rows as the arguments ask (group k-fold when `--group` is given).
+fn make_partition(ds: &Dataset, target: &Target, args: &RunArgs) -> anyhow::Result<Partition> {
+    let spec = PartitionSpec { k: args.folds, holdout_pct: args.holdout_pct, seed: args.seed };
+    let p = match &args.group {
+        Some(g) => {
+            let col = ds.require_column(g)?;
+            let ids = partition::group_ids(&col.values);
+            Partition::grouped(&target.labels, &target.classes, &ids, g, &spec)?
+        }
+        None => Partition::stratified(&target.labels, &target.classes, &spec)?,
+    };
+    Ok(p)
+}
+
+/// Adds the majority-class baseline to the leaderboard unless it is already there.
+fn ensure_baseline(prep: &Prepared, lb: &mut Leaderboard) -> bool {
+    if lb.rows.iter().any(|r| r.blueprint == leaderboard::BASELINE_BLUEPRINT) {
+        return false;
+    }
+    let id = lb.next_model_id();
+    let row = leaderboard::baseline_row(&id, &prep.target.labels, prep.target.classes.len(), &prep.partition);
+    lb.upsert(row);
+    true
+}
+
+/// A short description of the partition.
+pub(crate) fn describe_partition(p: &Partition, ds: &Dataset) -> String {
+    let mut s = match &p.group_column {
+        Some(g) => {
+            let groups_in = |rows: &[usize]| -> usize {
+                let col = ds.column(g);
+                let mut seen = std::collections::BTreeSet::new();
+                for &r in rows {
+                    if let Some(Some(v)) = col.and_then(|c| c.values.get(r)) {
+                        seen.insert(v.as_str());
+                    }
+                }
+                seen.len()
+            };
+            let folds: Vec<String> = (0..p.k)
+                .map(|f| {
+                    let rows = p.valid_rows(f);
+                    format!("{} ({} groups)", rows.len(), groups_in(&rows))
+                })
+                .collect();
+            format!(
+                "Partition: stratified group {}-fold by '{g}' + {}% holdout, seed {}\n  holdout: {} rows ({} groups)\n  folds:   {}",
+                p.k,
+                p.holdout_pct,
+                p.seed,
+                p.holdout.len(),
+                groups_in(&p.holdout),
+                folds.join(", ")
+            )
+        }
+        None => format!(
+            "Partition: stratified {}-fold + {}% holdout, seed {}\n  holdout: {} rows\n  folds:   {}",
+            p.k,
+            p.holdout_pct,
+            p.seed,
+            p.holdout.len(),
+            p.fold_sizes().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    for w in &p.warnings {
+        s.push_str(&format!("\n  warning: {w}"));
+    }
+    s
+}
+
+/// A few lines on the data: rows, columns and kinds, classes, leakage, excluded columns.
+fn describe_profile(p: &Profile) -> String {
+    let mut s = format!(
+        "Data: {} ({} rows, {} skipped)\n  columns: {}\n  classes: {}",
+        p.source.display(),
+        p.n_rows,
+        p.skipped.len(),
+        p.columns.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect::<Vec<_>>().join(", "),
+        p.class_counts.iter().map(|c| format!("{} {}", c.class, c.count)).collect::<Vec<_>>().join(", ")
+    );
+    s.push_str(&format!("\n  features: {}", p.feature_columns.join(", ")));
+    if !p.excluded.is_empty() {
+        s.push_str(&format!(
+            "\n  excluded: {}",
+            p.excluded.iter().map(|e| format!("{} ({})", e.column, e.reason)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for l in &p.leakage {
+        s.push_str(&format!("\n  leakage: {}: {}", l.column, l.reason));
+    }
+    if p.duplicate_rows > 0 || !p.duplicate_images.is_empty() {
+        s.push_str(&format!(
+            "\n  duplicates: {} identical rows, {} groups of identical images",
+            p.duplicate_rows,
+            p.duplicate_images.len()
+        ));
+    }
+    s
+}
 
 /// Executes `autopilot run`.
-pub fn execute(_args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("'autopilot run' is not implemented yet")
+pub fn execute(args: RunArgs) -> anyhow::Result<()> {
+    let prep = prepare(&args)?;
+    println!(
+        "Project: {} ({})",
+        prep.project.dir().display(),
+        if prep.reused { "reused" } else { "created" }
+    );
+    println!("{}", describe_profile(&prep.profile));
+    println!("{}", describe_partition(&prep.partition, &prep.dataset));
+
+    let mut lb: Leaderboard = prep.project.load_json_opt(project::LEADERBOARD_FILE)?.unwrap_or_default();
+    if ensure_baseline(&prep, &mut lb) {
+        prep.project.save_json(project::LEADERBOARD_FILE, &lb)?;
+    }
+    println!("Leaderboard:\n{}", lb.render_text(Metric::BalancedAccuracy));
+    Ok(())
 }

@@ -1,0 +1,301 @@
+//! The pretrained backbones: names, input geometry, normalization and block layout.
+//!
+//! Both families are stacks of inverted-residual blocks (1×1 expand → k×k depthwise → 1×1
+//! project) between a 3×3 stride-2 stem and a 1×1 head to 1280 channels, with ReLU6 activations.
+//! They differ in padding (torchvision pads k/2 on every side, the EfficientNet-Lite port pads
+//! TensorFlow-"SAME", asymmetrically), batch-norm epsilon and channel/depth scaling.
+
+use crate::error::{NeuralError, Result};
+
+/// A pretrained ImageNet backbone of the model zoo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backbone {
+    /// torchvision MobileNetV2 (IMAGENET1K_V1 weights).
+    MobileNetV2,
+    /// EfficientNet-Lite0 (224 px).
+    EfficientNetLite0,
+    /// EfficientNet-Lite1 (240 px).
+    EfficientNetLite1,
+    /// EfficientNet-Lite2 (260 px).
+    EfficientNetLite2,
+}
+
+/// Per-channel normalization `(x − mean) / std` on 0..255 pixel values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normalization {
+    /// Per-channel mean (RGB), in 0..255 units.
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation (RGB), in 0..255 units.
+    pub std: [f32; 3],
+}
+
+/// Zero padding of the convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaddingStyle {
+    /// `k/2` on every side (PyTorch/torchvision).
+    Symmetric,
+    /// TensorFlow "SAME": output = ceil(input/stride), the extra pixel goes bottom/right.
+    TfSame,
+}
+
+/// One stage: `repeats` blocks with the same output channels; only the first one strides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageSpec {
+    /// Expansion ratio of the hidden (depthwise) width over the block input width.
+    pub expand_ratio: usize,
+    /// Depthwise kernel size.
+    pub kernel: usize,
+    /// Stride of the first block.
+    pub stride: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Number of blocks.
+    pub repeats: usize,
+}
+
+/// One inverted-residual block, resolved from its stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockSpec {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Hidden (expanded) channels; equals `in_channels` when there is no expansion.
+    pub hidden_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Depthwise kernel size.
+    pub kernel: usize,
+    /// Depthwise stride.
+    pub stride: usize,
+}
+
+impl BlockSpec {
+    /// Whether the block has a 1×1 expansion convolution.
+    pub fn has_expand(&self) -> bool {
+        self.hidden_channels != self.in_channels
+    }
+
+    /// Whether the block adds its input to its output.
+    pub fn residual(&self) -> bool {
+        self.stride == 1 && self.in_channels == self.out_channels
+    }
+}
+
+/// The full layer layout of a backbone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchSpec {
+    /// Stem output channels.
+    pub stem_channels: usize,
+    /// The seven stages.
+    pub stages: Vec<StageSpec>,
+    /// Head (last 1×1 conv) output channels.
+    pub head_channels: usize,
+    /// Number of classifier outputs.
+    pub num_classes: usize,
+    /// Batch-norm epsilon.
+    pub bn_eps: f64,
+    /// Convolution padding convention.
+    pub padding: PaddingStyle,
+}
+
+impl ArchSpec {
+    /// The blocks, stage after stage.
+    pub fn blocks(&self) -> Vec<BlockSpec> {
+        let mut blocks = Vec::new();
+        let mut in_channels = self.stem_channels;
+        for stage in &self.stages {
+            for r in 0..stage.repeats {
+                blocks.push(BlockSpec {
+                    in_channels,
+                    hidden_channels: in_channels * stage.expand_ratio,
+                    out_channels: stage.out_channels,
+                    kernel: stage.kernel,
+                    stride: if r == 0 { stage.stride } else { 1 },
+                });
+                in_channels = stage.out_channels;
+            }
+        }
+        blocks
+    }
+
+    /// Index (into [`ArchSpec::blocks`]) of the last block of each stage.
+    pub fn stage_ends(&self) -> Vec<usize> {
+        let mut ends = Vec::with_capacity(self.stages.len());
+        let mut n = 0;
+        for stage in &self.stages {
+            n += stage.repeats;
+            ends.push(n - 1);
+        }
+        ends
+    }
+}
+
+/// torchvision `_make_divisible`-free MobileNetV2 at width 1.0: (t, c, n, s) per stage.
+const MOBILENET_V2_STAGES: [(usize, usize, usize, usize); 7] =
+    [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
+
+/// EfficientNet-Lite base stages (repeats, kernel, stride, expand, out) before scaling.
+const LITE_STAGES: [(usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+];
+
+/// EfficientNet `round_filters`: scale by the width multiplier, round to a multiple of 8,
+/// never more than 10% down.
+fn round_filters(filters: usize, width: f64) -> usize {
+    let divisor = 8.0;
+    let scaled = filters as f64 * width;
+    let mut rounded = ((scaled + divisor / 2.0) / divisor).floor() * divisor;
+    rounded = rounded.max(divisor);
+    if rounded < 0.9 * scaled {
+        rounded += divisor;
+    }
+    rounded as usize
+}
+
+/// EfficientNet `round_repeats`: ceil(depth × repeats).
+fn round_repeats(repeats: usize, depth: f64) -> usize {
+    (depth * repeats as f64 - 1e-9).ceil() as usize
+}
+
+impl Backbone {
+    /// Every backbone of the zoo.
+    pub const ALL: [Backbone; 4] =
+        [Backbone::MobileNetV2, Backbone::EfficientNetLite0, Backbone::EfficientNetLite1, Backbone::EfficientNetLite2];
+
+    /// The zoo name (`mobilenet-v2`, `efficientnet-lite0`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backbone::MobileNetV2 => "mobilenet-v2",
+            Backbone::EfficientNetLite0 => "efficientnet-lite0",
+            Backbone::EfficientNetLite1 => "efficientnet-lite1",
+            Backbone::EfficientNetLite2 => "efficientnet-lite2",
+        }
+    }
+
+    /// Parses a zoo name (also accepts `_` for `-`, case-insensitive).
+    pub fn from_name(name: &str) -> Result<Self> {
+        let norm = name.trim().to_ascii_lowercase().replace('_', "-");
+        let norm = if norm == "mobilenetv2" { "mobilenet-v2".to_string() } else { norm };
+        Backbone::ALL
+            .into_iter()
+            .find(|b| b.name() == norm)
+            .ok_or_else(|| NeuralError::UnknownBackbone(name.to_string()))
+    }
+
+    /// Side of the square network input (the centre crop).
+    pub fn input_size(self) -> usize {
+        match self {
+            Backbone::MobileNetV2 | Backbone::EfficientNetLite0 => 224,
+            Backbone::EfficientNetLite1 => 240,
+            Backbone::EfficientNetLite2 => 260,
+        }
+    }
+
+    /// The shorter image side is resized to this before the centre crop.
+    pub fn resize_to(self) -> usize {
+        match self {
+            Backbone::MobileNetV2 => 256,
+            _ => self.input_size() + 32,
+        }
+    }
+
+    /// Input normalization.
+    pub fn normalization(self) -> Normalization {
+        match self {
+            Backbone::MobileNetV2 => Normalization {
+                mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
+                std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+            },
+            _ => Normalization { mean: [127.0; 3], std: [128.0; 3] },
+        }
+    }
+
+    /// The layer layout.
+    pub fn arch(self) -> ArchSpec {
+        match self {
+            Backbone::MobileNetV2 => ArchSpec {
+                stem_channels: 32,
+                stages: MOBILENET_V2_STAGES
+                    .iter()
+                    .map(|&(t, c, n, s)| StageSpec { expand_ratio: t, kernel: 3, stride: s, out_channels: c, repeats: n })
+                    .collect(),
+                head_channels: 1280,
+                num_classes: 1000,
+                bn_eps: 1e-5,
+                padding: PaddingStyle::Symmetric,
+            },
+            Backbone::EfficientNetLite0 => lite_arch(1.0, 1.0),
+            Backbone::EfficientNetLite1 => lite_arch(1.0, 1.1),
+            Backbone::EfficientNetLite2 => lite_arch(1.1, 1.2),
+        }
+    }
+}
+
+/// EfficientNet-Lite layout: stem, head and the repeats of the first and last stage are not scaled.
+fn lite_arch(width: f64, depth: f64) -> ArchSpec {
+    let last = LITE_STAGES.len() - 1;
+    let stages = LITE_STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, k, s, e, o))| StageSpec {
+            expand_ratio: e,
+            kernel: k,
+            stride: s,
+            out_channels: round_filters(o, width),
+            repeats: if i == 0 || i == last { r } else { round_repeats(r, depth) },
+        })
+        .collect();
+    ArchSpec {
+        stem_channels: 32,
+        stages,
+        head_channels: 1280,
+        num_classes: 1000,
+        bn_eps: 1e-3,
+        padding: PaddingStyle::TfSame,
+    }
+}
+
+impl std::fmt::Display for Backbone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_counts_match_the_checkpoints() {
+        // Counts of `_blocks.N` / `features.N` in the published .pth files.
+        assert_eq!(Backbone::MobileNetV2.arch().blocks().len(), 17);
+        assert_eq!(Backbone::EfficientNetLite0.arch().blocks().len(), 16);
+        assert_eq!(Backbone::EfficientNetLite1.arch().blocks().len(), 21);
+        assert_eq!(Backbone::EfficientNetLite2.arch().blocks().len(), 21);
+    }
+
+    #[test]
+    fn lite2_channels_are_scaled_like_the_checkpoint() {
+        // `_blocks.N._project_conv.weight` output channels in efficientnet-lite2-9656183e.pth.
+        let outs: Vec<usize> = Backbone::EfficientNetLite2.arch().stages.iter().map(|s| s.out_channels).collect();
+        assert_eq!(outs, vec![16, 24, 48, 88, 120, 208, 352]);
+        let blocks = Backbone::EfficientNetLite2.arch().blocks();
+        assert_eq!(blocks[0].in_channels, 32);
+        assert!(!blocks[0].has_expand());
+        assert_eq!(blocks[20].hidden_channels, 1248);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for b in Backbone::ALL {
+            assert_eq!(Backbone::from_name(b.name()).unwrap(), b);
+        }
+        assert_eq!(Backbone::from_name("EfficientNet_Lite1").unwrap(), Backbone::EfficientNetLite1);
+        assert!(Backbone::from_name("resnet50").is_err());
+    }
+}

@@ -1,0 +1,420 @@
+//! Batched image featurization: rayon workers decode and preprocess the next batches while
+//! the network runs on the current one (a bounded channel between them).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use ndarray::{Array2, ArrayView1};
+use rayon::prelude::*;
+
+use crate::backbone::Backbone;
+use crate::device::{DeviceChoice, SelectedDevice, select_device};
+use crate::error::{NeuralError, Result};
+use crate::level::FeatureLevel;
+use crate::net::BackboneNet;
+use crate::preprocess::{PreprocessConfig, preprocess_path};
+use crate::weights::load_backbone;
+use crate::zoo;
+
+/// How to build an [`ImageFeaturizer`].
+#[derive(Debug, Clone)]
+pub struct FeaturizerConfig {
+    /// The backbone.
+    pub backbone: Backbone,
+    /// Which pooled levels to concatenate (shallow to deep); default high + highest.
+    pub levels: Vec<FeatureLevel>,
+    /// Compute device.
+    pub device: DeviceChoice,
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// A local weight file to use instead of the zoo (`--weights FILE`).
+    pub weights: Option<PathBuf>,
+    /// Threads decoding and resizing images (0 = number of CPUs).
+    pub decode_threads: usize,
+}
+
+impl FeaturizerConfig {
+    /// Defaults for a backbone: high + highest levels, auto device, batch 16.
+    pub fn new(backbone: Backbone) -> Self {
+        FeaturizerConfig {
+            backbone,
+            levels: FeatureLevel::defaults(),
+            device: DeviceChoice::Auto,
+            batch_size: 16,
+            weights: None,
+            decode_threads: 0,
+        }
+    }
+}
+
+/// Features of a list of images. Rows whose image failed are all zeros and carry an error.
+#[derive(Debug, Clone)]
+pub struct ImageFeatures {
+    /// `n_images × feature_dim`.
+    pub values: Array2<f32>,
+    /// Per row: `None` when featurized, else why the image failed.
+    pub errors: Vec<Option<String>>,
+}
+
+impl ImageFeatures {
+    /// Number of rows that failed.
+    pub fn n_failed(&self) -> usize {
+        self.errors.iter().filter(|e| e.is_some()).count()
+    }
+}
+
+/// Wall-clock split of a featurization run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FeaturizeTiming {
+    /// Seconds spent decoding, resizing and normalising (summed over batches; overlaps the forward).
+    pub preprocess_seconds: f64,
+    /// Seconds spent in forward passes.
+    pub forward_seconds: f64,
+    /// Wall seconds of the whole call.
+    pub total_seconds: f64,
+}
+
+/// Network outputs of one batch, copied to the host.
+#[derive(Debug, Clone)]
+pub struct BatchOutput {
+    /// `n × feature_dim`, row-major.
+    pub features: Vec<f32>,
+    /// `n × 1000` ImageNet logits, row-major, when requested.
+    pub logits: Option<Vec<f32>>,
+}
+
+/// A pretrained backbone turning image files into pooled multi-level features.
+#[derive(Debug)]
+pub struct ImageFeaturizer {
+    backbone: Backbone,
+    levels: Vec<FeatureLevel>,
+    device: Device,
+    device_description: String,
+    batch_size: usize,
+    decode_threads: usize,
+    preprocess: PreprocessConfig,
+    net: BackboneNet,
+}
+
+impl ImageFeaturizer {
+    /// Loads the weights (zoo or override), folds batch norms and places the network on the device.
+    pub fn new(config: FeaturizerConfig) -> Result<Self> {
+        let levels = Self::check_config(&config)?;
+        let selected = select_device(config.device)?;
+        let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
+        let net = load_backbone(config.backbone, &path, &selected.device)?.fuse();
+        Ok(Self::assemble(config, levels, selected, net))
+    }
+
+    /// A featurizer with randomly initialised (seeded) weights: same shapes and pipeline as
+    /// [`ImageFeaturizer::new`], meaningless features. For tests and benchmarks without weights.
+    pub fn untrained(config: FeaturizerConfig, seed: u64) -> Result<Self> {
+        let levels = Self::check_config(&config)?;
+        let selected = select_device(config.device)?;
+        selected.device.seed(seed);
+        let net = BackboneNet::new(&config.backbone.arch(), &selected.device).fuse();
+        Ok(Self::assemble(config, levels, selected, net))
+    }
+
+    fn check_config(config: &FeaturizerConfig) -> Result<Vec<FeatureLevel>> {
+        if config.batch_size == 0 {
+            return Err(NeuralError::InvalidConfig("batch_size must be at least 1".into()));
+        }
+        let mut levels = config.levels.clone();
+        levels.sort();
+        levels.dedup();
+        if levels.is_empty() {
+            return Err(NeuralError::InvalidConfig("at least one feature level is needed".into()));
+        }
+        Ok(levels)
+    }
+
+    fn assemble(config: FeaturizerConfig, levels: Vec<FeatureLevel>, selected: SelectedDevice, net: BackboneNet) -> Self {
+        let decode_threads = if config.decode_threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.decode_threads
+        };
+        ImageFeaturizer {
+            backbone: config.backbone,
+            levels,
+            device: selected.device,
+            device_description: selected.description,
+            batch_size: config.batch_size,
+            decode_threads,
+            preprocess: config.backbone.into(),
+            net,
+        }
+    }
+
+    /// The backbone.
+    pub backbone: Backbone,
+    /// Which pooled levels to concatenate (shallow to deep); default high + highest.
+    pub levels: Vec<FeatureLevel>,
+    /// Compute device.
+    pub device: DeviceChoice,
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// A local weight file to use instead of the zoo (`--weights FILE`).
+    pub weights: Option<PathBuf>,
+    /// Threads decoding and resizing images (0 = number of CPUs).
+    pub decode_threads: usize,
+}
+
+impl FeaturizerConfig {
+    /// Defaults for a backbone: high + highest levels, auto device, batch 16.
+    pub fn new(backbone: Backbone) -> Self {
+        FeaturizerConfig {
+            backbone,
+            levels: FeatureLevel::defaults(),
+            device: DeviceChoice::Auto,
+            batch_size: 16,
+            weights: None,
+            decode_threads: 0,
+        }
+    }
+}
+
+/// Features of a list of images. Rows whose image failed are all zeros and carry an error.
+#[derive(Debug, Clone)]
+pub struct ImageFeatures {
+    /// `n_images × feature_dim`.
+    pub values: Array2<f32>,
+    /// Per row: `None` when featurized, else why the image failed.
+    pub errors: Vec<Option<String>>,
+}
+
+impl ImageFeatures {
+    /// Number of rows that failed.
+    pub fn n_failed(&self) -> usize {
+        self.errors.iter().filter(|e| e.is_some()).count()
+    }
+}
+
+/// Wall-clock split of a featurization run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FeaturizeTiming {
+    /// Seconds spent decoding, resizing and normalising (summed over batches; overlaps the forward).
+    pub preprocess_seconds: f64,
+    /// Seconds spent in forward passes.
+    pub forward_seconds: f64,
+    /// Wall seconds of the whole call.
+    pub total_seconds: f64,
+}
+
+/// Network outputs of one batch, copied to the host.
+#[derive(Debug, Clone)]
+pub struct BatchOutput {
+    /// `n × feature_dim`, row-major.
+    pub features: Vec<f32>,
+    /// `n × 1000` ImageNet logits, row-major, when requested.
+    pub logits: Option<Vec<f32>>,
+}
+
+/// A pretrained backbone turning image files into pooled multi-level features.
+#[derive(Debug)]
+pub struct ImageFeaturizer {
+    backbone: Backbone,
+    levels: Vec<FeatureLevel>,
+    device: Device,
+    device_description: String,
+    batch_size: usize,
+    decode_threads: usize,
+    preprocess: PreprocessConfig,
+    net: BackboneNet,
+}
+
+impl ImageFeaturizer {
+    /// Loads the weights (zoo or override), folds batch norms and places the network on the device.
+    pub fn new(config: FeaturizerConfig) -> Result<Self> {
+        if config.batch_size == 0 {
+            return Err(NeuralError::InvalidConfig("batch_size must be at least 1".into()));
+        }
+        let mut levels = config.levels.clone();
+        levels.sort();
+        levels.dedup();
+        if levels.is_empty() {
+            return Err(NeuralError::InvalidConfig("at least one feature level is needed".into()));
+        }
+        let selected = select_device(config.device)?;
+        let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
+        let net = load_backbone(config.backbone, &path, &selected.device)?.fuse();
+        let decode_threads = if config.decode_threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.decode_threads
+        };
+        Ok(ImageFeaturizer {
+            backbone: config.backbone,
+            levels,
+            device: selected.device,
+            device_description: selected.description,
+            batch_size: config.batch_size,
+            decode_threads,
+            preprocess: config.backbone.into(),
+            net,
+        })
+    }
+
+    /// The backbone.
+    pub fn backbone(&self) -> Backbone {
+        self.backbone
+    }
+
+    /// The feature levels, shallow to deep.
+    pub fn levels(&self) -> &[FeatureLevel] {
+        &self.levels
+    }
+
+    /// The compute device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// What the compute device is.
+    pub fn device_description(&self) -> &str {
+        &self.device_description
+    }
+
+    /// Images per forward pass.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The preprocessing geometry.
+    pub fn preprocess_config(&self) -> &PreprocessConfig {
+        &self.preprocess
+    }
+
+    /// Number of features per image (sum of the levels' channels).
+    pub fn feature_dim(&self) -> usize {
+        let arch = self.backbone.arch();
+        self.levels.iter().map(|l| l.channels(&arch)).sum()
+    }
+
+    /// Column names: `<backbone>.<level>.<channel>`.
+    pub fn feature_names(&self) -> Vec<String> {
+        let arch = self.backbone.arch();
+        self.levels
+            .iter()
+            .flat_map(|l| (0..l.channels(&arch)).map(move |c| format!("{}.{}.{c}", self.backbone.name(), l.name())))
+            .collect()
+    }
+
+    /// Runs the network on `n` preprocessed images (`n × 3 × crop × crop`, CHW each).
+    pub fn run_batch(&self, input: Vec<f32>, n: usize, logits: bool) -> Result<BatchOutput> {
+        let c = self.preprocess.crop;
+        if n == 0 || input.len() != n * self.preprocess.input_len() {
+            return Err(NeuralError::InvalidConfig(format!(
+                "batch of {n} images needs {} values, got {}",
+                n * self.preprocess.input_len(),
+                input.len()
+            )));
+        }
+        let x = Tensor::<4>::from_data(TensorData::new(input, [n, 3, c, c]), &self.device);
+        let out = self.net.forward(x, &self.levels, logits);
+        let features = Tensor::cat(out.levels, 1);
+        let to_host = |t: Tensor<2>| {
+            t.into_data()
+                .into_vec::<f32>()
+                .map_err(|e| NeuralError::InvalidConfig(format!("reading the output back: {e:?}")))
+        };
+        let features = to_host(features)?;
+        let logits = out.logits.map(to_host).transpose()?;
+        Ok(BatchOutput { features, logits })
+    }
+
+    /// ImageNet logits (1000 per image) of image files; a failing image gives its error.
+    pub fn classify_paths(&self, paths: &[PathBuf]) -> Vec<Result<Vec<f32>>> {
+        paths
+            .iter()
+            .map(|p| {
+                let x = preprocess_path(p, &self.preprocess)?;
+                let out = self.run_batch(x, 1, true)?;
+                out.logits.ok_or_else(|| NeuralError::InvalidConfig("no logits".into()))
+            })
+            .collect()
+    }
+
+    /// Featurizes image files; an image that cannot be decoded gets a zero row and an error,
+    /// the others go on.
+    pub fn featurize_paths(&self, paths: &[PathBuf]) -> Result<ImageFeatures> {
+        self.featurize_paths_timed(paths).map(|(f, _)| f)
+    }
+
+    /// [`ImageFeaturizer::featurize_paths`] with the time split between preprocessing and forward.
+    pub fn featurize_paths_timed(&self, paths: &[PathBuf]) -> Result<(ImageFeatures, FeaturizeTiming)> {
+        let start = Instant::now();
+        let dim = self.feature_dim();
+        let mut values = Array2::<f32>::zeros((paths.len(), dim));
+        let mut errors: Vec<Option<String>> = vec![None; paths.len()];
+        let mut timing = FeaturizeTiming::default();
+        if paths.is_empty() {
+            return Ok((ImageFeatures { values, errors }, timing));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.decode_threads)
+            .thread_name(|i| format!("image-decode-{i}"))
+            .build()
+            .map_err(|e| NeuralError::InvalidConfig(format!("decode thread pool: {e}")))?;
+        let cfg = self.preprocess;
+        let batch = self.batch_size;
+        // Two batches in flight ahead of the forward pass.
+        let (tx, rx) = sync_channel::<(usize, Vec<Result<Vec<f32>>>, f64)>(2);
+        let mut forward_error: Option<NeuralError> = None;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for (b, chunk) in paths.chunks(batch).enumerate() {
+                    let t = Instant::now();
+                    let pre: Vec<Result<Vec<f32>>> =
+                        pool.install(|| chunk.par_iter().map(|p| preprocess_path(p, &cfg)).collect());
+                    if tx.send((b * batch, pre, t.elapsed().as_secs_f64())).is_err() {
+                        return; // the consumer stopped
+                    }
+                }
+            });
+            for (first_row, pre, pre_secs) in rx {
+                timing.preprocess_seconds += pre_secs;
+                let mut ok_rows = Vec::with_capacity(pre.len());
+                let mut input = Vec::with_capacity(pre.len() * cfg.input_len());
+                for (i, r) in pre.into_iter().enumerate() {
+                    match r {
+                        Ok(v) => {
+                            ok_rows.push(first_row + i);
+                            input.extend_from_slice(&v);
+                        }
+                        Err(e) => errors[first_row + i] = Some(e.to_string()),
+                    }
+                }
+                if ok_rows.is_empty() {
+                    continue;
+                }
+                let t = Instant::now();
+                match self.run_batch(input, ok_rows.len(), false) {
+                    Ok(out) => {
+                        for (k, &row) in ok_rows.iter().enumerate() {
+                            values.row_mut(row).assign(&ArrayView1::from(&out.features[k * dim..][..dim]));
+                        }
+                    }
+                    Err(e) => {
+                        forward_error = Some(e);
+                        break; // dropping rx stops the producer
+                    }
+                }
+                timing.forward_seconds += t.elapsed().as_secs_f64();
+            }
+        });
+        if let Some(e) = forward_error {
+            return Err(e);
+        }
+        timing.total_seconds = start.elapsed().as_secs_f64();
+        Ok((ImageFeatures { values, errors }, timing))
+    }
+}
+
+/// Convenience: decodes and preprocesses one file for `backbone` (see [`crate::preprocess`]).
+pub fn preprocess_for(backbone: Backbone, path: &Path) -> Result<Vec<f32>> {
+    preprocess_path(path, &backbone.into())
+}

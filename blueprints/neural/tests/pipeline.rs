@@ -1,0 +1,84 @@
+//! The featurization pipeline with random weights (no downloads): row order across batch
+//! boundaries, per-row errors for unreadable images, names and dimensions.
+
+use std::path::PathBuf;
+
+use image::{Rgb, RgbImage};
+use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
+use neural::preprocess::preprocess_path;
+use neural::{Backbone, DeviceChoice, FeatureLevel};
+
+fn write_images(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for (i, (w, h)) in [(64u32, 48u32), (40, 80), (50, 50), (90, 30), (33, 77)].into_iter().enumerate() {
+        let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7 + i as u32 * 40) as u8, (y * 5) as u8, (x * y) as u8]));
+        let p = dir.join(format!("img{i}.png"));
+        img.save(&p).unwrap();
+        paths.push(p);
+    }
+    paths
+}
+
+fn featurizer(batch_size: usize) -> ImageFeaturizer {
+    let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
+    config.levels = vec![FeatureLevel::Highest, FeatureLevel::Low];
+    config.device = DeviceChoice::Cpu;
+    config.batch_size = batch_size;
+    config.decode_threads = 2;
+    ImageFeaturizer::untrained(config, 11).unwrap()
+}
+
+#[test]
+fn dimensions_and_names() {
+    let f = featurizer(4);
+    assert_eq!(f.levels(), &[FeatureLevel::Low, FeatureLevel::Highest]);
+    assert_eq!(f.feature_dim(), 32 + 1280);
+    let names = f.feature_names();
+    assert_eq!(names.len(), f.feature_dim());
+    assert_eq!(names[0], "mobilenet-v2.low.0");
+    assert_eq!(names[32], "mobilenet-v2.highest.0");
+}
+
+#[test]
+fn rows_stay_in_order_and_bad_images_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = write_images(dir.path());
+    let corrupt = dir.path().join("corrupt.jpg");
+    std::fs::write(&corrupt, b"\xff\xd8\xff\xe0 truncated").unwrap();
+    paths.insert(2, corrupt);
+    paths.push(dir.path().join("missing.png"));
+
+    // Batch 2 puts batch boundaries between the images (and a short last batch).
+    let f = featurizer(2);
+    let out = f.featurize_paths(&paths).unwrap();
+    assert_eq!(out.values.dim(), (7, 32 + 1280));
+    let failed: Vec<usize> = out.errors.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i).collect();
+    assert_eq!(failed, vec![2, 6]);
+    assert!(out.errors[6].as_ref().unwrap().contains("missing.png"));
+    assert_eq!(out.n_failed(), 2);
+    for r in [2, 6] {
+        assert!(out.values.row(r).iter().all(|&v| v == 0.0));
+    }
+    // Each good row equals a forward pass of that image alone.
+    for r in [0, 1, 3, 4, 5] {
+        let x = preprocess_path(&paths[r], f.preprocess_config()).unwrap();
+        let alone = f.run_batch(x, 1, false).unwrap().features;
+        let d = out.values.row(r).iter().zip(&alone).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(d < 1e-4, "row {r} differs from its single forward by {d}");
+    }
+    assert_ne!(out.values.row(0), out.values.row(1));
+    assert!(out.values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn empty_input_gives_an_empty_matrix() {
+    let out = featurizer(4).featurize_paths(&[]).unwrap();
+    assert_eq!(out.values.dim(), (0, 32 + 1280));
+}
+
+#[test]
+fn zero_batch_size_is_rejected() {
+    let mut config = FeaturizerConfig::new(Backbone::EfficientNetLite0);
+    config.batch_size = 0;
+    assert!(ImageFeaturizer::untrained(config, 0).is_err());
+}

@@ -1,0 +1,162 @@
+//! Checks and bookkeeping shared by every estimator's `fit`: input validation, the mapping
+//! between the classes present in a training fold and the full label set, and row weights.
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BlueprintError, Result};
+use crate::estimator::FitContext;
+use crate::features::Features;
+use crate::numeric::floor_and_normalize;
+
+/// Validates a fit call: finite features with rows and columns, one label per row, every label
+/// below `ctx.n_classes`, and (when given) one finite non-negative sample weight per row with a
+/// positive total.
+pub fn check_fit_input(x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+    x.validate()?;
+    check_labels(x.n_rows(), y, ctx)
+}
+
+/// The label and sample-weight half of [`check_fit_input`], for inputs that are not `Features`.
+pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
+    if ctx.n_classes == 0 {
+        return Err(BlueprintError::InvalidInput("n_classes must be at least 1".into()));
+    }
+    if n_rows != y.len() {
+        return Err(BlueprintError::InvalidInput(format!(
+            "feature matrix has {n_rows} rows but there are {} labels",
+            y.len()
+        )));
+    }
+    if y.is_empty() {
+        return Err(BlueprintError::InvalidInput("no training rows".into()));
+    }
+    if let Some((i, &c)) = y.iter().enumerate().find(|(_, c)| **c as usize >= ctx.n_classes) {
+        return Err(BlueprintError::InvalidInput(format!(
+            "label {c} at row {i} is not below n_classes = {}",
+            ctx.n_classes
+        )));
+    }
+    if let Some(w) = &ctx.sample_weight {
+        if w.len() != y.len() {
+            return Err(BlueprintError::InvalidInput(format!("{} sample weights for {} rows", w.len(), y.len())));
+        }
+        if let Some((i, v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite() || **v < 0.0) {
+            return Err(BlueprintError::InvalidInput(format!("sample weight {v} at row {i} is not finite and >= 0")));
+        }
+        if w.iter().map(|&v| v as f64).sum::<f64>() <= 0.0 {
+            return Err(BlueprintError::InvalidInput("sample weights sum to zero".into()));
+        }
+    }
+    Ok(())
+}
+
+/// The classes present in a training fold, in increasing order, and how they map back to the
+/// full label set `0..n_classes`. Estimators fit on the compact labels `0..present.len()` and
+/// [`ClassMap::expand`] widens their probabilities back, giving absent classes the floor
+/// probability ([`crate::numeric::PROB_FLOOR`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMap {
+    /// Total number of classes the caller expects in the output.
+    pub n_classes: usize,
+    /// Original labels of the classes present in the training labels, sorted.
+    pub present: Vec<u32>,
+}
+
+impl ClassMap {
+    /// Collects the present classes from `y` (labels must already be checked `< n_classes`).
+    pub fn from_labels(y: &[u32], n_classes: usize) -> Self {
+        let mut seen = vec![false; n_classes];
+        for &c in y {
+            if let Some(s) = seen.get_mut(c as usize) {
+                *s = true;
+            }
+        }
+        let present = (0..n_classes as u32).filter(|&c| seen[c as usize]).collect();
+        Self { n_classes, present }
+    }
+
+    /// Number of classes present in the training fold.
+    pub fn n_present(&self) -> usize {
+        self.present.len()
+    }
+
+    /// Labels renumbered to `0..n_present()`.
+    pub fn compact(&self, y: &[u32]) -> Vec<u32> {
+        let mut lookup = vec![0u32; self.n_classes];
+        for (i, &c) in self.present.iter().enumerate() {
+            lookup[c as usize] = i as u32;
+        }
+        y.iter().map(|&c| lookup.get(c as usize).copied().unwrap_or(0)).collect()
+    }
+
+    /// Widens `rows × n_present` probabilities to `rows × n_classes` (absent classes get the
+    /// floor), floors and renormalises every row and converts to `f32`.
+    pub fn expand(&self, compact: ArrayView2<f64>) -> Array2<f32> {
+        let mut full = Array2::<f64>::zeros((compact.nrows(), self.n_classes));
+        for (j, &c) in self.present.iter().enumerate() {
+            full.column_mut(c as usize).assign(&compact.column(j));
+        }
+        floor_and_normalize(&mut full);
+        full.mapv(|v| v as f32)
+    }
+}
+
+/// Per-row weights: the caller's sample weights (or 1) times, when `balanced`, the class weight
+/// `n_rows / (n_present_classes * count(class))` (scikit-learn's `class_weight="balanced"`,
+/// counted over the classes present in `y_compact`).
+pub fn row_weights(y_compact: &[u32], n_present: usize, sample_weight: Option<&[f32]>, balanced: bool) -> Vec<f64> {
+    let mut w: Vec<f64> = match sample_weight {
+        Some(sw) => sw.iter().map(|&v| v as f64).collect(),
+        None => vec![1.0; y_compact.len()],
+    };
+    if balanced {
+        let mut counts = vec![0usize; n_present];
+        for &c in y_compact {
+            counts[c as usize] += 1;
+        }
+        let n = y_compact.len() as f64;
+        for (wi, &c) in w.iter_mut().zip(y_compact) {
+            *wi *= n / (n_present as f64 * counts[c as usize] as f64);
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn class_map_round_trip_and_floor() {
+        let m = ClassMap::from_labels(&[2, 0, 2], 4);
+        assert_eq!(m.present, vec![0, 2]);
+        assert_eq!(m.compact(&[2, 0, 2]), vec![1, 0, 1]);
+        let p = m.expand(array![[0.25, 0.75]].view());
+        assert_eq!(p.ncols(), 4);
+        assert!((p[[0, 2]] - 0.75).abs() < 1e-6);
+        assert!(p[[0, 1]] > 0.0 && p[[0, 1]] < 1e-6);
+        assert!((p.sum() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn balanced_weights_match_sklearn_formula() {
+        // sklearn compute_class_weight("balanced", classes=[0,1], y=[0,0,0,1]) = [0.6667, 2.0]
+        let w = row_weights(&[0, 0, 0, 1], 2, None, true);
+        assert!((w[0] - 2.0 / 3.0).abs() < 1e-12 && (w[3] - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn refuses_bad_labels_and_weights() {
+        let x = Features::dense(array![[1.0f32], [2.0]]);
+        let ctx = FitContext::new(2, 0);
+        assert!(check_fit_input(&x, &[0, 2], &ctx).unwrap_err().to_string().contains("label 2"));
+        assert!(check_fit_input(&x, &[0], &ctx).unwrap_err().to_string().contains("2 rows"));
+        let mut c = ctx.clone();
+        c.sample_weight = Some(vec![1.0, f32::NAN]);
+        assert!(check_fit_input(&x, &[0, 1], &c).is_err());
+        assert!(check_fit_input(&x, &[0, 1], &FitContext::new(0, 0)).is_err());
+        assert!(check_fit_input(&x, &[0, 1], &ctx).is_ok());
+    }
+}

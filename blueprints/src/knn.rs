@@ -1,0 +1,338 @@
+//! k-nearest-neighbour classifier, brute force over the training rows (parallel over queries).
+//!
+//! Distances use all columns (dense block and sparse block together, the sparse block through an
+//! inverted index, never densified): `cosine` (1 - cosine similarity; a zero row has distance 1
+//! to everything) or `euclidean`. Features are used as given (no scaling). Neighbour votes are
+//! weighted `uniform` or by inverse `distance` (neighbours at distance 0, if any, take all the
+//! weight, as in scikit-learn), times the row's sample weight when given. Ties in distance go to
+//! the lower training row. Probabilities are `(vote share + s) / (1 + K s)` with a small
+//! `smoothing` `s`, so no class has probability 0 and log loss stays finite. When `k` exceeds
+//! the number of training rows, all rows are used.
+
+use ndarray::{Array2, ArrayView1, Axis, s};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sprs::CsMat;
+
+use crate::error::{BlueprintError, Result};
+use crate::estimator::{Estimator, FitContext};
+use crate::features::Features;
+use crate::fit_input::{ClassMap, check_fit_input};
+use crate::params::{ParamDomain, ParamSpec, parse_choice, parse_float, parse_int, unknown_param};
+
+const NAME: &str = "k-Nearest Neighbours";
+const METRICS: [&str; 2] = ["cosine", "euclidean"];
+const WEIGHTS: [&str; 2] = ["uniform", "distance"];
+/// Query rows per parallel task.
+const QUERY_CHUNK: usize = 64;
+
+/// k-nearest-neighbour classifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Knn {
+    /// Number of neighbours.
+    pub k: usize,
+    /// `cosine` or `euclidean`.
+    pub metric: String,
+    /// `uniform` or `distance`.
+    pub weights: String,
+    /// Added to every class's vote share before normalising.
+    pub smoothing: f64,
+    /// Fitted state (the training rows).
+    pub fitted: Option<FittedKnn>,
+}
+
+/// The training rows a fitted k-NN model searches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedKnn {
+    /// Training features.
+    pub x: Features,
+    /// Compact labels of the training rows.
+    pub y: Vec<u32>,
+    /// Vote weight of each training row (sample weight, or 1).
+    pub row_weight: Vec<f64>,
+    /// Squared L2 norm of each training row over both blocks.
+    pub sq_norms: Vec<f64>,
+    /// Present classes and the full class count.
+    pub classes: ClassMap,
+}
+
+impl Default for Knn {
+    fn default() -> Self {
+        Self { k: 10, metric: "cosine".into(), weights: "distance".into(), smoothing: 1e-3, fitted: None }
+    }
+}
+
+/// Squared L2 norm of every row over both blocks.
+fn row_sq_norms(x: &Features) -> Vec<f64> {
+    let mut out = vec![0.0; x.n_rows()];
+    if let Some(d) = &x.dense {
+        for (o, row) in out.iter_mut().zip(d.axis_iter(Axis(0))) {
+            *o += row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
+        }
+    }
+    if let Some(sp) = &x.sparse {
+        for (o, row) in out.iter_mut().zip(sp.outer_iterator()) {
+            *o += row.iter().map(|(_, &v)| (v as f64).powi(2)).sum::<f64>();
+        }
+    }
+    out
+}
+
+impl FittedKnn {
+    /// Dot products of query rows `q0..q0+rows` with every training row, `rows × n_train`.
+    fn dots(&self, q: &Features, q0: usize, rows: usize, train_csc: Option<&CsMat<f32>>) -> Array2<f32> {
+        let n = self.y.len();
+        let mut dots = match (&q.dense, &self.x.dense) {
+            (Some(qd), Some(td)) if td.ncols() > 0 => qd.slice(s![q0..q0 + rows, ..]).dot(&td.t()),
+            _ => Array2::zeros((rows, n)),
+        };
+        if let (Some(qs), Some(csc)) = (&q.sparse, train_csc) {
+            for (i, mut drow) in dots.axis_iter_mut(Axis(0)).enumerate() {
+                let Some(qrow) = qs.outer_view(q0 + i) else { continue };
+                for (j, &v) in qrow.iter() {
+                    if let Some(col) = csc.outer_view(j) {
+                        for (t, &u) in col.iter() {
+                            drow[t] += v * u;
+                        }
+                    }
+                }
+            }
+        }
+        dots
+    }
+
+    /// Vote shares of the present classes for one query row.
+    fn vote(&self, dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> Vec<f64> {
+        let cosine = spec.metric == "cosine";
+        let mut cand: Vec<(f64, usize)> = dots
+            .iter()
+            .enumerate()
+            .map(|(t, &d)| {
+                let t_sq = self.sq_norms[t];
+                let dist = if cosine {
+                    let denom = (q_sq * t_sq).sqrt();
+                    if denom > 0.0 { (1.0 - d as f64 / denom).max(0.0) } else { 1.0 }
+                } else {
+                    (q_sq + t_sq - 2.0 * d as f64).max(0.0).sqrt()
+                };
+                (dist, t)
+            })
+            .collect();
+        let k = spec.k.clamp(1, cand.len());
+        let order = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if k < cand.len() {
+            cand.select_nth_unstable_by(k - 1, order);
+            cand.truncate(k);
+        }
+        let any_zero = cand.iter().any(|c| c.0 == 0.0);
+        let mut votes = vec![0.0; self.classes.n_present()];
+        for &(dist, t) in &cand {
+            let w = match (spec.weights.as_str(), any_zero) {
+                ("distance", true) => f64::from(u8::from(dist == 0.0)),
+                ("distance", false) => 1.0 / dist,
+                _ => 1.0,
+            };
+            votes[self.y[t] as usize] += w * self.row_weight[t];
+        }
+        let total: f64 = votes.iter().sum();
+        let kk = votes.len() as f64;
+        votes
+            .iter()
+            .map(|&v| {
+                let share = if total > 0.0 { v / total } else { 1.0 / kk };
+                (share + spec.smoothing) / (1.0 + kk * spec.smoothing)
+            })
+            .collect()
+    }
+}
+
+#[typetag::serde]
+impl Estimator for Knn {
+    fn name(&self) -> String {
+        NAME.into()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::new("k", self.k, ParamDomain::Int { min: 1, max: 1000 }, "number of neighbours"),
+            ParamSpec::new(
+                "metric",
+                &self.metric,
+                ParamDomain::Choice(METRICS.iter().map(|s| s.to_string()).collect()),
+                "distance between rows",
+            ),
+            ParamSpec::new(
+                "weights",
+                &self.weights,
+                ParamDomain::Choice(WEIGHTS.iter().map(|s| s.to_string()).collect()),
+                "vote weight: equal or inverse distance",
+            ),
+            ParamSpec::new(
+                "smoothing",
+                self.smoothing,
+                ParamDomain::Float { min: 1e-9, max: 1.0, log: true },
+                "added to each class's vote share so no probability is 0",
+            ),
+        ]
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        match name {
+            "k" => self.k = parse_int(name, value, 1, 1000)? as usize,
+            "metric" => self.metric = parse_choice(name, value, &METRICS)?,
+            "weights" => self.weights = parse_choice(name, value, &WEIGHTS)?,
+            "smoothing" => self.smoothing = parse_float(name, value, 1e-9, 1.0)?,
+            _ => return Err(unknown_param(NAME, name, &self.params())),
+        }
+        Ok(())
+    }
+
+    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+        check_fit_input(x, y, ctx)?;
+        self.fitted = None;
+        if !METRICS.contains(&self.metric.as_str()) || !WEIGHTS.contains(&self.weights.as_str()) {
+            return Err(BlueprintError::InvalidParam {
+                name: "metric/weights".into(),
+                value: format!("{}/{}", self.metric, self.weights),
+                reason: "unknown metric or weighting".into(),
+            });
+        }
+        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let row_weight = match &ctx.sample_weight {
+            Some(w) => w.iter().map(|&v| v as f64).collect(),
+            None => vec![1.0; y.len()],
+        };
+        let x = Features { dense: x.dense.clone(), sparse: x.sparse.clone(), names: Vec::new() };
+        self.fitted = Some(FittedKnn { sq_norms: row_sq_norms(&x), y: classes.compact(y), row_weight, classes, x });
+        Ok(())
+    }
+
+    fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
+        let fit = self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(NAME.into()))?;
+        x.validate()?;
+        if x.n_dense() != fit.x.n_dense() || x.n_sparse() != fit.x.n_sparse() {
+            return Err(BlueprintError::InvalidInput(format!(
+                "model was fitted on {} dense + {} sparse columns but got {} + {}",
+                fit.x.n_dense(),
+                fit.x.n_sparse(),
+                x.n_dense(),
+                x.n_sparse()
+            )));
+        }
+        let csc = fit.x.sparse.as_ref().map(|s| s.to_csc());
+        let q_sq = row_sq_norms(x);
+        let mut out = Array2::<f64>::zeros((x.n_rows(), fit.classes.n_present()));
+        out.axis_chunks_iter_mut(Axis(0), QUERY_CHUNK).into_par_iter().enumerate().for_each(|(c, mut o)| {
+            let q0 = c * QUERY_CHUNK;
+            let dots = fit.dots(x, q0, o.nrows(), csc.as_ref());
+            for (i, mut orow) in o.axis_iter_mut(Axis(0)).enumerate() {
+                let p = fit.vote(dots.row(i), q_sq[q0 + i], self);
+                orow.iter_mut().zip(p).for_each(|(a, b)| *a = b);
+            }
+        });
+        Ok(fit.classes.expand(out.view()))
+    }
+
+    fn clone_box(&self) -> Box<dyn Estimator> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn data() -> (Array2<f32>, Vec<u32>, Array2<f32>) {
+        let x = array![
+            [0.35f32, 0.82, 0.33, -1.3],
+            [0.91, 0.45, -0.54, 0.58],
+            [0.36, 0.29, 0.03, 0.55],
+            [-0.74, -0.16, -0.48, 0.6],
+            [0.04, -0.29, -0.78, -0.26],
+            [0.01, -0.28, 1.29, 1.01],
+            [-2.71, -1.89, -0.17, -0.42],
+            [0.21, 0.22, 2.12, -1.11],
+            [-0.38, 2.04, 0.65, 0.66],
+            [-0.51, -1.65, 0.17, 0.11],
+            [-1.23, -0.68, -0.07, -0.94],
+            [-0.1, 0.1, 0.04, -0.51]
+        ];
+        let q = array![
+            [0.59f32, 0.89, 0.32, -0.82],
+            [0.73, -0.5, 0.88, -1.07],
+            [0.91, -0.02, -1.25, -0.31],
+            [0.05, 0.27, -0.98, -1.11]
+        ];
+        (x, vec![0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0, 1], q)
+    }
+
+    /// Expected: scikit-learn 1.9.1 `KNeighborsClassifier(n_neighbors=4, metric, weights,
+    /// algorithm="brute").fit(X, y).predict_proba(Q)`; our smoothing is set to 1e-9 here.
+    #[test]
+    fn matches_sklearn_dense_and_sparse() {
+        #[rustfmt::skip]
+        let cases = [
+            ("cosine", "uniform", [[0.25, 0.5, 0.25], [0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.5, 0.5, 0.0]]),
+            ("cosine", "distance", [[0.733957, 0.199726, 0.066317], [0.348466, 0.651534, 0.0], [0.112838, 0.776188, 0.110975], [0.348438, 0.651562, 0.0]]),
+            ("euclidean", "uniform", [[0.25, 0.5, 0.25], [0.25, 0.75, 0.0], [0.0, 0.75, 0.25], [0.5, 0.5, 0.0]]),
+            ("euclidean", "distance", [[0.466526, 0.369574, 0.1639], [0.264705, 0.735295, 0.0], [0.0, 0.799336, 0.200664], [0.405844, 0.594156, 0.0]]),
+        ];
+        let (x, y, q) = data();
+        let split = |m: &Array2<f32>| Features {
+            dense: Some(m.slice(s![.., ..1]).to_owned()),
+            sparse: Some(CsMat::csr_from_dense(m.slice(s![.., 1..]), 0.0)),
+            names: vec![],
+        };
+        for (metric, weights, want) in cases {
+            for (train, query) in [(Features::dense(x.clone()), Features::dense(q.clone())), (split(&x), split(&q))] {
+                let mut knn =
+                    Knn { k: 4, metric: metric.into(), weights: weights.into(), smoothing: 1e-9, fitted: None };
+                knn.fit(&train, &y, &FitContext::new(3, 0)).unwrap();
+                let p = knn.predict_proba(&query).unwrap();
+                for i in 0..4 {
+                    for c in 0..3 {
+                        assert!(
+                            (p[[i, c]] as f64 - want[i][c]).abs() < 1e-4,
+                            "{metric}/{weights} p[{i},{c}]={} want {}",
+                            p[[i, c]],
+                            want[i][c]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn probabilities_are_never_zero_and_exact_match_wins() {
+        let (x, y, _) = data();
+        let mut knn = Knn { k: 3, ..Knn::default() };
+        knn.fit(&Features::dense(x.clone()), &y, &FitContext::new(4, 0)).unwrap();
+        let p = knn.predict_proba(&Features::dense(x.clone())).unwrap();
+        assert_eq!(p.ncols(), 4);
+        assert!(p.iter().all(|v| v.is_finite() && *v > 0.0));
+        // Each training row is its own neighbour at distance 0 and takes all the weight.
+        for (i, &c) in y.iter().enumerate() {
+            assert!(p[[i, c as usize]] > 0.99, "row {i}");
+        }
+    }
+
+    #[test]
+    fn bad_input_and_edge_cases() {
+        let (x, y, q) = data();
+        let mut knn = Knn { k: 50, ..Knn::default() };
+        assert!(knn.predict_proba(&Features::dense(q.clone())).is_err());
+        assert!(knn.fit(&Features::dense(x.clone()), &y[..3], &FitContext::new(3, 0)).is_err());
+        knn.fit(&Features::dense(x.clone()), &[1; 12], &FitContext::new(3, 0)).unwrap();
+        let p = knn.predict_proba(&Features::dense(q.clone())).unwrap();
+        assert!(p.column(1).iter().all(|&v| v > 0.99));
+        assert!(knn.predict_proba(&Features::dense(q.slice(s![.., ..2]).to_owned())).is_err());
+        assert!(knn.set_param("metric", "manhattan").unwrap_err().to_string().contains("cosine, euclidean"));
+        assert!(knn.set_param("k", "0").is_err());
+        // A zero query row under cosine: every distance is 1, votes are uniform, still finite.
+        knn.fit(&Features::dense(x), &y, &FitContext::new(3, 0)).unwrap();
+        let p = knn.predict_proba(&Features::dense(Array2::zeros((1, 4)))).unwrap();
+        assert!(p.iter().all(|v| v.is_finite()));
+    }
+}

@@ -1,0 +1,307 @@
+//! Multinomial logistic regression with L2 or elastic-net penalty.
+
+use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::objective::{Design, SoftmaxObjective};
+use super::optimizer::{OptimOptions, minimize};
+use super::scores::{ROW_CHUNK, chunk_scores};
+use crate::error::{BlueprintError, Result};
+use crate::estimator::{Estimator, FitContext};
+use crate::features::Features;
+use crate::fit_input::{ClassMap, check_fit_input, row_weights};
+use crate::numeric::softmax_in_place;
+use crate::params::{ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param};
+
+const NAME: &str = "Logistic Regression";
+const CLASS_WEIGHTS: [&str; 2] = ["balanced", "none"];
+
+/// Multinomial (softmax) logistic regression, scikit-learn's objective
+/// `C * sum_i s_i * loss_i + (1 - l1_ratio)/2 * ||W||² + l1_ratio * ||W||₁` (intercepts unpenalised).
+///
+/// * Solver: L-BFGS when `l1_ratio == 0`, OWL-QN (orthant-wise L-BFGS) for elastic-net; both stop
+///   when the largest gradient component of the `1/S`-scaled objective is below `tol`
+///   (scikit-learn's lbfgs criterion) or after `max_iter` iterations.
+/// * With two classes a single score vector is fitted (like scikit-learn's binary case), so
+///   `C` means the same thing as there.
+/// * `standardize`: the dense block is centred and scaled with the training rows' mean and
+///   standard deviation (constant columns are only centred); the sparse block is used as is
+///   (TF-IDF rows are already L2-normalised) and never densified. Coefficients are mapped back
+///   to the raw feature scale after fitting.
+/// * `class_weight` defaults to `balanced` (row weight `n / (n_classes * count(class))`), since
+///   models are ranked by balanced accuracy.
+/// * Classes absent from the training fold get the floor probability; a single-class fold
+///   predicts that class with probability ≈ 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogisticRegression {
+    /// Inverse regularisation strength (scikit-learn's `C`).
+    pub c: f64,
+    /// Elastic-net mixing: 0 = pure L2, 1 = pure L1.
+    pub l1_ratio: f64,
+    /// Weight rows inversely to their class frequency.
+    pub balanced: bool,
+    /// Standardise the dense block before fitting.
+    pub standardize: bool,
+    /// Maximum solver iterations.
+    pub max_iter: usize,
+    /// Gradient tolerance.
+    pub tol: f64,
+    /// Fitted state (`None` before `fit`).
+    pub fitted: Option<FittedLinear>,
+}
+
+/// The fitted state of a linear softmax model, on the raw (unstandardised) feature scale.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedLinear {
+    /// Coefficients, `(n_dense + n_sparse) × m` where `m` is 1 for two present classes,
+    /// 0 for one, and the number of present classes otherwise.
+    pub coef: Array2<f64>,
+    /// Intercepts, length `m`.
+    pub intercept: Array1<f64>,
+    /// Dense columns seen in training.
+    pub n_dense: usize,
+    /// Sparse columns seen in training.
+    pub n_sparse: usize,
+    /// Present classes and the full class count.
+    pub classes: ClassMap,
+    /// Solver iterations used.
+    pub iterations: usize,
+    /// Whether the solver met its tolerance.
+    pub converged: bool,
+}
+
+impl Default for LogisticRegression {
+    fn default() -> Self {
+        Self { c: 1.0, l1_ratio: 0.0, balanced: true, standardize: true, max_iter: 300, tol: 1e-4, fitted: None }
+    }
+}
+
+impl LogisticRegression {
+    /// Default hyperparameters with the given `C`.
+    pub fn with_c(c: f64) -> Self {
+        Self { c, ..Self::default() }
+    }
+
+    /// The fitted state, or `NotFitted`.
+    pub fn fitted(&self) -> Result<&FittedLinear> {
+        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(NAME.into()))
+    }
+}
+
+/// Column means and scales of a dense block (scale 1 for constant columns).
+fn column_stats(x: ArrayView2<f32>) -> (Vec<f64>, Vec<f64>) {
+    let n = x.nrows().max(1) as f64;
+    let cols: Vec<(f64, f64)> = (0..x.ncols())
+        .into_par_iter()
+        .map(|j| {
+            let col = x.column(j);
+            let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let sd = var.sqrt();
+            (mean, if sd > 1e-12 * mean.abs().max(1.0) { sd } else { 1.0 })
+        })
+        .collect();
+    cols.into_iter().unzip()
+}
+
+#[typetag::serde]
+impl Estimator for LogisticRegression {
+    fn name(&self) -> String {
+        NAME.into()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::new(
+                "C",
+                self.c,
+                ParamDomain::Float { min: 1e-6, max: 1e6, log: true },
+                "inverse regularisation strength (larger = weaker penalty), as in scikit-learn",
+            ),
+            ParamSpec::new(
+                "l1_ratio",
+                self.l1_ratio,
+                ParamDomain::Float { min: 0.0, max: 1.0, log: false },
+                "elastic-net mixing: 0 = L2 (L-BFGS), >0 = elastic-net (OWL-QN), 1 = L1",
+            ),
+            ParamSpec::new(
+                "class_weight",
+                if self.balanced { "balanced" } else { "none" },
+                ParamDomain::Choice(CLASS_WEIGHTS.iter().map(|s| s.to_string()).collect()),
+                "balanced weights rows by n / (n_classes * class count)",
+            ),
+            ParamSpec::new("standardize", self.standardize, ParamDomain::Bool, "centre and scale the dense block"),
+            ParamSpec::new(
+                "max_iter",
+                self.max_iter,
+                ParamDomain::Int { min: 1, max: 100_000 },
+                "maximum solver iterations",
+            ),
+            ParamSpec::new(
+                "tol",
+                self.tol,
+                ParamDomain::Float { min: 1e-12, max: 1.0, log: true },
+                "stop when the largest gradient component is below this",
+            ),
+        ]
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        match name {
+            "C" => self.c = parse_float(name, value, 1e-6, 1e6)?,
+            "l1_ratio" => self.l1_ratio = parse_float(name, value, 0.0, 1.0)?,
+            "class_weight" => self.balanced = parse_choice(name, value, &CLASS_WEIGHTS)? == "balanced",
+            "standardize" => self.standardize = parse_bool(name, value)?,
+            "max_iter" => self.max_iter = parse_int(name, value, 1, 100_000)? as usize,
+            "tol" => self.tol = parse_float(name, value, 1e-12, 1.0)?,
+            _ => return Err(unknown_param(NAME, name, &self.params())),
+        }
+        Ok(())
+    }
+
+    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+        check_fit_input(x, y, ctx)?;
+        self.fitted = None;
+        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let n_dense = x.n_dense();
+        let n_sparse = x.n_sparse();
+        let k = classes.n_present();
+        if k < 2 {
+            // Single-class fold: nothing to learn; predict that class (documented fallback).
+            self.fitted = Some(FittedLinear {
+                coef: Array2::zeros((n_dense + n_sparse, 0)),
+                intercept: Array1::zeros(0),
+                n_dense,
+                n_sparse,
+                classes,
+                iterations: 0,
+                converged: true,
+            });
+            return Ok(());
+        }
+        let yc = classes.compact(y);
+        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), self.balanced);
+
+        let (mean, scale) = match (&x.dense, self.standardize) {
+            (Some(d), true) => column_stats(d.view()),
+            _ => (vec![0.0; n_dense], vec![1.0; n_dense]),
+        };
+        let dense = x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| {
+            let mut out = Array2::<f64>::zeros(d.dim());
+            out.axis_iter_mut(Axis(0)).into_par_iter().zip(d.axis_iter(Axis(0))).for_each(|(mut o, r)| {
+                for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
+                    *ov = (rv as f64 - mean[j]) / scale[j];
+                }
+            });
+            out
+        });
+        let design = Design {
+            dense,
+            sparse: x.sparse.as_ref(),
+            sparse_csc: x.sparse.as_ref().map(|s| s.to_csc()),
+            n_rows: x.n_rows(),
+        };
+        let objective = SoftmaxObjective {
+            design: &design,
+            y: &yc,
+            weights: &weights,
+            n_classes: k,
+            l2: (1.0 - self.l1_ratio) / self.c,
+        };
+        let m = objective.n_outputs();
+        let d = design.n_cols();
+        let l1: Option<Vec<f64>> = (self.l1_ratio > 0.0).then(|| {
+            let lam = self.l1_ratio / (self.c * objective.weight_sum());
+            let mut v = vec![lam; d * m];
+            v.extend(std::iter::repeat_n(0.0, m));
+            v
+        });
+        let opts = OptimOptions { max_iter: self.max_iter, tol: self.tol, memory: 10 };
+        let result = minimize(|t, g| objective.value_grad(t, g), vec![0.0; objective.n_params()], l1.as_deref(), &opts);
+        if !result.value.is_finite() || result.x.iter().any(|v| !v.is_finite()) {
+            return Err(BlueprintError::Numeric {
+                task: NAME.into(),
+                reason: "solver produced non-finite values".into(),
+            });
+        }
+        // Back to the raw feature scale: w_raw = w / scale, b_raw = b - sum_j mean_j * w_raw_j.
+        let mut coef = Array2::from_shape_vec((d, m), result.x[..d * m].to_vec())
+            .map_err(|e| BlueprintError::Numeric { task: NAME.into(), reason: e.to_string() })?;
+        let mut intercept = Array1::from(result.x[d * m..].to_vec());
+        for j in 0..n_dense {
+            let mut row = coef.row_mut(j);
+            row.mapv_inplace(|v| v / scale[j]);
+            intercept.scaled_add(-mean[j], &row);
+        }
+        self.fitted = Some(FittedLinear {
+            coef,
+            intercept,
+            n_dense,
+            n_sparse,
+            classes,
+            iterations: result.iterations,
+            converged: result.converged,
+        });
+        Ok(())
+    }
+
+    fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
+        self.fitted()?.predict_proba(x)
+    }
+
+    fn clone_box(&self) -> Box<dyn Estimator> {
+        Box::new(self.clone())
+    }
+}
+
+impl FittedLinear {
+    /// Class probabilities, `rows × n_classes`.
+    pub fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
+        x.validate()?;
+        if x.n_dense() != self.n_dense || x.n_sparse() != self.n_sparse {
+            return Err(BlueprintError::InvalidInput(format!(
+                "model was fitted on {} dense + {} sparse columns but got {} + {}",
+                self.n_dense,
+                self.n_sparse,
+                x.n_dense(),
+                x.n_sparse()
+            )));
+        }
+        let n = x.n_rows();
+        let k = self.classes.n_present();
+        let mut compact = Array2::<f64>::zeros((n, k.max(1)));
+        if k < 2 {
+            compact.fill(1.0);
+            return Ok(self.classes.expand(compact.view()));
+        }
+        let m = self.coef.ncols();
+        compact.axis_chunks_iter_mut(Axis(0), ROW_CHUNK).into_par_iter().enumerate().for_each(|(c, mut out)| {
+            let r0 = c * ROW_CHUNK;
+            let rows = out.nrows();
+            let dense =
+                x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
+            let z = chunk_scores(
+                dense.as_ref().map(|d| d.view()),
+                x.sparse.as_ref(),
+                r0,
+                rows,
+                self.coef.view(),
+                self.intercept.as_slice().unwrap_or(&[]),
+            );
+            for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
+                if m == 1 {
+                    let zi = zrow[0];
+                    let p1 = if zi >= 0.0 { 1.0 / (1.0 + (-zi).exp()) } else { zi.exp() / (1.0 + zi.exp()) };
+                    orow[0] = 1.0 - p1;
+                    orow[1] = p1;
+                } else {
+                    let mut v = zrow.to_vec();
+                    softmax_in_place(&mut v);
+                    orow.iter_mut().zip(v).for_each(|(o, p)| *o = p);
+                }
+            }
+        });
+        Ok(self.classes.expand(compact.view()))
+    }
+}

@@ -1,0 +1,366 @@
+//! Histogram gradient boosting (LightGBM-style): multiclass softmax, one tree per class and round,
+//! leaf-wise growth, row and column subsampling, early stopping on a held-out stratified split.
+
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binning::BinnedData;
+use super::common::{check_predict_input, mix_seed, stratified_holdout};
+use super::grower::{FeatureChoice, GrowParams, grow_tree};
+use super::histogram::SplitRules;
+use super::model::{RowView, Tree};
+use crate::error::{BlueprintError, Result};
+use crate::estimator::{Estimator, FitContext};
+use crate::features::Features;
+use crate::fit_input::{ClassMap, check_fit_input, row_weights};
+use crate::params::{ParamDomain, ParamSpec, parse_choice, parse_float, parse_int, unknown_param};
+
+const TASK: &str = "Gradient Boosted Trees";
+
+/// Hyperparameters of [`GradientBoosting`] (names follow LightGBM).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GbdtParams {
+    /// Boosting rounds (each adds one tree per class); early stopping may use fewer.
+    pub n_estimators: usize,
+    /// Shrinkage applied to every leaf value.
+    pub learning_rate: f64,
+    /// Most leaves per tree.
+    pub num_leaves: usize,
+    /// Deepest split level; -1 = unlimited.
+    pub max_depth: i64,
+    /// Fewest training rows in a leaf.
+    pub min_child_samples: usize,
+    /// Least hessian sum in a leaf.
+    pub min_child_weight: f64,
+    /// L2 penalty on leaf values.
+    pub reg_lambda: f64,
+    /// Least gain a split must bring.
+    pub min_split_gain: f64,
+    /// Fraction of training rows drawn (without replacement) for each round.
+    pub subsample: f64,
+    /// Fraction of features drawn for each tree.
+    pub colsample_bytree: f64,
+    /// Most bins per feature.
+    pub max_bin: usize,
+    /// Fraction of the training rows held out (stratified) for early stopping; 0 = off.
+    pub validation_fraction: f64,
+    /// Stop after this many rounds without a lower validation log loss; 0 = off.
+    pub n_iter_no_change: usize,
+    /// `balanced` reweights classes to equal total weight; `none` keeps row weights.
+    pub class_weight: String,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        Self {
+            n_estimators: 300,
+            learning_rate: 0.05,
+            num_leaves: 15,
+            max_depth: -1,
+            min_child_samples: 10,
+            min_child_weight: 1e-3,
+            reg_lambda: 1.0,
+            min_split_gain: 0.0,
+            subsample: 0.8,
+            colsample_bytree: 0.5,
+            max_bin: 255,
+            validation_fraction: 0.1,
+            n_iter_no_change: 20,
+            class_weight: "balanced".into(),
+        }
+    }
+}
+
+/// What fitting produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FittedGbdt {
+    classes: ClassMap,
+    n_dense: usize,
+    n_sparse: usize,
+    /// Starting score of each present class (log prior).
+    init_scores: Vec<f64>,
+    /// Trees, round-major: round `r`, class `c` at `r * n_present + c`.
+    trees: Vec<Tree>,
+    /// Rounds kept (the best validation round when early stopping ran).
+    n_rounds: usize,
+    /// Validation log loss after each round (empty without early stopping).
+    validation_loss: Vec<f64>,
+}
+
+/// Histogram gradient-boosted decision trees for multiclass classification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GradientBoosting {
+    /// Hyperparameters.
+    pub params: GbdtParams,
+    fitted: Option<FittedGbdt>,
+}
+
+impl Default for GradientBoosting {
+    fn default() -> Self {
+        Self::new(GbdtParams::default())
+    }
+}
+
+impl GradientBoosting {
+    /// An unfitted model with these hyperparameters.
+    pub fn new(params: GbdtParams) -> Self {
+        Self { params, fitted: None }
+    }
+
+    /// Boosting rounds kept by the last fit (fewer than `n_estimators` when early stopping fired).
+    pub fn n_rounds(&self) -> Option<usize> {
+        self.fitted.as_ref().map(|f| f.n_rounds)
+    }
+
+    /// The fitted trees, round-major (round `r`, present class `c` at `r * n_present + c`).
+    pub fn trees(&self) -> &[Tree] {
+        self.fitted.as_ref().map_or(&[], |f| &f.trees)
+    }
+
+    /// Validation log loss after each round of the last fit (empty without early stopping).
+    pub fn validation_loss(&self) -> &[f64] {
+        self.fitted.as_ref().map_or(&[], |f| &f.validation_loss)
+    }
+
+    fn specs(&self) -> Vec<ParamSpec> {
+        let p = &self.params;
+        let f = |min: f64, max: f64, log: bool| ParamDomain::Float { min, max, log };
+        let i = |min: i64, max: i64| ParamDomain::Int { min, max };
+        vec![
+            ParamSpec::new("n_estimators", p.n_estimators, i(1, 10_000), "boosting rounds (one tree per class each)"),
+            ParamSpec::new("learning_rate", p.learning_rate, f(1e-3, 1.0, true), "shrinkage of every leaf value"),
+            ParamSpec::new("num_leaves", p.num_leaves, i(2, 4096), "most leaves per tree (leaf-wise growth)"),
+            ParamSpec::new("max_depth", p.max_depth, i(-1, 64), "deepest split level; -1 = unlimited"),
+            ParamSpec::new("min_child_samples", p.min_child_samples, i(1, 100_000), "fewest rows in a leaf"),
+            ParamSpec::new("min_child_weight", p.min_child_weight, f(0.0, 1e3, false), "least hessian sum in a leaf"),
+            ParamSpec::new("reg_lambda", p.reg_lambda, f(0.0, 1e3, false), "L2 penalty on leaf values"),
+            ParamSpec::new("min_split_gain", p.min_split_gain, f(0.0, 1e3, false), "least gain of a split"),
+            ParamSpec::new("subsample", p.subsample, f(0.05, 1.0, false), "fraction of rows per round"),
+            ParamSpec::new("colsample_bytree", p.colsample_bytree, f(0.01, 1.0, false), "fraction of features per tree"),
+            ParamSpec::new("max_bin", p.max_bin, i(4, 255), "most histogram bins per feature"),
+            ParamSpec::new(
+                "validation_fraction",
+                p.validation_fraction,
+                f(0.0, 0.5, false),
+                "training rows held out for early stopping; 0 = off",
+            ),
+            ParamSpec::new(
+                "n_iter_no_change",
+                p.n_iter_no_change,
+                i(0, 10_000),
+                "rounds without better validation log loss before stopping; 0 = off",
+            ),
+            ParamSpec::new(
+                "class_weight",
+                &p.class_weight,
+                ParamDomain::Choice(vec!["none".into(), "balanced".into()]),
+                "balanced gives every class the same total weight",
+            ),
+        ]
+    }
+
+    fn fitted(&self) -> Result<&FittedGbdt> {
+        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(TASK.into()))
+    }
+
+    fn grow_params(&self, features: Vec<usize>, seed: u64) -> GrowParams {
+        let p = &self.params;
+        GrowParams {
+            rules: SplitRules {
+                k: 1,
+                min_child_samples: p.min_child_samples,
+                min_child_weight: p.min_child_weight,
+                lambda: p.reg_lambda,
+            },
+            max_leaves: p.num_leaves,
+            max_depth: usize::try_from(p.max_depth).ok(),
+            min_split_gain: p.min_split_gain,
+            extra_trees: false,
+            features: FeatureChoice::PerTree(features),
+            seed,
+        }
+    }
+}
+
+#[typetag::serde]
+impl Estimator for GradientBoosting {
+    fn name(&self) -> String {
+        TASK.into()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        self.specs()
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        let p = &mut self.params;
+        let int = |min, max| parse_int(name, value, min, max);
+        match name {
+            "n_estimators" => p.n_estimators = int(1, 10_000)? as usize,
+            "learning_rate" => p.learning_rate = parse_float(name, value, 1e-3, 1.0)?,
+            "num_leaves" => p.num_leaves = int(2, 4096)? as usize,
+            "max_depth" => p.max_depth = int(-1, 64)?,
+            "min_child_samples" => p.min_child_samples = int(1, 100_000)? as usize,
+            "min_child_weight" => p.min_child_weight = parse_float(name, value, 0.0, 1e3)?,
+            "reg_lambda" => p.reg_lambda = parse_float(name, value, 0.0, 1e3)?,
+            "min_split_gain" => p.min_split_gain = parse_float(name, value, 0.0, 1e3)?,
+            "subsample" => p.subsample = parse_float(name, value, 0.05, 1.0)?,
+            "colsample_bytree" => p.colsample_bytree = parse_float(name, value, 0.01, 1.0)?,
+            "max_bin" => p.max_bin = int(4, 255)? as usize,
+            "validation_fraction" => p.validation_fraction = parse_float(name, value, 0.0, 0.5)?,
+            "n_iter_no_change" => p.n_iter_no_change = int(0, 10_000)? as usize,
+            "class_weight" => p.class_weight = parse_choice(name, value, &["none", "balanced"])?,
+            _ => return Err(unknown_param(TASK, name, &self.specs())),
+        }
+        Ok(())
+    }
+
+    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+        check_fit_input(x, y, ctx)?;
+        self.fitted = None;
+        let p = self.params.clone();
+        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let k = classes.n_present();
+        let yc = classes.compact(y);
+        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), p.class_weight == "balanced");
+        let n = yc.len();
+
+        let early = p.validation_fraction > 0.0 && p.n_iter_no_change > 0 && k > 1;
+        let (train, valid) = if early {
+            stratified_holdout(&yc, k, p.validation_fraction, ctx.seed)
+        } else {
+            ((0..n).collect(), Vec::new())
+        };
+        let early = early && !valid.is_empty();
+        let data = BinnedData::build(x, &train, p.max_bin, ctx.seed);
+        let usable: Vec<usize> = (0..data.n_features()).filter(|&f| data.mappers[f].n_bins() > 1).collect();
+
+        // Start from the (weighted) log prior of each class.
+        let mut class_w = vec![0.0f64; k];
+        for &r in &train {
+            class_w[yc[r] as usize] += weights[r];
+        }
+        let total_w: f64 = class_w.iter().sum();
+        let init_scores: Vec<f64> = class_w.iter().map(|&w| ((w + 1e-6 * total_w) / total_w).ln()).collect();
+
+        let mut scores = vec![0.0f64; n * k];
+        for row in scores.chunks_exact_mut(k) {
+            row.copy_from_slice(&init_scores);
+        }
+        let mut trees: Vec<Tree> = Vec::new();
+        let mut validation_loss = Vec::new();
+        let (mut best_round, mut best_loss) = (0usize, f64::INFINITY);
+        let mut gh = vec![0.0f64; n * 2];
+        let mut prob = vec![0.0f64; n * k];
+        let hess_factor = if k > 1 { k as f64 / (k as f64 - 1.0) } else { 1.0 };
+        let n_bag = ((p.subsample * train.len() as f64).round() as usize).clamp(1, train.len());
+        let n_cols = ((p.colsample_bytree * usable.len() as f64).ceil() as usize).clamp(1, usable.len().max(1));
+        let rounds = if k > 1 && !usable.is_empty() { p.n_estimators } else { 0 };
+
+        for round in 0..rounds {
+            let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(ctx.seed, round as u64));
+            let bag: Vec<u32> = if n_bag < train.len() {
+                let mut b: Vec<u32> = rand::seq::index::sample(&mut rng, train.len(), n_bag)
+                    .into_iter()
+                    .map(|i| train[i] as u32)
+                    .collect();
+                b.sort_unstable();
+                b
+            } else {
+                train.iter().map(|&r| r as u32).collect()
+            };
+            for &r in &bag {
+                let r = r as usize;
+                let pr = &mut prob[r * k..(r + 1) * k];
+                pr.copy_from_slice(&scores[r * k..(r + 1) * k]);
+                crate::numeric::softmax_in_place(pr);
+            }
+            for c in 0..k {
+                for &r in &bag {
+                    let r = r as usize;
+                    let pc = prob[r * k + c];
+                    let target = if yc[r] as usize == c { 1.0 } else { 0.0 };
+                    gh[2 * r] = weights[r] * (pc - target);
+                    gh[2 * r + 1] = (weights[r] * hess_factor * pc * (1.0 - pc)).max(1e-16);
+                }
+                let features: Vec<usize> = if n_cols < usable.len() {
+                    let mut f: Vec<usize> =
+                        rand::seq::index::sample(&mut rng, usable.len(), n_cols).into_iter().map(|i| usable[i]).collect();
+                    f.sort_unstable();
+                    f
+                } else {
+                    usable.clone()
+                };
+                let gp = self.grow_params(features, mix_seed(ctx.seed, (round * k + c) as u64 + (1 << 40)));
+                let grown = grow_tree(&data, &gh, &bag, &gp);
+                let leaf_values: Vec<f32> = grown
+                    .leaf_totals
+                    .iter()
+                    .map(|t| (-t[0] / (t[1] + p.reg_lambda).max(1e-12) * p.learning_rate) as f32)
+                    .collect();
+                let tree = Tree { nodes: grown.nodes, leaf_values, n_outputs: 1 };
+                scores.par_chunks_mut(k).enumerate().with_min_len(256).for_each(|(r, s)| {
+                    s[c] += tree.leaf_values[tree.leaf_index_binned(&data, r)] as f64;
+                });
+                trees.push(tree);
+            }
+            if early {
+                let mut loss = 0.0;
+                let mut wsum = 0.0;
+                for &r in &valid {
+                    let s = &scores[r * k..(r + 1) * k];
+                    let lse = crate::numeric::log_sum_exp(s);
+                    loss += weights[r] * (lse - s[yc[r] as usize]);
+                    wsum += weights[r];
+                }
+                let loss = loss / wsum.max(1e-300);
+                validation_loss.push(loss);
+                if loss < best_loss - 1e-9 {
+                    best_loss = loss;
+                    best_round = round;
+                } else if round - best_round >= p.n_iter_no_change {
+                    break;
+                }
+            }
+        }
+        let n_rounds = if early { (best_round + 1).min(trees.len() / k.max(1)) } else { trees.len() / k.max(1) };
+        trees.truncate(n_rounds * k);
+        if scores.iter().any(|s| !s.is_finite()) {
+            return Err(BlueprintError::Numeric { task: TASK.into(), reason: "non-finite training scores".into() });
+        }
+        self.fitted = Some(FittedGbdt {
+            classes,
+            n_dense: x.n_dense(),
+            n_sparse: x.n_sparse(),
+            init_scores,
+            trees,
+            n_rounds,
+            validation_loss,
+        });
+        Ok(())
+    }
+
+    fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
+        let f = self.fitted()?;
+        check_predict_input(x, f.n_dense, f.n_sparse, TASK)?;
+        let k = f.classes.n_present();
+        let mut probs = Array2::<f64>::zeros((x.n_rows(), k));
+        probs.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(r, mut out)| {
+            let view = RowView::new(x, r);
+            let mut s = f.init_scores.clone();
+            for (i, t) in f.trees.iter().enumerate() {
+                s[i % k] += t.leaf_values[t.leaf_index(|j| view.get(j))] as f64;
+            }
+            crate::numeric::softmax_in_place(&mut s);
+            out.iter_mut().zip(&s).for_each(|(o, v)| *o = *v);
+        });
+        Ok(f.classes.expand(probs.view()))
+    }
+
+    fn clone_box(&self) -> Box<dyn Estimator> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,207 @@
+//! The blueprint catalogue: which featurizer + estimator combinations autopilot tries.
+
+use serde::{Deserialize, Serialize};
+
+use blueprints::Estimator;
+use blueprints::text::TfidfConfig;
+
+use crate::dataset::{ColumnType, Dataset};
+use crate::model::{BlockSpec, ImageKey};
+
+/// Default feature levels of image blocks (DataRobot's default granularity: high + highest).
+pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
+
+/// A named list of input columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureList {
+    /// Name shown on the leaderboard ("Informative Features", "image only", ...).
+    pub name: String,
+    /// Input columns.
+    pub columns: Vec<String>,
+}
+
+/// One blueprint to train: feature blocks and an estimator template (hyperparameters set,
+/// not fitted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Feature list name.
+    pub feature_list: String,
+    /// One block per input column.
+    pub blocks: Vec<BlockSpec>,
+    /// Estimator with its hyperparameters.
+    pub estimator: Box<dyn Estimator>,
+}
+
+impl Candidate {
+    /// Readable blueprint, e.g. "EfficientNet-Lite0 (high+highest) + TF-IDF(word 1-2) + 3 tabular → Gradient Boosting".
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut tabular = 0;
+        for b in &self.blocks {
+            match b {
+                BlockSpec::Image(_) | BlockSpec::Text { .. } => parts.push(b.describe()),
+                _ => tabular += 1,
+            }
+        }
+        if tabular > 0 {
+            parts.push(format!("{tabular} tabular"));
+        }
+        format!("{} → {}", parts.join(" + "), self.estimator.name())
+    }
+
+    /// The image backbone used, if the blueprint has an image block.
+    pub fn backbone(&self) -> Option<&str> {
+        self.blocks.iter().find_map(|b| match b {
+            BlockSpec::Image(k) => Some(k.backbone.as_str()),
+            _ => None,
+        })
+    }
+
+    /// A copy whose image blocks use `backbone`.
+    pub fn with_backbone(&self, backbone: &str) -> Candidate {
+        let mut c = self.clone();
+        for b in &mut c.blocks {
+            if let BlockSpec::Image(k) = b {
+                k.backbone = backbone.to_string();
+            }
+        }
+        c
+    }
+
+    /// Every image key this blueprint needs.
+    pub fn image_keys(&self) -> Vec<ImageKey> {
+        self.blocks
+            .iter()
+            .filter_map(|b| match b {
+                BlockSpec::Image(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Names of the estimators autopilot can build, with a one-line description.
+pub const ESTIMATORS: [(&str, &str); 7] = [
+    ("lr", "multinomial logistic regression (L-BFGS)"),
+    ("gbdt", "histogram gradient boosting"),
+    ("rf", "random forest"),
+    ("et", "extra trees"),
+    ("knn", "k-nearest neighbours (cosine)"),
+    ("nb", "complement naive Bayes (text only)"),
+    ("mnb", "multinomial naive Bayes (text only)"),
+];
+
+/// A fresh estimator with default hyperparameters by short name (see [`ESTIMATORS`]).
+pub fn estimator_by_key(key: &str) -> Option<Box<dyn Estimator>> {
+    use blueprints::knn::Knn;
+    use blueprints::linear::LogisticRegression;
+    use blueprints::naive_bayes::{ComplementNb, MultinomialNb};
+    use blueprints::tree::{GradientBoosting, RandomForest};
+    let e: Box<dyn Estimator> = match key {
+        "lr" => Box::new(LogisticRegression::default()),
+        "gbdt" => Box::new(GradientBoosting::default()),
+        "rf" => Box::new(RandomForest::default()),
+        "et" => {
+            let mut rf = RandomForest::default();
+            rf.set_param("extra_trees", "true").ok()?;
+            Box::new(rf)
+        }
+        "knn" => Box::new(Knn::default()),
+        "nb" => Box::new(ComplementNb::default()),
+        "mnb" => Box::new(MultinomialNb::default()),
+        _ => return None,
+    };
+    Some(e)
+}
+
+/// The TF-IDF analyzers used for a text column: word 1–2 grams plus char_wb 2–5 grams for
+/// short texts (titles), word 1–2 grams with `min_df=2` for long texts.
+pub fn text_analyzers(ds: &Dataset, column: &str) -> Vec<TfidfConfig> {
+    let mean_words = ds.column(column).map_or(0.0, |c| {
+        let (n, w) = c.values.iter().flatten().fold((0usize, 0usize), |(n, w), v| (n + 1, w + v.split_whitespace().count()));
+        if n == 0 { 0.0 } else { w as f64 / n as f64 }
+    });
+    let word = TfidfConfig::word(1, 2);
+    if mean_words > 20.0 {
+        let mut w = word;
+        w.min_df = blueprints::text::DocFreq::Count(2);
+        vec![w]
+    } else {
+        vec![word, TfidfConfig::char_wb(2, 5)]
+    }
+}
+
+/// Feature blocks for `columns` of `ds`, with `backbone` for image columns.
+pub fn blocks_for(ds: &Dataset, columns: &[String], backbone: &str) -> Vec<BlockSpec> {
+    columns
+        .iter()
+        .filter_map(|name| {
+            let col = ds.column(name)?;
+            Some(match col.kind {
+                ColumnType::Numeric => BlockSpec::Numeric { column: name.clone() },
+                ColumnType::Categorical => BlockSpec::Categorical { column: name.clone(), min_count: 2, max_levels: 200 },
+                ColumnType::Date => BlockSpec::Date { column: name.clone() },
+                ColumnType::Text => BlockSpec::Text { column: name.clone(), analyzers: text_analyzers(ds, name) },
+                ColumnType::Image => BlockSpec::Image(ImageKey {
+                    column: name.clone(),
+                    backbone: backbone.to_string(),
+                    levels: DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(),
+                }),
+            })
+        })
+        .collect()
+}
+
+/// The feature lists for a dataset: "Informative Features" (the profile's default list), and
+/// "image only" / "text only" when those modalities are present alongside others, then any user lists.
+pub fn feature_lists(ds: &Dataset, informative: &[String], user: &[FeatureList]) -> Vec<FeatureList> {
+    let kind_of = |c: &String| ds.column(c).map(|c| c.kind);
+    let mut lists = vec![FeatureList { name: "Informative Features".into(), columns: informative.to_vec() }];
+    for (kind, name) in [(ColumnType::Image, "image only"), (ColumnType::Text, "text only")] {
+        let cols: Vec<String> = informative.iter().filter(|c| kind_of(c) == Some(kind)).cloned().collect();
+        if !cols.is_empty() && cols.len() < informative.len() {
+            lists.push(FeatureList { name: name.into(), columns: cols });
+        }
+    }
+    lists.extend(user.iter().cloned());
+    lists
+}
+
+/// Which estimators suit a feature list: by the modalities it contains.
+pub fn estimators_for(ds: &Dataset, list: &FeatureList, quick: bool) -> Vec<&'static str> {
+    let kinds: Vec<ColumnType> = list.columns.iter().filter_map(|c| ds.column(c).map(|c| c.kind)).collect();
+    let only = |k: ColumnType| !kinds.is_empty() && kinds.iter().all(|&x| x == k);
+    let mut keys = vec!["lr", "gbdt"];
+    if only(ColumnType::Text) {
+        keys.push("nb");
+        if !quick {
+            keys.push("mnb");
+        }
+    } else {
+        keys.push("et");
+        if !quick {
+            keys.push("rf");
+        }
+    }
+    if only(ColumnType::Image) {
+        keys.push("knn");
+    }
+    keys
+}
+
+/// The full catalogue: every feature list × its estimators, with `backbone` for image blocks.
+pub fn catalogue(ds: &Dataset, lists: &[FeatureList], backbone: &str, quick: bool) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for list in lists {
+        let blocks = blocks_for(ds, &list.columns, backbone);
+        if blocks.is_empty() {
+            continue;
+        }
+        for key in estimators_for(ds, list, quick) {
+            if let Some(estimator) = estimator_by_key(key) {
+                out.push(Candidate { feature_list: list.name.clone(), blocks: blocks.clone(), estimator });
+            }
+        }
+    }
+    out
+}

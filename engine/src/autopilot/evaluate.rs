@@ -1,0 +1,172 @@
+//! Training and scoring one blueprint: on one fold (a stage) or on every fold (cross-validation).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+use blueprints::metrics::Metric;
+
+use super::candidates::Candidate;
+use crate::model::{FeatureInputs, Model};
+use crate::partition::Partition;
+
+/// Every metric on one set of predictions, by metric name.
+pub type Scores = BTreeMap<String, f64>;
+
+/// Scores `proba` against `y` on every metric that can be computed (AUC needs two classes present).
+pub fn score_all(y: &[u32], proba: &Array2<f32>) -> Scores {
+    let mut s = Scores::new();
+    for m in Metric::ALL {
+        if let Ok(v) = m.score(y, proba.view()) {
+            s.insert(m.name().to_string(), v);
+        }
+    }
+    s
+}
+
+/// A blueprint fitted on some rows and scored on others.
+pub struct FoldFit {
+    /// The fitted model.
+    pub model: Model,
+    /// Probabilities for the validation rows.
+    pub valid_proba: Array2<f32>,
+    /// Seconds spent in featurization + fit.
+    pub fit_seconds: f64,
+    /// Seconds spent predicting the validation rows.
+    pub predict_seconds: f64,
+}
+
+/// Fits `c` on `train` rows and predicts `valid` rows.
+pub fn fit_fold(
+    c: &Candidate,
+    inputs: &FeatureInputs,
+    labels: &[u32],
+    classes: &[String],
+    train: &[usize],
+    valid: &[usize],
+    seed: u64,
+) -> anyhow::Result<FoldFit> {
+    let y: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
+    let t0 = Instant::now();
+    let model = Model::fit(&c.blocks, c.estimator.clone(), inputs, train, &y, classes, seed)
+        .with_context(|| format!("fitting {}", c.describe()))?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let valid_proba = model.predict_proba(inputs, valid)?;
+    let predict_seconds = t1.elapsed().as_secs_f64();
+    Ok(FoldFit { model, valid_proba, fit_seconds, predict_seconds })
+}
+
+/// A deterministic sample of `pct` percent of `rows`, stratified by label (at least one row per
+/// class present), in ascending row order.
+pub fn sample_rows(rows: &[usize], labels: &[u32], pct: f64, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    if pct >= 100.0 {
+        return rows.to_vec();
+    }
+    let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &r in rows {
+        by_class.entry(labels[r]).or_default().push(r);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for (_, mut members) in by_class {
+        members.shuffle(&mut rng);
+        let take = ((members.len() as f64 * pct / 100.0).round() as usize).clamp(1, members.len());
+        out.extend_from_slice(&members[..take]);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Cross-validation of one blueprint on every fold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CvResult {
+    /// Scores of each fold's validation rows.
+    pub fold_scores: Vec<Scores>,
+    /// Out-of-fold probabilities for every row (`n_rows × classes`); holdout rows are zero.
+    #[serde(skip)]
+    pub oof: Array2<f32>,
+    /// Holdout probabilities: mean of the fold models' predictions (`holdout rows × classes`).
+    #[serde(skip)]
+    pub holdout_proba: Array2<f32>,
+    /// Scores on the holdout.
+    pub holdout_scores: Option<Scores>,
+    /// Total fit seconds over folds.
+    pub fit_seconds: f64,
+    /// Prediction seconds per 1,000 rows (measured on validation rows).
+    pub predict_seconds_per_1000: f64,
+    /// The fold models (for prediction on new data: their mean).
+    #[serde(skip)]
+    pub models: Vec<Model>,
+}
+
+/// Mean and population standard deviation of `metric` over folds.
+pub fn mean_std(folds: &[Scores], metric: &str) -> Option<(f64, f64)> {
+    let v: Vec<f64> = folds.iter().filter_map(|s| s.get(metric).copied()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
+    Some((m, var.sqrt()))
+}
+
+/// Fits `c` on each fold's training rows, predicts its validation rows and the holdout.
+pub fn cross_validate(
+    c: &Candidate,
+    inputs: &FeatureInputs,
+    labels: &[u32],
+    classes: &[String],
+    partition: &Partition,
+    seed: u64,
+) -> anyhow::Result<CvResult> {
+    let n = labels.len();
+    let k = classes.len();
+    let mut oof = Array2::<f32>::zeros((n, k));
+    let holdout = partition.holdout_rows().to_vec();
+    let mut holdout_sum = Array2::<f32>::zeros((holdout.len(), k));
+    let mut fold_scores = Vec::new();
+    let mut models = Vec::new();
+    let (mut fit_s, mut pred_s, mut pred_rows) = (0.0, 0.0, 0usize);
+    for fold in 0..partition.k {
+        let train = partition.train_rows(fold);
+        let valid = partition.valid_rows(fold);
+        let fit = fit_fold(c, inputs, labels, classes, &train, &valid, seed.wrapping_add(fold as u64))?;
+        for (i, &r) in valid.iter().enumerate() {
+            oof.row_mut(r).assign(&fit.valid_proba.row(i));
+        }
+        let yv: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
+        fold_scores.push(score_all(&yv, &fit.valid_proba));
+        if !holdout.is_empty() {
+            holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
+        }
+        fit_s += fit.fit_seconds;
+        pred_s += fit.predict_seconds;
+        pred_rows += valid.len();
+        models.push(fit.model);
+    }
+    let holdout_proba = holdout_sum / partition.k as f32;
+    let holdout_scores = (!holdout.is_empty()).then(|| {
+        let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
+        score_all(&yh, &holdout_proba)
+    });
+    Ok(CvResult {
+        fold_scores,
+        oof,
+        holdout_proba,
+        holdout_scores,
+        fit_seconds: fit_s,
+        predict_seconds_per_1000: pred_s / pred_rows.max(1) as f64 * 1000.0,
+        models,
+    })
+}
+
+/// Rows of `m` selected by `rows`.
+pub fn select(m: &Array2<f32>, rows: &[usize]) -> Array2<f32> {
+    m.select(Axis(0), rows)
+}

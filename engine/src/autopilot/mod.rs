@@ -1,0 +1,13 @@
+//! The autopilot: stages on growing samples, cross-validation of the survivors, blenders, and
+//! retuning of the best blueprint with each alternative image backbone.
+//!
+//! Every finished model is written to the project (atomically) before the next one starts, and
+//! models already on the leaderboard are not trained again, so a killed run resumes where it stopped.
+
+pub mod blend;
+pub mod candidates;
+pub mod evaluate;
+mod runner;
+
+pub use candidates::{Candidate, FeatureList};
+pub use runner::{Autopilot, AutopilotOptions, Event, Mode};

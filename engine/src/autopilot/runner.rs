@@ -1,0 +1,387 @@
+//! The autopilot's schedule: stages, cross-validation, blenders, backbone retuning.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use blueprints::blend::{Blender, GlmStacker, MeanBlender};
+
+use super::blend::cross_validate_blend;
+use super::candidates::Candidate;
+use super::evaluate::{CvResult, Scores, cross_validate, fit_fold, sample_rows, score_all};
+use crate::leaderboard::{Leaderboard, LeaderboardRow};
+use crate::model::FeatureInputs;
+use crate::partition::Partition;
+use crate::project::Project;
+
+/// How much autopilot tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One stage, the best 4 cross-validated, two blenders.
+    Quick,
+    /// Growing samples, the best 8 cross-validated.
+    Full,
+    /// Every blueprint cross-validated.
+    Comprehensive,
+}
+
+/// Settings of one autopilot run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AutopilotOptions {
+    /// Effort level.
+    pub mode: Mode,
+    /// Stop starting new models after this many leaderboard rows.
+    pub max_models: Option<usize>,
+    /// Do not start a model that would end after this many seconds from the start.
+    pub time_limit_s: Option<f64>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Image backbones: the first is used for the catalogue, the others for retuning.
+    pub backbones: Vec<String>,
+}
+
+/// Progress events, for progress bars and the JSON event log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A stage begins.
+    Stage { name: String, models: usize },
+    /// A model starts training.
+    Started { model_id: String, blueprint: String, sample_pct: f64 },
+    /// A model finished and was saved.
+    Finished { model_id: String, score: Option<f64>, seconds: f64 },
+    /// A model failed; the run goes on.
+    Failed { model_id: String, blueprint: String, error: String },
+    /// A model was not started (time limit or model limit).
+    Skipped { blueprint: String, reason: String },
+}
+
+/// Everything an autopilot run needs, borrowed from the caller.
+pub struct Autopilot<'a> {
+    /// Where results go.
+    pub project: &'a Project,
+    /// Dataset and image features.
+    pub inputs: FeatureInputs<'a>,
+    /// Per-row labels.
+    pub labels: &'a [u32],
+    /// Class names.
+    pub classes: &'a [String],
+    /// Folds and holdout.
+    pub partition: &'a Partition,
+    /// Run settings.
+    pub options: AutopilotOptions,
+    /// Progress callback.
+    pub on_event: Box<dyn FnMut(&Event) + 'a>,
+    started: Instant,
+    leaderboard: Leaderboard,
+    cv_results: BTreeMap<String, CvResult>,
+}
+
+const METRIC: &str = "balanced_accuracy";
+
+impl<'a> Autopilot<'a> {
+    /// Prepares a run; the existing leaderboard (if any) is loaded so finished models are kept.
+    pub fn new(
+        project: &'a Project,
+        inputs: FeatureInputs<'a>,
+        labels: &'a [u32],
+        classes: &'a [String],
+        partition: &'a Partition,
+        options: AutopilotOptions,
+        on_event: Box<dyn FnMut(&Event) + 'a>,
+    ) -> anyhow::Result<Self> {
+        let leaderboard = Leaderboard::load(project)?;
+        Ok(Self {
+            project,
+            inputs,
+            labels,
+            classes,
+            partition,
+            options,
+            on_event,
+            started: Instant::now(),
+            leaderboard,
+            cv_results: BTreeMap::new(),
+        })
+    }
+
+    /// The leaderboard as it stands.
+    pub fn leaderboard(&self) -> &Leaderboard {
+        &self.leaderboard
+    }
+
+    fn emit(&mut self, e: Event) {
+        (self.on_event)(&e);
+    }
+
+    /// Whether another model may start, given the limits; emits a `Skipped` event when not.
+    fn may_start(&mut self, blueprint: &str, expected_s: f64) -> bool {
+        if let Some(max) = self.options.max_models {
+            if self.leaderboard.rows.len() >= max {
+                self.emit(Event::Skipped { blueprint: blueprint.into(), reason: format!("--max-models {max} reached") });
+                return false;
+            }
+        }
+        if let Some(limit) = self.options.time_limit_s {
+            let t = self.started.elapsed().as_secs_f64();
+            if t + expected_s > limit {
+                self.emit(Event::Skipped {
+                    blueprint: blueprint.into(),
+                    reason: format!("--time-limit {limit:.0}s: {t:.0}s used, ~{expected_s:.0}s needed"),
+                });
+                return false;
+            }
+        }
+        true
+    }
+
+    fn key(c: &Candidate, pct: f64, tag: &str) -> String {
+        let params: Vec<String> = c.estimator.params().iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+        format!("{tag}|{}|{}|{}|{pct}", c.feature_list, c.describe(), params.join(","))
+    }
+
+    fn save_row(&mut self, row: LeaderboardRow) -> anyhow::Result<()> {
+        self.leaderboard.upsert(row);
+        self.leaderboard.save(self.project)?;
+        Ok(())
+    }
+
+    /// Runs the whole schedule over `catalogue`.
+    pub fn run(&mut self, catalogue: Vec<Candidate>) -> anyhow::Result<()> {
+        let train0 = self.partition.train_rows(0);
+        let valid0 = self.partition.valid_rows(0);
+        let stages: Vec<f64> = match self.options.mode {
+            Mode::Quick => vec![64.0],
+            _ if train0.len() < 2_000 => vec![32.0, 64.0],
+            _ => vec![16.0, 32.0, 64.0],
+        };
+        let mut alive: Vec<Candidate> = catalogue;
+        let mut last_seconds = 1.0;
+        for (si, &pct) in stages.iter().enumerate() {
+            self.emit(Event::Stage { name: format!("stage {} ({pct}% sample)", si + 1), models: alive.len() });
+            let rows = sample_rows(&train0, self.labels, pct, self.options.seed.wrapping_add(si as u64));
+            let mut scored: Vec<(f64, Candidate)> = Vec::new();
+            for c in alive {
+                let key = Self::key(&c, pct, "stage");
+                if let Some(row) = self.leaderboard.by_key(&key) {
+                    scored.push((row.validation.get(METRIC).copied().unwrap_or(f64::NAN), c));
+                    continue;
+                }
+                if !self.may_start(&c.describe(), last_seconds) {
+                    continue;
+                }
+                let id = self.leaderboard.next_id();
+                self.emit(Event::Started { model_id: id.clone(), blueprint: c.describe(), sample_pct: pct });
+                match fit_fold(&c, &self.inputs, self.labels, self.classes, &rows, &valid0, self.options.seed) {
+                    Ok(fit) => {
+                        let yv: Vec<u32> = valid0.iter().map(|&r| self.labels[r]).collect();
+                        let scores = score_all(&yv, &fit.valid_proba);
+                        let s = scores.get(METRIC).copied().unwrap_or(f64::NAN);
+                        last_seconds = fit.fit_seconds + fit.predict_seconds;
+                        let mut row = self.new_row(&id, &key, &c, pct);
+                        row.validation = scores;
+                        row.fit_seconds = fit.fit_seconds;
+                        row.predict_seconds_per_1000 = fit.predict_seconds / valid0.len().max(1) as f64 * 1000.0;
+                        self.save_row(row)?;
+                        self.emit(Event::Finished { model_id: id, score: Some(s), seconds: last_seconds });
+                        scored.push((s, c));
+                    }
+                    Err(e) => {
+                        self.emit(Event::Failed { model_id: id, blueprint: c.describe(), error: format!("{e:#}") });
+                    }
+                }
+            }
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let keep = if si + 1 == stages.len() {
+                scored.len()
+            } else {
+                (scored.len() / 2).max(4).min(scored.len())
+            };
+            alive = scored.into_iter().take(keep).map(|(_, c)| c).collect();
+        }
+        let n_cv = match self.options.mode {
+            Mode::Quick => 4,
+            Mode::Full => 8,
+            Mode::Comprehensive => usize::MAX,
+        };
+        let survivors: Vec<Candidate> = alive.into_iter().take(n_cv).collect();
+        self.emit(Event::Stage { name: "cross-validation (100% of each fold)".into(), models: survivors.len() });
+        let mut cv_done: Vec<(String, Candidate)> = Vec::new();
+        for c in survivors {
+            if let Some(id) = self.cross_validate_candidate(&c, None)? {
+                cv_done.push((id, c));
+            }
+        }
+        self.blend_top(&cv_done)?;
+        self.retune_backbones(&cv_done)?;
+        Ok(())
+    }
+
+    fn new_row(&self, id: &str, key: &str, c: &Candidate, pct: f64) -> LeaderboardRow {
+        LeaderboardRow {
+            model_id: id.to_string(),
+            key: key.to_string(),
+            blueprint: c.describe(),
+            feature_list: c.feature_list.clone(),
+            sample_pct: pct,
+            params: c.estimator.params().into_iter().map(|p| (p.name, p.value)).collect(),
+            ..LeaderboardRow::default()
+        }
+    }
+
+    /// Cross-validates `c` (unless already done) and saves its row and fold models; returns the model id.
+    fn cross_validate_candidate(&mut self, c: &Candidate, parent: Option<String>) -> anyhow::Result<Option<String>> {
+        let key = Self::key(c, 100.0, "cv");
+        if let Some(row) = self.leaderboard.by_key(&key) {
+            let id = row.model_id.clone();
+            if let Some(res) = self.load_cv(&id)? {
+                self.cv_results.insert(id.clone(), res);
+            }
+            return Ok(Some(id));
+        }
+        let expected = self.leaderboard.rows.iter().map(|r| r.fit_seconds).fold(1.0, f64::max) * self.partition.k as f64;
+        if !self.may_start(&c.describe(), expected) {
+            return Ok(None);
+        }
+        let id = self.leaderboard.next_id();
+        self.emit(Event::Started { model_id: id.clone(), blueprint: c.describe(), sample_pct: 100.0 });
+        let t0 = Instant::now();
+        let res = match cross_validate(c, &self.inputs, self.labels, self.classes, self.partition, self.options.seed) {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(Event::Failed { model_id: id, blueprint: c.describe(), error: format!("{e:#}") });
+                return Ok(None);
+            }
+        };
+        self.save_cv(&id, c, &res)?;
+        let mut row = self.new_row(&id, &key, c, 100.0);
+        row.parent = parent;
+        self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
+        row.fit_seconds = res.fit_seconds;
+        row.predict_seconds_per_1000 = res.predict_seconds_per_1000;
+        let score = row.cv_mean.get(METRIC).copied();
+        self.save_row(row)?;
+        self.emit(Event::Finished { model_id: id.clone(), score, seconds: t0.elapsed().as_secs_f64() });
+        self.cv_results.insert(id.clone(), res);
+        Ok(Some(id))
+    }
+
+    fn fill_cv(&self, row: &mut LeaderboardRow, folds: &[Scores], holdout: Option<Scores>) {
+        row.validation = folds.first().cloned().unwrap_or_default();
+        for name in folds.first().map(|s| s.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            if let Some((m, s)) = super::evaluate::mean_std(folds, &name) {
+                row.cv_mean.insert(name.clone(), m);
+                row.cv_std.insert(name, s);
+            }
+        }
+        row.cv_folds = folds.to_vec();
+        row.holdout = holdout;
+    }
+
+    fn save_cv(&self, id: &str, c: &Candidate, res: &CvResult) -> anyhow::Result<()> {
+        let dir = format!("models/{id}");
+        self.project.save_matrix(&format!("{dir}/oof.npy"), res.oof.view())?;
+        self.project.save_matrix(&format!("{dir}/holdout.npy"), res.holdout_proba.view())?;
+        let saved = SavedModel { candidate: c.clone(), folds: res.models.clone(), classes: self.classes.to_vec() };
+        self.project.save_json(&format!("{dir}/model.json"), &saved)?;
+        self.project.save_json(&format!("{dir}/cv.json"), res)?;
+        Ok(())
+    }
+
+    fn load_cv(&self, id: &str) -> anyhow::Result<Option<CvResult>> {
+        let dir = format!("models/{id}");
+        let Some(mut res): Option<CvResult> = self.project.load_json_opt(&format!("{dir}/cv.json"))? else {
+            return Ok(None);
+        };
+        res.oof = self.project.load_matrix(&format!("{dir}/oof.npy"), (Some(self.labels.len()), Some(self.classes.len())))?;
+        res.holdout_proba = self.project.load_matrix(&format!("{dir}/holdout.npy"), (None, Some(self.classes.len())))?;
+        Ok(Some(res))
+    }
+
+    /// Average and GLM-stacked blends of the top three cross-validated models.
+    fn blend_top(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
+        let mut ranked: Vec<(&String, f64)> = cv_done
+            .iter()
+            .filter_map(|(id, _)| {
+                let s = self.leaderboard.by_id(id)?.cv_mean.get(METRIC).copied()?;
+                self.cv_results.contains_key(id).then_some((id, s))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = ranked.iter().take(3).map(|(id, _)| (*id).clone()).collect();
+        if top.len() < 2 {
+            return Ok(());
+        }
+        self.emit(Event::Stage { name: format!("blenders of {}", top.join(", ")), models: 2 });
+        let templates: Vec<Box<dyn Blender>> = vec![Box::new(MeanBlender::default()), Box::new(GlmStacker::default())];
+        for t in templates {
+            let blueprint = format!("{} of {}", t.name(), top.join(" + "));
+            let key = format!("blend|{blueprint}");
+            if self.leaderboard.by_key(&key).is_some() || !self.may_start(&blueprint, 1.0) {
+                continue;
+            }
+            let members: Vec<&CvResult> = top.iter().filter_map(|id| self.cv_results.get(id)).collect();
+            let id = self.leaderboard.next_id();
+            let res = cross_validate_blend(t.as_ref(), &members, self.labels, self.classes.len(), self.partition, self.options.seed)
+                .with_context(|| format!("blending {}", top.join(", ")))?;
+            let mut row = LeaderboardRow {
+                model_id: id.clone(),
+                key,
+                blueprint,
+                feature_list: "blend".into(),
+                sample_pct: 100.0,
+                members: top.clone(),
+                ..LeaderboardRow::default()
+            };
+            self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
+            self.project.save_json(&format!("models/{id}/blender.json"), &res.blender)?;
+            self.project.save_matrix(&format!("models/{id}/oof.npy"), res.oof.view())?;
+            let score = row.cv_mean.get(METRIC).copied();
+            self.save_row(row)?;
+            self.emit(Event::Finished { model_id: id, score, seconds: 0.0 });
+        }
+        Ok(())
+    }
+
+    /// Retrains the best image blueprint with each alternative backbone (rows linked to it).
+    fn retune_backbones(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
+        let best = cv_done
+            .iter()
+            .filter(|(_, c)| c.backbone().is_some())
+            .filter_map(|(id, c)| Some((id, c, self.leaderboard.by_id(id)?.cv_mean.get(METRIC).copied()?)))
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|(id, c, _)| (id.clone(), c.clone()));
+        let Some((parent, best)) = best else { return Ok(()) };
+        let alternatives: Vec<String> =
+            self.options.backbones.iter().filter(|b| Some(b.as_str()) != best.backbone()).cloned().collect();
+        if alternatives.is_empty() {
+            return Ok(());
+        }
+        self.emit(Event::Stage { name: format!("retune {parent} with other backbones"), models: alternatives.len() });
+        for b in alternatives {
+            let c = best.with_backbone(&b);
+            if c.image_keys().iter().any(|k| !self.inputs.images.contains_key(k)) {
+                self.emit(Event::Skipped { blueprint: c.describe(), reason: format!("no image features for {b}") });
+                continue;
+            }
+            self.cross_validate_candidate(&c, Some(parent.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// What `models/<id>/model.json` holds: the blueprint and its fold models (predictions on new
+/// data are the mean of the fold models' probabilities).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// The blueprint.
+    pub candidate: Candidate,
+    /// One fitted model per CV fold.
+    pub folds: Vec<crate::model::Model>,
+    /// Class names.
+    pub classes: Vec<String>,
+}
+

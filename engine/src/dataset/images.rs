@@ -1,0 +1,175 @@
+//! Image cells: path resolution, the "stays inside the data folder" rule, and validation
+//! (header dimensions against a pixel limit, then a full decode with [`image::Limits`]).
+
+use std::path::{Component, Path, PathBuf};
+
+use image::{ImageReader, Limits};
+use rayon::prelude::*;
+
+use super::{Column, ColumnType, DataError, LoadOptions, SkippedRow};
+
+/// File extensions recognised as images (lowercase).
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "bmp", "gif"];
+
+/// True when `value` ends in one of [`IMAGE_EXTENSIONS`] (case-insensitive).
+pub fn has_image_extension(value: &str) -> bool {
+    Path::new(value)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// Resolves a cell value against the data folder (absolute values are kept).
+pub(crate) fn resolve(base_dir: &Path, value: &str) -> PathBuf {
+    let p = Path::new(value);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base_dir.join(p)
+    }
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+fn normalize_lexically(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// True when `value` stays inside `base_dir`, both lexically (`..`, absolute paths) and after
+/// following symlinks (when the file exists).
+pub(crate) fn stays_inside(base_dir: &Path, value: &str) -> bool {
+    let abs_base = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
+    let abs_base = normalize_lexically(&abs_base);
+    let target = normalize_lexically(&resolve(&abs_base, value));
+    if !target.starts_with(&abs_base) {
+        return false;
+    }
+    match (target.canonicalize(), abs_base.canonicalize()) {
+        (Ok(t), Ok(b)) => t.starts_with(b),
+        // A file that does not exist is reported as unreadable later, not as escaping.
+        _ => true,
+    }
+}
+
+/// Opens and decodes one image: refuses it when the header announces more than `max_pixels`
+/// pixels (before any decoding), then decodes it fully under matching [`Limits`].
+pub fn check_image(path: &Path, max_pixels: u64) -> Result<(u32, u32), String> {
+    let open = || -> Result<ImageReader<std::io::BufReader<std::fs::File>>, String> {
+        let reader = ImageReader::open(path).map_err(|e| format!("cannot open image: {e}"))?;
+        let reader = reader
+            .with_guessed_format()
+            .map_err(|e| format!("cannot read image: {e}"))?;
+        if reader.format().is_none() {
+            return Err("not a recognised image format".into());
+        }
+        Ok(reader)
+    };
+    let (w, h) = open()?
+        .into_dimensions()
+        .map_err(|e| format!("corrupt image header: {e}"))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(format!(
+            "image is {w}x{h} = {pixels} pixels, above the limit of {max_pixels} \
+             (possible decompression bomb; not decoded)"
+        ));
+    }
+    let mut reader = open()?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
+    reader.limits(limits);
+    reader
+        .decode()
+        .map_err(|e| format!("corrupt or unreadable image: {e}"))?;
+    Ok((w, h))
+}
+
+/// Checks every image cell: paths must stay inside the data folder (an error unless
+/// `allow_outside`); with `check_images`, each file is decoded in parallel and failures are
+/// returned as `(row index, skipped row)`, sorted by row.
+pub(crate) fn check_image_columns(
+    source: &Path,
+    base_dir: &Path,
+    columns: &[Column],
+    opts: &LoadOptions,
+) -> Result<Vec<(usize, SkippedRow)>, DataError> {
+    let mut tasks: Vec<(usize, &str, &str)> = Vec::new();
+    for col in columns.iter().filter(|c| c.kind == ColumnType::Image) {
+        for (i, v) in col.values.iter().enumerate() {
+            let Some(v) = v else { continue };
+            if !opts.allow_outside && !stays_inside(base_dir, v) {
+                return Err(DataError::PathEscapes {
+                    path: source.to_path_buf(),
+                    row: i + 2,
+                    column: col.name.clone(),
+                    value: v.clone(),
+                    base: base_dir.to_path_buf(),
+                });
+            }
+            tasks.push((i, col.name.as_str(), v.as_str()));
+        }
+    }
+    let check = |&(i, column, value): &(usize, &str, &str)| {
+        let path = resolve(base_dir, value);
+        let result = if opts.check_images {
+            check_image(&path, opts.max_image_pixels).map(|_| ())
+        } else if path.is_file() {
+            Ok(())
+        } else {
+            Err("image file not found".to_string())
+        };
+        result.err().map(|reason| {
+            (
+                i,
+                SkippedRow {
+                    row: i + 2,
+                    column: column.to_string(),
+                    reason: format!("{}: {reason}", path.display()),
+                },
+            )
+        })
+    };
+    let mut problems: Vec<(usize, SkippedRow)> = tasks.par_iter().filter_map(check).collect();
+    problems.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.column.cmp(&b.1.column)));
+    problems.dedup_by_key(|p| p.0);
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_escape_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        assert!(stays_inside(base, "a/b.png"));
+        assert!(stays_inside(base, "a/../b.png"));
+        assert!(!stays_inside(base, "../b.png"));
+        assert!(!stays_inside(base, "a/../../b.png"));
+        assert!(!stays_inside(base, "/etc/passwd.png"));
+        let inside = base.join("x.png");
+        assert!(stays_inside(base, inside.to_str().unwrap()));
+    }
+
+    #[test]
+    fn extensions() {
+        assert!(has_image_extension("a/B.JPG"));
+        assert!(has_image_extension("x.webp"));
+        assert!(!has_image_extension("x.txt"));
+        assert!(!has_image_extension("jpg"));
+    }
+}

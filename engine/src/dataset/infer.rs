@@ -1,0 +1,127 @@
+//! Column type inference from raw cells.
+//!
+//! Rules, applied to the non-missing cells in this order:
+//! 1. **image**: at least 90% end in an image extension (`.jpg`, `.jpeg`, `.png`, `.webp`, `.bmp`,
+//!    `.gif`); the files themselves are checked when loading.
+//! 2. **numeric**: at least 99% parse as finite numbers.
+//! 3. **date**: at least 99% parse as dates (see [`super::parse_date`]); pure years like `1989`
+//!    alone are numbers (rule 2), but mixed with `YYYY-MM-DD` values they make a date column.
+//! 4. **text**: free text: on average at least 5 words, or at least 2 words with at least 80%
+//!    distinct values (titles, captions).
+//! 5. otherwise **categorical** (labels, names that repeat).
+//!
+//! An all-missing column is categorical (and reported constant by the profile).
+
+use std::collections::HashSet;
+
+use super::{ColumnType, Column, has_image_extension, parse_date, parse_number};
+
+fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
+    values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
+}
+
+/// Mean number of whitespace-separated words per cell.
+pub(crate) fn mean_words(values: &[&str]) -> f64 {
+    let words: usize = values.iter().map(|v| v.split_whitespace().count()).sum();
+    words as f64 / values.len().max(1) as f64
+}
+
+/// Infers the kind of a column from its cells (see the module rules).
+pub fn infer_type(values: &[Option<String>]) -> ColumnType {
+    let present: Vec<&str> = values.iter().flatten().map(String::as_str).collect();
+    if present.is_empty() {
+        return ColumnType::Categorical;
+    }
+    if share(&present, has_image_extension) >= 0.9 {
+        return ColumnType::Image;
+    }
+    if share(&present, |v| parse_number(v).is_some()) >= 0.99 {
+        return ColumnType::Numeric;
+    }
+    if share(&present, |v| parse_date(v).is_some()) >= 0.99 {
+        return ColumnType::Date;
+    }
+    let distinct = present.iter().collect::<HashSet<_>>().len();
+    let distinct_ratio = distinct as f64 / present.len() as f64;
+    let words = mean_words(&present);
+    if words >= 5.0 || (words >= 2.0 && distinct_ratio >= 0.8) {
+        ColumnType::Text
+    } else {
+        ColumnType::Categorical
+    }
+}
+
+/// True for identifier columns, which carry no generalizable signal:
+/// * categorical single-token values that are (almost: ≥ 95%) all distinct, with at least 10 rows;
+/// * numeric integers that are all distinct and consecutive (a row index).
+pub fn is_id_like(col: &Column) -> bool {
+    let present: Vec<&str> = col.values.iter().flatten().map(String::as_str).collect();
+    if present.len() < 10 {
+        return false;
+    }
+    match col.kind {
+        ColumnType::Categorical => {
+            let distinct = present.iter().collect::<HashSet<_>>().len();
+            distinct as f64 >= 0.95 * present.len() as f64
+                && present.iter().all(|v| v.split_whitespace().count() == 1)
+        }
+        ColumnType::Numeric => {
+            let nums: Option<Vec<i64>> = present
+                .iter()
+                .map(|v| {
+                    parse_number(v).filter(|x| x.fract() == 0.0 && x.abs() < 1e15).map(|x| x as i64)
+                })
+                .collect();
+            let Some(mut nums) = nums else { return false };
+            nums.sort_unstable();
+            nums.windows(2).all(|w| w[1] == w[0] + 1)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(v: &[&str]) -> Vec<Option<String>> {
+        v.iter().map(|s| (!s.is_empty()).then(|| s.to_string())).collect()
+    }
+
+    #[test]
+    fn infers_each_kind() {
+        assert_eq!(infer_type(&cells(&["a/x.jpg", "b/y.PNG", ""])), ColumnType::Image);
+        assert_eq!(infer_type(&cells(&["1", "2.5", "-3e2", ""])), ColumnType::Numeric);
+        assert_eq!(infer_type(&cells(&["1989", "2008-11", "2023-04-14"])), ColumnType::Date);
+        assert_eq!(infer_type(&cells(&["1989", "2001"])), ColumnType::Numeric);
+        assert_eq!(
+            infer_type(&cells(&["the quick brown fox", "a lazy dog sleeps", "red sky at night"])),
+            ColumnType::Text
+        );
+        // Two-word names that repeat are categories (like artist names).
+        assert_eq!(
+            infer_type(&cells(&["Cole Swindell", "Cole Swindell", "Alan Jackson", "Alan Jackson"])),
+            ColumnType::Categorical
+        );
+        assert_eq!(infer_type(&cells(&["red", "blue", "red"])), ColumnType::Categorical);
+        assert_eq!(infer_type(&cells(&["", ""])), ColumnType::Categorical);
+    }
+
+    #[test]
+    fn id_like_columns() {
+        let ids: Vec<String> = (0..20).map(|i| format!("id{i:03}x")).collect();
+        let col = |kind, v: Vec<String>| Column {
+            name: "c".into(),
+            kind,
+            values: v.into_iter().map(Some).collect(),
+        };
+        assert!(is_id_like(&col(ColumnType::Categorical, ids.clone())));
+        let index: Vec<String> = (5..25).rev().map(|i| i.to_string()).collect();
+        assert!(is_id_like(&col(ColumnType::Numeric, index)));
+        let gaps: Vec<String> = (0..20).map(|i| (i * 2).to_string()).collect();
+        assert!(!is_id_like(&col(ColumnType::Numeric, gaps)));
+        let repeated: Vec<String> = (0..20).map(|i| format!("g{}", i % 5)).collect();
+        assert!(!is_id_like(&col(ColumnType::Categorical, repeated)));
+        assert!(!is_id_like(&col(ColumnType::Text, ids)));
+    }
+}

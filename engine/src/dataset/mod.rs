@@ -1,0 +1,485 @@
+//! Dataset ingestion: read a CSV (or a folder of class folders of images), infer column types,
+//! validate images, and describe the data ([`profile`]).
+//!
+//! Row numbers in messages and in [`SkippedRow`] follow spreadsheet numbering: the header is
+//! row 1 and the first data record is row 2 (with quoted newlines a record may span several
+//! lines; the row number counts records, messages also give the line).
+
+mod csv_source;
+mod dates;
+mod error;
+mod folder;
+mod images;
+mod infer;
+mod profile;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use dates::{DateParts, parse_date};
+pub use error::DataError;
+pub use images::{IMAGE_EXTENSIONS, has_image_extension};
+pub use infer::{infer_type, is_id_like};
+pub use profile::{
+    ClassCount, ColumnProfile, DuplicateImages, Excluded, Leakage, Profile, leakage_purity, profile,
+};
+
+/// The kind of a column, which decides how it is featurized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// Paths to image files.
+    Image,
+    /// Free text (several words, many distinct values).
+    Text,
+    /// A small set of repeated labels.
+    Categorical,
+    /// Numbers.
+    Numeric,
+    /// Dates (year, month, day of week are derived).
+    Date,
+}
+
+impl ColumnType {
+    /// All kinds, in display order.
+    pub const ALL: [ColumnType; 5] = [
+        ColumnType::Image,
+        ColumnType::Text,
+        ColumnType::Categorical,
+        ColumnType::Numeric,
+        ColumnType::Date,
+    ];
+
+    /// The lowercase name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Image => "image",
+            ColumnType::Text => "text",
+            ColumnType::Categorical => "categorical",
+            ColumnType::Numeric => "numeric",
+            ColumnType::Date => "date",
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A column type name that is not one of `image`, `text`, `categorical`, `numeric`, `date`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown column type '{0}' (expected image, text, categorical, numeric or date)")]
+pub struct UnknownColumnType(pub String);
+
+impl FromStr for ColumnType {
+    type Err = UnknownColumnType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "image" | "img" => Ok(ColumnType::Image),
+            "text" => Ok(ColumnType::Text),
+            "categorical" | "category" | "cat" => Ok(ColumnType::Categorical),
+            "numeric" | "number" | "num" => Ok(ColumnType::Numeric),
+            "date" => Ok(ColumnType::Date),
+            _ => Err(UnknownColumnType(s.to_string())),
+        }
+    }
+}
+
+/// Parses a `column=kind` type override as given on the command line (`--type cover=image`).
+pub fn parse_type_override(s: &str) -> Result<(String, ColumnType), String> {
+    let (col, kind) = s
+        .split_once('=')
+        .ok_or_else(|| format!("type override '{s}' must look like COLUMN=KIND"))?;
+    let kind = kind.parse::<ColumnType>().map_err(|e| e.to_string())?;
+    if col.trim().is_empty() {
+        return Err(format!("type override '{s}' has an empty column name"));
+    }
+    Ok((col.trim().to_string(), kind))
+}
+
+/// One column: its name, inferred (or overridden) kind and raw cell values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Header name.
+    pub name: String,
+    /// Kind of the column.
+    pub kind: ColumnType,
+    /// Raw cells (trimmed); `None` = missing (empty, `NA`, `N/A`, `NaN`, `null`, `None`).
+    pub values: Vec<Option<String>>,
+}
+
+impl Column {
+    /// The cells parsed as numbers; `None` where missing or not a finite number.
+    pub fn as_f64(&self) -> Vec<Option<f64>> {
+        self.values
+            .iter()
+            .map(|v| v.as_deref().and_then(parse_number))
+            .collect()
+    }
+
+    /// The cells parsed as dates (see [`parse_date`]); `None` where missing or not a date.
+    pub fn as_dates(&self) -> Vec<Option<DateParts>> {
+        self.values
+            .iter()
+            .map(|v| v.as_deref().and_then(parse_date))
+            .collect()
+    }
+
+    /// Number of missing cells.
+    pub fn n_missing(&self) -> usize {
+        self.values.iter().filter(|v| v.is_none()).count()
+    }
+
+    /// Number of distinct non-missing values.
+    pub fn n_distinct(&self) -> usize {
+        self.values
+            .iter()
+            .flatten()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
+}
+
+/// Parses a finite number (`1`, `-2.5`, `1e3`); thousands separators are not accepted.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    // Rust accepts "inf" and "nan"; those are not data.
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// A row left out of the dataset, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    /// Spreadsheet row number in the file: the header is row 1, the first data record row 2.
+    /// For a folder of class folders, the 1-based position in the sorted file list plus 1.
+    pub row: usize,
+    /// The column whose cell caused the skip.
+    pub column: String,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// A loaded table: typed columns of equal length, plus the rows that were left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// The CSV file or folder the data came from.
+    pub source: PathBuf,
+    /// The folder relative image paths are resolved against (the CSV's folder).
+    pub base_dir: PathBuf,
+    /// The columns, in file order.
+    pub columns: Vec<Column>,
+    /// Rows that were left out (unreadable image, missing target, ...).
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// The classification target: sorted class names and one label per row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Target column name.
+    pub column: String,
+    /// Class names, sorted (numerically when all classes are numbers).
+    pub classes: Vec<String>,
+    /// Per row, the index into `classes`.
+    pub labels: Vec<u32>,
+}
+
+impl Target {
+    /// Number of rows per class, aligned with `classes`.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0usize; self.classes.len()];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+}
+
+/// A numeric target with more distinct values than this is treated as regression (refused).
+pub const MAX_NUMERIC_CLASSES: usize = 20;
+
+impl Dataset {
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.columns.first().map_or(0, |c| c.values.len())
+    }
+
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The column named `name`, or an [`DataError::UnknownColumn`] naming the file.
+    pub fn require_column(&self, name: &str) -> Result<&Column, DataError> {
+        self.column(name).ok_or_else(|| DataError::UnknownColumn {
+            path: self.source.clone(),
+            column: name.to_string(),
+            available: self.column_names().join(", "),
+        })
+    }
+
+    /// Column names in file order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Resolves an image cell value to a path (relative values are relative to `base_dir`).
+    pub fn image_path(&self, value: &str) -> PathBuf {
+        images::resolve(&self.base_dir, value)
+    }
+
+    /// The classification target in column `name`.
+    ///
+    /// Errors: unknown column, a missing value (load with [`LoadOptions::target`] set to skip
+    /// such rows instead), a single class, or a numeric column with more than
+    /// [`MAX_NUMERIC_CLASSES`] distinct values (regression is not supported).
+    pub fn target(&self, name: &str) -> Result<Target, DataError> {
+        let col = self.require_column(name)?;
+        let mut values = Vec::with_capacity(col.values.len());
+        for (i, v) in col.values.iter().enumerate() {
+            match v {
+                Some(v) => values.push(v.as_str()),
+                None => {
+                    return Err(DataError::MissingTarget {
+                        path: self.source.clone(),
+                        row: i + 2,
+                        column: name.to_string(),
+                    });
+                }
+            }
+        }
+        let mut classes: Vec<String> = values
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if classes.is_empty() {
+            return Err(DataError::NoRows {
+                path: self.source.clone(),
+                detail: String::new(),
+            });
+        }
+        if classes.len() == 1 {
+            return Err(DataError::OneClass {
+                path: self.source.clone(),
+                column: name.to_string(),
+                class: classes[0].clone(),
+            });
+        }
+        let numeric: Option<Vec<f64>> = classes.iter().map(|c| parse_number(c)).collect();
+        if let Some(nums) = numeric {
+            if col.kind == ColumnType::Numeric && classes.len() > MAX_NUMERIC_CLASSES {
+                return Err(DataError::RegressionTarget {
+                    path: self.source.clone(),
+                    column: name.to_string(),
+                    distinct: classes.len(),
+                });
+            }
+            let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(classes).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            classes = pairs.into_iter().map(|p| p.1).collect();
+        }
+        let index: BTreeMap<&str, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        let labels = values.iter().map(|v| index[v]).collect();
+        Ok(Target {
+            column: name.to_string(),
+            classes,
+            labels,
+        })
+    }
+}
+
+/// How to load a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOptions {
+    /// Target column: rows with a missing target are skipped and reported; must exist.
+    pub target: Option<String>,
+    /// Column kinds that replace the inferred ones.
+    pub type_overrides: Vec<(String, ColumnType)>,
+    /// Allow image paths outside the data folder (via `..`, absolute paths or symlinks).
+    pub allow_outside: bool,
+    /// Images with more pixels than this (read from the header, before decoding) are refused.
+    pub max_image_pixels: u64,
+    /// If more than this share of rows has an unreadable image, loading fails.
+    pub max_bad_row_share: f64,
+    /// Decode every image to validate it (in parallel); otherwise only paths are checked.
+    pub check_images: bool,
+}
+
+/// Pillow's default `MAX_IMAGE_PIXELS`.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 178_956_970;
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            target: None,
+            type_overrides: Vec::new(),
+            allow_outside: false,
+            max_image_pixels: DEFAULT_MAX_IMAGE_PIXELS,
+            max_bad_row_share: 0.1,
+            check_images: true,
+        }
+    }
+}
+
+/// Loads a CSV file, or a folder of class folders of images (`data/<class>/*.jpg`, which becomes
+/// the two columns `image` and `class`), infers column types, applies overrides, checks image
+/// paths (and decodes images when `check_images`), and drops rows with a bad image or a missing
+/// target, listing them in [`Dataset::skipped`].
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => DataError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => DataError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    let raw = if meta.is_dir() {
+        folder::read_class_folders(path)?
+    } else {
+        csv_source::read_csv(path)?
+    };
+    finish(raw, opts)
+}
+
+/// A table as read, before typing and checks.
+pub(crate) struct RawTable {
+    pub source: PathBuf,
+    pub base_dir: PathBuf,
+    pub names: Vec<String>,
+    /// Column-major cells.
+    pub cells: Vec<Vec<Option<String>>>,
+    /// Kinds known from the source (the folder reader knows its columns).
+    pub known_kinds: Vec<Option<ColumnType>>,
+}
+
+fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    let RawTable {
+        source,
+        base_dir,
+        names,
+        cells,
+        known_kinds,
+    } = raw;
+    let unknown = |column: &str| DataError::UnknownColumn {
+        path: source.clone(),
+        column: column.to_string(),
+        available: names.join(", "),
+    };
+    if let Some(t) = &opts.target
+        && !names.contains(t)
+    {
+        return Err(unknown(t));
+    }
+    for (col, _) in &opts.type_overrides {
+        if !names.contains(col) {
+            return Err(unknown(col));
+        }
+    }
+    let n_rows = cells.first().map_or(0, Vec::len);
+    if n_rows == 0 {
+        return Err(DataError::NoRows {
+            path: source,
+            detail: String::new(),
+        });
+    }
+    let mut columns: Vec<Column> = names
+        .iter()
+        .zip(cells)
+        .zip(known_kinds)
+        .map(|((name, values), known)| {
+            let kind = opts
+                .type_overrides
+                .iter()
+                .rev()
+                .find(|(c, _)| c == name)
+                .map(|(_, k)| *k)
+                .or(known)
+                .unwrap_or_else(|| infer_type(&values));
+            Column {
+                name: name.clone(),
+                kind,
+                values,
+            }
+        })
+        .collect();
+
+    // Rows to drop: index -> first reason.
+    let mut bad: BTreeMap<usize, SkippedRow> = BTreeMap::new();
+    let image_problems = images::check_image_columns(&source, &base_dir, &columns, opts)?;
+    let n_image_bad = image_problems.len();
+    for (i, s) in image_problems {
+        bad.entry(i).or_insert(s);
+    }
+    if n_image_bad > 0 && (n_image_bad as f64) > opts.max_bad_row_share * n_rows as f64 {
+        let examples = bad
+            .values()
+            .take(3)
+            .map(|s| format!("row {} column '{}': {}", s.row, s.column, s.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(DataError::TooManyBadRows {
+            path: source,
+            bad: n_image_bad,
+            total: n_rows,
+            share: 100.0 * n_image_bad as f64 / n_rows as f64,
+            allowed: 100.0 * opts.max_bad_row_share,
+            examples,
+        });
+    }
+    if let Some(t) = &opts.target
+        && let Some(col) = columns.iter().find(|c| &c.name == t)
+    {
+        for (i, v) in col.values.iter().enumerate() {
+            if v.is_none() {
+                bad.entry(i).or_insert(SkippedRow {
+                    row: i + 2,
+                    column: t.clone(),
+                    reason: "target value is missing".into(),
+                });
+            }
+        }
+    }
+    if !bad.is_empty() {
+        for col in &mut columns {
+            let values = std::mem::take(&mut col.values);
+            col.values = values
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !bad.contains_key(i))
+                .map(|(_, v)| v)
+                .collect();
+        }
+    }
+    let skipped: Vec<SkippedRow> = bad.into_values().collect();
+    let ds = Dataset {
+        source,
+        base_dir,
+        columns,
+        skipped,
+    };
+    if ds.n_rows() == 0 {
+        return Err(DataError::NoRows {
+            path: ds.source.clone(),
+            detail: format!(" (all {} rows were skipped)", ds.skipped.len()),
+        });
+    }
+    Ok(ds)
+}

@@ -1,0 +1,433 @@
+//! Dataset profile: per-column summary, class counts, duplicates, constant and ID-like columns,
+//! target leakage, and the default list of informative features.
+//!
+//! **Leakage rule.** For a non-image column other than the target, take the rows where the
+//! column and the target are present and whose column value occurs at least twice. The column
+//! leaks when those rows are at least 20% of all rows (the column repeats: not an ID), and the
+//! *conditional purity* (share of those rows whose class is the majority class of their value)
+//! is at least 0.95 and clearly above the majority-class share of the same rows
+//! (`purity >= baseline + (1 - baseline) / 2`). Example: `artist_name` in the Spotify covers,
+//! where the genre was assigned per artist. A leaking column is excluded from the features;
+//! if it is also the group column it is excluded as "group column" and still listed as leakage.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ColumnType, DataError, Dataset, SkippedRow, is_id_like};
+
+/// Minimum conditional purity for a column to be flagged as leakage.
+pub const LEAKAGE_MIN_PURITY: f64 = 0.95;
+/// Minimum share of rows whose value repeats for a column to be considered for leakage.
+pub const LEAKAGE_MIN_REPEATED_SHARE: f64 = 0.2;
+
+/// Summary of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnProfile {
+    /// Column name.
+    pub name: String,
+    /// Inferred or overridden kind.
+    pub kind: ColumnType,
+    /// Number of missing cells.
+    pub missing: usize,
+    /// Number of distinct non-missing values.
+    pub distinct: usize,
+    /// Up to three example values (first distinct values in row order, shortened).
+    pub examples: Vec<String>,
+    /// Whether the column looks like an identifier.
+    pub id_like: bool,
+}
+
+/// Number of rows of one class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// Class name.
+    pub class: String,
+    /// Number of rows.
+    pub count: usize,
+}
+
+/// Rows whose image files in one column are byte-identical.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateImages {
+    /// Image column.
+    pub column: String,
+    /// SHA-256 of the file content, hex.
+    pub sha256: String,
+    /// 0-based row indices into the loaded dataset.
+    pub rows: Vec<usize>,
+    /// The cell values (paths) of those rows.
+    pub paths: Vec<String>,
+    /// Classes of those rows (differing classes mean contradictory labels).
+    pub classes: Vec<String>,
+}
+
+/// A column flagged as target leakage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leakage {
+    /// Column name.
+    pub column: String,
+    /// Conditional purity of the target given the column (see the module rule).
+    pub purity: f64,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// A column left out of the default feature list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// Column name.
+    pub column: String,
+    /// Why: "target", "group column", "leakage: ...", "constant", "ID-like".
+    pub reason: String,
+}
+
+/// Everything `autopilot profile` reports about a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The data file or folder.
+    pub source: PathBuf,
+    /// Number of rows after skipping bad rows.
+    pub n_rows: usize,
+    /// Target column.
+    pub target: String,
+    /// Group column, if any.
+    pub group: Option<String>,
+    /// Per-column summaries, in file order.
+    pub columns: Vec<ColumnProfile>,
+    /// Rows per class, in class order.
+    pub class_counts: Vec<ClassCount>,
+    /// Number of rows identical (in every column) to an earlier row.
+    pub duplicate_rows: usize,
+    /// Groups of rows with byte-identical image files.
+    pub duplicate_images: Vec<DuplicateImages>,
+    /// Columns with at most one distinct value.
+    pub constant_columns: Vec<String>,
+    /// Identifier-like columns.
+    pub id_like_columns: Vec<String>,
+    /// Columns that alone (nearly) determine the target.
+    pub leakage: Vec<Leakage>,
+    /// Default informative features: every column except target, group, leakage, constant, ID-like.
+    pub feature_columns: Vec<String>,
+    /// Columns left out of `feature_columns`, with the reason.
+    pub excluded: Vec<Excluded>,
+    /// Rows left out while loading.
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// Conditional purity of `target` given `values` over rows whose value repeats, with the share
+/// of such rows and the majority-class share among them: `(purity, repeated_share, baseline)`.
+pub fn leakage_purity(values: &[Option<String>], labels: &[u32]) -> (f64, f64, f64) {
+    let mut by_value: HashMap<&str, BTreeMap<u32, usize>> = HashMap::new();
+    for (v, &l) in values.iter().zip(labels) {
+        if let Some(v) = v {
+            *by_value.entry(v.as_str()).or_default().entry(l).or_default() += 1;
+        }
+    }
+    let mut repeated = 0usize;
+    let mut pure = 0usize;
+    let mut class_totals: BTreeMap<u32, usize> = BTreeMap::new();
+    for counts in by_value.values() {
+        let n: usize = counts.values().sum();
+        if n < 2 {
+            continue;
+        }
+        repeated += n;
+        pure += counts.values().max().copied().unwrap_or(0);
+        for (&c, &k) in counts {
+            *class_totals.entry(c).or_default() += k;
+        }
+    }
+    if repeated == 0 {
+        return (0.0, 0.0, 1.0);
+    }
+    let baseline = class_totals.values().max().copied().unwrap_or(0) as f64 / repeated as f64;
+    (
+        pure as f64 / repeated as f64,
+        repeated as f64 / labels.len().max(1) as f64,
+        baseline,
+    )
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut t: String = flat.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Profiles `ds` for predicting `target`, with rows grouped by `group` in cross-validation.
+pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profile, DataError> {
+    let tgt = ds.target(target)?;
+    if let Some(g) = group {
+        ds.require_column(g)?;
+        if g == target {
+            return Err(DataError::InvalidColumn {
+                path: ds.source.clone(),
+                column: g.to_string(),
+                message: "the group column cannot be the target".into(),
+            });
+        }
+    }
+    let n = ds.n_rows();
+    let class_counts = tgt
+        .classes
+        .iter()
+        .zip(tgt.class_counts())
+        .map(|(c, k)| ClassCount {
+            class: c.clone(),
+            count: k,
+        })
+        .collect();
+
+    let mut columns = Vec::new();
+    let mut constant_columns = Vec::new();
+    let mut id_like_columns = Vec::new();
+    let mut leakage = Vec::new();
+    for col in &ds.columns {
+        let mut seen = HashSet::new();
+        let examples = col
+            .values
+            .iter()
+            .flatten()
+            .filter(|v| seen.insert(v.as_str()))
+            .take(3)
+            .map(|v| shorten(v, 40))
+            .collect();
+        let distinct = col.n_distinct();
+        let id_like = is_id_like(col);
+        if distinct <= 1 {
+            constant_columns.push(col.name.clone());
+        }
+        if id_like {
+            id_like_columns.push(col.name.clone());
+        }
+        if col.name != target && col.kind != ColumnType::Image && distinct > 1 {
+            let (purity, repeated, baseline) = leakage_purity(&col.values, &tgt.labels);
+            if repeated >= LEAKAGE_MIN_REPEATED_SHARE
+                && purity >= LEAKAGE_MIN_PURITY
+                && purity >= baseline + (1.0 - baseline) / 2.0
+            {
+                leakage.push(Leakage {
+                    column: col.name.clone(),
+                    purity,
+                    reason: format!(
+                        "each value (nearly) determines '{target}': {:.1}% of rows with a repeated \
+                         value belong to that value's majority class ({distinct} distinct values)",
+                        purity * 100.0
+                    ),
+                });
+            }
+        }
+        columns.push(ColumnProfile {
+            name: col.name.clone(),
+            kind: col.kind,
+            missing: col.n_missing(),
+            distinct,
+            examples,
+            id_like,
+        });
+    }
+
+    let mut feature_columns = Vec::new();
+    let mut excluded = Vec::new();
+    for col in &ds.columns {
+        let name = col.name.as_str();
+        let reason = if name == target {
+            Some("target".to_string())
+        } else if Some(name) == group {
+            Some("group column".to_string())
+        } else if let Some(l) = leakage.iter().find(|l| l.column == name) {
+            Some(format!("leakage (purity {:.3})", l.purity))
+        } else if constant_columns.iter().any(|c| c == name) {
+            Some("constant".to_string())
+        } else if id_like_columns.iter().any(|c| c == name) {
+            Some("ID-like".to_string())
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => excluded.push(Excluded {
+                column: name.to_string(),
+                reason,
+            }),
+            None => feature_columns.push(name.to_string()),
+        }
+    }
+
+    let mut seen_rows: HashSet<Vec<Option<&str>>> = HashSet::new();
+    let mut duplicate_rows = 0;
+    for i in 0..n {
+        let row: Vec<Option<&str>> = ds.columns.iter().map(|c| c.values[i].as_deref()).collect();
+        if !seen_rows.insert(row) {
+            duplicate_rows += 1;
+        }
+    }
+
+    let duplicate_images = duplicate_images(ds, &tgt.classes, &tgt.labels);
+    Ok(Profile {
+        source: ds.source.clone(),
+        n_rows: n,
+        target: target.to_string(),
+        group: group.map(str::to_string),
+        columns,
+        class_counts,
+        duplicate_rows,
+        duplicate_images,
+        constant_columns,
+        id_like_columns,
+        leakage,
+        feature_columns,
+        excluded,
+        skipped: ds.skipped.clone(),
+    })
+}
+
+/// Hashes every image file (in parallel) and groups rows with identical content.
+/// Files that cannot be read are ignored here (loading already reported them).
+fn duplicate_images(ds: &Dataset, classes: &[String], labels: &[u32]) -> Vec<DuplicateImages> {
+    let mut out = Vec::new();
+    for col in ds.columns.iter().filter(|c| c.kind == ColumnType::Image) {
+        let hashes: Vec<Option<String>> = col
+            .values
+            .par_iter()
+            .map(|v| {
+                let bytes = std::fs::read(ds.image_path(v.as_deref()?)).ok()?;
+                let digest = Sha256::digest(&bytes);
+                Some(digest.iter().fold(String::with_capacity(64), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
+                }))
+            })
+            .collect();
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, h) in hashes.iter().enumerate() {
+            if let Some(h) = h {
+                groups.entry(h.as_str()).or_default().push(i);
+            }
+        }
+        let mut found: Vec<DuplicateImages> = groups
+            .into_iter()
+            .filter(|(_, rows)| rows.len() > 1)
+            .map(|(h, rows)| DuplicateImages {
+                column: col.name.clone(),
+                sha256: h.to_string(),
+                paths: rows.iter().filter_map(|&i| col.values[i].clone()).collect(),
+                classes: rows.iter().map(|&i| classes[labels[i] as usize].clone()).collect(),
+                rows,
+            })
+            .collect();
+        found.sort_by_key(|g| g.rows[0]);
+        out.extend(found);
+    }
+    out
+}
+
+impl Profile {
+    /// A readable multi-line report (what `autopilot profile` prints).
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Dataset: {}", self.source.display());
+        let _ = writeln!(
+            s,
+            "Rows: {} ({} skipped)   Target: {}   Group: {}",
+            self.n_rows,
+            self.skipped.len(),
+            self.target,
+            self.group.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(s);
+        let w = self.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(6).max(6);
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<11}  {:>7}  {:>8}  examples",
+            "column", "type", "missing", "distinct"
+        );
+        for c in &self.columns {
+            let kind = if c.id_like {
+                format!("{} (id)", c.kind)
+            } else {
+                c.kind.to_string()
+            };
+            let _ = writeln!(
+                s,
+                "{:<w$}  {:<11}  {:>7}  {:>8}  {}",
+                c.name,
+                kind,
+                c.missing,
+                c.distinct,
+                c.examples.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
+        let total: usize = self.class_counts.iter().map(|c| c.count).sum();
+        for c in &self.class_counts {
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>6}  {:>5.1}%",
+                c.class,
+                c.count,
+                100.0 * c.count as f64 / total.max(1) as f64
+            );
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Duplicate rows: {}", self.duplicate_rows);
+        let dup_imgs: usize = self.duplicate_images.iter().map(|g| g.rows.len()).sum();
+        let _ = writeln!(
+            s,
+            "Duplicate images: {} groups ({} rows)",
+            self.duplicate_images.len(),
+            dup_imgs
+        );
+        for g in self.duplicate_images.iter().take(10) {
+            let mut classes = g.classes.clone();
+            classes.dedup();
+            let _ = writeln!(
+                s,
+                "  {} [{}]",
+                g.paths.join(" = "),
+                if classes.len() == 1 {
+                    classes[0].clone()
+                } else {
+                    format!("conflicting classes: {}", g.classes.join(", "))
+                }
+            );
+        }
+        if self.duplicate_images.len() > 10 {
+            let _ = writeln!(s, "  ... and {} more groups", self.duplicate_images.len() - 10);
+        }
+        if !self.leakage.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "Target leakage:");
+            for l in &self.leakage {
+                let _ = writeln!(s, "  {}: {}", l.column, l.reason);
+            }
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Informative features: {}", self.feature_columns.join(", "));
+        let _ = writeln!(s, "Excluded:");
+        for e in &self.excluded {
+            let _ = writeln!(s, "  {:<w$}  {}", e.column, e.reason);
+        }
+        if !self.skipped.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "Skipped rows ({}):", self.skipped.len());
+            for r in self.skipped.iter().take(20) {
+                let _ = writeln!(s, "  row {} column '{}': {}", r.row, r.column, r.reason);
+            }
+            if self.skipped.len() > 20 {
+                let _ = writeln!(s, "  ... and {} more", self.skipped.len() - 20);
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,211 @@
+//! The feature pipeline: fitted blocks assembled into one [`Features`] matrix
+//! (numbers, dates and image vectors dense; one-hot and TF-IDF sparse).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use sprs::{CsMat, TriMat};
+
+use blueprints::Features;
+use blueprints::text::TfidfVectorizer;
+
+use super::blocks::{BlockSpec, FittedBlock, ImageKey};
+use crate::dataset::Dataset;
+use crate::encode::{CategoricalEncoder, DateEncoder, NumericEncoder};
+
+/// Image features computed for every row of a dataset; `ok[r]` is false where the image could
+/// not be read (its row of features is then zeros).
+#[derive(Debug, Clone)]
+pub struct ImageMatrix {
+    /// `rows × dim` pooled backbone features.
+    pub features: Array2<f32>,
+    /// Per row: whether the image was featurized.
+    pub ok: Vec<bool>,
+}
+
+/// Everything a pipeline reads: the dataset and any precomputed image features.
+#[derive(Debug, Clone)]
+pub struct FeatureInputs<'a> {
+    /// The table.
+    pub dataset: &'a Dataset,
+    /// Precomputed image features by key.
+    pub images: BTreeMap<ImageKey, Arc<ImageMatrix>>,
+}
+
+impl<'a> FeatureInputs<'a> {
+    /// Inputs without image features.
+    pub fn new(dataset: &'a Dataset) -> Self {
+        Self { dataset, images: BTreeMap::new() }
+    }
+}
+
+/// Fitted blocks in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// One fitted block per input column.
+    pub blocks: Vec<FittedBlock>,
+}
+
+fn column_values<'d>(inputs: &'d FeatureInputs, name: &str) -> anyhow::Result<&'d crate::dataset::Column> {
+    inputs
+        .dataset
+        .column(name)
+        .with_context(|| format!("column '{name}' is missing from {}", inputs.dataset.source.display()))
+}
+
+fn text_of<'d>(inputs: &'d FeatureInputs, column: &str, rows: &[usize]) -> anyhow::Result<Vec<Option<&'d str>>> {
+    let col = column_values(inputs, column)?;
+    Ok(rows.iter().map(|&r| col.values[r].as_deref()).collect())
+}
+
+impl Pipeline {
+    /// Fits every block on `rows` and returns the pipeline with the training features.
+    pub fn fit(specs: &[BlockSpec], inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<(Pipeline, Features)> {
+        let mut blocks = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let col = column_values(inputs, spec.column())?;
+            let pick = |r: &usize| col.values[*r].as_deref();
+            let block = match spec {
+                BlockSpec::Numeric { column } => {
+                    let parsed = col.as_f64();
+                    let train: Vec<Option<f64>> = rows.iter().map(|&r| parsed[r]).collect();
+                    FittedBlock::Numeric(NumericEncoder::fit(column, &train))
+                }
+                BlockSpec::Categorical { column, min_count, max_levels } => {
+                    let train: Vec<Option<&str>> = rows.iter().map(pick).collect();
+                    FittedBlock::Categorical(CategoricalEncoder::fit(column, &train, *min_count, *max_levels))
+                }
+                BlockSpec::Date { column } => {
+                    let parsed = col.as_dates();
+                    let train: Vec<_> = rows.iter().map(|&r| parsed[r]).collect();
+                    FittedBlock::Date(DateEncoder::fit(column, &train))
+                }
+                BlockSpec::Text { column, analyzers } => {
+                    let docs = text_of(inputs, column, rows)?;
+                    let mut vectorizers = Vec::with_capacity(analyzers.len());
+                    for cfg in analyzers {
+                        let v = TfidfVectorizer::fit(cfg.clone(), &docs)
+                            .with_context(|| format!("fitting TF-IDF on column '{column}'"))?;
+                        vectorizers.push(v);
+                    }
+                    FittedBlock::Text { column: column.clone(), vectorizers }
+                }
+                BlockSpec::Image(key) => {
+                    if !inputs.images.contains_key(key) {
+                        bail!("image features for {} / {} were not computed", key.column, key.backbone);
+                    }
+                    FittedBlock::Image(key.clone())
+                }
+            };
+            blocks.push(block);
+        }
+        let pipeline = Pipeline { blocks };
+        let x = pipeline.transform(inputs, rows)?;
+        Ok((pipeline, x))
+    }
+
+    /// Names of all output columns: dense columns first, then sparse ones.
+    pub fn feature_names(&self, inputs: &FeatureInputs) -> Vec<String> {
+        let mut dense = Vec::new();
+        let mut sparse = Vec::new();
+        for b in &self.blocks {
+            match b {
+                FittedBlock::Numeric(e) => dense.extend(e.names()),
+                FittedBlock::Date(e) => dense.extend(e.names()),
+                FittedBlock::Image(k) => {
+                    let dim = inputs.images.get(k).map_or(0, |m| m.features.ncols());
+                    dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.backbone)));
+                }
+                FittedBlock::Categorical(e) => sparse.extend(e.names()),
+                FittedBlock::Text { column, vectorizers } => {
+                    for v in vectorizers {
+                        sparse.extend(v.feature_names().iter().map(|n| format!("{column}:{n}")));
+                    }
+                }
+            }
+        }
+        dense.extend(sparse);
+        dense
+    }
+
+    /// For each output column, the index of the block (input column) that produced it, in the
+    /// same order as [`feature_names`](Self::feature_names).
+    pub fn input_columns(&self) -> Vec<String> {
+        self.blocks
+            .iter()
+            .map(|b| match b {
+                FittedBlock::Numeric(e) => e.column.clone(),
+                FittedBlock::Date(e) => e.column.clone(),
+                FittedBlock::Categorical(e) => e.column.clone(),
+                FittedBlock::Text { column, .. } => column.clone(),
+                FittedBlock::Image(k) => k.column.clone(),
+            })
+            .collect()
+    }
+
+    /// Features of `rows` with the fitted blocks.
+    pub fn transform(&self, inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<Features> {
+        let n = rows.len();
+        let mut dense_parts: Vec<Array2<f32>> = Vec::new();
+        let mut sparse_parts: Vec<CsMat<f32>> = Vec::new();
+        for block in &self.blocks {
+            match block {
+                FittedBlock::Numeric(e) => {
+                    let parsed = column_values(inputs, &e.column)?.as_f64();
+                    let mut buf = Vec::with_capacity(n * 2);
+                    for &r in rows {
+                        e.encode_into(parsed[r], &mut buf);
+                    }
+                    dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
+                }
+                FittedBlock::Date(e) => {
+                    let parsed = column_values(inputs, &e.column)?.as_dates();
+                    let mut buf = Vec::with_capacity(n * 4);
+                    for &r in rows {
+                        e.encode_into(parsed[r].as_ref(), &mut buf);
+                    }
+                    dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
+                }
+                FittedBlock::Image(k) => {
+                    let m = inputs
+                        .images
+                        .get(k)
+                        .with_context(|| format!("image features for {} / {} were not computed", k.column, k.backbone))?;
+                    dense_parts.push(m.features.select(ndarray::Axis(0), rows));
+                }
+                FittedBlock::Categorical(e) => {
+                    let col = column_values(inputs, &e.column)?;
+                    let mut t = TriMat::new((n, e.width()));
+                    for (i, &r) in rows.iter().enumerate() {
+                        if let Some(c) = e.lookup(col.values[r].as_deref()) {
+                            t.add_triplet(i, c, 1.0f32);
+                        }
+                    }
+                    sparse_parts.push(t.to_csr());
+                }
+                FittedBlock::Text { column, vectorizers } => {
+                    let docs = text_of(inputs, column, rows)?;
+                    for v in vectorizers {
+                        sparse_parts.push(v.transform(&docs)?);
+                    }
+                }
+            }
+        }
+        let dense = if dense_parts.is_empty() {
+            None
+        } else {
+            let views: Vec<_> = dense_parts.iter().map(|a| a.view()).collect();
+            Some(ndarray::concatenate(ndarray::Axis(1), &views)?)
+        };
+        let sparse = if sparse_parts.is_empty() {
+            None
+        } else {
+            let views: Vec<_> = sparse_parts.iter().map(|s| s.view()).collect();
+            Some(sprs::hstack(&views))
+        };
+        Ok(Features { dense, sparse, names: self.feature_names(inputs) })
+    }
+}

@@ -1,0 +1,114 @@
+//! Crash-safe file writes and JSON helpers.
+//!
+//! Every write goes to a temporary file in the destination's folder, is flushed and fsynced, then
+//! renamed over the destination (an atomic replace on POSIX file systems), and the folder is
+//! fsynced so the rename itself survives a crash. A reader therefore sees either the old file or
+//! the complete new one, never a half-written file.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::ProjectError;
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
+/// Creates the parent folder if needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProjectError> {
+    let io = |source| ProjectError::Io { path: path.to_path_buf(), source };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(io)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(parent).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.flush().map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    sync_dir(parent);
+    Ok(())
+}
+
+/// Best-effort fsync of a folder (makes a rename durable on Unix; a no-op elsewhere).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Serializes `value` as pretty JSON and writes it atomically to `path`.
+pub fn save_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), ProjectError> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| ProjectError::Corrupt { path: path.to_path_buf(), message: e.to_string() })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Reads JSON from `path`. A missing file is [`ProjectError::Io`] with `NotFound`; invalid or
+/// mistyped JSON is [`ProjectError::Corrupt`] naming the file, line and column.
+pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
+    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProjectError::Corrupt { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// Like [`load_json`], but `Ok(None)` when the file does not exist.
+pub fn load_json_opt<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ProjectError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    load_json(path).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_written_temp_file_never_replaces_a_good_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leaderboard.json");
+        save_json(&path, &vec![1, 2, 3]).unwrap();
+        // Simulate a crash mid-write: a temp file with partial content is left in the folder,
+        // and never renamed.
+        let mut partial = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir.path()).unwrap();
+        partial.write_all(b"[1, 2").unwrap();
+        let (_file, _kept) = partial.keep().unwrap();
+        let back: Vec<i32> = load_json(&path).unwrap();
+        assert_eq!(back, vec![1, 2, 3]);
+        // A later good write still replaces the file completely.
+        save_json(&path, &vec![4]).unwrap();
+        let back: Vec<i32> = load_json(&path).unwrap();
+        assert_eq!(back, vec![4]);
+    }
+
+    #[test]
+    fn failed_serialization_leaves_the_old_file() {
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        save_json(&path, &"good").unwrap();
+        // Maps with non-string keys cannot be JSON: the write fails before touching the file.
+        let mut bad = BTreeMap::new();
+        bad.insert(vec![1u8], 1);
+        assert!(save_json(&path, &bad).is_err());
+        assert_eq!(load_json::<String>(&path).unwrap(), "good");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn corrupt_json_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.json");
+        std::fs::write(&path, b"{ not json").unwrap();
+        let e = load_json::<serde_json::Value>(&path).unwrap_err().to_string();
+        assert!(e.contains("profile.json"), "{e}");
+        assert!(load_json_opt::<serde_json::Value>(&dir.path().join("absent.json")).unwrap().is_none());
+    }
+}

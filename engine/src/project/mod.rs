@@ -1,0 +1,335 @@
+//! The project store: one folder per project that survives restarts.
+//!
+//! ```text
+//! <project>/
+//!   project.json      settings: data path, target, group, seed, type overrides, folds, ...
+//!   profile.json      the dataset profile
+//!   partition.json    holdout rows and per-row fold ids
+//!   leaderboard.json  every model's scores
+//!   models/<id>/...   fitted models, predictions (.npy)
+//!   features/...      cached feature matrices (.npy)
+//! ```
+//!
+//! Every write is atomic (see [`atomic`]): a crash leaves either the previous file or the new
+//! one. Matrices are `.npy` files (see [`npy`]).
+
+pub mod atomic;
+pub mod npy;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayView2};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::dataset::ColumnType;
+
+/// Settings file name.
+pub const PROJECT_FILE: &str = "project.json";
+/// Profile file name.
+pub const PROFILE_FILE: &str = "profile.json";
+/// Partition file name.
+pub const PARTITION_FILE: &str = "partition.json";
+/// Leaderboard file name.
+pub const LEADERBOARD_FILE: &str = "leaderboard.json";
+/// Version of the on-disk layout; bumped when files change incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Errors of the project store. Every variant names the file or folder concerned.
+#[derive(Debug, Error)]
+pub enum ProjectError {
+    /// The folder has no `project.json`.
+    #[error("{dir}: not an autopilot project (no {PROJECT_FILE}); create one with 'autopilot run DATA --target COL --project {dir}'")]
+    NotAProject { dir: PathBuf },
+    /// `create` on a folder that already holds a project.
+    #[error("{dir}: a project already exists here")]
+    AlreadyExists { dir: PathBuf },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// A file exists but is not valid JSON of the expected shape.
+    #[error("{path}: corrupt or unreadable project file: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    /// A stored matrix is malformed or has the wrong shape.
+    #[error("{path}: bad array: {reason}")]
+    BadArray { path: PathBuf, reason: String },
+    /// The project was created for other data or settings.
+    #[error("{dir}: the existing project was created with different settings ({details}); use another --project folder")]
+    Mismatch { dir: PathBuf, details: String },
+    /// The project was written by an incompatible version.
+    #[error("{path}: project format {found} is not supported (this autopilot reads format {FORMAT_VERSION})")]
+    Version { path: PathBuf, found: u32 },
+}
+
+/// The settings a project is created with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    /// Absolute path of the CSV file or image folder.
+    pub data_path: PathBuf,
+    /// SHA-256 of the data file (hex), to notice when the data changed; `None` for a folder.
+    #[serde(default)]
+    pub data_sha256: Option<String>,
+    /// Target column.
+    pub target: String,
+    /// Group column (rows of one group never straddle folds), if any.
+    pub group: Option<String>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Column kinds forced by the user.
+    #[serde(default)]
+    pub type_overrides: BTreeMap<String, ColumnType>,
+    /// Number of cross-validation folds.
+    pub folds: usize,
+    /// Holdout percentage.
+    pub holdout_pct: f64,
+    /// Whether image paths may point outside the data folder.
+    #[serde(default)]
+    pub allow_outside: bool,
+    /// Creation time, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    #[serde(default)]
+    pub created: String,
+    /// Version of autopilot that created the project.
+    #[serde(default)]
+    pub autopilot_version: String,
+    /// On-disk layout version ([`FORMAT_VERSION`]).
+    pub format: u32,
+}
+
+impl ProjectSettings {
+    /// Settings for `data_path` (made absolute) and `target`, with the defaults: no group,
+    /// seed 0, 5 folds, 20% holdout, stamped with the current time and version.
+    pub fn new(data_path: &Path, target: &str) -> Self {
+        let data_path = std::fs::canonicalize(data_path).unwrap_or_else(|_| {
+            std::env::current_dir().map(|d| d.join(data_path)).unwrap_or_else(|_| data_path.to_path_buf())
+        });
+        Self {
+            data_path,
+            data_sha256: None,
+            target: target.to_string(),
+            group: None,
+            seed: 0,
+            type_overrides: BTreeMap::new(),
+            folds: 5,
+            holdout_pct: 20.0,
+            allow_outside: false,
+            created: utc_timestamp(),
+            autopilot_version: env!("CARGO_PKG_VERSION").to_string(),
+            format: FORMAT_VERSION,
+        }
+    }
+
+    /// The settings that define a project's results, as `name: old -> new` for each that
+    /// differs in `other` (empty when the two describe the same project).
+    pub fn differences(&self, other: &ProjectSettings) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut cmp = |name: &str, a: String, b: String| {
+            if a != b {
+                d.push(format!("{name}: {a} -> {b}"));
+            }
+        };
+        cmp("data", self.data_path.display().to_string(), other.data_path.display().to_string());
+        cmp("target", self.target.clone(), other.target.clone());
+        cmp("group", format!("{:?}", self.group), format!("{:?}", other.group));
+        cmp("seed", self.seed.to_string(), other.seed.to_string());
+        cmp("types", format!("{:?}", self.type_overrides), format!("{:?}", other.type_overrides));
+        cmp("folds", self.folds.to_string(), other.folds.to_string());
+        cmp("holdout %", self.holdout_pct.to_string(), other.holdout_pct.to_string());
+        if let (Some(a), Some(b)) = (&self.data_sha256, &other.data_sha256)
+            && a != b
+        {
+            d.push("data file content changed (SHA-256 differs)".to_string());
+        }
+        d
+    }
+}
+
+/// An open project folder.
+#[derive(Debug, Clone)]
+pub struct Project {
+    dir: PathBuf,
+    /// The project's settings (as in `project.json`).
+    pub settings: ProjectSettings,
+}
+
+impl Project {
+    /// Creates a project in `dir` (created if missing); fails if one already exists there.
+    pub fn create(dir: &Path, settings: ProjectSettings) -> Result<Project, ProjectError> {
+        if dir.join(PROJECT_FILE).exists() {
+            return Err(ProjectError::AlreadyExists { dir: dir.to_path_buf() });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| ProjectError::Io { path: dir.to_path_buf(), source })?;
+        let p = Project { dir: dir.to_path_buf(), settings };
+        p.save_json(PROJECT_FILE, &p.settings)?;
+        Ok(p)
+    }
+
+    /// Opens the project in `dir`: a clear error when there is none or `project.json` is corrupt.
+    pub fn open(dir: &Path) -> Result<Project, ProjectError> {
+        let path = dir.join(PROJECT_FILE);
+        if !path.is_file() {
+            return Err(ProjectError::NotAProject { dir: dir.to_path_buf() });
+        }
+        let settings: ProjectSettings = atomic::load_json(&path)?;
+        if settings.format != FORMAT_VERSION {
+            return Err(ProjectError::Version { path, found: settings.format });
+        }
+        Ok(Project { dir: dir.to_path_buf(), settings })
+    }
+
+    /// Opens the project in `dir` if there is one with the same defining settings (see
+    /// [`ProjectSettings::differences`]), else creates it. The flag says whether it was reused.
+    pub fn open_or_create(dir: &Path, settings: ProjectSettings) -> Result<(Project, bool), ProjectError> {
+        if !dir.join(PROJECT_FILE).exists() {
+            return Ok((Project::create(dir, settings)?, false));
+        }
+        let p = Project::open(dir)?;
+        let diff = p.settings.differences(&settings);
+        if !diff.is_empty() {
+            return Err(ProjectError::Mismatch { dir: dir.to_path_buf(), details: diff.join("; ") });
+        }
+        Ok((p, true))
+    }
+
+    /// The project folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Absolute location of a file inside the project (`rel` like `"models/M1/model.json"`).
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// True when the project holds file `rel`.
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Writes `value` as JSON to `rel`, atomically.
+    pub fn save_json<T: Serialize + ?Sized>(&self, rel: &str, value: &T) -> Result<(), ProjectError> {
+        atomic::save_json(&self.path(rel), value)
+    }
+
+    /// Reads JSON file `rel`.
+    pub fn load_json<T: DeserializeOwned>(&self, rel: &str) -> Result<T, ProjectError> {
+        atomic::load_json(&self.path(rel))
+    }
+
+    /// Reads JSON file `rel`, `None` when it does not exist yet.
+    pub fn load_json_opt<T: DeserializeOwned>(&self, rel: &str) -> Result<Option<T>, ProjectError> {
+        atomic::load_json_opt(&self.path(rel))
+    }
+
+    /// Writes a matrix to `rel` as `.npy`, atomically.
+    pub fn save_matrix(&self, rel: &str, x: ArrayView2<f32>) -> Result<(), ProjectError> {
+        npy::write_npy(&self.path(rel), x)
+    }
+
+    /// Reads a `.npy` matrix, refusing any other shape than `expect_shape` (`None` = any).
+    pub fn load_matrix(
+        &self,
+        rel: &str,
+        expect_shape: (Option<usize>, Option<usize>),
+    ) -> Result<Array2<f32>, ProjectError> {
+        npy::read_npy(&self.path(rel), expect_shape)
+    }
+
+    /// The folder for model `id` (`models/<id>`), created if needed.
+    pub fn model_dir(&self, id: &str) -> Result<PathBuf, ProjectError> {
+        let d = self.dir.join("models").join(id);
+        std::fs::create_dir_all(&d).map_err(|source| ProjectError::Io { path: d.clone(), source })?;
+        Ok(d)
+    }
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format_utc(secs)
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> ProjectSettings {
+        let data = dir.join("data.csv");
+        std::fs::write(&data, "a,y\n1,x\n").unwrap();
+        ProjectSettings::new(&data, "y")
+    }
+
+    #[test]
+    fn create_open_and_reuse() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("proj");
+        let s = settings(tmp.path());
+        let p = Project::create(&dir, s.clone()).unwrap();
+        assert!(p.exists(PROJECT_FILE));
+        assert!(matches!(Project::create(&dir, s.clone()), Err(ProjectError::AlreadyExists { .. })));
+        let q = Project::open(&dir).unwrap();
+        assert_eq!(q.settings, s);
+        // Same defining settings (another creation time): reused.
+        let mut later = s.clone();
+        later.created = "2030-01-01T00:00:00Z".into();
+        let (_, reused) = Project::open_or_create(&dir, later).unwrap();
+        assert!(reused);
+        // Another target: refused, naming what differs.
+        let mut other = s;
+        other.target = "a".into();
+        let e = Project::open_or_create(&dir, other).unwrap_err().to_string();
+        assert!(e.contains("target: y -> a"), "{e}");
+    }
+
+    #[test]
+    fn open_errors_name_the_folder_or_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = Project::open(tmp.path()).unwrap_err();
+        assert!(matches!(e, ProjectError::NotAProject { .. }));
+        std::fs::write(tmp.path().join(PROJECT_FILE), b"{\"target\": 3").unwrap();
+        let e = Project::open(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("project.json") && e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn json_and_matrix_round_trip_inside_the_project() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = Project::create(&tmp.path().join("p"), settings(tmp.path())).unwrap();
+        p.save_json("models/M1/info.json", &vec!["a", "b"]).unwrap();
+        assert_eq!(p.load_json::<Vec<String>>("models/M1/info.json").unwrap(), vec!["a", "b"]);
+        assert!(p.load_json_opt::<Vec<String>>("nothing.json").unwrap().is_none());
+        let x = ndarray::array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        p.save_matrix("features/x.npy", x.view()).unwrap();
+        assert_eq!(p.load_matrix("features/x.npy", (Some(3), Some(2))).unwrap(), x);
+        assert!(p.load_matrix("features/x.npy", (Some(4), None)).is_err());
+        assert!(p.model_dir("M2").unwrap().is_dir());
+    }
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        // `date -u -d @1709251199` -> 2024-02-29 23:59:59 (a leap day).
+        assert_eq!(format_utc(1_709_251_199), "2024-02-29T23:59:59Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
