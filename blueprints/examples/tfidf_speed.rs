@@ -15,18 +15,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use blueprints::text::{TfidfConfig, TfidfVectorizer, DocFreq};
+use blueprints::text::{DocFreq, TfidfConfig, TfidfVectorizer};
 
 const LYRICS: &str = "/work/shared/data/lyrics-spotify/songs.csv";
 const ALBUMS: &str = "/work/shared/data/covers-spotify/albums.csv";
 
 fn read_column(path: &str, column: &str) -> Result<Vec<Option<String>>, Box<dyn std::error::Error>> {
     let mut reader = csv::Reader::from_path(path)?;
-    let idx = reader
-        .headers()?
-        .iter()
-        .position(|h| h == column)
-        .ok_or_else(|| format!("{path} has no column {column}"))?;
+    let idx =
+        reader.headers()?.iter().position(|h| h == column).ok_or_else(|| format!("{path} has no column {column}"))?;
     let mut out = Vec::new();
     for rec in reader.records() {
         let rec = rec?;
@@ -35,18 +32,27 @@ fn read_column(path: &str, column: &str) -> Result<Vec<Option<String>>, Box<dyn 
     Ok(out)
 }
 
-/// Best of `reps` runs of fit_transform: (seconds, n_features, nnz).
-fn time_rust(config: &TfidfConfig, docs: &[Option<String>], reps: usize) -> (f64, usize, usize) {
+/// `Σ v` and `Σ v·(col+1)·(row+1)` over stored values: a cheap fingerprint of the whole matrix
+/// (values, columns and rows) that the sklearn side prints too.
+fn fingerprint(x: &sprs::CsMat<f32>) -> (f64, f64) {
+    x.iter()
+        .fold((0.0, 0.0), |(s, w), (&v, (r, c))| (s + f64::from(v), w + f64::from(v) * (c + 1) as f64 * (r + 1) as f64))
+}
+
+/// Best of `reps` runs of fit_transform: (seconds, n_features, nnz, fingerprint).
+fn time_rust(config: &TfidfConfig, docs: &[Option<String>], reps: usize) -> (f64, usize, usize, (f64, f64)) {
     let mut best = f64::INFINITY;
     let mut shape = (0, 0);
+    let mut print = (0.0, 0.0);
     for _ in 0..reps {
         let start = Instant::now();
         let mut v = TfidfVectorizer::new(config.clone()).expect("valid config");
         let x = v.fit_transform(docs).expect("fit_transform");
         best = best.min(start.elapsed().as_secs_f64());
         shape = (x.cols(), x.nnz());
+        print = fingerprint(&x);
     }
-    (best, shape.0, shape.1)
+    (best, shape.0, shape.1, print)
 }
 
 /// Best of 3 sklearn runs, timed inside Python (reading the CSV is not timed).
@@ -59,7 +65,8 @@ fn time_sklearn(path: &str, column: &str, kwargs: &str) -> Option<String> {
          best = 1e9\n\
          for _ in range(3):\n\
          \x20   s = time.perf_counter(); X = TfidfVectorizer({kwargs}).fit_transform(t); best = min(best, time.perf_counter() - s)\n\
-         print(f'{{best:.3f}} s, n_features {{X.shape[1]}}, nnz {{X.nnz}}')\n"
+         X = X.tocoo(); fp = (float(X.data.sum()), float((X.data * (X.col + 1.0) * (X.row + 1.0)).sum()))\n\
+         print(f'{{best:.3f}} s, n_features {{X.shape[1]}}, nnz {{X.nnz}}, fingerprint ({{fp[0]:.6e}}, {{fp[1]:.9e}})')\n"
     );
     let out = Command::new(python).arg("-c").arg(script).output().ok()?;
     if !out.status.success() {
@@ -81,9 +88,10 @@ fn bench(name: &str, path: &str, column: &str, config: TfidfConfig, sk_kwargs: &
             return;
         }
     };
-    let (secs, n_features, nnz) = time_rust(&config, &docs, 5);
+    let (secs, n_features, nnz, (s, w)) = time_rust(&config, &docs, 5);
     println!(
-        "{name}: {} docs, rust {secs:.3} s (best of 5, {} rayon threads), n_features {n_features}, nnz {nnz}",
+        "{name}: {} docs, rust {secs:.3} s (best of 5, {} rayon threads), n_features {n_features}, nnz {nnz}, \
+         fingerprint ({s:.6e}, {w:.9e})",
         docs.len(),
         rayon::current_num_threads()
     );

@@ -46,8 +46,13 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 5] =
-        [Metric::BalancedAccuracy, Metric::Accuracy, Metric::LogLoss, Metric::Auc, Metric::F1];
+    pub const ALL: [Metric; 5] = [
+        Metric::BalancedAccuracy,
+        Metric::Accuracy,
+        Metric::LogLoss,
+        Metric::Auc,
+        Metric::F1,
+    ];
 
     /// True when a larger score is better (false only for log loss).
     pub fn higher_is_better(self) -> bool {
@@ -86,7 +91,11 @@ impl Metric {
 
     /// True when score `a` is better than score `b` for this metric.
     pub fn is_better(self, a: f64, b: f64) -> bool {
-        if self.higher_is_better() { a > b } else { a < b }
+        if self.higher_is_better() {
+            a > b
+        } else {
+            a < b
+        }
     }
 }
 
@@ -101,12 +110,15 @@ impl FromStr for Metric {
 
     fn from_str(s: &str) -> Result<Self> {
         let key = s.trim().to_ascii_lowercase().replace('-', "_");
-        Metric::ALL.into_iter().find(|m| m.name() == key).ok_or_else(|| {
-            BlueprintError::InvalidInput(format!(
-                "unknown metric '{s}'; expected one of {}",
-                Metric::ALL.map(|m| m.name()).join(", ")
-            ))
-        })
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == key)
+            .ok_or_else(|| {
+                BlueprintError::InvalidInput(format!(
+                    "unknown metric '{s}'; expected one of {}",
+                    Metric::ALL.map(|m| m.name()).join(", ")
+                ))
+            })
     }
 }
 
@@ -139,16 +151,24 @@ pub fn argmax_rows(proba: ArrayView2<f32>) -> Vec<u32> {
 
 fn check_same_len(a: usize, b: usize, what: &str) -> Result<()> {
     if a != b {
-        return Err(BlueprintError::InvalidInput(format!("{what}: {a} labels but {b} predictions")));
+        return Err(BlueprintError::InvalidInput(format!(
+            "{what}: {a} labels but {b} predictions"
+        )));
     }
     if a == 0 {
-        return Err(BlueprintError::InvalidInput(format!("{what}: no rows to score")));
+        return Err(BlueprintError::InvalidInput(format!(
+            "{what}: no rows to score"
+        )));
     }
     Ok(())
 }
 
 fn check_labels(y: &[u32], n_classes: usize, what: &str) -> Result<()> {
-    if let Some((i, &l)) = y.iter().enumerate().find(|(_, l)| **l as usize >= n_classes) {
+    if let Some((i, &l)) = y
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l as usize >= n_classes)
+    {
         return Err(BlueprintError::InvalidInput(format!(
             "{what}: label {l} at row {i} is outside 0..{n_classes}"
         )));
@@ -217,7 +237,9 @@ pub fn log_loss(y_true: &[u32], proba: ArrayView2<f32>) -> Result<f64> {
     check_same_len(y_true.len(), proba.nrows(), "log loss")?;
     let k = proba.ncols();
     if k == 0 {
-        return Err(BlueprintError::InvalidInput("log loss: probability matrix has no columns".into()));
+        return Err(BlueprintError::InvalidInput(
+            "log loss: probability matrix has no columns".into(),
+        ));
     }
     check_labels(y_true, k, "log loss")?;
     let mut total = 0.0f64;
@@ -320,9 +342,17 @@ mod tests {
         assert_eq!(cm, array![[2u64, 1, 0], [0, 2, 0], [0, 1, 0]]);
         assert!(close(accuracy(&y, &p).unwrap(), 4.0 / 6.0, 1e-12));
         // Recalls 2/3, 1, 0 -> mean 5/9.
-        assert!(close(balanced_accuracy(&y, &p, 3).unwrap(), 5.0 / 9.0, 1e-12));
+        assert!(close(
+            balanced_accuracy(&y, &p, 3).unwrap(),
+            5.0 / 9.0,
+            1e-12
+        ));
         // F1: class0 2*2/(3+2)=0.8, class1 2*2/(2+4)=2/3, class2 0 -> mean 22/45.
-        assert!(close(macro_f1(&y, &p, 3).unwrap(), (0.8 + 2.0 / 3.0) / 3.0, 1e-12));
+        assert!(close(
+            macro_f1(&y, &p, 3).unwrap(),
+            (0.8 + 2.0 / 3.0) / 3.0,
+            1e-12
+        ));
     }
 
     #[test]
@@ -330,11 +360,19 @@ mod tests {
         // Class 2 is predicted but never true: mean over classes 0 and 1 only.
         let y = [0u32, 0, 1, 1];
         let p = [0u32, 2, 1, 1];
-        assert!(close(balanced_accuracy(&y, &p, 3).unwrap(), (0.5 + 1.0) / 2.0, 1e-12));
+        assert!(close(
+            balanced_accuracy(&y, &p, 3).unwrap(),
+            (0.5 + 1.0) / 2.0,
+            1e-12
+        ));
         // ... but F1 counts class 2 (predicted) with score 0, like sklearn.
         let f1_0 = 2.0 / 3.0;
         let f1_1 = 1.0;
-        assert!(close(macro_f1(&y, &p, 3).unwrap(), (f1_0 + f1_1) / 3.0, 1e-12));
+        assert!(close(
+            macro_f1(&y, &p, 3).unwrap(),
+            (f1_0 + f1_1) / 3.0,
+            1e-12
+        ));
     }
 
     #[test]
@@ -414,19 +452,34 @@ mod tests {
         let aucw = roc_auc_ovr(&y, p.view(), AucAverage::Weighted).unwrap();
         assert!(close(aucw, SK_AUC_WEIGHTED, tol), "{aucw}");
         // sklearn: [[2, 1, 0], [2, 3, 0], [0, 0, 4]]
-        assert_eq!(confusion_matrix(&y, &pred, 3).unwrap(), array![[2u64, 1, 0], [2, 3, 0], [0, 0, 4]]);
+        assert_eq!(
+            confusion_matrix(&y, &pred, 3).unwrap(),
+            array![[2u64, 1, 0], [2, 3, 0], [0, 0, 4]]
+        );
     }
 
     #[test]
     fn auc_skips_class_absent_from_y_true() {
         // Class 2 never occurs: macro AUC is the mean over classes 0 and 1 only.
         let y = [0u32, 0, 1, 1];
-        let p = array![[0.9f32, 0.05, 0.05], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]];
+        let p = array![
+            [0.9f32, 0.05, 0.05],
+            [0.3, 0.6, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.5, 0.4, 0.1]
+        ];
         let auc0 = binary_auc(&[true, true, false, false], &[0.9, 0.3, 0.2, 0.5]).unwrap();
         let auc1 = binary_auc(&[false, false, true, true], &[0.05, 0.6, 0.7, 0.4]).unwrap();
         let got = roc_auc_ovr(&y, p.view(), AucAverage::Macro).unwrap();
         assert!(close(got, (auc0 + auc1) / 2.0, 1e-12), "{got}");
-        assert!(roc_auc_ovr(&[1, 1], array![[0.2f32, 0.8], [0.3, 0.7]].view(), AucAverage::Macro).is_err());
+        assert!(
+            roc_auc_ovr(
+                &[1, 1],
+                array![[0.2f32, 0.8], [0.3, 0.7]].view(),
+                AucAverage::Macro
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -49,9 +49,20 @@ pub fn floor_and_normalize(p: &mut Array2<f64>) {
     }
 }
 
-/// Dot product of two equally long slices.
+/// Dot product of two equally long slices (four independent accumulators, so it vectorises;
+/// the summation order is fixed, so results are reproducible).
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 #[cfg(test)]
@@ -78,5 +89,12 @@ mod tests {
         }
         let s = softmax_rows(array![[0.0, 0.0]].view());
         assert_eq!(s, array![[0.5, 0.5]]);
+    }
+
+    #[test]
+    fn dot_handles_tails() {
+        let a: Vec<f64> = (1..=7).map(f64::from).collect();
+        assert_eq!(dot(&a, &a), 140.0);
+        assert_eq!(dot(&[], &[]), 0.0);
     }
 }

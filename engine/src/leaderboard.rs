@@ -22,7 +22,10 @@ pub type Scores = BTreeMap<Metric, f64>;
 /// Scores `proba` against `y` on every metric; metrics undefined on these rows (e.g. AUC when
 /// only one class is present) are left out.
 pub fn score_all(y: &[u32], proba: ArrayView2<f32>) -> Scores {
-    Metric::ALL.into_iter().filter_map(|m| m.score(y, proba).ok().map(|s| (m, s))).collect()
+    Metric::ALL
+        .into_iter()
+        .filter_map(|m| m.score(y, proba).ok().map(|s| (m, s)))
+        .collect()
 }
 
 /// Mean and population standard deviation, per metric, over per-fold scores (a metric counts
@@ -113,7 +116,11 @@ impl LeaderboardRow {
 
     /// The score used for ranking: the CV mean when available, else the validation score.
     pub fn rank_score(&self, metric: Metric) -> Option<f64> {
-        self.cv_mean.as_ref().and_then(|m| m.get(&metric)).or_else(|| self.validation.get(&metric)).copied()
+        self.cv_mean
+            .as_ref()
+            .and_then(|m| m.get(&metric))
+            .or_else(|| self.validation.get(&metric))
+            .copied()
     }
 }
 
@@ -146,7 +153,11 @@ impl Leaderboard {
         let max = self
             .rows
             .iter()
-            .filter_map(|r| r.model_id.strip_prefix('M').and_then(|n| n.parse::<u64>().ok()))
+            .filter_map(|r| {
+                r.model_id
+                    .strip_prefix('M')
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
             .max()
             .unwrap_or(0);
         format!("M{}", max + 1)
@@ -159,7 +170,11 @@ impl Leaderboard {
         rows.sort_by(|a, b| match (a.rank_score(metric), b.rank_score(metric)) {
             (Some(x), Some(y)) => {
                 let o = x.total_cmp(&y);
-                if metric.higher_is_better() { o.reverse() } else { o }
+                if metric.higher_is_better() {
+                    o.reverse()
+                } else {
+                    o
+                }
             }
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -170,7 +185,9 @@ impl Leaderboard {
 
     /// The best model by `metric`.
     pub fn best(&self, metric: Metric) -> Option<&LeaderboardRow> {
-        self.sorted(metric).into_iter().find(|r| r.rank_score(metric).is_some())
+        self.sorted(metric)
+            .into_iter()
+            .find(|r| r.rank_score(metric).is_some())
     }
 
     /// A text table ranked by `metric`; the best row is marked `*`. Holdout shows "locked"
@@ -181,12 +198,26 @@ impl Leaderboard {
         let _ = writeln!(
             out,
             "  {:<5} {:<34} {:<16} {:>6} {:>10} {:>17} {:>10} {:>8}",
-            "id", "blueprint", "features", "sample", "validation", "cv mean ± std", "holdout", "fit s"
+            "id",
+            "blueprint",
+            "features",
+            "sample",
+            "validation",
+            "cv mean ± std",
+            "holdout",
+            "fit s"
         );
         for r in self.sorted(metric) {
-            let mark = if best.as_deref() == Some(&r.model_id) { "*" } else { " " };
+            let mark = if best.as_deref() == Some(&r.model_id) {
+                "*"
+            } else {
+                " "
+            };
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-            let cv = match (r.cv_mean.as_ref().and_then(|m| m.get(&metric)), r.cv_std.as_ref().and_then(|s| s.get(&metric))) {
+            let cv = match (
+                r.cv_mean.as_ref().and_then(|m| m.get(&metric)),
+                r.cv_std.as_ref().and_then(|s| s.get(&metric)),
+            ) {
                 (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
                 _ => "-".to_string(),
             };
@@ -211,7 +242,11 @@ impl Leaderboard {
         let _ = write!(
             out,
             "metric: {metric} ({} is better); * = best",
-            if metric.higher_is_better() { "higher" } else { "lower" }
+            if metric.higher_is_better() {
+                "higher"
+            } else {
+                "lower"
+            }
         );
         out
     }
@@ -248,7 +283,12 @@ fn constant_proba(p: &[f32], n_rows: usize) -> Array2<f32> {
 /// Scores the majority-class baseline: on each fold it predicts the training rows' class
 /// frequencies for every validation row; on the holdout it uses the frequencies of all CV rows.
 /// `labels` are in `0..n_classes`.
-pub fn baseline_row(model_id: &str, labels: &[u32], n_classes: usize, partition: &Partition) -> LeaderboardRow {
+pub fn baseline_row(
+    model_id: &str,
+    labels: &[u32],
+    n_classes: usize,
+    partition: &Partition,
+) -> LeaderboardRow {
     let mut row = LeaderboardRow::new(model_id, BASELINE_BLUEPRINT, "(none)");
     let mut folds = Vec::with_capacity(partition.k);
     let mut fit = 0.0;
@@ -274,7 +314,11 @@ pub fn baseline_row(model_id: &str, labels: &[u32], n_classes: usize, partition:
         row.holdout = Some(score_all(&y, constant_proba(&p, ho.len()).view()));
     }
     row.fit_seconds = fit / partition.k as f64;
-    row.predict_seconds_per_1000 = if predicted > 0 { predict * 1000.0 / predicted as f64 } else { 0.0 };
+    row.predict_seconds_per_1000 = if predicted > 0 {
+        predict * 1000.0 / predicted as f64
+    } else {
+        0.0
+    };
     row.params.insert("strategy".into(), "prior".into());
     row
 }
@@ -284,7 +328,9 @@ mod tests {
     use super::*;
 
     fn scores(ba: f64, ll: f64) -> Scores {
-        [(Metric::BalancedAccuracy, ba), (Metric::LogLoss, ll)].into_iter().collect()
+        [(Metric::BalancedAccuracy, ba), (Metric::LogLoss, ll)]
+            .into_iter()
+            .collect()
     }
 
     fn row(id: &str, folds: Vec<Scores>) -> LeaderboardRow {
@@ -299,10 +345,19 @@ mod tests {
         lb.upsert(row("M1", vec![scores(0.5, 0.9), scores(0.7, 0.7)])); // ba 0.6, ll 0.8
         lb.upsert(row("M2", vec![scores(0.8, 1.2), scores(0.8, 1.0)])); // ba 0.8, ll 1.1
         lb.upsert(row("M3", vec![scores(0.9, 0.1)])); // only fold 0: ranks on validation
-        let ids = |m| lb.sorted(m).iter().map(|r| r.model_id.clone()).collect::<Vec<_>>();
+        let ids = |m| {
+            lb.sorted(m)
+                .iter()
+                .map(|r| r.model_id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(Metric::BalancedAccuracy), ["M3", "M2", "M1"]);
         assert_eq!(ids(Metric::LogLoss), ["M3", "M1", "M2"]);
-        assert_eq!(ids(Metric::Auc), ["M1", "M2", "M3"], "unscored: insertion order");
+        assert_eq!(
+            ids(Metric::Auc),
+            ["M1", "M2", "M3"],
+            "unscored: insertion order"
+        );
         assert_eq!(lb.best(Metric::LogLoss).unwrap().model_id, "M3");
         assert!(lb.best(Metric::Auc).is_none());
         let m1 = lb.get("M1").unwrap();
@@ -321,7 +376,10 @@ mod tests {
         r.holdout = Some(scores(0.4321, 1.0));
         lb.upsert(r);
         let text = lb.render_text(Metric::BalancedAccuracy);
-        assert!(text.contains("locked") && !text.contains("0.4321"), "{text}");
+        assert!(
+            text.contains("locked") && !text.contains("0.4321"),
+            "{text}"
+        );
         lb.holdout_unlocked = true;
         assert!(lb.render_text(Metric::BalancedAccuracy).contains("0.4321"));
         let json = serde_json::to_string(&lb).unwrap();
@@ -332,8 +390,20 @@ mod tests {
     #[test]
     fn baseline_scores_one_over_n_classes() {
         // Three classes 50/30/20%; folds by row index.
-        let labels: Vec<u32> = (0..100).map(|i| if i % 10 < 5 { 0 } else if i % 10 < 8 { 1 } else { 2 }).collect();
-        let ids: Vec<i32> = (0..100).map(|i| if i >= 80 { -1 } else { (i / 16) as i32 }).collect();
+        let labels: Vec<u32> = (0..100)
+            .map(|i| {
+                if i % 10 < 5 {
+                    0
+                } else if i % 10 < 8 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let ids: Vec<i32> = (0..100)
+            .map(|i| if i >= 80 { -1 } else { (i / 16) as i32 })
+            .collect();
         let p = Partition::from_fold_ids(ids).unwrap();
         let r = baseline_row("M1", &labels, 3, &p);
         assert_eq!(r.cv_folds.len(), 5);

@@ -48,11 +48,23 @@ pub enum PartitionError {
     #[error("{rows} rows are too few for {needed} partitions (folds plus holdout)")]
     TooFewRows { rows: usize, needed: usize },
     /// Too few distinct groups for the folds (and holdout).
-    #[error("group column '{column}' has {groups} distinct groups, too few for {needed} partitions (folds plus holdout)")]
-    TooFewGroups { column: String, groups: usize, needed: usize },
+    #[error(
+        "group column '{column}' has {groups} distinct groups, too few for {needed} partitions (folds plus holdout)"
+    )]
+    TooFewGroups {
+        column: String,
+        groups: usize,
+        needed: usize,
+    },
     /// A class too small to appear in every fold.
-    #[error("class '{class}' has only {count} rows, fewer than the {folds} folds; every class needs at least one row per fold (drop or merge the class, or use fewer folds)")]
-    RareClass { class: String, count: usize, folds: usize },
+    #[error(
+        "class '{class}' has only {count} rows, fewer than the {folds} folds; every class needs at least one row per fold (drop or merge the class, or use fewer folds)"
+    )]
+    RareClass {
+        class: String,
+        count: usize,
+        folds: usize,
+    },
     /// Inputs of different lengths or labels out of range.
     #[error("invalid partition input: {0}")]
     InvalidInput(String),
@@ -74,7 +86,11 @@ pub struct PartitionSpec {
 
 impl Default for PartitionSpec {
     fn default() -> Self {
-        Self { k: 5, holdout_pct: 20.0, seed: 0 }
+        Self {
+            k: 5,
+            holdout_pct: 20.0,
+            seed: 0,
+        }
     }
 }
 
@@ -133,14 +149,19 @@ impl Partition {
         let counts = class_counts(labels, classes.len())?;
         let bins = spec.k + usize::from(spec.holdout_pct > 0.0);
         if labels.len() < bins {
-            return Err(PartitionError::TooFewRows { rows: labels.len(), needed: bins });
+            return Err(PartitionError::TooFewRows {
+                rows: labels.len(),
+                needed: bins,
+            });
         }
         check_rare_classes(&counts, classes, spec.k)?;
 
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let mut order: Vec<usize> = Vec::with_capacity(labels.len());
         for c in 0..classes.len() {
-            let mut rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r] as usize == c).collect();
+            let mut rows: Vec<usize> = (0..labels.len())
+                .filter(|&r| labels[r] as usize == c)
+                .collect();
             rows.shuffle(&mut rng);
             order.extend(rows);
         }
@@ -185,7 +206,10 @@ impl Partition {
         let has_holdout = spec.holdout_pct > 0.0;
         let n_bins = spec.k + usize::from(has_holdout);
         if labels.len() < n_bins {
-            return Err(PartitionError::TooFewRows { rows: labels.len(), needed: n_bins });
+            return Err(PartitionError::TooFewRows {
+                rows: labels.len(),
+                needed: n_bins,
+            });
         }
         check_rare_classes(&counts, classes, spec.k)?;
 
@@ -195,7 +219,9 @@ impl Partition {
         for (&g, &y) in groups.iter().zip(labels) {
             group_counts[g][y as usize] += 1;
         }
-        let used: Vec<usize> = (0..n_groups).filter(|&g| group_counts[g].iter().any(|&c| c > 0)).collect();
+        let used: Vec<usize> = (0..n_groups)
+            .filter(|&g| group_counts[g].iter().any(|&c| c > 0))
+            .collect();
         if used.len() < n_bins {
             return Err(PartitionError::TooFewGroups {
                 column: group_column.to_string(),
@@ -239,7 +265,9 @@ impl Partition {
                 let fill = bin_sizes[b] as f64 / shares[b];
                 let better = match best {
                     None => true,
-                    Some((bc, bf, _)) => cost < bc - 1e-12 || ((cost - bc).abs() <= 1e-12 && fill < bf),
+                    Some((bc, bf, _)) => {
+                        cost < bc - 1e-12 || ((cost - bc).abs() <= 1e-12 && fill < bf)
+                    }
                 };
                 if better {
                     best = Some((cost, fill, b));
@@ -255,7 +283,13 @@ impl Partition {
 
         let folds: Vec<u8> = groups
             .iter()
-            .map(|&g| if group_bin[g] == spec.k { HOLDOUT } else { group_bin[g] as u8 })
+            .map(|&g| {
+                if group_bin[g] == spec.k {
+                    HOLDOUT
+                } else {
+                    group_bin[g] as u8
+                }
+            })
             .collect();
         Self::from_assignment(
             folds,
@@ -278,7 +312,10 @@ impl Partition {
         if k > MAX_FOLDS {
             return Err(PartitionError::BadFoldCount(k));
         }
-        let folds: Vec<u8> = ids.iter().map(|&i| if i < 0 { HOLDOUT } else { i as u8 }).collect();
+        let folds: Vec<u8> = ids
+            .iter()
+            .map(|&i| if i < 0 { HOLDOUT } else { i as u8 })
+            .collect();
         Self::from_assignment(folds, k, 0, 0.0, None, Vec::new())
     }
 
@@ -291,7 +328,15 @@ impl Partition {
         warnings: Vec<String>,
     ) -> Result<Partition, PartitionError> {
         let holdout = (0..folds.len()).filter(|&r| folds[r] == HOLDOUT).collect();
-        let p = Partition { holdout, folds, k, seed, holdout_pct, group_column, warnings };
+        let p = Partition {
+            holdout,
+            folds,
+            k,
+            seed,
+            holdout_pct,
+            group_column,
+            warnings,
+        };
         p.validate()?;
         Ok(p)
     }
@@ -320,9 +365,13 @@ impl Partition {
         if let Some(f) = sizes.iter().position(|&s| s == 0) {
             return Err(PartitionError::EmptyFold(f));
         }
-        let expected: Vec<usize> = (0..self.folds.len()).filter(|&r| self.folds[r] == HOLDOUT).collect();
+        let expected: Vec<usize> = (0..self.folds.len())
+            .filter(|&r| self.folds[r] == HOLDOUT)
+            .collect();
         if expected != self.holdout {
-            return Err(PartitionError::InvalidInput("holdout rows disagree with fold ids".into()));
+            return Err(PartitionError::InvalidInput(
+                "holdout rows disagree with fold ids".into(),
+            ));
         }
         Ok(())
     }
@@ -334,17 +383,23 @@ impl Partition {
 
     /// Rows used to train the model validated on `fold`: every cross-validation row not in it.
     pub fn train_rows(&self, fold: usize) -> Vec<usize> {
-        (0..self.folds.len()).filter(|&r| self.folds[r] != HOLDOUT && self.folds[r] as usize != fold).collect()
+        (0..self.folds.len())
+            .filter(|&r| self.folds[r] != HOLDOUT && self.folds[r] as usize != fold)
+            .collect()
     }
 
     /// Validation rows of `fold`.
     pub fn valid_rows(&self, fold: usize) -> Vec<usize> {
-        (0..self.folds.len()).filter(|&r| self.folds[r] as usize == fold && self.folds[r] != HOLDOUT).collect()
+        (0..self.folds.len())
+            .filter(|&r| self.folds[r] as usize == fold && self.folds[r] != HOLDOUT)
+            .collect()
     }
 
     /// Every cross-validation row (all rows not in the holdout).
     pub fn cv_rows(&self) -> Vec<usize> {
-        (0..self.folds.len()).filter(|&r| self.folds[r] != HOLDOUT).collect()
+        (0..self.folds.len())
+            .filter(|&r| self.folds[r] != HOLDOUT)
+            .collect()
     }
 
     /// The holdout rows (empty when there is no holdout).
@@ -354,7 +409,10 @@ impl Partition {
 
     /// The fold of `row`, or `None` for a holdout row.
     pub fn fold_of(&self, row: usize) -> Option<usize> {
-        self.folds.get(row).filter(|&&f| f != HOLDOUT).map(|&f| f as usize)
+        self.folds
+            .get(row)
+            .filter(|&&f| f != HOLDOUT)
+            .map(|&f| f as usize)
     }
 
     /// Number of validation rows in each fold.
@@ -394,17 +452,31 @@ fn class_counts(labels: &[u32], n_classes: usize) -> Result<Vec<usize>, Partitio
     Ok(counts)
 }
 
-fn check_rare_classes(counts: &[usize], classes: &[String], k: usize) -> Result<(), PartitionError> {
+fn check_rare_classes(
+    counts: &[usize],
+    classes: &[String],
+    k: usize,
+) -> Result<(), PartitionError> {
     // Classes with zero rows are ignored: they simply do not occur in this data.
     if let Some((c, &n)) = counts.iter().enumerate().find(|&(_, &n)| n > 0 && n < k) {
-        return Err(PartitionError::RareClass { class: classes[c].clone(), count: n, folds: k });
+        return Err(PartitionError::RareClass {
+            class: classes[c].clone(),
+            count: n,
+            folds: k,
+        });
     }
     Ok(())
 }
 
 /// Mean over classes of the std across bins of `count / (share × class total)`, as if `add`
 /// (a group's class counts) were placed in bin `target`.
-fn imbalance(bins: &[Vec<usize>], shares: &[f64], totals: &[f64], target: usize, add: &[usize]) -> f64 {
+fn imbalance(
+    bins: &[Vec<usize>],
+    shares: &[f64],
+    totals: &[f64],
+    target: usize,
+    add: &[usize],
+) -> f64 {
     let n_bins = bins.len() as f64;
     let mut sum_std = 0.0;
     let mut used = 0usize;
@@ -417,11 +489,18 @@ fn imbalance(bins: &[Vec<usize>], shares: &[f64], totals: &[f64], target: usize,
             (bins[b][c] + extra) as f64 / (shares[b] * total)
         };
         let mean = (0..bins.len()).map(rel).sum::<f64>() / n_bins;
-        let var = (0..bins.len()).map(|b| (rel(b) - mean).powi(2)).sum::<f64>() / n_bins;
+        let var = (0..bins.len())
+            .map(|b| (rel(b) - mean).powi(2))
+            .sum::<f64>()
+            / n_bins;
         sum_std += var.sqrt();
         used += 1;
     }
-    if used == 0 { 0.0 } else { sum_std / used as f64 }
+    if used == 0 {
+        0.0
+    } else {
+        sum_std / used as f64
+    }
 }
 
 #[cfg(test)]
@@ -442,10 +521,22 @@ mod tests {
         let mut g = 0usize;
         while labels.len() < n_rows {
             let u: f64 = rng.random();
-            let class = if u < 0.4 { 0 } else if u < 0.7 { 1 } else if u < 0.9 { 2 } else { 3 };
+            let class = if u < 0.4 {
+                0
+            } else if u < 0.7 {
+                1
+            } else if u < 0.9 {
+                2
+            } else {
+                3
+            };
             let size = rng.random_range(1..=12usize);
             for _ in 0..size.min(n_rows - labels.len()) {
-                let y = if rng.random::<f64>() < 0.9 { class } else { rng.random_range(0..4u32) };
+                let y = if rng.random::<f64>() < 0.9 {
+                    class
+                } else {
+                    rng.random_range(0..4u32)
+                };
                 labels.push(y);
                 groups.push(g);
             }
@@ -470,13 +561,19 @@ mod tests {
         let ho = p.holdout_rows().len() as f64 / 2000.0;
         assert!((ho - 0.2).abs() < 0.005, "holdout share {ho}");
         let sizes = p.fold_sizes();
-        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
         let all: Vec<usize> = (0..2000).collect();
         let global = proportions(&labels, &all, 4);
         for f in 0..5 {
             let prop = proportions(&labels, &p.valid_rows(f), 4);
             for c in 0..4 {
-                assert!((prop[c] - global[c]).abs() < 0.01, "fold {f} class {c}: {prop:?} vs {global:?}");
+                assert!(
+                    (prop[c] - global[c]).abs() < 0.01,
+                    "fold {f} class {c}: {prop:?} vs {global:?}"
+                );
             }
             // Train and validation rows are disjoint and cover the CV rows.
             let (t, v) = (p.train_rows(f), p.valid_rows(f));
@@ -485,20 +582,34 @@ mod tests {
         }
         let hp = proportions(&labels, p.holdout_rows(), 4);
         for c in 0..4 {
-            assert!((hp[c] - global[c]).abs() < 0.01, "holdout class {c}: {hp:?}");
+            assert!(
+                (hp[c] - global[c]).abs() < 0.01,
+                "holdout class {c}: {hp:?}"
+            );
         }
     }
 
     #[test]
     fn grouped_folds_never_share_a_group() {
         let (labels, groups) = generated(1500, 2);
-        let p = Partition::grouped(&labels, &names(4), &groups, "artist", &PartitionSpec::default()).unwrap();
+        let p = Partition::grouped(
+            &labels,
+            &names(4),
+            &groups,
+            "artist",
+            &PartitionSpec::default(),
+        )
+        .unwrap();
         let n_groups = groups.iter().max().unwrap() + 1;
         let mut seen: Vec<Option<u8>> = vec![None; n_groups];
         for (r, &g) in groups.iter().enumerate() {
             match seen[g] {
                 None => seen[g] = Some(p.folds[r]),
-                Some(f) => assert_eq!(f, p.folds[r], "group {g} straddles partitions {f} and {}", p.folds[r]),
+                Some(f) => assert_eq!(
+                    f, p.folds[r],
+                    "group {g} straddles partitions {f} and {}",
+                    p.folds[r]
+                ),
             }
         }
         // Sizes: holdout ≈ 20%, folds ≈ 16% each.
@@ -514,7 +625,10 @@ mod tests {
         for f in 0..5 {
             let prop = proportions(&labels, &p.valid_rows(f), 4);
             for c in 0..4 {
-                assert!((prop[c] - global[c]).abs() < 0.05, "fold {f} class {c}: {prop:?} vs {global:?}");
+                assert!(
+                    (prop[c] - global[c]).abs() < 0.05,
+                    "fold {f} class {c}: {prop:?} vs {global:?}"
+                );
             }
         }
         assert_eq!(p.group_column.as_deref(), Some("artist"));
@@ -523,16 +637,29 @@ mod tests {
     #[test]
     fn same_seed_same_partition_different_seed_different() {
         let (labels, groups) = generated(800, 3);
-        let spec = PartitionSpec { seed: 7, ..Default::default() };
+        let spec = PartitionSpec {
+            seed: 7,
+            ..Default::default()
+        };
         let a = Partition::grouped(&labels, &names(4), &groups, "g", &spec).unwrap();
         let b = Partition::grouped(&labels, &names(4), &groups, "g", &spec).unwrap();
         assert_eq!(a, b);
-        let c = Partition::grouped(&labels, &names(4), &groups, "g", &PartitionSpec { seed: 8, ..spec.clone() })
-            .unwrap();
+        let c = Partition::grouped(
+            &labels,
+            &names(4),
+            &groups,
+            "g",
+            &PartitionSpec {
+                seed: 8,
+                ..spec.clone()
+            },
+        )
+        .unwrap();
         assert_ne!(a.folds, c.folds);
         let s1 = Partition::stratified(&labels, &names(4), &spec).unwrap();
         let s2 = Partition::stratified(&labels, &names(4), &spec).unwrap();
-        let s3 = Partition::stratified(&labels, &names(4), &PartitionSpec { seed: 9, ..spec }).unwrap();
+        let s3 =
+            Partition::stratified(&labels, &names(4), &PartitionSpec { seed: 9, ..spec }).unwrap();
         assert_eq!(s1, s2);
         assert_ne!(s1.folds, s3.folds);
     }
@@ -554,16 +681,49 @@ mod tests {
         let labels: Vec<u32> = (0..40).map(|i| i % 2).collect();
         let groups: Vec<usize> = (0..40).map(|i| i % 4).collect();
         let e = Partition::grouped(&labels, &cls, &groups, "artist", &spec).unwrap_err();
-        assert!(matches!(e, PartitionError::TooFewGroups { groups: 4, needed: 6, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                PartitionError::TooFewGroups {
+                    groups: 4,
+                    needed: 6,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(Partition::stratified(&[0, 7], &cls, &spec).is_err());
-        assert!(Partition::stratified(&labels, &cls, &PartitionSpec { k: 1, ..spec.clone() }).is_err());
-        assert!(Partition::stratified(&labels, &cls, &PartitionSpec { holdout_pct: 80.0, ..spec }).is_err());
+        assert!(
+            Partition::stratified(
+                &labels,
+                &cls,
+                &PartitionSpec {
+                    k: 1,
+                    ..spec.clone()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            Partition::stratified(
+                &labels,
+                &cls,
+                &PartitionSpec {
+                    holdout_pct: 80.0,
+                    ..spec
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn no_holdout_when_pct_is_zero() {
         let (labels, groups) = generated(300, 4);
-        let spec = PartitionSpec { holdout_pct: 0.0, ..Default::default() };
+        let spec = PartitionSpec {
+            holdout_pct: 0.0,
+            ..Default::default()
+        };
         let p = Partition::grouped(&labels, &names(4), &groups, "g", &spec).unwrap();
         assert!(p.holdout_rows().is_empty());
         assert_eq!(p.cv_rows().len(), 300);
@@ -579,14 +739,23 @@ mod tests {
         assert_eq!(p.train_rows(1), vec![0, 2, 4, 5]);
         assert_eq!(p.holdout_rows(), &[6]);
         assert_eq!(p.fold_of(6), None);
-        assert_eq!(Partition::from_fold_ids(vec![0, 2, 2]).unwrap_err(), PartitionError::EmptyFold(1));
+        assert_eq!(
+            Partition::from_fold_ids(vec![0, 2, 2]).unwrap_err(),
+            PartitionError::EmptyFold(1)
+        );
         assert!(Partition::from_fold_ids(vec![0, 0]).is_err());
         assert!(Partition::from_fold_ids(vec![]).is_err());
     }
 
     #[test]
     fn group_ids_are_dense_and_missing_values_are_singletons() {
-        let v = vec![Some("b".to_string()), None, Some("a".to_string()), Some("b".to_string()), None];
+        let v = vec![
+            Some("b".to_string()),
+            None,
+            Some("a".to_string()),
+            Some("b".to_string()),
+            None,
+        ];
         assert_eq!(group_ids(&v), vec![0, 1, 2, 0, 3]);
     }
 }

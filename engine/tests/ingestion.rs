@@ -152,13 +152,28 @@ fn numeric_target_regression_refused_but_binary_accepted() {
 }
 
 #[test]
+fn date_and_id_targets_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("day,id,y\n");
+    for i in 0..30 {
+        text.push_str(&format!("2020-01-{:02},x{i},{}\n", i % 28 + 1, i % 2));
+    }
+    let csv = write(dir.path(), "d.csv", text.as_bytes());
+    let ds = load(&csv, &LoadOptions::default()).unwrap();
+    let e = ds.target("day").unwrap_err().to_string();
+    assert!(e.contains("d.csv") && e.contains("28 distinct") && e.contains("regression"), "{e}");
+    let e = ds.target("id").unwrap_err().to_string();
+    assert!(e.contains("'id'") && e.contains("30 distinct values for 30 rows"), "{e}");
+}
+
+#[test]
 fn numeric_classes_sort_numerically() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = write(dir.path(), "n.csv", b"y\n10\n2\n1\n2\n");
+    let csv = write(dir.path(), "n.csv", b"y\n10\n2\n1\n2\n10\n1\n2\n");
     let t = load(&csv, &LoadOptions::default()).unwrap().target("y").unwrap();
     assert_eq!(t.classes, ["1", "2", "10"]);
-    assert_eq!(t.labels, [2, 1, 0, 1]);
-    assert_eq!(t.class_counts(), [1, 2, 1]);
+    assert_eq!(t.labels, [2, 1, 0, 1, 2, 0, 1]);
+    assert_eq!(t.class_counts(), [2, 3, 2]);
 }
 
 #[test]
@@ -280,6 +295,8 @@ fn decompression_bomb_is_refused_from_the_header() {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
     bomb.extend(chunk(b"IHDR", &ihdr));
+    // One stored zlib block holding a single zero byte: far too little data for the header.
+    bomb.extend(chunk(b"IDAT", &[0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]));
     bomb.extend(chunk(b"IEND", &[]));
     write(dir.path(), "bomb.png", &bomb);
     let mut text = String::from("img,y\nbomb.png,a\n");
@@ -292,7 +309,7 @@ fn decompression_bomb_is_refused_from_the_header() {
     assert_eq!(ds.n_rows(), 12);
     assert_eq!(ds.skipped.len(), 1);
     assert_eq!(ds.skipped[0].row, 2);
-    assert!(ds.skipped[0].reason.contains("100000x100000") && ds.skipped[0].reason.contains("decompression bomb"));
+    assert!(ds.skipped[0].reason.contains("100000x100000") && ds.skipped[0].reason.contains("decompression bomb"), "{}", ds.skipped[0].reason);
     // A lower limit refuses ordinary 8x8 images too (64 pixels > 63).
     let strict = LoadOptions { max_image_pixels: 63, max_bad_row_share: 1.0, ..LoadOptions::default() };
     let e = err_text(load(&csv, &strict));
@@ -449,4 +466,23 @@ fn real_lyrics_profile() {
     assert!(p.id_like_columns.contains(&"song_id".to_string()));
     assert!(!p.feature_columns.contains(&"song_id".to_string()));
     assert!(p.feature_columns.contains(&"lyrics".to_string()));
+}
+
+#[test]
+fn cli_demo_then_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let out_s = out.to_str().unwrap();
+    let code = autopilot::cli::main_with_args(["autopilot", "demo", out_s, "--rows", "24", "--seed", "5", "--image-size", "12"]);
+    assert_eq!(code, 0);
+    let csv = out.join(synth::DEMO_CSV);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 25);
+    let csv_s = csv.to_str().unwrap();
+    let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "label", "--group", "artist", "--json"]);
+    assert_eq!(code, 0);
+    // Bad input gives exit code 1 (an error message), not a panic.
+    let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "nope"]);
+    assert_eq!(code, 1);
+    let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "label", "--type", "price=blob"]);
+    assert_eq!(code, 2);
 }

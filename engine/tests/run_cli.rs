@@ -28,11 +28,26 @@ fn write_grouped_csv(dir: &Path) -> PathBuf {
     for g in 0..60 {
         for i in 0..10 {
             let colour = ["red", "green", "blue"][(g * 7 + i) % 3];
-            text.push_str(&format!("artist {g},{},{colour},{}\n", (g * 13 + i * 5) % 17 + 1, genres[g % 3]));
+            text.push_str(&format!(
+                "artist {g},{},{colour},{}\n",
+                (g * 13 + i * 5) % 17 + 1,
+                genres[g % 3]
+            ));
         }
     }
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Loads `csv` the way `run` does, without decoding images again (a row skipped for a bad image
+/// would make the row counts differ, which the callers assert).
+fn load_fast(csv: &Path, target: &str) -> dataset::Dataset {
+    let opts = LoadOptions {
+        target: Some(target.into()),
+        check_images: false,
+        ..Default::default()
+    };
+    dataset::load(csv, &opts).unwrap()
 }
 
 /// Checks that no group is in two folds, nor in both CV and holdout. Returns the group count.
@@ -43,7 +58,10 @@ fn assert_groups_never_straddle(p: &Partition, groups: &[Option<String>]) -> usi
         let g = g.as_deref().expect("test data has no missing groups");
         let f = p.folds[r];
         if let Some(&prev) = seen.get(g) {
-            assert_eq!(prev, f, "group '{g}' is in partitions {prev} and {f} (255 = holdout)");
+            assert_eq!(
+                prev, f,
+                "group '{g}' is in partitions {prev} and {f} (255 = holdout)"
+            );
         }
         seen.insert(g, f);
     }
@@ -55,18 +73,32 @@ fn run_with_group_writes_a_project_and_a_baseline_row() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = write_grouped_csv(tmp.path());
     let proj = tmp.path().join("proj");
-    let args = ["run", s(&csv), "--target", "genre", "--group", "artist", "--project", s(&proj), "--seed", "3"];
+    let args = [
+        "run",
+        s(&csv),
+        "--target",
+        "genre",
+        "--group",
+        "artist",
+        "--project",
+        s(&proj),
+        "--seed",
+        "3",
+    ];
     assert_eq!(cli(&args), 0);
 
     let project = Project::open(&proj).unwrap();
     assert_eq!(project.settings.group.as_deref(), Some("artist"));
     assert!(project.exists(project::PROFILE_FILE));
     let partition: Partition = project.load_json(project::PARTITION_FILE).unwrap();
-    let ds = dataset::load(&csv, &LoadOptions { target: Some("genre".into()), ..Default::default() }).unwrap();
+    let ds = load_fast(&csv, "genre");
     let n_groups = assert_groups_never_straddle(&partition, &ds.column("artist").unwrap().values);
     assert_eq!(n_groups, 60);
     let holdout_share = partition.holdout.len() as f64 / 600.0;
-    assert!((holdout_share - 0.2).abs() < 0.05, "holdout share {holdout_share}");
+    assert!(
+        (holdout_share - 0.2).abs() < 0.05,
+        "holdout share {holdout_share}"
+    );
 
     let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
     assert_eq!(lb.rows.len(), 1);
@@ -91,14 +123,30 @@ fn run_with_group_writes_a_project_and_a_baseline_row() {
     assert_eq!(partition2, partition);
 
     // Another target on the same project folder is refused.
-    assert_eq!(cli(&["run", s(&csv), "--target", "colour", "--project", s(&proj)]), 1);
+    assert_eq!(
+        cli(&["run", s(&csv), "--target", "colour", "--project", s(&proj)]),
+        1
+    );
 
     // The leaderboard command: table, JSON, one model, unknown model, bad metric.
     assert_eq!(cli(&["leaderboard", "--project", s(&proj)]), 0);
-    assert_eq!(cli(&["leaderboard", "--project", s(&proj), "--metric", "logloss", "--json"]), 0);
+    assert_eq!(
+        cli(&[
+            "leaderboard",
+            "--project",
+            s(&proj),
+            "--metric",
+            "logloss",
+            "--json"
+        ]),
+        0
+    );
     assert_eq!(cli(&["leaderboard", "--project", s(&proj), "M1"]), 0);
     assert_eq!(cli(&["leaderboard", "--project", s(&proj), "M9"]), 1);
-    assert_eq!(cli(&["leaderboard", "--project", s(&proj), "--metric", "bogus"]), 2);
+    assert_eq!(
+        cli(&["leaderboard", "--project", s(&proj), "--metric", "bogus"]),
+        2
+    );
     // Unlocking the holdout is recorded in the project.
     assert_eq!(cli(&["leaderboard", "--project", s(&proj), "--holdout"]), 0);
     let lb3: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
@@ -110,8 +158,25 @@ fn run_without_group_and_bad_settings() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = write_grouped_csv(tmp.path());
     let proj = tmp.path().join("plain");
-    assert_eq!(cli(&["run", s(&csv), "--target", "genre", "--project", s(&proj), "--folds", "4", "--holdout-pct", "0"]), 0);
-    let p: Partition = Project::open(&proj).unwrap().load_json(project::PARTITION_FILE).unwrap();
+    assert_eq!(
+        cli(&[
+            "run",
+            s(&csv),
+            "--target",
+            "genre",
+            "--project",
+            s(&proj),
+            "--folds",
+            "4",
+            "--holdout-pct",
+            "0"
+        ]),
+        0
+    );
+    let p: Partition = Project::open(&proj)
+        .unwrap()
+        .load_json(project::PARTITION_FILE)
+        .unwrap();
     assert_eq!(p.k, 4);
     assert!(p.holdout.is_empty());
     assert!(p.group_column.is_none());
@@ -119,9 +184,36 @@ fn run_without_group_and_bad_settings() {
     assert_eq!(p.fold_sizes(), vec![150; 4]);
     // Bad settings fail before any project folder is created.
     let bad = tmp.path().join("bad");
-    assert_eq!(cli(&["run", s(&csv), "--target", "genre", "--project", s(&bad), "--folds", "1"]), 1);
-    assert_eq!(cli(&["run", s(&csv), "--target", "nope", "--project", s(&bad)]), 1);
-    assert_eq!(cli(&["run", s(&csv), "--target", "genre", "--group", "nope", "--project", s(&bad)]), 1);
+    assert_eq!(
+        cli(&[
+            "run",
+            s(&csv),
+            "--target",
+            "genre",
+            "--project",
+            s(&bad),
+            "--folds",
+            "1"
+        ]),
+        1
+    );
+    assert_eq!(
+        cli(&["run", s(&csv), "--target", "nope", "--project", s(&bad)]),
+        1
+    );
+    assert_eq!(
+        cli(&[
+            "run",
+            s(&csv),
+            "--target",
+            "genre",
+            "--group",
+            "nope",
+            "--project",
+            s(&bad)
+        ]),
+        1
+    );
     assert!(!bad.exists());
 }
 
@@ -131,11 +223,20 @@ fn run_on_the_generated_demo_dataset() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = synth::write_demo_dataset(&tmp.path().join("demo"), &DemoSpec::default()).unwrap();
     let proj = tmp.path().join("demo.autopilot");
-    let code = cli(&["run", s(&csv), "--target", synth::DEMO_TARGET, "--group", synth::DEMO_GROUP, "--project", s(&proj)]);
+    let code = cli(&[
+        "run",
+        s(&csv),
+        "--target",
+        synth::DEMO_TARGET,
+        "--group",
+        synth::DEMO_GROUP,
+        "--project",
+        s(&proj),
+    ]);
     assert_eq!(code, 0);
     let project = Project::open(&proj).unwrap();
     let partition: Partition = project.load_json(project::PARTITION_FILE).unwrap();
-    let ds = dataset::load(&csv, &LoadOptions { target: Some(synth::DEMO_TARGET.into()), ..Default::default() }).unwrap();
+    let ds = load_fast(&csv, synth::DEMO_TARGET);
     assert_groups_never_straddle(&partition, &ds.column(synth::DEMO_GROUP).unwrap().values);
     let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
     let ba = lb.rows[0].cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy];
@@ -154,12 +255,22 @@ fn covers_partition_keeps_artists_together() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let proj = tmp.path().join("covers");
-    let code = cli(&["run", s(csv), "--target", "genre", "--group", "artist_name", "--project", s(&proj)]);
+    let code = cli(&[
+        "run",
+        s(csv),
+        "--target",
+        "genre",
+        "--group",
+        "artist_name",
+        "--project",
+        s(&proj),
+    ]);
     assert_eq!(code, 0);
     let project = Project::open(&proj).unwrap();
     let partition: Partition = project.load_json(project::PARTITION_FILE).unwrap();
-    let ds = dataset::load(csv, &LoadOptions { target: Some("genre".into()), ..Default::default() }).unwrap();
-    let artists = assert_groups_never_straddle(&partition, &ds.column("artist_name").unwrap().values);
+    let ds = load_fast(csv, "genre");
+    let artists =
+        assert_groups_never_straddle(&partition, &ds.column("artist_name").unwrap().values);
     assert!(artists > 50, "{artists} artists");
     let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
     let ba = lb.rows[0].cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy];

@@ -7,13 +7,12 @@ use crate::error::{NeuralError, Result};
 /// Which compute device to run the networks on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
-    /// A GPU through wgpu when the crate is built with the `gpu` feature and one is found,
-    /// otherwise the CPU.
+    /// A GPU through wgpu when available, otherwise the CPU (this build: always the CPU).
     #[default]
     Auto,
     /// burn's pure-Rust CPU backend (`flex`).
     Cpu,
-    /// wgpu (Vulkan/Metal/DX12); needs the `gpu` cargo feature.
+    /// wgpu (Vulkan/Metal/DX12); an error in this build.
     Wgpu,
 }
 
@@ -52,16 +51,9 @@ fn cpu() -> SelectedDevice {
     SelectedDevice { device: Device::flex(), description: "cpu (burn flex)".into() }
 }
 
-#[cfg(not(feature = "gpu"))]
+/// GPU support (burn's `wgpu` backend) is not built in yet.
 fn wgpu_device() -> Result<SelectedDevice> {
-    Err(NeuralError::DeviceUnavailable(
-        "this build has no GPU support (rebuild autopilot-neural with the `gpu` feature)".into(),
-    ))
-}
-
-#[cfg(feature = "gpu")]
-fn wgpu_device() -> Result<SelectedDevice> {
-    crate::gpu::wgpu_device()
+    Err(NeuralError::DeviceUnavailable("this build of autopilot-neural has no GPU (wgpu) support".into()))
 }
 
 #[cfg(test)]

@@ -150,115 +150,6 @@ impl ImageFeaturizer {
     }
 
     /// The backbone.
-    pub backbone: Backbone,
-    /// Which pooled levels to concatenate (shallow to deep); default high + highest.
-    pub levels: Vec<FeatureLevel>,
-    /// Compute device.
-    pub device: DeviceChoice,
-    /// Images per forward pass.
-    pub batch_size: usize,
-    /// A local weight file to use instead of the zoo (`--weights FILE`).
-    pub weights: Option<PathBuf>,
-    /// Threads decoding and resizing images (0 = number of CPUs).
-    pub decode_threads: usize,
-}
-
-impl FeaturizerConfig {
-    /// Defaults for a backbone: high + highest levels, auto device, batch 16.
-    pub fn new(backbone: Backbone) -> Self {
-        FeaturizerConfig {
-            backbone,
-            levels: FeatureLevel::defaults(),
-            device: DeviceChoice::Auto,
-            batch_size: 16,
-            weights: None,
-            decode_threads: 0,
-        }
-    }
-}
-
-/// Features of a list of images. Rows whose image failed are all zeros and carry an error.
-#[derive(Debug, Clone)]
-pub struct ImageFeatures {
-    /// `n_images × feature_dim`.
-    pub values: Array2<f32>,
-    /// Per row: `None` when featurized, else why the image failed.
-    pub errors: Vec<Option<String>>,
-}
-
-impl ImageFeatures {
-    /// Number of rows that failed.
-    pub fn n_failed(&self) -> usize {
-        self.errors.iter().filter(|e| e.is_some()).count()
-    }
-}
-
-/// Wall-clock split of a featurization run.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct FeaturizeTiming {
-    /// Seconds spent decoding, resizing and normalising (summed over batches; overlaps the forward).
-    pub preprocess_seconds: f64,
-    /// Seconds spent in forward passes.
-    pub forward_seconds: f64,
-    /// Wall seconds of the whole call.
-    pub total_seconds: f64,
-}
-
-/// Network outputs of one batch, copied to the host.
-#[derive(Debug, Clone)]
-pub struct BatchOutput {
-    /// `n × feature_dim`, row-major.
-    pub features: Vec<f32>,
-    /// `n × 1000` ImageNet logits, row-major, when requested.
-    pub logits: Option<Vec<f32>>,
-}
-
-/// A pretrained backbone turning image files into pooled multi-level features.
-#[derive(Debug)]
-pub struct ImageFeaturizer {
-    backbone: Backbone,
-    levels: Vec<FeatureLevel>,
-    device: Device,
-    device_description: String,
-    batch_size: usize,
-    decode_threads: usize,
-    preprocess: PreprocessConfig,
-    net: BackboneNet,
-}
-
-impl ImageFeaturizer {
-    /// Loads the weights (zoo or override), folds batch norms and places the network on the device.
-    pub fn new(config: FeaturizerConfig) -> Result<Self> {
-        if config.batch_size == 0 {
-            return Err(NeuralError::InvalidConfig("batch_size must be at least 1".into()));
-        }
-        let mut levels = config.levels.clone();
-        levels.sort();
-        levels.dedup();
-        if levels.is_empty() {
-            return Err(NeuralError::InvalidConfig("at least one feature level is needed".into()));
-        }
-        let selected = select_device(config.device)?;
-        let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
-        let net = load_backbone(config.backbone, &path, &selected.device)?.fuse();
-        let decode_threads = if config.decode_threads == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            config.decode_threads
-        };
-        Ok(ImageFeaturizer {
-            backbone: config.backbone,
-            levels,
-            device: selected.device,
-            device_description: selected.description,
-            batch_size: config.batch_size,
-            decode_threads,
-            preprocess: config.backbone.into(),
-            net,
-        })
-    }
-
-    /// The backbone.
     pub fn backbone(&self) -> Backbone {
         self.backbone
     }
@@ -318,7 +209,7 @@ impl ImageFeaturizer {
         let features = Tensor::cat(out.levels, 1);
         let to_host = |t: Tensor<2>| {
             t.into_data()
-                .into_vec::<f32>()
+                .try_into_vec::<f32>()
                 .map_err(|e| NeuralError::InvalidConfig(format!("reading the output back: {e:?}")))
         };
         let features = to_host(features)?;

@@ -225,7 +225,7 @@ mod tests {
     use burn::tensor::Distribution;
 
     fn host(t: Tensor<4>) -> Vec<f32> {
-        t.into_data().into_vec::<f32>().unwrap()
+        t.into_data().try_into_vec::<f32>().unwrap()
     }
 
     #[test]

@@ -12,7 +12,22 @@
 
 use std::collections::VecDeque;
 
-use crate::numeric::dot;
+use rayon::prelude::*;
+
+/// Vector length above which the vector operations below run in parallel.
+const PAR_LEN: usize = 1 << 15;
+/// Chunk length of the parallel vector operations (fixed, so sums are reproducible).
+const PAR_CHUNK: usize = 1 << 13;
+
+/// `a · b`; for long vectors a parallel sum of fixed chunks, added in order (deterministic).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() < PAR_LEN {
+        return crate::numeric::dot(a, b);
+    }
+    let parts: Vec<f64> =
+        a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)).map(|(x, y)| crate::numeric::dot(x, y)).collect();
+    parts.iter().sum()
+}
 
 /// Settings of one minimisation.
 #[derive(Debug, Clone)]
@@ -112,12 +127,17 @@ where
         let mut accepted = false;
         let mut f_new = fx;
         for _ in 0..60 {
-            for i in 0..n {
+            let trial = |(i, xn): (usize, &mut f64)| {
                 let mut v = x[i] + step * d[i];
                 if l1.is_some() && v * orthant[i] <= 0.0 {
                     v = 0.0;
                 }
-                x_new[i] = v;
+                *xn = v;
+            };
+            if n < PAR_LEN {
+                x_new.iter_mut().enumerate().for_each(trial);
+            } else {
+                x_new.par_iter_mut().enumerate().for_each(trial);
             }
             f_new = f(&x_new, &mut g_new) + l1_term(&x_new);
             let decrease: f64 = if l1.is_some() {
@@ -185,8 +205,15 @@ fn pseudo_gradient(x: &[f64], g: &[f64], l1: Option<&[f64]>) -> Vec<f64> {
         .collect()
 }
 
+/// `y += a * x`.
 fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    y.iter_mut().zip(x).for_each(|(yi, xi)| *yi += a * xi);
+    if y.len() < PAR_LEN {
+        y.iter_mut().zip(x).for_each(|(yi, xi)| *yi += a * xi);
+    } else {
+        y.par_chunks_mut(PAR_CHUNK)
+            .zip(x.par_chunks(PAR_CHUNK))
+            .for_each(|(yc, xc)| yc.iter_mut().zip(xc).for_each(|(yi, xi)| *yi += a * xi));
+    }
 }
 
 fn max_abs(v: &[f64]) -> f64 {

@@ -1,4 +1,5 @@
 //! Tests of logistic regression against scikit-learn and on bad input.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
 use ndarray::{Array2, array};
 

@@ -264,14 +264,8 @@ mod tests {
     #[test]
     fn char_wb_ngrams_match_sklearn() {
         let c = TfidfConfig::char_wb(2, 5);
-        assert_eq!(
-            terms(&c, "Hi  a"),
-            [" h", "hi", "i ", " hi", "hi ", " hi ", " a", "a "," a "]
-        );
-        assert_eq!(
-            terms(&c, "Été"),
-            [" é", "ét", "té", "é ", " ét", "été", "té ", " été", "été ", " été "]
-        );
+        assert_eq!(terms(&c, "Hi  a"), [" h", "hi", "i ", " hi", "hi ", " hi ", " a", "a ", " a "]);
+        assert_eq!(terms(&c, "Été"), [" é", "ét", "té", "é ", " ét", "été", "té ", " été", "été ", " été "]);
         let c3 = TfidfConfig::char_wb(3, 3);
         assert_eq!(terms(&c3, "a"), [" a "]);
         let c45 = TfidfConfig::char_wb(4, 5);

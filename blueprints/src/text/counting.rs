@@ -14,16 +14,21 @@ use super::config::TfidfConfig;
 /// Marks a term or column that is not kept.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Documents per parallel block: a few blocks per thread for balance, at least 32 documents.
-pub(crate) fn block_size(n_docs: usize) -> usize {
-    let blocks = rayon::current_num_threads().max(1) * 4;
-    n_docs.div_ceil(blocks).max(32)
+/// Documents per parallel block when counting for `fit`: one block per thread (at least 32
+/// documents), since every extra block adds its distinct terms to the sequential merge.
+pub(crate) fn fit_block_size(n_docs: usize) -> usize {
+    n_docs.div_ceil(rayon::current_num_threads().max(1)).max(32)
+}
+
+/// Documents per parallel block when transforming: a few blocks per thread for balance.
+pub(crate) fn transform_block_size(n_docs: usize) -> usize {
+    n_docs.div_ceil(rayon::current_num_threads().max(1) * 4).max(32)
 }
 
 /// Term counts of one block of documents, with block-local term ids.
 pub(crate) struct BlockCounts {
-    /// Local term id → term.
-    pub terms: Vec<Box<str>>,
+    /// Term → local term id.
+    pub index: FxHashMap<Box<str>, u32>,
     /// Per document of the block, the range of `pairs` holding its counts (length = docs + 1).
     pub row_ptr: Vec<usize>,
     /// `(local term id, count)` per document, one entry per distinct term, in first-seen order.
@@ -64,67 +69,94 @@ fn count_block<S: AsRef<str>>(config: &TfidfConfig, docs: &[Option<S>]) -> Block
         touched.clear();
         row_ptr.push(pairs.len());
     }
-    let mut terms: Vec<Box<str>> = vec![Box::from(""); index.len()];
-    for (term, id) in index {
-        terms[id as usize] = term;
-    }
-    BlockCounts { terms, row_ptr, pairs }
+    BlockCounts { index, row_ptr, pairs }
 }
 
 /// Counts every block of `docs` in parallel; blocks come back in document order.
 pub(crate) fn count_blocks<S: AsRef<str> + Sync>(config: &TfidfConfig, docs: &[Option<S>]) -> Vec<BlockCounts> {
-    docs.par_chunks(block_size(docs.len())).map(|chunk| count_block(config, chunk)).collect()
+    docs.par_chunks(fit_block_size(docs.len())).map(|chunk| count_block(config, chunk)).collect()
 }
 
-/// The merged counts of a corpus: distinct terms sorted by code point with their frequencies.
+/// The merged counts of a corpus. Global term ids follow first appearance over the blocks; they
+/// are an internal order only (the output vocabulary is sorted later, see [`sort_terms`]).
 pub(crate) struct CorpusCounts {
-    /// Every distinct term, sorted.
+    /// Every distinct term, by global id.
     pub terms: Vec<Box<str>>,
     /// Number of documents containing each term.
     pub doc_freq: Vec<u32>,
     /// Total occurrences of each term over the corpus.
     pub term_freq: Vec<u64>,
-    /// Per block, local term id → index into `terms`.
-    pub local_to_sorted: Vec<Vec<u32>>,
+    /// Per block, local term id → global id.
+    pub local_to_global: Vec<Vec<u32>>,
 }
 
-/// Merges block-local vocabularies (consuming their terms) into one sorted vocabulary.
+/// Merges block-local vocabularies (consuming them) into one, with document and corpus frequencies.
 pub(crate) fn merge_blocks(blocks: &mut [BlockCounts]) -> CorpusCounts {
     let mut global: FxHashMap<Box<str>, u32> = FxHashMap::default();
     let mut local_to_global: Vec<Vec<u32>> = Vec::with_capacity(blocks.len());
-    for block in blocks.iter_mut() {
-        let terms = std::mem::take(&mut block.terms);
-        let mut map = Vec::with_capacity(terms.len());
-        for term in terms {
+    for (b, block) in blocks.iter_mut().enumerate() {
+        let index = std::mem::take(&mut block.index);
+        if b == 0 {
+            // The first block's ids become the global ids as they are.
+            local_to_global.push((0..index.len() as u32).collect());
+            global = index;
+            continue;
+        }
+        let mut map = vec![0u32; index.len()];
+        for (term, local) in index {
             let next = global.len() as u32;
-            map.push(*global.entry(term).or_insert(next));
+            map[local as usize] = *global.entry(term).or_insert(next);
         }
         local_to_global.push(map);
     }
-    let mut by_term: Vec<(Box<str>, u32)> = global.into_iter().collect();
-    by_term.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut rank = vec![0u32; by_term.len()];
-    for (r, (_, g)) in by_term.iter().enumerate() {
-        rank[*g as usize] = r as u32;
+    let mut terms: Vec<Box<str>> = vec![Box::from(""); global.len()];
+    for (term, g) in global {
+        terms[g as usize] = term;
     }
-    let terms: Vec<Box<str>> = by_term.into_iter().map(|(t, _)| t).collect();
     let mut doc_freq = vec![0u32; terms.len()];
     let mut term_freq = vec![0u64; terms.len()];
-    let local_to_sorted: Vec<Vec<u32>> =
-        local_to_global.into_iter().map(|m| m.into_iter().map(|g| rank[g as usize]).collect()).collect();
-    for (block, map) in blocks.iter().zip(&local_to_sorted) {
+    for (block, map) in blocks.iter().zip(&local_to_global) {
         for &(local, count) in &block.pairs {
-            let s = map[local as usize] as usize;
-            doc_freq[s] += 1;
-            term_freq[s] += u64::from(count);
+            let g = map[local as usize] as usize;
+            doc_freq[g] += 1;
+            term_freq[g] += u64::from(count);
         }
     }
-    CorpusCounts { terms, doc_freq, term_freq, local_to_sorted }
+    CorpusCounts { terms, doc_freq, term_freq, local_to_global }
+}
+
+/// The first 8 bytes of a term, big-endian, zero-padded: comparing these orders terms like
+/// comparing the strings whenever they differ, without touching the string memory.
+fn prefix_key(term: &str) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = term.len().min(8);
+    buf[..n].copy_from_slice(&term.as_bytes()[..n]);
+    u64::from_be_bytes(buf)
+}
+
+/// Sorts term ids by their term (code-point order, like Python's `sorted`).
+pub(crate) fn sort_terms(ids: &mut Vec<u32>, terms: &[Box<str>]) {
+    let mut keyed: Vec<(u64, u32)> = ids.iter().map(|&g| (prefix_key(&terms[g as usize]), g)).collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| terms[a.1 as usize].cmp(&terms[b.1 as usize])));
+    ids.clear();
+    ids.extend(keyed.into_iter().map(|(_, g)| g));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_sort_orders_like_strings() {
+        let words = ["abcdefghij", "abcdefgh", "abcdefghi", "b", "", "a\u{0}", "a", "é", "z", "abcdefgh\u{0}"];
+        let terms: Vec<Box<str>> = words.iter().map(|&w| Box::from(w)).collect();
+        let mut ids: Vec<u32> = (0..terms.len() as u32).collect();
+        sort_terms(&mut ids, &terms);
+        let got: Vec<&str> = ids.iter().map(|&i| words[i as usize]).collect();
+        let mut want = words.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn merged_counts_do_not_depend_on_blocking() {
@@ -139,12 +171,27 @@ mod tests {
             let mut b: Vec<BlockCounts> = docs.chunks(2).map(|c| count_block(&cfg, c)).collect();
             merge_blocks(&mut b)
         };
-        let names: Vec<&str> = one.terms.iter().map(|t| &**t).collect();
-        assert_eq!(names, ["aa", "aa aa", "aa bb", "aa cc", "bb", "bb aa", "cc", "cc aa", "dd"]);
-        assert_eq!(one.terms, many.terms);
-        assert_eq!(one.doc_freq, [3, 1, 1, 1, 1, 1, 2, 1, 1]);
-        assert_eq!(one.term_freq, [4, 1, 1, 1, 2, 1, 2, 1, 1]);
-        assert_eq!(one.doc_freq, many.doc_freq);
-        assert_eq!(one.term_freq, many.term_freq);
+        // (term, document frequency, corpus frequency) in sorted order, whatever the blocking.
+        let table = |c: &CorpusCounts| {
+            let mut ids: Vec<u32> = (0..c.terms.len() as u32).collect();
+            sort_terms(&mut ids, &c.terms);
+            ids.iter()
+                .map(|&g| (c.terms[g as usize].to_string(), c.doc_freq[g as usize], c.term_freq[g as usize]))
+                .collect::<Vec<_>>()
+        };
+        let want = [
+            ("aa", 3, 4),
+            ("aa aa", 1, 1),
+            ("aa bb", 1, 1),
+            ("aa cc", 1, 1),
+            ("bb", 1, 2),
+            ("bb aa", 1, 1),
+            ("cc", 2, 2),
+            ("cc aa", 1, 1),
+            ("dd", 1, 1),
+        ]
+        .map(|(t, d, f)| (t.to_string(), d, f));
+        assert_eq!(table(&one), want);
+        assert_eq!(table(&many), want);
     }
 }

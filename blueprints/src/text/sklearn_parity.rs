@@ -38,13 +38,31 @@ fn fit_names(config: TfidfConfig) -> Vec<String> {
 #[test]
 fn word_1_2_sublinear_matches_sklearn() {
     let vocab = [
-        "baby", "baby baby", "baby the", "don", "don love", "heart", "love", "love me", "love one", "love you", "me",
-        "one", "one heart", "one love", "the", "the one", "you", "you baby", "you don", "you love",
+        "baby",
+        "baby baby",
+        "baby the",
+        "don",
+        "don love",
+        "heart",
+        "love",
+        "love me",
+        "love one",
+        "love you",
+        "me",
+        "one",
+        "one heart",
+        "one love",
+        "the",
+        "the one",
+        "you",
+        "you baby",
+        "you don",
+        "you love",
     ];
     let (a, b, c) = (1.69314718056, 2.09861228867, 1.40546510811);
     let idf = [a, b, b, b, b, b, c, b, b, b, b, a, b, b, b, b, a, b, b, b];
     #[rustfmt::skip]
-    let triplets: [(usize, usize, f32); 25] = [
+    let triplets: [(usize, usize, f64); 25] = [
         (0, 0, 0.274010184), (0, 6, 0.385111753), (0, 9, 0.57504114), (0, 16, 0.463939571),
         (0, 17, 0.339628561), (0, 19, 0.339628561), (1, 3, 0.404907091), (1, 4, 0.404907091),
         (1, 6, 0.271170998), (1, 7, 0.404907091), (1, 10, 0.404907091), (1, 16, 0.326676491),
@@ -61,14 +79,14 @@ fn word_1_2_sublinear_matches_sklearn() {
     }
     assert!(x.is_csr());
     assert_eq!((x.rows(), x.cols(), x.nnz()), (5, 20, 25));
-    let mut want = vec![vec![0.0f32; 20]; 5];
+    let mut want = vec![vec![0.0f64; 20]; 5];
     for (r, c, val) in triplets {
         want[r][c] = val;
     }
     let got = dense(&x);
     for r in 0..5 {
         for c in 0..20 {
-            assert!((got[r][c] - want[r][c]).abs() < 1e-6, "({r},{c}): {} vs {}", got[r][c], want[r][c]);
+            assert!((f64::from(got[r][c]) - want[r][c]).abs() < 1e-6, "({r},{c}): {} vs {}", got[r][c], want[r][c]);
         }
     }
     // transform on the training rows reproduces fit_transform bit for bit.
@@ -83,16 +101,16 @@ fn char_wb_2_5_sublinear_matches_sklearn() {
     let mut v = TfidfVectorizer::new(TfidfConfig::char_wb(2, 5)).unwrap();
     let x = v.fit_transform(&albums).unwrap();
     assert_eq!((x.rows(), x.cols(), x.nnz()), (5, 84, 100));
-    let row_sums = [5.62533015f32, 4.52530612, 0.0, 5.69738546, 3.73690397];
+    let row_sums = [5.62533015f64, 4.52530612, 0.0, 5.69738546, 3.73690397];
     let got = dense(&x);
     for (r, want) in row_sums.iter().enumerate() {
-        let s: f32 = got[r].iter().sum();
+        let s: f64 = got[r].iter().map(|&v| f64::from(v)).sum();
         assert!((s - want).abs() < 1e-5, "row {r} sum {s} vs {want}");
     }
     // (term, column, idf, column values) from sklearn.
     let (a, b) = (1.69314718056, 2.09861228867);
     #[rustfmt::skip]
-    let columns: [(&str, usize, f64, [f32; 5]); 8] = [
+    let columns: [(&str, usize, f64, [f64; 5]); 8] = [
         (" r", 14, a, [0.155951332, 0.0, 0.0, 0.252241519, 0.0]),
         ("road", 64, a, [0.155951332, 0.0, 0.0, 0.148977904, 0.0]),
         ("oad ", 59, a, [0.155951332, 0.0, 0.0, 0.148977904, 0.0]),
@@ -107,7 +125,7 @@ fn char_wb_2_5_sublinear_matches_sklearn() {
         assert_eq!(vocab.column(term), Some(col), "column of {term:?}");
         assert!((v.idf().unwrap()[col] - idf).abs() < 1e-10);
         for (r, want) in values.iter().enumerate() {
-            assert!((got[r][col] - want).abs() < 1e-6, "{term:?} row {r}: {} vs {want}", got[r][col]);
+            assert!((f64::from(got[r][col]) - want).abs() < 1e-6, "{term:?} row {r}: {} vs {want}", got[r][col]);
         }
     }
     assert_eq!(v.feature_names()[14], "char: r");
@@ -118,7 +136,10 @@ fn min_df_max_df_match_sklearn() {
     let base = TfidfConfig::default();
     let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // sklearn: T(min_df=2) → ['baby', 'love', 'one', 'you']
-    assert_eq!(fit_names(TfidfConfig { min_df: DocFreq::Count(2), ..base.clone() }), words(&["baby", "love", "one", "you"]));
+    assert_eq!(
+        fit_names(TfidfConfig { min_df: DocFreq::Count(2), ..base.clone() }),
+        words(&["baby", "love", "one", "you"])
+    );
     // sklearn: T(max_df=0.5) and T(max_df=2) → ['baby', 'don', 'heart', 'me', 'one', 'the', 'you']
     let low = words(&["baby", "don", "heart", "me", "one", "the", "you"]);
     assert_eq!(fit_names(TfidfConfig { max_df: DocFreq::Proportion(0.5), ..base.clone() }), low);
@@ -225,8 +246,7 @@ fn union_hstacks_word_and_char_blocks() {
     for r in 0..5 {
         let row = x.outer_view(r).unwrap();
         let word_part: Vec<(usize, f32)> = xw.outer_view(r).unwrap().iter().map(|(c, &v)| (c, v)).collect();
-        let char_part: Vec<(usize, f32)> =
-            xc.outer_view(r).unwrap().iter().map(|(c, &v)| (c + xw.cols(), v)).collect();
+        let char_part: Vec<(usize, f32)> = xc.outer_view(r).unwrap().iter().map(|(c, &v)| (c + xw.cols(), v)).collect();
         let stacked: Vec<(usize, f32)> = row.iter().map(|(c, &v)| (c, v)).collect();
         assert_eq!(stacked, [word_part, char_part].concat());
     }
@@ -258,7 +278,8 @@ fn results_do_not_depend_on_thread_count() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let mut v = TfidfVectorizer::new(TfidfConfig { min_df: DocFreq::Count(2), ..TfidfConfig::word(1, 2) }).unwrap();
+            let mut v =
+                TfidfVectorizer::new(TfidfConfig { min_df: DocFreq::Count(2), ..TfidfConfig::word(1, 2) }).unwrap();
             let fit = v.fit_transform(&docs).unwrap();
             (fit, v.transform(&docs).unwrap(), v.feature_names())
         })

@@ -2,6 +2,7 @@
 //! 318 words, copied from scikit-learn 1.9.1 and sorted so lookups can binary-search).
 
 /// scikit-learn's English stop words, sorted by code point.
+#[rustfmt::skip]
 pub const ENGLISH_STOP_WORDS: &[&str] = &[
     "a", "about", "above", "across", "after", "afterwards", "again", "against", "all", "almost",
     "alone", "along", "already", "also", "although", "always", "am", "among", "amongst", "amoungst",
@@ -38,4 +39,17 @@ pub const ENGLISH_STOP_WORDS: &[&str] = &[
 /// Whether `token` (already lower-cased) is one of scikit-learn's English stop words.
 pub fn is_english_stop_word(token: &str) -> bool {
     ENGLISH_STOP_WORDS.binary_search(&token).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_word_list_is_sorted_for_binary_search() {
+        assert_eq!(ENGLISH_STOP_WORDS.len(), 318);
+        assert!(ENGLISH_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_english_stop_word("the") && is_english_stop_word("yourselves") && is_english_stop_word("a"));
+        assert!(!is_english_stop_word("love") && !is_english_stop_word("The"));
+    }
 }

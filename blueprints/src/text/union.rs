@@ -70,10 +70,12 @@ impl TfidfUnion {
 
     /// Word 1–2 grams + char_wb 2–5 grams, both sublinear: the peer harness's album-name features.
     pub fn word_and_char_wb() -> Self {
-        Self { parts: vec![
-            TfidfVectorizer::new(TfidfConfig::word(1, 2)).expect("valid built-in config"),
-            TfidfVectorizer::new(TfidfConfig::char_wb(2, 5)).expect("valid built-in config"),
-        ] }
+        Self {
+            parts: vec![
+                TfidfVectorizer::new(TfidfConfig::word(1, 2)).expect("valid built-in config"),
+                TfidfVectorizer::new(TfidfConfig::char_wb(2, 5)).expect("valid built-in config"),
+            ],
+        }
     }
 
     /// The analyzers, in column order.

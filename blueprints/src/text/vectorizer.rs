@@ -7,7 +7,7 @@ use sprs::CsMat;
 
 use super::analyze::{Scratch, for_each_term};
 use super::config::TfidfConfig;
-use super::counting::{CorpusCounts, NONE, block_size, count_blocks, merge_blocks};
+use super::counting::{BlockCounts, CorpusCounts, NONE, count_blocks, merge_blocks, sort_terms, transform_block_size};
 use super::vocabulary::Vocabulary;
 use crate::error::{BlueprintError, Result};
 
@@ -144,42 +144,33 @@ impl TfidfVectorizer {
 
     /// Counts, prunes and stores the fit; returns the block counts and, per block, the map from
     /// block-local term id to output column (`NONE` when dropped) so `fit_transform` can reuse them.
-    fn fit_counts<S: AsRef<str> + Sync>(
-        &mut self,
-        docs: &[Option<S>],
-    ) -> Result<(Vec<super::counting::BlockCounts>, Vec<Vec<u32>>)> {
+    fn fit_counts<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<(Vec<BlockCounts>, Vec<Vec<u32>>)> {
         let config = &self.config;
-        let t0 = std::time::Instant::now();
         let mut blocks = count_blocks(config, docs);
-        let t1 = t0.elapsed();
-        let counts = merge_blocks(&mut blocks);
-        eprintln!("PHASE count {:?} merge {:?} terms {}", t1, t0.elapsed() - t1, counts.terms.len());
+        let mut counts = merge_blocks(&mut blocks);
         let n_docs = docs.len();
-        let sorted_to_col = select_terms(config, &counts, n_docs)?;
-        let mut terms = Vec::new();
+        let kept = select_terms(config, &counts, n_docs)?;
+        let mut global_to_col = vec![NONE; counts.terms.len()];
+        let mut terms = Vec::with_capacity(kept.len());
         let mut index = rustc_hash::FxHashMap::default();
-        let mut idf = Vec::new();
+        index.reserve(kept.len());
+        let mut idf = Vec::with_capacity(kept.len());
         let smooth = f64::from(u8::from(config.smooth_idf));
-        for (s, &col) in sorted_to_col.iter().enumerate() {
-            if col == NONE {
-                continue;
-            }
-            let term = &counts.terms[s];
+        for (col, &g) in kept.iter().enumerate() {
+            let g = g as usize;
+            global_to_col[g] = col as u32;
+            let term = std::mem::take(&mut counts.terms[g]);
             terms.push(term.to_string());
-            index.insert(term.clone(), col);
+            index.insert(term, col as u32);
             idf.push(if config.use_idf {
-                ((n_docs as f64 + smooth) / (f64::from(counts.doc_freq[s]) + smooth)).ln() + 1.0
+                ((n_docs as f64 + smooth) / (f64::from(counts.doc_freq[g]) + smooth)).ln() + 1.0
             } else {
                 1.0
             });
         }
-        let local_to_col = counts
-            .local_to_sorted
-            .iter()
-            .map(|m| m.iter().map(|&s| sorted_to_col[s as usize]).collect())
-            .collect();
-        self.fitted =
-            Some(Fitted { vocabulary: Vocabulary::from_sorted(terms, index), idf, n_train_docs: n_docs });
+        let local_to_col =
+            counts.local_to_global.iter().map(|m| m.iter().map(|&g| global_to_col[g as usize]).collect()).collect();
+        self.fitted = Some(Fitted { vocabulary: Vocabulary::from_sorted(terms, index), idf, n_train_docs: n_docs });
         Ok((blocks, local_to_col))
     }
 
@@ -190,7 +181,7 @@ impl TfidfVectorizer {
         let config = &self.config;
         let vocab = &fitted.vocabulary;
         let row_blocks: Vec<RowBlock> = docs
-            .par_chunks(block_size(docs.len()))
+            .par_chunks(transform_block_size(docs.len()))
             .map(|chunk| {
                 let mut out = RowBlock { row_nnz: Vec::new(), indices: Vec::new(), data: Vec::new() };
                 let mut counts = vec![0u32; vocab.len()];
@@ -248,8 +239,8 @@ impl TfidfVectorizer {
     }
 }
 
-/// Applies `min_df`, `max_df` and `max_features` like scikit-learn's `_limit_features`; returns,
-/// per sorted term, its output column or `NONE`.
+/// Applies `min_df`, `max_df` and `max_features` like scikit-learn's `_limit_features`; returns
+/// the global ids of the kept terms sorted by term (so position = output column).
 fn select_terms(config: &TfidfConfig, counts: &CorpusCounts, n_docs: usize) -> Result<Vec<u32>> {
     if counts.terms.is_empty() {
         return Err(BlueprintError::InvalidInput(
@@ -266,27 +257,26 @@ fn select_terms(config: &TfidfConfig, counts: &CorpusCounts, n_docs: usize) -> R
         });
     }
     let mut kept: Vec<u32> = (0..counts.terms.len() as u32)
-        .filter(|&s| {
-            let df = f64::from(counts.doc_freq[s as usize]);
+        .filter(|&g| {
+            let df = f64::from(counts.doc_freq[g as usize]);
             df <= high && df >= low
         })
         .collect();
-    if let Some(limit) = config.max_features {
-        if kept.len() > limit {
-            // Most frequent first; equal counts keep the smaller (earlier sorted) term.
-            kept.sort_by(|&a, &b| counts.term_freq[b as usize].cmp(&counts.term_freq[a as usize]).then(a.cmp(&b)));
-            kept.truncate(limit);
-            kept.sort_unstable();
-        }
+    if let Some(limit) = config.max_features
+        && kept.len() > limit
+    {
+        // Most frequent first; equal counts keep the smaller term.
+        let (tf, terms) = (&counts.term_freq, &counts.terms);
+        kept.sort_unstable_by(|&a, &b| {
+            tf[b as usize].cmp(&tf[a as usize]).then_with(|| terms[a as usize].cmp(&terms[b as usize]))
+        });
+        kept.truncate(limit);
     }
     if kept.is_empty() {
         return Err(BlueprintError::InvalidInput(
             "after pruning, no terms remain: try a lower min_df or a higher max_df".into(),
         ));
     }
-    let mut to_col = vec![NONE; counts.terms.len()];
-    for (col, &s) in kept.iter().enumerate() {
-        to_col[s as usize] = col as u32;
-    }
-    Ok(to_col)
+    sort_terms(&mut kept, &counts.terms);
+    Ok(kept)
 }

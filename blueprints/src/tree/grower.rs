@@ -176,10 +176,11 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
                     best_feature_split(h, &leaves[id].totals, &p.rules, draw)
                 })
                 .collect();
+            let tol = p.rules.tie_tolerance(&leaves[id].totals);
             for (i, s) in found.into_iter().enumerate() {
                 if let Some(s) = s
                     && s.gain > p.min_split_gain
-                    && best.as_ref().is_none_or(|(_, b)| s.gain > b.gain)
+                    && best.as_ref().is_none_or(|(_, b)| s.gain > b.gain + tol)
                 {
                     best = Some((layout.features[i], s));
                 }

@@ -170,6 +170,12 @@ impl SplitRules {
         sums[..self.k].iter().map(|g| g * g).sum::<f64>() / h
     }
 
+    /// Gains closer than this count as ties (the first candidate wins), so that round-off,
+    /// e.g. from sparse zero bins, does not decide between equally good splits.
+    pub fn tie_tolerance(&self, totals: &[f64]) -> f64 {
+        1e-10 * totals[self.k].abs().max(1e-12)
+    }
+
     fn admissible(&self, sums: &[f64]) -> bool {
         sums[self.k + 1] >= self.min_child_samples as f64 - 0.5 && sums[self.k] >= self.min_child_weight
     }
@@ -200,6 +206,7 @@ pub(crate) fn best_feature_split(
         return None;
     }
     let parent = rules.leaf_score(totals);
+    let tol = rules.tie_tolerance(totals);
     let mut left = vec![0.0; stride];
     let mut right = vec![0.0; stride];
     let mut best: Option<FeatureSplit> = None;
@@ -237,7 +244,7 @@ pub(crate) fn best_feature_split(
             continue;
         }
         let gain = rules.leaf_score(&left) + rules.leaf_score(&right) - parent;
-        if best.as_ref().is_none_or(|s| gain > s.gain) {
+        if best.as_ref().is_none_or(|s| gain > s.gain + tol) {
             best = Some(FeatureSplit { gain, bin: b as u8, left: left.clone() });
         }
     }

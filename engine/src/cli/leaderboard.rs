@@ -50,11 +50,18 @@ fn find_project(given: Option<&Path>, cwd: &Path) -> anyhow::Result<PathBuf> {
     found.sort();
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => anyhow::bail!("no *.autopilot project in {}; pass --project DIR", cwd.display()),
+        0 => anyhow::bail!(
+            "no *.autopilot project in {}; pass --project DIR",
+            cwd.display()
+        ),
         _ => anyhow::bail!(
             "several projects in {} ({}); pass --project DIR",
             cwd.display(),
-            found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -80,7 +87,11 @@ fn fmt_scores(s: &Scores) -> String {
 fn render_model(row: &LeaderboardRow, unlocked: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Model {}: {}", row.model_id, row.blueprint);
-    let _ = writeln!(s, "  feature list: {}   sample: {}%", row.feature_list, row.sample_pct);
+    let _ = writeln!(
+        s,
+        "  feature list: {}   sample: {}%",
+        row.feature_list, row.sample_pct
+    );
     if let Some(p) = &row.parent {
         let _ = writeln!(s, "  parent: {p}");
     }
@@ -123,7 +134,9 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let dir = find_project(args.project.as_deref(), &cwd)?;
     let project = Project::open(&dir)?;
-    let mut lb: Leaderboard = project.load_json_opt(project::LEADERBOARD_FILE)?.unwrap_or_default();
+    let mut lb: Leaderboard = project
+        .load_json_opt(project::LEADERBOARD_FILE)?
+        .unwrap_or_default();
     if args.holdout && !lb.holdout_unlocked {
         lb.holdout_unlocked = true;
         project.save_json(project::LEADERBOARD_FILE, &lb)?;
@@ -133,7 +146,11 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
         Some(id) => {
             let row = lb.get(id).with_context(|| {
                 let ids: Vec<&str> = lb.rows.iter().map(|r| r.model_id.as_str()).collect();
-                format!("no model '{id}' in {} (models: {})", dir.display(), ids.join(", "))
+                format!(
+                    "no model '{id}' in {} (models: {})",
+                    dir.display(),
+                    ids.join(", ")
+                )
             })?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&visible(row, unlocked))?);
@@ -143,8 +160,11 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
         }
         None => {
             if args.json {
-                let rows: Vec<LeaderboardRow> =
-                    lb.sorted(args.metric).into_iter().map(|r| visible(r, unlocked)).collect();
+                let rows: Vec<LeaderboardRow> = lb
+                    .sorted(args.metric)
+                    .into_iter()
+                    .map(|r| visible(r, unlocked))
+                    .collect();
                 let out = serde_json::json!({
                     "metric": args.metric,
                     "holdout_unlocked": unlocked,

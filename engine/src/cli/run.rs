@@ -50,10 +50,10 @@ pub struct RunArgs {
 
 /// The default project folder for `data`: `./<stem>.autopilot`.
 pub fn default_project_dir(data: &Path) -> PathBuf {
-    let stem = data
-        .file_stem()
-        .or_else(|| data.file_name())
-        .map_or_else(|| "project".to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = data.file_stem().or_else(|| data.file_name()).map_or_else(
+        || "project".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     PathBuf::from(format!("{stem}.autopilot"))
 }
 
@@ -89,10 +89,17 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     settings.data_sha256 = data_fingerprint(&args.data)?;
     // Validate partition settings before creating anything on disk.
     if args.folds < 2 || args.folds > partition::MAX_FOLDS {
-        anyhow::bail!("--folds must be between 2 and {}, got {}", partition::MAX_FOLDS, args.folds);
+        anyhow::bail!(
+            "--folds must be between 2 and {}, got {}",
+            partition::MAX_FOLDS,
+            args.folds
+        );
     }
     if !(0.0..=50.0).contains(&args.holdout_pct) {
-        anyhow::bail!("--holdout-pct must be between 0 and 50, got {}", args.holdout_pct);
+        anyhow::bail!(
+            "--holdout-pct must be between 0 and 50, got {}",
+            args.holdout_pct
+        );
     }
 
     let opts = LoadOptions {
@@ -105,7 +112,10 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let profile = dataset::profile(&ds, &args.target, args.group.as_deref())?;
     let target = ds.target(&args.target)?;
 
-    let dir = args.project.clone().unwrap_or_else(|| default_project_dir(&args.data));
+    let dir = args
+        .project
+        .clone()
+        .unwrap_or_else(|| default_project_dir(&args.data));
     let (project, reused) = Project::open_or_create(&dir, settings)?;
     project.save_json(project::PROFILE_FILE, &profile)?;
 
@@ -113,7 +123,10 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let partition = match existing {
         Some(p) => {
             p.validate().with_context(|| {
-                format!("{}: invalid partition", project.path(project::PARTITION_FILE).display())
+                format!(
+                    "{}: invalid partition",
+                    project.path(project::PARTITION_FILE).display()
+                )
             })?;
             if p.n_rows() != ds.n_rows() {
                 anyhow::bail!(
@@ -131,12 +144,23 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
             p
         }
     };
-    Ok(Prepared { project, dataset: ds, profile, target, partition, reused })
+    Ok(Prepared {
+        project,
+        dataset: ds,
+        profile,
+        target,
+        partition,
+        reused,
+    })
 }
 
 /// Partitions the rows as the arguments ask (group k-fold when `--group` is given).
 fn make_partition(ds: &Dataset, target: &Target, args: &RunArgs) -> anyhow::Result<Partition> {
-    let spec = PartitionSpec { k: args.folds, holdout_pct: args.holdout_pct, seed: args.seed };
+    let spec = PartitionSpec {
+        k: args.folds,
+        holdout_pct: args.holdout_pct,
+        seed: args.seed,
+    };
     let p = match &args.group {
         Some(g) => {
             let col = ds.require_column(g)?;
@@ -150,11 +174,20 @@ fn make_partition(ds: &Dataset, target: &Target, args: &RunArgs) -> anyhow::Resu
 
 /// Adds the majority-class baseline to the leaderboard unless it is already there.
 fn ensure_baseline(prep: &Prepared, lb: &mut Leaderboard) -> bool {
-    if lb.rows.iter().any(|r| r.blueprint == leaderboard::BASELINE_BLUEPRINT) {
+    if lb
+        .rows
+        .iter()
+        .any(|r| r.blueprint == leaderboard::BASELINE_BLUEPRINT)
+    {
         return false;
     }
     let id = lb.next_model_id();
-    let row = leaderboard::baseline_row(&id, &prep.target.labels, prep.target.classes.len(), &prep.partition);
+    let row = leaderboard::baseline_row(
+        &id,
+        &prep.target.labels,
+        prep.target.classes.len(),
+        &prep.partition,
+    );
     lb.upsert(row);
     true
 }
@@ -195,7 +228,11 @@ pub(crate) fn describe_partition(p: &Partition, ds: &Dataset) -> String {
             p.holdout_pct,
             p.seed,
             p.holdout.len(),
-            p.fold_sizes().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            p.fold_sizes()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     for w in &p.warnings {
@@ -211,14 +248,26 @@ fn describe_profile(p: &Profile) -> String {
         p.source.display(),
         p.n_rows,
         p.skipped.len(),
-        p.columns.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect::<Vec<_>>().join(", "),
-        p.class_counts.iter().map(|c| format!("{} {}", c.class, c.count)).collect::<Vec<_>>().join(", ")
+        p.columns
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.kind))
+            .collect::<Vec<_>>()
+            .join(", "),
+        p.class_counts
+            .iter()
+            .map(|c| format!("{} {}", c.class, c.count))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     s.push_str(&format!("\n  features: {}", p.feature_columns.join(", ")));
     if !p.excluded.is_empty() {
         s.push_str(&format!(
             "\n  excluded: {}",
-            p.excluded.iter().map(|e| format!("{} ({})", e.column, e.reason)).collect::<Vec<_>>().join(", ")
+            p.excluded
+                .iter()
+                .map(|e| format!("{} ({})", e.column, e.reason))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     for l in &p.leakage {
@@ -245,7 +294,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
     println!("{}", describe_profile(&prep.profile));
     println!("{}", describe_partition(&prep.partition, &prep.dataset));
 
-    let mut lb: Leaderboard = prep.project.load_json_opt(project::LEADERBOARD_FILE)?.unwrap_or_default();
+    let mut lb: Leaderboard = prep
+        .project
+        .load_json_opt(project::LEADERBOARD_FILE)?
+        .unwrap_or_default();
     if ensure_baseline(&prep, &mut lb) {
         prep.project.save_json(project::LEADERBOARD_FILE, &lb)?;
     }

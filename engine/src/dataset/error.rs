@@ -122,7 +122,7 @@ pub enum DataError {
     },
     /// The target looks like a regression target.
     #[error(
-        "{path}: target column '{column}' is numeric with {distinct} distinct values; \
+        "{path}: target column '{column}' is {kind} with {distinct} distinct values; \
          regression is not supported yet (only binary and multiclass classification)"
     )]
     RegressionTarget {
@@ -132,6 +132,8 @@ pub enum DataError {
         column: String,
         /// Number of distinct values.
         distinct: usize,
+        /// The column kind (numeric or date).
+        kind: super::ColumnType,
     },
     /// An image path points outside the data folder (via `..`, an absolute path or a symlink).
     #[error(

@@ -240,8 +240,9 @@ impl Dataset {
     /// The classification target in column `name`.
     ///
     /// Errors: unknown column, a missing value (load with [`LoadOptions::target`] set to skip
-    /// such rows instead), a single class, or a numeric column with more than
-    /// [`MAX_NUMERIC_CLASSES`] distinct values (regression is not supported).
+    /// such rows instead), a single class, a numeric or date column with more than
+    /// [`MAX_NUMERIC_CLASSES`] distinct values (regression is not supported), or more classes
+    /// than half the rows (an ID or free-text column).
     pub fn target(&self, name: &str) -> Result<Target, DataError> {
         let col = self.require_column(name)?;
         let mut values = Vec::with_capacity(col.values.len());
@@ -277,15 +278,29 @@ impl Dataset {
                 class: classes[0].clone(),
             });
         }
+        let continuous = matches!(col.kind, ColumnType::Numeric | ColumnType::Date);
+        if continuous && classes.len() > MAX_NUMERIC_CLASSES {
+            return Err(DataError::RegressionTarget {
+                path: self.source.clone(),
+                column: name.to_string(),
+                distinct: classes.len(),
+                kind: col.kind,
+            });
+        }
+        if 2 * classes.len() > values.len() {
+            return Err(DataError::InvalidColumn {
+                path: self.source.clone(),
+                column: name.to_string(),
+                message: format!(
+                    "target has {} distinct values for {} rows: too many classes to learn \
+                     (fewer than two rows per class on average; is it an ID or free text?)",
+                    classes.len(),
+                    values.len()
+                ),
+            });
+        }
         let numeric: Option<Vec<f64>> = classes.iter().map(|c| parse_number(c)).collect();
         if let Some(nums) = numeric {
-            if col.kind == ColumnType::Numeric && classes.len() > MAX_NUMERIC_CLASSES {
-                return Err(DataError::RegressionTarget {
-                    path: self.source.clone(),
-                    column: name.to_string(),
-                    distinct: classes.len(),
-                });
-            }
             let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(classes).collect();
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
             classes = pairs.into_iter().map(|p| p.1).collect();

@@ -348,7 +348,7 @@ impl Profile {
         let w = self.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(6).max(6);
         let _ = writeln!(
             s,
-            "{:<w$}  {:<11}  {:>7}  {:>8}  examples",
+            "{:<w$}  {:<16}  {:>7}  {:>8}  examples",
             "column", "type", "missing", "distinct"
         );
         for c in &self.columns {
@@ -359,7 +359,7 @@ impl Profile {
             };
             let _ = writeln!(
                 s,
-                "{:<w$}  {:<11}  {:>7}  {:>8}  {}",
+                "{:<w$}  {:<16}  {:>7}  {:>8}  {}",
                 c.name,
                 kind,
                 c.missing,
@@ -370,7 +370,8 @@ impl Profile {
         let _ = writeln!(s);
         let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
         let total: usize = self.class_counts.iter().map(|c| c.count).sum();
-        for c in &self.class_counts {
+        const MAX_CLASS_LINES: usize = 30;
+        for c in self.class_counts.iter().take(MAX_CLASS_LINES) {
             let _ = writeln!(
                 s,
                 "  {:<20} {:>6}  {:>5.1}%",
@@ -378,6 +379,9 @@ impl Profile {
                 c.count,
                 100.0 * c.count as f64 / total.max(1) as f64
             );
+        }
+        if self.class_counts.len() > MAX_CLASS_LINES {
+            let _ = writeln!(s, "  ... and {} more classes", self.class_counts.len() - MAX_CLASS_LINES);
         }
         let _ = writeln!(s);
         let _ = writeln!(s, "Duplicate rows: {}", self.duplicate_rows);

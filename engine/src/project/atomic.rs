@@ -16,13 +16,27 @@ use super::ProjectError;
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 /// Creates the parent folder if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProjectError> {
-    let io = |source| ProjectError::Io { path: path.to_path_buf(), source };
+    let io = |source| ProjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(parent).map_err(io)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(parent).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(parent)
+        .map_err(io)?;
+    // Temp files are created owner-only; a project file is an ordinary readable file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     tmp.write_all(bytes).map_err(io)?;
     tmp.flush().map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
@@ -43,8 +57,10 @@ fn sync_dir(dir: &Path) {
 
 /// Serializes `value` as pretty JSON and writes it atomically to `path`.
 pub fn save_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), ProjectError> {
-    let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| ProjectError::Corrupt { path: path.to_path_buf(), message: e.to_string() })?;
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| ProjectError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }
@@ -52,9 +68,14 @@ pub fn save_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), Pr
 /// Reads JSON from `path`. A missing file is [`ProjectError::Io`] with `NotFound`; invalid or
 /// mistyped JSON is [`ProjectError::Corrupt`] naming the file, line and column.
 pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
-    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ProjectError::Corrupt { path: path.to_path_buf(), message: e.to_string() })
+    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ProjectError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Like [`load_json`], but `Ok(None)` when the file does not exist.
@@ -76,7 +97,10 @@ mod tests {
         save_json(&path, &vec![1, 2, 3]).unwrap();
         // Simulate a crash mid-write: a temp file with partial content is left in the folder,
         // and never renamed.
-        let mut partial = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir.path()).unwrap();
+        let mut partial = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(dir.path())
+            .unwrap();
         partial.write_all(b"[1, 2").unwrap();
         let (_file, _kept) = partial.keep().unwrap();
         let back: Vec<i32> = load_json(&path).unwrap();
@@ -107,8 +131,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profile.json");
         std::fs::write(&path, b"{ not json").unwrap();
-        let e = load_json::<serde_json::Value>(&path).unwrap_err().to_string();
+        let e = load_json::<serde_json::Value>(&path)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("profile.json"), "{e}");
-        assert!(load_json_opt::<serde_json::Value>(&dir.path().join("absent.json")).unwrap().is_none());
+        assert!(
+            load_json_opt::<serde_json::Value>(&dir.path().join("absent.json"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -41,14 +41,19 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Error)]
 pub enum ProjectError {
     /// The folder has no `project.json`.
-    #[error("{dir}: not an autopilot project (no {PROJECT_FILE}); create one with 'autopilot run DATA --target COL --project {dir}'")]
+    #[error(
+        "{dir}: not an autopilot project (no {PROJECT_FILE}); create one with 'autopilot run DATA --target COL --project {dir}'"
+    )]
     NotAProject { dir: PathBuf },
     /// `create` on a folder that already holds a project.
     #[error("{dir}: a project already exists here")]
     AlreadyExists { dir: PathBuf },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A file exists but is not valid JSON of the expected shape.
     #[error("{path}: corrupt or unreadable project file: {message}")]
     Corrupt { path: PathBuf, message: String },
@@ -56,10 +61,14 @@ pub enum ProjectError {
     #[error("{path}: bad array: {reason}")]
     BadArray { path: PathBuf, reason: String },
     /// The project was created for other data or settings.
-    #[error("{dir}: the existing project was created with different settings ({details}); use another --project folder")]
+    #[error(
+        "{dir}: the existing project was created with different settings ({details}); use another --project folder"
+    )]
     Mismatch { dir: PathBuf, details: String },
     /// The project was written by an incompatible version.
-    #[error("{path}: project format {found} is not supported (this autopilot reads format {FORMAT_VERSION})")]
+    #[error(
+        "{path}: project format {found} is not supported (this autopilot reads format {FORMAT_VERSION})"
+    )]
     Version { path: PathBuf, found: u32 },
 }
 
@@ -102,7 +111,9 @@ impl ProjectSettings {
     /// seed 0, 5 folds, 20% holdout, stamped with the current time and version.
     pub fn new(data_path: &Path, target: &str) -> Self {
         let data_path = std::fs::canonicalize(data_path).unwrap_or_else(|_| {
-            std::env::current_dir().map(|d| d.join(data_path)).unwrap_or_else(|_| data_path.to_path_buf())
+            std::env::current_dir()
+                .map(|d| d.join(data_path))
+                .unwrap_or_else(|_| data_path.to_path_buf())
         });
         Self {
             data_path,
@@ -129,13 +140,29 @@ impl ProjectSettings {
                 d.push(format!("{name}: {a} -> {b}"));
             }
         };
-        cmp("data", self.data_path.display().to_string(), other.data_path.display().to_string());
+        cmp(
+            "data",
+            self.data_path.display().to_string(),
+            other.data_path.display().to_string(),
+        );
         cmp("target", self.target.clone(), other.target.clone());
-        cmp("group", format!("{:?}", self.group), format!("{:?}", other.group));
+        cmp(
+            "group",
+            format!("{:?}", self.group),
+            format!("{:?}", other.group),
+        );
         cmp("seed", self.seed.to_string(), other.seed.to_string());
-        cmp("types", format!("{:?}", self.type_overrides), format!("{:?}", other.type_overrides));
+        cmp(
+            "types",
+            format!("{:?}", self.type_overrides),
+            format!("{:?}", other.type_overrides),
+        );
         cmp("folds", self.folds.to_string(), other.folds.to_string());
-        cmp("holdout %", self.holdout_pct.to_string(), other.holdout_pct.to_string());
+        cmp(
+            "holdout %",
+            self.holdout_pct.to_string(),
+            other.holdout_pct.to_string(),
+        );
         if let (Some(a), Some(b)) = (&self.data_sha256, &other.data_sha256)
             && a != b
         {
@@ -157,10 +184,18 @@ impl Project {
     /// Creates a project in `dir` (created if missing); fails if one already exists there.
     pub fn create(dir: &Path, settings: ProjectSettings) -> Result<Project, ProjectError> {
         if dir.join(PROJECT_FILE).exists() {
-            return Err(ProjectError::AlreadyExists { dir: dir.to_path_buf() });
+            return Err(ProjectError::AlreadyExists {
+                dir: dir.to_path_buf(),
+            });
         }
-        std::fs::create_dir_all(dir).map_err(|source| ProjectError::Io { path: dir.to_path_buf(), source })?;
-        let p = Project { dir: dir.to_path_buf(), settings };
+        std::fs::create_dir_all(dir).map_err(|source| ProjectError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let p = Project {
+            dir: dir.to_path_buf(),
+            settings,
+        };
         p.save_json(PROJECT_FILE, &p.settings)?;
         Ok(p)
     }
@@ -169,25 +204,39 @@ impl Project {
     pub fn open(dir: &Path) -> Result<Project, ProjectError> {
         let path = dir.join(PROJECT_FILE);
         if !path.is_file() {
-            return Err(ProjectError::NotAProject { dir: dir.to_path_buf() });
+            return Err(ProjectError::NotAProject {
+                dir: dir.to_path_buf(),
+            });
         }
         let settings: ProjectSettings = atomic::load_json(&path)?;
         if settings.format != FORMAT_VERSION {
-            return Err(ProjectError::Version { path, found: settings.format });
+            return Err(ProjectError::Version {
+                path,
+                found: settings.format,
+            });
         }
-        Ok(Project { dir: dir.to_path_buf(), settings })
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            settings,
+        })
     }
 
     /// Opens the project in `dir` if there is one with the same defining settings (see
     /// [`ProjectSettings::differences`]), else creates it. The flag says whether it was reused.
-    pub fn open_or_create(dir: &Path, settings: ProjectSettings) -> Result<(Project, bool), ProjectError> {
+    pub fn open_or_create(
+        dir: &Path,
+        settings: ProjectSettings,
+    ) -> Result<(Project, bool), ProjectError> {
         if !dir.join(PROJECT_FILE).exists() {
             return Ok((Project::create(dir, settings)?, false));
         }
         let p = Project::open(dir)?;
         let diff = p.settings.differences(&settings);
         if !diff.is_empty() {
-            return Err(ProjectError::Mismatch { dir: dir.to_path_buf(), details: diff.join("; ") });
+            return Err(ProjectError::Mismatch {
+                dir: dir.to_path_buf(),
+                details: diff.join("; "),
+            });
         }
         Ok((p, true))
     }
@@ -208,7 +257,11 @@ impl Project {
     }
 
     /// Writes `value` as JSON to `rel`, atomically.
-    pub fn save_json<T: Serialize + ?Sized>(&self, rel: &str, value: &T) -> Result<(), ProjectError> {
+    pub fn save_json<T: Serialize + ?Sized>(
+        &self,
+        rel: &str,
+        value: &T,
+    ) -> Result<(), ProjectError> {
         atomic::save_json(&self.path(rel), value)
     }
 
@@ -239,7 +292,10 @@ impl Project {
     /// The folder for model `id` (`models/<id>`), created if needed.
     pub fn model_dir(&self, id: &str) -> Result<PathBuf, ProjectError> {
         let d = self.dir.join("models").join(id);
-        std::fs::create_dir_all(&d).map_err(|source| ProjectError::Io { path: d.clone(), source })?;
+        std::fs::create_dir_all(&d).map_err(|source| ProjectError::Io {
+            path: d.clone(),
+            source,
+        })?;
         Ok(d)
     }
 }
@@ -266,7 +322,12 @@ pub fn format_utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -286,7 +347,10 @@ mod tests {
         let s = settings(tmp.path());
         let p = Project::create(&dir, s.clone()).unwrap();
         assert!(p.exists(PROJECT_FILE));
-        assert!(matches!(Project::create(&dir, s.clone()), Err(ProjectError::AlreadyExists { .. })));
+        assert!(matches!(
+            Project::create(&dir, s.clone()),
+            Err(ProjectError::AlreadyExists { .. })
+        ));
         let q = Project::open(&dir).unwrap();
         assert_eq!(q.settings, s);
         // Same defining settings (another creation time): reused.
@@ -297,7 +361,9 @@ mod tests {
         // Another target: refused, naming what differs.
         let mut other = s;
         other.target = "a".into();
-        let e = Project::open_or_create(&dir, other).unwrap_err().to_string();
+        let e = Project::open_or_create(&dir, other)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("target: y -> a"), "{e}");
     }
 
@@ -316,11 +382,21 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = Project::create(&tmp.path().join("p"), settings(tmp.path())).unwrap();
         p.save_json("models/M1/info.json", &vec!["a", "b"]).unwrap();
-        assert_eq!(p.load_json::<Vec<String>>("models/M1/info.json").unwrap(), vec!["a", "b"]);
-        assert!(p.load_json_opt::<Vec<String>>("nothing.json").unwrap().is_none());
+        assert_eq!(
+            p.load_json::<Vec<String>>("models/M1/info.json").unwrap(),
+            vec!["a", "b"]
+        );
+        assert!(
+            p.load_json_opt::<Vec<String>>("nothing.json")
+                .unwrap()
+                .is_none()
+        );
         let x = ndarray::array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
         p.save_matrix("features/x.npy", x.view()).unwrap();
-        assert_eq!(p.load_matrix("features/x.npy", (Some(3), Some(2))).unwrap(), x);
+        assert_eq!(
+            p.load_matrix("features/x.npy", (Some(3), Some(2))).unwrap(),
+            x
+        );
         assert!(p.load_matrix("features/x.npy", (Some(4), None)).is_err());
         assert!(p.model_dir("M2").unwrap().is_dir());
     }

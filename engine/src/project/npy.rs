@@ -18,7 +18,8 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 /// Encodes a matrix as `.npy` bytes.
 pub fn encode_npy(x: ArrayView2<f32>) -> Vec<u8> {
     let (rows, cols) = x.dim();
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -36,15 +37,19 @@ pub fn encode_npy(x: ArrayView2<f32>) -> Vec<u8> {
 
 /// Decodes `.npy` bytes holding a 2-D little-endian `f32` C-order array. `path` is for messages.
 pub fn decode_npy(bytes: &[u8], path: &Path) -> Result<Array2<f32>, ProjectError> {
-    let bad = |reason: String| ProjectError::BadArray { path: path.to_path_buf(), reason };
+    let bad = |reason: String| ProjectError::BadArray {
+        path: path.to_path_buf(),
+        reason,
+    };
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad("not a .npy file (bad magic)".into()));
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(bad(format!("unsupported .npy version {v}"))),
     };
     let data_start = start + header_len;
@@ -54,7 +59,10 @@ pub fn decode_npy(bytes: &[u8], path: &Path) -> Result<Array2<f32>, ProjectError
         .ok_or_else(|| bad("truncated or non-text header".into()))?;
     let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
     if !(compact.contains("'descr':'<f4'") || compact.contains("\"descr\":\"<f4\"")) {
-        return Err(bad(format!("expected little-endian float32 ('<f4'), header is {}", header.trim())));
+        return Err(bad(format!(
+            "expected little-endian float32 ('<f4'), header is {}",
+            header.trim()
+        )));
     }
     if compact.contains("'fortran_order':True") {
         return Err(bad("Fortran-ordered arrays are not supported".into()));
@@ -73,12 +81,21 @@ pub fn decode_npy(bytes: &[u8], path: &Path) -> Result<Array2<f32>, ProjectError
     let [rows, cols] = dims[..] else {
         return Err(bad(format!("expected a 2-D array, shape is ({shape_src})")));
     };
-    let n = rows.checked_mul(cols).and_then(|n| n.checked_mul(4)).ok_or_else(|| bad("shape overflows".into()))?;
+    let n = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| bad("shape overflows".into()))?;
     let data = &bytes[data_start.min(bytes.len())..];
     if data.len() != n {
-        return Err(bad(format!("shape ({rows}, {cols}) needs {n} data bytes, file has {}", data.len())));
+        return Err(bad(format!(
+            "shape ({rows}, {cols}) needs {n} data bytes, file has {}",
+            data.len()
+        )));
     }
-    let values: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let values: Vec<f32> = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Array2::from_shape_vec((rows, cols), values).map_err(|e| bad(e.to_string()))
 }
 
@@ -89,8 +106,14 @@ pub fn write_npy(path: &Path, x: ArrayView2<f32>) -> Result<(), ProjectError> {
 
 /// Reads a `.npy` matrix; with `expect_shape`, refuses a matrix of any other shape
 /// (`None` in either position accepts any size there).
-pub fn read_npy(path: &Path, expect_shape: (Option<usize>, Option<usize>)) -> Result<Array2<f32>, ProjectError> {
-    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
+pub fn read_npy(
+    path: &Path,
+    expect_shape: (Option<usize>, Option<usize>),
+) -> Result<Array2<f32>, ProjectError> {
+    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let x = decode_npy(&bytes, path)?;
     let (rows, cols) = x.dim();
     let ok = expect_shape.0.is_none_or(|r| r == rows) && expect_shape.1.is_none_or(|c| c == cols);
@@ -126,7 +149,10 @@ mod tests {
         assert_eq!(read_npy(&path, (Some(2), Some(3))).unwrap(), x);
         assert_eq!(read_npy(&path, (None, None)).unwrap(), x);
         let e = read_npy(&path, (Some(5), None)).unwrap_err().to_string();
-        assert!(e.contains("expected (5, any)") && e.contains("x.npy"), "{e}");
+        assert!(
+            e.contains("expected (5, any)") && e.contains("x.npy"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -144,7 +170,11 @@ mod tests {
         }
         let x = decode_npy(&bytes, Path::new("np.npy")).unwrap();
         assert_eq!(x, array![[1.0f32, 2.0], [3.0, 4.0]]);
-        assert_eq!(encode_npy(x.view()), bytes, "our encoding is byte-identical to numpy's");
+        assert_eq!(
+            encode_npy(x.view()),
+            bytes,
+            "our encoding is byte-identical to numpy's"
+        );
     }
 
     #[test]
@@ -152,7 +182,12 @@ mod tests {
         let x = array![[1.0f32, 2.0]];
         let mut bytes = encode_npy(x.view());
         bytes.pop();
-        assert!(decode_npy(&bytes, Path::new("t.npy")).unwrap_err().to_string().contains("data bytes"));
+        assert!(
+            decode_npy(&bytes, Path::new("t.npy"))
+                .unwrap_err()
+                .to_string()
+                .contains("data bytes")
+        );
         let mut f8 = encode_npy(x.view());
         let at = f8.windows(3).position(|w| w == b"<f4").unwrap();
         f8[at + 2] = b'8';
