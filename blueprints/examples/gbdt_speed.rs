@@ -5,9 +5,9 @@
 //!
 //! ```text
 //! cargo run --release -p autopilot-blueprints --example gbdt_speed -- [--sparse] [--rf|--et]
-//!     [--npy DIR] [name=value ...]
+//!     [--npy DIR] [--quick] [name=value ...]
 //! ```
-//! `name=value` pairs are passed to `set_param`. `--npy DIR` writes `x.npy`, `y.npy`, `folds.npy`
+//! `--quick` runs fold 0 only. `name=value` pairs are passed to `set_param`. `--npy DIR` writes `x.npy`, `y.npy`, `folds.npy`
 //! (and the sparse block as `sp_indptr.npy`, `sp_indices.npy`, `sp_data.npy`) for the LightGBM
 //! side-by-side in `gbdt_speed_lightgbm.py`.
 
@@ -40,19 +40,37 @@ fn make_data(with_sparse: bool) -> (Features, Vec<u32>) {
     let y: Vec<u32> = (0..N)
         .map(|_| {
             let mut u: f64 = rng.random();
-            shares.iter().position(|&s| {
-                u -= s;
-                u < 0.0
-            })
-            .unwrap_or(K - 1) as u32
+            shares
+                .iter()
+                .position(|&s| {
+                    u -= s;
+                    u < 0.0
+                })
+                .unwrap_or(K - 1) as u32
         })
         .collect();
-    let means: Vec<Vec<f32>> = (0..K).map(|_| (0..LATENT).map(|_| 0.55 * normal(&mut rng)).collect()).collect();
-    let loadings: Vec<Vec<f32>> =
-        (0..LATENT).map(|_| (0..D).map(|_| if rng.random_bool(0.2) { normal(&mut rng) } else { 0.0 }).collect()).collect();
+    let means: Vec<Vec<f32>> = (0..K)
+        .map(|_| (0..LATENT).map(|_| 0.55 * normal(&mut rng)).collect())
+        .collect();
+    let loadings: Vec<Vec<f32>> = (0..LATENT)
+        .map(|_| {
+            (0..D)
+                .map(|_| {
+                    if rng.random_bool(0.2) {
+                        normal(&mut rng)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
     let mut x = Array2::<f32>::zeros((N, D));
     for i in 0..N {
-        let z: Vec<f32> = means[y[i] as usize].iter().map(|m| m + normal(&mut rng)).collect();
+        let z: Vec<f32> = means[y[i] as usize]
+            .iter()
+            .map(|m| m + normal(&mut rng))
+            .collect();
         for j in 0..D {
             let signal: f32 = (0..LATENT).map(|l| loadings[l][j] * z[l]).sum();
             // Non-negative like pooled ReLU activations.
@@ -63,7 +81,13 @@ fn make_data(with_sparse: bool) -> (Features, Vec<u32>) {
         let mut t = sprs::TriMat::new((N, VOCAB));
         for (i, &c) in y.iter().enumerate() {
             let mut cols: Vec<usize> = (0..6)
-                .map(|_| if rng.random_bool(0.25) { c as usize * 150 + rng.random_range(0..150) } else { rng.random_range(0..VOCAB) })
+                .map(|_| {
+                    if rng.random_bool(0.25) {
+                        c as usize * 150 + rng.random_range(0..150)
+                    } else {
+                        rng.random_range(0..VOCAB)
+                    }
+                })
                 .collect();
             cols.sort_unstable();
             cols.dedup();
@@ -74,7 +98,14 @@ fn make_data(with_sparse: bool) -> (Features, Vec<u32>) {
         }
         t.to_csr()
     });
-    (Features { dense: Some(x), sparse, names: vec![] }, y)
+    (
+        Features {
+            dense: Some(x),
+            sparse,
+            names: vec![],
+        },
+        y,
+    )
 }
 
 /// Stratified 5-fold assignment (seeded).
@@ -91,12 +122,25 @@ fn folds(y: &[u32]) -> Vec<usize> {
     fold
 }
 
-fn write_npy(path: &std::path::Path, dtype: &str, shape: &[usize], bytes: &[u8]) -> std::io::Result<()> {
+fn write_npy(
+    path: &std::path::Path,
+    dtype: &str,
+    shape: &[usize],
+    bytes: &[u8],
+) -> std::io::Result<()> {
     let shape_s = match shape {
         [n] => format!("({n},)"),
-        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut header = format!("{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape_s}, }}");
+    let mut header =
+        format!("{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape_s}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -130,27 +174,76 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0 = Instant::now();
     let (x, y) = make_data(with_sparse);
     let fold = folds(&y);
-    println!("data: {} rows, {} dense + {} sparse columns ({:.1}s)", x.n_rows(), x.n_dense(), x.n_sparse(), t0.elapsed().as_secs_f64());
+    println!(
+        "data: {} rows, {} dense + {} sparse columns ({:.1}s)",
+        x.n_rows(),
+        x.n_dense(),
+        x.n_sparse(),
+        t0.elapsed().as_secs_f64()
+    );
     if let Some(i) = args.iter().position(|a| a == "--npy") {
         let dir = std::path::PathBuf::from(args.get(i + 1).ok_or("--npy needs a folder")?);
         std::fs::create_dir_all(&dir)?;
         let d = x.dense.as_ref().ok_or("no dense block")?;
         let flat: Vec<f32> = d.iter().copied().collect();
-        write_npy(&dir.join("x.npy"), "<f4", &[N, D], &le(&flat, |v: f32| v.to_le_bytes().to_vec()))?;
-        write_npy(&dir.join("y.npy"), "<i8", &[N], &le(&y, |v: u32| (v as i64).to_le_bytes().to_vec()))?;
-        write_npy(&dir.join("folds.npy"), "<i8", &[N], &le(&fold, |v: usize| (v as i64).to_le_bytes().to_vec()))?;
+        write_npy(
+            &dir.join("x.npy"),
+            "<f4",
+            &[N, D],
+            &le(&flat, |v: f32| v.to_le_bytes().to_vec()),
+        )?;
+        write_npy(
+            &dir.join("y.npy"),
+            "<i8",
+            &[N],
+            &le(&y, |v: u32| (v as i64).to_le_bytes().to_vec()),
+        )?;
+        write_npy(
+            &dir.join("folds.npy"),
+            "<i8",
+            &[N],
+            &le(&fold, |v: usize| (v as i64).to_le_bytes().to_vec()),
+        )?;
         if let Some(s) = &x.sparse {
             let ip: Vec<i64> = s.indptr().raw_storage().iter().map(|&v| v as i64).collect();
             let ix: Vec<i64> = s.indices().iter().map(|&v| v as i64).collect();
-            write_npy(&dir.join("sp_indptr.npy"), "<i8", &[ip.len()], &le(&ip, |v: i64| v.to_le_bytes().to_vec()))?;
-            write_npy(&dir.join("sp_indices.npy"), "<i8", &[ix.len()], &le(&ix, |v: i64| v.to_le_bytes().to_vec()))?;
-            write_npy(&dir.join("sp_data.npy"), "<f4", &[s.data().len()], &le(s.data(), |v: f32| v.to_le_bytes().to_vec()))?;
+            write_npy(
+                &dir.join("sp_indptr.npy"),
+                "<i8",
+                &[ip.len()],
+                &le(&ip, |v: i64| v.to_le_bytes().to_vec()),
+            )?;
+            write_npy(
+                &dir.join("sp_indices.npy"),
+                "<i8",
+                &[ix.len()],
+                &le(&ix, |v: i64| v.to_le_bytes().to_vec()),
+            )?;
+            write_npy(
+                &dir.join("sp_data.npy"),
+                "<f4",
+                &[s.data().len()],
+                &le(s.data(), |v: f32| v.to_le_bytes().to_vec()),
+            )?;
         }
         println!("wrote npy files to {}", dir.display());
     }
-    println!("model: {} {}", model.name(), args.iter().filter(|a| a.contains('=')).cloned().collect::<Vec<_>>().join(" "));
+    println!(
+        "model: {} {}",
+        model.name(),
+        args.iter()
+            .filter(|a| a.contains('='))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let (mut fit_s, mut bas) = (0.0, Vec::new());
-    for f in 0..5 {
+    let n_folds = if args.iter().any(|a| a == "--quick") {
+        1
+    } else {
+        5
+    };
+    for f in 0..n_folds {
         let train: Vec<usize> = (0..N).filter(|&i| fold[i] != f).collect();
         let test: Vec<usize> = (0..N).filter(|&i| fold[i] == f).collect();
         let (xtr, xte) = (x.select_rows(&train), x.select_rows(&test));
@@ -169,9 +262,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fit_s += secs;
         bas.push(ba);
     }
-    let mean = bas.iter().sum::<f64>() / 5.0;
-    let sd = (bas.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
-    println!("TOTAL fit {fit_s:.2}s over 5 folds, BA {mean:.4} ± {sd:.4}");
+    let mean = bas.iter().sum::<f64>() / n_folds as f64;
+    let sd = (bas.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / n_folds as f64).sqrt();
+    println!("TOTAL fit {fit_s:.2}s over {n_folds} folds, BA {mean:.4} ± {sd:.4}");
     Ok(())
 }
 
@@ -183,6 +276,9 @@ trait RoundsOf {
 impl RoundsOf for Box<dyn Estimator> {
     fn as_any_rounds(&self) -> Option<usize> {
         let v = serde_json::to_value(self).ok()?;
-        v.get("fitted")?.get("n_rounds")?.as_u64().map(|r| r as usize)
+        v.get("fitted")?
+            .get("n_rounds")?
+            .as_u64()
+            .map(|r| r as usize)
     }
 }

@@ -32,12 +32,17 @@ struct Input {
 
 fn write_raw<T: Copy>(path: &Path, data: &[T]) -> std::io::Result<()> {
     // SAFETY: plain-old-data slices (u32, u64, f32) viewed as bytes for a raw dump.
-    let bytes = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) };
+    let bytes = unsafe {
+        std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data))
+    };
     std::fs::File::create(path)?.write_all(bytes)
 }
 
 fn write_csr(dir: &Path, name: &str, m: &CsMat<f32>) -> std::io::Result<()> {
-    std::fs::write(dir.join(format!("{name}_shape.txt")), format!("{} {}", m.rows(), m.cols()))?;
+    std::fs::write(
+        dir.join(format!("{name}_shape.txt")),
+        format!("{} {}", m.rows(), m.cols()),
+    )?;
     let indptr: Vec<u64> = m.indptr().raw_storage().iter().map(|&v| v as u64).collect();
     let indices: Vec<u64> = m.indices().iter().map(|&v| v as u64).collect();
     write_raw(&dir.join(format!("{name}_indptr.u64")), &indptr)?;
@@ -53,35 +58,71 @@ fn balanced_accuracy(y: &[u32], p: &Array2<f32>, k: usize) -> f64 {
         tot[c as usize] += 1;
         hit[c as usize] += usize::from(pred == c as usize);
     }
-    let r: Vec<f64> = (0..k).filter(|&j| tot[j] > 0).map(|j| hit[j] as f64 / tot[j] as f64).collect();
+    let r: Vec<f64> = (0..k)
+        .filter(|&j| tot[j] > 0)
+        .map(|j| hit[j] as f64 / tot[j] as f64)
+        .collect();
     r.iter().sum::<f64>() / r.len() as f64
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp/lyrics".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "/tmp/lyrics".into()),
+    );
     let path = dir.join("input.json");
     if !path.exists() {
-        println!("{} not found; run lr_lyrics_prep.py first (skipping)", path.display());
+        println!(
+            "{} not found; run lr_lyrics_prep.py first (skipping)",
+            path.display()
+        );
         return Ok(());
     }
-    let input: Input = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(&path)?))?;
+    let input: Input =
+        serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(&path)?))?;
     let k = input.classes.len();
     let n_folds = input.folds.iter().copied().max().map_or(0, |m| m + 1);
     let models: Vec<(&str, Box<dyn Estimator>)> = vec![
-        ("logreg C=1 none", Box::new(LogisticRegression { balanced: false, max_iter: 5000, ..LogisticRegression::default() })),
-        ("logreg C=1 balanced", Box::new(LogisticRegression { max_iter: 5000, ..LogisticRegression::default() })),
+        (
+            "logreg C=1 none",
+            Box::new(LogisticRegression {
+                balanced: false,
+                max_iter: 5000,
+                ..LogisticRegression::default()
+            }),
+        ),
+        (
+            "logreg C=1 balanced",
+            Box::new(LogisticRegression {
+                max_iter: 5000,
+                ..LogisticRegression::default()
+            }),
+        ),
         ("complement_nb", Box::new(ComplementNb::default())),
     ];
     let mut scores = vec![Vec::new(); models.len()];
     let mut secs = vec![0.0; models.len()];
     for f in 0..n_folds {
-        let train: Vec<usize> = (0..input.y.len()).filter(|&i| input.folds[i] != f).collect();
-        let test: Vec<usize> = (0..input.y.len()).filter(|&i| input.folds[i] == f).collect();
-        let docs = |rows: &[usize]| rows.iter().map(|&i| input.docs[i].clone()).collect::<Vec<_>>();
-        let (ytr, yte): (Vec<u32>, Vec<u32>) =
-            (train.iter().map(|&i| input.y[i]).collect(), test.iter().map(|&i| input.y[i]).collect());
-        let mut tfidf =
-            TfidfVectorizer::new(TfidfConfig { min_df: DocFreq::Count(2), ..TfidfConfig::word(1, 2) })?;
+        let train: Vec<usize> = (0..input.y.len())
+            .filter(|&i| input.folds[i] != f)
+            .collect();
+        let test: Vec<usize> = (0..input.y.len())
+            .filter(|&i| input.folds[i] == f)
+            .collect();
+        let docs = |rows: &[usize]| {
+            rows.iter()
+                .map(|&i| input.docs[i].clone())
+                .collect::<Vec<_>>()
+        };
+        let (ytr, yte): (Vec<u32>, Vec<u32>) = (
+            train.iter().map(|&i| input.y[i]).collect(),
+            test.iter().map(|&i| input.y[i]).collect(),
+        );
+        let mut tfidf = TfidfVectorizer::new(TfidfConfig {
+            min_df: DocFreq::Count(2),
+            ..TfidfConfig::word(1, 2)
+        })?;
         let xtr = tfidf.fit_transform(&docs(&train))?;
         let xte = tfidf.transform(&docs(&test))?;
         write_csr(&dir, &format!("fold{f}_train"), &xtr)?;
@@ -101,7 +142,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (m, (name, _)) in models.iter().enumerate() {
         let mean = scores[m].iter().sum::<f64>() / scores[m].len() as f64;
         let folds: Vec<String> = scores[m].iter().map(|s| format!("{s:.4}")).collect();
-        println!("rust {name:22} BA {mean:.4}  folds [{}]  fit {:.2}s (5 folds)", folds.join(", "), secs[m]);
+        println!(
+            "rust {name:22} BA {mean:.4}  folds [{}]  fit {:.2}s (5 folds)",
+            folds.join(", "),
+            secs[m]
+        );
     }
     Ok(())
 }

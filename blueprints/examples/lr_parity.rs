@@ -24,7 +24,9 @@ use rand_chacha::ChaCha8Rng;
 const K: usize = 6;
 
 fn write_raw<T: Copy>(path: &Path, data: &[T]) -> std::io::Result<()> {
-    let bytes = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) };
+    let bytes = unsafe {
+        std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data))
+    };
     std::fs::File::create(path)?.write_all(bytes)
 }
 
@@ -37,12 +39,15 @@ fn gaussian(rng: &mut ChaCha8Rng) -> f32 {
 
 fn dense_problem(rng: &mut ChaCha8Rng) -> (Features, Vec<u32>) {
     let (n, d) = (1000, 1280);
-    let means: Vec<Vec<f32>> = (0..K).map(|_| (0..d).map(|_| 0.08 * gaussian(rng)).collect()).collect();
+    let means: Vec<Vec<f32>> = (0..K)
+        .map(|_| (0..d).map(|_| 0.08 * gaussian(rng)).collect())
+        .collect();
     let y: Vec<u32> = (0..n).map(|_| rng.random_range(0..K as u32)).collect();
     let mut x = Array2::<f32>::zeros((n, d));
     for i in 0..n {
         for j in 0..d {
-            x[[i, j]] = (means[y[i] as usize][j] + gaussian(rng)).max(0.0) * 0.5 + 0.1 * j as f32 / d as f32;
+            x[[i, j]] = (means[y[i] as usize][j] + gaussian(rng)).max(0.0) * 0.5
+                + 0.1 * j as f32 / d as f32;
         }
     }
     (Features::dense(x), y)
@@ -80,7 +85,10 @@ fn balanced_accuracy(y: &[u32], p: &Array2<f32>) -> f64 {
         tot[c as usize] += 1;
         hit[c as usize] += usize::from(pred == c as usize);
     }
-    let present: Vec<f64> = (0..K).filter(|&k| tot[k] > 0).map(|k| hit[k] as f64 / tot[k] as f64).collect();
+    let present: Vec<f64> = (0..K)
+        .filter(|&k| tot[k] > 0)
+        .map(|k| hit[k] as f64 / tot[k] as f64)
+        .collect();
     present.iter().sum::<f64>() / present.len() as f64
 }
 
@@ -88,11 +96,20 @@ fn run(name: &str, x: Features, y: Vec<u32>, dir: &Path) -> std::io::Result<()> 
     let n = y.len();
     write_raw(&dir.join(format!("{name}_y.u32")), &y)?;
     if let Some(d) = &x.dense {
-        std::fs::write(dir.join(format!("{name}_shape.txt")), format!("{} {}", d.nrows(), d.ncols()))?;
-        write_raw(&dir.join(format!("{name}_x.f32")), d.as_slice().unwrap_or(&[]))?;
+        std::fs::write(
+            dir.join(format!("{name}_shape.txt")),
+            format!("{} {}", d.nrows(), d.ncols()),
+        )?;
+        write_raw(
+            &dir.join(format!("{name}_x.f32")),
+            d.as_slice().unwrap_or(&[]),
+        )?;
     }
     if let Some(s) = &x.sparse {
-        std::fs::write(dir.join(format!("{name}_shape.txt")), format!("{} {}", s.rows(), s.cols()))?;
+        std::fs::write(
+            dir.join(format!("{name}_shape.txt")),
+            format!("{} {}", s.rows(), s.cols()),
+        )?;
         let indptr: Vec<u64> = s.indptr().raw_storage().iter().map(|&v| v as u64).collect();
         let indices: Vec<u64> = s.indices().iter().map(|&v| v as u64).collect();
         write_raw(&dir.join(format!("{name}_indptr.u64")), &indptr)?;
@@ -104,9 +121,15 @@ fn run(name: &str, x: Features, y: Vec<u32>, dir: &Path) -> std::io::Result<()> 
     let test: Vec<usize> = (n_train..n).collect();
     let (xtr, xte) = (x.select_rows(&train), x.select_rows(&test));
     for c in [1.0, 0.01] {
-        let mut lr = LogisticRegression { c, max_iter: 100, tol: 1e-4, ..LogisticRegression::default() };
+        let mut lr = LogisticRegression {
+            c,
+            max_iter: 100,
+            tol: 1e-4,
+            ..LogisticRegression::default()
+        };
         let t = Instant::now();
-        lr.fit(&xtr, &y[..n_train], &FitContext::new(K, 0)).map_err(std::io::Error::other)?;
+        lr.fit(&xtr, &y[..n_train], &FitContext::new(K, 0))
+            .map_err(std::io::Error::other)?;
         let secs = t.elapsed().as_secs_f64();
         let p = lr.predict_proba(&xte).map_err(std::io::Error::other)?;
         let f = lr.fitted().map_err(std::io::Error::other)?;
@@ -121,7 +144,11 @@ fn run(name: &str, x: Features, y: Vec<u32>, dir: &Path) -> std::io::Result<()> 
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp/lr_parity".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "/tmp/lr_parity".into()),
+    );
     std::fs::create_dir_all(&dir)?;
     println!("rayon threads: {}", rayon::current_num_threads());
     let mut rng = ChaCha8Rng::seed_from_u64(42);

@@ -20,10 +20,16 @@ use blueprints::text::{DocFreq, TfidfConfig, TfidfVectorizer};
 const LYRICS: &str = "/work/shared/data/lyrics-spotify/songs.csv";
 const ALBUMS: &str = "/work/shared/data/covers-spotify/albums.csv";
 
-fn read_column(path: &str, column: &str) -> Result<Vec<Option<String>>, Box<dyn std::error::Error>> {
+fn read_column(
+    path: &str,
+    column: &str,
+) -> Result<Vec<Option<String>>, Box<dyn std::error::Error>> {
     let mut reader = csv::Reader::from_path(path)?;
-    let idx =
-        reader.headers()?.iter().position(|h| h == column).ok_or_else(|| format!("{path} has no column {column}"))?;
+    let idx = reader
+        .headers()?
+        .iter()
+        .position(|h| h == column)
+        .ok_or_else(|| format!("{path} has no column {column}"))?;
     let mut out = Vec::new();
     for rec in reader.records() {
         let rec = rec?;
@@ -35,12 +41,20 @@ fn read_column(path: &str, column: &str) -> Result<Vec<Option<String>>, Box<dyn 
 /// `Σ v` and `Σ v·(col+1)·(row+1)` over stored values: a cheap fingerprint of the whole matrix
 /// (values, columns and rows) that the sklearn side prints too.
 fn fingerprint(x: &sprs::CsMat<f32>) -> (f64, f64) {
-    x.iter()
-        .fold((0.0, 0.0), |(s, w), (&v, (r, c))| (s + f64::from(v), w + f64::from(v) * (c + 1) as f64 * (r + 1) as f64))
+    x.iter().fold((0.0, 0.0), |(s, w), (&v, (r, c))| {
+        (
+            s + f64::from(v),
+            w + f64::from(v) * (c + 1) as f64 * (r + 1) as f64,
+        )
+    })
 }
 
 /// Best of `reps` runs of fit_transform: (seconds, n_features, nnz, fingerprint).
-fn time_rust(config: &TfidfConfig, docs: &[Option<String>], reps: usize) -> (f64, usize, usize, (f64, f64)) {
+fn time_rust(
+    config: &TfidfConfig,
+    docs: &[Option<String>],
+    reps: usize,
+) -> (f64, usize, usize, (f64, f64)) {
     let mut best = f64::INFINITY;
     let mut shape = (0, 0);
     let mut print = (0.0, 0.0);
@@ -70,7 +84,13 @@ fn time_sklearn(path: &str, column: &str, kwargs: &str) -> Option<String> {
     );
     let out = Command::new(python).arg("-c").arg(script).output().ok()?;
     if !out.status.success() {
-        eprintln!("  (sklearn run failed: {})", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        eprintln!(
+            "  (sklearn run failed: {})",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
         return None;
     }
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -97,13 +117,24 @@ fn bench(name: &str, path: &str, column: &str, config: TfidfConfig, sk_kwargs: &
     );
     match time_sklearn(path, column, sk_kwargs) {
         Some(line) => println!("{name}: sklearn TfidfVectorizer({sk_kwargs}) best of 3: {line}"),
-        None => println!("{name}: sklearn not available (set PYTHON to an interpreter with scikit-learn and pandas)"),
+        None => println!(
+            "{name}: sklearn not available (set PYTHON to an interpreter with scikit-learn and pandas)"
+        ),
     }
 }
 
 fn main() {
-    let word = TfidfConfig { min_df: DocFreq::Count(2), ..TfidfConfig::word(1, 2) };
-    bench("lyrics word(1,2) min_df=2", LYRICS, "lyrics", word, "ngram_range=(1, 2), sublinear_tf=True, min_df=2");
+    let word = TfidfConfig {
+        min_df: DocFreq::Count(2),
+        ..TfidfConfig::word(1, 2)
+    };
+    bench(
+        "lyrics word(1,2) min_df=2",
+        LYRICS,
+        "lyrics",
+        word,
+        "ngram_range=(1, 2), sublinear_tf=True, min_df=2",
+    );
     bench(
         "albums char_wb(2,5)",
         ALBUMS,

@@ -43,10 +43,19 @@ impl Clone for Box<dyn Blender> {
 
 /// Checks a list of prediction matrices: at least one, `expected_models` of them when given,
 /// equal shapes with `n_classes` columns, every value finite and non-negative. Returns the row count.
-pub fn check_predictions(preds: &[ArrayView2<f32>], expected_models: Option<usize>, n_classes: usize) -> Result<usize> {
-    let first = preds.first().ok_or_else(|| BlueprintError::InvalidInput("no prediction matrices to blend".into()))?;
+pub fn check_predictions(
+    preds: &[ArrayView2<f32>],
+    expected_models: Option<usize>,
+    n_classes: usize,
+) -> Result<usize> {
+    let first = preds
+        .first()
+        .ok_or_else(|| BlueprintError::InvalidInput("no prediction matrices to blend".into()))?;
     if let Some(m) = expected_models.filter(|&m| m != preds.len()) {
-        return Err(BlueprintError::InvalidInput(format!("blender was fitted on {m} models but got {}", preds.len())));
+        return Err(BlueprintError::InvalidInput(format!(
+            "blender was fitted on {m} models but got {}",
+            preds.len()
+        )));
     }
     let rows = first.nrows();
     for (i, p) in preds.iter().enumerate() {
@@ -58,7 +67,9 @@ pub fn check_predictions(preds: &[ArrayView2<f32>], expected_models: Option<usiz
             )));
         }
         if let Some(((r, c), v)) = p.indexed_iter().find(|(_, v)| !v.is_finite() || **v < 0.0) {
-            return Err(BlueprintError::InvalidInput(format!("model {i} has probability {v} at row {r}, class {c}")));
+            return Err(BlueprintError::InvalidInput(format!(
+                "model {i} has probability {v} at row {r}, class {c}"
+            )));
         }
     }
     Ok(rows)
@@ -79,12 +90,17 @@ impl MeanBlender {
     /// A blender with fixed per-model weights (non-negative, positive sum; normalised to sum 1).
     pub fn weighted(weights: Vec<f64>) -> Result<Self> {
         let total: f64 = weights.iter().sum();
-        if weights.is_empty() || weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0 {
+        if weights.is_empty() || weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0
+        {
             return Err(BlueprintError::InvalidInput(format!(
                 "blend weights must be finite, non-negative and not all zero: {weights:?}"
             )));
         }
-        Ok(Self { weights: Some(weights.iter().map(|w| w / total).collect()), n_models: None, n_classes: 0 })
+        Ok(Self {
+            weights: Some(weights.iter().map(|w| w / total).collect()),
+            n_models: None,
+            n_classes: 0,
+        })
     }
 }
 
@@ -106,7 +122,11 @@ impl Blender for MeanBlender {
         let rows = check_predictions(oof, None, ctx.n_classes)?;
         check_labels(rows, y, ctx)?;
         if let Some(w) = self.weights.as_ref().filter(|w| w.len() != oof.len()) {
-            return Err(BlueprintError::InvalidInput(format!("{} blend weights for {} models", w.len(), oof.len())));
+            return Err(BlueprintError::InvalidInput(format!(
+                "{} blend weights for {} models",
+                w.len(),
+                oof.len()
+            )));
         }
         self.n_models = Some(oof.len());
         self.n_classes = ctx.n_classes;
@@ -114,7 +134,9 @@ impl Blender for MeanBlender {
     }
 
     fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>> {
-        let m = self.n_models.ok_or_else(|| BlueprintError::NotFitted("Mean Blender".into()))?;
+        let m = self
+            .n_models
+            .ok_or_else(|| BlueprintError::NotFitted("Mean Blender".into()))?;
         let rows = check_predictions(preds, Some(m), self.n_classes)?;
         let mut out = Array2::<f64>::zeros((rows, self.n_classes));
         for (i, p) in preds.iter().enumerate() {
@@ -155,15 +177,27 @@ pub struct GlmStacker {
 
 impl Default for GlmStacker {
     fn default() -> Self {
-        Self { c: 1.0, input: "log".into(), balanced: true, model: None, n_models: 0, n_classes: 0 }
+        Self {
+            c: 1.0,
+            input: "log".into(),
+            balanced: true,
+            model: None,
+            n_models: 0,
+            n_classes: 0,
+        }
     }
 }
 
 impl GlmStacker {
     fn features(&self, preds: &[ArrayView2<f32>]) -> Features {
         let views: Vec<ArrayView2<f32>> = preds.to_vec();
-        let stacked = ndarray::concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((0, 0)));
-        let x = if self.input == "prob" { stacked } else { stacked.mapv(|v| v.max(PROB_FLOOR as f32).ln()) };
+        let stacked =
+            ndarray::concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((0, 0)));
+        let x = if self.input == "prob" {
+            stacked
+        } else {
+            stacked.mapv(|v| v.max(PROB_FLOOR as f32).ln())
+        };
         Features::dense(x)
     }
 }
@@ -179,7 +213,11 @@ impl Blender for GlmStacker {
             ParamSpec::new(
                 "C",
                 self.c,
-                ParamDomain::Float { min: 1e-6, max: 1e6, log: true },
+                ParamDomain::Float {
+                    min: 1e-6,
+                    max: 1e6,
+                    log: true,
+                },
                 "inverse regularisation strength",
             ),
             ParamSpec::new(
@@ -188,7 +226,12 @@ impl Blender for GlmStacker {
                 ParamDomain::Choice(INPUTS.iter().map(|s| s.to_string()).collect()),
                 "stack log-probabilities or probabilities",
             ),
-            ParamSpec::new("balanced", self.balanced, ParamDomain::Bool, "balanced class weights"),
+            ParamSpec::new(
+                "balanced",
+                self.balanced,
+                ParamDomain::Bool,
+                "balanced class weights",
+            ),
         ]
     }
 
@@ -206,7 +249,11 @@ impl Blender for GlmStacker {
         self.model = None;
         let rows = check_predictions(oof, None, ctx.n_classes)?;
         check_labels(rows, y, ctx)?;
-        let mut lr = LogisticRegression { c: self.c, balanced: self.balanced, ..LogisticRegression::default() };
+        let mut lr = LogisticRegression {
+            c: self.c,
+            balanced: self.balanced,
+            ..LogisticRegression::default()
+        };
         lr.fit(&self.features(oof), y, ctx)?;
         self.model = Some(lr);
         self.n_models = oof.len();
@@ -215,7 +262,10 @@ impl Blender for GlmStacker {
     }
 
     fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>> {
-        let model = self.model.as_ref().ok_or_else(|| BlueprintError::NotFitted(GLM.into()))?;
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(GLM.into()))?;
         check_predictions(preds, Some(self.n_models), self.n_classes)?;
         model.predict_proba(&self.features(preds))
     }
@@ -238,11 +288,13 @@ mod tests {
         let a = array![[0.8f32, 0.2], [0.4, 0.6]];
         let b = array![[0.6f32, 0.4], [0.0, 1.0]];
         let mut m = MeanBlender::default();
-        m.fit(&[a.view(), b.view()], &[0, 1], &FitContext::new(2, 0)).unwrap();
+        m.fit(&[a.view(), b.view()], &[0, 1], &FitContext::new(2, 0))
+            .unwrap();
         let p = m.blend(&[a.view(), b.view()]).unwrap();
         assert!((p[[0, 0]] - 0.7).abs() < 1e-6 && (p[[1, 1]] - 0.8).abs() < 1e-6);
         let mut w = MeanBlender::weighted(vec![3.0, 1.0]).unwrap();
-        w.fit(&[a.view(), b.view()], &[0, 1], &FitContext::new(2, 0)).unwrap();
+        w.fit(&[a.view(), b.view()], &[0, 1], &FitContext::new(2, 0))
+            .unwrap();
         let p = w.blend(&[a.view(), b.view()]).unwrap();
         assert!((p[[0, 0]] - 0.75).abs() < 1e-6 && (p[[1, 0]] - 0.3).abs() < 1e-6);
         assert!(MeanBlender::weighted(vec![0.0, 0.0]).is_err());
@@ -260,7 +312,11 @@ mod tests {
         let mut b = Array2::<f32>::zeros((n, k));
         for i in 0..n {
             // A: right class with prob 0.9 on 75% of rows, a random wrong class otherwise.
-            let guess = if rng.random::<f32>() < 0.75 { y[i] as usize } else { rng.random_range(0..k) };
+            let guess = if rng.random::<f32>() < 0.75 {
+                y[i] as usize
+            } else {
+                rng.random_range(0..k)
+            };
             for c in 0..k {
                 a[[i, c]] = if c == guess { 0.98 } else { 0.01 };
                 b[[i, c]] = rng.random::<f32>() + 0.01;
@@ -270,24 +326,42 @@ mod tests {
         }
         let ctx = FitContext::new(k, 0);
         let (train, test) = (0..400, 400..n);
-        let part = |m: &Array2<f32>, r: std::ops::Range<usize>| m.slice(ndarray::s![r, ..]).to_owned();
-        let (a_tr, b_tr, a_te, b_te) =
-            (part(&a, train.clone()), part(&b, train.clone()), part(&a, test.clone()), part(&b, test.clone()));
+        let part =
+            |m: &Array2<f32>, r: std::ops::Range<usize>| m.slice(ndarray::s![r, ..]).to_owned();
+        let (a_tr, b_tr, a_te, b_te) = (
+            part(&a, train.clone()),
+            part(&b, train.clone()),
+            part(&a, test.clone()),
+            part(&b, test.clone()),
+        );
         let mut stack = GlmStacker::default();
-        stack.fit(&[a_tr.view(), b_tr.view()], &y[train.clone()], &ctx).unwrap();
+        stack
+            .fit(&[a_tr.view(), b_tr.view()], &y[train.clone()], &ctx)
+            .unwrap();
         let mut mean = MeanBlender::default();
-        mean.fit(&[a_tr.view(), b_tr.view()], &y[train], &ctx).unwrap();
+        mean.fit(&[a_tr.view(), b_tr.view()], &y[train], &ctx)
+            .unwrap();
         let ps = stack.blend(&[a_te.view(), b_te.view()]).unwrap();
         let pm = mean.blend(&[a_te.view(), b_te.view()]).unwrap();
-        let (ls, lm) = (log_loss(&y[test.clone()], ps.view()).unwrap(), log_loss(&y[test.clone()], pm.view()).unwrap());
+        let (ls, lm) = (
+            log_loss(&y[test.clone()], ps.view()).unwrap(),
+            log_loss(&y[test.clone()], pm.view()).unwrap(),
+        );
         let la = log_loss(&y[test.clone()], a_te.view()).unwrap();
         // Measured: stacker 0.652, mean 0.691, A alone 0.937 (the stacking LR's coefficients
         // were checked against scikit-learn on the same out-of-fold matrix).
-        assert!(ls < lm - 0.02 && ls < la - 0.2, "stacker log loss {ls} vs mean {lm}, A alone {la}");
+        assert!(
+            ls < lm - 0.02 && ls < la - 0.2,
+            "stacker log loss {ls} vs mean {lm}, A alone {la}"
+        );
         // Serde round trip as a trait object keeps the predictions.
         let boxed: Box<dyn Blender> = Box::new(stack);
-        let back: Box<dyn Blender> = serde_json::from_str(&serde_json::to_string(&boxed).unwrap()).unwrap();
-        assert_eq!(boxed.blend(&[a_te.view(), b_te.view()]).unwrap(), back.blend(&[a_te.view(), b_te.view()]).unwrap());
+        let back: Box<dyn Blender> =
+            serde_json::from_str(&serde_json::to_string(&boxed).unwrap()).unwrap();
+        assert_eq!(
+            boxed.blend(&[a_te.view(), b_te.view()]).unwrap(),
+            back.blend(&[a_te.view(), b_te.view()]).unwrap()
+        );
     }
 
     #[test]
@@ -300,11 +374,21 @@ mod tests {
         assert!(s.blend(&[a.view()]).is_err());
         assert!(s.fit(&[], &[0, 1], &ctx).is_err());
         assert!(s.fit(&[a.view(), bad_shape.view()], &[0, 1], &ctx).is_err());
-        assert!(s.fit(&[a.view(), nan.view()], &[0, 1], &ctx).unwrap_err().to_string().contains("NaN"));
+        assert!(
+            s.fit(&[a.view(), nan.view()], &[0, 1], &ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("NaN")
+        );
         assert!(s.fit(&[a.view()], &[0, 2], &ctx).is_err());
         assert!(s.fit(&[a.view()], &[0], &ctx).is_err());
         s.fit(&[a.view()], &[0, 1], &ctx).unwrap();
-        assert!(s.blend(&[a.view(), a.view()]).unwrap_err().to_string().contains("fitted on 1 models"));
+        assert!(
+            s.blend(&[a.view(), a.view()])
+                .unwrap_err()
+                .to_string()
+                .contains("fitted on 1 models")
+        );
         assert!(s.set_param("input", "logit").is_err());
         let mut m = MeanBlender::weighted(vec![1.0, 1.0]).unwrap();
         assert!(m.fit(&[a.view()], &[0, 1], &ctx).is_err());

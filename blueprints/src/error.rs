@@ -7,10 +7,18 @@ use thiserror::Error;
 pub enum BlueprintError {
     /// A hyperparameter name that the task does not have.
     #[error("unknown parameter '{name}' for {task}; valid parameters: {valid}")]
-    UnknownParam { task: String, name: String, valid: String },
+    UnknownParam {
+        task: String,
+        name: String,
+        valid: String,
+    },
     /// A hyperparameter value outside its domain.
     #[error("invalid value '{value}' for parameter '{name}': {reason}")]
-    InvalidParam { name: String, value: String, reason: String },
+    InvalidParam {
+        name: String,
+        value: String,
+        reason: String,
+    },
     /// Input data that the task cannot use (NaN, wrong shape, empty, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -20,7 +20,11 @@ pub struct FitContext {
 impl FitContext {
     /// A context with no sample weights.
     pub fn new(n_classes: usize, seed: u64) -> Self {
-        Self { n_classes, seed, sample_weight: None }
+        Self {
+            n_classes,
+            seed,
+            sample_weight: None,
+        }
     }
 }
 

@@ -21,17 +21,29 @@ pub struct Features {
 impl Features {
     /// Dense-only features.
     pub fn dense(x: Array2<f32>) -> Self {
-        Self { dense: Some(x), sparse: None, names: Vec::new() }
+        Self {
+            dense: Some(x),
+            sparse: None,
+            names: Vec::new(),
+        }
     }
 
     /// Sparse-only features.
     pub fn sparse(x: CsMat<f32>) -> Self {
-        Self { dense: None, sparse: Some(x.to_csr()), names: Vec::new() }
+        Self {
+            dense: None,
+            sparse: Some(x.to_csr()),
+            names: Vec::new(),
+        }
     }
 
     /// Number of rows (0 when there is no block).
     pub fn n_rows(&self) -> usize {
-        self.dense.as_ref().map(|d| d.nrows()).or_else(|| self.sparse.as_ref().map(|s| s.rows())).unwrap_or(0)
+        self.dense
+            .as_ref()
+            .map(|d| d.nrows())
+            .or_else(|| self.sparse.as_ref().map(|s| s.rows()))
+            .unwrap_or(0)
     }
 
     /// Number of dense columns.
@@ -62,10 +74,14 @@ impl Features {
             }
         }
         if self.n_cols() == 0 {
-            return Err(BlueprintError::InvalidInput("feature matrix has no columns".into()));
+            return Err(BlueprintError::InvalidInput(
+                "feature matrix has no columns".into(),
+            ));
         }
         if self.n_rows() == 0 {
-            return Err(BlueprintError::InvalidInput("feature matrix has no rows".into()));
+            return Err(BlueprintError::InvalidInput(
+                "feature matrix has no rows".into(),
+            ));
         }
         if let Some(d) = &self.dense {
             if let Some(((r, c), v)) = d.indexed_iter().find(|(_, v)| !v.is_finite()) {
@@ -109,7 +125,11 @@ impl Features {
             }
             b.to_csr()
         });
-        Features { dense, sparse, names: self.names.clone() }
+        Features {
+            dense,
+            sparse,
+            names: self.names.clone(),
+        }
     }
 
     /// Value at (row, col) across both blocks (slow path for tests and insights).
@@ -118,7 +138,10 @@ impl Features {
         if col < nd {
             self.dense.as_ref().map_or(0.0, |d| d[[row, col]])
         } else {
-            self.sparse.as_ref().and_then(|s| s.get(row, col - nd).copied()).unwrap_or(0.0)
+            self.sparse
+                .as_ref()
+                .and_then(|s| s.get(row, col - nd).copied())
+                .unwrap_or(0.0)
         }
     }
 }
@@ -134,7 +157,11 @@ mod tests {
         let mut t = sprs::TriMat::new((3, 3));
         t.add_triplet(0, 1, 7.0f32);
         t.add_triplet(2, 2, 9.0f32);
-        let f = Features { dense: Some(d), sparse: Some(t.to_csr()), names: vec![] };
+        let f = Features {
+            dense: Some(d),
+            sparse: Some(t.to_csr()),
+            names: vec![],
+        };
         let s = f.select_rows(&[2, 0]);
         assert_eq!(s.n_rows(), 2);
         assert_eq!(s.get(0, 0), 5.0);

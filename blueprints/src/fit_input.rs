@@ -20,7 +20,9 @@ pub fn check_fit_input(x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> 
 /// The label and sample-weight half of [`check_fit_input`], for inputs that are not `Features`.
 pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
     if ctx.n_classes == 0 {
-        return Err(BlueprintError::InvalidInput("n_classes must be at least 1".into()));
+        return Err(BlueprintError::InvalidInput(
+            "n_classes must be at least 1".into(),
+        ));
     }
     if n_rows != y.len() {
         return Err(BlueprintError::InvalidInput(format!(
@@ -31,7 +33,11 @@ pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
     if y.is_empty() {
         return Err(BlueprintError::InvalidInput("no training rows".into()));
     }
-    if let Some((i, &c)) = y.iter().enumerate().find(|(_, c)| **c as usize >= ctx.n_classes) {
+    if let Some((i, &c)) = y
+        .iter()
+        .enumerate()
+        .find(|(_, c)| **c as usize >= ctx.n_classes)
+    {
         return Err(BlueprintError::InvalidInput(format!(
             "label {c} at row {i} is not below n_classes = {}",
             ctx.n_classes
@@ -39,13 +45,25 @@ pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
     }
     if let Some(w) = &ctx.sample_weight {
         if w.len() != y.len() {
-            return Err(BlueprintError::InvalidInput(format!("{} sample weights for {} rows", w.len(), y.len())));
+            return Err(BlueprintError::InvalidInput(format!(
+                "{} sample weights for {} rows",
+                w.len(),
+                y.len()
+            )));
         }
-        if let Some((i, v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite() || **v < 0.0) {
-            return Err(BlueprintError::InvalidInput(format!("sample weight {v} at row {i} is not finite and >= 0")));
+        if let Some((i, v)) = w
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite() || **v < 0.0)
+        {
+            return Err(BlueprintError::InvalidInput(format!(
+                "sample weight {v} at row {i} is not finite and >= 0"
+            )));
         }
         if w.iter().map(|&v| v as f64).sum::<f64>() <= 0.0 {
-            return Err(BlueprintError::InvalidInput("sample weights sum to zero".into()));
+            return Err(BlueprintError::InvalidInput(
+                "sample weights sum to zero".into(),
+            ));
         }
     }
     Ok(())
@@ -72,7 +90,9 @@ impl ClassMap {
                 *s = true;
             }
         }
-        let present = (0..n_classes as u32).filter(|&c| seen[c as usize]).collect();
+        let present = (0..n_classes as u32)
+            .filter(|&c| seen[c as usize])
+            .collect();
         Self { n_classes, present }
     }
 
@@ -87,7 +107,9 @@ impl ClassMap {
         for (i, &c) in self.present.iter().enumerate() {
             lookup[c as usize] = i as u32;
         }
-        y.iter().map(|&c| lookup.get(c as usize).copied().unwrap_or(0)).collect()
+        y.iter()
+            .map(|&c| lookup.get(c as usize).copied().unwrap_or(0))
+            .collect()
     }
 
     /// Widens `rows × n_present` probabilities to `rows × n_classes` (absent classes get the
@@ -105,7 +127,12 @@ impl ClassMap {
 /// Per-row weights: the caller's sample weights (or 1) times, when `balanced`, the class weight
 /// `n_rows / (n_present_classes * count(class))` (scikit-learn's `class_weight="balanced"`,
 /// counted over the classes present in `y_compact`).
-pub fn row_weights(y_compact: &[u32], n_present: usize, sample_weight: Option<&[f32]>, balanced: bool) -> Vec<f64> {
+pub fn row_weights(
+    y_compact: &[u32],
+    n_present: usize,
+    sample_weight: Option<&[f32]>,
+    balanced: bool,
+) -> Vec<f64> {
     let mut w: Vec<f64> = match sample_weight {
         Some(sw) => sw.iter().map(|&v| v as f64).collect(),
         None => vec![1.0; y_compact.len()],
@@ -151,8 +178,18 @@ mod tests {
     fn refuses_bad_labels_and_weights() {
         let x = Features::dense(array![[1.0f32], [2.0]]);
         let ctx = FitContext::new(2, 0);
-        assert!(check_fit_input(&x, &[0, 2], &ctx).unwrap_err().to_string().contains("label 2"));
-        assert!(check_fit_input(&x, &[0], &ctx).unwrap_err().to_string().contains("2 rows"));
+        assert!(
+            check_fit_input(&x, &[0, 2], &ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("label 2")
+        );
+        assert!(
+            check_fit_input(&x, &[0], &ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("2 rows")
+        );
         let mut c = ctx.clone();
         c.sample_weight = Some(vec![1.0, f32::NAN]);
         assert!(check_fit_input(&x, &[0, 1], &c).is_err());

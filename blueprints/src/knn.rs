@@ -58,7 +58,13 @@ pub struct FittedKnn {
 
 impl Default for Knn {
     fn default() -> Self {
-        Self { k: 10, metric: "cosine".into(), weights: "distance".into(), smoothing: 1e-3, fitted: None }
+        Self {
+            k: 10,
+            metric: "cosine".into(),
+            weights: "distance".into(),
+            smoothing: 1e-3,
+            fitted: None,
+        }
     }
 }
 
@@ -80,7 +86,13 @@ fn row_sq_norms(x: &Features) -> Vec<f64> {
 
 impl FittedKnn {
     /// Dot products of query rows `q0..q0+rows` with every training row, `rows × n_train`.
-    fn dots(&self, q: &Features, q0: usize, rows: usize, train_csc: Option<&CsMat<f32>>) -> Array2<f32> {
+    fn dots(
+        &self,
+        q: &Features,
+        q0: usize,
+        rows: usize,
+        train_csc: Option<&CsMat<f32>>,
+    ) -> Array2<f32> {
         let n = self.y.len();
         let mut dots = match (&q.dense, &self.x.dense) {
             (Some(qd), Some(td)) if td.ncols() > 0 => qd.slice(s![q0..q0 + rows, ..]).dot(&td.t()),
@@ -88,7 +100,9 @@ impl FittedKnn {
         };
         if let (Some(qs), Some(csc)) = (&q.sparse, train_csc) {
             for (i, mut drow) in dots.axis_iter_mut(Axis(0)).enumerate() {
-                let Some(qrow) = qs.outer_view(q0 + i) else { continue };
+                let Some(qrow) = qs.outer_view(q0 + i) else {
+                    continue;
+                };
                 for (j, &v) in qrow.iter() {
                     if let Some(col) = csc.outer_view(j) {
                         for (t, &u) in col.iter() {
@@ -111,7 +125,11 @@ impl FittedKnn {
                 let t_sq = self.sq_norms[t];
                 let dist = if cosine {
                     let denom = (q_sq * t_sq).sqrt();
-                    if denom > 0.0 { (1.0 - d as f64 / denom).max(0.0) } else { 1.0 }
+                    if denom > 0.0 {
+                        (1.0 - d as f64 / denom).max(0.0)
+                    } else {
+                        1.0
+                    }
                 } else {
                     (q_sq + t_sq - 2.0 * d as f64).max(0.0).sqrt()
                 };
@@ -154,7 +172,12 @@ impl Estimator for Knn {
 
     fn params(&self) -> Vec<ParamSpec> {
         vec![
-            ParamSpec::new("k", self.k, ParamDomain::Int { min: 1, max: 1000 }, "number of neighbours"),
+            ParamSpec::new(
+                "k",
+                self.k,
+                ParamDomain::Int { min: 1, max: 1000 },
+                "number of neighbours",
+            ),
             ParamSpec::new(
                 "metric",
                 &self.metric,
@@ -170,7 +193,11 @@ impl Estimator for Knn {
             ParamSpec::new(
                 "smoothing",
                 self.smoothing,
-                ParamDomain::Float { min: 1e-9, max: 1.0, log: true },
+                ParamDomain::Float {
+                    min: 1e-9,
+                    max: 1.0,
+                    log: true,
+                },
                 "added to each class's vote share so no probability is 0",
             ),
         ]
@@ -202,13 +229,26 @@ impl Estimator for Knn {
             Some(w) => w.iter().map(|&v| v as f64).collect(),
             None => vec![1.0; y.len()],
         };
-        let x = Features { dense: x.dense.clone(), sparse: x.sparse.clone(), names: Vec::new() };
-        self.fitted = Some(FittedKnn { sq_norms: row_sq_norms(&x), y: classes.compact(y), row_weight, classes, x });
+        let x = Features {
+            dense: x.dense.clone(),
+            sparse: x.sparse.clone(),
+            names: Vec::new(),
+        };
+        self.fitted = Some(FittedKnn {
+            sq_norms: row_sq_norms(&x),
+            y: classes.compact(y),
+            row_weight,
+            classes,
+            x,
+        });
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        let fit = self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(NAME.into()))?;
+        let fit = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(NAME.into()))?;
         x.validate()?;
         if x.n_dense() != fit.x.n_dense() || x.n_sparse() != fit.x.n_sparse() {
             return Err(BlueprintError::InvalidInput(format!(
@@ -222,14 +262,17 @@ impl Estimator for Knn {
         let csc = fit.x.sparse.as_ref().map(|s| s.to_csc());
         let q_sq = row_sq_norms(x);
         let mut out = Array2::<f64>::zeros((x.n_rows(), fit.classes.n_present()));
-        out.axis_chunks_iter_mut(Axis(0), QUERY_CHUNK).into_par_iter().enumerate().for_each(|(c, mut o)| {
-            let q0 = c * QUERY_CHUNK;
-            let dots = fit.dots(x, q0, o.nrows(), csc.as_ref());
-            for (i, mut orow) in o.axis_iter_mut(Axis(0)).enumerate() {
-                let p = fit.vote(dots.row(i), q_sq[q0 + i], self);
-                orow.iter_mut().zip(p).for_each(|(a, b)| *a = b);
-            }
-        });
+        out.axis_chunks_iter_mut(Axis(0), QUERY_CHUNK)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut o)| {
+                let q0 = c * QUERY_CHUNK;
+                let dots = fit.dots(x, q0, o.nrows(), csc.as_ref());
+                for (i, mut orow) in o.axis_iter_mut(Axis(0)).enumerate() {
+                    let p = fit.vote(dots.row(i), q_sq[q0 + i], self);
+                    orow.iter_mut().zip(p).for_each(|(a, b)| *a = b);
+                }
+            });
         Ok(fit.classes.expand(out.view()))
     }
 
@@ -285,9 +328,17 @@ mod tests {
             names: vec![],
         };
         for (metric, weights, want) in cases {
-            for (train, query) in [(Features::dense(x.clone()), Features::dense(q.clone())), (split(&x), split(&q))] {
-                let mut knn =
-                    Knn { k: 4, metric: metric.into(), weights: weights.into(), smoothing: 1e-9, fitted: None };
+            for (train, query) in [
+                (Features::dense(x.clone()), Features::dense(q.clone())),
+                (split(&x), split(&q)),
+            ] {
+                let mut knn = Knn {
+                    k: 4,
+                    metric: metric.into(),
+                    weights: weights.into(),
+                    smoothing: 1e-9,
+                    fitted: None,
+                };
                 knn.fit(&train, &y, &FitContext::new(3, 0)).unwrap();
                 let p = knn.predict_proba(&query).unwrap();
                 for i in 0..4 {
@@ -307,8 +358,12 @@ mod tests {
     #[test]
     fn probabilities_are_never_zero_and_exact_match_wins() {
         let (x, y, _) = data();
-        let mut knn = Knn { k: 3, ..Knn::default() };
-        knn.fit(&Features::dense(x.clone()), &y, &FitContext::new(4, 0)).unwrap();
+        let mut knn = Knn {
+            k: 3,
+            ..Knn::default()
+        };
+        knn.fit(&Features::dense(x.clone()), &y, &FitContext::new(4, 0))
+            .unwrap();
         let p = knn.predict_proba(&Features::dense(x.clone())).unwrap();
         assert_eq!(p.ncols(), 4);
         assert!(p.iter().all(|v| v.is_finite() && *v > 0.0));
@@ -321,18 +376,40 @@ mod tests {
     #[test]
     fn bad_input_and_edge_cases() {
         let (x, y, q) = data();
-        let mut knn = Knn { k: 50, ..Knn::default() };
+        let mut knn = Knn {
+            k: 50,
+            ..Knn::default()
+        };
         assert!(knn.predict_proba(&Features::dense(q.clone())).is_err());
-        assert!(knn.fit(&Features::dense(x.clone()), &y[..3], &FitContext::new(3, 0)).is_err());
-        knn.fit(&Features::dense(x.clone()), &[1; 12], &FitContext::new(3, 0)).unwrap();
+        assert!(
+            knn.fit(&Features::dense(x.clone()), &y[..3], &FitContext::new(3, 0))
+                .is_err()
+        );
+        knn.fit(
+            &Features::dense(x.clone()),
+            &[1; 12],
+            &FitContext::new(3, 0),
+        )
+        .unwrap();
         let p = knn.predict_proba(&Features::dense(q.clone())).unwrap();
         assert!(p.column(1).iter().all(|&v| v > 0.99));
-        assert!(knn.predict_proba(&Features::dense(q.slice(s![.., ..2]).to_owned())).is_err());
-        assert!(knn.set_param("metric", "manhattan").unwrap_err().to_string().contains("cosine, euclidean"));
+        assert!(
+            knn.predict_proba(&Features::dense(q.slice(s![.., ..2]).to_owned()))
+                .is_err()
+        );
+        assert!(
+            knn.set_param("metric", "manhattan")
+                .unwrap_err()
+                .to_string()
+                .contains("cosine, euclidean")
+        );
         assert!(knn.set_param("k", "0").is_err());
         // A zero query row under cosine: every distance is 1, votes are uniform, still finite.
-        knn.fit(&Features::dense(x), &y, &FitContext::new(3, 0)).unwrap();
-        let p = knn.predict_proba(&Features::dense(Array2::zeros((1, 4)))).unwrap();
+        knn.fit(&Features::dense(x), &y, &FitContext::new(3, 0))
+            .unwrap();
+        let p = knn
+            .predict_proba(&Features::dense(Array2::zeros((1, 4))))
+            .unwrap();
         assert!(p.iter().all(|v| v.is_finite()));
     }
 }

@@ -57,19 +57,32 @@ pub struct ComplementNb {
 
 impl Default for MultinomialNb {
     fn default() -> Self {
-        Self { alpha: 1.0, fit_prior: false, fitted: None }
+        Self {
+            alpha: 1.0,
+            fit_prior: false,
+            fitted: None,
+        }
     }
 }
 
 impl Default for ComplementNb {
     fn default() -> Self {
-        Self { alpha: 1.0, norm: false, fitted: None }
+        Self {
+            alpha: 1.0,
+            norm: false,
+            fitted: None,
+        }
     }
 }
 
 /// Weighted per-class feature sums (`n_present × n_cols`) and class weights, after checking that
 /// every value is non-negative.
-fn class_feature_counts(x: &Features, y: &[u32], w: &[f64], k: usize) -> Result<(Array2<f64>, Vec<f64>)> {
+fn class_feature_counts(
+    x: &Features,
+    y: &[u32],
+    w: &[f64],
+    k: usize,
+) -> Result<(Array2<f64>, Vec<f64>)> {
     let nd = x.n_dense();
     let mut counts = Array2::<f64>::zeros((k, x.n_cols()));
     let mut class_count = vec![0.0; k];
@@ -80,7 +93,9 @@ fn class_feature_counts(x: &Features, y: &[u32], w: &[f64], k: usize) -> Result<
             )));
         }
         for (i, row) in d.axis_iter(Axis(0)).enumerate() {
-            counts.slice_mut(s![y[i] as usize, ..nd]).scaled_add(w[i], &row.mapv(|v| v as f64));
+            counts
+                .slice_mut(s![y[i] as usize, ..nd])
+                .scaled_add(w[i], &row.mapv(|v| v as f64));
         }
     }
     if let Some(sp) = &x.sparse {
@@ -131,26 +146,32 @@ impl FittedNaiveBayes {
         let k = self.classes.n_present();
         let prior = self.class_log_prior.to_vec();
         let mut out = Array2::<f64>::zeros((x.n_rows(), k));
-        out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK).into_par_iter().enumerate().for_each(|(c, mut o)| {
-            let r0 = c * ROW_CHUNK;
-            let rows = o.nrows();
-            let dense =
-                x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
-            let mut z = chunk_scores(
-                dense.as_ref().map(|d| d.view()),
-                x.sparse.as_ref(),
-                r0,
-                rows,
-                self.feature_log_prob.view(),
-                &prior,
-            );
-            for mut zrow in z.axis_iter_mut(Axis(0)) {
-                if let Some(sl) = zrow.as_slice_mut() {
-                    softmax_in_place(sl);
+        out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut o)| {
+                let r0 = c * ROW_CHUNK;
+                let rows = o.nrows();
+                let dense = x
+                    .dense
+                    .as_ref()
+                    .filter(|d| d.ncols() > 0)
+                    .map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
+                let mut z = chunk_scores(
+                    dense.as_ref().map(|d| d.view()),
+                    x.sparse.as_ref(),
+                    r0,
+                    rows,
+                    self.feature_log_prob.view(),
+                    &prior,
+                );
+                for mut zrow in z.axis_iter_mut(Axis(0)) {
+                    if let Some(sl) = zrow.as_slice_mut() {
+                        softmax_in_place(sl);
+                    }
                 }
-            }
-            o.assign(&z);
-        });
+                o.assign(&z);
+            });
         Ok(self.classes.expand(out.view()))
     }
 }
@@ -173,7 +194,11 @@ impl Estimator for MultinomialNb {
             ParamSpec::new(
                 "alpha",
                 self.alpha,
-                ParamDomain::Float { min: 1e-10, max: 100.0, log: true },
+                ParamDomain::Float {
+                    min: 1e-10,
+                    max: 100.0,
+                    log: true,
+                },
                 "additive smoothing",
             ),
             ParamSpec::new(
@@ -202,7 +227,8 @@ impl Estimator for MultinomialNb {
         for c in 0..k {
             let smoothed = counts.row(c).mapv(|v| v + self.alpha);
             let log_total = smoothed.sum().ln();
-            flp.column_mut(c).assign(&smoothed.mapv(|v| v.ln() - log_total));
+            flp.column_mut(c)
+                .assign(&smoothed.mapv(|v| v.ln() - log_total));
         }
         let total: f64 = class_count.iter().sum();
         let prior = if self.fit_prior {
@@ -221,7 +247,10 @@ impl Estimator for MultinomialNb {
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        self.fitted.as_ref().ok_or_else(|| not_fitted(MNB))?.predict_proba(x)
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| not_fitted(MNB))?
+            .predict_proba(x)
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -240,10 +269,19 @@ impl Estimator for ComplementNb {
             ParamSpec::new(
                 "alpha",
                 self.alpha,
-                ParamDomain::Float { min: 1e-10, max: 100.0, log: true },
+                ParamDomain::Float {
+                    min: 1e-10,
+                    max: 100.0,
+                    log: true,
+                },
                 "additive smoothing",
             ),
-            ParamSpec::new("norm", self.norm, ParamDomain::Bool, "normalise the complement weights"),
+            ParamSpec::new(
+                "norm",
+                self.norm,
+                ParamDomain::Bool,
+                "normalise the complement weights",
+            ),
         ]
     }
 
@@ -266,7 +304,11 @@ impl Estimator for ComplementNb {
             let comp = &all + self.alpha - counts.row(c);
             let log_total = comp.sum().ln();
             let logged = comp.mapv(|v| v.ln() - log_total);
-            let weights = if self.norm { &logged / logged.sum() } else { -logged };
+            let weights = if self.norm {
+                &logged / logged.sum()
+            } else {
+                -logged
+            };
             flp.column_mut(c).assign(&weights);
         }
         // No class prior (scikit-learn adds one only when a single class was seen, where the
@@ -284,7 +326,10 @@ impl Estimator for ComplementNb {
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        self.fitted.as_ref().ok_or_else(|| not_fitted(CNB))?.predict_proba(x)
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| not_fitted(CNB))?
+            .predict_proba(x)
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -307,7 +352,11 @@ mod tests {
             [0.0, 2.0, 0.0, 3.0],
             [4.0, 0.0, 0.0, 1.0]
         ];
-        let q = array![[1.0f32, 1.0, 1.0, 1.0], [0.0, 0.0, 2.0, 0.0], [3.0, 0.0, 0.0, 0.5]];
+        let q = array![
+            [1.0f32, 1.0, 1.0, 1.0],
+            [0.0, 0.0, 2.0, 0.0],
+            [3.0, 0.0, 0.0, 0.5]
+        ];
         // Half dense, half sparse: the same columns side by side.
         let split = |m: &Array2<f32>| Features {
             dense: Some(m.slice(s![.., ..2]).to_owned()),
@@ -339,20 +388,52 @@ mod tests {
     #[test]
     fn matches_sklearn() {
         check(
-            &mut MultinomialNb { alpha: 1.0, fit_prior: true, fitted: None },
-            [[0.439954, 0.303754, 0.256292], [0.075042, 0.910728, 0.01423], [0.98487, 0.001164, 0.013966]],
+            &mut MultinomialNb {
+                alpha: 1.0,
+                fit_prior: true,
+                fitted: None,
+            },
+            [
+                [0.439954, 0.303754, 0.256292],
+                [0.075042, 0.910728, 0.01423],
+                [0.98487, 0.001164, 0.013966],
+            ],
         );
         check(
-            &mut MultinomialNb { alpha: 0.5, fit_prior: false, fitted: None },
-            [[0.400882, 0.331092, 0.268027], [0.033197, 0.962525, 0.004278], [0.987719, 0.000285, 0.011996]],
+            &mut MultinomialNb {
+                alpha: 0.5,
+                fit_prior: false,
+                fitted: None,
+            },
+            [
+                [0.400882, 0.331092, 0.268027],
+                [0.033197, 0.962525, 0.004278],
+                [0.987719, 0.000285, 0.011996],
+            ],
         );
         check(
-            &mut ComplementNb { alpha: 1.0, norm: false, fitted: None },
-            [[0.373618, 0.3792, 0.247182], [0.052338, 0.903066, 0.044596], [0.978801, 0.007355, 0.013844]],
+            &mut ComplementNb {
+                alpha: 1.0,
+                norm: false,
+                fitted: None,
+            },
+            [
+                [0.373618, 0.3792, 0.247182],
+                [0.052338, 0.903066, 0.044596],
+                [0.978801, 0.007355, 0.013844],
+            ],
         );
         check(
-            &mut ComplementNb { alpha: 0.5, norm: true, fitted: None },
-            [[0.333333, 0.333333, 0.333333], [0.274074, 0.450979, 0.274946], [0.519295, 0.22194, 0.258765]],
+            &mut ComplementNb {
+                alpha: 0.5,
+                norm: true,
+                fitted: None,
+            },
+            [
+                [0.333333, 0.333333, 0.333333],
+                [0.274074, 0.450979, 0.274946],
+                [0.519295, 0.22194, 0.258765],
+            ],
         );
     }
 
@@ -360,12 +441,22 @@ mod tests {
     fn negative_values_are_refused() {
         let mut nb = MultinomialNb::default();
         let x = Features::dense(array![[1.0f32, -0.5], [1.0, 2.0]]);
-        let e = nb.fit(&x, &[0, 1], &FitContext::new(2, 0)).unwrap_err().to_string();
-        assert!(e.contains("non-negative") && e.contains("row 0, column 1"), "{e}");
+        let e = nb
+            .fit(&x, &[0, 1], &FitContext::new(2, 0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("non-negative") && e.contains("row 0, column 1"),
+            "{e}"
+        );
         let mut t = sprs::TriMat::new((2, 3));
         t.add_triplet(1, 2, -1.0f32);
         let xs = Features::sparse(t.to_csr());
-        assert!(ComplementNb::default().fit(&xs, &[0, 1], &FitContext::new(2, 0)).is_err());
+        assert!(
+            ComplementNb::default()
+                .fit(&xs, &[0, 1], &FitContext::new(2, 0))
+                .is_err()
+        );
     }
 
     #[test]
@@ -382,7 +473,10 @@ mod tests {
         let p = cnb.predict_proba(&q).unwrap();
         assert!(p.column(2).iter().all(|&v| v > 0.999));
         assert!(cnb.fit(&x, &[3; 7], &FitContext::new(3, 0)).is_err());
-        assert!(cnb.predict_proba(&Features::dense(array![[1.0f32]])).is_err());
+        assert!(
+            cnb.predict_proba(&Features::dense(array![[1.0f32]]))
+                .is_err()
+        );
     }
 
     #[test]
@@ -394,7 +488,11 @@ mod tests {
         assert_eq!(nb.params()[0].value, "0.3");
         let (x, y, q) = data();
         nb.fit(&x, &y, &FitContext::new(3, 0)).unwrap();
-        let back: Box<dyn Estimator> = serde_json::from_str(&serde_json::to_string(&nb).unwrap()).unwrap();
-        assert_eq!(nb.predict_proba(&q).unwrap(), back.predict_proba(&q).unwrap());
+        let back: Box<dyn Estimator> =
+            serde_json::from_str(&serde_json::to_string(&nb).unwrap()).unwrap();
+        assert_eq!(
+            nb.predict_proba(&q).unwrap(),
+            back.predict_proba(&q).unwrap()
+        );
     }
 }

@@ -43,7 +43,13 @@ pub fn softmax_rows(scores: ArrayView2<f64>) -> Array2<f64> {
 /// Non-finite entries (which should never happen) are treated as the floor.
 pub fn floor_and_normalize(p: &mut Array2<f64>) {
     for mut row in p.rows_mut() {
-        row.mapv_inplace(|v| if v.is_finite() { v.max(PROB_FLOOR) } else { PROB_FLOOR });
+        row.mapv_inplace(|v| {
+            if v.is_finite() {
+                v.max(PROB_FLOOR)
+            } else {
+                PROB_FLOOR
+            }
+        });
         let s: f64 = row.sum();
         row.mapv_inplace(|v| v / s);
     }
@@ -56,7 +62,12 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f64; 4];
     let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ac.zip(bc) {
         for i in 0..4 {
             acc[i] += x[i] * y[i];

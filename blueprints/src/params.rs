@@ -29,7 +29,12 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// Builds a spec from its parts.
     pub fn new(name: &str, value: impl ToString, domain: ParamDomain, help: &str) -> Self {
-        Self { name: name.to_string(), value: value.to_string(), domain, help: help.to_string() }
+        Self {
+            name: name.to_string(),
+            value: value.to_string(),
+            domain,
+            help: help.to_string(),
+        }
     }
 }
 
@@ -37,7 +42,11 @@ impl std::fmt::Display for ParamDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParamDomain::Float { min, max, log } => {
-                write!(f, "real in [{min}, {max}]{}", if *log { " (log scale)" } else { "" })
+                write!(
+                    f,
+                    "real in [{min}, {max}]{}",
+                    if *log { " (log scale)" } else { "" }
+                )
             }
             ParamDomain::Int { min, max } => write!(f, "integer in [{min}, {max}]"),
             ParamDomain::Choice(c) => write!(f, "one of {}", c.join(", ")),
@@ -56,7 +65,11 @@ fn invalid(name: &str, value: &str, domain: &ParamDomain) -> BlueprintError {
 
 /// Parses `value` as a float inside `[min, max]`.
 pub fn parse_float(name: &str, value: &str, min: f64, max: f64) -> Result<f64> {
-    let d = ParamDomain::Float { min, max, log: false };
+    let d = ParamDomain::Float {
+        min,
+        max,
+        log: false,
+    };
     match value.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= min && v <= max => Ok(v),
         _ => Err(invalid(name, value, &d)),
@@ -87,7 +100,11 @@ pub fn parse_choice(name: &str, value: &str, choices: &[&str]) -> Result<String>
     if choices.contains(&v) {
         Ok(v.to_string())
     } else {
-        Err(invalid(name, value, &ParamDomain::Choice(choices.iter().map(|s| s.to_string()).collect())))
+        Err(invalid(
+            name,
+            value,
+            &ParamDomain::Choice(choices.iter().map(|s| s.to_string()).collect()),
+        ))
     }
 }
 
@@ -96,7 +113,11 @@ pub fn unknown_param(task: &str, name: &str, specs: &[ParamSpec]) -> BlueprintEr
     BlueprintError::UnknownParam {
         task: task.to_string(),
         name: name.to_string(),
-        valid: specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+        valid: specs
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -112,7 +133,9 @@ mod tests {
         assert_eq!(parse_int("depth", "3", 1, 10).unwrap(), 3);
         assert!(parse_int("depth", "3.5", 1, 10).is_err());
         assert!(parse_bool("b", "yes").unwrap());
-        let e = parse_choice("solver", "x", &["a", "b"]).unwrap_err().to_string();
+        let e = parse_choice("solver", "x", &["a", "b"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("one of a, b"), "{e}");
     }
 }

@@ -77,6 +77,12 @@ pub struct LeaderboardRow {
     pub parent: Option<String>,
     /// Hyperparameters as name → value.
     pub params: BTreeMap<String, String>,
+    /// What was trained (blueprint, sample, parameters): a resumed run skips rows whose key exists.
+    #[serde(default)]
+    pub key: String,
+    /// For blenders: the member model ids.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 impl LeaderboardRow {
@@ -96,6 +102,8 @@ impl LeaderboardRow {
             predict_seconds_per_1000: 0.0,
             parent: None,
             params: BTreeMap::new(),
+            key: String::new(),
+            members: Vec::new(),
         }
     }
 
@@ -148,6 +156,11 @@ impl Leaderboard {
         self.rows.iter().find(|r| r.model_id == id)
     }
 
+    /// The row whose [`LeaderboardRow::key`] is `key`.
+    pub fn by_key(&self, key: &str) -> Option<&LeaderboardRow> {
+        self.rows.iter().find(|r| !r.key.is_empty() && r.key == key)
+    }
+
     /// The first unused id of the form `M<n>`.
     pub fn next_model_id(&self) -> String {
         let max = self
@@ -197,7 +210,7 @@ impl Leaderboard {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "  {:<5} {:<34} {:<16} {:>6} {:>10} {:>17} {:>10} {:>8}",
+            "  {:<5} {:<72} {:<20} {:>6} {:>10} {:>17} {:>10} {:>8}",
             "id",
             "blueprint",
             "features",
@@ -228,10 +241,10 @@ impl Leaderboard {
             };
             let _ = writeln!(
                 out,
-                "{mark} {:<5} {:<34} {:<16} {:>5.0}% {:>10} {:>17} {:>10} {:>8.3}",
+                "{mark} {:<5} {:<72} {:<20} {:>5.0}% {:>10} {:>17} {:>10} {:>8.3}",
                 r.model_id,
-                truncate(&r.blueprint, 34),
-                truncate(&r.feature_list, 16),
+                truncate(&r.blueprint, 72),
+                truncate(&r.feature_list, 20),
                 r.sample_pct,
                 fmt(r.validation.get(&metric).copied()),
                 cv,
@@ -402,7 +415,7 @@ mod tests {
             })
             .collect();
         let ids: Vec<i32> = (0..100)
-            .map(|i| if i >= 80 { -1 } else { (i / 16) as i32 })
+            .map(|i| if i >= 80 { -1 } else { i / 16 })
             .collect();
         let p = Partition::from_fold_ids(ids).unwrap();
         let r = baseline_row("M1", &labels, 3, &p);

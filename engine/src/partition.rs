@@ -121,18 +121,15 @@ pub fn group_ids(values: &[Option<String>]) -> Vec<usize> {
     let mut next = 0usize;
     values
         .iter()
-        .map(|v| {
-            let id = match v {
-                Some(s) => *ids.entry(s.as_str()).or_insert_with(|| {
-                    next += 1;
-                    next - 1
-                }),
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            id
+        .map(|v| match v {
+            Some(s) => *ids.entry(s.as_str()).or_insert_with(|| {
+                next += 1;
+                next - 1
+            }),
+            None => {
+                next += 1;
+                next - 1
+            }
         })
         .collect()
 }

@@ -72,8 +72,22 @@ const CLASS_WORDS: [[&str; 5]; 6] = [
     ["peak", "pyramid", "arrow", "wedge", "spire"],
 ];
 const FILLER: [&str; 16] = [
-    "a", "the", "picture", "of", "with", "some", "bright", "simple", "shape", "on", "noisy",
-    "background", "nice", "small", "art", "print",
+    "a",
+    "the",
+    "picture",
+    "of",
+    "with",
+    "some",
+    "bright",
+    "simple",
+    "shape",
+    "on",
+    "noisy",
+    "background",
+    "nice",
+    "small",
+    "art",
+    "print",
 ];
 
 /// Class name of class `k`.
@@ -106,8 +120,10 @@ pub fn write_demo_dataset(dir: &Path, spec: &DemoSpec) -> io::Result<PathBuf> {
     }
     let csv_path = dir.join(DEMO_CSV);
     let mut w = csv::Writer::from_path(&csv_path).map_err(io::Error::other)?;
-    w.write_record(["image", "caption", "price", "colour", "date", "artist", "label"])
-        .map_err(io::Error::other)?;
+    w.write_record([
+        "image", "caption", "price", "colour", "date", "artist", "label",
+    ])
+    .map_err(io::Error::other)?;
     for (i, &k) in labels.iter().enumerate() {
         let rel = format!("images/img_{i:04}.png");
         draw_image(k, spec.image_size, &mut rng)
@@ -136,16 +152,8 @@ pub fn write_demo_dataset(dir: &Path, spec: &DemoSpec) -> io::Result<PathBuf> {
             "artist_{:02}",
             k * ARTISTS_PER_CLASS + rng.random_range(0..ARTISTS_PER_CLASS)
         );
-        w.write_record([
-            rel,
-            caption,
-            price,
-            colour,
-            date,
-            artist,
-            class_name(k),
-        ])
-        .map_err(io::Error::other)?;
+        w.write_record([rel, caption, price, colour, date, artist, class_name(k)])
+            .map_err(io::Error::other)?;
     }
     w.flush()?;
     Ok(csv_path)
@@ -186,8 +194,13 @@ fn draw_image(k: usize, size: u32, rng: &mut ChaCha8Rng) -> RgbImage {
         rng.random_range(20.0..120.0),
     ];
     let base = CLASS_COLOURS[k % CLASS_COLOURS.len()];
-    let jitter = |c: u8, rng: &mut ChaCha8Rng| (c as f64 + rng.random_range(-50.0..50.0)).clamp(0.0, 255.0);
-    let fg = [jitter(base[0], rng), jitter(base[1], rng), jitter(base[2], rng)];
+    let jitter =
+        |c: u8, rng: &mut ChaCha8Rng| (c as f64 + rng.random_range(-50.0..50.0)).clamp(0.0, 255.0);
+    let fg = [
+        jitter(base[0], rng),
+        jitter(base[1], rng),
+        jitter(base[2], rng),
+    ];
     let cx = s * rng.random_range(0.35..0.65);
     let cy = s * rng.random_range(0.35..0.65);
     let r = s * rng.random_range(0.2..0.35);
@@ -227,22 +240,44 @@ mod tests {
 
     #[test]
     fn same_seed_same_files_other_seed_differs() {
-        let spec = DemoSpec { n_rows: 30, ..DemoSpec::default() };
-        let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let spec = DemoSpec {
+            n_rows: 30,
+            ..DemoSpec::default()
+        };
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
         write_demo_dataset(a.path(), &spec).unwrap();
         write_demo_dataset(b.path(), &spec).unwrap();
-        write_demo_dataset(c.path(), &DemoSpec { seed: 7, ..spec.clone() }).unwrap();
+        write_demo_dataset(
+            c.path(),
+            &DemoSpec {
+                seed: 7,
+                ..spec.clone()
+            },
+        )
+        .unwrap();
         let csv_a = std::fs::read(a.path().join(DEMO_CSV)).unwrap();
         assert_eq!(csv_a, std::fs::read(b.path().join(DEMO_CSV)).unwrap());
         assert_ne!(csv_a, std::fs::read(c.path().join(DEMO_CSV)).unwrap());
         let img = "images/img_0007.png";
-        assert_eq!(std::fs::read(a.path().join(img)).unwrap(), std::fs::read(b.path().join(img)).unwrap());
+        assert_eq!(
+            std::fs::read(a.path().join(img)).unwrap(),
+            std::fs::read(b.path().join(img)).unwrap()
+        );
     }
 
     #[test]
     fn balanced_classes_and_artists_belong_to_one_class() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec { n_rows: 61, n_classes: 4, seed: 3, image_size: 16 };
+        let spec = DemoSpec {
+            n_rows: 61,
+            n_classes: 4,
+            seed: 3,
+            image_size: 16,
+        };
         write_demo_dataset(dir.path(), &spec).unwrap();
         let rows = read(dir.path());
         assert_eq!(rows.len(), 61);
@@ -251,7 +286,11 @@ mod tests {
         for r in &rows {
             *counts.entry(r[6].to_string()).or_insert(0) += 1;
             let prev = artist_class.insert(r[5].to_string(), r[6].to_string());
-            assert!(prev.is_none_or(|p| p == r[6]), "artist {} in two classes", &r[5]);
+            assert!(
+                prev.is_none_or(|p| p == r[6]),
+                "artist {} in two classes",
+                &r[5]
+            );
             let img = image::open(dir.path().join(&r[0])).unwrap();
             assert_eq!((img.width(), img.height()), (16, 16));
         }
@@ -264,10 +303,21 @@ mod tests {
     #[test]
     fn class_signal_in_price_and_image_colour() {
         let dir = tempfile::tempdir().unwrap();
-        write_demo_dataset(dir.path(), &DemoSpec { n_rows: 90, ..DemoSpec::default() }).unwrap();
+        write_demo_dataset(
+            dir.path(),
+            &DemoSpec {
+                n_rows: 90,
+                ..DemoSpec::default()
+            },
+        )
+        .unwrap();
         let rows = read(dir.path());
         let mean_price = |class: &str| {
-            let v: Vec<f64> = rows.iter().filter(|r| &r[6] == class).filter_map(|r| r[2].parse().ok()).collect();
+            let v: Vec<f64> = rows
+                .iter()
+                .filter(|r| &r[6] == class)
+                .filter_map(|r| r[2].parse().ok())
+                .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
         // Class means are 20, 35, 50 with noise sd 12 over ~30 rows.
@@ -281,13 +331,20 @@ mod tests {
             red += p[0] as f64 - p[2] as f64;
             n += 1.0;
         }
-        assert!(red / n > 40.0, "mean red-blue at the centre of circles = {}", red / n);
+        assert!(
+            red / n > 40.0,
+            "mean red-blue at the centre of circles = {}",
+            red / n
+        );
     }
 
     #[test]
     fn rejects_degenerate_specs() {
         let dir = tempfile::tempdir().unwrap();
-        let bad = DemoSpec { n_classes: 1, ..DemoSpec::default() };
+        let bad = DemoSpec {
+            n_classes: 1,
+            ..DemoSpec::default()
+        };
         assert!(write_demo_dataset(dir.path(), &bad).is_err());
     }
 }

@@ -25,7 +25,10 @@ fn png(dir: &Path, name: &str, seed: u8) -> PathBuf {
 }
 
 fn opts_with_target(t: &str) -> LoadOptions {
-    LoadOptions { target: Some(t.into()), ..LoadOptions::default() }
+    LoadOptions {
+        target: Some(t.into()),
+        ..LoadOptions::default()
+    }
 }
 
 fn err_text(r: Result<dataset::Dataset, DataError>) -> String {
@@ -66,8 +69,14 @@ fn tab_and_pipe_delimiters() {
 
 #[test]
 fn missing_file_names_the_path() {
-    let e = err_text(load(Path::new("/nonexistent/dir/data.csv"), &LoadOptions::default()));
-    assert!(e.contains("/nonexistent/dir/data.csv") && e.contains("no such file"), "{e}");
+    let e = err_text(load(
+        Path::new("/nonexistent/dir/data.csv"),
+        &LoadOptions::default(),
+    ));
+    assert!(
+        e.contains("/nonexistent/dir/data.csv") && e.contains("no such file"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -77,10 +86,16 @@ fn empty_and_header_only_csv() {
     let e = err_text(load(&empty, &LoadOptions::default()));
     assert!(e.contains("empty.csv") && e.contains("empty"), "{e}");
     let bom_only = write(dir.path(), "bom.csv", b"\xEF\xBB\xBF\n");
-    assert!(matches!(load(&bom_only, &LoadOptions::default()), Err(DataError::EmptyFile { .. })));
+    assert!(matches!(
+        load(&bom_only, &LoadOptions::default()),
+        Err(DataError::EmptyFile { .. })
+    ));
     let header = write(dir.path(), "header.csv", b"a,b\n");
     let e = err_text(load(&header, &LoadOptions::default()));
-    assert!(e.contains("header.csv") && e.contains("no data rows"), "{e}");
+    assert!(
+        e.contains("header.csv") && e.contains("no data rows"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -88,7 +103,13 @@ fn ragged_row_names_row_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "r.csv", b"a,b,c\n1,2,3\n\"x\ny\",2,3\n4,5\n");
     match load(&csv, &LoadOptions::default()) {
-        Err(DataError::RaggedRow { row, line, expected, found, .. }) => {
+        Err(DataError::RaggedRow {
+            row,
+            line,
+            expected,
+            found,
+            ..
+        }) => {
             // Header = row 1; "4,5" is the third record (row 4) starting on line 5.
             assert_eq!((row, line, expected, found), (4, 5, 3, 2));
         }
@@ -101,9 +122,19 @@ fn ragged_row_names_row_and_line() {
 #[test]
 fn non_utf8_names_row_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = write(dir.path(), "latin1.csv", b"name,city\nann,Paris\nbob,Z\xfcrich\n");
+    let csv = write(
+        dir.path(),
+        "latin1.csv",
+        b"name,city\nann,Paris\nbob,Z\xfcrich\n",
+    );
     let e = err_text(load(&csv, &LoadOptions::default()));
-    assert!(e.contains("latin1.csv") && e.contains("row 3") && e.contains("'city'") && e.contains("UTF-8"), "{e}");
+    assert!(
+        e.contains("latin1.csv")
+            && e.contains("row 3")
+            && e.contains("'city'")
+            && e.contains("UTF-8"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -111,7 +142,10 @@ fn duplicate_column_names() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "dup.csv", b"a,b,a\n1,2,3\n");
     let e = err_text(load(&csv, &LoadOptions::default()));
-    assert!(e.contains("dup.csv") && e.contains("'a'") && e.contains("columns 1 and 3"), "{e}");
+    assert!(
+        e.contains("dup.csv") && e.contains("'a'") && e.contains("columns 1 and 3"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -119,11 +153,22 @@ fn unknown_target_and_override_columns() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "t.csv", b"a,b\n1,x\n2,y\n");
     let e = err_text(load(&csv, &opts_with_target("genre")));
-    assert!(e.contains("t.csv") && e.contains("'genre'") && e.contains("a, b"), "{e}");
-    let opts = LoadOptions { type_overrides: vec![("zz".into(), ColumnType::Text)], ..LoadOptions::default() };
-    assert!(matches!(load(&csv, &opts), Err(DataError::UnknownColumn { column, .. }) if column == "zz"));
+    assert!(
+        e.contains("t.csv") && e.contains("'genre'") && e.contains("a, b"),
+        "{e}"
+    );
+    let opts = LoadOptions {
+        type_overrides: vec![("zz".into(), ColumnType::Text)],
+        ..LoadOptions::default()
+    };
+    assert!(
+        matches!(load(&csv, &opts), Err(DataError::UnknownColumn { column, .. }) if column == "zz")
+    );
     let ds = load(&csv, &LoadOptions::default()).unwrap();
-    assert!(matches!(ds.target("nope"), Err(DataError::UnknownColumn { .. })));
+    assert!(matches!(
+        ds.target("nope"),
+        Err(DataError::UnknownColumn { .. })
+    ));
 }
 
 #[test]
@@ -132,7 +177,10 @@ fn one_class_target_is_refused() {
     let csv = write(dir.path(), "one.csv", b"x,y\n1,cat\n2,cat\n3,cat\n");
     let ds = load(&csv, &opts_with_target("y")).unwrap();
     let e = ds.target("y").unwrap_err().to_string();
-    assert!(e.contains("one.csv") && e.contains("only one class") && e.contains("cat"), "{e}");
+    assert!(
+        e.contains("one.csv") && e.contains("only one class") && e.contains("cat"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -145,7 +193,10 @@ fn numeric_target_regression_refused_but_binary_accepted() {
     let csv = write(dir.path(), "reg.csv", text.as_bytes());
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     let e = ds.target("price").unwrap_err().to_string();
-    assert!(e.contains("regression is not supported") && e.contains("30 distinct"), "{e}");
+    assert!(
+        e.contains("regression is not supported") && e.contains("30 distinct"),
+        "{e}"
+    );
     let t = ds.target("flag").unwrap();
     assert_eq!(t.classes, ["0", "1"]);
     assert_eq!(&t.labels[..4], &[0, 1, 0, 1]);
@@ -161,16 +212,25 @@ fn date_and_id_targets_are_refused() {
     let csv = write(dir.path(), "d.csv", text.as_bytes());
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     let e = ds.target("day").unwrap_err().to_string();
-    assert!(e.contains("d.csv") && e.contains("28 distinct") && e.contains("regression"), "{e}");
+    assert!(
+        e.contains("d.csv") && e.contains("28 distinct") && e.contains("regression"),
+        "{e}"
+    );
     let e = ds.target("id").unwrap_err().to_string();
-    assert!(e.contains("'id'") && e.contains("30 distinct values for 30 rows"), "{e}");
+    assert!(
+        e.contains("'id'") && e.contains("30 distinct values for 30 rows"),
+        "{e}"
+    );
 }
 
 #[test]
 fn numeric_classes_sort_numerically() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "n.csv", b"y\n10\n2\n1\n2\n10\n1\n2\n");
-    let t = load(&csv, &LoadOptions::default()).unwrap().target("y").unwrap();
+    let t = load(&csv, &LoadOptions::default())
+        .unwrap()
+        .target("y")
+        .unwrap();
     assert_eq!(t.classes, ["1", "2", "10"]);
     assert_eq!(t.labels, [2, 1, 0, 1, 2, 0, 1]);
     assert_eq!(t.class_counts(), [2, 3, 2]);
@@ -185,7 +245,11 @@ fn missing_target_rows_are_skipped_and_reported() {
     assert_eq!(ds.column("x").unwrap().as_f64(), [Some(1.0), Some(3.0)]);
     let rows: Vec<usize> = ds.skipped.iter().map(|s| s.row).collect();
     assert_eq!(rows, [3, 5]);
-    assert!(ds.skipped.iter().all(|s| s.column == "y" && s.reason.contains("missing")));
+    assert!(
+        ds.skipped
+            .iter()
+            .all(|s| s.column == "y" && s.reason.contains("missing"))
+    );
     // Without a target in the options, asking for it reports the first missing row.
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     let e = ds.target("y").unwrap_err().to_string();
@@ -229,8 +293,14 @@ fn too_many_bad_images_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let csv = image_csv(dir.path(), 20, 3); // 15% > 10%
     let e = err_text(load(&csv, &opts_with_target("label")));
-    assert!(e.contains("images.csv") && e.contains("3 of 20") && e.contains("row 2 column 'img'"), "{e}");
-    let lenient = LoadOptions { max_bad_row_share: 0.2, ..opts_with_target("label") };
+    assert!(
+        e.contains("images.csv") && e.contains("3 of 20") && e.contains("row 2 column 'img'"),
+        "{e}"
+    );
+    let lenient = LoadOptions {
+        max_bad_row_share: 0.2,
+        ..opts_with_target("label")
+    };
     assert_eq!(load(&csv, &lenient).unwrap().n_rows(), 17);
 }
 
@@ -242,8 +312,14 @@ fn image_path_escaping_with_dotdot_is_refused() {
     png(&data, "in.png", 2);
     let csv = write(&data, "d.csv", b"img,y\nin.png,a\n../outside.png,b\n");
     let e = err_text(load(&csv, &LoadOptions::default()));
-    assert!(e.contains("d.csv") && e.contains("row 3") && e.contains("'img'") && e.contains("outside"), "{e}");
-    let allowed = LoadOptions { allow_outside: true, ..LoadOptions::default() };
+    assert!(
+        e.contains("d.csv") && e.contains("row 3") && e.contains("'img'") && e.contains("outside"),
+        "{e}"
+    );
+    let allowed = LoadOptions {
+        allow_outside: true,
+        ..LoadOptions::default()
+    };
     let ds = load(&csv, &allowed).unwrap();
     assert_eq!(ds.n_rows(), 2);
     assert!(ds.skipped.is_empty());
@@ -258,8 +334,14 @@ fn image_symlink_escaping_is_refused() {
     png(&data, "in.png", 2);
     std::os::unix::fs::symlink(&outside, data.join("link.png")).unwrap();
     let csv = write(&data, "d.csv", b"img,y\nin.png,a\nlink.png,b\n");
-    assert!(matches!(load(&csv, &LoadOptions::default()), Err(DataError::PathEscapes { row: 3, .. })));
-    let allowed = LoadOptions { allow_outside: true, ..LoadOptions::default() };
+    assert!(matches!(
+        load(&csv, &LoadOptions::default()),
+        Err(DataError::PathEscapes { row: 3, .. })
+    ));
+    let allowed = LoadOptions {
+        allow_outside: true,
+        ..LoadOptions::default()
+    };
     assert_eq!(load(&csv, &allowed).unwrap().n_rows(), 2);
 }
 
@@ -269,7 +351,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -296,22 +382,39 @@ fn decompression_bomb_is_refused_from_the_header() {
     let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
     bomb.extend(chunk(b"IHDR", &ihdr));
     // One stored zlib block holding a single zero byte: far too little data for the header.
-    bomb.extend(chunk(b"IDAT", &[0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]));
+    bomb.extend(chunk(
+        b"IDAT",
+        &[
+            0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01,
+        ],
+    ));
     bomb.extend(chunk(b"IEND", &[]));
     write(dir.path(), "bomb.png", &bomb);
     let mut text = String::from("img,y\nbomb.png,a\n");
     for i in 0..12 {
         png(dir.path(), &format!("ok{i}.png"), i);
-        text.push_str(&format!("ok{i}.png,{}\n", if i % 2 == 0 { "a" } else { "b" }));
+        text.push_str(&format!(
+            "ok{i}.png,{}\n",
+            if i % 2 == 0 { "a" } else { "b" }
+        ));
     }
     let csv = write(dir.path(), "d.csv", text.as_bytes());
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     assert_eq!(ds.n_rows(), 12);
     assert_eq!(ds.skipped.len(), 1);
     assert_eq!(ds.skipped[0].row, 2);
-    assert!(ds.skipped[0].reason.contains("100000x100000") && ds.skipped[0].reason.contains("decompression bomb"), "{}", ds.skipped[0].reason);
+    assert!(
+        ds.skipped[0].reason.contains("100000x100000")
+            && ds.skipped[0].reason.contains("decompression bomb"),
+        "{}",
+        ds.skipped[0].reason
+    );
     // A lower limit refuses ordinary 8x8 images too (64 pixels > 63).
-    let strict = LoadOptions { max_image_pixels: 63, max_bad_row_share: 1.0, ..LoadOptions::default() };
+    let strict = LoadOptions {
+        max_image_pixels: 63,
+        max_bad_row_share: 1.0,
+        ..LoadOptions::default()
+    };
     let e = err_text(load(&csv, &strict));
     assert!(e.contains("all 13 rows were skipped"), "{e}");
 }
@@ -328,22 +431,41 @@ fn folder_of_class_folders() {
     let ds = load(dir.path(), &LoadOptions::default()).unwrap();
     assert_eq!(ds.column_names(), ["image", "class"]);
     assert_eq!(ds.column("image").unwrap().kind, ColumnType::Image);
-    assert_eq!(ds.column("image").unwrap().values[0].as_deref(), Some("cats/0.png"));
+    assert_eq!(
+        ds.column("image").unwrap().values[0].as_deref(),
+        Some("cats/0.png")
+    );
     let t = ds.target("class").unwrap();
     assert_eq!(t.classes, ["cats", "dogs"]);
     assert_eq!(t.class_counts(), [2, 3]);
     let empty = tempfile::tempdir().unwrap();
-    assert!(matches!(load(empty.path(), &LoadOptions::default()), Err(DataError::NoClassFolders { .. })));
+    assert!(matches!(
+        load(empty.path(), &LoadOptions::default()),
+        Err(DataError::NoClassFolders { .. })
+    ));
 }
 
 #[test]
 fn type_overrides_replace_inference() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "o.csv", b"code,y\n1,a\n2,b\n3,a\n");
-    assert_eq!(load(&csv, &LoadOptions::default()).unwrap().column("code").unwrap().kind, ColumnType::Numeric);
+    assert_eq!(
+        load(&csv, &LoadOptions::default())
+            .unwrap()
+            .column("code")
+            .unwrap()
+            .kind,
+        ColumnType::Numeric
+    );
     let (col, kind) = dataset::parse_type_override("code=categorical").unwrap();
-    let opts = LoadOptions { type_overrides: vec![(col, kind)], ..LoadOptions::default() };
-    assert_eq!(load(&csv, &opts).unwrap().column("code").unwrap().kind, ColumnType::Categorical);
+    let opts = LoadOptions {
+        type_overrides: vec![(col, kind)],
+        ..LoadOptions::default()
+    };
+    assert_eq!(
+        load(&csv, &opts).unwrap().column("code").unwrap().kind,
+        ColumnType::Categorical
+    );
     assert!(dataset::parse_type_override("code=blob").is_err());
     assert!(dataset::parse_type_override("code").is_err());
 }
@@ -351,11 +473,23 @@ fn type_overrides_replace_inference() {
 #[test]
 fn profile_of_demo_data_flags_leaky_artist_and_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = synth::write_demo_dataset(dir.path(), &DemoSpec { n_rows: 60, image_size: 16, ..DemoSpec::default() }).unwrap();
+    let csv = synth::write_demo_dataset(
+        dir.path(),
+        &DemoSpec {
+            n_rows: 60,
+            image_size: 16,
+            ..DemoSpec::default()
+        },
+    )
+    .unwrap();
     // Add a duplicate image (byte copy) and a duplicate row.
     let mut text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    std::fs::copy(dir.path().join("images/img_0000.png"), dir.path().join("images/copy.png")).unwrap();
+    std::fs::copy(
+        dir.path().join("images/img_0000.png"),
+        dir.path().join("images/copy.png"),
+    )
+    .unwrap();
     let first = &lines[1];
     text.push_str(&first.replacen("images/img_0000.png", "images/copy.png", 1));
     text.push('\n');
@@ -364,14 +498,32 @@ fn profile_of_demo_data_flags_leaky_artist_and_duplicates() {
     std::fs::write(&csv, text).unwrap();
 
     let ds = load(&csv, &opts_with_target("label")).unwrap();
-    let kinds: Vec<(String, ColumnType)> = ds.columns.iter().map(|c| (c.name.clone(), c.kind)).collect();
+    let kinds: Vec<(String, ColumnType)> = ds
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.kind))
+        .collect();
     use ColumnType::*;
-    let expected = [("image", Image), ("caption", Text), ("price", Numeric), ("colour", Categorical), ("date", Date), ("artist", Categorical), ("label", Categorical)];
+    let expected = [
+        ("image", Image),
+        ("caption", Text),
+        ("price", Numeric),
+        ("colour", Categorical),
+        ("date", Date),
+        ("artist", Categorical),
+        ("label", Categorical),
+    ];
     assert_eq!(kinds, expected.map(|(n, k)| (n.to_string(), k)));
 
     let p = profile(&ds, "label", Some("artist")).unwrap();
     assert_eq!(p.n_rows, 62);
-    assert_eq!(p.class_counts.iter().map(|c| c.class.as_str()).collect::<Vec<_>>(), ["circle", "cross", "square"]);
+    assert_eq!(
+        p.class_counts
+            .iter()
+            .map(|c| c.class.as_str())
+            .collect::<Vec<_>>(),
+        ["circle", "cross", "square"]
+    );
     assert_eq!(p.class_counts.iter().map(|c| c.count).sum::<usize>(), 62);
     assert_eq!(p.duplicate_rows, 1);
     // Row 0 and the copy (row 60) share content; row 1 and its exact duplicate (row 61) too.
@@ -380,17 +532,31 @@ fn profile_of_demo_data_flags_leaky_artist_and_duplicates() {
     let leaky: Vec<&str> = p.leakage.iter().map(|l| l.column.as_str()).collect();
     assert_eq!(leaky, ["artist"]);
     assert_eq!(p.leakage[0].purity, 1.0);
-    assert_eq!(p.feature_columns, ["image", "caption", "price", "colour", "date"]);
-    let reasons: Vec<(&str, &str)> = p.excluded.iter().map(|e| (e.column.as_str(), e.reason.as_str())).collect();
+    assert_eq!(
+        p.feature_columns,
+        ["image", "caption", "price", "colour", "date"]
+    );
+    let reasons: Vec<(&str, &str)> = p
+        .excluded
+        .iter()
+        .map(|e| (e.column.as_str(), e.reason.as_str()))
+        .collect();
     assert_eq!(reasons, [("artist", "group column"), ("label", "target")]);
     // Without a group, artist is excluded as leakage.
     let p2 = profile(&ds, "label", None).unwrap();
-    assert!(p2.excluded.iter().any(|e| e.column == "artist" && e.reason.starts_with("leakage")));
+    assert!(
+        p2.excluded
+            .iter()
+            .any(|e| e.column == "artist" && e.reason.starts_with("leakage"))
+    );
     // JSON round trip and the text report.
     let back: dataset::Profile = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
     assert_eq!(back, p);
     let text = p.render_text();
-    assert!(text.contains("Target leakage") && text.contains("Duplicate images: 2 groups"), "{text}");
+    assert!(
+        text.contains("Target leakage") && text.contains("Duplicate images: 2 groups"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -398,7 +564,11 @@ fn profile_excludes_constant_and_id_columns() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("row_id,uid,const,x,y\n");
     for i in 0..20 {
-        text.push_str(&format!("{i},u{i:04}k,same,{},{}\n", (i * 7) % 5, if i % 3 == 0 { "p" } else { "q" }));
+        text.push_str(&format!(
+            "{i},u{i:04}k,same,{},{}\n",
+            (i * 7) % 5,
+            if i % 3 == 0 { "p" } else { "q" }
+        ));
     }
     let csv = write(dir.path(), "c.csv", text.as_bytes());
     let ds = load(&csv, &LoadOptions::default()).unwrap();
@@ -407,7 +577,10 @@ fn profile_excludes_constant_and_id_columns() {
     assert_eq!(p.id_like_columns, ["row_id", "uid"]);
     assert_eq!(p.feature_columns, ["x"]);
     assert!(p.leakage.is_empty(), "{:?}", p.leakage);
-    assert!(matches!(profile(&ds, "y", Some("missing")), Err(DataError::UnknownColumn { .. })));
+    assert!(matches!(
+        profile(&ds, "y", Some("missing")),
+        Err(DataError::UnknownColumn { .. })
+    ));
 }
 
 #[test]
@@ -415,7 +588,10 @@ fn leakage_purity_by_hand() {
     // Values: a a b b b c (c is a singleton, ignored). Classes: 0 0 0 1 1 1.
     // a -> {0:2}, b -> {0:1, 1:2}: purity = (2 + 2) / 5 = 0.8; repeated share 5/6;
     // class totals among repeated rows {0:3, 1:2} -> baseline 0.6.
-    let values: Vec<Option<String>> = ["a", "a", "b", "b", "b", "c"].iter().map(|s| Some(s.to_string())).collect();
+    let values: Vec<Option<String>> = ["a", "a", "b", "b", "b", "c"]
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .collect();
     let (purity, share, baseline) = dataset::leakage_purity(&values, &[0, 0, 0, 1, 1, 1]);
     assert!((purity - 0.8).abs() < 1e-12);
     assert!((share - 5.0 / 6.0).abs() < 1e-12);
@@ -434,9 +610,14 @@ fn real(path: &str) -> Option<PathBuf> {
 
 #[test]
 fn real_covers_profile() {
-    let Some(csv) = real("/work/shared/data/covers-spotify/albums.csv") else { return };
+    let Some(csv) = real("/work/shared/data/covers-spotify/albums.csv") else {
+        return;
+    };
     // Decoding all 1,264 covers takes a while on two cores; the path checks are enough here.
-    let opts = LoadOptions { check_images: false, ..opts_with_target("genre") };
+    let opts = LoadOptions {
+        check_images: false,
+        ..opts_with_target("genre")
+    };
     let ds = load(&csv, &opts).unwrap();
     let kind = |c: &str| ds.column(c).unwrap().kind;
     assert_eq!(kind("cover"), ColumnType::Image);
@@ -448,14 +629,23 @@ fn real_covers_profile() {
     assert_eq!(p.n_rows, 1264);
     assert_eq!(p.class_counts.len(), 6);
     assert!(p.leakage.iter().any(|l| l.column == "artist_name"));
-    assert!(p.excluded.iter().any(|e| e.column == "artist_name" && e.reason == "group column"));
-    assert_eq!(p.feature_columns, ["cover", "album_name", "release_date", "total_tracks"]);
+    assert!(
+        p.excluded
+            .iter()
+            .any(|e| e.column == "artist_name" && e.reason == "group column")
+    );
+    assert_eq!(
+        p.feature_columns,
+        ["cover", "album_name", "release_date", "total_tracks"]
+    );
     assert!(!p.duplicate_images.is_empty());
 }
 
 #[test]
 fn real_lyrics_profile() {
-    let Some(csv) = real("/work/shared/data/lyrics-spotify/songs.csv") else { return };
+    let Some(csv) = real("/work/shared/data/lyrics-spotify/songs.csv") else {
+        return;
+    };
     let ds = load(&csv, &opts_with_target("genre")).unwrap();
     let kind = |c: &str| ds.column(c).unwrap().kind;
     assert_eq!(kind("lyrics"), ColumnType::Text);
@@ -473,16 +663,44 @@ fn cli_demo_then_profile() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let out_s = out.to_str().unwrap();
-    let code = autopilot::cli::main_with_args(["autopilot", "demo", out_s, "--rows", "24", "--seed", "5", "--image-size", "12"]);
+    let code = autopilot::cli::main_with_args([
+        "autopilot",
+        "demo",
+        out_s,
+        "--data-only",
+        "--rows",
+        "24",
+        "--seed",
+        "5",
+        "--image-size",
+        "12",
+    ]);
     assert_eq!(code, 0);
     let csv = out.join(synth::DEMO_CSV);
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 25);
     let csv_s = csv.to_str().unwrap();
-    let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "label", "--group", "artist", "--json"]);
+    let code = autopilot::cli::main_with_args([
+        "autopilot",
+        "profile",
+        csv_s,
+        "--target",
+        "label",
+        "--group",
+        "artist",
+        "--json",
+    ]);
     assert_eq!(code, 0);
     // Bad input gives exit code 1 (an error message), not a panic.
     let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "nope"]);
     assert_eq!(code, 1);
-    let code = autopilot::cli::main_with_args(["autopilot", "profile", csv_s, "--target", "label", "--type", "price=blob"]);
+    let code = autopilot::cli::main_with_args([
+        "autopilot",
+        "profile",
+        csv_s,
+        "--target",
+        "label",
+        "--type",
+        "price=blob",
+    ]);
     assert_eq!(code, 2);
 }

@@ -9,9 +9,14 @@ use autopilot::partition::Partition;
 use autopilot::project::{self, Project};
 use blueprints::metrics::Metric;
 
+/// Runs the CLI in-process; `run` gets `--baseline-only` (these tests are about the project,
+/// the partition and the baseline; the blueprints are tested end to end in `tests/`).
 fn cli(args: &[&str]) -> i32 {
     let mut all = vec!["autopilot"];
     all.extend_from_slice(args);
+    if args.first() == Some(&"run") {
+        all.push("--baseline-only");
+    }
     autopilot::cli::main_with_args(all)
 }
 
@@ -275,4 +280,23 @@ fn covers_partition_keeps_artists_together() {
     let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
     let ba = lb.rows[0].cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy];
     assert!((ba - 1.0 / 6.0).abs() < 0.02, "baseline BA {ba}");
+}
+
+/// The peer harness's fold ids (skipped when absent) import as a 5-fold partition without
+/// holdout whose folds keep artists together, so both sides can be compared on identical folds.
+#[test]
+fn imports_peer_fold_ids() {
+    let results = Path::new("/work/shared/bench/peer/results/covers_efficientnet_lite0.json");
+    let csv = Path::new("/work/shared/data/covers-spotify/albums.csv");
+    if !results.exists() || !csv.exists() {
+        eprintln!("skipping: peer results or covers data absent");
+        return;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(results).unwrap()).unwrap();
+    let ids: Vec<i32> = serde_json::from_value(json["folds"].clone()).unwrap();
+    let p = Partition::from_fold_ids(ids).unwrap();
+    assert_eq!(p.k, 5);
+    assert!(p.holdout.is_empty());
+    let ds = load_fast(csv, "genre");
+    assert_groups_never_straddle(&p, &ds.column("artist_name").unwrap().values);
 }

@@ -10,13 +10,19 @@ use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::{Backbone, DeviceChoice};
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn cover_paths(csv_path: &Path) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
     let base = csv_path.parent().unwrap_or(Path::new("."));
     let mut reader = csv::Reader::from_path(csv_path)?;
-    let col = reader.headers()?.iter().position(|h| h == "cover").ok_or("no `cover` column")?;
+    let col = reader
+        .headers()?
+        .iter()
+        .position(|h| h == "cover")
+        .ok_or("no `cover` column")?;
     let mut paths = Vec::new();
     for record in reader.records() {
         let record = record?;
@@ -27,18 +33,30 @@ fn cover_paths(csv_path: &Path) -> Result<Vec<PathBuf>, Box<dyn std::error::Erro
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let csv_path = PathBuf::from(args.first().map_or("/work/shared/data/covers-spotify/albums.csv", |s| s.as_str()));
+    let csv_path = PathBuf::from(
+        args.first()
+            .map_or("/work/shared/data/covers-spotify/albums.csv", |s| {
+                s.as_str()
+            }),
+    );
     if !csv_path.is_file() {
         println!("SKIP: {} not found", csv_path.display());
         return Ok(());
     }
     let backbones: Vec<Backbone> = match args.get(1) {
-        Some(list) => list.split(',').map(Backbone::from_name).collect::<Result<_, _>>()?,
+        Some(list) => list
+            .split(',')
+            .map(Backbone::from_name)
+            .collect::<Result<_, _>>()?,
         None => Backbone::ALL.to_vec(),
     };
     let batch: usize = args.get(2).map_or(Ok(16), |s| s.parse())?;
     let paths = cover_paths(&csv_path)?;
-    println!("{} images, batch {batch}, {} CPUs", paths.len(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "{} images, batch {batch}, {} CPUs",
+        paths.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     for backbone in backbones {
         let mut config = FeaturizerConfig::new(backbone);
         config.device = DeviceChoice::Cpu;

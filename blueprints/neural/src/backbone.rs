@@ -130,8 +130,15 @@ impl ArchSpec {
 }
 
 /// torchvision `_make_divisible`-free MobileNetV2 at width 1.0: (t, c, n, s) per stage.
-const MOBILENET_V2_STAGES: [(usize, usize, usize, usize); 7] =
-    [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
+const MOBILENET_V2_STAGES: [(usize, usize, usize, usize); 7] = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+];
 
 /// EfficientNet-Lite base stages (repeats, kernel, stride, expand, out) before scaling.
 const LITE_STAGES: [(usize, usize, usize, usize, usize); 7] = [
@@ -164,8 +171,12 @@ fn round_repeats(repeats: usize, depth: f64) -> usize {
 
 impl Backbone {
     /// Every backbone of the zoo.
-    pub const ALL: [Backbone; 4] =
-        [Backbone::MobileNetV2, Backbone::EfficientNetLite0, Backbone::EfficientNetLite1, Backbone::EfficientNetLite2];
+    pub const ALL: [Backbone; 4] = [
+        Backbone::MobileNetV2,
+        Backbone::EfficientNetLite0,
+        Backbone::EfficientNetLite1,
+        Backbone::EfficientNetLite2,
+    ];
 
     /// The zoo name (`mobilenet-v2`, `efficientnet-lite0`, …).
     pub fn name(self) -> &'static str {
@@ -180,7 +191,11 @@ impl Backbone {
     /// Parses a zoo name (also accepts `_` for `-`, case-insensitive).
     pub fn from_name(name: &str) -> Result<Self> {
         let norm = name.trim().to_ascii_lowercase().replace('_', "-");
-        let norm = if norm == "mobilenetv2" { "mobilenet-v2".to_string() } else { norm };
+        let norm = if norm == "mobilenetv2" {
+            "mobilenet-v2".to_string()
+        } else {
+            norm
+        };
         Backbone::ALL
             .into_iter()
             .find(|b| b.name() == norm)
@@ -211,7 +226,10 @@ impl Backbone {
                 mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
                 std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
             },
-            _ => Normalization { mean: [127.0; 3], std: [128.0; 3] },
+            _ => Normalization {
+                mean: [127.0; 3],
+                std: [128.0; 3],
+            },
         }
     }
 
@@ -222,7 +240,13 @@ impl Backbone {
                 stem_channels: 32,
                 stages: MOBILENET_V2_STAGES
                     .iter()
-                    .map(|&(t, c, n, s)| StageSpec { expand_ratio: t, kernel: 3, stride: s, out_channels: c, repeats: n })
+                    .map(|&(t, c, n, s)| StageSpec {
+                        expand_ratio: t,
+                        kernel: 3,
+                        stride: s,
+                        out_channels: c,
+                        repeats: n,
+                    })
                     .collect(),
                 head_channels: 1280,
                 num_classes: 1000,
@@ -247,7 +271,11 @@ fn lite_arch(width: f64, depth: f64) -> ArchSpec {
             kernel: k,
             stride: s,
             out_channels: round_filters(o, width),
-            repeats: if i == 0 || i == last { r } else { round_repeats(r, depth) },
+            repeats: if i == 0 || i == last {
+                r
+            } else {
+                round_repeats(r, depth)
+            },
         })
         .collect();
     ArchSpec {
@@ -282,7 +310,12 @@ mod tests {
     #[test]
     fn lite2_channels_are_scaled_like_the_checkpoint() {
         // `_blocks.N._project_conv.weight` output channels in efficientnet-lite2-9656183e.pth.
-        let outs: Vec<usize> = Backbone::EfficientNetLite2.arch().stages.iter().map(|s| s.out_channels).collect();
+        let outs: Vec<usize> = Backbone::EfficientNetLite2
+            .arch()
+            .stages
+            .iter()
+            .map(|s| s.out_channels)
+            .collect();
         assert_eq!(outs, vec![16, 24, 48, 88, 120, 208, 352]);
         let blocks = Backbone::EfficientNetLite2.arch().blocks();
         assert_eq!(blocks[0].in_channels, 32);
@@ -295,7 +328,10 @@ mod tests {
         for b in Backbone::ALL {
             assert_eq!(Backbone::from_name(b.name()).unwrap(), b);
         }
-        assert_eq!(Backbone::from_name("EfficientNet_Lite1").unwrap(), Backbone::EfficientNetLite1);
+        assert_eq!(
+            Backbone::from_name("EfficientNet_Lite1").unwrap(),
+            Backbone::EfficientNetLite1
+        );
         assert!(Backbone::from_name("resnet50").is_err());
     }
 }

@@ -24,7 +24,9 @@ impl std::str::FromStr for DeviceChoice {
             "auto" => Ok(DeviceChoice::Auto),
             "cpu" | "flex" => Ok(DeviceChoice::Cpu),
             "wgpu" | "gpu" => Ok(DeviceChoice::Wgpu),
-            other => Err(NeuralError::InvalidConfig(format!("unknown device `{other}` (auto, cpu, wgpu)"))),
+            other => Err(NeuralError::InvalidConfig(format!(
+                "unknown device `{other}` (auto, cpu, wgpu)"
+            ))),
         }
     }
 }
@@ -48,12 +50,17 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
 }
 
 fn cpu() -> SelectedDevice {
-    SelectedDevice { device: Device::flex(), description: "cpu (burn flex)".into() }
+    SelectedDevice {
+        device: Device::flex(),
+        description: "cpu (burn flex)".into(),
+    }
 }
 
 /// GPU support (burn's `wgpu` backend) is not built in yet.
 fn wgpu_device() -> Result<SelectedDevice> {
-    Err(NeuralError::DeviceUnavailable("this build of autopilot-neural has no GPU (wgpu) support".into()))
+    Err(NeuralError::DeviceUnavailable(
+        "this build of autopilot-neural has no GPU (wgpu) support".into(),
+    ))
 }
 
 #[cfg(test)]

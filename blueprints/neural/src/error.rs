@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum NeuralError {
     /// A backbone name that is not in the zoo.
-    #[error("unknown backbone `{0}` (known: mobilenet-v2, efficientnet-lite0, efficientnet-lite1, efficientnet-lite2)")]
+    #[error(
+        "unknown backbone `{0}` (known: mobilenet-v2, efficientnet-lite0, efficientnet-lite1, efficientnet-lite2)"
+    )]
     UnknownBackbone(String),
     /// A feature level name that is not one of low, medium, high, highest.
     #[error("unknown feature level `{0}` (known: low, medium, high, highest)")]
@@ -57,6 +59,9 @@ pub type Result<T, E = NeuralError> = std::result::Result<T, E>;
 impl NeuralError {
     /// Wraps an I/O error with its path.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        NeuralError::Io { path: path.into(), source }
+        NeuralError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -120,18 +120,27 @@ impl ImageFeaturizer {
 
     fn check_config(config: &FeaturizerConfig) -> Result<Vec<FeatureLevel>> {
         if config.batch_size == 0 {
-            return Err(NeuralError::InvalidConfig("batch_size must be at least 1".into()));
+            return Err(NeuralError::InvalidConfig(
+                "batch_size must be at least 1".into(),
+            ));
         }
         let mut levels = config.levels.clone();
         levels.sort();
         levels.dedup();
         if levels.is_empty() {
-            return Err(NeuralError::InvalidConfig("at least one feature level is needed".into()));
+            return Err(NeuralError::InvalidConfig(
+                "at least one feature level is needed".into(),
+            ));
         }
         Ok(levels)
     }
 
-    fn assemble(config: FeaturizerConfig, levels: Vec<FeatureLevel>, selected: SelectedDevice, net: BackboneNet) -> Self {
+    fn assemble(
+        config: FeaturizerConfig,
+        levels: Vec<FeatureLevel>,
+        selected: SelectedDevice,
+        net: BackboneNet,
+    ) -> Self {
         let decode_threads = if config.decode_threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -190,7 +199,10 @@ impl ImageFeaturizer {
         let arch = self.backbone.arch();
         self.levels
             .iter()
-            .flat_map(|l| (0..l.channels(&arch)).map(move |c| format!("{}.{}.{c}", self.backbone.name(), l.name())))
+            .flat_map(|l| {
+                (0..l.channels(&arch))
+                    .map(move |c| format!("{}.{}.{c}", self.backbone.name(), l.name()))
+            })
             .collect()
     }
 
@@ -224,7 +236,8 @@ impl ImageFeaturizer {
             .map(|p| {
                 let x = preprocess_path(p, &self.preprocess)?;
                 let out = self.run_batch(x, 1, true)?;
-                out.logits.ok_or_else(|| NeuralError::InvalidConfig("no logits".into()))
+                out.logits
+                    .ok_or_else(|| NeuralError::InvalidConfig("no logits".into()))
             })
             .collect()
     }
@@ -236,7 +249,10 @@ impl ImageFeaturizer {
     }
 
     /// [`ImageFeaturizer::featurize_paths`] with the time split between preprocessing and forward.
-    pub fn featurize_paths_timed(&self, paths: &[PathBuf]) -> Result<(ImageFeatures, FeaturizeTiming)> {
+    pub fn featurize_paths_timed(
+        &self,
+        paths: &[PathBuf],
+    ) -> Result<(ImageFeatures, FeaturizeTiming)> {
         let start = Instant::now();
         let dim = self.feature_dim();
         let mut values = Array2::<f32>::zeros((paths.len(), dim));
@@ -259,9 +275,12 @@ impl ImageFeaturizer {
             scope.spawn(move || {
                 for (b, chunk) in paths.chunks(batch).enumerate() {
                     let t = Instant::now();
-                    let pre: Vec<Result<Vec<f32>>> =
-                        pool.install(|| chunk.par_iter().map(|p| preprocess_path(p, &cfg)).collect());
-                    if tx.send((b * batch, pre, t.elapsed().as_secs_f64())).is_err() {
+                    let pre: Vec<Result<Vec<f32>>> = pool
+                        .install(|| chunk.par_iter().map(|p| preprocess_path(p, &cfg)).collect());
+                    if tx
+                        .send((b * batch, pre, t.elapsed().as_secs_f64()))
+                        .is_err()
+                    {
                         return; // the consumer stopped
                     }
                 }
@@ -286,7 +305,9 @@ impl ImageFeaturizer {
                 match self.run_batch(input, ok_rows.len(), false) {
                     Ok(out) => {
                         for (k, &row) in ok_rows.iter().enumerate() {
-                            values.row_mut(row).assign(&ArrayView1::from(&out.features[k * dim..][..dim]));
+                            values
+                                .row_mut(row)
+                                .assign(&ArrayView1::from(&out.features[k * dim..][..dim]));
                         }
                     }
                     Err(e) => {

@@ -19,7 +19,12 @@ pub enum FeatureLevel {
 
 impl FeatureLevel {
     /// All levels, shallow to deep.
-    pub const ALL: [FeatureLevel; 4] = [FeatureLevel::Low, FeatureLevel::Medium, FeatureLevel::High, FeatureLevel::Highest];
+    pub const ALL: [FeatureLevel; 4] = [
+        FeatureLevel::Low,
+        FeatureLevel::Medium,
+        FeatureLevel::High,
+        FeatureLevel::Highest,
+    ];
 
     /// The default levels: high + highest.
     pub fn defaults() -> Vec<FeatureLevel> {
@@ -93,10 +98,16 @@ mod tests {
     #[test]
     fn level_channels() {
         let mnv2 = Backbone::MobileNetV2.arch();
-        let dims: Vec<usize> = FeatureLevel::ALL.iter().map(|l| l.channels(&mnv2)).collect();
+        let dims: Vec<usize> = FeatureLevel::ALL
+            .iter()
+            .map(|l| l.channels(&mnv2))
+            .collect();
         assert_eq!(dims, vec![32, 96, 320, 1280]);
         let lite0 = Backbone::EfficientNetLite0.arch();
-        let dims: Vec<usize> = FeatureLevel::ALL.iter().map(|l| l.channels(&lite0)).collect();
+        let dims: Vec<usize> = FeatureLevel::ALL
+            .iter()
+            .map(|l| l.channels(&lite0))
+            .collect();
         assert_eq!(dims, vec![40, 112, 320, 1280]);
     }
 

@@ -45,8 +45,14 @@ impl ConvBnAct {
             .with_padding(padding)
             .with_bias(false)
             .init(device);
-        let bn = BatchNormConfig::new(channels[1]).with_epsilon(arch.bn_eps).init(device);
-        ConvBnAct { conv, bn: Some(bn), relu6 }
+        let bn = BatchNormConfig::new(channels[1])
+            .with_epsilon(arch.bn_eps)
+            .init(device);
+        ConvBnAct {
+            conv,
+            bn: Some(bn),
+            relu6,
+        }
     }
 
     /// Forward pass.
@@ -61,10 +67,19 @@ impl ConvBnAct {
     /// Folds the batch norm into the convolution's weight and bias (inference only):
     /// `w' = w·γ/√(σ²+ε)`, `b' = β + (b − μ)·γ/√(σ²+ε)`.
     pub fn fuse(mut self) -> Self {
-        let Some(bn) = self.bn.take() else { return self };
-        let scale = bn.gamma.val().div(bn.running_var.value().add_scalar(bn.epsilon).sqrt());
+        let Some(bn) = self.bn.take() else {
+            return self;
+        };
+        let scale = bn
+            .gamma
+            .val()
+            .div(bn.running_var.value().add_scalar(bn.epsilon).sqrt());
         let [out_ch] = scale.dims();
-        let weight = self.conv.weight.val().mul(scale.clone().reshape([out_ch, 1, 1, 1]));
+        let weight = self
+            .conv
+            .weight
+            .val()
+            .mul(scale.clone().reshape([out_ch, 1, 1, 1]));
         let mean = bn.running_mean.value();
         let centred = match self.conv.bias.take() {
             Some(b) => b.val().sub(mean),
@@ -98,9 +113,22 @@ impl InvertedResidual {
         let expand = spec
             .has_expand()
             .then(|| ConvBnAct::new([spec.in_channels, hidden], 1, 1, 1, true, arch, device));
-        let depthwise = ConvBnAct::new([hidden, hidden], spec.kernel, spec.stride, hidden, true, arch, device);
+        let depthwise = ConvBnAct::new(
+            [hidden, hidden],
+            spec.kernel,
+            spec.stride,
+            hidden,
+            true,
+            arch,
+            device,
+        );
         let project = ConvBnAct::new([hidden, spec.out_channels], 1, 1, 1, false, arch, device);
-        InvertedResidual { expand, depthwise, project, residual: spec.residual() }
+        InvertedResidual {
+            expand,
+            depthwise,
+            project,
+            residual: spec.residual(),
+        }
     }
 
     /// Forward pass.
@@ -160,18 +188,31 @@ impl BackboneNet {
     pub fn new(arch: &ArchSpec, device: &Device) -> Self {
         let stem = ConvBnAct::new([3, arch.stem_channels], 3, 2, 1, true, arch, device);
         let specs = arch.blocks();
-        let blocks = specs.iter().map(|s| InvertedResidual::new(s, arch, device)).collect();
+        let blocks = specs
+            .iter()
+            .map(|s| InvertedResidual::new(s, arch, device))
+            .collect();
         let last = specs.last().map_or(arch.stem_channels, |s| s.out_channels);
         let head = ConvBnAct::new([last, arch.head_channels], 1, 1, 1, true, arch, device);
         let classifier = LinearConfig::new(arch.head_channels, arch.num_classes).init(device);
-        BackboneNet { stem, blocks, head, classifier, stage_ends: arch.stage_ends() }
+        BackboneNet {
+            stem,
+            blocks,
+            head,
+            classifier,
+            stage_ends: arch.stage_ends(),
+        }
     }
 
     /// Folds every batch norm into its convolution (for inference).
     pub fn fuse(self) -> Self {
         BackboneNet {
             stem: self.stem.fuse(),
-            blocks: self.blocks.into_iter().map(InvertedResidual::fuse).collect(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(InvertedResidual::fuse)
+                .collect(),
             head: self.head.fuse(),
             classifier: self.classifier,
             stage_ends: self.stage_ends,
@@ -185,7 +226,10 @@ impl BackboneNet {
         let need_head = logits || levels.contains(&FeatureLevel::Highest);
         let tap_blocks: Vec<(FeatureLevel, usize)> = levels
             .iter()
-            .filter_map(|l| l.stage().and_then(|s| self.stage_ends.get(s).map(|&b| (*l, b))))
+            .filter_map(|l| {
+                l.stage()
+                    .and_then(|s| self.stage_ends.get(s).map(|&b| (*l, b)))
+            })
             .collect();
         let last_needed = if need_head {
             self.blocks.len()
@@ -211,9 +255,17 @@ impl BackboneNet {
         }
         let levels = levels
             .iter()
-            .filter_map(|l| pooled.iter().find(|(pl, _)| pl == l).map(|(_, t)| t.clone()))
+            .filter_map(|l| {
+                pooled
+                    .iter()
+                    .find(|(pl, _)| pl == l)
+                    .map(|(_, t)| t.clone())
+            })
             .collect();
-        NetOutput { levels, logits: out_logits }
+        NetOutput {
+            levels,
+            logits: out_logits,
+        }
     }
 }
 
@@ -239,7 +291,10 @@ mod tests {
             let x = Tensor::<4>::random([2, 3, 33, 33], Distribution::Default, &device);
             let out = net.forward(x, &FeatureLevel::ALL, true);
             let dims: Vec<[usize; 2]> = out.levels.iter().map(|t| t.dims()).collect();
-            let want: Vec<[usize; 2]> = FeatureLevel::ALL.iter().map(|l| [2, l.channels(&arch)]).collect();
+            let want: Vec<[usize; 2]> = FeatureLevel::ALL
+                .iter()
+                .map(|l| [2, l.channels(&arch)])
+                .collect();
             assert_eq!(dims, want, "{backbone}");
             assert_eq!(out.logits.unwrap().dims(), [2, 1000]);
         }
@@ -294,7 +349,11 @@ mod tests {
         let fused = layer.fuse();
         assert!(fused.bn.is_none() && fused.conv.bias.is_some());
         let after = host(fused.forward(x));
-        let max = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let max = before
+            .iter()
+            .zip(&after)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(max < 1e-5, "max |Δ| = {max}");
         // The ReLU6 clamp is active somewhere, so the test covers both sides of it.
         assert!(before.iter().any(|&v| v == 0.0) && before.iter().any(|&v| v > 0.0));

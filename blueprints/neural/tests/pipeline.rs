@@ -10,8 +10,13 @@ use neural::{Backbone, DeviceChoice, FeatureLevel};
 
 fn write_images(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut paths = Vec::new();
-    for (i, (w, h)) in [(64u32, 48u32), (40, 80), (50, 50), (90, 30), (33, 77)].into_iter().enumerate() {
-        let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7 + i as u32 * 40) as u8, (y * 5) as u8, (x * y) as u8]));
+    for (i, (w, h)) in [(64u32, 48u32), (40, 80), (50, 50), (90, 30), (33, 77)]
+        .into_iter()
+        .enumerate()
+    {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            Rgb([(x * 7 + i as u32 * 40) as u8, (y * 5) as u8, (x * y) as u8])
+        });
         let p = dir.join(format!("img{i}.png"));
         img.save(&p).unwrap();
         paths.push(p);
@@ -52,7 +57,13 @@ fn rows_stay_in_order_and_bad_images_fail_alone() {
     let f = featurizer(2);
     let out = f.featurize_paths(&paths).unwrap();
     assert_eq!(out.values.dim(), (7, 32 + 1280));
-    let failed: Vec<usize> = out.errors.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i).collect();
+    let failed: Vec<usize> = out
+        .errors
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_some())
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(failed, vec![2, 6]);
     assert!(out.errors[6].as_ref().unwrap().contains("missing.png"));
     assert_eq!(out.n_failed(), 2);
@@ -63,7 +74,12 @@ fn rows_stay_in_order_and_bad_images_fail_alone() {
     for r in [0, 1, 3, 4, 5] {
         let x = preprocess_path(&paths[r], f.preprocess_config()).unwrap();
         let alone = f.run_batch(x, 1, false).unwrap().features;
-        let d = out.values.row(r).iter().zip(&alone).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let d = out
+            .values
+            .row(r)
+            .iter()
+            .zip(&alone)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(d < 1e-4, "row {r} differs from its single forward by {d}");
     }
     assert_ne!(out.values.row(0), out.values.row(1));

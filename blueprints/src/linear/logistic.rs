@@ -12,7 +12,9 @@ use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input, row_weights};
 use crate::numeric::softmax_in_place;
-use crate::params::{ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param};
+use crate::params::{
+    ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param,
+};
 
 const NAME: &str = "Logistic Regression";
 const CLASS_WEIGHTS: [&str; 2] = ["balanced", "none"];
@@ -73,19 +75,32 @@ pub struct FittedLinear {
 
 impl Default for LogisticRegression {
     fn default() -> Self {
-        Self { c: 1.0, l1_ratio: 0.0, balanced: true, standardize: true, max_iter: 300, tol: 1e-4, fitted: None }
+        Self {
+            c: 1.0,
+            l1_ratio: 0.0,
+            balanced: true,
+            standardize: true,
+            max_iter: 300,
+            tol: 1e-4,
+            fitted: None,
+        }
     }
 }
 
 impl LogisticRegression {
     /// Default hyperparameters with the given `C`.
     pub fn with_c(c: f64) -> Self {
-        Self { c, ..Self::default() }
+        Self {
+            c,
+            ..Self::default()
+        }
     }
 
     /// The fitted state, or `NotFitted`.
     pub fn fitted(&self) -> Result<&FittedLinear> {
-        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(NAME.into()))
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(NAME.into()))
     }
 }
 
@@ -99,7 +114,14 @@ fn column_stats(x: ArrayView2<f32>) -> (Vec<f64>, Vec<f64>) {
             let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
             let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
             let sd = var.sqrt();
-            (mean, if sd > 1e-12 * mean.abs().max(1.0) { sd } else { 1.0 })
+            (
+                mean,
+                if sd > 1e-12 * mean.abs().max(1.0) {
+                    sd
+                } else {
+                    1.0
+                },
+            )
         })
         .collect();
     cols.into_iter().unzip()
@@ -116,13 +138,21 @@ impl Estimator for LogisticRegression {
             ParamSpec::new(
                 "C",
                 self.c,
-                ParamDomain::Float { min: 1e-6, max: 1e6, log: true },
+                ParamDomain::Float {
+                    min: 1e-6,
+                    max: 1e6,
+                    log: true,
+                },
                 "inverse regularisation strength (larger = weaker penalty), as in scikit-learn",
             ),
             ParamSpec::new(
                 "l1_ratio",
                 self.l1_ratio,
-                ParamDomain::Float { min: 0.0, max: 1.0, log: false },
+                ParamDomain::Float {
+                    min: 0.0,
+                    max: 1.0,
+                    log: false,
+                },
                 "elastic-net mixing: 0 = L2 (L-BFGS), >0 = elastic-net (OWL-QN), 1 = L1",
             ),
             ParamSpec::new(
@@ -131,17 +161,29 @@ impl Estimator for LogisticRegression {
                 ParamDomain::Choice(CLASS_WEIGHTS.iter().map(|s| s.to_string()).collect()),
                 "balanced weights rows by n / (n_classes * class count)",
             ),
-            ParamSpec::new("standardize", self.standardize, ParamDomain::Bool, "centre and scale the dense block"),
+            ParamSpec::new(
+                "standardize",
+                self.standardize,
+                ParamDomain::Bool,
+                "centre and scale the dense block",
+            ),
             ParamSpec::new(
                 "max_iter",
                 self.max_iter,
-                ParamDomain::Int { min: 1, max: 100_000 },
+                ParamDomain::Int {
+                    min: 1,
+                    max: 100_000,
+                },
                 "maximum solver iterations",
             ),
             ParamSpec::new(
                 "tol",
                 self.tol,
-                ParamDomain::Float { min: 1e-12, max: 1.0, log: true },
+                ParamDomain::Float {
+                    min: 1e-12,
+                    max: 1.0,
+                    log: true,
+                },
                 "stop when the largest gradient component is below this",
             ),
         ]
@@ -151,7 +193,9 @@ impl Estimator for LogisticRegression {
         match name {
             "C" => self.c = parse_float(name, value, 1e-6, 1e6)?,
             "l1_ratio" => self.l1_ratio = parse_float(name, value, 0.0, 1.0)?,
-            "class_weight" => self.balanced = parse_choice(name, value, &CLASS_WEIGHTS)? == "balanced",
+            "class_weight" => {
+                self.balanced = parse_choice(name, value, &CLASS_WEIGHTS)? == "balanced"
+            }
             "standardize" => self.standardize = parse_bool(name, value)?,
             "max_iter" => self.max_iter = parse_int(name, value, 1, 100_000)? as usize,
             "tol" => self.tol = parse_float(name, value, 1e-12, 1.0)?,
@@ -189,11 +233,14 @@ impl Estimator for LogisticRegression {
         };
         let dense = x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| {
             let mut out = Array2::<f64>::zeros(d.dim());
-            out.axis_iter_mut(Axis(0)).into_par_iter().zip(d.axis_iter(Axis(0))).for_each(|(mut o, r)| {
-                for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
-                    *ov = (rv as f64 - mean[j]) / scale[j];
-                }
-            });
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(d.axis_iter(Axis(0)))
+                .for_each(|(mut o, r)| {
+                    for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
+                        *ov = (rv as f64 - mean[j]) / scale[j];
+                    }
+                });
             out
         });
         let design = Design {
@@ -217,8 +264,17 @@ impl Estimator for LogisticRegression {
             v.extend(std::iter::repeat_n(0.0, m));
             v
         });
-        let opts = OptimOptions { max_iter: self.max_iter, tol: self.tol, memory: 10 };
-        let result = minimize(|t, g| objective.value_grad(t, g), vec![0.0; objective.n_params()], l1.as_deref(), &opts);
+        let opts = OptimOptions {
+            max_iter: self.max_iter,
+            tol: self.tol,
+            memory: 10,
+        };
+        let result = minimize(
+            |t, g| objective.value_grad(t, g),
+            vec![0.0; objective.n_params()],
+            l1.as_deref(),
+            &opts,
+        );
         if !result.value.is_finite() || result.x.iter().any(|v| !v.is_finite()) {
             return Err(BlueprintError::Numeric {
                 task: NAME.into(),
@@ -226,8 +282,12 @@ impl Estimator for LogisticRegression {
             });
         }
         // Back to the raw feature scale: w_raw = w / scale, b_raw = b - sum_j mean_j * w_raw_j.
-        let mut coef = Array2::from_shape_vec((d, m), result.x[..d * m].to_vec())
-            .map_err(|e| BlueprintError::Numeric { task: NAME.into(), reason: e.to_string() })?;
+        let mut coef = Array2::from_shape_vec((d, m), result.x[..d * m].to_vec()).map_err(|e| {
+            BlueprintError::Numeric {
+                task: NAME.into(),
+                reason: e.to_string(),
+            }
+        })?;
         let mut intercept = Array1::from(result.x[d * m..].to_vec());
         for j in 0..n_dense {
             let mut row = coef.row_mut(j);
@@ -276,32 +336,43 @@ impl FittedLinear {
             return Ok(self.classes.expand(compact.view()));
         }
         let m = self.coef.ncols();
-        compact.axis_chunks_iter_mut(Axis(0), ROW_CHUNK).into_par_iter().enumerate().for_each(|(c, mut out)| {
-            let r0 = c * ROW_CHUNK;
-            let rows = out.nrows();
-            let dense =
-                x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
-            let z = chunk_scores(
-                dense.as_ref().map(|d| d.view()),
-                x.sparse.as_ref(),
-                r0,
-                rows,
-                self.coef.view(),
-                self.intercept.as_slice().unwrap_or(&[]),
-            );
-            for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
-                if m == 1 {
-                    let zi = zrow[0];
-                    let p1 = if zi >= 0.0 { 1.0 / (1.0 + (-zi).exp()) } else { zi.exp() / (1.0 + zi.exp()) };
-                    orow[0] = 1.0 - p1;
-                    orow[1] = p1;
-                } else {
-                    let mut v = zrow.to_vec();
-                    softmax_in_place(&mut v);
-                    orow.iter_mut().zip(v).for_each(|(o, p)| *o = p);
+        compact
+            .axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut out)| {
+                let r0 = c * ROW_CHUNK;
+                let rows = out.nrows();
+                let dense = x
+                    .dense
+                    .as_ref()
+                    .filter(|d| d.ncols() > 0)
+                    .map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
+                let z = chunk_scores(
+                    dense.as_ref().map(|d| d.view()),
+                    x.sparse.as_ref(),
+                    r0,
+                    rows,
+                    self.coef.view(),
+                    self.intercept.as_slice().unwrap_or(&[]),
+                );
+                for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
+                    if m == 1 {
+                        let zi = zrow[0];
+                        let p1 = if zi >= 0.0 {
+                            1.0 / (1.0 + (-zi).exp())
+                        } else {
+                            zi.exp() / (1.0 + zi.exp())
+                        };
+                        orow[0] = 1.0 - p1;
+                        orow[1] = p1;
+                    } else {
+                        let mut v = zrow.to_vec();
+                        softmax_in_place(&mut v);
+                        orow.iter_mut().zip(v).for_each(|(o, p)| *o = p);
+                    }
                 }
-            }
-        });
+            });
         Ok(self.classes.expand(compact.view()))
     }
 }

@@ -52,7 +52,11 @@ pub struct SoftmaxObjective<'a> {
 impl SoftmaxObjective<'_> {
     /// Score columns: 1 for two classes, `K` otherwise.
     pub fn n_outputs(&self) -> usize {
-        if self.n_classes == 2 { 1 } else { self.n_classes }
+        if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        }
     }
 
     /// Length of the parameter vector: `n_cols * m` weights (row-major, column `j` of the design
@@ -71,7 +75,8 @@ impl SoftmaxObjective<'_> {
         let m = self.n_outputs();
         let d = self.design.n_cols();
         let n = self.design.n_rows;
-        let w = ArrayView2::from_shape((d, m), &theta[..d * m]).expect("theta has n_params entries");
+        let w =
+            ArrayView2::from_shape((d, m), &theta[..d * m]).expect("theta has n_params entries");
         let b = &theta[d * m..];
         let s_total = self.weight_sum();
 
@@ -92,27 +97,40 @@ impl SoftmaxObjective<'_> {
         let (mut g_dense, mut g_sparse) = gw.view_mut().split_at(Axis(0), n_dense);
         if let Some(xd) = &self.design.dense {
             const COL_CHUNK: usize = 64;
-            g_dense.axis_chunks_iter_mut(Axis(0), COL_CHUNK).into_par_iter().enumerate().for_each(|(c, mut gc)| {
-                let c0 = c * COL_CHUNK;
-                let xc = xd.slice(s![.., c0..c0 + gc.nrows()]);
-                ndarray::linalg::general_mat_mul(1.0, &xc.t(), &resid, 0.0, &mut gc);
-            });
+            g_dense
+                .axis_chunks_iter_mut(Axis(0), COL_CHUNK)
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(c, mut gc)| {
+                    let c0 = c * COL_CHUNK;
+                    let xc = xd.slice(s![.., c0..c0 + gc.nrows()]);
+                    ndarray::linalg::general_mat_mul(1.0, &xc.t(), &resid, 0.0, &mut gc);
+                });
         }
         if let Some(csc) = &self.design.sparse_csc {
-            let r_flat = resid.as_slice().expect("residuals are a fresh standard-layout array");
-            let g_flat = g_sparse.as_slice_mut().expect("gradient rows are contiguous");
-            g_flat.par_chunks_mut(m * 64).enumerate().for_each(|(c, g_block)| {
-                g_block.fill(0.0);
-                for (jj, gj) in g_block.chunks_mut(m).enumerate() {
-                    let Some(col) = csc.outer_view(c * 64 + jj) else { continue };
-                    for (i, &v) in col.iter() {
-                        let v = v as f64;
-                        for (g, &r) in gj.iter_mut().zip(&r_flat[i * m..(i + 1) * m]) {
-                            *g += v * r;
+            let r_flat = resid
+                .as_slice()
+                .expect("residuals are a fresh standard-layout array");
+            let g_flat = g_sparse
+                .as_slice_mut()
+                .expect("gradient rows are contiguous");
+            g_flat
+                .par_chunks_mut(m * 64)
+                .enumerate()
+                .for_each(|(c, g_block)| {
+                    g_block.fill(0.0);
+                    for (jj, gj) in g_block.chunks_mut(m).enumerate() {
+                        let Some(col) = csc.outer_view(c * 64 + jj) else {
+                            continue;
+                        };
+                        for (i, &v) in col.iter() {
+                            let v = v as f64;
+                            for (g, &r) in gj.iter_mut().zip(&r_flat[i * m..(i + 1) * m]) {
+                                *g += v * r;
+                            }
                         }
                     }
-                }
-            });
+                });
         }
         let mut sq = 0.0;
         for (gv, &wv) in gw.iter_mut().zip(w.iter()) {
@@ -125,25 +143,50 @@ impl SoftmaxObjective<'_> {
         (loss + 0.5 * self.l2 * sq) / s_total
     }
 
-    fn chunk_loss(&self, r0: usize, w: ArrayView2<f64>, b: &[f64], mut r_chunk: ArrayViewMut2<f64>) -> f64 {
+    fn chunk_loss(
+        &self,
+        r0: usize,
+        w: ArrayView2<f64>,
+        b: &[f64],
+        mut r_chunk: ArrayViewMut2<f64>,
+    ) -> f64 {
         let rows = r_chunk.nrows();
-        let dense = self.design.dense.as_ref().map(|d| d.slice(s![r0..r0 + rows, ..]));
+        let dense = self
+            .design
+            .dense
+            .as_ref()
+            .map(|d| d.slice(s![r0..r0 + rows, ..]));
         let z = chunk_scores(dense, self.design.sparse, r0, rows, w, b);
         let mut loss = 0.0;
         let mut probs = vec![0.0; self.n_classes];
-        for (i, (zrow, mut rrow)) in z.axis_iter(Axis(0)).zip(r_chunk.axis_iter_mut(Axis(0))).enumerate() {
+        for (i, (zrow, mut rrow)) in z
+            .axis_iter(Axis(0))
+            .zip(r_chunk.axis_iter_mut(Axis(0)))
+            .enumerate()
+        {
             let yi = self.y[r0 + i] as usize;
             let si = self.weights[r0 + i];
             if self.n_classes == 2 {
                 let zi = zrow[0];
                 // softplus(z) - y z, and sigmoid, both stable for large |z|.
-                let softplus = if zi > 0.0 { zi + (-zi).exp().ln_1p() } else { zi.exp().ln_1p() };
-                let p1 = if zi >= 0.0 { 1.0 / (1.0 + (-zi).exp()) } else { zi.exp() / (1.0 + zi.exp()) };
+                let softplus = if zi > 0.0 {
+                    zi + (-zi).exp().ln_1p()
+                } else {
+                    zi.exp().ln_1p()
+                };
+                let p1 = if zi >= 0.0 {
+                    1.0 / (1.0 + (-zi).exp())
+                } else {
+                    zi.exp() / (1.0 + zi.exp())
+                };
                 let y1 = if yi == 1 { 1.0 } else { 0.0 };
                 loss += si * (softplus - y1 * zi);
                 rrow[0] = si * (p1 - y1);
             } else {
-                probs.iter_mut().zip(zrow.iter()).for_each(|(p, &zv)| *p = zv);
+                probs
+                    .iter_mut()
+                    .zip(zrow.iter())
+                    .for_each(|(p, &zv)| *p = zv);
                 let lse = log_sum_exp(&probs);
                 loss += si * (lse - zrow[yi]);
                 for (k, rk) in rrow.iter_mut().enumerate() {

@@ -24,8 +24,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     if a.len() < PAR_LEN {
         return crate::numeric::dot(a, b);
     }
-    let parts: Vec<f64> =
-        a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)).map(|(x, y)| crate::numeric::dot(x, y)).collect();
+    let parts: Vec<f64> = a
+        .par_chunks(PAR_CHUNK)
+        .zip(b.par_chunks(PAR_CHUNK))
+        .map(|(x, y)| crate::numeric::dot(x, y))
+        .collect();
     parts.iter().sum()
 }
 
@@ -42,7 +45,11 @@ pub struct OptimOptions {
 
 impl Default for OptimOptions {
     fn default() -> Self {
-        Self { max_iter: 100, tol: 1e-4, memory: 10 }
+        Self {
+            max_iter: 100,
+            tol: 1e-4,
+            memory: 10,
+        }
     }
 }
 
@@ -81,7 +88,12 @@ where
 
     for iter in 0..opts.max_iter {
         if max_abs(&pg) <= opts.tol {
-            return OptimResult { x, value: fx, iterations: iter, converged: true };
+            return OptimResult {
+                x,
+                value: fx,
+                iterations: iter,
+                converged: true,
+            };
         }
         // Two-loop recursion: d = -H * pg.
         let mut d: Vec<f64> = pg.iter().map(|v| -v).collect();
@@ -118,11 +130,24 @@ where
         }
         // Orthant of the current iterate (OWL-QN).
         let orthant: Vec<f64> = if l1.is_some() {
-            x.iter().zip(&pg).map(|(&xi, &pgi)| if xi != 0.0 { xi.signum() } else { -pgi.signum() }).collect()
+            x.iter()
+                .zip(&pg)
+                .map(|(&xi, &pgi)| {
+                    if xi != 0.0 {
+                        xi.signum()
+                    } else {
+                        -pgi.signum()
+                    }
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let mut step = if s_hist.is_empty() { 1.0 / norm2(&pg).max(1e-300) } else { 1.0 };
+        let mut step = if s_hist.is_empty() {
+            1.0 / norm2(&pg).max(1e-300)
+        } else {
+            1.0
+        };
         step = step.min(1.0);
         let mut accepted = false;
         let mut f_new = fx;
@@ -141,7 +166,10 @@ where
             }
             f_new = f(&x_new, &mut g_new) + l1_term(&x_new);
             let decrease: f64 = if l1.is_some() {
-                pg.iter().zip(x_new.iter().zip(&x)).map(|(p, (a, b))| p * (a - b)).sum()
+                pg.iter()
+                    .zip(x_new.iter().zip(&x))
+                    .map(|(p, (a, b))| p * (a - b))
+                    .sum()
             } else {
                 step * dir_deriv
             };
@@ -153,7 +181,12 @@ where
         }
         if !accepted {
             // No progress possible along this direction: we are at the numerical optimum.
-            return OptimResult { x, value: fx, iterations: iter + 1, converged: true };
+            return OptimResult {
+                x,
+                value: fx,
+                iterations: iter + 1,
+                converged: true,
+            };
         }
         let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
@@ -174,11 +207,21 @@ where
         fx = f_new;
         pg = pseudo_gradient(&x, &g, l1);
         if rel_decrease <= 64.0 * f64::EPSILON {
-            return OptimResult { x, value: fx, iterations: iter + 1, converged: true };
+            return OptimResult {
+                x,
+                value: fx,
+                iterations: iter + 1,
+                converged: true,
+            };
         }
     }
     let converged = max_abs(&pg) <= opts.tol;
-    OptimResult { x, value: fx, iterations: opts.max_iter, converged }
+    OptimResult {
+        x,
+        value: fx,
+        iterations: opts.max_iter,
+        converged,
+    }
 }
 
 /// The L1 pseudo-gradient (the minimum-norm subgradient); equals `g` without L1.
@@ -242,7 +285,16 @@ mod tests {
 
     #[test]
     fn lbfgs_finds_quadratic_minimum() {
-        let r = minimize(quadratic, vec![0.0; 3], None, &OptimOptions { tol: 1e-10, max_iter: 200, memory: 10 });
+        let r = minimize(
+            quadratic,
+            vec![0.0; 3],
+            None,
+            &OptimOptions {
+                tol: 1e-10,
+                max_iter: 200,
+                memory: 10,
+            },
+        );
         assert!(r.converged);
         for (xi, ci) in r.x.iter().zip([1.0, -2.0, 0.05]) {
             assert!((xi - ci).abs() < 1e-8, "{:?}", r.x);
@@ -253,7 +305,16 @@ mod tests {
     fn owlqn_soft_thresholds() {
         // Separable: minimiser is soft-threshold(c_i, l1_i / a_i) = [0.5, -1.99, 0].
         let l1 = [0.5, 0.1, 10.0];
-        let r = minimize(quadratic, vec![0.0; 3], Some(&l1), &OptimOptions { tol: 1e-10, max_iter: 500, memory: 10 });
+        let r = minimize(
+            quadratic,
+            vec![0.0; 3],
+            Some(&l1),
+            &OptimOptions {
+                tol: 1e-10,
+                max_iter: 500,
+                memory: 10,
+            },
+        );
         let want = [0.5, -2.0 + 0.01, 0.0];
         for (xi, wi) in r.x.iter().zip(want) {
             assert!((xi - wi).abs() < 1e-7, "{:?}", r.x);

@@ -35,7 +35,9 @@ pub fn chunk_scores(
             }
         };
         for (i, mut zrow) in z.axis_iter_mut(Axis(0)).enumerate() {
-            let Some(row) = sp.outer_view(r0 + i) else { continue };
+            let Some(row) = sp.outer_view(r0 + i) else {
+                continue;
+            };
             let mut acc = vec![0.0f64; m];
             for (j, &v) in row.iter() {
                 let v = v as f64;

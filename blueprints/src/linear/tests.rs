@@ -30,7 +30,13 @@ fn parity_data() -> (Array2<f32>, Vec<u32>) {
 }
 
 fn tight(c: f64, balanced: bool) -> LogisticRegression {
-    LogisticRegression { c, balanced, tol: 1e-10, max_iter: 10_000, ..LogisticRegression::default() }
+    LogisticRegression {
+        c,
+        balanced,
+        tol: 1e-10,
+        max_iter: 10_000,
+        ..LogisticRegression::default()
+    }
 }
 
 fn assert_close(got: f64, want: f64, tol: f64, what: &str) {
@@ -71,16 +77,31 @@ fn matches_sklearn_multinomial_l2() {
         assert!(fit.converged);
         for j in 0..3 {
             for k in 0..3 {
-                assert_close(fit.coef[[j, k]], coef[j][k], 1e-3, &format!("C={c} coef[{j},{k}]"));
+                assert_close(
+                    fit.coef[[j, k]],
+                    coef[j][k],
+                    1e-3,
+                    &format!("C={c} coef[{j},{k}]"),
+                );
             }
         }
         for k in 0..3 {
-            assert_close(fit.intercept[k], intercept[k], 1e-3, &format!("C={c} intercept[{k}]"));
+            assert_close(
+                fit.intercept[k],
+                intercept[k],
+                1e-3,
+                &format!("C={c} intercept[{k}]"),
+            );
         }
         let p = lr.predict_proba(&f).unwrap();
         for i in 0..3 {
             for k in 0..3 {
-                assert_close(p[[i, k]] as f64, probs[i][k], 1e-4, &format!("C={c} p[{i},{k}]"));
+                assert_close(
+                    p[[i, k]] as f64,
+                    probs[i][k],
+                    1e-4,
+                    &format!("C={c} p[{i},{k}]"),
+                );
             }
         }
     }
@@ -93,13 +114,21 @@ fn matches_sklearn_binary() {
     let (x, y) = parity_data();
     let yb: Vec<u32> = y.iter().map(|&c| u32::from(c == 1)).collect();
     let mut lr = tight(1.0, false);
-    lr.fit(&Features::dense(x.clone()), &yb, &FitContext::new(2, 0)).unwrap();
+    lr.fit(&Features::dense(x.clone()), &yb, &FitContext::new(2, 0))
+        .unwrap();
     let coef = &lr.fitted().unwrap().coef;
     for (j, want) in [0.330929, -0.271287, -5.396483].into_iter().enumerate() {
         assert_close(coef[[j, 0]], want, 1e-3, "binary coef");
     }
     let p = lr.predict_proba(&Features::dense(x)).unwrap();
-    for (i, want) in [[0.808028, 0.191972], [0.560812, 0.439188], [0.93565, 0.06435]].iter().enumerate() {
+    for (i, want) in [
+        [0.808028, 0.191972],
+        [0.560812, 0.439188],
+        [0.93565, 0.06435],
+    ]
+    .iter()
+    .enumerate()
+    {
         assert_close(p[[i, 0]] as f64, want[0], 1e-4, "binary p0");
         assert_close(p[[i, 1]] as f64, want[1], 1e-4, "binary p1");
     }
@@ -110,7 +139,11 @@ fn matches_sklearn_binary() {
 #[test]
 fn matches_sklearn_elastic_net() {
     let (x, y) = parity_data();
-    let mut lr = LogisticRegression { l1_ratio: 0.5, standardize: false, ..tight(0.5, false) };
+    let mut lr = LogisticRegression {
+        l1_ratio: 0.5,
+        standardize: false,
+        ..tight(0.5, false)
+    };
     // Standardise by hand so the coefficients are comparable with saga's on scaled data.
     let n = x.nrows() as f32;
     let mean = x.sum_axis(ndarray::Axis(0)) / n;
@@ -119,16 +152,29 @@ fn matches_sklearn_elastic_net() {
     let f = Features::dense(xs);
     lr.fit(&f, &y, &FitContext::new(3, 0)).unwrap();
     let fit = lr.fitted().unwrap();
-    let want = [[0.0, 0.03892, -0.01546], [0.0, -0.45129, 0.16744], [0.0, -0.17446, 0.59593]];
+    let want = [
+        [0.0, 0.03892, -0.01546],
+        [0.0, -0.45129, 0.16744],
+        [0.0, -0.17446, 0.59593],
+    ];
     for j in 0..3 {
         for k in 0..3 {
-            assert_close(fit.coef[[j, k]], want[j][k], 2e-3, &format!("enet coef[{j},{k}]"));
+            assert_close(
+                fit.coef[[j, k]],
+                want[j][k],
+                2e-3,
+                &format!("enet coef[{j},{k}]"),
+            );
         }
     }
     // L1 must produce exact zeros, like scikit-learn.
     assert_eq!(fit.coef[[0, 0]], 0.0);
     let p = lr.predict_proba(&f).unwrap();
-    let want_p = [[0.34741, 0.24402, 0.40858], [0.34854, 0.36223, 0.28923], [0.32701, 0.10544, 0.56755]];
+    let want_p = [
+        [0.34741, 0.24402, 0.40858],
+        [0.34854, 0.36223, 0.28923],
+        [0.32701, 0.10544, 0.56755],
+    ];
     for i in 0..3 {
         for k in 0..3 {
             assert_close(p[[i, k]] as f64, want_p[i][k], 1e-3, "enet p");
@@ -143,14 +189,23 @@ fn sparse_block_equals_dense_block() {
     let dense = Features::dense(x.clone());
     let split = Features {
         dense: Some(x.slice(ndarray::s![.., ..1]).to_owned()),
-        sparse: Some(sprs::CsMat::csr_from_dense(x.slice(ndarray::s![.., 1..]), 0.0)),
+        sparse: Some(sprs::CsMat::csr_from_dense(
+            x.slice(ndarray::s![.., 1..]),
+            0.0,
+        )),
         names: vec![],
     };
-    let mut a = LogisticRegression { standardize: false, ..tight(1.0, true) };
+    let mut a = LogisticRegression {
+        standardize: false,
+        ..tight(1.0, true)
+    };
     let mut b = a.clone();
     a.fit(&dense, &y, &FitContext::new(3, 0)).unwrap();
     b.fit(&split, &y, &FitContext::new(3, 0)).unwrap();
-    let (pa, pb) = (a.predict_proba(&dense).unwrap(), b.predict_proba(&split).unwrap());
+    let (pa, pb) = (
+        a.predict_proba(&dense).unwrap(),
+        b.predict_proba(&split).unwrap(),
+    );
     for (u, v) in pa.iter().zip(pb.iter()) {
         assert!((u - v).abs() < 1e-5, "{u} vs {v}");
     }
@@ -162,7 +217,8 @@ fn absent_class_gets_small_finite_probability() {
     // Labels 0 and 2 only, but 4 classes expected.
     let y2: Vec<u32> = y.iter().map(|&c| if c == 1 { 0 } else { c }).collect();
     let mut lr = LogisticRegression::default();
-    lr.fit(&Features::dense(x.clone()), &y2, &FitContext::new(4, 0)).unwrap();
+    lr.fit(&Features::dense(x.clone()), &y2, &FitContext::new(4, 0))
+        .unwrap();
     let p = lr.predict_proba(&Features::dense(x)).unwrap();
     assert_eq!(p.ncols(), 4);
     for row in p.rows() {
@@ -176,7 +232,12 @@ fn absent_class_gets_small_finite_probability() {
 fn single_class_fold_predicts_that_class() {
     let (x, _) = parity_data();
     let mut lr = LogisticRegression::default();
-    lr.fit(&Features::dense(x.clone()), &[1; 15], &FitContext::new(3, 0)).unwrap();
+    lr.fit(
+        &Features::dense(x.clone()),
+        &[1; 15],
+        &FitContext::new(3, 0),
+    )
+    .unwrap();
     let p = lr.predict_proba(&Features::dense(x)).unwrap();
     assert!(p.column(1).iter().all(|&v| v > 0.999));
     assert!(p.iter().all(|v| v.is_finite() && *v > 0.0));
@@ -187,18 +248,42 @@ fn bad_input_is_an_error_not_a_panic() {
     let (x, y) = parity_data();
     let ctx = FitContext::new(3, 0);
     let mut lr = LogisticRegression::default();
-    assert!(lr.predict_proba(&Features::dense(x.clone())).unwrap_err().to_string().contains("not fitted"));
+    assert!(
+        lr.predict_proba(&Features::dense(x.clone()))
+            .unwrap_err()
+            .to_string()
+            .contains("not fitted")
+    );
     let mut bad = x.clone();
     bad[[4, 1]] = f32::NAN;
-    assert!(lr.fit(&Features::dense(bad), &y, &ctx).unwrap_err().to_string().contains("row 4"));
+    assert!(
+        lr.fit(&Features::dense(bad), &y, &ctx)
+            .unwrap_err()
+            .to_string()
+            .contains("row 4")
+    );
     assert!(lr.fit(&Features::dense(x.clone()), &y[..10], &ctx).is_err());
-    assert!(lr.fit(&Features::dense(Array2::zeros((0, 3))), &[], &ctx).is_err());
-    assert!(lr.fit(&Features::dense(Array2::zeros((15, 0))), &y, &ctx).is_err());
+    assert!(
+        lr.fit(&Features::dense(Array2::zeros((0, 3))), &[], &ctx)
+            .is_err()
+    );
+    assert!(
+        lr.fit(&Features::dense(Array2::zeros((15, 0))), &y, &ctx)
+            .is_err()
+    );
     let mut y_bad = y.clone();
     y_bad[0] = 3;
-    assert!(lr.fit(&Features::dense(x.clone()), &y_bad, &ctx).unwrap_err().to_string().contains("label 3"));
+    assert!(
+        lr.fit(&Features::dense(x.clone()), &y_bad, &ctx)
+            .unwrap_err()
+            .to_string()
+            .contains("label 3")
+    );
     lr.fit(&Features::dense(x.clone()), &y, &ctx).unwrap();
-    assert!(lr.predict_proba(&Features::dense(x.slice(ndarray::s![.., ..2]).to_owned())).is_err());
+    assert!(
+        lr.predict_proba(&Features::dense(x.slice(ndarray::s![.., ..2]).to_owned()))
+            .is_err()
+    );
     let mut inf = x;
     inf[[0, 0]] = f32::INFINITY;
     assert!(lr.predict_proba(&Features::dense(inf)).is_err());
@@ -208,23 +293,47 @@ fn bad_input_is_an_error_not_a_panic() {
 fn params_are_listed_and_checked() {
     let mut lr = LogisticRegression::default();
     let names: Vec<String> = lr.params().into_iter().map(|p| p.name).collect();
-    assert_eq!(names, ["C", "l1_ratio", "class_weight", "standardize", "max_iter", "tol"]);
+    assert_eq!(
+        names,
+        [
+            "C",
+            "l1_ratio",
+            "class_weight",
+            "standardize",
+            "max_iter",
+            "tol"
+        ]
+    );
     lr.set_param("C", "0.1").unwrap();
     assert_eq!(lr.c, 0.1);
     assert!(lr.set_param("C", "-1").is_err());
-    assert!(lr.set_param("class_weight", "auto").unwrap_err().to_string().contains("balanced, none"));
-    assert!(lr.set_param("gamma", "1").unwrap_err().to_string().contains("valid parameters: C"));
+    assert!(
+        lr.set_param("class_weight", "auto")
+            .unwrap_err()
+            .to_string()
+            .contains("balanced, none")
+    );
+    assert!(
+        lr.set_param("gamma", "1")
+            .unwrap_err()
+            .to_string()
+            .contains("valid parameters: C")
+    );
 }
 
 #[test]
 fn serde_round_trip_keeps_predictions() {
     let (x, y) = parity_data();
     let mut lr: Box<dyn Estimator> = Box::new(LogisticRegression::default());
-    lr.fit(&Features::dense(x.clone()), &y, &FitContext::new(3, 0)).unwrap();
+    lr.fit(&Features::dense(x.clone()), &y, &FitContext::new(3, 0))
+        .unwrap();
     let json = serde_json::to_string(&lr).unwrap();
     let back: Box<dyn Estimator> = serde_json::from_str(&json).unwrap();
     let f = Features::dense(x);
-    assert_eq!(lr.predict_proba(&f).unwrap(), back.predict_proba(&f).unwrap());
+    assert_eq!(
+        lr.predict_proba(&f).unwrap(),
+        back.predict_proba(&f).unwrap()
+    );
 }
 
 /// A larger problem (several row chunks) with a dense and a sparse block.
@@ -232,8 +341,9 @@ fn chunked_problem(n: usize, k: u32) -> (Features, Vec<u32>) {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let y: Vec<u32> = (0..n).map(|_| rng.random_range(0..k)).collect();
-    let dense =
-        Array2::from_shape_fn((n, 4), |(i, j)| rng.random::<f32>() * 3.0 + if y[i] as usize == j { 1.0 } else { 0.0 });
+    let dense = Array2::from_shape_fn((n, 4), |(i, j)| {
+        rng.random::<f32>() * 3.0 + if y[i] as usize == j { 1.0 } else { 0.0 }
+    });
     let mut t = sprs::TriMat::new((n, 40));
     for i in 0..n {
         for _ in 0..3 {
@@ -245,7 +355,14 @@ fn chunked_problem(n: usize, k: u32) -> (Features, Vec<u32>) {
             t.add_triplet(i, j, rng.random::<f32>());
         }
     }
-    (Features { dense: Some(dense), sparse: Some(t.to_csr()), names: vec![] }, y)
+    (
+        Features {
+            dense: Some(dense),
+            sparse: Some(t.to_csr()),
+            names: vec![],
+        },
+        y,
+    )
 }
 
 /// The analytic gradient of the objective matches central finite differences, for the binary
@@ -262,8 +379,16 @@ fn gradient_matches_finite_differences() {
             n_rows: 700,
         };
         let weights: Vec<f64> = (0..700).map(|i| 0.5 + (i % 3) as f64).collect();
-        let obj = SoftmaxObjective { design: &design, y: &y, weights: &weights, n_classes: k as usize, l2: 0.7 };
-        let theta: Vec<f64> = (0..obj.n_params()).map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.03).collect();
+        let obj = SoftmaxObjective {
+            design: &design,
+            y: &y,
+            weights: &weights,
+            n_classes: k as usize,
+            l2: 0.7,
+        };
+        let theta: Vec<f64> = (0..obj.n_params())
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.03)
+            .collect();
         let mut g = vec![0.0; theta.len()];
         obj.value_grad(&theta, &mut g);
         let mut scratch = vec![0.0; theta.len()];
@@ -272,8 +397,13 @@ fn gradient_matches_finite_differences() {
             let (mut up, mut down) = (theta.clone(), theta.clone());
             up[i] += h;
             down[i] -= h;
-            let fd = (obj.value_grad(&up, &mut scratch) - obj.value_grad(&down, &mut scratch)) / (2.0 * h);
-            assert!((fd - g[i]).abs() < 1e-6, "k={k} param {i}: analytic {} vs numeric {fd}", g[i]);
+            let fd = (obj.value_grad(&up, &mut scratch) - obj.value_grad(&down, &mut scratch))
+                / (2.0 * h);
+            assert!(
+                (fd - g[i]).abs() < 1e-6,
+                "k={k} param {i}: analytic {} vs numeric {fd}",
+                g[i]
+            );
         }
     }
 }
@@ -283,15 +413,22 @@ fn gradient_matches_finite_differences() {
 fn sample_weights_equal_repeated_rows() {
     let (x, y) = chunked_problem(300, 3);
     let reps: Vec<usize> = (0..300).map(|i| 1 + i % 3).collect();
-    let rows: Vec<usize> = (0..300).flat_map(|i| std::iter::repeat_n(i, reps[i])).collect();
+    let rows: Vec<usize> = (0..300)
+        .flat_map(|i| std::iter::repeat_n(i, reps[i]))
+        .collect();
     let y_rep: Vec<u32> = rows.iter().map(|&i| y[i]).collect();
     let mut ctx = FitContext::new(3, 0);
     ctx.sample_weight = Some(reps.iter().map(|&r| r as f32).collect());
     // Standardisation statistics are unweighted, so compare without it.
-    let mut a = LogisticRegression { standardize: false, balanced: false, ..tight(0.3, false) };
+    let mut a = LogisticRegression {
+        standardize: false,
+        balanced: false,
+        ..tight(0.3, false)
+    };
     let mut b = a.clone();
     a.fit(&x, &y, &ctx).unwrap();
-    b.fit(&x.select_rows(&rows), &y_rep, &FitContext::new(3, 0)).unwrap();
+    b.fit(&x.select_rows(&rows), &y_rep, &FitContext::new(3, 0))
+        .unwrap();
     let (pa, pb) = (a.predict_proba(&x).unwrap(), b.predict_proba(&x).unwrap());
     for (u, v) in pa.iter().zip(pb.iter()) {
         assert!((u - v).abs() < 1e-4, "{u} vs {v}");
@@ -317,7 +454,9 @@ fn chunked_prediction_is_consistent_and_deterministic() {
     assert_eq!(again.predict_proba(&x).unwrap(), all);
     // A sensible model: better than chance on its own training rows.
     let hits = (0..600)
-        .filter(|&i| (0..3).max_by(|&a, &b| all[[i, a]].total_cmp(&all[[i, b]])) == Some(y[i] as usize))
+        .filter(|&i| {
+            (0..3).max_by(|&a, &b| all[[i, a]].total_cmp(&all[[i, b]])) == Some(y[i] as usize)
+        })
         .count();
     assert!(hits > 400, "{hits}");
 }

@@ -123,7 +123,13 @@ pub struct Scratch {
 /// Calls `f` once per term occurrence of `text` under `config` (analyzer, n-gram range,
 /// lower-casing, stop words). The same term may be emitted several times; order is unspecified.
 pub fn for_each_term(config: &TfidfConfig, text: &str, scratch: &mut Scratch, f: impl FnMut(&str)) {
-    let Scratch { lowered, joined, bounds, padded, char_starts } = scratch;
+    let Scratch {
+        lowered,
+        joined,
+        bounds,
+        padded,
+        char_starts,
+    } = scratch;
     let text = if !config.lowercase {
         text
     } else if text.is_ascii() {
@@ -211,7 +217,9 @@ mod tests {
 
     fn terms(config: &TfidfConfig, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for_each_term(config, text, &mut Scratch::default(), |t| out.push(t.to_string()));
+        for_each_term(config, text, &mut Scratch::default(), |t| {
+            out.push(t.to_string())
+        });
         out
     }
 
@@ -220,17 +228,41 @@ mod tests {
     #[test]
     fn word_tokens_match_sklearn_on_tricky_unicode() {
         let cases: &[(&str, &[&str])] = &[
-            ("Café déjà-vu, naïve FAÇADE!", &["café", "déjà", "vu", "naïve", "façade"]),
-            ("don't can't I'm rock'n'roll", &["don", "can", "rock", "roll"]),
-            ("2Pac 1999 a1 x 42 3.14 B-52s", &["2pac", "1999", "a1", "42", "14", "52s"]),
-            ("東京タワー 北京 한국어 ok", &["東京タワー", "北京", "한국어", "ok"]),
-            ("love😍you 🎵music🎵 ❤️heart", &["love", "you", "music", "heart"]),
-            ("cafe\u{301} x²y ½½ snake_case __", &["cafe", "x²y", "½½", "snake_case", "__"]),
+            (
+                "Café déjà-vu, naïve FAÇADE!",
+                &["café", "déjà", "vu", "naïve", "façade"],
+            ),
+            (
+                "don't can't I'm rock'n'roll",
+                &["don", "can", "rock", "roll"],
+            ),
+            (
+                "2Pac 1999 a1 x 42 3.14 B-52s",
+                &["2pac", "1999", "a1", "42", "14", "52s"],
+            ),
+            (
+                "東京タワー 北京 한국어 ok",
+                &["東京タワー", "北京", "한국어", "ok"],
+            ),
+            (
+                "love😍you 🎵music🎵 ❤️heart",
+                &["love", "you", "music", "heart"],
+            ),
+            (
+                "cafe\u{301} x²y ½½ snake_case __",
+                &["cafe", "x²y", "½½", "snake_case", "__"],
+            ),
             // "İ" lowers to "i" + U+0307 (a mark, not \w), so the lone "i" is dropped; final sigma.
-            ("ΣΊΣΥΦΟΣ İstanbul STRASSE", &["σίσυφος", "stanbul", "strasse"]),
+            (
+                "ΣΊΣΥΦΟΣ İstanbul STRASSE",
+                &["σίσυφος", "stanbul", "strasse"],
+            ),
             // Devanagari vowel signs / virama are marks: Python splits the words there.
             ("हिन्दी नमस्ते", &["नमस"]),
-            ("tab\tsep\u{a0}nbsp\u{2003}em", &["tab", "sep", "nbsp", "em"]),
+            (
+                "tab\tsep\u{a0}nbsp\u{2003}em",
+                &["tab", "sep", "nbsp", "em"],
+            ),
         ];
         for (text, want) in cases {
             let got = word_tokens(text, true, false);
@@ -241,20 +273,40 @@ mod tests {
     #[test]
     fn word_char_class_follows_python() {
         assert!(is_word_char('é') && is_word_char('_') && is_word_char('²') && is_word_char('東'));
-        assert!(!is_word_char('\u{301}'), "combining acute is Mn, not \\w in Python");
-        assert!(!is_word_char('\u{93e}'), "Devanagari vowel sign is Mc, not \\w in Python");
+        assert!(
+            !is_word_char('\u{301}'),
+            "combining acute is Mn, not \\w in Python"
+        );
+        assert!(
+            !is_word_char('\u{93e}'),
+            "Devanagari vowel sign is Mc, not \\w in Python"
+        );
         assert!(!is_word_char('\''), "apostrophe splits tokens");
         assert!(!is_word_char('😍') && !is_word_char('-') && !is_word_char(' '));
-        assert!(is_python_space('\u{1f}') && is_python_space('\u{3000}') && !is_python_space('\u{200b}'));
+        assert!(
+            is_python_space('\u{1f}')
+                && is_python_space('\u{3000}')
+                && !is_python_space('\u{200b}')
+        );
     }
 
     #[test]
     fn word_bigrams_join_kept_tokens_with_one_space() {
-        let c = TfidfConfig { ngram_range: (1, 2), english_stop_words: true, ..TfidfConfig::default() };
+        let c = TfidfConfig {
+            ngram_range: (1, 2),
+            english_stop_words: true,
+            ..TfidfConfig::default()
+        };
         // sklearn: build_analyzer()("The cat -- and THE hat!") with stop_words='english'
         // → ['cat', 'hat', 'cat hat'] ("the"/"and" removed before bigrams).
-        assert_eq!(terms(&c, "The cat -- and THE hat!"), ["cat", "hat", "cat hat"]);
-        let c = TfidfConfig { ngram_range: (2, 3), ..TfidfConfig::default() };
+        assert_eq!(
+            terms(&c, "The cat -- and THE hat!"),
+            ["cat", "hat", "cat hat"]
+        );
+        let c = TfidfConfig {
+            ngram_range: (2, 3),
+            ..TfidfConfig::default()
+        };
         assert_eq!(terms(&c, "aa bb cc"), ["aa bb", "bb cc", "aa bb cc"]);
         assert!(terms(&c, "aa").is_empty());
     }
@@ -264,8 +316,16 @@ mod tests {
     #[test]
     fn char_wb_ngrams_match_sklearn() {
         let c = TfidfConfig::char_wb(2, 5);
-        assert_eq!(terms(&c, "Hi  a"), [" h", "hi", "i ", " hi", "hi ", " hi ", " a", "a ", " a "]);
-        assert_eq!(terms(&c, "Été"), [" é", "ét", "té", "é ", " ét", "été", "té ", " été", "été ", " été "]);
+        assert_eq!(
+            terms(&c, "Hi  a"),
+            [" h", "hi", "i ", " hi", "hi ", " hi ", " a", "a ", " a "]
+        );
+        assert_eq!(
+            terms(&c, "Été"),
+            [
+                " é", "ét", "té", "é ", " ét", "été", "té ", " été", "été ", " été "
+            ]
+        );
         let c3 = TfidfConfig::char_wb(3, 3);
         assert_eq!(terms(&c3, "a"), [" a "]);
         let c45 = TfidfConfig::char_wb(4, 5);

@@ -55,7 +55,9 @@ impl DocFreq {
         };
         match self {
             DocFreq::Count(0) => Err(bad("a document count must be at least 1")),
-            DocFreq::Proportion(p) if !(0.0..=1.0).contains(&p) => Err(bad("a proportion must lie in [0, 1]")),
+            DocFreq::Proportion(p) if !(0.0..=1.0).contains(&p) => {
+                Err(bad("a proportion must lie in [0, 1]"))
+            }
             _ => Ok(()),
         }
     }
@@ -84,7 +86,9 @@ pub struct TfidfConfig {
     pub min_df: DocFreq,
     /// Drop terms found in more documents than this.
     pub max_df: DocFreq,
-    /// Keep only this many terms, the most frequent over the training corpus (ties: smaller term first).
+    /// Keep only this many terms, the most frequent over the training corpus. Ties at the cut keep
+    /// the smaller term (deterministic); scikit-learn breaks such ties by numpy's unstable argsort,
+    /// so only there the kept set can differ from sklearn's.
     pub max_features: Option<usize>,
     /// Scale every non-empty row to unit Euclidean norm.
     pub l2_norm: bool,
@@ -114,17 +118,29 @@ impl Default for TfidfConfig {
 impl TfidfConfig {
     /// Word n-grams `lo..=hi` with sublinear tf (the peer harness's text settings).
     pub fn word(lo: usize, hi: usize) -> Self {
-        Self { analyzer: Analyzer::Word, ngram_range: (lo, hi), sublinear_tf: true, ..Self::default() }
+        Self {
+            analyzer: Analyzer::Word,
+            ngram_range: (lo, hi),
+            sublinear_tf: true,
+            ..Self::default()
+        }
     }
 
     /// `char_wb` n-grams `lo..=hi` with sublinear tf (the peer harness's album-name settings).
     pub fn char_wb(lo: usize, hi: usize) -> Self {
-        Self { analyzer: Analyzer::CharWb, ngram_range: (lo, hi), sublinear_tf: true, ..Self::default() }
+        Self {
+            analyzer: Analyzer::CharWb,
+            ngram_range: (lo, hi),
+            sublinear_tf: true,
+            ..Self::default()
+        }
     }
 
     /// The prefix used in feature names.
     pub fn prefix(&self) -> &str {
-        self.name_prefix.as_deref().unwrap_or(self.analyzer.default_prefix())
+        self.name_prefix
+            .as_deref()
+            .unwrap_or(self.analyzer.default_prefix())
     }
 
     /// Checks every setting is in its domain (`1 ≤ lo ≤ hi`, bounds, `max_features ≥ 1`).
@@ -166,10 +182,14 @@ mod tests {
 
     #[test]
     fn config_round_trips_and_fills_defaults() {
-        let c = TfidfConfig { max_features: Some(7), ..TfidfConfig::char_wb(2, 5) };
+        let c = TfidfConfig {
+            max_features: Some(7),
+            ..TfidfConfig::char_wb(2, 5)
+        };
         let back: TfidfConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
-        let partial: TfidfConfig = serde_json::from_str(r#"{"analyzer":"char_wb","min_df":0.1}"#).unwrap();
+        let partial: TfidfConfig =
+            serde_json::from_str(r#"{"analyzer":"char_wb","min_df":0.1}"#).unwrap();
         assert_eq!(partial.analyzer, Analyzer::CharWb);
         assert_eq!(partial.min_df, DocFreq::Proportion(0.1));
         assert_eq!(partial.ngram_range, (1, 1));
@@ -181,8 +201,29 @@ mod tests {
         assert!(TfidfConfig::word(1, 2).validate().is_ok());
         assert!(TfidfConfig::word(0, 2).validate().is_err());
         assert!(TfidfConfig::word(3, 2).validate().is_err());
-        assert!(TfidfConfig { min_df: DocFreq::Count(0), ..TfidfConfig::default() }.validate().is_err());
-        assert!(TfidfConfig { max_df: DocFreq::Proportion(1.5), ..TfidfConfig::default() }.validate().is_err());
-        assert!(TfidfConfig { max_features: Some(0), ..TfidfConfig::default() }.validate().is_err());
+        assert!(
+            TfidfConfig {
+                min_df: DocFreq::Count(0),
+                ..TfidfConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            TfidfConfig {
+                max_df: DocFreq::Proportion(1.5),
+                ..TfidfConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            TfidfConfig {
+                max_features: Some(0),
+                ..TfidfConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -22,7 +22,9 @@ pub(crate) fn fit_block_size(n_docs: usize) -> usize {
 
 /// Documents per parallel block when transforming: a few blocks per thread for balance.
 pub(crate) fn transform_block_size(n_docs: usize) -> usize {
-    n_docs.div_ceil(rayon::current_num_threads().max(1) * 4).max(32)
+    n_docs
+        .div_ceil(rayon::current_num_threads().max(1) * 4)
+        .max(32)
 }
 
 /// Term counts of one block of documents, with block-local term ids.
@@ -69,12 +71,21 @@ fn count_block<S: AsRef<str>>(config: &TfidfConfig, docs: &[Option<S>]) -> Block
         touched.clear();
         row_ptr.push(pairs.len());
     }
-    BlockCounts { index, row_ptr, pairs }
+    BlockCounts {
+        index,
+        row_ptr,
+        pairs,
+    }
 }
 
 /// Counts every block of `docs` in parallel; blocks come back in document order.
-pub(crate) fn count_blocks<S: AsRef<str> + Sync>(config: &TfidfConfig, docs: &[Option<S>]) -> Vec<BlockCounts> {
-    docs.par_chunks(fit_block_size(docs.len())).map(|chunk| count_block(config, chunk)).collect()
+pub(crate) fn count_blocks<S: AsRef<str> + Sync>(
+    config: &TfidfConfig,
+    docs: &[Option<S>],
+) -> Vec<BlockCounts> {
+    docs.par_chunks(fit_block_size(docs.len()))
+        .map(|chunk| count_block(config, chunk))
+        .collect()
 }
 
 /// The merged counts of a corpus. Global term ids follow first appearance over the blocks; they
@@ -122,7 +133,12 @@ pub(crate) fn merge_blocks(blocks: &mut [BlockCounts]) -> CorpusCounts {
             term_freq[g] += u64::from(count);
         }
     }
-    CorpusCounts { terms, doc_freq, term_freq, local_to_global }
+    CorpusCounts {
+        terms,
+        doc_freq,
+        term_freq,
+        local_to_global,
+    }
 }
 
 /// The first 8 bytes of a term, big-endian, zero-padded: comparing these orders terms like
@@ -136,8 +152,14 @@ fn prefix_key(term: &str) -> u64 {
 
 /// Sorts term ids by their term (code-point order, like Python's `sorted`).
 pub(crate) fn sort_terms(ids: &mut Vec<u32>, terms: &[Box<str>]) {
-    let mut keyed: Vec<(u64, u32)> = ids.iter().map(|&g| (prefix_key(&terms[g as usize]), g)).collect();
-    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| terms[a.1 as usize].cmp(&terms[b.1 as usize])));
+    let mut keyed: Vec<(u64, u32)> = ids
+        .iter()
+        .map(|&g| (prefix_key(&terms[g as usize]), g))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| terms[a.1 as usize].cmp(&terms[b.1 as usize]))
+    });
     ids.clear();
     ids.extend(keyed.into_iter().map(|(_, g)| g));
 }
@@ -148,7 +170,18 @@ mod tests {
 
     #[test]
     fn prefix_sort_orders_like_strings() {
-        let words = ["abcdefghij", "abcdefgh", "abcdefghi", "b", "", "a\u{0}", "a", "é", "z", "abcdefgh\u{0}"];
+        let words = [
+            "abcdefghij",
+            "abcdefgh",
+            "abcdefghi",
+            "b",
+            "",
+            "a\u{0}",
+            "a",
+            "é",
+            "z",
+            "abcdefgh\u{0}",
+        ];
         let terms: Vec<Box<str>> = words.iter().map(|&w| Box::from(w)).collect();
         let mut ids: Vec<u32> = (0..terms.len() as u32).collect();
         sort_terms(&mut ids, &terms);
@@ -161,8 +194,14 @@ mod tests {
     #[test]
     fn merged_counts_do_not_depend_on_blocking() {
         let cfg = TfidfConfig::word(1, 2);
-        let docs: Vec<Option<&str>> =
-            vec![Some("bb aa bb"), None, Some("cc aa"), Some(""), Some("aa aa cc"), Some("dd")];
+        let docs: Vec<Option<&str>> = vec![
+            Some("bb aa bb"),
+            None,
+            Some("cc aa"),
+            Some(""),
+            Some("aa aa cc"),
+            Some("dd"),
+        ];
         let one = {
             let mut b = vec![count_block(&cfg, &docs)];
             merge_blocks(&mut b)
@@ -176,7 +215,13 @@ mod tests {
             let mut ids: Vec<u32> = (0..c.terms.len() as u32).collect();
             sort_terms(&mut ids, &c.terms);
             ids.iter()
-                .map(|&g| (c.terms[g as usize].to_string(), c.doc_freq[g as usize], c.term_freq[g as usize]))
+                .map(|&g| {
+                    (
+                        c.terms[g as usize].to_string(),
+                        c.doc_freq[g as usize],
+                        c.term_freq[g as usize],
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let want = [

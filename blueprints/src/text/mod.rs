@@ -21,7 +21,9 @@ mod word_chars;
 #[cfg(test)]
 mod sklearn_parity;
 
-pub use analyze::{Scratch, for_each_term, for_each_token, is_python_space, is_word_char, word_tokens};
+pub use analyze::{
+    Scratch, for_each_term, for_each_token, is_python_space, is_word_char, word_tokens,
+};
 pub use config::{Analyzer, DocFreq, TfidfConfig};
 pub use stop_words::{ENGLISH_STOP_WORDS, is_english_stop_word};
 pub use union::{TfidfUnion, hstack_csr};

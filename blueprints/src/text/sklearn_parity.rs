@@ -86,7 +86,12 @@ fn word_1_2_sublinear_matches_sklearn() {
     let got = dense(&x);
     for r in 0..5 {
         for c in 0..20 {
-            assert!((f64::from(got[r][c]) - want[r][c]).abs() < 1e-6, "({r},{c}): {} vs {}", got[r][c], want[r][c]);
+            assert!(
+                (f64::from(got[r][c]) - want[r][c]).abs() < 1e-6,
+                "({r},{c}): {} vs {}",
+                got[r][c],
+                want[r][c]
+            );
         }
     }
     // transform on the training rows reproduces fit_transform bit for bit.
@@ -97,7 +102,13 @@ fn word_1_2_sublinear_matches_sklearn() {
 
 #[test]
 fn char_wb_2_5_sublinear_matches_sklearn() {
-    let albums = [Some("Abbey Road"), Some("Let It Be"), None, Some("Road to Ruin"), Some("Être")];
+    let albums = [
+        Some("Abbey Road"),
+        Some("Let It Be"),
+        None,
+        Some("Road to Ruin"),
+        Some("Être"),
+    ];
     let mut v = TfidfVectorizer::new(TfidfConfig::char_wb(2, 5)).unwrap();
     let x = v.fit_transform(&albums).unwrap();
     assert_eq!((x.rows(), x.cols(), x.nnz()), (5, 84, 100));
@@ -125,7 +136,11 @@ fn char_wb_2_5_sublinear_matches_sklearn() {
         assert_eq!(vocab.column(term), Some(col), "column of {term:?}");
         assert!((v.idf().unwrap()[col] - idf).abs() < 1e-10);
         for (r, want) in values.iter().enumerate() {
-            assert!((f64::from(got[r][col]) - want).abs() < 1e-6, "{term:?} row {r}: {} vs {want}", got[r][col]);
+            assert!(
+                (f64::from(got[r][col]) - want).abs() < 1e-6,
+                "{term:?} row {r}: {} vs {want}",
+                got[r][col]
+            );
         }
     }
     assert_eq!(v.feature_names()[14], "char: r");
@@ -137,45 +152,93 @@ fn min_df_max_df_match_sklearn() {
     let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // sklearn: T(min_df=2) → ['baby', 'love', 'one', 'you']
     assert_eq!(
-        fit_names(TfidfConfig { min_df: DocFreq::Count(2), ..base.clone() }),
+        fit_names(TfidfConfig {
+            min_df: DocFreq::Count(2),
+            ..base.clone()
+        }),
         words(&["baby", "love", "one", "you"])
     );
     // sklearn: T(max_df=0.5) and T(max_df=2) → ['baby', 'don', 'heart', 'me', 'one', 'the', 'you']
     let low = words(&["baby", "don", "heart", "me", "one", "the", "you"]);
-    assert_eq!(fit_names(TfidfConfig { max_df: DocFreq::Proportion(0.5), ..base.clone() }), low);
-    assert_eq!(fit_names(TfidfConfig { max_df: DocFreq::Count(2), ..base.clone() }), low);
+    assert_eq!(
+        fit_names(TfidfConfig {
+            max_df: DocFreq::Proportion(0.5),
+            ..base.clone()
+        }),
+        low
+    );
+    assert_eq!(
+        fit_names(TfidfConfig {
+            max_df: DocFreq::Count(2),
+            ..base.clone()
+        }),
+        low
+    );
     // sklearn: T(min_df=0.3, max_df=0.7) → ['baby', 'love', 'one', 'you']
-    let both = TfidfConfig { min_df: DocFreq::Proportion(0.3), max_df: DocFreq::Proportion(0.7), ..base.clone() };
+    let both = TfidfConfig {
+        min_df: DocFreq::Proportion(0.3),
+        max_df: DocFreq::Proportion(0.7),
+        ..base.clone()
+    };
     assert_eq!(fit_names(both), words(&["baby", "love", "one", "you"]));
     // sklearn raises "max_df corresponds to < documents than min_df" / "no terms remain".
-    let crossed = TfidfConfig { min_df: DocFreq::Count(3), max_df: DocFreq::Count(2), ..base.clone() };
+    let crossed = TfidfConfig {
+        min_df: DocFreq::Count(3),
+        max_df: DocFreq::Count(2),
+        ..base.clone()
+    };
     assert!(TfidfVectorizer::new(crossed).unwrap().fit(&DOCS).is_err());
-    let none_left = TfidfConfig { min_df: DocFreq::Count(5), ..base };
-    let err = TfidfVectorizer::new(none_left).unwrap().fit(&DOCS).unwrap_err().to_string();
+    let none_left = TfidfConfig {
+        min_df: DocFreq::Count(5),
+        ..base
+    };
+    let err = TfidfVectorizer::new(none_left)
+        .unwrap()
+        .fit(&DOCS)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no terms remain"), "{err}");
 }
 
 #[test]
 fn max_features_keeps_most_frequent_like_sklearn() {
     let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let bi = TfidfConfig { ngram_range: (1, 2), ..TfidfConfig::default() };
+    let bi = TfidfConfig {
+        ngram_range: (1, 2),
+        ..TfidfConfig::default()
+    };
     // Corpus frequencies: baby 4, love 4, one 3, you 3, "baby baby" 2, "love you" 2, the rest 1.
     // sklearn: T(max_features=4) → ['baby', 'love', 'one', 'you']
     assert_eq!(
-        fit_names(TfidfConfig { max_features: Some(4), ..TfidfConfig::default() }),
+        fit_names(TfidfConfig {
+            max_features: Some(4),
+            ..TfidfConfig::default()
+        }),
         words(&["baby", "love", "one", "you"])
     );
     // sklearn: T(max_features=6, ngram_range=(1, 2)) → ['baby', 'baby baby', 'love', 'love you', 'one', 'you']
     assert_eq!(
-        fit_names(TfidfConfig { max_features: Some(6), ..bi.clone() }),
+        fit_names(TfidfConfig {
+            max_features: Some(6),
+            ..bi.clone()
+        }),
         words(&["baby", "baby baby", "love", "love you", "one", "you"])
     );
     // Tie at the cut (one = you = 3): the smaller term wins; sklearn agrees here (['baby', 'love', 'one']).
-    assert_eq!(fit_names(TfidfConfig { max_features: Some(3), ..bi.clone() }), words(&["baby", "love", "one"]));
+    assert_eq!(
+        fit_names(TfidfConfig {
+            max_features: Some(3),
+            ..bi.clone()
+        }),
+        words(&["baby", "love", "one"])
+    );
     // Tie "baby baby" = "love you" = 2 for the 5th slot: we keep the smaller term. (sklearn's
     // unstable numpy argsort happens to keep "love you" here; its tie order is unspecified.)
     assert_eq!(
-        fit_names(TfidfConfig { max_features: Some(5), ..bi }),
+        fit_names(TfidfConfig {
+            max_features: Some(5),
+            ..bi
+        }),
         words(&["baby", "baby baby", "love", "one", "you"])
     );
 }
@@ -183,8 +246,22 @@ fn max_features_keeps_most_frequent_like_sklearn() {
 #[test]
 fn english_stop_words_are_removed_before_bigrams_like_sklearn() {
     // sklearn: T(stop_words='english', ngram_range=(1, 2)) →
-    let want = ["baby", "baby baby", "don", "don love", "heart", "love", "love baby", "love heart", "love love"];
-    let c = TfidfConfig { english_stop_words: true, ngram_range: (1, 2), ..TfidfConfig::default() };
+    let want = [
+        "baby",
+        "baby baby",
+        "don",
+        "don love",
+        "heart",
+        "love",
+        "love baby",
+        "love heart",
+        "love love",
+    ];
+    let c = TfidfConfig {
+        english_stop_words: true,
+        ngram_range: (1, 2),
+        ..TfidfConfig::default()
+    };
     assert_eq!(fit_names(c), want);
 }
 
@@ -192,11 +269,22 @@ fn english_stop_words_are_removed_before_bigrams_like_sklearn() {
 fn unseen_terms_and_missing_docs_give_sparse_rows() {
     let mut v = TfidfVectorizer::new(TfidfConfig::word(1, 2)).unwrap();
     v.fit(&DOCS).unwrap();
-    let new_docs = [Some("zebra love quagga"), None, Some(""), Some("   "), Some("totally unseen words")];
+    let new_docs = [
+        Some("zebra love quagga"),
+        None,
+        Some(""),
+        Some("   "),
+        Some("totally unseen words"),
+    ];
     let x = v.transform(&new_docs).unwrap();
     assert_eq!((x.rows(), x.cols()), (5, 20));
     // Only "love" is known: one entry of weight 1 after L2 normalisation.
-    let row0: Vec<(usize, f32)> = x.outer_view(0).unwrap().iter().map(|(c, &v)| (c, v)).collect();
+    let row0: Vec<(usize, f32)> = x
+        .outer_view(0)
+        .unwrap()
+        .iter()
+        .map(|(c, &v)| (c, v))
+        .collect();
     assert_eq!(row0, [(6, 1.0)]);
     for r in 1..5 {
         assert_eq!(x.outer_view(r).unwrap().nnz(), 0, "row {r} should be empty");
@@ -213,7 +301,14 @@ fn fitting_on_training_rows_only_does_not_leak_validation_terms() {
     assert_eq!(terms, ["blue", "blue green", "green", "red", "red blue"]);
     let x = v.transform(&valid).unwrap();
     assert_eq!(x.cols(), 5);
-    assert_eq!(x.outer_view(0).unwrap().iter().map(|(c, _)| c).collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        x.outer_view(0)
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c)
+            .collect::<Vec<_>>(),
+        [3]
+    );
     assert_eq!(x.outer_view(1).unwrap().nnz(), 0);
     // idf uses the 2 training documents only: red has df 1 → ln(3/2) + 1.
     assert!((v.idf().unwrap()[3] - ((3.0f64 / 2.0).ln() + 1.0)).abs() < 1e-12);
@@ -224,12 +319,21 @@ fn empty_training_corpus_is_an_error_not_a_panic() {
     let mut v = TfidfVectorizer::new(TfidfConfig::default()).unwrap();
     assert!(v.fit(&[None::<&str>, Some(""), Some("a !")]).is_err());
     assert!(v.fit::<&str>(&[]).is_err());
-    assert!(v.transform(&[Some("x")]).is_err(), "transform before a successful fit");
+    assert!(
+        v.transform(&[Some("x")]).is_err(),
+        "transform before a successful fit"
+    );
 }
 
 #[test]
 fn union_hstacks_word_and_char_blocks() {
-    let albums = [Some("Abbey Road"), Some("Let It Be"), None, Some("Road to Ruin"), Some("Être")];
+    let albums = [
+        Some("Abbey Road"),
+        Some("Let It Be"),
+        None,
+        Some("Road to Ruin"),
+        Some("Être"),
+    ];
     let mut u = TfidfUnion::word_and_char_wb();
     let x = u.fit_transform(&albums).unwrap();
     let mut w = TfidfVectorizer::new(TfidfConfig::word(1, 2)).unwrap();
@@ -245,15 +349,28 @@ fn union_hstacks_word_and_char_blocks() {
     assert_eq!(names[xw.cols() + 14], "char: r");
     for r in 0..5 {
         let row = x.outer_view(r).unwrap();
-        let word_part: Vec<(usize, f32)> = xw.outer_view(r).unwrap().iter().map(|(c, &v)| (c, v)).collect();
-        let char_part: Vec<(usize, f32)> = xc.outer_view(r).unwrap().iter().map(|(c, &v)| (c + xw.cols(), v)).collect();
+        let word_part: Vec<(usize, f32)> = xw
+            .outer_view(r)
+            .unwrap()
+            .iter()
+            .map(|(c, &v)| (c, v))
+            .collect();
+        let char_part: Vec<(usize, f32)> = xc
+            .outer_view(r)
+            .unwrap()
+            .iter()
+            .map(|(c, &v)| (c + xw.cols(), v))
+            .collect();
         let stacked: Vec<(usize, f32)> = row.iter().map(|(c, &v)| (c, v)).collect();
         assert_eq!(stacked, [word_part, char_part].concat());
     }
     assert_eq!(u.transform(&albums).unwrap(), x);
     // Two analyzers with the same prefix would give ambiguous names.
     assert!(TfidfUnion::new(vec![TfidfConfig::word(1, 1), TfidfConfig::word(2, 2)]).is_err());
-    let named = TfidfConfig { name_prefix: Some("word2".into()), ..TfidfConfig::word(2, 2) };
+    let named = TfidfConfig {
+        name_prefix: Some("word2".into()),
+        ..TfidfConfig::word(2, 2)
+    };
     assert!(TfidfUnion::new(vec![TfidfConfig::word(1, 1), named]).is_ok());
 }
 
@@ -264,7 +381,10 @@ fn fitted_vectorizer_round_trips_through_serde() {
     let json = serde_json::to_string(&u).unwrap();
     let back: TfidfUnion = serde_json::from_str(&json).unwrap();
     let probe = [Some("love you baby"), None, Some("brand new words")];
-    assert_eq!(back.transform(&probe).unwrap(), u.transform(&probe).unwrap());
+    assert_eq!(
+        back.transform(&probe).unwrap(),
+        u.transform(&probe).unwrap()
+    );
     assert_eq!(back.feature_names(), u.feature_names());
     assert_eq!(back.parts()[1].config().analyzer, Analyzer::CharWb);
 }
@@ -273,13 +393,31 @@ fn fitted_vectorizer_round_trips_through_serde() {
 fn results_do_not_depend_on_thread_count() {
     // Enough documents for several parallel blocks.
     let docs: Vec<Option<String>> = (0..500)
-        .map(|i| if i % 7 == 0 { None } else { Some(format!("w{} w{} common x{} w{}", i % 13, i % 29, i % 5, i % 3)) })
+        .map(|i| {
+            if i % 7 == 0 {
+                None
+            } else {
+                Some(format!(
+                    "w{} w{} common x{} w{}",
+                    i % 13,
+                    i % 29,
+                    i % 5,
+                    i % 3
+                ))
+            }
+        })
         .collect();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
-            let mut v =
-                TfidfVectorizer::new(TfidfConfig { min_df: DocFreq::Count(2), ..TfidfConfig::word(1, 2) }).unwrap();
+            let mut v = TfidfVectorizer::new(TfidfConfig {
+                min_df: DocFreq::Count(2),
+                ..TfidfConfig::word(1, 2)
+            })
+            .unwrap();
             let fit = v.fit_transform(&docs).unwrap();
             (fit, v.transform(&docs).unwrap(), v.feature_names())
         })

@@ -49,7 +49,11 @@ mod tests {
     fn stop_word_list_is_sorted_for_binary_search() {
         assert_eq!(ENGLISH_STOP_WORDS.len(), 318);
         assert!(ENGLISH_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
-        assert!(is_english_stop_word("the") && is_english_stop_word("yourselves") && is_english_stop_word("a"));
+        assert!(
+            is_english_stop_word("the")
+                && is_english_stop_word("yourselves")
+                && is_english_stop_word("a")
+        );
         assert!(!is_english_stop_word("love") && !is_english_stop_word("The"));
     }
 }

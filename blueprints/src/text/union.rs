@@ -44,8 +44,12 @@ pub fn hstack_csr(blocks: &[CsMat<f32>]) -> Result<CsMat<f32>> {
         }
         indptr.push(indices.len());
     }
-    CsMat::try_new((n_rows, n_cols), indptr, indices, data)
-        .map_err(|(_, _, _, e)| BlueprintError::Numeric { task: "hstack".into(), reason: e.to_string() })
+    CsMat::try_new((n_rows, n_cols), indptr, indices, data).map_err(|(_, _, _, e)| {
+        BlueprintError::Numeric {
+            task: "hstack".into(),
+            reason: e.to_string(),
+        }
+    })
 }
 
 impl TfidfUnion {
@@ -53,7 +57,9 @@ impl TfidfUnion {
     /// the same feature-name prefix (names must stay unique).
     pub fn new(configs: Vec<TfidfConfig>) -> Result<Self> {
         if configs.is_empty() {
-            return Err(BlueprintError::InvalidInput("TfidfUnion needs at least one analyzer".into()));
+            return Err(BlueprintError::InvalidInput(
+                "TfidfUnion needs at least one analyzer".into(),
+            ));
         }
         for (i, c) in configs.iter().enumerate() {
             if configs[..i].iter().any(|d| d.prefix() == c.prefix()) {
@@ -64,7 +70,10 @@ impl TfidfUnion {
                 });
             }
         }
-        let parts = configs.into_iter().map(TfidfVectorizer::new).collect::<Result<_>>()?;
+        let parts = configs
+            .into_iter()
+            .map(TfidfVectorizer::new)
+            .collect::<Result<_>>()?;
         Ok(Self { parts })
     }
 
@@ -89,14 +98,25 @@ impl TfidfUnion {
     }
 
     /// Fits every part and returns the stacked training matrix.
-    pub fn fit_transform<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<CsMat<f32>> {
-        let blocks = self.parts.iter_mut().map(|p| p.fit_transform(docs)).collect::<Result<Vec<_>>>()?;
+    pub fn fit_transform<S: AsRef<str> + Sync>(
+        &mut self,
+        docs: &[Option<S>],
+    ) -> Result<CsMat<f32>> {
+        let blocks = self
+            .parts
+            .iter_mut()
+            .map(|p| p.fit_transform(docs))
+            .collect::<Result<Vec<_>>>()?;
         hstack_csr(&blocks)
     }
 
     /// The stacked matrix of any documents with the fitted parts.
     pub fn transform<S: AsRef<str> + Sync>(&self, docs: &[Option<S>]) -> Result<CsMat<f32>> {
-        let blocks = self.parts.iter().map(|p| p.transform(docs)).collect::<Result<Vec<_>>>()?;
+        let blocks = self
+            .parts
+            .iter()
+            .map(|p| p.transform(docs))
+            .collect::<Result<Vec<_>>>()?;
         hstack_csr(&blocks)
     }
 
@@ -107,6 +127,9 @@ impl TfidfUnion {
 
     /// Feature names of every part, in column order (`word:...` then `char:...`).
     pub fn feature_names(&self) -> Vec<String> {
-        self.parts.iter().flat_map(TfidfVectorizer::feature_names).collect()
+        self.parts
+            .iter()
+            .flat_map(TfidfVectorizer::feature_names)
+            .collect()
     }
 }

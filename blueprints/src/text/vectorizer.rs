@@ -7,7 +7,9 @@ use sprs::CsMat;
 
 use super::analyze::{Scratch, for_each_term};
 use super::config::TfidfConfig;
-use super::counting::{BlockCounts, CorpusCounts, NONE, count_blocks, merge_blocks, sort_terms, transform_block_size};
+use super::counting::{
+    BlockCounts, CorpusCounts, NONE, count_blocks, merge_blocks, sort_terms, transform_block_size,
+};
 use super::vocabulary::Vocabulary;
 use crate::error::{BlueprintError, Result};
 
@@ -47,7 +49,11 @@ fn push_row(
 ) {
     values.clear();
     values.extend(entries.iter().map(|&(col, count)| {
-        let tf = if config.sublinear_tf { 1.0 + f64::from(count).ln() } else { f64::from(count) };
+        let tf = if config.sublinear_tf {
+            1.0 + f64::from(count).ln()
+        } else {
+            f64::from(count)
+        };
         tf * idf[col as usize]
     }));
     let scale = if config.l2_norm {
@@ -81,15 +87,22 @@ fn assemble(blocks: Vec<RowBlock>, n_rows: usize, n_cols: usize) -> Result<CsMat
         indices.extend(b.indices);
         data.extend(b.data);
     }
-    CsMat::try_new((n_rows, n_cols), indptr, indices, data)
-        .map_err(|(_, _, _, e)| BlueprintError::Numeric { task: "tfidf".into(), reason: e.to_string() })
+    CsMat::try_new((n_rows, n_cols), indptr, indices, data).map_err(|(_, _, _, e)| {
+        BlueprintError::Numeric {
+            task: "tfidf".into(),
+            reason: e.to_string(),
+        }
+    })
 }
 
 impl TfidfVectorizer {
     /// An unfitted vectorizer; fails when a setting is out of its domain.
     pub fn new(config: TfidfConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self { config, fitted: None })
+        Ok(Self {
+            config,
+            fitted: None,
+        })
     }
 
     /// The settings.
@@ -103,10 +116,13 @@ impl TfidfVectorizer {
     }
 
     fn fitted(&self) -> Result<&Fitted> {
-        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted("TfidfVectorizer".into()))
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted("TfidfVectorizer".into()))
     }
 
-    /// Learns the vocabulary and idf from the training documents (`None` = empty document).
+    /// Learns the vocabulary and idf from the training documents. `None` is an empty document: it
+    /// counts in `n` for idf and proportional `min_df` / `max_df` (as `""` does in scikit-learn).
     /// Errors when no term survives (every document empty, or `min_df` / `max_df` too strict).
     pub fn fit<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<()> {
         self.fit_counts(docs)?;
@@ -114,7 +130,10 @@ impl TfidfVectorizer {
     }
 
     /// `fit` then `transform` on the same documents, counting them only once.
-    pub fn fit_transform<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<CsMat<f32>> {
+    pub fn fit_transform<S: AsRef<str> + Sync>(
+        &mut self,
+        docs: &[Option<S>],
+    ) -> Result<CsMat<f32>> {
         let (blocks, local_to_col) = self.fit_counts(docs)?;
         let fitted = self.fitted()?;
         let config = &self.config;
@@ -122,7 +141,11 @@ impl TfidfVectorizer {
             .par_iter()
             .zip(local_to_col.par_iter())
             .map(|(block, to_col)| {
-                let mut out = RowBlock { row_nnz: Vec::new(), indices: Vec::new(), data: Vec::new() };
+                let mut out = RowBlock {
+                    row_nnz: Vec::new(),
+                    indices: Vec::new(),
+                    data: Vec::new(),
+                };
                 let (mut entries, mut values) = (Vec::new(), Vec::new());
                 for w in block.row_ptr.windows(2) {
                     entries.clear();
@@ -133,7 +156,14 @@ impl TfidfVectorizer {
                             .filter(|&(col, _)| col != NONE),
                     );
                     entries.sort_unstable_by_key(|&(col, _)| col);
-                    push_row(&entries, &fitted.idf, config, &mut values, &mut out.indices, &mut out.data);
+                    push_row(
+                        &entries,
+                        &fitted.idf,
+                        config,
+                        &mut values,
+                        &mut out.indices,
+                        &mut out.data,
+                    );
                     out.row_nnz.push(entries.len());
                 }
                 out
@@ -144,7 +174,10 @@ impl TfidfVectorizer {
 
     /// Counts, prunes and stores the fit; returns the block counts and, per block, the map from
     /// block-local term id to output column (`NONE` when dropped) so `fit_transform` can reuse them.
-    fn fit_counts<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<(Vec<BlockCounts>, Vec<Vec<u32>>)> {
+    fn fit_counts<S: AsRef<str> + Sync>(
+        &mut self,
+        docs: &[Option<S>],
+    ) -> Result<(Vec<BlockCounts>, Vec<Vec<u32>>)> {
         let config = &self.config;
         let mut blocks = count_blocks(config, docs);
         let mut counts = merge_blocks(&mut blocks);
@@ -168,9 +201,16 @@ impl TfidfVectorizer {
                 1.0
             });
         }
-        let local_to_col =
-            counts.local_to_global.iter().map(|m| m.iter().map(|&g| global_to_col[g as usize]).collect()).collect();
-        self.fitted = Some(Fitted { vocabulary: Vocabulary::from_sorted(terms, index), idf, n_train_docs: n_docs });
+        let local_to_col = counts
+            .local_to_global
+            .iter()
+            .map(|m| m.iter().map(|&g| global_to_col[g as usize]).collect())
+            .collect();
+        self.fitted = Some(Fitted {
+            vocabulary: Vocabulary::from_sorted(terms, index),
+            idf,
+            n_train_docs: n_docs,
+        });
         Ok((blocks, local_to_col))
     }
 
@@ -183,7 +223,11 @@ impl TfidfVectorizer {
         let row_blocks: Vec<RowBlock> = docs
             .par_chunks(transform_block_size(docs.len()))
             .map(|chunk| {
-                let mut out = RowBlock { row_nnz: Vec::new(), indices: Vec::new(), data: Vec::new() };
+                let mut out = RowBlock {
+                    row_nnz: Vec::new(),
+                    indices: Vec::new(),
+                    data: Vec::new(),
+                };
                 let mut counts = vec![0u32; vocab.len()];
                 let (mut touched, mut entries, mut values) = (Vec::new(), Vec::new(), Vec::new());
                 let mut scratch = Scratch::default();
@@ -201,9 +245,20 @@ impl TfidfVectorizer {
                     }
                     touched.sort_unstable();
                     entries.clear();
-                    entries.extend(touched.iter().map(|&col| (col, std::mem::take(&mut counts[col as usize]))));
+                    entries.extend(
+                        touched
+                            .iter()
+                            .map(|&col| (col, std::mem::take(&mut counts[col as usize]))),
+                    );
                     touched.clear();
-                    push_row(&entries, &fitted.idf, config, &mut values, &mut out.indices, &mut out.data);
+                    push_row(
+                        &entries,
+                        &fitted.idf,
+                        config,
+                        &mut values,
+                        &mut out.indices,
+                        &mut out.data,
+                    );
                     out.row_nnz.push(entries.len());
                 }
                 out
@@ -235,7 +290,9 @@ impl TfidfVectorizer {
     /// `"<prefix>:<term>"` for every column (empty before `fit`), e.g. `word:love you`, `char: lo`.
     pub fn feature_names(&self) -> Vec<String> {
         let prefix = self.config.prefix();
-        self.vocabulary().map_or_else(Vec::new, |v| v.terms().iter().map(|t| format!("{prefix}:{t}")).collect())
+        self.vocabulary().map_or_else(Vec::new, |v| {
+            v.terms().iter().map(|t| format!("{prefix}:{t}")).collect()
+        })
     }
 }
 
@@ -268,7 +325,9 @@ fn select_terms(config: &TfidfConfig, counts: &CorpusCounts, n_docs: usize) -> R
         // Most frequent first; equal counts keep the smaller term.
         let (tf, terms) = (&counts.term_freq, &counts.terms);
         kept.sort_unstable_by(|&a, &b| {
-            tf[b as usize].cmp(&tf[a as usize]).then_with(|| terms[a as usize].cmp(&terms[b as usize]))
+            tf[b as usize]
+                .cmp(&tf[a as usize])
+                .then_with(|| terms[a as usize].cmp(&terms[b as usize]))
         });
         kept.truncate(limit);
     }

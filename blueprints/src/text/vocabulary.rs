@@ -50,7 +50,11 @@ impl From<Vec<String>> for Vocabulary {
     fn from(mut terms: Vec<String>) -> Self {
         terms.sort_unstable();
         terms.dedup();
-        let index = terms.iter().enumerate().map(|(i, t)| (Box::from(t.as_str()), i as u32)).collect();
+        let index = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (Box::from(t.as_str()), i as u32))
+            .collect();
         Self { terms, index }
     }
 }

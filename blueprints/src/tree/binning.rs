@@ -35,13 +35,18 @@ impl BinMapper {
 
     /// Raw threshold of the split "bin ≤ `bin`": go left when `x ≤ threshold`.
     pub fn threshold(&self, bin: u8) -> f32 {
-        self.bounds.get(bin as usize).copied().unwrap_or(f32::INFINITY)
+        self.bounds
+            .get(bin as usize)
+            .copied()
+            .unwrap_or(f32::INFINITY)
     }
 
     /// Bounds for a dense column from its (unsorted) training values.
     pub fn from_dense(mut values: Vec<f32>, max_bins: usize) -> Self {
         values.sort_by(f32::total_cmp);
-        Self { bounds: quantile_bounds(&values, max_bins) }
+        Self {
+            bounds: quantile_bounds(&values, max_bins),
+        }
     }
 
     /// Bounds for a sparse column from its non-zero training values; zero gets its own bin.
@@ -91,7 +96,10 @@ fn quantile_bounds(sorted: &[f32], max_bins: usize) -> Vec<f32> {
         return Vec::new();
     }
     if distinct.len() <= max_bins {
-        return distinct.windows(2).map(|w| midpoint(w[0].0, w[1].0)).collect();
+        return distinct
+            .windows(2)
+            .map(|w| midpoint(w[0].0, w[1].0))
+            .collect();
     }
     let mut bounds = Vec::with_capacity(max_bins - 1);
     let mut remaining = sorted.len();
@@ -146,10 +154,11 @@ impl BinnedData {
         let n_rows = x.n_rows();
         let sample: Vec<usize> = if fit_rows.len() > MAX_BINNING_ROWS {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB1_5EED);
-            let mut s: Vec<usize> = rand::seq::index::sample(&mut rng, fit_rows.len(), MAX_BINNING_ROWS)
-                .into_iter()
-                .map(|i| fit_rows[i])
-                .collect();
+            let mut s: Vec<usize> =
+                rand::seq::index::sample(&mut rng, fit_rows.len(), MAX_BINNING_ROWS)
+                    .into_iter()
+                    .map(|i| fit_rows[i])
+                    .collect();
             s.sort_unstable();
             s
         } else {
@@ -162,7 +171,8 @@ impl BinnedData {
                 .into_par_iter()
                 .map(|j| {
                     let col = d.column(j);
-                    let mapper = BinMapper::from_dense(sample.iter().map(|&r| col[r]).collect(), max_bins);
+                    let mapper =
+                        BinMapper::from_dense(sample.iter().map(|&r| col[r]).collect(), max_bins);
                     let bins = col.iter().map(|&v| mapper.bin(v)).collect();
                     (mapper, bins)
                 })
@@ -186,10 +196,16 @@ impl BinnedData {
                     let Some(col) = csc.outer_view(j) else {
                         return (BinMapper { bounds: Vec::new() }, SparseBinColumn::default());
                     };
-                    let nz: Vec<f32> =
-                        col.iter().filter(|&(r, &v)| in_sample[r] && v != 0.0).map(|(_, &v)| v).collect();
+                    let nz: Vec<f32> = col
+                        .iter()
+                        .filter(|&(r, &v)| in_sample[r] && v != 0.0)
+                        .map(|(_, &v)| v)
+                        .collect();
                     let mapper = BinMapper::from_sparse(nz, max_bins);
-                    let mut column = SparseBinColumn { zero_bin: mapper.bin(0.0), ..Default::default() };
+                    let mut column = SparseBinColumn {
+                        zero_bin: mapper.bin(0.0),
+                        ..Default::default()
+                    };
                     for (r, &v) in col.iter() {
                         if v != 0.0 {
                             column.rows.push(r as u32);
@@ -204,7 +220,13 @@ impl BinnedData {
                 sparse.push(c);
             }
         }
-        Self { n_rows, n_dense: x.n_dense(), mappers, dense, sparse }
+        Self {
+            n_rows,
+            n_dense: x.n_dense(),
+            mappers,
+            dense,
+            sparse,
+        }
     }
 
     /// Number of features.
@@ -235,7 +257,16 @@ mod tests {
     fn few_distinct_values_get_midpoint_bounds() {
         let m = BinMapper::from_dense(vec![3.0, 1.0, 2.0, 1.0, 3.0], 255);
         assert_eq!(m.bounds, vec![1.5, 2.5]);
-        assert_eq!((m.bin(1.0), m.bin(2.0), m.bin(3.0), m.bin(100.0), m.bin(-5.0)), (0, 1, 2, 2, 0));
+        assert_eq!(
+            (
+                m.bin(1.0),
+                m.bin(2.0),
+                m.bin(3.0),
+                m.bin(100.0),
+                m.bin(-5.0)
+            ),
+            (0, 1, 2, 2, 0)
+        );
         assert_eq!(m.threshold(0), 1.5);
     }
 
@@ -265,7 +296,11 @@ mod tests {
         t.add_triplet(1, 0, 5.0f32);
         t.add_triplet(3, 0, 7.0f32);
         t.add_triplet(2, 1, 0.0f32); // explicit zero: not stored
-        let f = Features { dense: Some(array![[1.0f32], [2.0], [3.0], [4.0]]), sparse: Some(t.to_csr()), names: vec![] };
+        let f = Features {
+            dense: Some(array![[1.0f32], [2.0], [3.0], [4.0]]),
+            sparse: Some(t.to_csr()),
+            names: vec![],
+        };
         let b = BinnedData::build(&f, &[0, 1, 2, 3], 255, 0);
         assert_eq!(b.n_features(), 3);
         assert_eq!(b.sparse[0].rows, vec![1, 3]);

@@ -18,7 +18,12 @@ pub(crate) fn mix_seed(seed: u64, index: u64) -> u64 {
 
 /// Splits row indices into (train, validation), stratified by class: about `fraction` of each
 /// class goes to validation, but every class keeps at least one training row. Both ascending.
-pub(crate) fn stratified_holdout(y: &[u32], n_classes: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn stratified_holdout(
+    y: &[u32],
+    n_classes: usize,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
     for (i, &c) in y.iter().enumerate() {
         by_class[c as usize].push(i);
@@ -28,7 +33,8 @@ pub(crate) fn stratified_holdout(y: &[u32], n_classes: usize, fraction: f64, see
     let mut valid = Vec::new();
     for mut rows in by_class {
         rows.shuffle(&mut rng);
-        let n_val = ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
+        let n_val =
+            ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
         valid.extend_from_slice(&rows[..n_val]);
         train.extend_from_slice(&rows[n_val..]);
     }
@@ -38,7 +44,12 @@ pub(crate) fn stratified_holdout(y: &[u32], n_classes: usize, fraction: f64, see
 }
 
 /// Checks that `x` at predict time is valid and has the block shapes seen in training.
-pub(crate) fn check_predict_input(x: &Features, n_dense: usize, n_sparse: usize, task: &str) -> Result<()> {
+pub(crate) fn check_predict_input(
+    x: &Features,
+    n_dense: usize,
+    n_sparse: usize,
+    task: &str,
+) -> Result<()> {
     x.validate()?;
     if x.n_dense() != n_dense || x.n_sparse() != n_sparse {
         return Err(BlueprintError::InvalidInput(format!(
@@ -48,7 +59,9 @@ pub(crate) fn check_predict_input(x: &Features, n_dense: usize, n_sparse: usize,
         )));
     }
     if x.sparse.as_ref().is_some_and(|s| !s.is_csr()) {
-        return Err(BlueprintError::InvalidInput(format!("{task} needs the sparse block in CSR storage")));
+        return Err(BlueprintError::InvalidInput(format!(
+            "{task} needs the sparse block in CSR storage"
+        )));
     }
     Ok(())
 }
@@ -59,7 +72,17 @@ mod tests {
 
     #[test]
     fn holdout_is_stratified_and_keeps_a_training_row_per_class() {
-        let y: Vec<u32> = (0..100).map(|i| if i < 80 { 0 } else if i < 99 { 1 } else { 2 }).collect();
+        let y: Vec<u32> = (0..100)
+            .map(|i| {
+                if i < 80 {
+                    0
+                } else if i < 99 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
         let (tr, va) = stratified_holdout(&y, 3, 0.1, 7);
         assert_eq!(tr.len() + va.len(), 100);
         let count = |rows: &[usize], c: u32| rows.iter().filter(|&&r| y[r] == c).count();

@@ -16,7 +16,9 @@ use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input, row_weights};
-use crate::params::{ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param};
+use crate::params::{
+    ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param,
+};
 
 const MAX_FEATURES: [&str; 5] = ["sqrt", "log2", "third", "half", "all"];
 
@@ -88,12 +90,19 @@ impl Default for RandomForest {
 impl RandomForest {
     /// An unfitted forest with these hyperparameters.
     pub fn new(params: ForestParams) -> Self {
-        Self { params, fitted: None }
+        Self {
+            params,
+            fitted: None,
+        }
     }
 
     /// Extremely randomized trees with scikit-learn's defaults (no bootstrap).
     pub fn extra_trees() -> Self {
-        Self::new(ForestParams { extra_trees: true, bootstrap: false, ..ForestParams::default() })
+        Self::new(ForestParams {
+            extra_trees: true,
+            bootstrap: false,
+            ..ForestParams::default()
+        })
     }
 
     /// The fitted trees (empty before fit).
@@ -102,7 +111,11 @@ impl RandomForest {
     }
 
     fn task(&self) -> &'static str {
-        if self.params.extra_trees { "Extra Trees" } else { "Random Forest" }
+        if self.params.extra_trees {
+            "Extra Trees"
+        } else {
+            "Random Forest"
+        }
     }
 
     fn specs(&self) -> Vec<ParamSpec> {
@@ -110,17 +123,56 @@ impl RandomForest {
         let i = |min: i64, max: i64| ParamDomain::Int { min, max };
         let choice = |c: &[&str]| ParamDomain::Choice(c.iter().map(|s| s.to_string()).collect());
         vec![
-            ParamSpec::new("n_estimators", p.n_estimators, i(1, 5000), "number of trees"),
-            ParamSpec::new("extra_trees", p.extra_trees, ParamDomain::Bool, "one random threshold per feature and node"),
-            ParamSpec::new("max_features", &p.max_features, choice(&MAX_FEATURES), "features tried per node"),
-            ParamSpec::new("max_depth", p.max_depth, i(-1, 256), "deepest split level; -1 = unlimited"),
-            ParamSpec::new("max_leaf_nodes", p.max_leaf_nodes, i(-1, 1_000_000), "most leaves per tree; -1 = unlimited"),
-            ParamSpec::new("min_samples_leaf", p.min_samples_leaf, i(1, 100_000), "fewest rows in a leaf"),
-            ParamSpec::new("bootstrap", p.bootstrap, ParamDomain::Bool, "draw rows with replacement for each tree"),
+            ParamSpec::new(
+                "n_estimators",
+                p.n_estimators,
+                i(1, 5000),
+                "number of trees",
+            ),
+            ParamSpec::new(
+                "extra_trees",
+                p.extra_trees,
+                ParamDomain::Bool,
+                "one random threshold per feature and node",
+            ),
+            ParamSpec::new(
+                "max_features",
+                &p.max_features,
+                choice(&MAX_FEATURES),
+                "features tried per node",
+            ),
+            ParamSpec::new(
+                "max_depth",
+                p.max_depth,
+                i(-1, 256),
+                "deepest split level; -1 = unlimited",
+            ),
+            ParamSpec::new(
+                "max_leaf_nodes",
+                p.max_leaf_nodes,
+                i(-1, 1_000_000),
+                "most leaves per tree; -1 = unlimited",
+            ),
+            ParamSpec::new(
+                "min_samples_leaf",
+                p.min_samples_leaf,
+                i(1, 100_000),
+                "fewest rows in a leaf",
+            ),
+            ParamSpec::new(
+                "bootstrap",
+                p.bootstrap,
+                ParamDomain::Bool,
+                "draw rows with replacement for each tree",
+            ),
             ParamSpec::new(
                 "max_samples",
                 p.max_samples,
-                ParamDomain::Float { min: 0.05, max: 1.0, log: false },
+                ParamDomain::Float {
+                    min: 0.05,
+                    max: 1.0,
+                    log: false,
+                },
                 "rows drawn per tree, as a fraction",
             ),
             ParamSpec::new(
@@ -129,12 +181,19 @@ impl RandomForest {
                 choice(&["none", "balanced"]),
                 "balanced gives every class the same total weight",
             ),
-            ParamSpec::new("max_bin", p.max_bin, i(4, 255), "most histogram bins per feature"),
+            ParamSpec::new(
+                "max_bin",
+                p.max_bin,
+                i(4, 255),
+                "most histogram bins per feature",
+            ),
         ]
     }
 
     fn fitted(&self) -> Result<&FittedForest> {
-        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(self.task().into()))
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(self.task().into()))
     }
 
     fn features_per_node(&self, n: usize) -> usize {
@@ -205,11 +264,18 @@ impl Estimator for RandomForest {
         let classes = ClassMap::from_labels(y, ctx.n_classes);
         let k = classes.n_present();
         let yc = classes.compact(y);
-        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), self.params.class_weight == "balanced");
+        let weights = row_weights(
+            &yc,
+            k,
+            ctx.sample_weight.as_deref(),
+            self.params.class_weight == "balanced",
+        );
         let n = yc.len();
         let all: Vec<usize> = (0..n).collect();
         let data = BinnedData::build(x, &all, self.params.max_bin, ctx.seed);
-        let pool: Vec<usize> = (0..data.n_features()).filter(|&f| data.mappers[f].n_bins() > 1).collect();
+        let pool: Vec<usize> = (0..data.n_features())
+            .filter(|&f| data.mappers[f].n_bins() > 1)
+            .collect();
         let per_node = self.features_per_node(pool.len());
         let p = &self.params;
         let trees: Vec<Tree> = (0..p.n_estimators)
@@ -234,23 +300,44 @@ impl Estimator for RandomForest {
                         min_child_weight: 1e-12 * total,
                         lambda: 0.0,
                     },
-                    max_leaves: usize::try_from(p.max_leaf_nodes).unwrap_or(usize::MAX).max(1),
+                    max_leaves: usize::try_from(p.max_leaf_nodes)
+                        .unwrap_or(usize::MAX)
+                        .max(1),
                     max_depth: usize::try_from(p.max_depth).ok(),
                     min_split_gain: 1e-10 * total,
                     extra_trees: p.extra_trees,
-                    features: FeatureChoice::PerNode { pool: pool.clone(), k: per_node },
+                    features: FeatureChoice::PerNode {
+                        pool: pool.clone(),
+                        k: per_node,
+                    },
                     seed: mix_seed(seed, 1),
+                    parallel: false,
                 };
                 let grown = grow_tree(&data, &gh, &rows, &gp);
                 let mut leaf_values = Vec::with_capacity(grown.leaf_totals.len() * k);
                 for t in &grown.leaf_totals {
                     let h = t[k];
-                    leaf_values.extend(t[..k].iter().map(|g| if h > 0.0 { (g / h) as f32 } else { 1.0 / k as f32 }));
+                    leaf_values.extend(t[..k].iter().map(|g| {
+                        if h > 0.0 {
+                            (g / h) as f32
+                        } else {
+                            1.0 / k as f32
+                        }
+                    }));
                 }
-                Tree { nodes: grown.nodes, leaf_values, n_outputs: k }
+                Tree {
+                    nodes: grown.nodes,
+                    leaf_values,
+                    n_outputs: k,
+                }
             })
             .collect();
-        self.fitted = Some(FittedForest { classes, n_dense: x.n_dense(), n_sparse: x.n_sparse(), trees });
+        self.fitted = Some(FittedForest {
+            classes,
+            n_dense: x.n_dense(),
+            n_sparse: x.n_sparse(),
+            trees,
+        });
         Ok(())
     }
 
@@ -260,13 +347,19 @@ impl Estimator for RandomForest {
         let k = f.classes.n_present();
         let mut probs = Array2::<f64>::zeros((x.n_rows(), k));
         let scale = 1.0 / f.trees.len().max(1) as f64;
-        probs.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(r, mut out)| {
-            let view = RowView::new(x, r);
-            for t in &f.trees {
-                let leaf = t.leaf(t.leaf_index(|j| view.get(j)));
-                out.iter_mut().zip(leaf).for_each(|(o, &v)| *o += v as f64 * scale);
-            }
-        });
+        probs
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(r, mut out)| {
+                let view = RowView::new(x, r);
+                for t in &f.trees {
+                    let leaf = t.leaf(t.leaf_index(|j| view.get(j)));
+                    out.iter_mut()
+                        .zip(leaf)
+                        .for_each(|(o, &v)| *o += v as f64 * scale);
+                }
+            });
         Ok(f.classes.expand(probs.view()))
     }
 

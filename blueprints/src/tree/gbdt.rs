@@ -107,7 +107,10 @@ impl Default for GradientBoosting {
 impl GradientBoosting {
     /// An unfitted model with these hyperparameters.
     pub fn new(params: GbdtParams) -> Self {
-        Self { params, fitted: None }
+        Self {
+            params,
+            fitted: None,
+        }
     }
 
     /// Boosting rounds kept by the last fit (fewer than `n_estimators` when early stopping fired).
@@ -130,17 +133,72 @@ impl GradientBoosting {
         let f = |min: f64, max: f64, log: bool| ParamDomain::Float { min, max, log };
         let i = |min: i64, max: i64| ParamDomain::Int { min, max };
         vec![
-            ParamSpec::new("n_estimators", p.n_estimators, i(1, 10_000), "boosting rounds (one tree per class each)"),
-            ParamSpec::new("learning_rate", p.learning_rate, f(1e-3, 1.0, true), "shrinkage of every leaf value"),
-            ParamSpec::new("num_leaves", p.num_leaves, i(2, 4096), "most leaves per tree (leaf-wise growth)"),
-            ParamSpec::new("max_depth", p.max_depth, i(-1, 64), "deepest split level; -1 = unlimited"),
-            ParamSpec::new("min_child_samples", p.min_child_samples, i(1, 100_000), "fewest rows in a leaf"),
-            ParamSpec::new("min_child_weight", p.min_child_weight, f(0.0, 1e3, false), "least hessian sum in a leaf"),
-            ParamSpec::new("reg_lambda", p.reg_lambda, f(0.0, 1e3, false), "L2 penalty on leaf values"),
-            ParamSpec::new("min_split_gain", p.min_split_gain, f(0.0, 1e3, false), "least gain of a split"),
-            ParamSpec::new("subsample", p.subsample, f(0.05, 1.0, false), "fraction of rows per round"),
-            ParamSpec::new("colsample_bytree", p.colsample_bytree, f(0.01, 1.0, false), "fraction of features per tree"),
-            ParamSpec::new("max_bin", p.max_bin, i(4, 255), "most histogram bins per feature"),
+            ParamSpec::new(
+                "n_estimators",
+                p.n_estimators,
+                i(1, 10_000),
+                "boosting rounds (one tree per class each)",
+            ),
+            ParamSpec::new(
+                "learning_rate",
+                p.learning_rate,
+                f(1e-3, 1.0, true),
+                "shrinkage of every leaf value",
+            ),
+            ParamSpec::new(
+                "num_leaves",
+                p.num_leaves,
+                i(2, 4096),
+                "most leaves per tree (leaf-wise growth)",
+            ),
+            ParamSpec::new(
+                "max_depth",
+                p.max_depth,
+                i(-1, 64),
+                "deepest split level; -1 = unlimited",
+            ),
+            ParamSpec::new(
+                "min_child_samples",
+                p.min_child_samples,
+                i(1, 100_000),
+                "fewest rows in a leaf",
+            ),
+            ParamSpec::new(
+                "min_child_weight",
+                p.min_child_weight,
+                f(0.0, 1e3, false),
+                "least hessian sum in a leaf",
+            ),
+            ParamSpec::new(
+                "reg_lambda",
+                p.reg_lambda,
+                f(0.0, 1e3, false),
+                "L2 penalty on leaf values",
+            ),
+            ParamSpec::new(
+                "min_split_gain",
+                p.min_split_gain,
+                f(0.0, 1e3, false),
+                "least gain of a split",
+            ),
+            ParamSpec::new(
+                "subsample",
+                p.subsample,
+                f(0.05, 1.0, false),
+                "fraction of rows per round",
+            ),
+            ParamSpec::new(
+                "colsample_bytree",
+                p.colsample_bytree,
+                f(0.01, 1.0, false),
+                "fraction of features per tree",
+            ),
+            ParamSpec::new(
+                "max_bin",
+                p.max_bin,
+                i(4, 255),
+                "most histogram bins per feature",
+            ),
             ParamSpec::new(
                 "validation_fraction",
                 p.validation_fraction,
@@ -163,10 +221,12 @@ impl GradientBoosting {
     }
 
     fn fitted(&self) -> Result<&FittedGbdt> {
-        self.fitted.as_ref().ok_or_else(|| BlueprintError::NotFitted(TASK.into()))
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(TASK.into()))
     }
 
-    fn grow_params(&self, features: Vec<usize>, seed: u64) -> GrowParams {
+    fn grow_params(&self, features: Vec<usize>, seed: u64, parallel: bool) -> GrowParams {
         let p = &self.params;
         GrowParams {
             rules: SplitRules {
@@ -181,6 +241,7 @@ impl GradientBoosting {
             extra_trees: false,
             features: FeatureChoice::PerTree(features),
             seed,
+            parallel,
         }
     }
 }
@@ -225,7 +286,12 @@ impl Estimator for GradientBoosting {
         let classes = ClassMap::from_labels(y, ctx.n_classes);
         let k = classes.n_present();
         let yc = classes.compact(y);
-        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), p.class_weight == "balanced");
+        let weights = row_weights(
+            &yc,
+            k,
+            ctx.sample_weight.as_deref(),
+            p.class_weight == "balanced",
+        );
         let n = yc.len();
 
         let early = p.validation_fraction > 0.0 && p.n_iter_no_change > 0 && k > 1;
@@ -236,7 +302,9 @@ impl Estimator for GradientBoosting {
         };
         let early = early && !valid.is_empty();
         let data = BinnedData::build(x, &train, p.max_bin, ctx.seed);
-        let usable: Vec<usize> = (0..data.n_features()).filter(|&f| data.mappers[f].n_bins() > 1).collect();
+        let usable: Vec<usize> = (0..data.n_features())
+            .filter(|&f| data.mappers[f].n_bins() > 1)
+            .collect();
 
         // Start from the (weighted) log prior of each class.
         let mut class_w = vec![0.0f64; k];
@@ -244,7 +312,10 @@ impl Estimator for GradientBoosting {
             class_w[yc[r] as usize] += weights[r];
         }
         let total_w: f64 = class_w.iter().sum();
-        let init_scores: Vec<f64> = class_w.iter().map(|&w| ((w + 1e-6 * total_w) / total_w).ln()).collect();
+        let init_scores: Vec<f64> = class_w
+            .iter()
+            .map(|&w| ((w + 1e-6 * total_w) / total_w).ln())
+            .collect();
 
         let mut scores = vec![0.0f64; n * k];
         for row in scores.chunks_exact_mut(k) {
@@ -253,12 +324,21 @@ impl Estimator for GradientBoosting {
         let mut trees: Vec<Tree> = Vec::new();
         let mut validation_loss = Vec::new();
         let (mut best_round, mut best_loss) = (0usize, f64::INFINITY);
-        let mut gh = vec![0.0f64; n * 2];
+        let mut gh_all = vec![0.0f64; n * 2 * k];
         let mut prob = vec![0.0f64; n * k];
-        let hess_factor = if k > 1 { k as f64 / (k as f64 - 1.0) } else { 1.0 };
+        let hess_factor = if k > 1 {
+            k as f64 / (k as f64 - 1.0)
+        } else {
+            1.0
+        };
         let n_bag = ((p.subsample * train.len() as f64).round() as usize).clamp(1, train.len());
-        let n_cols = ((p.colsample_bytree * usable.len() as f64).ceil() as usize).clamp(1, usable.len().max(1));
-        let rounds = if k > 1 && !usable.is_empty() { p.n_estimators } else { 0 };
+        let n_cols = ((p.colsample_bytree * usable.len() as f64).ceil() as usize)
+            .clamp(1, usable.len().max(1));
+        let rounds = if k > 1 && !usable.is_empty() {
+            p.n_estimators
+        } else {
+            0
+        };
 
         for round in 0..rounds {
             let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(ctx.seed, round as u64));
@@ -278,33 +358,56 @@ impl Estimator for GradientBoosting {
                 pr.copy_from_slice(&scores[r * k..(r + 1) * k]);
                 crate::numeric::softmax_in_place(pr);
             }
-            for c in 0..k {
-                for &r in &bag {
-                    let r = r as usize;
-                    let pc = prob[r * k + c];
-                    let target = if yc[r] as usize == c { 1.0 } else { 0.0 };
-                    gh[2 * r] = weights[r] * (pc - target);
-                    gh[2 * r + 1] = (weights[r] * hess_factor * pc * (1.0 - pc)).max(1e-16);
-                }
-                let features: Vec<usize> = if n_cols < usable.len() {
-                    let mut f: Vec<usize> =
-                        rand::seq::index::sample(&mut rng, usable.len(), n_cols).into_iter().map(|i| usable[i]).collect();
-                    f.sort_unstable();
-                    f
-                } else {
-                    usable.clone()
-                };
-                let gp = self.grow_params(features, mix_seed(ctx.seed, (round * k + c) as u64 + (1 << 40)));
-                let grown = grow_tree(&data, &gh, &bag, &gp);
-                let leaf_values: Vec<f32> = grown
-                    .leaf_totals
-                    .iter()
-                    .map(|t| (-t[0] / (t[1] + p.reg_lambda).max(1e-12) * p.learning_rate) as f32)
-                    .collect();
-                let tree = Tree { nodes: grown.nodes, leaf_values, n_outputs: 1 };
-                scores.par_chunks_mut(k).enumerate().with_min_len(256).for_each(|(r, s)| {
+            // The K trees of a round are independent: grow them in parallel, one per task.
+            let tree_params: Vec<GrowParams> = (0..k)
+                .map(|c| {
+                    let features: Vec<usize> = if n_cols < usable.len() {
+                        let mut f: Vec<usize> =
+                            rand::seq::index::sample(&mut rng, usable.len(), n_cols)
+                                .into_iter()
+                                .map(|i| usable[i])
+                                .collect();
+                        f.sort_unstable();
+                        f
+                    } else {
+                        usable.clone()
+                    };
+                    let seed = mix_seed(ctx.seed, (round * k + c) as u64 + (1 << 40));
+                    self.grow_params(features, seed, rayon::current_num_threads() > k)
+                })
+                .collect();
+            let round_trees: Vec<Tree> = gh_all
+                .par_chunks_mut(2 * n)
+                .zip(tree_params.par_iter())
+                .enumerate()
+                .with_max_len(1)
+                .map(|(c, (gh, gp))| {
+                    for &r in &bag {
+                        let r = r as usize;
+                        let pc = prob[r * k + c];
+                        let target = if yc[r] as usize == c { 1.0 } else { 0.0 };
+                        gh[2 * r] = weights[r] * (pc - target);
+                        gh[2 * r + 1] = (weights[r] * hess_factor * pc * (1.0 - pc)).max(1e-16);
+                    }
+                    let grown = grow_tree(&data, gh, &bag, gp);
+                    let leaf_values: Vec<f32> = grown
+                        .leaf_totals
+                        .iter()
+                        .map(|t| {
+                            (-t[0] / (t[1] + p.reg_lambda).max(1e-12) * p.learning_rate) as f32
+                        })
+                        .collect();
+                    Tree {
+                        nodes: grown.nodes,
+                        leaf_values,
+                        n_outputs: 1,
+                    }
+                })
+                .collect();
+            for (c, tree) in round_trees.into_iter().enumerate() {
+                for (r, s) in scores.chunks_exact_mut(k).enumerate() {
                     s[c] += tree.leaf_values[tree.leaf_index_binned(&data, r)] as f64;
-                });
+                }
                 trees.push(tree);
             }
             if early {
@@ -326,10 +429,17 @@ impl Estimator for GradientBoosting {
                 }
             }
         }
-        let n_rounds = if early { (best_round + 1).min(trees.len() / k.max(1)) } else { trees.len() / k.max(1) };
+        let n_rounds = if early {
+            (best_round + 1).min(trees.len() / k.max(1))
+        } else {
+            trees.len() / k.max(1)
+        };
         trees.truncate(n_rounds * k);
         if scores.iter().any(|s| !s.is_finite()) {
-            return Err(BlueprintError::Numeric { task: TASK.into(), reason: "non-finite training scores".into() });
+            return Err(BlueprintError::Numeric {
+                task: TASK.into(),
+                reason: "non-finite training scores".into(),
+            });
         }
         self.fitted = Some(FittedGbdt {
             classes,
@@ -348,15 +458,19 @@ impl Estimator for GradientBoosting {
         check_predict_input(x, f.n_dense, f.n_sparse, TASK)?;
         let k = f.classes.n_present();
         let mut probs = Array2::<f64>::zeros((x.n_rows(), k));
-        probs.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(r, mut out)| {
-            let view = RowView::new(x, r);
-            let mut s = f.init_scores.clone();
-            for (i, t) in f.trees.iter().enumerate() {
-                s[i % k] += t.leaf_values[t.leaf_index(|j| view.get(j))] as f64;
-            }
-            crate::numeric::softmax_in_place(&mut s);
-            out.iter_mut().zip(&s).for_each(|(o, v)| *o = *v);
-        });
+        probs
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(r, mut out)| {
+                let view = RowView::new(x, r);
+                let mut s = f.init_scores.clone();
+                for (i, t) in f.trees.iter().enumerate() {
+                    s[i % k] += t.leaf_values[t.leaf_index(|j| view.get(j))] as f64;
+                }
+                crate::numeric::softmax_in_place(&mut s);
+                out.iter_mut().zip(&s).for_each(|(o, v)| *o = *v);
+            });
         Ok(f.classes.expand(probs.view()))
     }
 

@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::binning::BinnedData;
 use super::histogram::{
-    FeatureSplit, HistLayout, LeafRows, SplitRules, best_feature_split, build_histogram, subtract_histogram,
+    FeatureSplit, HistLayout, LeafRows, SplitRules, best_feature_split, build_histogram,
+    subtract_histogram,
 };
 use super::model::SplitNode;
 
@@ -43,6 +44,8 @@ pub(crate) struct GrowParams {
     pub features: FeatureChoice,
     /// Seed of the per-node random choices.
     pub seed: u64,
+    /// Build histograms with rayon (off when trees are already grown in parallel).
+    pub parallel: bool,
 }
 
 /// A grown tree: its nodes and each leaf's totals (`k` gradient sums, hessian, count).
@@ -84,7 +87,9 @@ impl PartialOrd for Candidate {
 }
 impl Ord for Candidate {
     fn cmp(&self, o: &Self) -> Ordering {
-        self.gain.total_cmp(&o.gain).then_with(|| o.leaf.cmp(&self.leaf))
+        self.gain
+            .total_cmp(&o.gain)
+            .then_with(|| o.leaf.cmp(&self.leaf))
     }
 }
 
@@ -111,9 +116,17 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
         FeatureChoice::PerTree(f) => Some(HistLayout::new(data, f.clone(), k)),
         FeatureChoice::PerNode { .. } => None,
     };
-    let mut pool: Vec<Vec<f64>> = Vec::new();
-    let mut leaves =
-        vec![Leaf { start: 0, len: rows.len(), depth: 0, totals, hist: None, best: None, parent: None }];
+    // Histogram buffers are reused across the trees grown on this thread (no page faults per tree).
+    let mut pool: Vec<Vec<f64>> = HIST_POOL.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let mut leaves = vec![Leaf {
+        start: 0,
+        len: rows.len(),
+        depth: 0,
+        totals,
+        hist: None,
+        best: None,
+        parent: None,
+    }];
     let mut nodes: Vec<SplitNode> = Vec::new();
     let mut queue = BinaryHeap::new();
     let mut part_buf: Vec<u32> = Vec::new();
@@ -121,19 +134,24 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
 
     // Histogram (when splittable) and best split of a new leaf.
     let evaluate = |id: usize,
-                        leaves: &mut Vec<Leaf>,
-                        indices: &[u32],
-                        row_leaf: &[u32],
-                        pool: &mut Vec<Vec<f64>>,
-                        rng: &mut ChaCha8Rng,
-                        sibling_hist: Option<Vec<f64>>,
-                        retain: bool| {
+                    leaves: &mut Vec<Leaf>,
+                    indices: &[u32],
+                    row_leaf: &[u32],
+                    pool: &mut Vec<Vec<f64>>,
+                    rng: &mut ChaCha8Rng,
+                    sibling_hist: Option<Vec<f64>>,
+                    retain: bool| {
         let leaf = &leaves[id];
         let splittable = leaf.len >= 2 * p.rules.min_child_samples.max(1)
             && p.max_depth.is_none_or(|d| leaf.depth < d)
             && leaf.totals[k] >= 2.0 * p.rules.min_child_weight;
         let rows_of = &indices[leaf.start..leaf.start + leaf.len];
-        let leaf_rows = LeafRows { rows: rows_of, row_leaf, leaf: id as u32, totals: &leaf.totals };
+        let leaf_rows = LeafRows {
+            rows: rows_of,
+            row_leaf,
+            leaf: id as u32,
+            totals: &leaf.totals,
+        };
         let (layout_owned, layout): (Option<HistLayout>, &HistLayout);
         match (&tree_layout, &p.features) {
             (Some(l), _) => {
@@ -144,23 +162,33 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
                 let mut chosen: Vec<usize> = if *nk >= feats.len() {
                     feats.clone()
                 } else {
-                    rand::seq::index::sample(rng, feats.len(), *nk).into_iter().map(|i| feats[i]).collect()
+                    rand::seq::index::sample(rng, feats.len(), *nk)
+                        .into_iter()
+                        .map(|i| feats[i])
+                        .collect()
                 };
                 chosen.sort_unstable();
                 layout_owned = Some(HistLayout::new(data, chosen, k));
                 layout = layout_owned.as_ref().expect("just set");
             }
-            (None, FeatureChoice::PerTree(_)) => unreachable!("per-tree layouts are built up front"),
+            (None, FeatureChoice::PerTree(_)) => {
+                unreachable!("per-tree layouts are built up front")
+            }
         }
-        let draws: Vec<f64> =
-            if p.extra_trees { (0..layout.features.len()).map(|_| rng.random::<f64>()).collect() } else { Vec::new() };
+        let draws: Vec<f64> = if p.extra_trees {
+            (0..layout.features.len())
+                .map(|_| rng.random::<f64>())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let keep_hist = tree_layout.is_some();
         let hist = match sibling_hist {
             Some(h) => h,
             None if splittable || keep_hist => {
                 let mut h = pool.pop().unwrap_or_default();
                 h.resize(layout.len(), 0.0);
-                build_histogram(data, layout, gh, &leaf_rows, &mut h);
+                build_histogram(data, layout, gh, &leaf_rows, &mut h, p.parallel);
                 h
             }
             None => Vec::new(),
@@ -194,14 +222,28 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
         } else if !hist.is_empty() {
             pool.push(hist);
         }
-        leaf.best.as_ref().map(|(_, s)| Candidate { gain: s.gain, leaf: id })
+        leaf.best.as_ref().map(|(_, s)| Candidate {
+            gain: s.gain,
+            leaf: id,
+        })
     };
 
-    if let Some(c) = evaluate(0, &mut leaves, &indices, &row_leaf, &mut pool, &mut rng, None, false) {
+    if let Some(c) = evaluate(
+        0,
+        &mut leaves,
+        &indices,
+        &row_leaf,
+        &mut pool,
+        &mut rng,
+        None,
+        false,
+    ) {
         queue.push(c);
     }
     while leaves.len() < p.max_leaves {
-        let Some(Candidate { leaf: id, .. }) = queue.pop() else { break };
+        let Some(Candidate { leaf: id, .. }) = queue.pop() else {
+            break;
+        };
         let (feature, split) = leaves[id].best.take().expect("queued leaves have a split");
         let (start, len, depth) = (leaves[id].start, leaves[id].len, leaves[id].depth);
         let n_left = partition(
@@ -231,10 +273,22 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
                 nodes[parent].right = node_id as i32;
             }
         }
-        let right_totals: Vec<f64> = leaves[id].totals.iter().zip(&split.left).map(|(t, l)| t - l).collect();
+        let right_totals: Vec<f64> = leaves[id]
+            .totals
+            .iter()
+            .zip(&split.left)
+            .map(|(t, l)| t - l)
+            .collect();
         let parent_hist = leaves[id].hist.take();
-        leaves[id] =
-            Leaf { start, len: n_left, depth: depth + 1, totals: split.left, hist: None, best: None, parent: Some((node_id, true)) };
+        leaves[id] = Leaf {
+            start,
+            len: n_left,
+            depth: depth + 1,
+            totals: split.left,
+            hist: None,
+            best: None,
+            parent: Some((node_id, true)),
+        };
         leaves.push(Leaf {
             start: start + n_left,
             len: len - n_left,
@@ -244,14 +298,27 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
             best: None,
             parent: Some((node_id, false)),
         });
-        let (small, large) = if n_left <= len - n_left { (id, right_id) } else { (right_id, id) };
-        if let Some(c) = evaluate(small, &mut leaves, &indices, &row_leaf, &mut pool, &mut rng, None, true) {
+        let (small, large) = if n_left <= len - n_left {
+            (id, right_id)
+        } else {
+            (right_id, id)
+        };
+        if let Some(c) = evaluate(
+            small,
+            &mut leaves,
+            &indices,
+            &row_leaf,
+            &mut pool,
+            &mut rng,
+            None,
+            true,
+        ) {
             queue.push(c);
         }
         let sibling = match (parent_hist, tree_layout.is_some()) {
             (Some(mut ph), true) => match &leaves[small].hist {
                 Some(sh) => {
-                    subtract_histogram(&mut ph, sh);
+                    subtract_histogram(&mut ph, sh, p.parallel);
                     Some(ph)
                 }
                 None => {
@@ -265,7 +332,16 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
             }
             (None, _) => None,
         };
-        if let Some(c) = evaluate(large, &mut leaves, &indices, &row_leaf, &mut pool, &mut rng, sibling, false) {
+        if let Some(c) = evaluate(
+            large,
+            &mut leaves,
+            &indices,
+            &row_leaf,
+            &mut pool,
+            &mut rng,
+            sibling,
+            false,
+        ) {
             queue.push(c);
         }
         if leaves[small].best.is_none()
@@ -274,11 +350,36 @@ pub(crate) fn grow_tree(data: &BinnedData, gh: &[f64], rows: &[u32], p: &GrowPar
             pool.push(h);
         }
     }
-    GrownTree { nodes, leaf_totals: leaves.into_iter().map(|l| l.totals).collect() }
+    let leaf_totals = leaves
+        .into_iter()
+        .map(|l| {
+            if let Some(h) = l.hist {
+                pool.push(h);
+            }
+            l.totals
+        })
+        .collect();
+    pool.truncate(MAX_POOLED);
+    HIST_POOL.with(|p| *p.borrow_mut() = pool);
+    GrownTree { nodes, leaf_totals }
+}
+
+/// Most histogram buffers kept per thread between trees.
+const MAX_POOLED: usize = 64;
+
+thread_local! {
+    static HIST_POOL: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Stable partition of `rows` into (bin ≤ `bin`, bin > `bin`) on `feature`; returns the left count.
-fn partition(data: &BinnedData, feature: usize, bin: u8, rows: &mut [u32], buf: &mut Vec<u32>, scratch: &mut [u8]) -> usize {
+fn partition(
+    data: &BinnedData,
+    feature: usize,
+    bin: u8,
+    rows: &mut [u32],
+    buf: &mut Vec<u32>,
+    scratch: &mut [u8],
+) -> usize {
     buf.clear();
     let mut n_left = 0;
     let mut place = |rows: &mut [u32], go_left: &dyn Fn(usize) -> bool| {

@@ -32,7 +32,11 @@ impl HistLayout {
             total += data.mappers[f].n_bins();
             offsets.push(total);
         }
-        Self { features, offsets, stride: k + 2 }
+        Self {
+            features,
+            offsets,
+            stride: k + 2,
+        }
     }
 
     /// Length in f64 of a full histogram.
@@ -54,7 +58,10 @@ impl HistLayout {
 
     /// The histogram split into one slice per feature.
     pub fn split<'h>(&self, hist: &'h [f64]) -> Vec<&'h [f64]> {
-        self.offsets.windows(2).map(|w| &hist[w[0] * self.stride..w[1] * self.stride]).collect()
+        self.offsets
+            .windows(2)
+            .map(|w| &hist[w[0] * self.stride..w[1] * self.stride])
+            .collect()
     }
 }
 
@@ -72,20 +79,40 @@ pub(crate) struct LeafRows<'a> {
 
 /// Fills `hist` (zeroed here) for `leaf` over `layout`'s features.
 /// `gh` holds `k` gradients then the hessian for every row (`k + 1` per row).
-pub(crate) fn build_histogram(data: &BinnedData, layout: &HistLayout, gh: &[f64], leaf: &LeafRows, hist: &mut [f64]) {
+pub(crate) fn build_histogram(
+    data: &BinnedData,
+    layout: &HistLayout,
+    gh: &[f64],
+    leaf: &LeafRows,
+    hist: &mut [f64],
+    parallel: bool,
+) {
     let parts = layout.split_mut(hist);
     let work = leaf.rows.len().max(64) * layout.features.len();
-    let job = |(slot, &f): (&mut &mut [f64], &usize)| feature_histogram(data, f, layout.stride, gh, leaf, slot);
-    if work >= PARALLEL_WORK {
+    let job = |(slot, &f): (&mut &mut [f64], &usize)| {
+        feature_histogram(data, f, layout.stride, gh, leaf, slot)
+    };
+    if parallel && work >= PARALLEL_WORK {
         let mut parts = parts;
-        parts.par_iter_mut().zip(layout.features.par_iter()).with_min_len(8).for_each(job);
+        parts
+            .par_iter_mut()
+            .zip(layout.features.par_iter())
+            .with_min_len(8)
+            .for_each(job);
     } else {
         let mut parts = parts;
         parts.iter_mut().zip(layout.features.iter()).for_each(job);
     }
 }
 
-fn feature_histogram(data: &BinnedData, f: usize, stride: usize, gh: &[f64], leaf: &LeafRows, out: &mut [f64]) {
+fn feature_histogram(
+    data: &BinnedData,
+    f: usize,
+    stride: usize,
+    gh: &[f64],
+    leaf: &LeafRows,
+    out: &mut [f64],
+) {
     out.fill(0.0);
     let k1 = stride - 1;
     if f < data.n_dense {
@@ -137,11 +164,14 @@ fn feature_histogram(data: &BinnedData, f: usize, stride: usize, gh: &[f64], lea
 }
 
 /// `parent -= child`, turning the parent's histogram into the sibling's.
-pub(crate) fn subtract_histogram(parent: &mut [f64], child: &[f64]) {
-    if parent.len() >= PARALLEL_WORK * 4 {
-        parent.par_chunks_mut(4096).zip(child.par_chunks(4096)).for_each(|(p, c)| {
-            p.iter_mut().zip(c).for_each(|(p, c)| *p -= c);
-        });
+pub(crate) fn subtract_histogram(parent: &mut [f64], child: &[f64], parallel: bool) {
+    if parallel && parent.len() >= PARALLEL_WORK * 4 {
+        parent
+            .par_chunks_mut(4096)
+            .zip(child.par_chunks(4096))
+            .for_each(|(p, c)| {
+                p.iter_mut().zip(c).for_each(|(p, c)| *p -= c);
+            });
     } else {
         parent.iter_mut().zip(child).for_each(|(p, c)| *p -= c);
     }
@@ -177,7 +207,8 @@ impl SplitRules {
     }
 
     fn admissible(&self, sums: &[f64]) -> bool {
-        sums[self.k + 1] >= self.min_child_samples as f64 - 0.5 && sums[self.k] >= self.min_child_weight
+        sums[self.k + 1] >= self.min_child_samples as f64 - 0.5
+            && sums[self.k] >= self.min_child_weight
     }
 }
 
@@ -207,6 +238,9 @@ pub(crate) fn best_feature_split(
     }
     let parent = rules.leaf_score(totals);
     let tol = rules.tie_tolerance(totals);
+    if rules.k == 1 && random_pick.is_none() {
+        return best_scalar_split(hist, totals, rules, parent, tol);
+    }
     let mut left = vec![0.0; stride];
     let mut right = vec![0.0; stride];
     let mut best: Option<FeatureSplit> = None;
@@ -245,10 +279,63 @@ pub(crate) fn best_feature_split(
         }
         let gain = rules.leaf_score(&left) + rules.leaf_score(&right) - parent;
         if best.as_ref().is_none_or(|s| gain > s.gain + tol) {
-            best = Some(FeatureSplit { gain, bin: b as u8, left: left.clone() });
+            best = Some(FeatureSplit {
+                gain,
+                bin: b as u8,
+                left: left.clone(),
+            });
         }
     }
     best
+}
+
+/// [`best_feature_split`] for one gradient channel without allocations (the GBDT hot loop);
+/// same candidates, same order, same tie rule.
+fn best_scalar_split(
+    hist: &[f64],
+    totals: &[f64],
+    rules: &SplitRules,
+    parent: f64,
+    tol: f64,
+) -> Option<FeatureSplit> {
+    let (gt, ht, nt) = (totals[0], totals[1], totals[2]);
+    let min_n = rules.min_child_samples as f64 - 0.5;
+    let (lambda, min_h) = (rules.lambda, rules.min_child_weight);
+    let score = |g: f64, h: f64| {
+        if h + lambda > 0.0 {
+            g * g / (h + lambda)
+        } else {
+            0.0
+        }
+    };
+    let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0.0);
+    let mut best: Option<(f64, usize, f64, f64, f64)> = None;
+    let n_bins = hist.len() / 3;
+    for b in 0..n_bins - 1 {
+        let e = &hist[b * 3..b * 3 + 3];
+        gl += e[0];
+        hl += e[1];
+        nl += e[2];
+        if e[2] == 0.0 || nl < min_n || hl < min_h {
+            continue;
+        }
+        let (gr, hr, nr) = (gt - gl, ht - hl, nt - nl);
+        if nr < min_n {
+            break;
+        }
+        if hr < min_h {
+            continue;
+        }
+        let gain = score(gl, hl) + score(gr, hr) - parent;
+        if best.is_none_or(|s| gain > s.0 + tol) {
+            best = Some((gain, b, gl, hl, nl));
+        }
+    }
+    best.map(|(gain, b, g, h, n)| FeatureSplit {
+        gain,
+        bin: b as u8,
+        left: vec![g, h, n],
+    })
 }
 
 fn add(acc: &mut [f64], v: &[f64]) {

@@ -86,7 +86,12 @@ impl<'a> RowView<'a> {
             }
             _ => (&[][..], &[][..]),
         };
-        Self { dense, sparse_idx, sparse_val, n_dense: x.n_dense() }
+        Self {
+            dense,
+            sparse_idx,
+            sparse_val,
+            n_dense: x.n_dense(),
+        }
     }
 
     /// Value of feature `f`.

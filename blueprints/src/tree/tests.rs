@@ -59,7 +59,11 @@ fn accuracy(p: &Array2<f32>, y: &[u32]) -> f64 {
         .into_iter()
         .zip(y)
         .filter(|(row, c)| {
-            let best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i);
             best == Some(**c as usize)
         })
         .count();
@@ -94,9 +98,15 @@ fn single_gbdt_split_sits_between_the_classes_with_hand_computed_leaves() {
     // Start p = 0.5; class-0 tree: g = p - y = ∓0.5, h = K/(K-1)·p(1-p) = 0.5 per row, 5 rows a leaf:
     // left value = -(-2.5)/2.5 = +1, right = -1. P(class 0 | x < 5) = e / (e + e⁻¹) = 0.880797.
     assert_eq!(t.leaf_values, vec![1.0, -1.0]);
-    let p = m.predict_proba(&Features::dense(array![[0.0f32], [4.4], [4.6], [9.0]])).unwrap();
+    let p = m
+        .predict_proba(&Features::dense(array![[0.0f32], [4.4], [4.6], [9.0]]))
+        .unwrap();
     for (r, expect0) in [(0, 0.880797), (1, 0.880797), (2, 0.119203), (3, 0.119203)] {
-        assert!((p[[r, 0]] as f64 - expect0).abs() < 1e-5, "row {r}: {}", p[[r, 0]]);
+        assert!(
+            (p[[r, 0]] as f64 - expect0).abs() < 1e-5,
+            "row {r}: {}",
+            p[[r, 0]]
+        );
     }
 }
 
@@ -124,8 +134,11 @@ fn gbdt_and_forests_learn_xor() {
     // Both features must be in each tree: per-tree column sampling of 1 of 2 features can't see XOR.
     let mut gbdt = GradientBoosting::default();
     gbdt.params.colsample_bytree = 1.0;
-    let models: Vec<Box<dyn Estimator>> =
-        vec![Box::new(gbdt), Box::new(RandomForest::default()), Box::new(RandomForest::extra_trees())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(gbdt),
+        Box::new(RandomForest::default()),
+        Box::new(RandomForest::extra_trees()),
+    ];
     for mut m in models {
         m.fit(&xtr, &ytr, &FitContext::new(2, 3)).unwrap();
         let p = m.predict_proba(&xte).unwrap();
@@ -134,7 +147,11 @@ fn gbdt_and_forests_learn_xor() {
         assert!(acc > 0.93, "{}: accuracy {acc}", m.name());
     }
     // The best threshold on one feature alone is near chance (what a linear model sees).
-    let one_feature = ytr.iter().zip(xtr.dense.as_ref().unwrap().column(0)).filter(|(c, v)| (**c == 1) == (**v > 0.0)).count();
+    let one_feature = ytr
+        .iter()
+        .zip(xtr.dense.as_ref().unwrap().column(0))
+        .filter(|(c, v)| (**c == 1) == (**v > 0.0))
+        .count();
     assert!((one_feature as f64 / 600.0 - 0.5).abs() < 0.08);
 }
 
@@ -143,13 +160,19 @@ fn same_seed_same_model_other_seed_other_model_any_thread_count() {
     let (x, y) = blobs(300, 20, 4);
     let x = Features::dense(x);
     let fit = |m: &mut dyn Estimator, seed: u64, threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             m.fit(&x, &y, &FitContext::new(3, seed)).unwrap();
             m.predict_proba(&x).unwrap()
         })
     };
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         let a = fit(m.as_mut(), 5, 1);
         let b = fit(m.as_mut(), 5, 2);
@@ -169,7 +192,8 @@ fn early_stopping_stops_early_on_noise_and_keeps_best_round() {
     m.params.n_estimators = 500;
     m.params.validation_fraction = 0.2;
     m.params.n_iter_no_change = 10;
-    m.fit(&Features::dense(x), &y, &FitContext::new(3, 0)).unwrap();
+    m.fit(&Features::dense(x), &y, &FitContext::new(3, 0))
+        .unwrap();
     let losses = m.validation_loss();
     let kept = m.n_rounds().unwrap();
     assert!(losses.len() < 500, "ran {} rounds", losses.len());
@@ -184,12 +208,21 @@ fn sparse_block_gives_the_same_model_as_dense() {
     let (n, d) = (200, 6);
     // Mostly zeros, a few distinct values (fewer than max_bin), class from two columns.
     let dense = Array2::from_shape_fn((n, d), |_| {
-        if rng.random_bool(0.3) { (rng.random_range(1..6) as f32) * if rng.random_bool(0.2) { -1.0 } else { 1.0 } } else { 0.0 }
+        if rng.random_bool(0.3) {
+            (rng.random_range(1..6) as f32) * if rng.random_bool(0.2) { -1.0 } else { 1.0 }
+        } else {
+            0.0
+        }
     });
-    let y: Vec<u32> = (0..n).map(|i| ((dense[[i, 0]] > 0.0) as u32) + ((dense[[i, 3]] > 2.0) as u32)).collect();
+    let y: Vec<u32> = (0..n)
+        .map(|i| ((dense[[i, 0]] > 0.0) as u32) + ((dense[[i, 3]] > 2.0) as u32))
+        .collect();
     let sparse = sprs::CsMat::csr_from_dense(dense.view(), 0.0);
     let (xd, xs) = (Features::dense(dense.clone()), Features::sparse(sparse));
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for m in models {
         let (mut a, mut b) = (m.clone(), m.clone());
         a.fit(&xd, &y, &FitContext::new(3, 1)).unwrap();
@@ -210,15 +243,26 @@ fn mixed_dense_and_sparse_blocks_use_both() {
     let mut y = Vec::new();
     for i in 0..n {
         let c = (i % 3) as u32;
-        dense[[i, 0]] = if c == 1 { 1.0 + (i % 7) as f32 } else { -((i % 5) as f32) };
+        dense[[i, 0]] = if c == 1 {
+            1.0 + (i % 7) as f32
+        } else {
+            -((i % 5) as f32)
+        };
         if c == 2 {
             t.add_triplet(i, 17, 0.5 + (i % 4) as f32 * 0.1);
         }
         t.add_triplet(i, i % 50, 0.01);
         y.push(c);
     }
-    let x = Features { dense: Some(dense), sparse: Some(t.to_csr()), names: vec![] };
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let x = Features {
+        dense: Some(dense),
+        sparse: Some(t.to_csr()),
+        names: vec![],
+    };
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         m.fit(&x, &y, &FitContext::new(3, 0)).unwrap();
         let acc = accuracy(&m.predict_proba(&x).unwrap(), &y);
@@ -230,12 +274,20 @@ fn mixed_dense_and_sparse_blocks_use_both() {
 fn serde_round_trip_predicts_the_same() {
     let (x, y) = blobs(150, 5, 2);
     let x = Features::dense(x);
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::extra_trees())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::extra_trees()),
+    ];
     for mut m in models {
         m.fit(&x, &y, &FitContext::new(3, 0)).unwrap();
         let json = serde_json::to_string(&m).unwrap();
         let back: Box<dyn Estimator> = serde_json::from_str(&json).unwrap();
-        assert_eq!(m.predict_proba(&x).unwrap(), back.predict_proba(&x).unwrap(), "{}", m.name());
+        assert_eq!(
+            m.predict_proba(&x).unwrap(),
+            back.predict_proba(&x).unwrap(),
+            "{}",
+            m.name()
+        );
         assert_eq!(m.params(), back.params());
     }
 }
@@ -244,24 +296,53 @@ fn serde_round_trip_predicts_the_same() {
 fn histogram_subtraction_grows_the_same_tree_as_direct_histograms() {
     let (x, y) = blobs(400, 12, 8);
     let data = BinnedData::build(&Features::dense(x), &(0..400).collect::<Vec<_>>(), 255, 0);
-    let gh: Vec<f64> = y.iter().flat_map(|&c| [if c == 0 { -0.7 } else { 0.3 }, 0.25]).collect();
+    let gh: Vec<f64> = y
+        .iter()
+        .flat_map(|&c| [if c == 0 { -0.7 } else { 0.3 }, 0.25])
+        .collect();
     let rows: Vec<u32> = (0..400).collect();
     let all: Vec<usize> = (0..data.n_features()).collect();
     let params = |features| GrowParams {
-        rules: SplitRules { k: 1, min_child_samples: 5, min_child_weight: 1e-3, lambda: 1.0 },
+        rules: SplitRules {
+            k: 1,
+            min_child_samples: 5,
+            min_child_weight: 1e-3,
+            lambda: 1.0,
+        },
         max_leaves: 12,
         max_depth: None,
         min_split_gain: 0.0,
         extra_trees: false,
         features,
         seed: 0,
+        parallel: true,
     };
-    let with_subtraction = grow_tree(&data, &gh, &rows, &params(FeatureChoice::PerTree(all.clone())));
-    let direct = grow_tree(&data, &gh, &rows, &params(FeatureChoice::PerNode { pool: all.clone(), k: all.len() }));
-    assert!(with_subtraction.nodes.len() >= 6, "{}", with_subtraction.nodes.len());
+    let with_subtraction = grow_tree(
+        &data,
+        &gh,
+        &rows,
+        &params(FeatureChoice::PerTree(all.clone())),
+    );
+    let direct = grow_tree(
+        &data,
+        &gh,
+        &rows,
+        &params(FeatureChoice::PerNode {
+            pool: all.clone(),
+            k: all.len(),
+        }),
+    );
+    assert!(
+        with_subtraction.nodes.len() >= 6,
+        "{}",
+        with_subtraction.nodes.len()
+    );
     assert_eq!(with_subtraction.nodes, direct.nodes);
     for (a, b) in with_subtraction.leaf_totals.iter().zip(&direct.leaf_totals) {
-        assert!(a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-9), "{a:?} vs {b:?}");
+        assert!(
+            a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-9),
+            "{a:?} vs {b:?}"
+        );
     }
 }
 
@@ -284,13 +365,21 @@ fn num_leaves_and_max_depth_bound_the_trees() {
 fn class_absent_from_training_gets_a_small_finite_probability() {
     let (x, y) = blobs(150, 2, 5); // labels 0..3; the caller says there are 5 classes
     let x = Features::dense(x);
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         m.fit(&x, &y, &FitContext::new(5, 0)).unwrap();
         let p = m.predict_proba(&x).unwrap();
         assert_eq!(p.ncols(), 5);
         assert_proper_probabilities(&p);
-        assert!(p.column(3).iter().chain(p.column(4).iter()).all(|&v| v > 0.0 && v < 1e-4));
+        assert!(
+            p.column(3)
+                .iter()
+                .chain(p.column(4).iter())
+                .all(|&v| v > 0.0 && v < 1e-4)
+        );
     }
 }
 
@@ -299,7 +388,10 @@ fn single_class_training_predicts_that_class() {
     let (x, _) = blobs(40, 2, 6);
     let x = Features::dense(x);
     let y = vec![1u32; 40];
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         m.fit(&x, &y, &FitContext::new(3, 0)).unwrap();
         let p = m.predict_proba(&x).unwrap();
@@ -310,27 +402,61 @@ fn single_class_training_predicts_that_class() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         let ctx = FitContext::new(2, 0);
-        assert!(m.predict_proba(&Features::dense(array![[1.0f32]])).is_err(), "predict before fit");
-        assert!(m.fit(&Features::dense(array![[1.0f32], [f32::NAN]]), &[0, 1], &ctx).is_err());
-        assert!(m.fit(&Features::dense(Array2::zeros((0, 3))), &[], &ctx).is_err());
+        assert!(
+            m.predict_proba(&Features::dense(array![[1.0f32]])).is_err(),
+            "predict before fit"
+        );
+        assert!(
+            m.fit(
+                &Features::dense(array![[1.0f32], [f32::NAN]]),
+                &[0, 1],
+                &ctx
+            )
+            .is_err()
+        );
+        assert!(
+            m.fit(&Features::dense(Array2::zeros((0, 3))), &[], &ctx)
+                .is_err()
+        );
         assert!(m.fit(&Features::default(), &[], &ctx).is_err());
-        assert!(m.fit(&Features::dense(array![[1.0f32], [2.0]]), &[0, 2], &ctx).is_err());
-        assert!(m.fit(&Features::dense(array![[1.0f32], [2.0]]), &[0], &ctx).is_err());
+        assert!(
+            m.fit(&Features::dense(array![[1.0f32], [2.0]]), &[0, 2], &ctx)
+                .is_err()
+        );
+        assert!(
+            m.fit(&Features::dense(array![[1.0f32], [2.0]]), &[0], &ctx)
+                .is_err()
+        );
         // One row, constant features: fits, predicts the one class.
-        m.fit(&Features::dense(array![[1.0f32, 1.0]]), &[1], &ctx).unwrap();
-        assert!(m.predict_proba(&Features::dense(array![[1.0f32]])).is_err(), "column count differs");
-        assert!(m.predict_proba(&Features::dense(array![[f32::INFINITY, 1.0]])).is_err());
-        let p = m.predict_proba(&Features::dense(array![[5.0f32, -3.0]])).unwrap();
+        m.fit(&Features::dense(array![[1.0f32, 1.0]]), &[1], &ctx)
+            .unwrap();
+        assert!(
+            m.predict_proba(&Features::dense(array![[1.0f32]])).is_err(),
+            "column count differs"
+        );
+        assert!(
+            m.predict_proba(&Features::dense(array![[f32::INFINITY, 1.0]]))
+                .is_err()
+        );
+        let p = m
+            .predict_proba(&Features::dense(array![[5.0f32, -3.0]]))
+            .unwrap();
         assert!(p[[0, 1]] > 0.999);
     }
 }
 
 #[test]
 fn params_are_listed_and_checked() {
-    let models: Vec<Box<dyn Estimator>> = vec![Box::new(GradientBoosting::default()), Box::new(RandomForest::default())];
+    let models: Vec<Box<dyn Estimator>> = vec![
+        Box::new(GradientBoosting::default()),
+        Box::new(RandomForest::default()),
+    ];
     for mut m in models {
         let specs = m.params();
         assert!(specs.len() >= 10);
@@ -339,7 +465,11 @@ fn params_are_listed_and_checked() {
         assert!(m.set_param("max_bin", "256").is_err());
         assert!(m.set_param("class_weight", "sometimes").is_err());
         m.set_param("n_estimators", "17").unwrap();
-        assert!(m.params().iter().any(|s| s.name == "n_estimators" && s.value == "17"));
+        assert!(
+            m.params()
+                .iter()
+                .any(|s| s.name == "n_estimators" && s.value == "17")
+        );
     }
     let mut g = GradientBoosting::default();
     assert!(g.set_param("subsample", "0").is_err());
@@ -350,4 +480,3 @@ fn params_are_listed_and_checked() {
     f.set_param("extra_trees", "true").unwrap();
     assert_eq!(f.name(), "Extra Trees");
 }
-

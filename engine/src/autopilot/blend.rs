@@ -5,7 +5,8 @@ use ndarray::Array2;
 use blueprints::FitContext;
 use blueprints::blend::Blender;
 
-use super::evaluate::{CvResult, Scores, score_all};
+use super::evaluate::CvResult;
+use crate::leaderboard::{Scores, score_all};
 use crate::partition::Partition;
 
 /// A blender's cross-validated result: per-fold scores, holdout scores, and the blender fitted
@@ -39,8 +40,14 @@ pub fn cross_validate_blend(
     for fold in 0..partition.k {
         let train = partition.train_rows(fold);
         let valid = partition.valid_rows(fold);
-        let tr: Vec<Array2<f32>> = members.iter().map(|m| m.oof.select(ndarray::Axis(0), &train)).collect();
-        let va: Vec<Array2<f32>> = members.iter().map(|m| m.oof.select(ndarray::Axis(0), &valid)).collect();
+        let tr: Vec<Array2<f32>> = members
+            .iter()
+            .map(|m| m.oof.select(ndarray::Axis(0), &train))
+            .collect();
+        let va: Vec<Array2<f32>> = members
+            .iter()
+            .map(|m| m.oof.select(ndarray::Axis(0), &valid))
+            .collect();
         let ytr: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
         let yva: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
         let mut b = template.clone_box();
@@ -49,13 +56,20 @@ pub fn cross_validate_blend(
         for (i, &r) in valid.iter().enumerate() {
             oof.row_mut(r).assign(&p.row(i));
         }
-        fold_scores.push(score_all(&yva, &p));
+        fold_scores.push(score_all(&yva, p.view()));
     }
     let cv_rows = partition.cv_rows();
-    let all: Vec<Array2<f32>> = members.iter().map(|m| m.oof.select(ndarray::Axis(0), &cv_rows)).collect();
+    let all: Vec<Array2<f32>> = members
+        .iter()
+        .map(|m| m.oof.select(ndarray::Axis(0), &cv_rows))
+        .collect();
     let yall: Vec<u32> = cv_rows.iter().map(|&r| labels[r]).collect();
     let mut blender = template.clone_box();
-    blender.fit(&all.iter().map(|a| a.view()).collect::<Vec<_>>(), &yall, &ctx)?;
+    blender.fit(
+        &all.iter().map(|a| a.view()).collect::<Vec<_>>(),
+        &yall,
+        &ctx,
+    )?;
     let holdout = partition.holdout_rows();
     let holdout_scores = if holdout.is_empty() {
         None
@@ -63,7 +77,12 @@ pub fn cross_validate_blend(
         let hp: Vec<_> = members.iter().map(|m| m.holdout_proba.view()).collect();
         let p = blender.blend(&hp)?;
         let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
-        Some(score_all(&yh, &p))
+        Some(score_all(&yh, p.view()))
     };
-    Ok(BlendResult { fold_scores, holdout_scores, oof, blender })
+    Ok(BlendResult {
+        fold_scores,
+        holdout_scores,
+        oof,
+        blender,
+    })
 }

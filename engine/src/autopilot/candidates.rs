@@ -118,7 +118,13 @@ pub fn estimator_by_key(key: &str) -> Option<Box<dyn Estimator>> {
 /// short texts (titles), word 1–2 grams with `min_df=2` for long texts.
 pub fn text_analyzers(ds: &Dataset, column: &str) -> Vec<TfidfConfig> {
     let mean_words = ds.column(column).map_or(0.0, |c| {
-        let (n, w) = c.values.iter().flatten().fold((0usize, 0usize), |(n, w), v| (n + 1, w + v.split_whitespace().count()));
+        let (n, w) = c
+            .values
+            .iter()
+            .flatten()
+            .fold((0usize, 0usize), |(n, w), v| {
+                (n + 1, w + v.split_whitespace().count())
+            });
         if n == 0 { 0.0 } else { w as f64 / n as f64 }
     });
     let word = TfidfConfig::word(1, 2);
@@ -138,10 +144,21 @@ pub fn blocks_for(ds: &Dataset, columns: &[String], backbone: &str) -> Vec<Block
         .filter_map(|name| {
             let col = ds.column(name)?;
             Some(match col.kind {
-                ColumnType::Numeric => BlockSpec::Numeric { column: name.clone() },
-                ColumnType::Categorical => BlockSpec::Categorical { column: name.clone(), min_count: 2, max_levels: 200 },
-                ColumnType::Date => BlockSpec::Date { column: name.clone() },
-                ColumnType::Text => BlockSpec::Text { column: name.clone(), analyzers: text_analyzers(ds, name) },
+                ColumnType::Numeric => BlockSpec::Numeric {
+                    column: name.clone(),
+                },
+                ColumnType::Categorical => BlockSpec::Categorical {
+                    column: name.clone(),
+                    min_count: 2,
+                    max_levels: 200,
+                },
+                ColumnType::Date => BlockSpec::Date {
+                    column: name.clone(),
+                },
+                ColumnType::Text => BlockSpec::Text {
+                    column: name.clone(),
+                    analyzers: text_analyzers(ds, name),
+                },
                 ColumnType::Image => BlockSpec::Image(ImageKey {
                     column: name.clone(),
                     backbone: backbone.to_string(),
@@ -154,13 +171,30 @@ pub fn blocks_for(ds: &Dataset, columns: &[String], backbone: &str) -> Vec<Block
 
 /// The feature lists for a dataset: "Informative Features" (the profile's default list), and
 /// "image only" / "text only" when those modalities are present alongside others, then any user lists.
-pub fn feature_lists(ds: &Dataset, informative: &[String], user: &[FeatureList]) -> Vec<FeatureList> {
+pub fn feature_lists(
+    ds: &Dataset,
+    informative: &[String],
+    user: &[FeatureList],
+) -> Vec<FeatureList> {
     let kind_of = |c: &String| ds.column(c).map(|c| c.kind);
-    let mut lists = vec![FeatureList { name: "Informative Features".into(), columns: informative.to_vec() }];
-    for (kind, name) in [(ColumnType::Image, "image only"), (ColumnType::Text, "text only")] {
-        let cols: Vec<String> = informative.iter().filter(|c| kind_of(c) == Some(kind)).cloned().collect();
+    let mut lists = vec![FeatureList {
+        name: "Informative Features".into(),
+        columns: informative.to_vec(),
+    }];
+    for (kind, name) in [
+        (ColumnType::Image, "image only"),
+        (ColumnType::Text, "text only"),
+    ] {
+        let cols: Vec<String> = informative
+            .iter()
+            .filter(|c| kind_of(c) == Some(kind))
+            .cloned()
+            .collect();
         if !cols.is_empty() && cols.len() < informative.len() {
-            lists.push(FeatureList { name: name.into(), columns: cols });
+            lists.push(FeatureList {
+                name: name.into(),
+                columns: cols,
+            });
         }
     }
     lists.extend(user.iter().cloned());
@@ -169,7 +203,11 @@ pub fn feature_lists(ds: &Dataset, informative: &[String], user: &[FeatureList])
 
 /// Which estimators suit a feature list: by the modalities it contains.
 pub fn estimators_for(ds: &Dataset, list: &FeatureList, quick: bool) -> Vec<&'static str> {
-    let kinds: Vec<ColumnType> = list.columns.iter().filter_map(|c| ds.column(c).map(|c| c.kind)).collect();
+    let kinds: Vec<ColumnType> = list
+        .columns
+        .iter()
+        .filter_map(|c| ds.column(c).map(|c| c.kind))
+        .collect();
     let only = |k: ColumnType| !kinds.is_empty() && kinds.iter().all(|&x| x == k);
     let mut keys = vec!["lr", "gbdt"];
     if only(ColumnType::Text) {
@@ -190,7 +228,12 @@ pub fn estimators_for(ds: &Dataset, list: &FeatureList, quick: bool) -> Vec<&'st
 }
 
 /// The full catalogue: every feature list × its estimators, with `backbone` for image blocks.
-pub fn catalogue(ds: &Dataset, lists: &[FeatureList], backbone: &str, quick: bool) -> Vec<Candidate> {
+pub fn catalogue(
+    ds: &Dataset,
+    lists: &[FeatureList],
+    backbone: &str,
+    quick: bool,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for list in lists {
         let blocks = blocks_for(ds, &list.columns, backbone);
@@ -199,7 +242,11 @@ pub fn catalogue(ds: &Dataset, lists: &[FeatureList], backbone: &str, quick: boo
         }
         for key in estimators_for(ds, list, quick) {
             if let Some(estimator) = estimator_by_key(key) {
-                out.push(Candidate { feature_list: list.name.clone(), blocks: blocks.clone(), estimator });
+                out.push(Candidate {
+                    feature_list: list.name.clone(),
+                    blocks: blocks.clone(),
+                    estimator,
+                });
             }
         }
     }

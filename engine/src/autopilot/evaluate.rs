@@ -4,28 +4,13 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use blueprints::metrics::Metric;
-
 use super::candidates::Candidate;
+use crate::leaderboard::{Scores, score_all};
 use crate::model::{FeatureInputs, Model};
 use crate::partition::Partition;
-
-/// Every metric on one set of predictions, by metric name.
-pub type Scores = BTreeMap<String, f64>;
-
-/// Scores `proba` against `y` on every metric that can be computed (AUC needs two classes present).
-pub fn score_all(y: &[u32], proba: &Array2<f32>) -> Scores {
-    let mut s = Scores::new();
-    for m in Metric::ALL {
-        if let Ok(v) = m.score(y, proba.view()) {
-            s.insert(m.name().to_string(), v);
-        }
-    }
-    s
-}
 
 /// A blueprint fitted on some rows and scored on others.
 pub struct FoldFit {
@@ -51,13 +36,26 @@ pub fn fit_fold(
 ) -> anyhow::Result<FoldFit> {
     let y: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
     let t0 = Instant::now();
-    let model = Model::fit(&c.blocks, c.estimator.clone(), inputs, train, &y, classes, seed)
-        .with_context(|| format!("fitting {}", c.describe()))?;
+    let model = Model::fit(
+        &c.blocks,
+        c.estimator.clone(),
+        inputs,
+        train,
+        &y,
+        classes,
+        seed,
+    )
+    .with_context(|| format!("fitting {}", c.describe()))?;
     let fit_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let valid_proba = model.predict_proba(inputs, valid)?;
     let predict_seconds = t1.elapsed().as_secs_f64();
-    Ok(FoldFit { model, valid_proba, fit_seconds, predict_seconds })
+    Ok(FoldFit {
+        model,
+        valid_proba,
+        fit_seconds,
+        predict_seconds,
+    })
 }
 
 /// A deterministic sample of `pct` percent of `rows`, stratified by label (at least one row per
@@ -96,24 +94,13 @@ pub struct CvResult {
     pub holdout_proba: Array2<f32>,
     /// Scores on the holdout.
     pub holdout_scores: Option<Scores>,
-    /// Total fit seconds over folds.
+    /// Mean fit seconds per fold.
     pub fit_seconds: f64,
     /// Prediction seconds per 1,000 rows (measured on validation rows).
     pub predict_seconds_per_1000: f64,
     /// The fold models (for prediction on new data: their mean).
     #[serde(skip)]
     pub models: Vec<Model>,
-}
-
-/// Mean and population standard deviation of `metric` over folds.
-pub fn mean_std(folds: &[Scores], metric: &str) -> Option<(f64, f64)> {
-    let v: Vec<f64> = folds.iter().filter_map(|s| s.get(metric).copied()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
-    Some((m, var.sqrt()))
 }
 
 /// Fits `c` on each fold's training rows, predicts its validation rows and the holdout.
@@ -136,12 +123,20 @@ pub fn cross_validate(
     for fold in 0..partition.k {
         let train = partition.train_rows(fold);
         let valid = partition.valid_rows(fold);
-        let fit = fit_fold(c, inputs, labels, classes, &train, &valid, seed.wrapping_add(fold as u64))?;
+        let fit = fit_fold(
+            c,
+            inputs,
+            labels,
+            classes,
+            &train,
+            &valid,
+            seed.wrapping_add(fold as u64),
+        )?;
         for (i, &r) in valid.iter().enumerate() {
             oof.row_mut(r).assign(&fit.valid_proba.row(i));
         }
         let yv: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
-        fold_scores.push(score_all(&yv, &fit.valid_proba));
+        fold_scores.push(score_all(&yv, fit.valid_proba.view()));
         if !holdout.is_empty() {
             holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
         }
@@ -153,20 +148,15 @@ pub fn cross_validate(
     let holdout_proba = holdout_sum / partition.k as f32;
     let holdout_scores = (!holdout.is_empty()).then(|| {
         let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
-        score_all(&yh, &holdout_proba)
+        score_all(&yh, holdout_proba.view())
     });
     Ok(CvResult {
         fold_scores,
         oof,
         holdout_proba,
         holdout_scores,
-        fit_seconds: fit_s,
+        fit_seconds: fit_s / partition.k as f64,
         predict_seconds_per_1000: pred_s / pred_rows.max(1) as f64 * 1000.0,
         models,
     })
-}
-
-/// Rows of `m` selected by `rows`.
-pub fn select(m: &Array2<f32>, rows: &[usize]) -> Array2<f32> {
-    m.select(Axis(0), rows)
 }

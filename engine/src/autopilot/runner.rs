@@ -7,14 +7,15 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use blueprints::blend::{Blender, GlmStacker, MeanBlender};
+use blueprints::metrics::Metric;
 
 use super::blend::cross_validate_blend;
 use super::candidates::Candidate;
-use super::evaluate::{CvResult, Scores, cross_validate, fit_fold, sample_rows, score_all};
-use crate::leaderboard::{Leaderboard, LeaderboardRow};
+use super::evaluate::{CvResult, cross_validate, fit_fold, sample_rows};
+use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, score_all};
 use crate::model::FeatureInputs;
 use crate::partition::Partition;
-use crate::project::Project;
+use crate::project::{self, Project};
 
 /// How much autopilot tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -50,11 +51,23 @@ pub enum Event {
     /// A stage begins.
     Stage { name: String, models: usize },
     /// A model starts training.
-    Started { model_id: String, blueprint: String, sample_pct: f64 },
+    Started {
+        model_id: String,
+        blueprint: String,
+        sample_pct: f64,
+    },
     /// A model finished and was saved.
-    Finished { model_id: String, score: Option<f64>, seconds: f64 },
+    Finished {
+        model_id: String,
+        score: Option<f64>,
+        seconds: f64,
+    },
     /// A model failed; the run goes on.
-    Failed { model_id: String, blueprint: String, error: String },
+    Failed {
+        model_id: String,
+        blueprint: String,
+        error: String,
+    },
     /// A model was not started (time limit or model limit).
     Skipped { blueprint: String, reason: String },
 }
@@ -80,7 +93,7 @@ pub struct Autopilot<'a> {
     cv_results: BTreeMap<String, CvResult>,
 }
 
-const METRIC: &str = "balanced_accuracy";
+const METRIC: Metric = Metric::BalancedAccuracy;
 
 impl<'a> Autopilot<'a> {
     /// Prepares a run; the existing leaderboard (if any) is loaded so finished models are kept.
@@ -93,7 +106,9 @@ impl<'a> Autopilot<'a> {
         options: AutopilotOptions,
         on_event: Box<dyn FnMut(&Event) + 'a>,
     ) -> anyhow::Result<Self> {
-        let leaderboard = Leaderboard::load(project)?;
+        let leaderboard: Leaderboard = project
+            .load_json_opt(project::LEADERBOARD_FILE)?
+            .unwrap_or_default();
         Ok(Self {
             project,
             inputs,
@@ -121,7 +136,10 @@ impl<'a> Autopilot<'a> {
     fn may_start(&mut self, blueprint: &str, expected_s: f64) -> bool {
         if let Some(max) = self.options.max_models {
             if self.leaderboard.rows.len() >= max {
-                self.emit(Event::Skipped { blueprint: blueprint.into(), reason: format!("--max-models {max} reached") });
+                self.emit(Event::Skipped {
+                    blueprint: blueprint.into(),
+                    reason: format!("--max-models {max} reached"),
+                });
                 return false;
             }
         }
@@ -130,7 +148,9 @@ impl<'a> Autopilot<'a> {
             if t + expected_s > limit {
                 self.emit(Event::Skipped {
                     blueprint: blueprint.into(),
-                    reason: format!("--time-limit {limit:.0}s: {t:.0}s used, ~{expected_s:.0}s needed"),
+                    reason: format!(
+                        "--time-limit {limit:.0}s: {t:.0}s used, ~{expected_s:.0}s needed"
+                    ),
                 });
                 return false;
             }
@@ -139,13 +159,24 @@ impl<'a> Autopilot<'a> {
     }
 
     fn key(c: &Candidate, pct: f64, tag: &str) -> String {
-        let params: Vec<String> = c.estimator.params().iter().map(|p| format!("{}={}", p.name, p.value)).collect();
-        format!("{tag}|{}|{}|{}|{pct}", c.feature_list, c.describe(), params.join(","))
+        let params: Vec<String> = c
+            .estimator
+            .params()
+            .iter()
+            .map(|p| format!("{}={}", p.name, p.value))
+            .collect();
+        format!(
+            "{tag}|{}|{}|{}|{pct}",
+            c.feature_list,
+            c.describe(),
+            params.join(",")
+        )
     }
 
     fn save_row(&mut self, row: LeaderboardRow) -> anyhow::Result<()> {
         self.leaderboard.upsert(row);
-        self.leaderboard.save(self.project)?;
+        self.project
+            .save_json(project::LEADERBOARD_FILE, &self.leaderboard)?;
         Ok(())
     }
 
@@ -161,36 +192,65 @@ impl<'a> Autopilot<'a> {
         let mut alive: Vec<Candidate> = catalogue;
         let mut last_seconds = 1.0;
         for (si, &pct) in stages.iter().enumerate() {
-            self.emit(Event::Stage { name: format!("stage {} ({pct}% sample)", si + 1), models: alive.len() });
-            let rows = sample_rows(&train0, self.labels, pct, self.options.seed.wrapping_add(si as u64));
+            self.emit(Event::Stage {
+                name: format!("stage {} ({pct}% sample)", si + 1),
+                models: alive.len(),
+            });
+            let rows = sample_rows(
+                &train0,
+                self.labels,
+                pct,
+                self.options.seed.wrapping_add(si as u64),
+            );
             let mut scored: Vec<(f64, Candidate)> = Vec::new();
             for c in alive {
                 let key = Self::key(&c, pct, "stage");
                 if let Some(row) = self.leaderboard.by_key(&key) {
-                    scored.push((row.validation.get(METRIC).copied().unwrap_or(f64::NAN), c));
+                    scored.push((row.validation.get(&METRIC).copied().unwrap_or(f64::NAN), c));
                     continue;
                 }
                 if !self.may_start(&c.describe(), last_seconds) {
                     continue;
                 }
-                let id = self.leaderboard.next_id();
-                self.emit(Event::Started { model_id: id.clone(), blueprint: c.describe(), sample_pct: pct });
-                match fit_fold(&c, &self.inputs, self.labels, self.classes, &rows, &valid0, self.options.seed) {
+                let id = self.leaderboard.next_model_id();
+                self.emit(Event::Started {
+                    model_id: id.clone(),
+                    blueprint: c.describe(),
+                    sample_pct: pct,
+                });
+                match fit_fold(
+                    &c,
+                    &self.inputs,
+                    self.labels,
+                    self.classes,
+                    &rows,
+                    &valid0,
+                    self.options.seed,
+                ) {
                     Ok(fit) => {
                         let yv: Vec<u32> = valid0.iter().map(|&r| self.labels[r]).collect();
-                        let scores = score_all(&yv, &fit.valid_proba);
-                        let s = scores.get(METRIC).copied().unwrap_or(f64::NAN);
+                        let scores = score_all(&yv, fit.valid_proba.view());
+                        let s = scores.get(&METRIC).copied().unwrap_or(f64::NAN);
                         last_seconds = fit.fit_seconds + fit.predict_seconds;
                         let mut row = self.new_row(&id, &key, &c, pct);
                         row.validation = scores;
                         row.fit_seconds = fit.fit_seconds;
-                        row.predict_seconds_per_1000 = fit.predict_seconds / valid0.len().max(1) as f64 * 1000.0;
+                        row.predict_seconds_per_1000 =
+                            fit.predict_seconds / valid0.len().max(1) as f64 * 1000.0;
                         self.save_row(row)?;
-                        self.emit(Event::Finished { model_id: id, score: Some(s), seconds: last_seconds });
+                        self.emit(Event::Finished {
+                            model_id: id,
+                            score: Some(s),
+                            seconds: last_seconds,
+                        });
                         scored.push((s, c));
                     }
                     Err(e) => {
-                        self.emit(Event::Failed { model_id: id, blueprint: c.describe(), error: format!("{e:#}") });
+                        self.emit(Event::Failed {
+                            model_id: id,
+                            blueprint: c.describe(),
+                            error: format!("{e:#}"),
+                        });
                     }
                 }
             }
@@ -208,7 +268,10 @@ impl<'a> Autopilot<'a> {
             Mode::Comprehensive => usize::MAX,
         };
         let survivors: Vec<Candidate> = alive.into_iter().take(n_cv).collect();
-        self.emit(Event::Stage { name: "cross-validation (100% of each fold)".into(), models: survivors.len() });
+        self.emit(Event::Stage {
+            name: "cross-validation (100% of each fold)".into(),
+            models: survivors.len(),
+        });
         let mut cv_done: Vec<(String, Candidate)> = Vec::new();
         for c in survivors {
             if let Some(id) = self.cross_validate_candidate(&c, None)? {
@@ -221,19 +284,24 @@ impl<'a> Autopilot<'a> {
     }
 
     fn new_row(&self, id: &str, key: &str, c: &Candidate, pct: f64) -> LeaderboardRow {
-        LeaderboardRow {
-            model_id: id.to_string(),
-            key: key.to_string(),
-            blueprint: c.describe(),
-            feature_list: c.feature_list.clone(),
-            sample_pct: pct,
-            params: c.estimator.params().into_iter().map(|p| (p.name, p.value)).collect(),
-            ..LeaderboardRow::default()
-        }
+        let mut row = LeaderboardRow::new(id, &c.describe(), &c.feature_list);
+        row.key = key.to_string();
+        row.sample_pct = pct;
+        row.params = c
+            .estimator
+            .params()
+            .into_iter()
+            .map(|p| (p.name, p.value))
+            .collect();
+        row
     }
 
     /// Cross-validates `c` (unless already done) and saves its row and fold models; returns the model id.
-    fn cross_validate_candidate(&mut self, c: &Candidate, parent: Option<String>) -> anyhow::Result<Option<String>> {
+    fn cross_validate_candidate(
+        &mut self,
+        c: &Candidate,
+        parent: Option<String>,
+    ) -> anyhow::Result<Option<String>> {
         let key = Self::key(c, 100.0, "cv");
         if let Some(row) = self.leaderboard.by_key(&key) {
             let id = row.model_id.clone();
@@ -242,17 +310,38 @@ impl<'a> Autopilot<'a> {
             }
             return Ok(Some(id));
         }
-        let expected = self.leaderboard.rows.iter().map(|r| r.fit_seconds).fold(1.0, f64::max) * self.partition.k as f64;
+        let expected = self
+            .leaderboard
+            .rows
+            .iter()
+            .map(|r| r.fit_seconds)
+            .fold(0.1, f64::max)
+            * self.partition.k as f64;
         if !self.may_start(&c.describe(), expected) {
             return Ok(None);
         }
-        let id = self.leaderboard.next_id();
-        self.emit(Event::Started { model_id: id.clone(), blueprint: c.describe(), sample_pct: 100.0 });
+        let id = self.leaderboard.next_model_id();
+        self.emit(Event::Started {
+            model_id: id.clone(),
+            blueprint: c.describe(),
+            sample_pct: 100.0,
+        });
         let t0 = Instant::now();
-        let res = match cross_validate(c, &self.inputs, self.labels, self.classes, self.partition, self.options.seed) {
+        let res = match cross_validate(
+            c,
+            &self.inputs,
+            self.labels,
+            self.classes,
+            self.partition,
+            self.options.seed,
+        ) {
             Ok(r) => r,
             Err(e) => {
-                self.emit(Event::Failed { model_id: id, blueprint: c.describe(), error: format!("{e:#}") });
+                self.emit(Event::Failed {
+                    model_id: id,
+                    blueprint: c.describe(),
+                    error: format!("{e:#}"),
+                });
                 return Ok(None);
             }
         };
@@ -262,42 +351,54 @@ impl<'a> Autopilot<'a> {
         self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
         row.fit_seconds = res.fit_seconds;
         row.predict_seconds_per_1000 = res.predict_seconds_per_1000;
-        let score = row.cv_mean.get(METRIC).copied();
+        let score = row.rank_score(METRIC);
         self.save_row(row)?;
-        self.emit(Event::Finished { model_id: id.clone(), score, seconds: t0.elapsed().as_secs_f64() });
+        self.emit(Event::Finished {
+            model_id: id.clone(),
+            score,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
         self.cv_results.insert(id.clone(), res);
         Ok(Some(id))
     }
 
     fn fill_cv(&self, row: &mut LeaderboardRow, folds: &[Scores], holdout: Option<Scores>) {
-        row.validation = folds.first().cloned().unwrap_or_default();
-        for name in folds.first().map(|s| s.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
-            if let Some((m, s)) = super::evaluate::mean_std(folds, &name) {
-                row.cv_mean.insert(name.clone(), m);
-                row.cv_std.insert(name, s);
-            }
-        }
-        row.cv_folds = folds.to_vec();
+        row.set_folds(folds.to_vec(), self.partition.k);
         row.holdout = holdout;
     }
 
     fn save_cv(&self, id: &str, c: &Candidate, res: &CvResult) -> anyhow::Result<()> {
         let dir = format!("models/{id}");
-        self.project.save_matrix(&format!("{dir}/oof.npy"), res.oof.view())?;
-        self.project.save_matrix(&format!("{dir}/holdout.npy"), res.holdout_proba.view())?;
-        let saved = SavedModel { candidate: c.clone(), folds: res.models.clone(), classes: self.classes.to_vec() };
-        self.project.save_json(&format!("{dir}/model.json"), &saved)?;
+        self.project
+            .save_matrix(&format!("{dir}/oof.npy"), res.oof.view())?;
+        self.project
+            .save_matrix(&format!("{dir}/holdout.npy"), res.holdout_proba.view())?;
+        let saved = SavedModel {
+            candidate: c.clone(),
+            folds: res.models.clone(),
+            classes: self.classes.to_vec(),
+        };
+        self.project
+            .save_json(&format!("{dir}/model.json"), &saved)?;
         self.project.save_json(&format!("{dir}/cv.json"), res)?;
         Ok(())
     }
 
     fn load_cv(&self, id: &str) -> anyhow::Result<Option<CvResult>> {
         let dir = format!("models/{id}");
-        let Some(mut res): Option<CvResult> = self.project.load_json_opt(&format!("{dir}/cv.json"))? else {
+        let Some(mut res): Option<CvResult> =
+            self.project.load_json_opt(&format!("{dir}/cv.json"))?
+        else {
             return Ok(None);
         };
-        res.oof = self.project.load_matrix(&format!("{dir}/oof.npy"), (Some(self.labels.len()), Some(self.classes.len())))?;
-        res.holdout_proba = self.project.load_matrix(&format!("{dir}/holdout.npy"), (None, Some(self.classes.len())))?;
+        res.oof = self.project.load_matrix(
+            &format!("{dir}/oof.npy"),
+            (Some(self.labels.len()), Some(self.classes.len())),
+        )?;
+        res.holdout_proba = self.project.load_matrix(
+            &format!("{dir}/holdout.npy"),
+            (None, Some(self.classes.len())),
+        )?;
         Ok(Some(res))
     }
 
@@ -306,7 +407,13 @@ impl<'a> Autopilot<'a> {
         let mut ranked: Vec<(&String, f64)> = cv_done
             .iter()
             .filter_map(|(id, _)| {
-                let s = self.leaderboard.by_id(id)?.cv_mean.get(METRIC).copied()?;
+                let s = self
+                    .leaderboard
+                    .get(id)?
+                    .cv_mean
+                    .as_ref()?
+                    .get(&METRIC)
+                    .copied()?;
                 self.cv_results.contains_key(id).then_some((id, s))
             })
             .collect();
@@ -315,33 +422,50 @@ impl<'a> Autopilot<'a> {
         if top.len() < 2 {
             return Ok(());
         }
-        self.emit(Event::Stage { name: format!("blenders of {}", top.join(", ")), models: 2 });
-        let templates: Vec<Box<dyn Blender>> = vec![Box::new(MeanBlender::default()), Box::new(GlmStacker::default())];
+        self.emit(Event::Stage {
+            name: format!("blenders of {}", top.join(", ")),
+            models: 2,
+        });
+        let templates: Vec<Box<dyn Blender>> = vec![
+            Box::new(MeanBlender::default()),
+            Box::new(GlmStacker::default()),
+        ];
         for t in templates {
             let blueprint = format!("{} of {}", t.name(), top.join(" + "));
             let key = format!("blend|{blueprint}");
             if self.leaderboard.by_key(&key).is_some() || !self.may_start(&blueprint, 1.0) {
                 continue;
             }
-            let members: Vec<&CvResult> = top.iter().filter_map(|id| self.cv_results.get(id)).collect();
-            let id = self.leaderboard.next_id();
-            let res = cross_validate_blend(t.as_ref(), &members, self.labels, self.classes.len(), self.partition, self.options.seed)
-                .with_context(|| format!("blending {}", top.join(", ")))?;
-            let mut row = LeaderboardRow {
-                model_id: id.clone(),
-                key,
-                blueprint,
-                feature_list: "blend".into(),
-                sample_pct: 100.0,
-                members: top.clone(),
-                ..LeaderboardRow::default()
-            };
+            let members: Vec<&CvResult> = top
+                .iter()
+                .filter_map(|id| self.cv_results.get(id))
+                .collect();
+            let id = self.leaderboard.next_model_id();
+            let res = cross_validate_blend(
+                t.as_ref(),
+                &members,
+                self.labels,
+                self.classes.len(),
+                self.partition,
+                self.options.seed,
+            )
+            .with_context(|| format!("blending {}", top.join(", ")))?;
+            let mut row = LeaderboardRow::new(&id, &blueprint, "blend");
+            row.key = key;
+            row.members = top.clone();
+            row.params = t.params().into_iter().map(|p| (p.name, p.value)).collect();
             self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
-            self.project.save_json(&format!("models/{id}/blender.json"), &res.blender)?;
-            self.project.save_matrix(&format!("models/{id}/oof.npy"), res.oof.view())?;
-            let score = row.cv_mean.get(METRIC).copied();
+            self.project
+                .save_json(&format!("models/{id}/blender.json"), &res.blender)?;
+            self.project
+                .save_matrix(&format!("models/{id}/oof.npy"), res.oof.view())?;
+            let score = row.rank_score(METRIC);
             self.save_row(row)?;
-            self.emit(Event::Finished { model_id: id, score, seconds: 0.0 });
+            self.emit(Event::Finished {
+                model_id: id,
+                score,
+                seconds: 0.0,
+            });
         }
         Ok(())
     }
@@ -351,20 +475,47 @@ impl<'a> Autopilot<'a> {
         let best = cv_done
             .iter()
             .filter(|(_, c)| c.backbone().is_some())
-            .filter_map(|(id, c)| Some((id, c, self.leaderboard.by_id(id)?.cv_mean.get(METRIC).copied()?)))
+            .filter_map(|(id, c)| {
+                Some((
+                    id,
+                    c,
+                    self.leaderboard
+                        .get(id)?
+                        .cv_mean
+                        .as_ref()?
+                        .get(&METRIC)
+                        .copied()?,
+                ))
+            })
             .max_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(id, c, _)| (id.clone(), c.clone()));
-        let Some((parent, best)) = best else { return Ok(()) };
-        let alternatives: Vec<String> =
-            self.options.backbones.iter().filter(|b| Some(b.as_str()) != best.backbone()).cloned().collect();
+        let Some((parent, best)) = best else {
+            return Ok(());
+        };
+        let alternatives: Vec<String> = self
+            .options
+            .backbones
+            .iter()
+            .filter(|b| Some(b.as_str()) != best.backbone())
+            .cloned()
+            .collect();
         if alternatives.is_empty() {
             return Ok(());
         }
-        self.emit(Event::Stage { name: format!("retune {parent} with other backbones"), models: alternatives.len() });
+        self.emit(Event::Stage {
+            name: format!("retune {parent} with other backbones"),
+            models: alternatives.len(),
+        });
         for b in alternatives {
             let c = best.with_backbone(&b);
-            if c.image_keys().iter().any(|k| !self.inputs.images.contains_key(k)) {
-                self.emit(Event::Skipped { blueprint: c.describe(), reason: format!("no image features for {b}") });
+            if c.image_keys()
+                .iter()
+                .any(|k| !self.inputs.images.contains_key(k))
+            {
+                self.emit(Event::Skipped {
+                    blueprint: c.describe(),
+                    reason: format!("no image features for {b}"),
+                });
                 continue;
             }
             self.cross_validate_candidate(&c, Some(parent.clone()))?;
@@ -384,4 +535,3 @@ pub struct SavedModel {
     /// Class names.
     pub classes: Vec<String>,
 }
-

@@ -1,4 +1,5 @@
-//! `autopilot demo`: write the generated demo dataset to a folder.
+//! `autopilot demo`: write the generated demo dataset to a folder and (unless `--data-only`)
+//! run the autopilot on it, with the project in `<DIR>/project`.
 
 use std::path::PathBuf;
 
@@ -11,7 +12,11 @@ use crate::synth::{self, DemoSpec};
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Folder to write `demo.csv` and `images/` into (created if needed).
+    #[arg(default_value = "demo")]
     pub dir: PathBuf,
+    /// Only write the data; do not run the autopilot.
+    #[arg(long)]
+    pub data_only: bool,
     /// Number of rows.
     #[arg(long, default_value_t = DemoSpec::default().n_rows)]
     pub rows: usize,
@@ -42,11 +47,35 @@ pub fn execute(args: DemoArgs) -> anyhow::Result<()> {
         spec.n_classes,
         csv.display()
     );
+    if args.data_only {
+        println!(
+            "Try: autopilot run {} --target {} --group {}",
+            csv.display(),
+            synth::DEMO_TARGET,
+            synth::DEMO_GROUP
+        );
+        return Ok(());
+    }
+    let project = args.dir.join("project");
+    let run_args = [
+        "autopilot".into(),
+        "run".into(),
+        csv.clone().into_os_string(),
+        "--target".into(),
+        synth::DEMO_TARGET.into(),
+        "--group".into(),
+        synth::DEMO_GROUP.into(),
+        "--project".into(),
+        project.clone().into_os_string(),
+    ];
+    let cli = <super::Cli as clap::Parser>::try_parse_from(run_args)?;
+    if let super::Command::Run(a) = cli.command {
+        super::run::execute(a)?;
+    }
     println!(
-        "Try: autopilot profile {} --target {} --group {}",
-        csv.display(),
-        synth::DEMO_TARGET,
-        synth::DEMO_GROUP
+        "Project: {} (try: autopilot leaderboard --project {})",
+        project.display(),
+        project.display()
     );
     Ok(())
 }

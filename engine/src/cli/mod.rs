@@ -5,6 +5,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+mod autopilot_run;
 mod demo;
 mod leaderboard;
 mod profile;

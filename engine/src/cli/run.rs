@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use blueprints::metrics::Metric;
 use clap::Args;
 
+use crate::autopilot::Mode;
 use crate::dataset::{self, ColumnType, Dataset, LoadOptions, Profile, Target};
 use crate::leaderboard::{self, Leaderboard};
 use crate::partition::{self, Partition, PartitionSpec};
@@ -46,6 +47,34 @@ pub struct RunArgs {
     /// Allow image paths outside the data folder (`..`, absolute paths, symlinks).
     #[arg(long)]
     pub allow_outside: bool,
+    /// How much to try: quick (one stage), full (growing samples), comprehensive (CV everything).
+    #[arg(long, value_enum, default_value_t = Mode::Quick)]
+    pub mode: Mode,
+    /// Do not start a model that would end after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// Stop after this many leaderboard rows.
+    #[arg(long)]
+    pub max_models: Option<usize>,
+    /// Image backbones: the first builds the catalogue, the others retune the best blueprint.
+    #[arg(long = "backbone", value_delimiter = ',', default_values_t = default_backbones())]
+    pub backbones: Vec<String>,
+    /// Only profile, partition and score the baseline (no blueprints).
+    #[arg(long)]
+    pub baseline_only: bool,
+    /// No progress output (the summary is still printed).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Append machine-readable progress events (one JSON object per line) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+}
+
+fn default_backbones() -> Vec<String> {
+    crate::images::DEFAULT_BACKBONES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// The default project folder for `data`: `./<stem>.autopilot`.
@@ -300,6 +329,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or_default();
     if ensure_baseline(&prep, &mut lb) {
         prep.project.save_json(project::LEADERBOARD_FILE, &lb)?;
+    }
+    if !args.baseline_only {
+        lb = super::autopilot_run::run_autopilot(&prep, &args)?;
     }
     println!("Leaderboard:\n{}", lb.render_text(Metric::BalancedAccuracy));
     Ok(())

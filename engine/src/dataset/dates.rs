@@ -34,7 +34,10 @@ pub fn parse_date(raw: &str) -> Option<DateParts> {
         Some(c) => s.split(c).collect(),
         None => vec![s],
     };
-    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let num = |p: &str| p.parse::<u32>().ok();
@@ -111,12 +114,18 @@ mod tests {
     #[test]
     fn parses_all_spotify_precisions() {
         let y = parse_date("1989").unwrap();
-        assert_eq!((y.year, y.month, y.day, y.day_of_week), (1989, None, None, None));
+        assert_eq!(
+            (y.year, y.month, y.day, y.day_of_week),
+            (1989, None, None, None)
+        );
         let ym = parse_date("2008-11").unwrap();
         assert_eq!((ym.year, ym.month, ym.day), (2008, Some(11), None));
         // 2023-04-14 was a Friday (checked with `date -d 2023-04-14 +%A`).
         let ymd = parse_date("2023-04-14").unwrap();
-        assert_eq!((ymd.year, ymd.month, ymd.day, ymd.day_of_week), (2023, Some(4), Some(14), Some(4)));
+        assert_eq!(
+            (ymd.year, ymd.month, ymd.day, ymd.day_of_week),
+            (2023, Some(4), Some(14), Some(4))
+        );
     }
 
     #[test]
@@ -125,14 +134,27 @@ mod tests {
         assert_eq!(parse_date("29.02.2000").unwrap().day_of_week, Some(1));
         assert_eq!(parse_date("1/1/1970").unwrap().day_of_week, Some(3));
         let dm = parse_date("31/12/2024").unwrap();
-        assert_eq!((dm.month, dm.day, dm.day_of_week), (Some(12), Some(31), Some(1)));
+        assert_eq!(
+            (dm.month, dm.day, dm.day_of_week),
+            (Some(12), Some(31), Some(1))
+        );
         assert_eq!(parse_date("2024/12/31 10:00").unwrap().day, Some(31));
         assert_eq!(parse_date("2024-12-31T10:00:00Z").unwrap().month, Some(12));
     }
 
     #[test]
     fn rejects_non_dates() {
-        for s in ["", "12", "2023-13-01", "2023-02-29", "abc", "12.5", "2023-1-1x", "99999", "1-2-3"] {
+        for s in [
+            "",
+            "12",
+            "2023-13-01",
+            "2023-02-29",
+            "abc",
+            "12.5",
+            "2023-1-1x",
+            "99999",
+            "1-2-3",
+        ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
     }

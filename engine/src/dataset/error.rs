@@ -111,7 +111,9 @@ pub enum DataError {
         column: String,
     },
     /// The target has only one class.
-    #[error("{path}: target column '{column}' has only one class ('{class}'); classification needs at least two")]
+    #[error(
+        "{path}: target column '{column}' has only one class ('{class}'); classification needs at least two"
+    )]
     OneClass {
         /// The file.
         path: PathBuf,
@@ -172,7 +174,9 @@ pub enum DataError {
         examples: String,
     },
     /// A folder given as data has no class folders with images.
-    #[error("{path}: folder has no class sub-folders containing images (.jpg, .jpeg, .png, .webp, .bmp, .gif)")]
+    #[error(
+        "{path}: folder has no class sub-folders containing images (.jpg, .jpeg, .png, .webp, .bmp, .gif)"
+    )]
     NoClassFolders {
         /// The folder.
         path: PathBuf,

@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 
-use super::{ColumnType, Column, has_image_extension, parse_date, parse_number};
+use super::{Column, ColumnType, has_image_extension, parse_date, parse_number};
 
 fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
     values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
@@ -69,7 +69,9 @@ pub fn is_id_like(col: &Column) -> bool {
             let nums: Option<Vec<i64>> = present
                 .iter()
                 .map(|v| {
-                    parse_number(v).filter(|x| x.fract() == 0.0 && x.abs() < 1e15).map(|x| x as i64)
+                    parse_number(v)
+                        .filter(|x| x.fract() == 0.0 && x.abs() < 1e15)
+                        .map(|x| x as i64)
                 })
                 .collect();
             let Some(mut nums) = nums else { return false };
@@ -85,25 +87,48 @@ mod tests {
     use super::*;
 
     fn cells(v: &[&str]) -> Vec<Option<String>> {
-        v.iter().map(|s| (!s.is_empty()).then(|| s.to_string())).collect()
+        v.iter()
+            .map(|s| (!s.is_empty()).then(|| s.to_string()))
+            .collect()
     }
 
     #[test]
     fn infers_each_kind() {
-        assert_eq!(infer_type(&cells(&["a/x.jpg", "b/y.PNG", ""])), ColumnType::Image);
-        assert_eq!(infer_type(&cells(&["1", "2.5", "-3e2", ""])), ColumnType::Numeric);
-        assert_eq!(infer_type(&cells(&["1989", "2008-11", "2023-04-14"])), ColumnType::Date);
+        assert_eq!(
+            infer_type(&cells(&["a/x.jpg", "b/y.PNG", ""])),
+            ColumnType::Image
+        );
+        assert_eq!(
+            infer_type(&cells(&["1", "2.5", "-3e2", ""])),
+            ColumnType::Numeric
+        );
+        assert_eq!(
+            infer_type(&cells(&["1989", "2008-11", "2023-04-14"])),
+            ColumnType::Date
+        );
         assert_eq!(infer_type(&cells(&["1989", "2001"])), ColumnType::Numeric);
         assert_eq!(
-            infer_type(&cells(&["the quick brown fox", "a lazy dog sleeps", "red sky at night"])),
+            infer_type(&cells(&[
+                "the quick brown fox",
+                "a lazy dog sleeps",
+                "red sky at night"
+            ])),
             ColumnType::Text
         );
         // Two-word names that repeat are categories (like artist names).
         assert_eq!(
-            infer_type(&cells(&["Cole Swindell", "Cole Swindell", "Alan Jackson", "Alan Jackson"])),
+            infer_type(&cells(&[
+                "Cole Swindell",
+                "Cole Swindell",
+                "Alan Jackson",
+                "Alan Jackson"
+            ])),
             ColumnType::Categorical
         );
-        assert_eq!(infer_type(&cells(&["red", "blue", "red"])), ColumnType::Categorical);
+        assert_eq!(
+            infer_type(&cells(&["red", "blue", "red"])),
+            ColumnType::Categorical
+        );
         assert_eq!(infer_type(&cells(&["", ""])), ColumnType::Categorical);
     }
 

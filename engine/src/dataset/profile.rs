@@ -125,7 +125,11 @@ pub fn leakage_purity(values: &[Option<String>], labels: &[u32]) -> (f64, f64, f
     let mut by_value: HashMap<&str, BTreeMap<u32, usize>> = HashMap::new();
     for (v, &l) in values.iter().zip(labels) {
         if let Some(v) = v {
-            *by_value.entry(v.as_str()).or_default().entry(l).or_default() += 1;
+            *by_value
+                .entry(v.as_str())
+                .or_default()
+                .entry(l)
+                .or_default() += 1;
         }
     }
     let mut repeated = 0usize;
@@ -321,7 +325,10 @@ fn duplicate_images(ds: &Dataset, classes: &[String], labels: &[u32]) -> Vec<Dup
                 column: col.name.clone(),
                 sha256: h.to_string(),
                 paths: rows.iter().filter_map(|&i| col.values[i].clone()).collect(),
-                classes: rows.iter().map(|&i| classes[labels[i] as usize].clone()).collect(),
+                classes: rows
+                    .iter()
+                    .map(|&i| classes[labels[i] as usize].clone())
+                    .collect(),
                 rows,
             })
             .collect();
@@ -345,7 +352,13 @@ impl Profile {
             self.group.as_deref().unwrap_or("-")
         );
         let _ = writeln!(s);
-        let w = self.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(6).max(6);
+        let w = self
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
         let _ = writeln!(
             s,
             "{:<w$}  {:<16}  {:>7}  {:>8}  examples",
@@ -364,7 +377,11 @@ impl Profile {
                 kind,
                 c.missing,
                 c.distinct,
-                c.examples.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ")
+                c.examples
+                    .iter()
+                    .map(|e| format!("\"{e}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         let _ = writeln!(s);
@@ -381,7 +398,11 @@ impl Profile {
             );
         }
         if self.class_counts.len() > MAX_CLASS_LINES {
-            let _ = writeln!(s, "  ... and {} more classes", self.class_counts.len() - MAX_CLASS_LINES);
+            let _ = writeln!(
+                s,
+                "  ... and {} more classes",
+                self.class_counts.len() - MAX_CLASS_LINES
+            );
         }
         let _ = writeln!(s);
         let _ = writeln!(s, "Duplicate rows: {}", self.duplicate_rows);
@@ -407,7 +428,11 @@ impl Profile {
             );
         }
         if self.duplicate_images.len() > 10 {
-            let _ = writeln!(s, "  ... and {} more groups", self.duplicate_images.len() - 10);
+            let _ = writeln!(
+                s,
+                "  ... and {} more groups",
+                self.duplicate_images.len() - 10
+            );
         }
         if !self.leakage.is_empty() {
             let _ = writeln!(s);
@@ -417,7 +442,11 @@ impl Profile {
             }
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "Informative features: {}", self.feature_columns.join(", "));
+        let _ = writeln!(
+            s,
+            "Informative features: {}",
+            self.feature_columns.join(", ")
+        );
         let _ = writeln!(s, "Excluded:");
         for e in &self.excluded {
             let _ = writeln!(s, "  {:<w$}  {}", e.column, e.reason);

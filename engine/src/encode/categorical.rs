@@ -24,17 +24,29 @@ impl CategoricalEncoder {
         for v in train.iter().flatten() {
             *counts.entry(v).or_default() += 1;
         }
-        let mut levels: Vec<(&str, usize)> = counts.into_iter().filter(|&(_, c)| c >= min_count.max(1)).collect();
+        let mut levels: Vec<(&str, usize)> = counts
+            .into_iter()
+            .filter(|&(_, c)| c >= min_count.max(1))
+            .collect();
         levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         levels.truncate(max_levels);
         let levels: Vec<String> = levels.into_iter().map(|(l, _)| l.to_string()).collect();
-        let mut enc = Self { column: column.to_string(), levels, index: HashMap::new() };
+        let mut enc = Self {
+            column: column.to_string(),
+            levels,
+            index: HashMap::new(),
+        };
         enc.rebuild_index();
         enc
     }
 
     fn rebuild_index(&mut self) {
-        self.index = self.levels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
+        self.index = self
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.clone(), i))
+            .collect();
     }
 
     /// Number of emitted columns.
@@ -44,7 +56,10 @@ impl CategoricalEncoder {
 
     /// Names of the emitted columns, `column=level`.
     pub fn names(&self) -> Vec<String> {
-        self.levels.iter().map(|l| format!("{}={}", self.column, l)).collect()
+        self.levels
+            .iter()
+            .map(|l| format!("{}={}", self.column, l))
+            .collect()
     }
 
     /// The column (within this encoder) set for `value`, if any.
@@ -72,7 +87,15 @@ mod tests {
 
     #[test]
     fn keeps_frequent_levels_in_order_and_ignores_unseen() {
-        let vals = [Some("b"), Some("a"), Some("b"), Some("c"), None, Some("a"), Some("b")];
+        let vals = [
+            Some("b"),
+            Some("a"),
+            Some("b"),
+            Some("c"),
+            None,
+            Some("a"),
+            Some("b"),
+        ];
         let mut e = CategoricalEncoder::fit("col", &vals, 2, 10);
         assert_eq!(e.levels, vec!["b", "a"]);
         assert_eq!(e.names(), vec!["col=b", "col=a"]);
@@ -80,13 +103,21 @@ mod tests {
         assert_eq!(e.encode(Some("c")), None);
         assert_eq!(e.encode(Some("zzz")), None);
         assert_eq!(e.lookup(None), None);
-        let back: CategoricalEncoder = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        let back: CategoricalEncoder =
+            serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back.lookup(Some("b")), Some(0));
     }
 
     #[test]
     fn max_levels_truncates_by_frequency() {
-        let vals = [Some("x"), Some("y"), Some("y"), Some("z"), Some("z"), Some("z")];
+        let vals = [
+            Some("x"),
+            Some("y"),
+            Some("y"),
+            Some("z"),
+            Some("z"),
+            Some("z"),
+        ];
         let e = CategoricalEncoder::fit("c", &vals, 1, 2);
         assert_eq!(e.levels, vec!["z", "y"]);
     }

@@ -25,8 +25,15 @@ impl DateEncoder {
             parts[1].extend(m);
             parts[2].extend(w);
         }
-        let fill = [median(&mut parts[0]), median(&mut parts[1]), median(&mut parts[2])];
-        Self { column: column.to_string(), fill }
+        let fill = [
+            median(&mut parts[0]),
+            median(&mut parts[1]),
+            median(&mut parts[2]),
+        ];
+        Self {
+            column: column.to_string(),
+            fill,
+        }
     }
 
     fn raw(d: &DateParts) -> [Option<f64>; 3] {
@@ -70,8 +77,10 @@ mod tests {
 
     #[test]
     fn encodes_mixed_precision_dates() {
-        let train: Vec<Option<DateParts>> =
-            ["2020-03-15", "2018", "2019-01"].iter().map(|s| parse_date(s)).collect();
+        let train: Vec<Option<DateParts>> = ["2020-03-15", "2018", "2019-01"]
+            .iter()
+            .map(|s| parse_date(s))
+            .collect();
         let e = DateEncoder::fit("d", &train);
         let mut out = Vec::new();
         e.encode_into(train[1].as_ref(), &mut out);

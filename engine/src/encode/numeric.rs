@@ -21,7 +21,11 @@ impl NumericEncoder {
     pub fn fit(column: &str, train: &[Option<f64>]) -> Self {
         let mut present: Vec<f64> = train.iter().flatten().copied().collect();
         let indicator = present.len() < train.len();
-        Self { column: column.to_string(), fill: median(&mut present), indicator }
+        Self {
+            column: column.to_string(),
+            fill: median(&mut present),
+            indicator,
+        }
     }
 
     /// Names of the emitted columns.

@@ -24,11 +24,18 @@ pub enum BlockSpec {
     /// Number with median imputation and a missing flag.
     Numeric { column: String },
     /// One-hot of frequent levels.
-    Categorical { column: String, min_count: usize, max_levels: usize },
+    Categorical {
+        column: String,
+        min_count: usize,
+        max_levels: usize,
+    },
     /// Year / month / day of week.
     Date { column: String },
     /// TF-IDF n-grams (one or more analyzers side by side).
-    Text { column: String, analyzers: Vec<TfidfConfig> },
+    Text {
+        column: String,
+        analyzers: Vec<TfidfConfig>,
+    },
     /// Pretrained CNN features (precomputed, looked up by key).
     Image(ImageKey),
 }
@@ -52,11 +59,8 @@ impl BlockSpec {
             BlockSpec::Categorical { .. } => "one-hot".into(),
             BlockSpec::Date { .. } => "date parts".into(),
             BlockSpec::Text { analyzers, .. } => {
-                let parts: Vec<String> = analyzers
-                    .iter()
-                    .map(|a| format!("{} {}-{}", a.prefix(), a.ngram_range.0, a.ngram_range.1))
-                    .collect();
-                format!("TF-IDF({})", parts.join(" + "))
+                let parts: Vec<&str> = analyzers.iter().map(|a| a.prefix()).collect();
+                format!("TF-IDF({})", parts.join("+"))
             }
             BlockSpec::Image(k) => format!("{} ({})", k.backbone, k.levels.join("+")),
         }
@@ -74,7 +78,10 @@ pub enum FittedBlock {
     /// Fitted date encoder.
     Date(DateEncoder),
     /// Fitted TF-IDF vectorizers for one column.
-    Text { column: String, vectorizers: Vec<blueprints::text::TfidfVectorizer> },
+    Text {
+        column: String,
+        vectorizers: Vec<blueprints::text::TfidfVectorizer>,
+    },
     /// Image features need no fitting: the estimator standardizes.
     Image(ImageKey),
 }

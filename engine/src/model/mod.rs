@@ -4,7 +4,7 @@ mod blocks;
 mod pipeline;
 
 pub use blocks::{BlockSpec, FittedBlock, ImageKey};
-pub use pipeline::{FeatureInputs, Pipeline};
+pub use pipeline::{FeatureInputs, ImageMatrix, Pipeline};
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -35,11 +35,19 @@ impl Model {
     ) -> anyhow::Result<Model> {
         let (pipeline, x) = Pipeline::fit(blocks, inputs, rows)?;
         estimator.fit(&x, y, &FitContext::new(classes.len(), seed))?;
-        Ok(Model { pipeline, estimator, classes: classes.to_vec() })
+        Ok(Model {
+            pipeline,
+            estimator,
+            classes: classes.to_vec(),
+        })
     }
 
     /// Class probabilities for `rows` of `inputs`, `rows × classes`.
-    pub fn predict_proba(&self, inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<Array2<f32>> {
+    pub fn predict_proba(
+        &self,
+        inputs: &FeatureInputs,
+        rows: &[usize],
+    ) -> anyhow::Result<Array2<f32>> {
         let x = self.pipeline.transform(inputs, rows)?;
         Ok(self.estimator.predict_proba(&x)?)
     }

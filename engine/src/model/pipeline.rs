@@ -38,7 +38,10 @@ pub struct FeatureInputs<'a> {
 impl<'a> FeatureInputs<'a> {
     /// Inputs without image features.
     pub fn new(dataset: &'a Dataset) -> Self {
-        Self { dataset, images: BTreeMap::new() }
+        Self {
+            dataset,
+            images: BTreeMap::new(),
+        }
     }
 }
 
@@ -49,21 +52,34 @@ pub struct Pipeline {
     pub blocks: Vec<FittedBlock>,
 }
 
-fn column_values<'d>(inputs: &'d FeatureInputs, name: &str) -> anyhow::Result<&'d crate::dataset::Column> {
-    inputs
-        .dataset
-        .column(name)
-        .with_context(|| format!("column '{name}' is missing from {}", inputs.dataset.source.display()))
+fn column_values<'d>(
+    inputs: &'d FeatureInputs,
+    name: &str,
+) -> anyhow::Result<&'d crate::dataset::Column> {
+    inputs.dataset.column(name).with_context(|| {
+        format!(
+            "column '{name}' is missing from {}",
+            inputs.dataset.source.display()
+        )
+    })
 }
 
-fn text_of<'d>(inputs: &'d FeatureInputs, column: &str, rows: &[usize]) -> anyhow::Result<Vec<Option<&'d str>>> {
+fn text_of<'d>(
+    inputs: &'d FeatureInputs,
+    column: &str,
+    rows: &[usize],
+) -> anyhow::Result<Vec<Option<&'d str>>> {
     let col = column_values(inputs, column)?;
     Ok(rows.iter().map(|&r| col.values[r].as_deref()).collect())
 }
 
 impl Pipeline {
     /// Fits every block on `rows` and returns the pipeline with the training features.
-    pub fn fit(specs: &[BlockSpec], inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<(Pipeline, Features)> {
+    pub fn fit(
+        specs: &[BlockSpec],
+        inputs: &FeatureInputs,
+        rows: &[usize],
+    ) -> anyhow::Result<(Pipeline, Features)> {
         let mut blocks = Vec::with_capacity(specs.len());
         for spec in specs {
             let col = column_values(inputs, spec.column())?;
@@ -74,9 +90,18 @@ impl Pipeline {
                     let train: Vec<Option<f64>> = rows.iter().map(|&r| parsed[r]).collect();
                     FittedBlock::Numeric(NumericEncoder::fit(column, &train))
                 }
-                BlockSpec::Categorical { column, min_count, max_levels } => {
+                BlockSpec::Categorical {
+                    column,
+                    min_count,
+                    max_levels,
+                } => {
                     let train: Vec<Option<&str>> = rows.iter().map(pick).collect();
-                    FittedBlock::Categorical(CategoricalEncoder::fit(column, &train, *min_count, *max_levels))
+                    FittedBlock::Categorical(CategoricalEncoder::fit(
+                        column,
+                        &train,
+                        *min_count,
+                        *max_levels,
+                    ))
                 }
                 BlockSpec::Date { column } => {
                     let parsed = col.as_dates();
@@ -87,15 +112,23 @@ impl Pipeline {
                     let docs = text_of(inputs, column, rows)?;
                     let mut vectorizers = Vec::with_capacity(analyzers.len());
                     for cfg in analyzers {
-                        let v = TfidfVectorizer::fit(cfg.clone(), &docs)
+                        let mut v = TfidfVectorizer::new(cfg.clone())?;
+                        v.fit(&docs)
                             .with_context(|| format!("fitting TF-IDF on column '{column}'"))?;
                         vectorizers.push(v);
                     }
-                    FittedBlock::Text { column: column.clone(), vectorizers }
+                    FittedBlock::Text {
+                        column: column.clone(),
+                        vectorizers,
+                    }
                 }
                 BlockSpec::Image(key) => {
                     if !inputs.images.contains_key(key) {
-                        bail!("image features for {} / {} were not computed", key.column, key.backbone);
+                        bail!(
+                            "image features for {} / {} were not computed",
+                            key.column,
+                            key.backbone
+                        );
                     }
                     FittedBlock::Image(key.clone())
                 }
@@ -120,7 +153,10 @@ impl Pipeline {
                     dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.backbone)));
                 }
                 FittedBlock::Categorical(e) => sparse.extend(e.names()),
-                FittedBlock::Text { column, vectorizers } => {
+                FittedBlock::Text {
+                    column,
+                    vectorizers,
+                } => {
                     for v in vectorizers {
                         sparse.extend(v.feature_names().iter().map(|n| format!("{column}:{n}")));
                     }
@@ -170,10 +206,12 @@ impl Pipeline {
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
                 FittedBlock::Image(k) => {
-                    let m = inputs
-                        .images
-                        .get(k)
-                        .with_context(|| format!("image features for {} / {} were not computed", k.column, k.backbone))?;
+                    let m = inputs.images.get(k).with_context(|| {
+                        format!(
+                            "image features for {} / {} were not computed",
+                            k.column, k.backbone
+                        )
+                    })?;
                     dense_parts.push(m.features.select(ndarray::Axis(0), rows));
                 }
                 FittedBlock::Categorical(e) => {
@@ -186,7 +224,10 @@ impl Pipeline {
                     }
                     sparse_parts.push(t.to_csr());
                 }
-                FittedBlock::Text { column, vectorizers } => {
+                FittedBlock::Text {
+                    column,
+                    vectorizers,
+                } => {
                     let docs = text_of(inputs, column, rows)?;
                     for v in vectorizers {
                         sparse_parts.push(v.transform(&docs)?);
@@ -203,9 +244,12 @@ impl Pipeline {
         let sparse = if sparse_parts.is_empty() {
             None
         } else {
-            let views: Vec<_> = sparse_parts.iter().map(|s| s.view()).collect();
-            Some(sprs::hstack(&views))
+            Some(blueprints::text::hstack_csr(&sparse_parts)?)
         };
-        Ok(Features { dense, sparse, names: self.feature_names(inputs) })
+        Ok(Features {
+            dense,
+            sparse,
+            names: self.feature_names(inputs),
+        })
     }
 }
