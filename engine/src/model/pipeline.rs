@@ -136,7 +136,8 @@ impl Pipeline {
             blocks.push(block);
         }
         let pipeline = Pipeline { blocks };
-        let x = pipeline.transform(inputs, rows)?;
+        let mut x = pipeline.transform(inputs, rows)?;
+        x.names = pipeline.feature_names(inputs);
         Ok((pipeline, x))
     }
 
@@ -182,7 +183,9 @@ impl Pipeline {
             .collect()
     }
 
-    /// Features of `rows` with the fitted blocks.
+    /// Features of `rows` with the fitted blocks. Column names are left empty (building tens of
+    /// thousands of n-gram names on every fold and prediction is wasted work); see
+    /// [`feature_names`](Self::feature_names).
     pub fn transform(&self, inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<Features> {
         let n = rows.len();
         let mut dense_parts: Vec<Array2<f32>> = Vec::new();
