@@ -210,7 +210,7 @@ impl Leaderboard {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "  {:<5} {:<72} {:<20} {:>6} {:>10} {:>17} {:>10} {:>8}",
+            "  {:<5} {:<72} {:<20} {:>6} {:>10} {:>17} {:>10} {:>8} {:>9} {:<6}",
             "id",
             "blueprint",
             "features",
@@ -218,7 +218,9 @@ impl Leaderboard {
             "validation",
             "cv mean ± std",
             "holdout",
-            "fit s"
+            "fit s",
+            "pred s/1k",
+            "parent"
         );
         for r in self.sorted(metric) {
             let mark = if best.as_deref() == Some(&r.model_id) {
@@ -241,7 +243,7 @@ impl Leaderboard {
             };
             let _ = writeln!(
                 out,
-                "{mark} {:<5} {:<72} {:<20} {:>5.0}% {:>10} {:>17} {:>10} {:>8.3}",
+                "{mark} {:<5} {:<72} {:<20} {:>5.0}% {:>10} {:>17} {:>10} {:>8.3} {:>9.4} {:<6}",
                 r.model_id,
                 truncate(&r.blueprint, 72),
                 truncate(&r.feature_list, 20),
@@ -249,7 +251,9 @@ impl Leaderboard {
                 fmt(r.validation.get(&metric).copied()),
                 cv,
                 holdout,
-                r.fit_seconds
+                r.fit_seconds,
+                r.predict_seconds_per_1000,
+                r.parent.as_deref().unwrap_or("-")
             );
         }
         let _ = write!(

@@ -1,8 +1,9 @@
 //! Featurization throughput on the Spotify covers (1,264 JPEGs): images/s per backbone, split
 //! into decode+resize and forward time.
 //!
-//! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH]`
-//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16).
+//! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn]`
+//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image;
+//! `burn` runs the forward passes through burn's flex backend instead of the CPU kernels).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,18 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
+}
+
+/// CPU seconds (user + system) used by this process so far (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn cover_paths(csv_path: &Path) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
@@ -51,7 +64,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Backbone::ALL.to_vec(),
     };
     let batch: usize = args.get(2).map_or(Ok(16), |s| s.parse())?;
-    let paths = cover_paths(&csv_path)?;
+    let mut paths = cover_paths(&csv_path)?;
+    if let Some(limit) = args.get(3).and_then(|s| s.parse::<usize>().ok()) {
+        paths.truncate(limit);
+    }
+    let burn_forward = args.get(4).is_some_and(|s| s == "burn");
     println!(
         "{} images, batch {batch}, {} CPUs",
         paths.len(),
@@ -61,20 +78,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut config = FeaturizerConfig::new(backbone);
         config.device = DeviceChoice::Cpu;
         config.batch_size = batch;
-        let featurizer = ImageFeaturizer::new(config)?;
+        let mut featurizer = ImageFeaturizer::new(config)?;
+        if burn_forward {
+            featurizer = featurizer.with_burn_forward();
+        }
         // Warm-up forward (allocations, kernel selection), as the peer harness does.
         let c = backbone.input_size();
         featurizer.run_batch(vec![0.0; batch * 3 * c * c], batch, false)?;
         let before = loadavg();
+        let cpu_before = cpu_seconds();
         let (features, t) = featurizer.featurize_paths_timed(&paths)?;
         println!(
-            "{:<20} {:>6.1} img/s  wall {:>6.1}s  decode+resize {:>6.1}s  forward {:>6.1}s ({:.1} img/s)  dim {}  failed {}  loadavg {} -> {}",
+            "{:<20} {} {:>6.1} img/s  wall {:>6.1}s  decode+resize {:>6.1}s  forward {:>6.1}s ({:.1} img/s)  cpu {:.1}s  dim {}  failed {}  loadavg {} -> {}",
             backbone.name(),
+            if featurizer.uses_fast_cpu() {
+                "cpu-kernels"
+            } else {
+                "burn"
+            },
             paths.len() as f64 / t.total_seconds,
             t.total_seconds,
             t.preprocess_seconds,
             t.forward_seconds,
             paths.len() as f64 / t.forward_seconds,
+            cpu_seconds() - cpu_before,
             featurizer.feature_dim(),
             features.n_failed(),
             before,

@@ -10,6 +10,7 @@ use ndarray::{Array2, ArrayView1};
 use rayon::prelude::*;
 
 use crate::backbone::Backbone;
+use crate::cpu::CpuNet;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::FeatureLevel;
@@ -96,6 +97,8 @@ pub struct ImageFeaturizer {
     decode_threads: usize,
     preprocess: PreprocessConfig,
     net: BackboneNet,
+    /// The CPU kernels' copy of the network, used instead of burn on the CPU device.
+    fast_cpu: Option<CpuNet>,
 }
 
 impl ImageFeaturizer {
@@ -146,6 +149,11 @@ impl ImageFeaturizer {
         } else {
             config.decode_threads
         };
+        // On the CPU, the network runs on the crate's own kernels (`crate::cpu`); should the
+        // copy fail (it cannot for the zoo layouts), burn's path is used instead.
+        let fast_cpu = (selected.device == Device::flex())
+            .then(|| CpuNet::from_burn(&net, &config.backbone.arch()).ok())
+            .flatten();
         ImageFeaturizer {
             backbone: config.backbone,
             levels,
@@ -155,7 +163,19 @@ impl ImageFeaturizer {
             decode_threads,
             preprocess: config.backbone.into(),
             net,
+            fast_cpu,
         }
+    }
+
+    /// Whether forward passes run on the CPU kernels of [`crate::cpu`] rather than on burn.
+    pub fn uses_fast_cpu(&self) -> bool {
+        self.fast_cpu.is_some()
+    }
+
+    /// Runs forward passes through burn even on the CPU (for comparisons and tests).
+    pub fn with_burn_forward(mut self) -> Self {
+        self.fast_cpu = None;
+        self
     }
 
     /// The backbone.
@@ -215,6 +235,13 @@ impl ImageFeaturizer {
                 n * self.preprocess.input_len(),
                 input.len()
             )));
+        }
+        if let Some(fast) = &self.fast_cpu {
+            let out = fast.forward(&input, n, c, &self.levels, logits)?;
+            return Ok(BatchOutput {
+                features: out.features,
+                logits: out.logits,
+            });
         }
         let x = Tensor::<4>::from_data(TensorData::new(input, [n, 3, c, c]), &self.device);
         let out = self.net.forward(x, &self.levels, logits);

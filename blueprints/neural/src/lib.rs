@@ -5,12 +5,15 @@
 //! decode/resize/crop/normalise) and [`featurizer`] (batched, pipelined featurization).
 
 pub mod backbone;
+pub mod cpu;
 pub mod device;
 pub mod error;
 pub mod featurizer;
 pub mod level;
 pub mod net;
 pub mod preprocess;
+pub mod snn;
+pub mod text;
 pub mod weights;
 pub mod zoo;
 
@@ -19,3 +22,4 @@ pub use device::DeviceChoice;
 pub use error::{NeuralError, Result};
 pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer};
 pub use level::FeatureLevel;
+pub use snn::{SelfNormalizingNet, SnnParams};

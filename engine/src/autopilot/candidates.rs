@@ -6,7 +6,7 @@ use blueprints::Estimator;
 use blueprints::text::TfidfConfig;
 
 use crate::dataset::{ColumnType, Dataset};
-use crate::model::{BlockSpec, ImageKey};
+use crate::model::{BlockSpec, ImageKey, TextEmbeddingKey};
 
 /// Default feature levels of image blocks (DataRobot's default granularity: high + highest).
 pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
@@ -39,7 +39,28 @@ impl Candidate {
         let mut tabular = 0;
         for b in &self.blocks {
             match b {
-                BlockSpec::Image(_) | BlockSpec::Text { .. } => parts.push(b.describe()),
+                BlockSpec::Image(_) | BlockSpec::Text { .. } | BlockSpec::TextEmbedding(_) => {
+                    parts.push(b.describe())
+                }
+                _ => tabular += 1,
+            }
+        }
+        if tabular > 0 {
+            parts.push(format!("{tabular} tabular"));
+        }
+        format!("{} → {}", parts.join(" + "), self.estimator.name())
+    }
+
+    /// Like [`describe`](Self::describe) with raw backbone names: the stable identity used in
+    /// leaderboard keys.
+    pub fn signature(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut tabular = 0;
+        for b in &self.blocks {
+            match b {
+                BlockSpec::Image(_) | BlockSpec::Text { .. } | BlockSpec::TextEmbedding(_) => {
+                    parts.push(b.signature())
+                }
                 _ => tabular += 1,
             }
         }
@@ -78,10 +99,22 @@ impl Candidate {
             })
             .collect()
     }
+
+    /// Every text-embedding key this blueprint needs (compute them with
+    /// [`crate::text_embeddings::add_text_embeddings`]).
+    pub fn text_embedding_keys(&self) -> Vec<TextEmbeddingKey> {
+        self.blocks
+            .iter()
+            .filter_map(|b| match b {
+                BlockSpec::TextEmbedding(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Names of the estimators autopilot can build, with a one-line description.
-pub const ESTIMATORS: [(&str, &str); 7] = [
+pub const ESTIMATORS: [(&str, &str); 8] = [
     ("lr", "multinomial logistic regression (L-BFGS)"),
     ("gbdt", "histogram gradient boosting"),
     ("rf", "random forest"),
@@ -89,6 +122,10 @@ pub const ESTIMATORS: [(&str, &str); 7] = [
     ("knn", "k-nearest neighbours (cosine)"),
     ("nb", "complement naive Bayes (text only)"),
     ("mnb", "multinomial naive Bayes (text only)"),
+    (
+        "snn",
+        "deep self-normalizing residual network (SELU, AlphaDropout, Adam)",
+    ),
 ];
 
 /// A fresh estimator with default hyperparameters by short name (see [`ESTIMATORS`]).
@@ -109,6 +146,7 @@ pub fn estimator_by_key(key: &str) -> Option<Box<dyn Estimator>> {
         "knn" => Box::new(Knn::default()),
         "nb" => Box::new(ComplementNb::default()),
         "mnb" => Box::new(MultinomialNb::default()),
+        "snn" => Box::new(neural::SelfNormalizingNet::default()),
         _ => return None,
     };
     Some(e)
@@ -241,6 +279,52 @@ pub fn catalogue(
             continue;
         }
         for key in estimators_for(ds, list, quick) {
+            if let Some(estimator) = estimator_by_key(key) {
+                out.push(Candidate {
+                    feature_list: list.name.clone(),
+                    blocks: blocks.clone(),
+                    estimator,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Sentence-embedding blueprints for the feature lists that hold text: every TF-IDF block
+/// becomes `model` embeddings (e.g. MiniLM); "→ LR" for each such list, and "→ kNN" (cosine)
+/// where the list is text only (not in quick mode).
+pub fn text_embedding_candidates(
+    ds: &Dataset,
+    lists: &[FeatureList],
+    backbone: &str,
+    model: &str,
+    quick: bool,
+) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for list in lists {
+        let mut blocks = blocks_for(ds, &list.columns, backbone);
+        let mut has_text = false;
+        let mut text_only = !blocks.is_empty();
+        for b in &mut blocks {
+            if let BlockSpec::Text { column, .. } = b {
+                has_text = true;
+                *b = BlockSpec::TextEmbedding(TextEmbeddingKey {
+                    column: column.clone(),
+                    model: model.to_string(),
+                });
+            } else {
+                text_only = false;
+            }
+        }
+        if !has_text {
+            continue;
+        }
+        let mut keys = vec!["lr"];
+        if text_only && !quick {
+            keys.push("knn");
+        }
+        for key in keys {
             if let Some(estimator) = estimator_by_key(key) {
                 out.push(Candidate {
                     feature_list: list.name.clone(),

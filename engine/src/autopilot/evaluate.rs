@@ -112,6 +112,35 @@ pub fn cross_validate(
     partition: &Partition,
     seed: u64,
 ) -> anyhow::Result<CvResult> {
+    match cross_validate_until(c, inputs, labels, classes, partition, seed, &|| false)? {
+        CvOutcome::Finished(r) => Ok(r),
+        CvOutcome::Stopped { .. } => anyhow::bail!("cross-validation stopped"),
+    }
+}
+
+/// How a cross-validation that may be stopped ended.
+#[derive(Debug)]
+pub enum CvOutcome {
+    /// Every fold was fitted.
+    Finished(CvResult),
+    /// `stop` said so between two folds; nothing of the partial model is kept.
+    Stopped {
+        /// Folds that were fitted before the stop.
+        folds_done: usize,
+    },
+}
+
+/// [`cross_validate`] that asks `stop` before each fold after the first (a safe point: no fold is
+/// half-trained) and gives up, discarding the folds done, when it returns true.
+pub fn cross_validate_until(
+    c: &Candidate,
+    inputs: &FeatureInputs,
+    labels: &[u32],
+    classes: &[String],
+    partition: &Partition,
+    seed: u64,
+    stop: &dyn Fn() -> bool,
+) -> anyhow::Result<CvOutcome> {
     let n = labels.len();
     let k = classes.len();
     let mut oof = Array2::<f32>::zeros((n, k));
@@ -121,6 +150,9 @@ pub fn cross_validate(
     let mut models = Vec::new();
     let (mut fit_s, mut pred_s, mut pred_rows) = (0.0, 0.0, 0usize);
     for fold in 0..partition.k {
+        if fold > 0 && stop() {
+            return Ok(CvOutcome::Stopped { folds_done: fold });
+        }
         let train = partition.train_rows(fold);
         let valid = partition.valid_rows(fold);
         let fit = fit_fold(
@@ -150,7 +182,7 @@ pub fn cross_validate(
         let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
         score_all(&yh, holdout_proba.view())
     });
-    Ok(CvResult {
+    Ok(CvOutcome::Finished(CvResult {
         fold_scores,
         oof,
         holdout_proba,
@@ -158,5 +190,65 @@ pub fn cross_validate(
         fit_seconds: fit_s / partition.k as f64,
         predict_seconds_per_1000: pred_s / pred_rows.max(1) as f64 * 1000.0,
         models,
-    })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autopilot::candidates::estimator_by_key;
+    use crate::dataset::{Column, ColumnType, Dataset};
+    use crate::model::BlockSpec;
+    use std::cell::Cell;
+
+    fn setup() -> (Dataset, Vec<u32>, Partition) {
+        let n = 60;
+        let values: Vec<Option<String>> = (0..n).map(|i| Some(format!("{}", i % 3))).collect();
+        let labels: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+        let ds = Dataset {
+            source: "t.csv".into(),
+            base_dir: ".".into(),
+            columns: vec![Column {
+                name: "x".into(),
+                kind: ColumnType::Numeric,
+                values,
+            }],
+            skipped: vec![],
+        };
+        let ids: Vec<i32> = (0..n)
+            .map(|i| if i >= 50 { -1 } else { (i / 10) as i32 })
+            .collect();
+        (ds, labels, Partition::from_fold_ids(ids).unwrap())
+    }
+
+    #[test]
+    fn stops_between_folds_and_keeps_nothing() {
+        let (ds, labels, p) = setup();
+        let c = Candidate {
+            feature_list: "all".into(),
+            blocks: vec![BlockSpec::Numeric { column: "x".into() }],
+            estimator: estimator_by_key("lr").unwrap(),
+        };
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let inputs = FeatureInputs::new(&ds);
+        let asked = Cell::new(0);
+        // Stop when asked the second time: after folds 0 and 1.
+        let stop = || {
+            asked.set(asked.get() + 1);
+            asked.get() >= 2
+        };
+        let out = cross_validate_until(&c, &inputs, &labels, &classes, &p, 0, &stop).unwrap();
+        assert!(
+            matches!(out, CvOutcome::Stopped { folds_done: 2 }),
+            "{out:?}"
+        );
+        // Never stopping: every fold, same as `cross_validate`.
+        let full = cross_validate_until(&c, &inputs, &labels, &classes, &p, 0, &|| false).unwrap();
+        let CvOutcome::Finished(full) = full else {
+            panic!("stopped without being asked");
+        };
+        assert_eq!(full.fold_scores.len(), 5);
+        assert_eq!(full.models.len(), 5);
+        assert_eq!(full.holdout_proba.nrows(), 10);
+    }
 }

@@ -11,7 +11,7 @@ use blueprints::metrics::Metric;
 
 use super::blend::cross_validate_blend;
 use super::candidates::Candidate;
-use super::evaluate::{CvResult, cross_validate, fit_fold, sample_rows};
+use super::evaluate::{CvOutcome, CvResult, cross_validate_until, fit_fold, sample_rows};
 use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, score_all};
 use crate::model::FeatureInputs;
 use crate::partition::Partition;
@@ -95,6 +95,11 @@ pub struct Autopilot<'a> {
 
 const METRIC: Metric = Metric::BalancedAccuracy;
 
+/// Name of the feature list built from Feature Impact.
+pub const REDUCED_LIST: &str = "Reduced";
+/// Share of the total Feature Impact the "Reduced" list keeps.
+pub const REDUCED_SHARE: f64 = 0.95;
+
 impl<'a> Autopilot<'a> {
     /// Prepares a run; the existing leaderboard (if any) is loaded so finished models are kept.
     pub fn new(
@@ -168,7 +173,7 @@ impl<'a> Autopilot<'a> {
         format!(
             "{tag}|{}|{}|{}|{pct}",
             c.feature_list,
-            c.describe(),
+            c.signature(),
             params.join(",")
         )
     }
@@ -280,6 +285,85 @@ impl<'a> Autopilot<'a> {
         }
         self.blend_top(&cv_done)?;
         self.retune_backbones(&cv_done)?;
+        self.reduced_feature_list(&cv_done)?;
+        Ok(())
+    }
+
+    /// The last stage: Feature Impact (out-of-fold permutation importance per input column) of
+    /// the best cross-validated blueprint, a "Reduced" feature list of the columns that make up
+    /// [`REDUCED_SHARE`] of the total impact (at least one, fewer than all), and that blueprint
+    /// retrained on it (a row whose parent is the best model).
+    fn reduced_feature_list(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
+        let best = cv_done
+            .iter()
+            .filter_map(|(id, c)| {
+                let s = self
+                    .leaderboard
+                    .get(id)?
+                    .cv_mean
+                    .as_ref()?
+                    .get(&METRIC)
+                    .copied()?;
+                Some((id, c, s))
+            })
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|(id, c, _)| (id.clone(), c.clone()));
+        let Some((parent, best)) = best else {
+            return Ok(());
+        };
+        let n_inputs = best.blocks.len();
+        if n_inputs < 2 {
+            return Ok(());
+        }
+        let key = format!("reduced|{parent}");
+        if self.leaderboard.by_key(&key).is_some() {
+            return Ok(());
+        }
+        if !self.may_start(&format!("Reduced feature list of {parent}"), 1.0) {
+            return Ok(());
+        }
+        self.emit(Event::Stage {
+            name: format!("feature impact of {parent}, then the Reduced feature list"),
+            models: 1,
+        });
+        let saved: SavedModel = self
+            .project
+            .load_json(&format!("models/{parent}/model.json"))?;
+        let options = crate::insights::feature_impact::FeatureImpactOptions {
+            seed: self.options.seed,
+            ..Default::default()
+        };
+        let impact = crate::insights::feature_impact::permutation_impact_cv(
+            &saved.folds,
+            &self.inputs,
+            self.labels,
+            self.partition,
+            &options,
+        )
+        .with_context(|| format!("feature impact of {parent}"))?;
+        let columns = impact.reduced(REDUCED_SHARE, n_inputs - 1);
+        if columns.is_empty() {
+            self.emit(Event::Skipped {
+                blueprint: best.describe(),
+                reason: format!("no column of {parent} has a positive impact: no Reduced list"),
+            });
+            return Ok(());
+        }
+        let list = super::FeatureList {
+            name: REDUCED_LIST.to_string(),
+            columns: columns.clone(),
+        };
+        super::project_data::save_feature_lists(self.project, std::slice::from_ref(&list))?;
+        let mut c = best.clone();
+        c.feature_list = REDUCED_LIST.to_string();
+        c.blocks
+            .retain(|b| columns.iter().any(|col| col == b.column()));
+        match self.cross_validate_keyed(&c, &key, Some(parent.clone()))? {
+            CvStatus::Done(_) | CvStatus::NotStarted | CvStatus::Stopped => {}
+            CvStatus::Failed(e) => {
+                tracing::warn!("the Reduced blueprint of {parent} failed: {e}");
+            }
+        }
         Ok(())
     }
 
@@ -287,9 +371,7 @@ impl<'a> Autopilot<'a> {
         let mut row = LeaderboardRow::new(id, &c.describe(), &c.feature_list);
         row.key = key.to_string();
         row.sample_pct = pct;
-        row.params = c
-            .estimator
-            .params()
+        row.params = super::tuning::tunable_params(c, &[])
             .into_iter()
             .map(|p| (p.name, p.value))
             .collect();
@@ -303,12 +385,45 @@ impl<'a> Autopilot<'a> {
         parent: Option<String>,
     ) -> anyhow::Result<Option<String>> {
         let key = Self::key(c, 100.0, "cv");
+        match self.cross_validate_keyed(c, &key, parent)? {
+            CvStatus::Done(id) => Ok(Some(id)),
+            CvStatus::NotStarted | CvStatus::Stopped | CvStatus::Failed(_) => Ok(None),
+        }
+    }
+
+    /// Cross-validates a blueprint derived from model `parent` (advanced tuning, a reduced
+    /// feature list ...) on the project's folds and holdout, saves it and returns its model id.
+    /// `key` identifies the derivation: asking again for the same key returns the existing model.
+    /// Errors when the training fails or the limits stop it.
+    pub fn train_derived(
+        &mut self,
+        c: &Candidate,
+        parent: &str,
+        key: &str,
+    ) -> anyhow::Result<String> {
+        match self.cross_validate_keyed(c, key, Some(parent.to_string()))? {
+            CvStatus::Done(id) => Ok(id),
+            CvStatus::NotStarted => {
+                anyhow::bail!("not started: the model or time limit is reached")
+            }
+            CvStatus::Stopped => anyhow::bail!("stopped at the time limit; nothing was recorded"),
+            CvStatus::Failed(e) => anyhow::bail!("training {} failed: {e}", c.describe()),
+        }
+    }
+
+    fn cross_validate_keyed(
+        &mut self,
+        c: &Candidate,
+        key: &str,
+        parent: Option<String>,
+    ) -> anyhow::Result<CvStatus> {
+        let key = key.to_string();
         if let Some(row) = self.leaderboard.by_key(&key) {
             let id = row.model_id.clone();
             if let Some(res) = self.load_cv(&id)? {
                 self.cv_results.insert(id.clone(), res);
             }
-            return Ok(Some(id));
+            return Ok(CvStatus::Done(id));
         }
         let expected = self
             .leaderboard
@@ -318,7 +433,7 @@ impl<'a> Autopilot<'a> {
             .fold(0.1, f64::max)
             * self.partition.k as f64;
         if !self.may_start(&c.describe(), expected) {
-            return Ok(None);
+            return Ok(CvStatus::NotStarted);
         }
         let id = self.leaderboard.next_model_id();
         self.emit(Event::Started {
@@ -327,22 +442,37 @@ impl<'a> Autopilot<'a> {
             sample_pct: 100.0,
         });
         let t0 = Instant::now();
-        let res = match cross_validate(
+        let deadline = self.options.time_limit_s;
+        let started = self.started;
+        let stop = move || deadline.is_some_and(|l| started.elapsed().as_secs_f64() > l);
+        let res = match cross_validate_until(
             c,
             &self.inputs,
             self.labels,
             self.classes,
             self.partition,
             self.options.seed,
+            &stop,
         ) {
-            Ok(r) => r,
+            Ok(CvOutcome::Finished(r)) => r,
+            Ok(CvOutcome::Stopped { folds_done }) => {
+                self.emit(Event::Skipped {
+                    blueprint: c.describe(),
+                    reason: format!(
+                        "--time-limit reached after {folds_done} of {} folds; {id} stopped and not recorded",
+                        self.partition.k
+                    ),
+                });
+                return Ok(CvStatus::Stopped);
+            }
             Err(e) => {
+                let error = format!("{e:#}");
                 self.emit(Event::Failed {
                     model_id: id,
                     blueprint: c.describe(),
-                    error: format!("{e:#}"),
+                    error: error.clone(),
                 });
-                return Ok(None);
+                return Ok(CvStatus::Failed(error));
             }
         };
         self.save_cv(&id, c, &res)?;
@@ -359,7 +489,7 @@ impl<'a> Autopilot<'a> {
             seconds: t0.elapsed().as_secs_f64(),
         });
         self.cv_results.insert(id.clone(), res);
-        Ok(Some(id))
+        Ok(CvStatus::Done(id))
     }
 
     fn fill_cv(&self, row: &mut LeaderboardRow, folds: &[Scores], holdout: Option<Scores>) {
@@ -455,6 +585,13 @@ impl<'a> Autopilot<'a> {
             row.members = top.clone();
             row.params = t.params().into_iter().map(|p| (p.name, p.value)).collect();
             self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
+            // A blender fits and predicts with all its members.
+            for m in &top {
+                if let Some(r) = self.leaderboard.get(m) {
+                    row.fit_seconds += r.fit_seconds;
+                    row.predict_seconds_per_1000 += r.predict_seconds_per_1000;
+                }
+            }
             self.project
                 .save_json(&format!("models/{id}/blender.json"), &res.blender)?;
             self.project
@@ -522,6 +659,18 @@ impl<'a> Autopilot<'a> {
         }
         Ok(())
     }
+}
+
+/// How a cross-validation request ended.
+enum CvStatus {
+    /// Trained now or earlier: the model id.
+    Done(String),
+    /// The model or time limit forbade starting it.
+    NotStarted,
+    /// Stopped between folds at the time limit; not recorded.
+    Stopped,
+    /// Training failed (the message).
+    Failed(String),
 }
 
 /// What `models/<id>/model.json` holds: the blueprint and its fold models (predictions on new

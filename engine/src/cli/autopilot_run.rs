@@ -45,7 +45,15 @@ pub(crate) fn run_autopilot(prep: &Prepared, args: &RunArgs) -> anyhow::Result<L
                 eprintln!("featurizing '{col}' with {b} ...");
             }
             let t = std::time::Instant::now();
-            match image_features(Some(&prep.project), ds, &key, &ImageSettings::default()) {
+            match image_features(
+                Some(&prep.project),
+                ds,
+                &key,
+                &ImageSettings {
+                    device: args.device,
+                    ..ImageSettings::default()
+                },
+            ) {
                 Ok(m) => {
                     if !args.quiet {
                         let bad = m.ok.iter().filter(|o| !**o).count();
@@ -74,9 +82,37 @@ pub(crate) fn run_autopilot(prep: &Prepared, args: &RunArgs) -> anyhow::Result<L
         );
         informative.retain(|c| !image_cols.contains(c));
     }
-    let lists = feature_lists(ds, &informative, &[]);
+    let user: Vec<crate::autopilot::FeatureList> = args
+        .feature_lists
+        .iter()
+        .map(|l| crate::autopilot::FeatureList {
+            name: l.name.clone(),
+            // Image columns no backbone could featurize are left out here too.
+            columns: l
+                .columns
+                .iter()
+                .filter(|c| !image_cols.contains(c) || !usable_backbones.is_empty())
+                .cloned()
+                .collect(),
+        })
+        .filter(|l| !l.columns.is_empty())
+        .collect();
+    let lists = feature_lists(ds, &informative, &user);
+    crate::autopilot::project_data::save_feature_lists(&prep.project, &lists)?;
     let first = usable_backbones.first().cloned().unwrap_or_default();
-    let cands = catalogue(ds, &lists, &first, args.mode == Mode::Quick);
+    let mut cands = catalogue(ds, &lists, &first, args.mode == Mode::Quick);
+    // MiniLM sentence-embedding blueprints for text columns (embeddings cached in the project).
+    match crate::text_embeddings::text_embedding_blueprints(
+        &prep.project,
+        &lists,
+        &first,
+        args.mode == Mode::Quick,
+        args.device,
+        &mut inputs,
+    ) {
+        Ok(more) => cands.extend(more),
+        Err(e) => eprintln!("warning: no MiniLM text blueprints: {e:#}"),
+    }
     let options = AutopilotOptions {
         mode: args.mode,
         max_models: args.max_models,

@@ -34,7 +34,7 @@ pub struct LeaderboardArgs {
 }
 
 /// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
-fn find_project(given: Option<&Path>, cwd: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn find_project(given: Option<&Path>, cwd: &Path) -> anyhow::Result<PathBuf> {
     if let Some(p) = given {
         return Ok(p.to_path_buf());
     }

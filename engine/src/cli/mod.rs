@@ -7,14 +7,28 @@ use clap::{Parser, Subcommand};
 
 mod autopilot_run;
 mod demo;
+mod export;
+mod featurize;
+mod insights;
 mod leaderboard;
+mod models;
+mod predict;
 mod profile;
+mod report;
 mod run;
+mod tune;
 
 pub use demo::DemoArgs;
+pub use export::ExportArgs;
+pub use featurize::FeaturizeArgs;
+pub use insights::InsightsArgs;
 pub use leaderboard::LeaderboardArgs;
+pub use models::ModelsArgs;
+pub use predict::PredictArgs;
 pub use profile::ProfileArgs;
+pub use report::ReportArgs;
 pub use run::RunArgs;
+pub use tune::TuneArgs;
 
 /// Autopilot: multimodal AutoML (images, text, numbers, categories) from one CSV.
 #[derive(Debug, Parser)]
@@ -33,8 +47,24 @@ pub enum Command {
     Run(RunArgs),
     /// Show a project's leaderboard (or one model's details).
     Leaderboard(LeaderboardArgs),
+    /// List or change a model's parameters and retrain it on the same folds.
+    Tune(TuneArgs),
+    /// Predict new data with a project model, `best`, or an exported `.apm` file.
+    Predict(PredictArgs),
+    /// Export a model to one self-contained `.apm` file.
+    Export(ExportArgs),
+    /// Write the feature vectors of an image column (pretrained backbone) or a text column
+    /// (MiniLM embeddings or TF-IDF) to .npy, .csv or .mtx.
+    Featurize(FeaturizeArgs),
     /// Write a generated demo dataset (images + text + numbers + categories) to a folder.
     Demo(DemoArgs),
+    /// The pretrained image backbones: list, fetch weights, classify images as a check.
+    Models(ModelsArgs),
+    /// Compute a model's insights: Feature Impact, confusion matrix, activation maps, image
+    /// embeddings, word clouds (figures, tables and JSON in a folder).
+    Insights(InsightsArgs),
+    /// Write one self-contained HTML report: data profile, leaderboard, insights of a model.
+    Report(ReportArgs),
 }
 
 /// Runs the CLI on `args` (including the program name) and returns the process exit code.
@@ -55,6 +85,13 @@ where
         Command::Run(a) => run::execute(a),
         Command::Leaderboard(a) => leaderboard::execute(a),
         Command::Demo(a) => demo::execute(a),
+        Command::Featurize(a) => featurize::execute(a),
+        Command::Insights(a) => insights::execute(a),
+        Command::Report(a) => report::execute(a),
+        Command::Models(a) => models::execute(a),
+        Command::Tune(a) => tune::execute(a),
+        Command::Predict(a) => predict::execute(a),
+        Command::Export(a) => export::execute(a),
     };
     match result {
         Ok(()) => 0,

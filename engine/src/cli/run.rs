@@ -59,6 +59,10 @@ pub struct RunArgs {
     /// Image backbones: the first builds the catalogue, the others retune the best blueprint.
     #[arg(long = "backbone", value_delimiter = ',', default_values_t = default_backbones())]
     pub backbones: Vec<String>,
+    /// Compute device of the image backbones: auto (a hardware GPU through wgpu when there is
+    /// one, else the CPU), cpu, or wgpu (any wgpu adapter, software ones included).
+    #[arg(long, default_value = "auto", value_parser = super::models::parse_device)]
+    pub device: neural::DeviceChoice,
     /// Only profile, partition and score the baseline (no blueprints).
     #[arg(long)]
     pub baseline_only: bool,
@@ -68,6 +72,35 @@ pub struct RunArgs {
     /// Append machine-readable progress events (one JSON object per line) to this file.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// A user feature list, e.g. `--feature-list top2=cover,album_name` (repeatable): its
+    /// blueprints join the catalogue.
+    #[arg(long = "feature-list", value_name = "NAME=COL,COL,...", value_parser = parse_feature_list)]
+    pub feature_lists: Vec<crate::autopilot::FeatureList>,
+    /// Continue an existing project (finished models are never retrained; rerunning the same
+    /// command does the same). Fails when the project does not exist yet.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Parses `name=col1,col2` into a feature list.
+pub fn parse_feature_list(s: &str) -> Result<crate::autopilot::FeatureList, String> {
+    let (name, cols) = s
+        .split_once('=')
+        .ok_or_else(|| format!("feature list '{s}' is not of the form name=col1,col2"))?;
+    let columns: Vec<String> = cols
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if name.trim().is_empty() || columns.is_empty() {
+        return Err(format!(
+            "feature list '{s}' needs a name and at least one column"
+        ));
+    }
+    Ok(crate::autopilot::FeatureList {
+        name: name.trim().to_string(),
+        columns,
+    })
 }
 
 fn default_backbones() -> Vec<String> {
@@ -145,6 +178,20 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         .project
         .clone()
         .unwrap_or_else(|| default_project_dir(&args.data));
+    if args.resume && !dir.join(project::PROJECT_FILE).is_file() {
+        anyhow::bail!(
+            "--resume: no project in {} to resume; run without --resume to start one",
+            dir.display()
+        );
+    }
+    for list in &args.feature_lists {
+        for c in &list.columns {
+            ds.require_column(c)?;
+            if c == &args.target {
+                anyhow::bail!("feature list '{}' contains the target '{c}'", list.name);
+            }
+        }
+    }
     let (project, reused) = Project::open_or_create(&dir, settings)?;
     project.save_json(project::PROFILE_FILE, &profile)?;
 

@@ -17,6 +17,28 @@ pub struct ImageKey {
     pub levels: Vec<String>,
 }
 
+/// Identifies a precomputed sentence-embedding matrix of a text column (e.g. MiniLM).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TextEmbeddingKey {
+    /// Text column.
+    pub column: String,
+    /// Zoo name of the sentence encoder (e.g. `all-minilm-l6-v2`).
+    pub model: String,
+}
+
+impl TextEmbeddingKey {
+    /// The key under which [`FeatureInputs::images`](super::FeatureInputs) holds this matrix:
+    /// every precomputed dense matrix lives in that map; text embeddings use the model name as
+    /// `backbone` and no levels (no image key has empty levels).
+    pub fn matrix_key(&self) -> ImageKey {
+        ImageKey {
+            column: self.column.clone(),
+            backbone: self.model.clone(),
+            levels: Vec::new(),
+        }
+    }
+}
+
 /// What to do with one input column (a blueprint's featurizer choice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -38,6 +60,8 @@ pub enum BlockSpec {
     },
     /// Pretrained CNN features (precomputed, looked up by key).
     Image(ImageKey),
+    /// Pretrained sentence embeddings of a text column (precomputed, looked up by key).
+    TextEmbedding(TextEmbeddingKey),
 }
 
 impl BlockSpec {
@@ -49,6 +73,7 @@ impl BlockSpec {
             | BlockSpec::Date { column }
             | BlockSpec::Text { column, .. } => column,
             BlockSpec::Image(k) => &k.column,
+            BlockSpec::TextEmbedding(k) => &k.column,
         }
     }
 
@@ -62,8 +87,33 @@ impl BlockSpec {
                 let parts: Vec<&str> = analyzers.iter().map(|a| a.prefix()).collect();
                 format!("TF-IDF({})", parts.join("+"))
             }
-            BlockSpec::Image(k) => format!("{} ({})", k.backbone, k.levels.join("+")),
+            BlockSpec::Image(k) => {
+                format!("{} ({})", backbone_label(&k.backbone), k.levels.join("+"))
+            }
+            BlockSpec::TextEmbedding(k) => backbone_label(&k.model),
         }
+    }
+
+    /// Like [`describe`](Self::describe) but with the raw backbone name: stable across releases,
+    /// used in leaderboard keys (what a resumed run compares).
+    pub fn signature(&self) -> String {
+        match self {
+            BlockSpec::Image(k) => format!("{} ({})", k.backbone, k.levels.join("+")),
+            other => other.describe(),
+        }
+    }
+}
+
+/// The readable name of a zoo backbone ("efficientnet-lite0" → "EfficientNet-Lite0",
+/// "mobilenet-v2" → "MobileNetV2"); unknown names are returned as given.
+pub fn backbone_label(name: &str) -> String {
+    match name {
+        "mobilenet-v2" => "MobileNetV2".into(),
+        "all-minilm-l6-v2" => "MiniLM-L6 embeddings".into(),
+        n if n.starts_with("efficientnet-lite") => {
+            format!("EfficientNet-Lite{}", &n["efficientnet-lite".len()..])
+        }
+        n => n.to_string(),
     }
 }
 
@@ -84,4 +134,6 @@ pub enum FittedBlock {
     },
     /// Image features need no fitting: the estimator standardizes.
     Image(ImageKey),
+    /// Sentence embeddings need no fitting either (unit vectors, looked up by key).
+    TextEmbedding(TextEmbeddingKey),
 }

@@ -1,10 +1,13 @@
 //! A model = a feature pipeline (one block per input column) + an estimator, fitted together.
 
+pub mod apm;
 mod blocks;
 mod pipeline;
+mod predictor;
 
-pub use blocks::{BlockSpec, FittedBlock, ImageKey};
+pub use blocks::{BlockSpec, FittedBlock, ImageKey, TextEmbeddingKey, backbone_label};
 pub use pipeline::{FeatureInputs, ImageMatrix, Pipeline};
+pub use predictor::{ImageSource, MemberModel, PredictionReport, Predictor, RowProblem};
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};

@@ -132,6 +132,16 @@ impl Pipeline {
                     }
                     FittedBlock::Image(key.clone())
                 }
+                BlockSpec::TextEmbedding(key) => {
+                    if !inputs.images.contains_key(&key.matrix_key()) {
+                        bail!(
+                            "text embeddings for {} / {} were not computed",
+                            key.column,
+                            key.model
+                        );
+                    }
+                    FittedBlock::TextEmbedding(key.clone())
+                }
             };
             blocks.push(block);
         }
@@ -152,6 +162,13 @@ impl Pipeline {
                 FittedBlock::Image(k) => {
                     let dim = inputs.images.get(k).map_or(0, |m| m.features.ncols());
                     dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.backbone)));
+                }
+                FittedBlock::TextEmbedding(k) => {
+                    let dim = inputs
+                        .images
+                        .get(&k.matrix_key())
+                        .map_or(0, |m| m.features.ncols());
+                    dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.model)));
                 }
                 FittedBlock::Categorical(e) => sparse.extend(e.names()),
                 FittedBlock::Text {
@@ -179,6 +196,7 @@ impl Pipeline {
                 FittedBlock::Categorical(e) => e.column.clone(),
                 FittedBlock::Text { column, .. } => column.clone(),
                 FittedBlock::Image(k) => k.column.clone(),
+                FittedBlock::TextEmbedding(k) => k.column.clone(),
             })
             .collect()
     }
@@ -213,6 +231,15 @@ impl Pipeline {
                         format!(
                             "image features for {} / {} were not computed",
                             k.column, k.backbone
+                        )
+                    })?;
+                    dense_parts.push(m.features.select(ndarray::Axis(0), rows));
+                }
+                FittedBlock::TextEmbedding(k) => {
+                    let m = inputs.images.get(&k.matrix_key()).with_context(|| {
+                        format!(
+                            "text embeddings for {} / {} were not computed",
+                            k.column, k.model
                         )
                     })?;
                     dense_parts.push(m.features.select(ndarray::Axis(0), rows));

@@ -1,0 +1,515 @@
+//! The CPU inference path: the same network as [`crate::net::BackboneNet`] (weights loaded
+//! through burn, batch norms folded), run with its own kernels on NHWC buffers — 1×1
+//! convolutions as GEMMs ([`pointwise`]), depthwise convolutions as register-blocked direct
+//! loops ([`depthwise`]), the stem as im2col + GEMM ([`stem`]). Bias, ReLU6 and the residual
+//! add are applied while each tile is in cache. Images of a batch run in parallel (rayon), each
+//! on one thread; a batch smaller than the thread count splits each layer's rows instead.
+//! Results do not depend on the batch composition or the thread count.
+
+pub mod depthwise;
+pub mod geometry;
+pub mod pointwise;
+pub mod simd;
+pub mod stem;
+
+use std::time::Instant;
+
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use crate::backbone::{ArchSpec, PaddingStyle};
+use crate::error::{NeuralError, Result};
+use crate::level::FeatureLevel;
+use crate::net::{BackboneNet, ConvBnAct};
+use depthwise::{DepthwiseWeights, depthwise};
+use geometry::ConvGeometry;
+use pointwise::{PointwiseWeights, pointwise};
+
+/// One inverted-residual block.
+#[derive(Debug, Clone)]
+struct Block {
+    expand: Option<PointwiseWeights>,
+    depthwise: DepthwiseWeights,
+    kernel: usize,
+    stride: usize,
+    project: PointwiseWeights,
+    residual: bool,
+}
+
+/// A backbone ready for CPU inference.
+#[derive(Debug, Clone)]
+pub struct CpuNet {
+    stem: PointwiseWeights,
+    stem_kernel: usize,
+    stem_stride: usize,
+    in_channels: usize,
+    blocks: Vec<Block>,
+    head: PointwiseWeights,
+    classifier: PointwiseWeights,
+    stage_ends: Vec<usize>,
+    padding: PaddingStyle,
+}
+
+/// Pooled features and logits of a batch, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuOutput {
+    /// `n × Σ channels of the levels`, levels in request order.
+    pub features: Vec<f32>,
+    /// `n × classes` when requested.
+    pub logits: Option<Vec<f32>>,
+}
+
+fn load_err(message: String) -> NeuralError {
+    NeuralError::InvalidConfig(format!("building the CPU network: {message}"))
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> Result<(Vec<f32>, [usize; D])> {
+    let dims = t.dims();
+    let v = t
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| load_err(format!("{e:?}")))?;
+    Ok((v, dims))
+}
+
+fn bias_of(conv: &Conv2d, n: usize) -> Result<Vec<f32>> {
+    match &conv.bias {
+        Some(b) => Ok(host(b.val())?.0),
+        None => Ok(vec![0.0; n]),
+    }
+}
+
+fn folded(layer: &ConvBnAct) -> Result<&Conv2d> {
+    if layer.bn.is_some() {
+        return Err(load_err(
+            "batch norms must be folded first (BackboneNet::fuse)".into(),
+        ));
+    }
+    Ok(&layer.conv)
+}
+
+/// A dense convolution `[n, cin, k, k]` as a `k²·cin × n` matrix, rows ordered kernel row,
+/// kernel column, input channel (the order of [`stem`]'s patches; plain `cin × n` for 1×1).
+fn dense(layer: &ConvBnAct) -> Result<PointwiseWeights> {
+    let conv = folded(layer)?;
+    let (w, [n, cin, kh, kw]) = host(conv.weight.val())?;
+    if conv.groups != 1 || kh != kw {
+        return Err(load_err(format!(
+            "unexpected dense conv {n}×{cin}×{kh}×{kw}, groups {}",
+            conv.groups
+        )));
+    }
+    let taps = kh * kw;
+    let k = cin * taps;
+    let mut weight = vec![0f32; k * n];
+    for o in 0..n {
+        for ci in 0..cin {
+            for t in 0..taps {
+                weight[(t * cin + ci) * n + o] = w[(o * cin + ci) * taps + t];
+            }
+        }
+    }
+    Ok(PointwiseWeights {
+        weight,
+        bias: bias_of(conv, n)?,
+        k,
+        n,
+        relu6: layer.relu6,
+    })
+}
+
+/// A depthwise convolution `[c, 1, k, k]` as `k² × c`.
+fn depthwise_of(layer: &ConvBnAct) -> Result<(DepthwiseWeights, usize, usize)> {
+    let conv = folded(layer)?;
+    let (w, [c, one, kh, kw]) = host(conv.weight.val())?;
+    if one != 1 || conv.groups != c || kh != kw {
+        return Err(load_err(format!(
+            "unexpected depthwise conv {c}×{one}×{kh}×{kw}"
+        )));
+    }
+    let taps = kh * kw;
+    let mut weight = vec![0f32; taps * c];
+    for ch in 0..c {
+        for t in 0..taps {
+            weight[t * c + ch] = w[ch * taps + t];
+        }
+    }
+    let layer = DepthwiseWeights {
+        weight,
+        bias: bias_of(conv, c)?,
+        channels: c,
+        relu6: layer.relu6,
+    };
+    Ok((layer, kh, conv.stride[0]))
+}
+
+/// Activations of one image, reused across images of the same worker.
+#[derive(Default)]
+struct Workspace {
+    x: Vec<f32>,
+    hidden: Vec<f32>,
+    spatial: Vec<f32>,
+}
+
+fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}
+
+/// Mean over the `pixels` rows of an NHWC map with `c` channels.
+fn average_pool(x: &[f32], pixels: usize, c: usize) -> Vec<f32> {
+    let mut sum = vec![0f32; c];
+    for px in x[..pixels * c].chunks_exact(c) {
+        for (s, v) in sum.iter_mut().zip(px) {
+            *s += v;
+        }
+    }
+    let n = pixels as f32;
+    sum.into_iter().map(|s| s / n).collect()
+}
+
+/// Optional per-layer-kind stopwatch of [`CpuNet::profile`].
+struct Clock {
+    start: Option<Instant>,
+    totals: Vec<(&'static str, f64)>,
+}
+
+impl Clock {
+    fn new(on: bool) -> Self {
+        Clock {
+            start: on.then(Instant::now),
+            totals: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, what: &'static str) {
+        let Some(start) = self.start else { return };
+        let now = Instant::now();
+        let secs = (now - start).as_secs_f64();
+        match self.totals.iter_mut().find(|(k, _)| *k == what) {
+            Some((_, v)) => *v += secs,
+            None => self.totals.push((what, secs)),
+        }
+        self.start = Some(now);
+    }
+}
+
+impl CpuNet {
+    /// Copies the weights of a batch-norm-folded [`BackboneNet`] (see [`BackboneNet::fuse`]).
+    pub fn from_burn(net: &BackboneNet, arch: &ArchSpec) -> Result<Self> {
+        let specs = arch.blocks();
+        if specs.len() != net.blocks.len() {
+            return Err(load_err(format!(
+                "{} blocks in the network, {} in the layout",
+                net.blocks.len(),
+                specs.len()
+            )));
+        }
+        let stem = dense(&net.stem)?;
+        let [_, in_channels, stem_kernel, _] = net.stem.conv.weight.val().dims();
+        let blocks = net
+            .blocks
+            .iter()
+            .map(|b| {
+                let (dw, kernel, stride) = depthwise_of(&b.depthwise)?;
+                Ok(Block {
+                    expand: b.expand.as_ref().map(dense).transpose()?,
+                    depthwise: dw,
+                    kernel,
+                    stride,
+                    project: dense(&b.project)?,
+                    residual: b.residual,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (weight, [k, n]) = host(net.classifier.weight.val())?;
+        let bias = match &net.classifier.bias {
+            Some(b) => host(b.val())?.0,
+            None => vec![0.0; n],
+        };
+        Ok(CpuNet {
+            stem,
+            stem_kernel,
+            stem_stride: net.stem.conv.stride[0],
+            in_channels,
+            blocks,
+            head: dense(&net.head)?,
+            classifier: PointwiseWeights {
+                weight,
+                bias,
+                k,
+                n,
+                relu6: false,
+            },
+            stage_ends: net.stage_ends.clone(),
+            padding: arch.padding,
+        })
+    }
+
+    /// Feature width of `levels`.
+    fn feature_dim(&self, levels: &[FeatureLevel]) -> usize {
+        levels
+            .iter()
+            .map(|l| match l.stage().and_then(|s| self.stage_ends.get(s)) {
+                Some(&b) => self.blocks[b].project.n,
+                None => self.head.n,
+            })
+            .sum()
+    }
+
+    /// Runs `n` CHW images of side `size` (normalised, `n·3·size²` values) and returns the
+    /// pooled features of `levels` (in that order) and, if `logits`, the classifier output.
+    pub fn forward(
+        &self,
+        input: &[f32],
+        n: usize,
+        size: usize,
+        levels: &[FeatureLevel],
+        logits: bool,
+    ) -> Result<CpuOutput> {
+        let per_image = self.in_channels * size * size;
+        if n == 0 || input.len() != n * per_image {
+            return Err(NeuralError::InvalidConfig(format!(
+                "batch of {n} images of {size}×{size} needs {} values, got {}",
+                n * per_image,
+                input.len()
+            )));
+        }
+        let split_layers = n < rayon::current_num_threads();
+        let outputs: Vec<(Vec<f32>, Option<Vec<f32>>)> = input
+            .par_chunks(per_image)
+            .map_init(Workspace::default, |ws, img| {
+                self.forward_image(
+                    img,
+                    size,
+                    levels,
+                    logits,
+                    ws,
+                    split_layers,
+                    &mut Clock::new(false),
+                )
+            })
+            .collect();
+        let dim = self.feature_dim(levels);
+        let mut features = Vec::with_capacity(n * dim);
+        let mut all_logits = logits.then(|| Vec::with_capacity(n * self.classifier.n));
+        for (f, l) in outputs {
+            features.extend_from_slice(&f);
+            if let (Some(all), Some(l)) = (all_logits.as_mut(), l) {
+                all.extend_from_slice(&l);
+            }
+        }
+        Ok(CpuOutput {
+            features,
+            logits: all_logits,
+        })
+    }
+
+    /// Seconds per layer kind (stem, expand, depthwise, project, head, pool) for a forward of
+    /// `n` images of side `size`, run one image after another, each layer on all threads.
+    pub fn profile(&self, input: &[f32], n: usize, size: usize) -> Vec<(&'static str, f64)> {
+        let per_image = self.in_channels * size * size;
+        let mut clock = Clock::new(true);
+        let mut ws = Workspace::default();
+        for img in input.chunks_exact(per_image).take(n) {
+            self.forward_image(
+                img,
+                size,
+                &[FeatureLevel::Highest],
+                false,
+                &mut ws,
+                true,
+                &mut clock,
+            );
+        }
+        clock.totals
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward_image(
+        &self,
+        image: &[f32],
+        size: usize,
+        levels: &[FeatureLevel],
+        logits: bool,
+        ws: &mut Workspace,
+        parallel: bool,
+        clock: &mut Clock,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        let need_head = logits || levels.contains(&FeatureLevel::Highest);
+        let taps: Vec<(FeatureLevel, usize)> = levels
+            .iter()
+            .filter_map(|l| {
+                l.stage()
+                    .and_then(|s| self.stage_ends.get(s).map(|&b| (*l, b)))
+            })
+            .collect();
+        let last_needed = if need_head {
+            self.blocks.len()
+        } else {
+            taps.iter().map(|&(_, b)| b + 1).max().unwrap_or(0)
+        };
+        let mut pooled: Vec<(FeatureLevel, Vec<f32>)> = Vec::with_capacity(levels.len());
+
+        let g = ConvGeometry::new(size, size, self.stem_kernel, self.stem_stride, self.padding);
+        let (mut h, mut w, mut c) = (g.out_h, g.out_w, self.stem.n);
+        stem::stem(
+            image,
+            self.in_channels,
+            &g,
+            &self.stem,
+            sized(&mut ws.x, h * w * c),
+            parallel,
+        );
+        clock.lap("stem");
+        for (i, b) in self.blocks.iter().take(last_needed).enumerate() {
+            let hidden_c = b.depthwise.channels;
+            if let Some(e) = &b.expand {
+                pointwise(
+                    &ws.x[..h * w * c],
+                    h * w,
+                    e,
+                    None,
+                    sized(&mut ws.hidden, h * w * hidden_c),
+                    parallel,
+                );
+                clock.lap("expand");
+            }
+            let dg = ConvGeometry::new(h, w, b.kernel, b.stride, self.padding);
+            let dw_in: &[f32] = if b.expand.is_some() {
+                &ws.hidden
+            } else {
+                &ws.x
+            };
+            let out_px = dg.out_h * dg.out_w;
+            depthwise(
+                &dw_in[..h * w * hidden_c],
+                &dg,
+                &b.depthwise,
+                sized(&mut ws.spatial, out_px * hidden_c),
+                parallel,
+            );
+            clock.lap("depthwise");
+            let residual = b.residual.then_some(&ws.x[..out_px * b.project.n]);
+            let out = sized(&mut ws.hidden, out_px * b.project.n);
+            pointwise(
+                &ws.spatial[..out_px * hidden_c],
+                out_px,
+                &b.project,
+                residual,
+                out,
+                parallel,
+            );
+            std::mem::swap(&mut ws.x, &mut ws.hidden);
+            clock.lap("project");
+            (h, w, c) = (dg.out_h, dg.out_w, b.project.n);
+            for &(level, _) in taps.iter().filter(|&&(_, tb)| tb == i) {
+                pooled.push((level, average_pool(&ws.x, h * w, c)));
+            }
+            clock.lap("pool");
+        }
+        let mut out_logits = None;
+        if need_head {
+            let hc = self.head.n;
+            pointwise(
+                &ws.x[..h * w * c],
+                h * w,
+                &self.head,
+                None,
+                sized(&mut ws.hidden, h * w * hc),
+                parallel,
+            );
+            clock.lap("head");
+            let head = average_pool(&ws.hidden, h * w, hc);
+            clock.lap("pool");
+            if logits {
+                let mut l = vec![0f32; self.classifier.n];
+                pointwise(&head, 1, &self.classifier, None, &mut l, false);
+                out_logits = Some(l);
+                clock.lap("classifier");
+            }
+            pooled.push((FeatureLevel::Highest, head));
+        }
+        let mut features = Vec::new();
+        for l in levels {
+            if let Some((_, v)) = pooled.iter().find(|(pl, _)| pl == l) {
+                features.extend_from_slice(v);
+            }
+        }
+        (features, out_logits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backbone::Backbone;
+    use burn::tensor::{Device, Distribution};
+
+    fn to_vec(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_into_vec_as::<f32>().unwrap()
+    }
+
+    #[test]
+    fn matches_the_burn_network_on_every_level_and_the_logits() {
+        let device = Device::flex();
+        device.seed(11);
+        for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
+            let arch = backbone.arch();
+            let net = BackboneNet::new(&arch, &device).fuse();
+            let cpu = CpuNet::from_burn(&net, &arch).unwrap();
+            // 3 images of 37 px: odd sizes exercise the asymmetric TF padding.
+            let (n, size) = (3, 37);
+            let x = Tensor::<4>::random(
+                [n, 3, size, size],
+                Distribution::Uniform(-2.0, 2.0),
+                &device,
+            );
+            let host_x = x.clone().into_data().try_into_vec_as::<f32>().unwrap();
+            let levels = [FeatureLevel::Highest, FeatureLevel::Low, FeatureLevel::High];
+            let want = net.forward(x, &levels, true);
+            let want_features = to_vec(Tensor::cat(want.levels, 1));
+            let want_logits = to_vec(want.logits.unwrap());
+            let got = cpu.forward(&host_x, n, size, &levels, true).unwrap();
+            let max_diff = |a: &[f32], b: &[f32]| {
+                assert_eq!(a.len(), b.len());
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max)
+            };
+            let df = max_diff(&got.features, &want_features);
+            let dl = max_diff(got.logits.as_deref().unwrap(), &want_logits);
+            assert!(
+                df < 1e-4 && dl < 1e-4,
+                "{backbone}: features {df}, logits {dl}"
+            );
+            // Something non-trivial was compared.
+            assert!(want_features.iter().any(|&v| v.abs() > 1e-3));
+
+            // One image alone (rows split across threads) gives the same row as in the batch.
+            let dim = got.features.len() / n;
+            let one = cpu
+                .forward(&host_x[..3 * size * size], 1, size, &levels, false)
+                .unwrap();
+            assert_eq!(one.features, got.features[..dim]);
+            assert!(one.logits.is_none());
+        }
+    }
+
+    #[test]
+    fn rejects_a_wrongly_sized_batch_and_an_unfolded_network() {
+        let device = Device::flex();
+        let arch = Backbone::EfficientNetLite0.arch();
+        let net = BackboneNet::new(&arch, &device);
+        assert!(CpuNet::from_burn(&net, &arch).is_err());
+        let cpu = CpuNet::from_burn(&net.fuse(), &arch).unwrap();
+        assert!(
+            cpu.forward(&[0.0; 10], 1, 32, &[FeatureLevel::High], false)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,193 @@
+use super::*;
+use ndarray::Array2;
+use rand::Rng;
+
+/// Three classes on concentric rings in 2-D (radius < 1, 1–2, > 2) plus `noise` irrelevant
+/// columns: no linear model separates them.
+fn rings(n: usize, noise: usize, seed: u64) -> (Features, Vec<u32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = Array2::<f32>::zeros((n, 2 + noise));
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = (i % 3) as u32;
+        let r = c as f32 + rng.random::<f32>() * 0.8 + 0.1;
+        let t = rng.random::<f32>() * std::f32::consts::TAU;
+        x[[i, 0]] = r * t.cos();
+        x[[i, 1]] = r * t.sin();
+        for j in 0..noise {
+            x[[i, 2 + j]] = rng.random::<f32>() * 2.0 - 1.0;
+        }
+        y.push(c);
+    }
+    (Features::dense(x), y)
+}
+
+fn small_net() -> SelfNormalizingNet {
+    SelfNormalizingNet::new(SnnParams {
+        hidden_size: 32,
+        epochs: 150,
+        batch_size: 32,
+        learning_rate: 3e-3,
+        patience: 15,
+        ..SnnParams::default()
+    })
+}
+
+fn balanced_accuracy(y: &[u32], p: &Array2<f32>, k: usize) -> f64 {
+    let pred = blueprints::metrics::argmax_rows(p.view());
+    blueprints::metrics::balanced_accuracy(y, &pred, k).expect("valid labels")
+}
+
+#[test]
+fn learns_concentric_rings_far_above_chance() {
+    let (x, y) = rings(900, 3, 1);
+    let (xt, yt) = rings(300, 3, 2);
+    let mut net = small_net();
+    net.fit(&x, &y, &FitContext::new(3, 7)).expect("fit");
+    let p = net.predict_proba(&xt).expect("predict");
+    assert_eq!(p.dim(), (300, 3));
+    for row in p.rows() {
+        assert!((row.sum() - 1.0).abs() < 1e-4 && row.iter().all(|v| v.is_finite()));
+    }
+    let ba = balanced_accuracy(&yt, &p, 3);
+    assert!(ba > 0.85, "balanced accuracy {ba} (chance 0.33)");
+    // A linear score cannot do this: the classes share the same mean (the origin).
+    assert!(net.epochs_run().unwrap_or(0) >= 1);
+    assert!(!net.validation_loss().is_empty());
+}
+
+#[test]
+fn same_seed_same_probabilities_other_seed_differs() {
+    let (x, y) = rings(300, 2, 3);
+    let fit = |seed| {
+        let mut net = small_net();
+        net.set_param("epochs", "20").expect("valid");
+        net.fit(&x, &y, &FitContext::new(3, seed)).expect("fit");
+        net.predict_proba(&x).expect("predict")
+    };
+    let (a, b, c) = (fit(5), fit(5), fit(6));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn serde_round_trip_gives_equal_predictions() {
+    let (x, y) = rings(200, 1, 4);
+    let mut net: Box<dyn Estimator> = Box::new(small_net());
+    net.set_param("epochs", "10").expect("valid");
+    net.fit(&x, &y, &FitContext::new(3, 1)).expect("fit");
+    let json = serde_json::to_string(&net).expect("serialize");
+    let back: Box<dyn Estimator> = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back.name(), TASK);
+    assert_eq!(
+        net.predict_proba(&x).expect("predict"),
+        back.predict_proba(&x).expect("predict")
+    );
+}
+
+#[test]
+fn sparse_block_is_used_alongside_dense() {
+    // The class is the only sparse token a row holds; the dense columns are noise.
+    let n = 300;
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut t = sprs::TriMat::new((n, 50));
+    let mut y = Vec::new();
+    for i in 0..n {
+        let c = (i % 3) as u32;
+        t.add_triplet(i, c as usize * 10 + rng.random_range(0..3usize), 1.0f32);
+        y.push(c);
+    }
+    let dense = Array2::from_shape_simple_fn((n, 4), || rng.random::<f32>());
+    let x = Features {
+        dense: Some(dense),
+        sparse: Some(t.to_csr()),
+        names: vec![],
+    };
+    let mut net = small_net();
+    net.set_param("epochs", "40").expect("valid");
+    net.fit(&x, &y, &FitContext::new(3, 0)).expect("fit");
+    let p = net.predict_proba(&x).expect("predict");
+    assert!(balanced_accuracy(&y, &p, 3) > 0.95);
+    // Wrong block shapes at predict time are refused.
+    let e = net
+        .predict_proba(&Features::dense(Array2::zeros((2, 4))))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("4 dense + 50 sparse"), "{e}");
+}
+
+#[test]
+fn params_are_listed_and_settable_by_name() {
+    let mut net = SelfNormalizingNet::default();
+    let names: Vec<String> = net.params().into_iter().map(|s| s.name).collect();
+    for n in [
+        "hidden_size",
+        "n_blocks",
+        "dropout",
+        "learning_rate",
+        "epochs",
+        "batch_size",
+        "patience",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} missing");
+    }
+    net.set_param("hidden_size", "64").expect("valid");
+    net.set_param("dropout", "0.2").expect("valid");
+    assert_eq!((net.params.hidden_size, net.params.dropout), (64, 0.2));
+    let spec = net.params().into_iter().find(|s| s.name == "hidden_size");
+    assert_eq!(spec.map(|s| s.value), Some("64".to_string()));
+    assert!(net.set_param("dropout", "0.95").is_err());
+    assert!(net.set_param("hidden", "8").is_err());
+}
+
+#[test]
+fn bad_input_is_refused_or_handled() {
+    let mut net = small_net();
+    net.set_param("epochs", "5").expect("valid");
+    // Predict before fit.
+    assert!(matches!(
+        net.predict_proba(&Features::dense(Array2::zeros((1, 2)))),
+        Err(BlueprintError::NotFitted(_))
+    ));
+    // NaN / inf features.
+    let mut bad = Array2::<f32>::zeros((4, 2));
+    bad[[2, 1]] = f32::NAN;
+    let e = net
+        .fit(
+            &Features::dense(bad.clone()),
+            &[0, 1, 0, 1],
+            &FitContext::new(2, 0),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("non-finite"), "{e}");
+    bad[[2, 1]] = f32::INFINITY;
+    assert!(
+        net.fit(&Features::dense(bad), &[0, 1, 0, 1], &FitContext::new(2, 0))
+            .is_err()
+    );
+    // Empty matrix.
+    assert!(
+        net.fit(
+            &Features::dense(Array2::zeros((0, 3))),
+            &[],
+            &FitContext::new(2, 0)
+        )
+        .is_err()
+    );
+    assert!(
+        net.fit(&Features::default(), &[], &FitContext::new(2, 0))
+            .is_err()
+    );
+    // A class absent from training gets the floor probability.
+    let (x, y) = rings(120, 0, 5);
+    net.fit(&x, &y, &FitContext::new(4, 0)).expect("fit");
+    let p = net.predict_proba(&x).expect("predict");
+    assert_eq!(p.ncols(), 4);
+    assert!(p.column(3).iter().all(|&v| v > 0.0 && v < 1e-6));
+    // A single-class fold predicts that class.
+    let one = vec![2u32; 120];
+    net.fit(&x, &one, &FitContext::new(3, 0)).expect("fit");
+    let p = net.predict_proba(&x).expect("predict");
+    assert!(p.column(2).iter().all(|&v| v > 0.999));
+    assert!(p.iter().all(|v| v.is_finite()));
+}

@@ -1,0 +1,80 @@
+//! Loading the published `model.safetensors` of all-MiniLM-L6-v2 into [`BertEncoder`] with
+//! burn-store's `SafetensorsStore` (Hugging Face key names remapped, PyTorch linear weights
+//! transposed and layer-norm `weight`/`bias` renamed by `PyTorchToBurnAdapter`).
+
+use std::path::Path;
+
+use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::tensor::Device;
+
+use super::bert::{BertConfig, BertEncoder};
+use crate::error::{NeuralError, Result};
+
+/// `(regex, replacement)` pairs mapping Hugging Face `BertModel` keys to [`BertEncoder`] paths.
+pub fn minilm_key_remapping() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"^embeddings\.LayerNorm\.", "embeddings.layer_norm."),
+        (
+            r"^encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.",
+            "layers.${1}.${2}.",
+        ),
+        (
+            r"^encoder\.layer\.(\d+)\.attention\.output\.dense\.",
+            "layers.${1}.attention_output.",
+        ),
+        (
+            r"^encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.",
+            "layers.${1}.attention_norm.",
+        ),
+        (
+            r"^encoder\.layer\.(\d+)\.intermediate\.dense\.",
+            "layers.${1}.intermediate.",
+        ),
+        (
+            r"^encoder\.layer\.(\d+)\.output\.dense\.",
+            "layers.${1}.output.",
+        ),
+        (
+            r"^encoder\.layer\.(\d+)\.output\.LayerNorm\.",
+            "layers.${1}.output_norm.",
+        ),
+    ]
+}
+
+/// Checkpoint keys the encoder deliberately does not use: the position-id buffer and the
+/// pooler (sentence-transformers mean-pools the hidden states instead).
+fn is_ignored_key(key: &str) -> bool {
+    key == "embeddings.position_ids" || key.starts_with("pooler.")
+}
+
+/// Builds a MiniLM-L6 encoder on `device` and loads `path` into it. Every parameter must be
+/// present with the right shape; checkpoint keys other than the ignored ones must all be used.
+pub fn load_minilm(path: &Path, device: &Device) -> Result<BertEncoder> {
+    let err = |message: String| NeuralError::WeightLoad {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(err("file not found".into()));
+    }
+    let mut net = BertEncoder::new(&BertConfig::MINILM_L6, device);
+    let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
+    for (from, to) in minilm_key_remapping() {
+        store = store.with_key_remapping(from, to);
+    }
+    let result = net.load_from(&mut store).map_err(|e| err(e.to_string()))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() {
+        return Err(err(format!("{result}")));
+    }
+    let unused: Vec<&String> = result
+        .unused
+        .iter()
+        .filter(|k| !is_ignored_key(k))
+        .collect();
+    if !unused.is_empty() {
+        return Err(err(format!(
+            "checkpoint keys not used by MiniLM: {unused:?}"
+        )));
+    }
+    Ok(net)
+}

@@ -1,0 +1,189 @@
+//! The wgpu path: the adapter it runs on, and the same numbers as the CPU backend and the
+//! PyTorch reference (max |Δ| ≤ 1e-3).
+//!
+//! These tests need a Vulkan adapter (on a machine without a GPU: Mesa's lavapipe,
+//! `apt-get install mesa-vulkan-drivers libvulkan1`). Without one they print a note and pass,
+//! unless `AUTOPILOT_REQUIRE_WGPU=1` (set by CI), which turns a missing adapter or a non-Vulkan
+//! one (wgpu falling back to OpenGL) into a failure. The reference tests also skip when
+//! `/work/shared/reference` is absent.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use neural::device::{SelectedDevice, select_device, wgpu_adapters};
+use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
+use neural::net::BackboneNet;
+use neural::{Backbone, DeviceChoice, FeatureLevel};
+
+const REFERENCE: &str = "/work/shared/reference";
+
+/// The wgpu device, or `None` (with a printed note) when there is no Vulkan adapter and CI
+/// does not require one.
+fn wgpu_or_skip() -> Option<SelectedDevice> {
+    let required = std::env::var("AUTOPILOT_REQUIRE_WGPU").is_ok_and(|v| v == "1");
+    let adapters: Vec<String> = wgpu_adapters().iter().map(|a| a.to_string()).collect();
+    println!("wgpu adapters: [{}]", adapters.join("; "));
+    let problem = match select_device(DeviceChoice::Wgpu) {
+        Ok(selected) => match &selected.adapter {
+            Some(a) if a.is_vulkan() => {
+                println!("wgpu device: {}", selected.description);
+                return Some(selected);
+            }
+            Some(a) => format!("the wgpu adapter is not a Vulkan one: {a}"),
+            None => "select_device(Wgpu) returned a device without an adapter".to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    assert!(!required, "AUTOPILOT_REQUIRE_WGPU=1 but {problem}");
+    println!("SKIP: {problem}");
+    None
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn host(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap()
+}
+
+/// Deterministic values in [-1, 1) (a 32-bit LCG).
+fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn wgpu_device_reports_its_adapter_and_multiplies_like_the_host() {
+    let Some(selected) = wgpu_or_skip() else {
+        return;
+    };
+    let adapter = selected.adapter.unwrap();
+    assert!(!adapter.name.is_empty());
+    assert!(selected.description.contains(&adapter.name));
+    // Selecting again gives the same (cached) runtime instead of failing to initialise twice.
+    let again = select_device(DeviceChoice::Wgpu).unwrap();
+    assert_eq!(again.adapter.unwrap(), adapter);
+
+    let (m, k, n) = (7, 33, 5);
+    let a = pseudo_random(m * k, 1);
+    let b = pseudo_random(k * n, 2);
+    let dev = &selected.device;
+    let ta = Tensor::<2>::from_data(TensorData::new(a.clone(), [m, k]), dev);
+    let tb = Tensor::<2>::from_data(TensorData::new(b.clone(), [k, n]), dev);
+    let got = host(ta.matmul(tb));
+    let want: Vec<f32> = (0..m * n)
+        .map(|ij| (0..k).map(|l| a[ij / n * k + l] * b[l * n + ij % n]).sum())
+        .collect();
+    let d = max_abs_diff(&got, &want);
+    println!("matmul {m}x{k}x{n}: max |Δ| = {d:.2e}");
+    assert!(d < 1e-4, "wgpu matmul differs from the host by {d}");
+}
+
+#[test]
+fn random_mobilenet_v2_gives_the_cpu_numbers_on_wgpu() {
+    let Some(selected) = wgpu_or_skip() else {
+        return;
+    };
+    let cpu = Device::flex();
+    cpu.seed(7);
+    let net = BackboneNet::new(&Backbone::MobileNetV2.arch(), &cpu).fuse();
+    let on_gpu = net.clone().to_device(&selected.device);
+    // A small input keeps this cheap on a software adapter; the network is fully convolutional.
+    let side = 96;
+    let input = pseudo_random(2 * 3 * side * side, 3);
+    let levels = [FeatureLevel::Low, FeatureLevel::Highest];
+    let run = |net: &BackboneNet, device: &Device| {
+        let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [2, 3, side, side]), device);
+        let out = net.forward(x, &levels, true);
+        let feats: Vec<Vec<f32>> = out.levels.into_iter().map(host).collect();
+        (feats, host(out.logits.unwrap()))
+    };
+    let (cpu_feats, cpu_logits) = run(&net, &cpu);
+    let (gpu_feats, gpu_logits) = run(&on_gpu, &selected.device);
+    for ((level, c), g) in levels.iter().zip(&cpu_feats).zip(&gpu_feats) {
+        let scale = c.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let d = max_abs_diff(c, g);
+        println!("{level:?}: max |Δ| = {d:.2e} (max |x| = {scale:.2})");
+        assert!(d <= 1e-3 * scale, "{level:?} features differ by {d}");
+    }
+    let scale = cpu_logits.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let d = max_abs_diff(&cpu_logits, &gpu_logits);
+    println!("logits: max |Δ| = {d:.2e} (max |x| = {scale:.2})");
+    assert!(d <= 1e-3 * scale, "logits differ by {d}");
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+}
+
+/// Logits and pooled features on the reference input within 1e-3, and the full
+/// decode → preprocess → forward path classifying the cat as a cat.
+fn check_reference(backbone: Backbone, tag: &str) {
+    let dir = PathBuf::from(REFERENCE);
+    if !dir.join("backbones").is_dir() {
+        println!("SKIP: {REFERENCE} is absent");
+        return;
+    }
+    if wgpu_or_skip().is_none() {
+        return;
+    }
+    let mut config = FeaturizerConfig::new(backbone);
+    config.levels = vec![FeatureLevel::Highest];
+    config.device = DeviceChoice::Wgpu;
+    config.batch_size = 1;
+    let featurizer = ImageFeaturizer::new(config).expect("weights fetched from the zoo and loaded");
+    assert!(featurizer.device_description().starts_with("wgpu"));
+
+    let bb = dir.join("backbones");
+    let input = read_f32(&bb.join(format!("{tag}_chelsea_in.f32")));
+    let out = featurizer.run_batch(input, 1, true).unwrap();
+    let logits = out.logits.unwrap();
+    let d_logits = max_abs_diff(
+        &logits,
+        &read_f32(&bb.join(format!("{tag}_chelsea_logits.f32"))),
+    );
+    let d_feat = max_abs_diff(
+        &out.features,
+        &read_f32(&bb.join(format!("{tag}_chelsea_feat.f32"))),
+    );
+    println!("{backbone} on wgpu: max |Δlogit| = {d_logits:.3e}, max |Δfeature| = {d_feat:.3e}");
+    assert!(d_logits <= 1e-3, "{backbone}: logits differ by {d_logits}");
+    assert!(d_feat <= 1e-3, "{backbone}: features differ by {d_feat}");
+
+    let top = featurizer.classify_paths(&[dir.join("chelsea.png")]);
+    let top1 = argmax(top[0].as_ref().unwrap());
+    println!("{backbone} on wgpu: chelsea top-1 = {top1}");
+    assert!(
+        (281..=285).contains(&top1),
+        "{backbone}: chelsea top-1 {top1}"
+    );
+}
+
+#[test]
+fn mobilenet_v2_matches_reference_on_wgpu() {
+    check_reference(Backbone::MobileNetV2, "mnv2");
+}
+
+#[test]
+fn efficientnet_lite0_matches_reference_on_wgpu() {
+    check_reference(Backbone::EfficientNetLite0, "lite0");
+}

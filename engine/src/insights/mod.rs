@@ -1,0 +1,29 @@
+//! Model insights: which input columns matter ([`feature_impact`]), where the model confuses
+//! classes ([`confusion`]), where in an image it looks ([`activation_maps`]), how images group
+//! ([`embeddings_2d`], [`tsne`]), which words mark a class ([`word_cloud`]), and one HTML file
+//! with all of them ([`report`]).
+//!
+//! Every insight is a function returning data (serializable, for tables and JSON) plus a
+//! renderer writing PNG/SVG figures ([`charts`]); [`context`] loads a saved model with everything
+//! it needs from a project folder and [`generate`] runs the selected insights into a folder.
+
+pub mod activation_maps;
+pub mod charts;
+pub mod confusion;
+pub mod context;
+pub mod embeddings_2d;
+pub mod feature_impact;
+pub mod generate;
+pub mod report;
+pub mod tsne;
+pub mod word_cloud;
+
+mod error;
+
+pub use context::{InsightContext, SavedFolds};
+pub use error::InsightError;
+pub use feature_impact::{
+    ColumnImpact, FeatureImpact, FeatureImpactOptions, ValidationSet, permutation_impact,
+    permutation_impact_cv,
+};
+pub use generate::{ClassFilter, InsightOutputs, InsightSettings, Selection, write_insights};

@@ -1,0 +1,424 @@
+//! A deployable model: what `autopilot predict` applies to new rows.
+//!
+//! **Which model predicts.** A cross-validated blueprint predicts new rows with the **mean of
+//! its fold models' probabilities** (the fold models are kept; nothing is refitted). This is
+//! exactly the predictor whose holdout score the leaderboard shows (the holdout is scored with
+//! the same mean), each fold model saw 80% of the training rows, and no extra training is
+//! needed. A blender applies its blender (fitted on the members' out-of-fold predictions) to the
+//! members' fold-mean predictions, as it was scored on the holdout.
+//!
+//! **New data.** Columns are matched by name and checked against the training schema: a missing
+//! input column is an error naming it; extra columns are ignored. A category not seen in
+//! training (or a missing value) sets no one-hot column ("unknown"). A row whose image cannot be
+//! read is **not predicted**: its probability and prediction cells are left empty and the row is
+//! reported (a model trained with images has never seen a row without image features, so a
+//! prediction "from the other columns" would be one it was not validated for). An empty image
+//! cell is treated as in training (zero image features).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use blueprints::blend::Blender;
+
+use super::{FeatureInputs, FittedBlock, ImageKey, ImageMatrix, Model};
+use crate::dataset::{self, ColumnType, Dataset, LoadOptions};
+use crate::project::Project;
+
+/// One cross-validated blueprint's fold models.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberModel {
+    /// Leaderboard id of the blueprint.
+    pub model_id: String,
+    /// Readable blueprint.
+    pub blueprint: String,
+    /// One fitted model per CV fold.
+    pub folds: Vec<Model>,
+}
+
+impl MemberModel {
+    /// Mean of the fold models' probabilities for `rows`.
+    pub fn predict_proba(
+        &self,
+        inputs: &FeatureInputs,
+        rows: &[usize],
+    ) -> anyhow::Result<Array2<f32>> {
+        let mut sum: Option<Array2<f32>> = None;
+        for m in &self.folds {
+            let p = m.predict_proba(inputs, rows)?;
+            sum = Some(match sum {
+                Some(s) => s + &p,
+                None => p,
+            });
+        }
+        let n = self.folds.len().max(1) as f32;
+        sum.map(|s| s / n)
+            .with_context(|| format!("model {} has no fold models", self.model_id))
+    }
+}
+
+/// A model ready to predict new data: one blueprint, or a blender of several.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Predictor {
+    /// Leaderboard id of the model.
+    pub model_id: String,
+    /// Readable blueprint.
+    pub blueprint: String,
+    /// Target column name (output columns are `<target>_<class>_PROBABILITY`).
+    pub target: String,
+    /// Class names, index = label.
+    pub classes: Vec<String>,
+    /// The blueprint (one member), or a blender's members.
+    pub members: Vec<MemberModel>,
+    /// The fitted blender, for a blender model.
+    pub blender: Option<Box<dyn Blender>>,
+    /// Column kinds forced at training (applied to the new data where present).
+    #[serde(default)]
+    pub type_overrides: BTreeMap<String, ColumnType>,
+    /// Columns copied to the output when present in the new data (ID-like columns of training).
+    #[serde(default)]
+    pub id_columns: Vec<String>,
+    /// Whether image paths may point outside the data folder.
+    #[serde(default)]
+    pub allow_outside: bool,
+}
+
+/// A row that was not predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowProblem {
+    /// Spreadsheet row number in the input (header = 1, first data row = 2).
+    pub row: usize,
+    /// Column concerned.
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What [`Predictor::predict_csv`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionReport {
+    /// Data rows in the input.
+    pub rows: usize,
+    /// Rows with a prediction.
+    pub predicted: usize,
+    /// Rows without one, and why.
+    pub problems: Vec<RowProblem>,
+    /// Output columns.
+    pub columns: Vec<String>,
+}
+
+/// Where image features of new data come from.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSource<'a> {
+    /// A project whose feature cache is used (and extended with the new images).
+    pub project: Option<&'a Project>,
+    /// Weight files by backbone name (from an exported model), instead of the model zoo.
+    pub weights: BTreeMap<String, PathBuf>,
+}
+
+impl Predictor {
+    /// Input columns the model reads, sorted.
+    pub fn required_columns(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .members
+            .iter()
+            .flat_map(|m| m.folds.iter())
+            .flat_map(|f| f.pipeline.input_columns())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Sentence embeddings (MiniLM) the model needs.
+    pub fn text_embedding_keys(&self) -> Vec<crate::model::TextEmbeddingKey> {
+        let set: BTreeSet<crate::model::TextEmbeddingKey> = self
+            .members
+            .iter()
+            .flat_map(|m| m.folds.iter())
+            .flat_map(|f| f.pipeline.blocks.iter())
+            .filter_map(|b| match b {
+                FittedBlock::TextEmbedding(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Image features the model needs.
+    pub fn image_keys(&self) -> Vec<ImageKey> {
+        let set: BTreeSet<ImageKey> = self
+            .members
+            .iter()
+            .flat_map(|m| m.folds.iter())
+            .flat_map(|f| f.pipeline.blocks.iter())
+            .filter_map(|b| match b {
+                FittedBlock::Image(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Class probabilities for `rows` of `inputs` (`rows × classes`).
+    pub fn predict_proba(
+        &self,
+        inputs: &FeatureInputs,
+        rows: &[usize],
+    ) -> anyhow::Result<Array2<f32>> {
+        let preds: Vec<Array2<f32>> = self
+            .members
+            .iter()
+            .map(|m| m.predict_proba(inputs, rows))
+            .collect::<anyhow::Result<_>>()?;
+        match &self.blender {
+            Some(b) => {
+                let views: Vec<_> = preds.iter().map(|p| p.view()).collect();
+                Ok(b.blend(&views)?)
+            }
+            None => preds.into_iter().next().context("the model has no members"),
+        }
+    }
+
+    /// Output column names: id columns present in the input, one probability column per class,
+    /// the prediction.
+    fn output_columns(&self, passthrough: &[String]) -> Vec<String> {
+        let mut cols = passthrough.to_vec();
+        cols.extend(
+            self.classes
+                .iter()
+                .map(|c| format!("{}_{c}_PROBABILITY", self.target)),
+        );
+        cols.push(format!("{}_PREDICTION", self.target));
+        cols
+    }
+
+    /// Predicts every row of the CSV `data` and writes `out` (atomically): rows in input order,
+    /// id columns first, then `<target>_<class>_PROBABILITY` per class and `<target>_PREDICTION`.
+    /// See the module docs for the handling of missing columns, unseen categories and
+    /// unreadable images.
+    pub fn predict_csv(
+        &self,
+        data: &Path,
+        out: &Path,
+        images: &ImageSource,
+    ) -> anyhow::Result<PredictionReport> {
+        // Pass 1: column names, and every row as text (no image checks, nothing dropped).
+        let names = dataset::load(
+            data,
+            &LoadOptions {
+                check_images: false,
+                max_bad_row_share: 1.0,
+                allow_outside: true,
+                ..LoadOptions::default()
+            },
+        )?
+        .column_names();
+        let missing: Vec<String> = self
+            .required_columns()
+            .into_iter()
+            .filter(|c| !names.contains(c))
+            .collect();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "{}: missing column(s) {} that model {} needs (it reads: {}; the file has: {})",
+                data.display(),
+                missing
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.model_id,
+                self.required_columns().join(", "),
+                names.join(", ")
+            );
+        }
+        let raw = dataset::load(
+            data,
+            &LoadOptions {
+                type_overrides: names
+                    .iter()
+                    .map(|n| (n.clone(), ColumnType::Text))
+                    .collect(),
+                check_images: false,
+                max_bad_row_share: 1.0,
+                allow_outside: true,
+                ..LoadOptions::default()
+            },
+        )?;
+        let n = raw.n_rows();
+        // Pass 2: the model's column kinds, images checked; unreadable ones are skipped rows.
+        let image_cols: BTreeSet<String> =
+            self.image_keys().into_iter().map(|k| k.column).collect();
+        let mut overrides: Vec<(String, ColumnType)> = self
+            .type_overrides
+            .iter()
+            .filter(|(c, _)| names.contains(c) && !image_cols.contains(*c))
+            .map(|(c, k)| (c.clone(), *k))
+            .collect();
+        overrides.extend(image_cols.iter().map(|c| (c.clone(), ColumnType::Image)));
+        // Columns the model does not read must not drop rows: read them as text.
+        let required = self.required_columns();
+        overrides.extend(
+            names
+                .iter()
+                .filter(|c| !required.contains(c))
+                .map(|c| (c.clone(), ColumnType::Text)),
+        );
+        let loaded = dataset::load(
+            data,
+            &LoadOptions {
+                type_overrides: overrides,
+                check_images: true,
+                max_bad_row_share: 1.0,
+                allow_outside: self.allow_outside,
+                ..LoadOptions::default()
+            },
+        );
+        let mut problems: Vec<RowProblem> = Vec::new();
+        // Original index of each loaded row, and the predictions by original index.
+        let mut proba_of: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
+        match loaded {
+            Ok(ds) => {
+                let skipped: BTreeSet<usize> = ds.skipped.iter().map(|s| s.row - 2).collect();
+                problems.extend(ds.skipped.iter().map(|s| RowProblem {
+                    row: s.row,
+                    column: s.column.clone(),
+                    reason: s.reason.clone(),
+                }));
+                let original: Vec<usize> = (0..n).filter(|i| !skipped.contains(i)).collect();
+                if original.len() != ds.n_rows() {
+                    anyhow::bail!(
+                        "{}: {} rows read but {} kept and {} skipped",
+                        data.display(),
+                        n,
+                        ds.n_rows(),
+                        skipped.len()
+                    );
+                }
+                let mut inputs = FeatureInputs::new(&ds);
+                let mut bad_rows: BTreeSet<usize> = BTreeSet::new();
+                for key in self.image_keys() {
+                    let m = image_features_for(&ds, &key, images)?;
+                    let col = ds.require_column(&key.column)?;
+                    for (r, ok) in m.ok.iter().enumerate() {
+                        if !ok && col.values[r].is_some() && bad_rows.insert(r) {
+                            problems.push(RowProblem {
+                                row: original[r] + 2,
+                                column: key.column.clone(),
+                                reason: "the image could not be featurized".into(),
+                            });
+                        }
+                    }
+                    inputs.images.insert(key, Arc::new(m));
+                }
+                crate::text_embeddings::add_text_embeddings(
+                    images.project,
+                    &self.text_embedding_keys(),
+                    &mut inputs,
+                    &crate::text_embeddings::TextEmbeddingSettings::default(),
+                )?;
+                let rows: Vec<usize> = (0..ds.n_rows()).filter(|r| !bad_rows.contains(r)).collect();
+                if !rows.is_empty() {
+                    let p = self.predict_proba(&inputs, &rows)?;
+                    for (i, &r) in rows.iter().enumerate() {
+                        proba_of.insert(original[r], p.row(i).to_vec());
+                    }
+                }
+            }
+            Err(crate::dataset::DataError::NoRows { .. }) => {
+                // Every row has an unreadable image: nothing to predict, all reported.
+                problems.push(RowProblem {
+                    row: 0,
+                    column: image_cols.iter().cloned().collect::<Vec<_>>().join(", "),
+                    reason: "no row has a readable image".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        problems.sort_by_key(|p| p.row);
+
+        let passthrough: Vec<String> = self
+            .id_columns
+            .iter()
+            .filter(|c| names.contains(c))
+            .cloned()
+            .collect();
+        let columns = self.output_columns(&passthrough);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&columns)?;
+        let pass_cols: Vec<&dataset::Column> =
+            passthrough.iter().filter_map(|c| raw.column(c)).collect();
+        for i in 0..n {
+            let mut rec: Vec<String> = pass_cols
+                .iter()
+                .map(|c| c.values[i].clone().unwrap_or_default())
+                .collect();
+            match proba_of.get(&i) {
+                Some(p) => {
+                    rec.extend(p.iter().map(|v| format!("{v}")));
+                    let best = p
+                        .iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                        .map_or(0, |(k, _)| k);
+                    rec.push(self.classes[best].clone());
+                }
+                None => rec.extend(std::iter::repeat_n(String::new(), self.classes.len() + 1)),
+            }
+            w.write_record(&rec)?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::project::atomic::write_atomic(out, &bytes)?;
+        Ok(PredictionReport {
+            rows: n,
+            predicted: proba_of.len(),
+            problems,
+            columns,
+        })
+    }
+}
+
+/// Image features of `key.column` for every row of `ds`: from the project's cache when a
+/// project is given, else with the exported weights, else with the zoo's weights.
+fn image_features_for(
+    ds: &Dataset,
+    key: &ImageKey,
+    source: &ImageSource,
+) -> anyhow::Result<ImageMatrix> {
+    let settings = crate::images::ImageSettings::default();
+    let Some(weights) = source.weights.get(&key.backbone) else {
+        return crate::images::image_features(source.project, ds, key, &settings);
+    };
+    let backbone = neural::Backbone::from_name(&key.backbone)?;
+    let mut cfg = neural::FeaturizerConfig::new(backbone);
+    cfg.levels = key
+        .levels
+        .iter()
+        .map(|l| neural::FeatureLevel::from_name(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    cfg.weights = Some(weights.clone());
+    cfg.batch_size = settings.batch_size;
+    cfg.device = settings.device;
+    let featurizer = neural::ImageFeaturizer::new(cfg)?;
+    let col = ds.require_column(&key.column)?;
+    let present: Vec<usize> = (0..ds.n_rows())
+        .filter(|&r| col.values[r].is_some())
+        .collect();
+    let paths: Vec<PathBuf> = present
+        .iter()
+        .filter_map(|&r| col.values[r].as_deref().map(|v| ds.image_path(v)))
+        .collect();
+    let out = featurizer.featurize_paths(&paths)?;
+    let mut features = Array2::<f32>::zeros((ds.n_rows(), out.values.ncols()));
+    let mut ok = vec![false; ds.n_rows()];
+    for (i, &r) in present.iter().enumerate() {
+        if out.errors[i].is_none() {
+            features.row_mut(r).assign(&out.values.row(i));
+            ok[r] = true;
+        }
+    }
+    Ok(ImageMatrix { features, ok })
+}

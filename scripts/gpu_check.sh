@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# GPU check of the wgpu path, in two steps.
+#
+#   scripts/gpu_check.sh prepare        # here, with the Rust toolchain and network:
+#       builds the gpu_check example, and fills gpu_carry/ with the stripped binary, the
+#       MobileNetV2 + EfficientNet-Lite0 weights, the reference tensors/images and the Vulkan
+#       loader package (libvulkan1) for a machine that lacks it.
+#
+#   scripts/gpu_check.sh [N_IMAGES] [BATCH]   # on the GPU machine (no toolchain, no network),
+#       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it and writes gpu_check.{json,md,log}
+#       (and torch_baseline.json when PyTorch with CUDA is there) to $OUT (default ./gpu_check_out).
+#
+# Environment: GPU_CARRY (default gpu_carry), OUT, WEIGHTS_DIR (prepare: where the zoo cached
+# the weights, default ~/.cache/autopilot/models), REFERENCE_DIR (prepare: default
+# /work/shared/reference).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+CARRY="${GPU_CARRY:-gpu_carry}"
+
+prepare() {
+  set -e
+  local weights="${WEIGHTS_DIR:-${AUTOPILOT_CACHE:+$AUTOPILOT_CACHE/models}}"
+  weights="${weights:-$HOME/.cache/autopilot/models}"
+  local reference="${REFERENCE_DIR:-/work/shared/reference}"
+  cargo build --release -p autopilot-neural --example gpu_check
+  mkdir -p "$CARRY/weights" "$CARRY/reference/backbones" "$CARRY/debs"
+  # Stripped, the binary is ~90 MB; xz brings it to ~16 MB (the carry budget is ~60 MiB).
+  strip -o /tmp/gpu_check_stripped target/release/examples/gpu_check
+  xz -T2 -6 -c /tmp/gpu_check_stripped > "$CARRY/gpu_check.xz"
+  for f in mobilenet_v2-b0353104.pth efficientnet-lite0-57934424.pth; do
+    if [ ! -f "$weights/$f" ]; then
+      echo "missing $weights/$f: run 'autopilot models fetch mobilenet-v2' / 'efficientnet-lite0' first" >&2
+      exit 1
+    fi
+    cp "$weights/$f" "$CARRY/weights/"
+  done
+  cp "$reference"/chelsea.png "$reference"/coffee.png "$CARRY/reference/"
+  cp "$reference"/backbones/mnv2_* "$reference"/backbones/lite0_* "$CARRY/reference/backbones/"
+  # The Vulkan loader (a GPU image may have the NVIDIA driver but no libvulkan.so.1).
+  local o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  mkdir -p /tmp/amd64/partial
+  # shellcheck disable=SC2086
+  if apt-get $o update -qq && (cd "$CARRY/debs" && apt-get $o download libvulkan1); then
+    :
+  else
+    echo "warning: could not download libvulkan1; the GPU machine must have a Vulkan loader" >&2
+  fi
+  ls -la "$CARRY" "$CARRY"/*
+  du -sh "$CARRY"
+  echo "binary: $(stat -c %s /tmp/gpu_check_stripped) bytes stripped, $(stat -c %s "$CARRY/gpu_check.xz") bytes xz"
+}
+
+run_check() {
+  local n="${1:-512}" batch="${2:-32}"
+  local out="${OUT:-gpu_check_out}" images=/tmp/gpu_check_images
+  mkdir -p "$out"
+  {
+    echo "== machine"
+    date -u; uname -a; nproc
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
+    # Vulkan loader: unpack the carried one when the machine has none.
+    if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+      echo "no libvulkan.so.1: unpacking $CARRY/debs"
+      for f in "$CARRY"/debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+      ldconfig
+    fi
+    ldconfig -p | grep libvulkan || echo "still no Vulkan loader"
+    # The NVIDIA ICD may live outside the loader's search path.
+    local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    if [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
+      export VK_DRIVER_FILES="$icd"
+      echo "VK_DRIVER_FILES=$VK_DRIVER_FILES"
+    fi
+    rm -rf "$images"
+    echo "== gpu_check (images $n, batch $batch)"
+    local t0=$SECONDS
+    python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
+      "$CARRY/gpu_check.xz" /tmp/gpu_check && chmod +x /tmp/gpu_check
+    /tmp/gpu_check --weights-dir "$CARRY/weights" --reference-dir "$CARRY/reference" \
+      --images "$n" --batch "$batch" --images-dir "$images" \
+      --json "$out/gpu_check.json" --markdown "$out/gpu_check.md"
+    echo "gpu_check exit $? after $((SECONDS - t0)) s"
+    if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
+      echo "== PyTorch CUDA baseline (torchvision MobileNetV2, same weights and images)"
+      python3 - "$CARRY" "$images" "$batch" "$out/torch_baseline.json" <<'PY'
+import glob, json, os, sys, time
+import numpy as np, torch, torchvision
+from PIL import Image
+carry, images, batch, dest = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
+std = np.array([0.229, 0.224, 0.225], np.float32) * 255
+def pre(p):
+    im = Image.open(p).convert('RGB'); w, h = im.size; s = 256 / min(w, h)
+    im = im.resize((round(w * s), round(h * s)), Image.BICUBIC); w, h = im.size
+    l, t = (w - 224) // 2, (h - 224) // 2
+    return ((np.asarray(im.crop((l, t, l + 224, t + 224)), np.float32) - mean) / std).transpose(2, 0, 1)
+m = torchvision.models.mobilenet_v2()
+m.load_state_dict(torch.load(os.path.join(carry, 'weights', 'mobilenet_v2-b0353104.pth'), map_location='cpu'))
+m = m.eval().cuda()
+feats = lambda x: m.features(x).mean((2, 3))
+ref = os.path.join(carry, 'reference', 'backbones')
+x = torch.from_numpy(np.fromfile(os.path.join(ref, 'mnv2_chelsea_in.f32'), np.float32).reshape(1, 3, 224, 224)).cuda()
+with torch.no_grad():
+    f = feats(x); lg = m.classifier(f)
+d_feat = float((f.cpu().numpy()[0] - np.fromfile(os.path.join(ref, 'mnv2_chelsea_feat.f32'), np.float32)).__abs__().max())
+d_log = float((lg.cpu().numpy()[0] - np.fromfile(os.path.join(ref, 'mnv2_chelsea_logits.f32'), np.float32)).__abs__().max())
+paths = sorted(glob.glob(os.path.join(images, '*.jpg')))
+with torch.no_grad():
+    for _ in range(3):
+        feats(torch.zeros(batch, 3, 224, 224).cuda()); torch.cuda.synchronize()
+    t_dec = t_fwd = 0.0; t0 = time.perf_counter()
+    for i in range(0, len(paths), batch):
+        t = time.perf_counter(); xb = np.stack([pre(p) for p in paths[i:i + batch]]); t_dec += time.perf_counter() - t
+        t = time.perf_counter(); feats(torch.from_numpy(xb).cuda()).cpu(); t_fwd += time.perf_counter() - t
+    total = time.perf_counter() - t0
+r = dict(device=torch.cuda.get_device_name(0), torch=torch.__version__, images=len(paths), batch=batch,
+         total_s=total, images_per_s=len(paths) / total, decode_resize_s=t_dec, forward_s=t_fwd,
+         forward_images_per_s=len(paths) / t_fwd, max_abs_diff_features=d_feat, max_abs_diff_logits=d_log,
+         note='sequential PIL decode in one thread, forward on CUDA fp32')
+print(json.dumps(r, indent=1)); json.dump(r, open(dest, 'w'), indent=1)
+PY
+    fi
+    rm -rf "$images"
+  } 2>&1 | tee "$out/gpu_check.log"
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  -h|--help) sed -n 2,16p "$0" ;;
+  *) run_check "$@" ;;
+esac
