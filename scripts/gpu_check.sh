@@ -4,7 +4,8 @@
 #   scripts/gpu_check.sh prepare        # here, with the Rust toolchain and network:
 #       builds the gpu_check example, and fills gpu_carry/ with the stripped binary, the
 #       MobileNetV2 + EfficientNet-Lite0 weights, the reference tensors/images and the Vulkan
-#       loader package (libvulkan1) for a machine that lacks it.
+#       loader and GL dispatch packages (libvulkan1, libglvnd0, libglx0, ...) for a machine that lacks them
+#       (the NVIDIA Vulkan ICD is libGLX_nvidia.so.0, which needs libglvnd).
 #
 #   scripts/gpu_check.sh [N_IMAGES] [BATCH]   # on the GPU machine (no toolchain, no network),
 #       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it and writes gpu_check.{json,md,log}
@@ -40,7 +41,7 @@ prepare() {
   local o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial
   # shellcheck disable=SC2086
-  if apt-get $o update -qq && (cd "$CARRY/debs" && apt-get $o download libvulkan1); then
+  if apt-get $o update -qq && (cd "$CARRY/debs" && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2); then
     :
   else
     echo "warning: could not download libvulkan1; the GPU machine must have a Vulkan loader" >&2
@@ -59,7 +60,10 @@ run_check() {
     date -u; uname -a; nproc
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
     # Vulkan loader: unpack the carried one when the machine has none.
-    if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+    # The NVIDIA Vulkan ICD (libGLX_nvidia.so.0) needs the glvnd dispatch libraries, and lives in
+    # /usr/local/nvidia/lib64 on the lent machines: without both, wgpu finds no adapter.
+    [ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
+    if ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
       echo "no libvulkan.so.1: unpacking $CARRY/debs"
       for f in "$CARRY"/debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
       ldconfig
