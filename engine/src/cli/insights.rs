@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use crate::insights::{ClassFilter, InsightContext, InsightSettings, Selection, write_insights};
-use crate::project;
 
 /// Whether `--class` filters on the actual or the predicted class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -63,28 +62,8 @@ pub struct InsightsArgs {
 
 /// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
 pub(crate) fn project_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.to_path_buf());
-    }
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&cwd)
-        .with_context(|| format!("listing {}", cwd.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_dir()
-                && p.extension().is_some_and(|e| e == "autopilot")
-                && p.join(project::PROJECT_FILE).is_file()
-        })
-        .collect();
-    found.sort();
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => anyhow::bail!(
-            "no *.autopilot project in {}; pass --project DIR",
-            cwd.display()
-        ),
-        _ => anyhow::bail!("several projects in {}; pass --project DIR", cwd.display()),
-    }
+    super::leaderboard::find_project(given, &cwd)
 }
 
 /// The model to explain: the given id, or the best cross-validated model with fold models.
