@@ -3,7 +3,8 @@
 #
 #   scripts/gpu_check.sh prepare        # here, with the Rust toolchain and network:
 #       builds the gpu_check example, and fills gpu_carry/ with the stripped binary, the
-#       MobileNetV2 + EfficientNet-Lite0 weights, the reference tensors/images and the Vulkan
+#       weights of $GPU_BACKBONES (tags, default "mnv2 lite0"; the carry holds about two),
+#       the reference tensors/images and the Vulkan
 #       loader and GL dispatch packages (libvulkan1, libglvnd0, libglx0, ...) for a machine that lacks them
 #       (the NVIDIA Vulkan ICD is libGLX_nvidia.so.0, which needs libglvnd).
 #
@@ -23,20 +24,31 @@ prepare() {
   local weights="${WEIGHTS_DIR:-${AUTOPILOT_CACHE:+$AUTOPILOT_CACHE/models}}"
   weights="${weights:-$HOME/.cache/autopilot/models}"
   local reference="${REFERENCE_DIR:-/work/shared/reference}"
-  cargo build --release -p autopilot-neural --example gpu_check
+  # The test build (examples included) shares its artifacts with `cargo test`; building the
+  # example alone resolves other features and rebuilds the whole burn stack.
+  cargo test --release --workspace --no-run
   mkdir -p "$CARRY/weights" "$CARRY/reference/backbones" "$CARRY/debs"
   # Stripped, the binary is ~90 MB; xz brings it to ~16 MB (the carry budget is ~60 MiB).
   strip -o /tmp/gpu_check_stripped target/release/examples/gpu_check
   xz -T2 -6 -c /tmp/gpu_check_stripped > "$CARRY/gpu_check.xz"
-  for f in mobilenet_v2-b0353104.pth efficientnet-lite0-57934424.pth; do
-    if [ ! -f "$weights/$f" ]; then
-      echo "missing $weights/$f: run 'autopilot models fetch mobilenet-v2' / 'efficientnet-lite0' first" >&2
+  # The carry budget (~60 MiB) holds the binary and about two backbones' weights.
+  local tag file
+  for tag in ${GPU_BACKBONES:-mnv2 lite0}; do
+    case "$tag" in
+      mnv2) file=mobilenet_v2-b0353104.pth ;;
+      lite0) file=efficientnet-lite0-57934424.pth ;;
+      lite1) file=efficientnet-lite1-77cc7160.pth ;;
+      lite2) file=efficientnet-lite2-9656183e.pth ;;
+      *) echo "unknown backbone tag $tag (mnv2 lite0 lite1 lite2)" >&2; exit 1 ;;
+    esac
+    if [ ! -f "$weights/$file" ]; then
+      echo "missing $weights/$file: run 'autopilot models fetch' for it first" >&2
       exit 1
     fi
-    cp "$weights/$f" "$CARRY/weights/"
+    cp "$weights/$file" "$CARRY/weights/"
+    cp "$reference"/backbones/"$tag"_* "$CARRY/reference/backbones/"
   done
   cp "$reference"/chelsea.png "$reference"/coffee.png "$CARRY/reference/"
-  cp "$reference"/backbones/mnv2_* "$reference"/backbones/lite0_* "$CARRY/reference/backbones/"
   # The Vulkan loader (a GPU image may have the NVIDIA driver but no libvulkan.so.1).
   local o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial

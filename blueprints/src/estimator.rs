@@ -44,10 +44,50 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>>;
     /// A boxed copy (for retraining the same blueprint on other folds).
     fn clone_box(&self) -> Box<dyn Estimator>;
+    /// For differentiable models: the gradient of class `class`'s centred logit
+    /// (`log p_class − mean_k log p_k`, the softmax logit with its free shift removed) with
+    /// respect to the dense columns of the single row `x`. `None` for models that are not
+    /// differentiable (trees, k-NN, naive Bayes): Grad-CAM needs this, occlusion does not.
+    fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
+        let _ = (x, class);
+        Ok(None)
+    }
 }
 
 impl Clone for Box<dyn Estimator> {
     fn clone(&self) -> Self {
         self.clone_box()
     }
+}
+
+/// Central finite differences of class `class`'s centred logit (`log p_class − mean_k log p_k`
+/// over the classes with non-zero probability) with respect to the dense columns of the single
+/// row `x`, with step `h`: the reference [`Estimator::dense_logit_gradient`] is checked against.
+pub fn finite_difference_logit_gradient(
+    estimator: &dyn Estimator,
+    x: &Features,
+    class: usize,
+    h: f32,
+) -> Result<Vec<f32>> {
+    let d = x.n_dense();
+    let mut probe = x.select_rows(&vec![0; 2 * d]);
+    if let Some(rows) = probe.dense.as_mut() {
+        for j in 0..d {
+            rows[[2 * j, j]] += h;
+            rows[[2 * j + 1, j]] -= h;
+        }
+    }
+    let p = estimator.predict_proba(&probe)?;
+    let centred = |i: usize| -> f64 {
+        let row = p.row(i);
+        let logs: Vec<f64> = row
+            .iter()
+            .filter(|&&v| v > 0.0)
+            .map(|&v| f64::from(v).ln())
+            .collect();
+        f64::from(row[class]).ln() - logs.iter().sum::<f64>() / logs.len() as f64
+    };
+    Ok((0..d)
+        .map(|j| ((centred(2 * j) - centred(2 * j + 1)) / (2.0 * f64::from(h))) as f32)
+        .collect())
 }

@@ -154,6 +154,116 @@ fn weights_available() -> bool {
     }
 }
 
+/// Grad-CAM of a logistic head on EfficientNet-Lite0 features: the level maps, weighted by the
+/// head's gradient, average exactly to the image's contribution to the centred logit, which is
+/// read independently off the model's probabilities with and without the image features.
+#[test]
+fn grad_cam_maps_add_up_to_the_logistic_head_s_image_score() {
+    use autopilot::images::{ImageSettings, featurizer_for, image_features};
+    use autopilot::insights::grad_cam::{grad_cam_map, weighted_level_maps};
+    use autopilot::model::{BlockSpec, FeatureInputs};
+    use blueprints::metrics::argmax;
+
+    if !weights_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = demo_with_noise(tmp.path(), 60, false);
+    let opts = LoadOptions {
+        target: Some(synth::DEMO_TARGET.into()),
+        ..LoadOptions::default()
+    };
+    let ds = dataset::load(&csv, &opts).unwrap();
+    let target = ds.target(synth::DEMO_TARGET).unwrap();
+    let columns = vec!["image".to_string(), "price".to_string()];
+    let blocks = blocks_for(&ds, &columns, "efficientnet-lite0");
+    let key = blocks
+        .iter()
+        .find_map(|b| match b {
+            BlockSpec::Image(k) => Some(k.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let settings = ImageSettings {
+        device: neural::DeviceChoice::Cpu,
+        batch_size: 16,
+    };
+    let matrix = image_features(None, &ds, &key, &settings).unwrap();
+    let mut inputs = FeatureInputs::new(&ds);
+    inputs
+        .images
+        .insert(key.clone(), std::sync::Arc::new(matrix));
+    let rows: Vec<usize> = (0..40).collect();
+    let y: Vec<u32> = rows.iter().map(|&r| target.labels[r]).collect();
+    let model = Model::fit(
+        &blocks,
+        Box::new(LogisticRegression::default()),
+        &inputs,
+        &rows,
+        &y,
+        &target.classes,
+        0,
+    )
+    .unwrap();
+    let featurizer = featurizer_for(&key, &settings).unwrap();
+    let dim = featurizer.feature_dim();
+    let centred = |p: ndarray::ArrayView1<f32>, c: usize| -> f64 {
+        let logs: Vec<f64> = p.iter().map(|&v| f64::from(v).ln()).collect();
+        logs[c] - logs.iter().sum::<f64>() / logs.len() as f64
+    };
+    for row in [45usize, 52] {
+        let map = grad_cam_map(
+            &model,
+            &inputs,
+            &featurizer,
+            "image",
+            row,
+            target.labels[row],
+        )
+        .unwrap()
+        .expect("logistic regression is differentiable");
+        let crop = featurizer.preprocess_config().crop;
+        assert_eq!(map.heat.dim(), (crop, crop));
+        let max = map.heat.iter().copied().fold(0.0f32, f32::max);
+        assert!(map.heat.iter().all(|&v| v >= 0.0) && (max - 1.0).abs() < 1e-6);
+        // The image's share of the centred logit, from probabilities alone.
+        let x = model.pipeline.transform(&inputs, &[row]).unwrap();
+        let p = model.estimator.predict_proba(&x).unwrap();
+        let c = argmax(p.row(0));
+        assert_eq!(c as u32, map.predicted);
+        let mut blank = x.clone();
+        // The image block comes first (block order = column order).
+        blank
+            .dense
+            .as_mut()
+            .unwrap()
+            .slice_mut(ndarray::s![.., 0..dim])
+            .fill(0.0);
+        let p0 = model.estimator.predict_proba(&blank).unwrap();
+        let share = centred(p.row(0), c) - centred(p0.row(0), c);
+        // The same share from the Grad-CAM maps.
+        let grad = model
+            .estimator
+            .dense_logit_gradient(&x, c)
+            .unwrap()
+            .unwrap();
+        let img = neural::preprocess::load_rgb(
+            &ds.image_path(ds.column("image").unwrap().values[row].as_deref().unwrap()),
+        )
+        .unwrap();
+        let input =
+            neural::preprocess::preprocess_rgb(&img, featurizer.preprocess_config()).unwrap();
+        let maps = featurizer.level_maps(input).unwrap();
+        let weighted = weighted_level_maps(&maps, &grad[..dim]).unwrap();
+        let from_maps: f64 = weighted.iter().map(|m| f64::from(m.mean().unwrap())).sum();
+        assert!(
+            (from_maps - share).abs() < 1e-3 * (1.0 + share.abs()),
+            "row {row}: maps give {from_maps}, probabilities {share}"
+        );
+        assert!(share.abs() > 1e-3, "the image should move the logit");
+    }
+}
+
 fn png_size(path: &Path) -> (u32, u32) {
     let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (img.width(), img.height())

@@ -300,3 +300,69 @@ fn imports_peer_fold_ids() {
     let ds = load_fast(csv, "genre");
     assert_groups_never_straddle(&p, &ds.column("artist_name").unwrap().values);
 }
+
+/// `--folds-from` takes the peer harness's fold ids (one per CSV record, in its results JSON):
+/// the project's partition is exactly those folds, a skipped record's id is dropped, and a file
+/// of the wrong length is refused before a project is created.
+#[test]
+fn folds_from_a_peer_results_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = write_grouped_csv(tmp.path());
+    // Record 5 (spreadsheet row 7) loses its target: ingestion skips it.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[6] = lines[6].rsplit_once(',').unwrap().0.to_string() + ",";
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    // Artist g goes to fold (g * 7) % 4; one fold id per record.
+    let ids: Vec<i32> = (0..600).map(|r| ((r / 10) * 7 % 4) as i32).collect();
+    let folds = tmp.path().join("peer.json");
+    std::fs::write(
+        &folds,
+        serde_json::json!({"n_rows": 600, "folds": ids, "results": {}}).to_string(),
+    )
+    .unwrap();
+    let proj = tmp.path().join("proj");
+    let args = [
+        "run",
+        s(&csv),
+        "--target",
+        "genre",
+        "--group",
+        "artist",
+        "--folds-from",
+        s(&folds),
+        "--project",
+        s(&proj),
+    ];
+    assert_eq!(cli(&args), 0);
+    let project = Project::open(&proj).unwrap();
+    let partition: Partition = project.load_json(project::PARTITION_FILE).unwrap();
+    assert_eq!(partition.k, 4);
+    assert!(partition.holdout.is_empty());
+    let expected: Vec<u8> = ids
+        .iter()
+        .enumerate()
+        .filter(|&(r, _)| r != 5)
+        .map(|(_, &f)| f as u8)
+        .collect();
+    assert_eq!(partition.folds, expected);
+    assert_eq!(project.settings.folds, 4);
+    assert!(project.settings.folds_sha256.is_some());
+    let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
+    assert_eq!(lb.rows[0].cv_folds.len(), 4);
+    // Rerunning with the same file reuses the project; another file is refused.
+    assert_eq!(cli(&args), 0);
+    std::fs::write(
+        &folds,
+        serde_json::json!(ids.iter().map(|f| (f + 1) % 4).collect::<Vec<_>>()).to_string(),
+    )
+    .unwrap();
+    assert_eq!(cli(&args), 1);
+    // A file of the wrong length: an error, and no project folder.
+    std::fs::write(&folds, "[0, 1, 0]").unwrap();
+    let fresh = tmp.path().join("fresh");
+    let mut bad = args;
+    bad[9] = s(&fresh);
+    assert_eq!(cli(&bad), 1);
+    assert!(!fresh.exists());
+}

@@ -86,6 +86,21 @@ pub struct BatchOutput {
     pub logits: Option<Vec<f32>>,
 }
 
+/// The activations of one level for one image, before global average pooling.
+#[derive(Debug, Clone)]
+pub struct LevelMap {
+    /// Which level.
+    pub level: FeatureLevel,
+    /// Channels (= the level's pooled feature count).
+    pub channels: usize,
+    /// Spatial height.
+    pub height: usize,
+    /// Spatial width.
+    pub width: usize,
+    /// `channels × height × width`, row-major.
+    pub values: Vec<f32>,
+}
+
 /// A pretrained backbone turning image files into pooled multi-level features.
 #[derive(Debug)]
 pub struct ImageFeaturizer {
@@ -254,6 +269,38 @@ impl ImageFeaturizer {
         let features = to_host(features)?;
         let logits = out.logits.map(to_host).transpose()?;
         Ok(BatchOutput { features, logits })
+    }
+
+    /// The unpooled activations of the featurizer's levels for one preprocessed image
+    /// (`3 × crop × crop`), in level order: what the pooled features average. Runs on burn
+    /// (on the featurizer's device) whatever the forward path.
+    pub fn level_maps(&self, input: Vec<f32>) -> Result<Vec<LevelMap>> {
+        let c = self.preprocess.crop;
+        if input.len() != self.preprocess.input_len() {
+            return Err(NeuralError::InvalidConfig(format!(
+                "one image needs {} values, got {}",
+                self.preprocess.input_len(),
+                input.len()
+            )));
+        }
+        let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, c, c]), &self.device);
+        let (maps, _) = self.net.forward_maps(x, &self.levels, false);
+        maps.into_iter()
+            .zip(&self.levels)
+            .map(|(t, &level)| {
+                let [_, channels, height, width] = t.dims();
+                let values = t.into_data().try_into_vec::<f32>().map_err(|e| {
+                    NeuralError::InvalidConfig(format!("reading the maps back: {e:?}"))
+                })?;
+                Ok(LevelMap {
+                    level,
+                    channels,
+                    height,
+                    width,
+                    values,
+                })
+            })
+            .collect()
     }
 
     /// ImageNet logits (1000 per image) of image files; a failing image gives its error.

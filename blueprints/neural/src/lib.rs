@@ -20,6 +20,6 @@ pub mod zoo;
 pub use backbone::Backbone;
 pub use device::DeviceChoice;
 pub use error::{NeuralError, Result};
-pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer};
+pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer, LevelMap};
 pub use level::FeatureLevel;
 pub use snn::{SelfNormalizingNet, SnnParams};

@@ -223,6 +223,21 @@ impl BackboneNet {
     /// (in that order) and, if `logits`, the classifier output. Stops early when the deeper
     /// layers are not needed.
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {
+        let (maps, logits) = self.forward_maps(input, levels, logits);
+        NetOutput {
+            levels: maps.into_iter().map(global_avg_pool).collect(),
+            logits,
+        }
+    }
+
+    /// Like [`BackboneNet::forward`], but the activations of `levels` are returned before
+    /// pooling (`[batch, channels, h, w]` each): the maps Grad-CAM weighs.
+    pub fn forward_maps(
+        &self,
+        input: Tensor<4>,
+        levels: &[FeatureLevel],
+        logits: bool,
+    ) -> (Vec<Tensor<4>>, Option<Tensor<2>>) {
         let need_head = logits || levels.contains(&FeatureLevel::Highest);
         let tap_blocks: Vec<(FeatureLevel, usize)> = levels
             .iter()
@@ -237,35 +252,27 @@ impl BackboneNet {
             tap_blocks.iter().map(|&(_, b)| b + 1).max().unwrap_or(0)
         };
 
-        let mut pooled: Vec<(FeatureLevel, Tensor<2>)> = Vec::with_capacity(levels.len());
+        let mut taps: Vec<(FeatureLevel, Tensor<4>)> = Vec::with_capacity(levels.len());
         let mut x = self.stem.forward(input);
         for (i, block) in self.blocks.iter().take(last_needed).enumerate() {
             x = block.forward(x);
             for &(level, _) in tap_blocks.iter().filter(|&&(_, b)| b == i) {
-                pooled.push((level, global_avg_pool(x.clone())));
+                taps.push((level, x.clone()));
             }
         }
         let mut out_logits = None;
         if need_head {
-            let head = global_avg_pool(self.head.forward(x));
+            let head = self.head.forward(x);
             if logits {
-                out_logits = Some(self.classifier.forward(head.clone()));
+                out_logits = Some(self.classifier.forward(global_avg_pool(head.clone())));
             }
-            pooled.push((FeatureLevel::Highest, head));
+            taps.push((FeatureLevel::Highest, head));
         }
-        let levels = levels
+        let maps = levels
             .iter()
-            .filter_map(|l| {
-                pooled
-                    .iter()
-                    .find(|(pl, _)| pl == l)
-                    .map(|(_, t)| t.clone())
-            })
+            .filter_map(|l| taps.iter().find(|(tl, _)| tl == l).map(|(_, t)| t.clone()))
             .collect();
-        NetOutput {
-            levels,
-            logits: out_logits,
-        }
+        (maps, out_logits)
     }
 }
 

@@ -17,7 +17,7 @@ use neural::text::{
 use neural::zoo::{self, WeightSpec, WheelSource};
 use sha2::{Digest, Sha256};
 
-const REFERENCE: &str = "/work/shared/reference/minilm/embeddings.json";
+pub(crate) const REFERENCE: &str = "/work/shared/reference/minilm/embeddings.json";
 
 fn cpu_config() -> SentenceEmbedderConfig {
     SentenceEmbedderConfig {
@@ -27,7 +27,7 @@ fn cpu_config() -> SentenceEmbedderConfig {
 }
 
 /// The real model, loaded once per test binary (weights from the zoo).
-fn embedder() -> &'static SentenceEmbedder {
+pub(crate) fn embedder() -> &'static SentenceEmbedder {
     static E: OnceLock<SentenceEmbedder> = OnceLock::new();
     E.get_or_init(|| SentenceEmbedder::new(cpu_config()).expect("MiniLM from the zoo"))
 }
@@ -40,7 +40,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
     let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();

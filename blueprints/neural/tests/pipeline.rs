@@ -98,3 +98,39 @@ fn zero_batch_size_is_rejected() {
     config.batch_size = 0;
     assert!(ImageFeaturizer::untrained(config, 0).is_err());
 }
+
+#[test]
+fn level_maps_average_to_the_pooled_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_images(dir.path());
+    let f = featurizer(2);
+    let input = preprocess_path(&paths[1], f.preprocess_config()).unwrap();
+    let pooled = f.run_batch(input.clone(), 1, false).unwrap().features;
+    let maps = f.level_maps(input).unwrap();
+    let levels: Vec<FeatureLevel> = maps.iter().map(|m| m.level).collect();
+    assert_eq!(levels, f.levels());
+    let crop = f.preprocess_config().crop;
+    // Low is the stride-8 stage (32 channels), Highest the stride-32 head.
+    assert_eq!((maps[0].height, maps[0].width), (crop / 8, crop / 8));
+    assert_eq!((maps[1].height, maps[1].width), (crop / 32, crop / 32));
+    let mut means = Vec::new();
+    for m in &maps {
+        let plane = m.height * m.width;
+        assert_eq!(m.values.len(), m.channels * plane);
+        means.extend(
+            (0..m.channels)
+                .map(|c| m.values[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32),
+        );
+    }
+    assert_eq!(means.len(), pooled.len());
+    let worst = means
+        .iter()
+        .zip(&pooled)
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0f32, f32::max);
+    // Burn's maps against the CPU kernels' pooled features.
+    assert!(
+        worst < 1e-4,
+        "maps average {worst} away from the pooled features"
+    );
+}

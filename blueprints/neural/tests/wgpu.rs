@@ -187,3 +187,66 @@ fn mobilenet_v2_matches_reference_on_wgpu() {
 fn efficientnet_lite0_matches_reference_on_wgpu() {
     check_reference(Backbone::EfficientNetLite0, "lite0");
 }
+
+/// MiniLM on wgpu: the sentence-transformers reference (when present) within 1e-4 and the CPU
+/// backend's embeddings within 1e-4, texts of different lengths in one padded batch.
+#[test]
+fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
+    use neural::text::{SentenceEmbedder, SentenceEmbedderConfig};
+    if wgpu_or_skip().is_none() {
+        return;
+    }
+    let config = SentenceEmbedderConfig {
+        device: DeviceChoice::Wgpu,
+        ..Default::default()
+    };
+    let gpu = SentenceEmbedder::new(config).expect("MiniLM from the zoo");
+    let reference: Option<serde_json::Value> = std::fs::read(super::minilm::REFERENCE)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("reference JSON"));
+    let mut texts: Vec<String> = vec![
+        "A short one.".into(),
+        "Lyrics about the long road home, the rain on the windshield and the radio playing \
+         an old song we used to know by heart."
+            .into(),
+        String::new(),
+    ];
+    if let Some(cases) = reference.as_ref().and_then(|r| r.as_array()) {
+        texts.extend(
+            cases
+                .iter()
+                .map(|c| c["text"].as_str().unwrap().to_string()),
+        );
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let on_gpu = gpu.embed(&refs).unwrap();
+    let on_cpu = super::minilm::embedder().embed(&refs).unwrap();
+    for (i, text) in refs.iter().enumerate() {
+        let diff = max_abs_diff(&on_gpu.row(i).to_vec(), &on_cpu.row(i).to_vec());
+        println!("{text:?}: wgpu vs CPU max |Δ| = {diff:.2e}");
+        assert!(diff <= 1e-4, "{text:?}: wgpu vs CPU max |Δ| = {diff}");
+    }
+    if let Some(cases) = reference.as_ref().and_then(|r| r.as_array()) {
+        for (k, case) in cases.iter().enumerate() {
+            let want: Vec<f32> = case["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            let row = on_gpu.row(3 + k).to_vec();
+            let diff = max_abs_diff(&row, &want);
+            let cos = super::minilm::cosine(&row, &want);
+            assert!(
+                diff <= 1e-4 && cos >= 0.9999,
+                "{:?}: max |Δ| = {diff}, cosine {cos}",
+                refs[3 + k]
+            );
+        }
+    } else {
+        println!(
+            "SKIP (reference part): {} is absent",
+            super::minilm::REFERENCE
+        );
+    }
+}

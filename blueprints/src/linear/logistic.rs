@@ -313,9 +313,59 @@ impl Estimator for LogisticRegression {
     fn clone_box(&self) -> Box<dyn Estimator> {
         Box::new(self.clone())
     }
+
+    fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
+        let fitted = self.fitted()?;
+        if x.n_rows() != 1 || x.n_dense() != fitted.n_dense {
+            return Err(BlueprintError::InvalidInput(format!(
+                "a logit gradient needs one row of {} dense columns, got {} rows of {}",
+                fitted.n_dense,
+                x.n_rows(),
+                x.n_dense()
+            )));
+        }
+        Ok(Some(fitted.centred_logit_gradient(class)?))
+    }
 }
 
 impl FittedLinear {
+    /// Gradient of class `class`'s centred logit with respect to the dense columns: the model is
+    /// linear, so it is the same for every row. Classes absent from training get the gradient of
+    /// `−mean_k z_k` (their probability is 0 whatever the input).
+    pub fn centred_logit_gradient(&self, class: usize) -> Result<Vec<f32>> {
+        if class >= self.classes.n_classes {
+            return Err(BlueprintError::InvalidInput(format!(
+                "class {class} is out of range (the model has {} classes)",
+                self.classes.n_classes
+            )));
+        }
+        let k = self.classes.n_present();
+        let compact = self
+            .classes
+            .present
+            .iter()
+            .position(|&c| c as usize == class);
+        let mut grad = vec![0.0f32; self.n_dense];
+        if k < 2 {
+            return Ok(grad);
+        }
+        for (j, g) in grad.iter_mut().enumerate() {
+            let row = self.coef.row(j);
+            // Full logits: binary models score only the second class (z = (0, s)).
+            let logit = |c: usize| {
+                if row.len() == 1 {
+                    if c == 1 { row[0] } else { 0.0 }
+                } else {
+                    row[c]
+                }
+            };
+            let mean = (0..k).map(logit).sum::<f64>() / k as f64;
+            let own = compact.map_or(0.0, logit);
+            *g = (own - mean) as f32;
+        }
+        Ok(grad)
+    }
+
     /// Class probabilities, `rows × n_classes`.
     pub fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
         x.validate()?;

@@ -460,3 +460,37 @@ fn chunked_prediction_is_consistent_and_deterministic() {
         .count();
     assert!(hits > 400, "{hits}");
 }
+
+#[test]
+fn logit_gradient_matches_finite_differences_multiclass_and_binary() {
+    use crate::estimator::finite_difference_logit_gradient;
+    let (x, y) = parity_data();
+    let y_binary: Vec<u32> = y.iter().map(|&c| u32::from(c == 2)).collect();
+    for (labels, k) in [(y, 3usize), (y_binary, 2)] {
+        let mut lr = tight(1.0, true);
+        lr.fit(&Features::dense(x.clone()), &labels, &FitContext::new(k, 0))
+            .unwrap();
+        for row in [0usize, 7] {
+            let one = Features::dense(x.slice(ndarray::s![row..row + 1, ..]).to_owned());
+            for class in 0..k {
+                let g = lr.dense_logit_gradient(&one, class).unwrap().unwrap();
+                let fd = finite_difference_logit_gradient(&lr, &one, class, 1e-2).unwrap();
+                for (a, b) in g.iter().zip(&fd) {
+                    assert!(
+                        (a - b).abs() < 2e-3 * (1.0 + b.abs()),
+                        "k={k} class {class}: {g:?} vs {fd:?}"
+                    );
+                }
+                assert!(
+                    g.iter().any(|v| v.abs() > 1e-3),
+                    "a fitted model has a non-zero gradient"
+                );
+            }
+        }
+        // Two rows are refused: the gradient is of one prediction.
+        assert!(
+            lr.dense_logit_gradient(&Features::dense(x.clone()), 0)
+                .is_err()
+        );
+    }
+}

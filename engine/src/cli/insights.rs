@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use crate::insights::activation_maps::MapMethod;
 use crate::insights::{ClassFilter, InsightContext, InsightSettings, Selection, write_insights};
 
 /// Whether `--class` filters on the actual or the predicted class.
@@ -15,6 +16,18 @@ pub enum FilterBy {
     Actual,
     /// The model's out-of-fold prediction.
     Predicted,
+}
+
+/// How activation maps are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MapMethodArg {
+    /// Grad-CAM when the model's head is differentiable (logistic regression, residual net),
+    /// occlusion otherwise.
+    Auto,
+    /// Grad-CAM (refused for trees, k-NN, naive Bayes).
+    GradCam,
+    /// Occlusion sensitivity (any model; slower).
+    Occlusion,
 }
 
 /// Arguments of `autopilot insights`.
@@ -31,9 +44,12 @@ pub struct InsightsArgs {
     /// Confusion matrices (cross-validation, and holdout when unlocked).
     #[arg(long)]
     pub confusion: bool,
-    /// Occlusion activation maps of image columns.
+    /// Activation maps of image columns.
     #[arg(long)]
     pub activation_maps: bool,
+    /// How activation maps are computed.
+    #[arg(long = "map-method", value_enum, default_value_t = MapMethodArg::Auto)]
+    pub map_method: MapMethodArg,
     /// t-SNE maps of the image features.
     #[arg(long)]
     pub embeddings: bool,
@@ -115,6 +131,11 @@ pub fn execute(args: InsightsArgs) -> anyhow::Result<()> {
             FilterBy::Actual => ClassFilter::Actual(c),
             FilterBy::Predicted => ClassFilter::Predicted(c),
         }),
+        map_method: match args.map_method {
+            MapMethodArg::Auto => None,
+            MapMethodArg::GradCam => Some(MapMethod::GradCam),
+            MapMethodArg::Occlusion => Some(MapMethod::Occlusion),
+        },
         seed: args.seed,
         ..InsightSettings::default()
     };

@@ -14,7 +14,7 @@ use clap::Args;
 use crate::autopilot::Mode;
 use crate::dataset::{self, ColumnType, Dataset, LoadOptions, Profile, Target};
 use crate::leaderboard::{self, Leaderboard};
-use crate::partition::{self, Partition, PartitionSpec};
+use crate::partition::{self, Partition, PartitionSpec, fold_file};
 use crate::project::{self, Project, ProjectSettings};
 
 /// Arguments of `autopilot run`.
@@ -44,6 +44,11 @@ pub struct RunArgs {
     /// Number of cross-validation folds.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
+    /// Use these folds instead of drawing them: one fold id per CSV data record (0..k, negative
+    /// = holdout), as a JSON array, a JSON object with a `folds` array (the peer harness's
+    /// results file), or one id per line. Replaces --folds, --holdout-pct and --group's split.
+    #[arg(long, value_name = "FILE")]
+    pub folds_from: Option<PathBuf>,
     /// Allow image paths outside the data folder (`..`, absolute paths, symlinks).
     #[arg(long)]
     pub allow_outside: bool,
@@ -173,6 +178,22 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let ds = dataset::load(&args.data, &opts)?;
     let profile = dataset::profile(&ds, &args.target, args.group.as_deref())?;
     let target = ds.target(&args.target)?;
+    // Imported folds are checked before anything is written.
+    let imported = match &args.folds_from {
+        Some(path) => {
+            let file = fold_file::read_fold_file(path)?;
+            let mut p = fold_file::partition_from_file(&ds, &file, path)?;
+            if let Some(g) = &args.group {
+                fold_file::check_groups(&mut p, &ds, g)?;
+                p.group_column = Some(g.clone());
+            }
+            settings.folds = p.k;
+            settings.holdout_pct = 100.0 * p.holdout_rows().len() as f64 / p.n_rows() as f64;
+            settings.folds_sha256 = Some(file.sha256);
+            Some(p)
+        }
+        None => None,
+    };
 
     let dir = args
         .project
@@ -215,7 +236,10 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
             p
         }
         None => {
-            let p = make_partition(&ds, &target, args)?;
+            let p = match imported {
+                Some(p) => p,
+                None => make_partition(&ds, &target, args)?,
+            };
             project.save_json(project::PARTITION_FILE, &p)?;
             p
         }
@@ -270,8 +294,21 @@ fn ensure_baseline(prep: &Prepared, lb: &mut Leaderboard) -> bool {
 
 /// A short description of the partition.
 pub(crate) fn describe_partition(p: &Partition, ds: &Dataset) -> String {
-    let mut s = match &p.group_column {
-        Some(g) => {
+    let sizes = || {
+        p.fold_sizes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = match (&p.imported_from, &p.group_column) {
+        (Some(file), _) => format!(
+            "Partition: {} folds imported from {file}\n  holdout: {} rows\n  folds:   {}",
+            p.k,
+            p.holdout.len(),
+            sizes()
+        ),
+        (None, Some(g)) => {
             let groups_in = |rows: &[usize]| -> usize {
                 let col = ds.column(g);
                 let mut seen = std::collections::BTreeSet::new();
@@ -298,17 +335,13 @@ pub(crate) fn describe_partition(p: &Partition, ds: &Dataset) -> String {
                 folds.join(", ")
             )
         }
-        None => format!(
+        (None, None) => format!(
             "Partition: stratified {}-fold + {}% holdout, seed {}\n  holdout: {} rows\n  folds:   {}",
             p.k,
             p.holdout_pct,
             p.seed,
             p.holdout.len(),
-            p.fold_sizes()
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            sizes()
         ),
     };
     for w in &p.warnings {

@@ -1,4 +1,8 @@
-//! Activation maps by **occlusion sensitivity** (Zeiler & Fergus, 2014): a grey square (the
+//! Activation maps: the [`ActivationMap`] type, its overlay and grid figure, and maps by
+//! **occlusion sensitivity**, the method for heads that are not differentiable (Grad-CAM, for
+//! those that are, lives in [`super::grad_cam`]).
+//!
+//! Occlusion sensitivity (Zeiler & Fergus, 2014): a grey square (the
 //! backbone's mean colour, i.e. zero after normalization) slides over the network's input crop;
 //! each occluded image goes through the backbone again, the model predicts from the new image
 //! features (every other column unchanged), and the drop of the probability of the class the
@@ -40,6 +44,26 @@ impl Default for OcclusionOptions {
     }
 }
 
+/// How an activation map was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MapMethod {
+    /// Gradient-weighted class activation mapping (differentiable heads).
+    GradCam,
+    /// Occlusion sensitivity (any head).
+    Occlusion,
+}
+
+impl MapMethod {
+    /// Readable name.
+    pub fn label(self) -> &'static str {
+        match self {
+            MapMethod::GradCam => "Grad-CAM",
+            MapMethod::Occlusion => "occlusion",
+        }
+    }
+}
+
 /// The activation map of one image.
 #[derive(Debug, Clone)]
 pub struct ActivationMap {
@@ -55,10 +79,16 @@ pub struct ActivationMap {
     pub heat: Array2<f32>,
     /// The network's input crop as RGB.
     pub crop: RgbImage,
+    /// How the heat was computed.
+    pub method: MapMethod,
 }
 
 /// The RGB picture of a normalized CHW input.
-fn crop_image(input: &[f32], crop: usize, norm: &neural::backbone::Normalization) -> RgbImage {
+pub(crate) fn crop_image(
+    input: &[f32],
+    crop: usize,
+    norm: &neural::backbone::Normalization,
+) -> RgbImage {
     let plane = crop * crop;
     RgbImage::from_fn(crop as u32, crop as u32, |x, y| {
         let i = y as usize * crop + x as usize;
@@ -188,6 +218,7 @@ pub fn occlusion_map(
         probability: p0,
         heat,
         crop: crop_image(&input, crop, &cfg.norm),
+        method: MapMethod::Occlusion,
     })
 }
 
@@ -296,6 +327,7 @@ mod tests {
             probability: 0.7,
             heat,
             crop,
+            method: MapMethod::Occlusion,
         };
         let o = m.overlay();
         let cold = o.get_pixel(7, 7).0;

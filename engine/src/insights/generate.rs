@@ -13,12 +13,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::InsightError;
-use super::activation_maps::{OcclusionOptions, grid_figure, occlusion_map};
+use super::activation_maps::{
+    ActivationMap, MapMethod, OcclusionOptions, grid_figure, occlusion_map,
+};
 use super::charts::{Figure, bar_chart};
 use super::confusion::{Confusion, confusion_for_model};
 use super::context::{InsightContext, SavedFolds};
 use super::embeddings_2d::{EmbeddingOptions, image_embedding, thumbnails};
 use super::feature_impact::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
+use super::grad_cam::grad_cam_map;
 use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud};
 use crate::dataset::ColumnType;
 use crate::images::{ImageSettings, featurizer_for};
@@ -32,7 +35,7 @@ pub struct Selection {
     pub feature_impact: bool,
     /// Confusion matrices.
     pub confusion: bool,
-    /// Occlusion activation maps.
+    /// Activation maps (Grad-CAM or occlusion).
     pub activation_maps: bool,
     /// t-SNE image embeddings.
     pub embeddings: bool,
@@ -74,6 +77,9 @@ pub struct InsightSettings {
     pub max_images: usize,
     /// Filter of the activation-map images.
     pub class_filter: Option<ClassFilter>,
+    /// Activation-map method; `None`: Grad-CAM when the model's head is differentiable,
+    /// occlusion otherwise.
+    pub map_method: Option<MapMethod>,
     /// Occlusion settings.
     pub occlusion: OcclusionOptions,
     /// Embedding settings.
@@ -91,6 +97,7 @@ impl Default for InsightSettings {
             feature_impact: FeatureImpactOptions::default(),
             max_images: 12,
             class_filter: None,
+            map_method: None,
             occlusion: OcclusionOptions::default(),
             embeddings: EmbeddingOptions::default(),
             word_cloud: WordCloudOptions::default(),
@@ -416,28 +423,46 @@ pub fn write_insights(
                     .fold_of(r)
                     .unwrap_or(0)
                     .min(saved.folds.len() - 1);
-                maps.push(occlusion_map(
+                maps.push(activation_map(
                     &saved.folds[fold],
                     &inputs,
                     &featurizer,
                     &key.column,
                     r,
                     labels[r],
-                    &settings.occlusion,
+                    settings,
                 )?);
             }
+            let method = maps.first().map_or(MapMethod::Occlusion, |m| m.method);
             let filter = match &settings.class_filter {
                 None => String::new(),
                 Some(ClassFilter::Actual(c)) => format!(", actual class {c}"),
                 Some(ClassFilter::Predicted(c)) => format!(", predicted class {c}"),
             };
             let title = format!(
-                "{eid}: occlusion activation maps of '{}'{filter}",
+                "{eid}: {} activation maps of '{}'{filter}",
+                method.label(),
                 key.column
             );
             let fig = grid_figure(&maps, &classes, &title)?;
             let stem = format!("activation_maps_{}", safe_name(&key.column));
-            w.figure(&fig, &stem, "Activation maps", &format!("Occlusion sensitivity of '{}' ({}){filter}: red = hiding this region lowers the predicted class's probability most; frame = actual class", key.column, key.backbone))?;
+            let how = match method {
+                MapMethod::GradCam => {
+                    "Grad-CAM through the backbone's pooled levels: red = activations pushing the predicted class's logit up the most"
+                }
+                MapMethod::Occlusion => {
+                    "occlusion sensitivity: red = hiding this region lowers the predicted class's probability most"
+                }
+            };
+            w.figure(
+                &fig,
+                &stem,
+                "Activation maps",
+                &format!(
+                    "'{}' ({}){filter}, {how}; frame = actual class",
+                    key.column, key.backbone
+                ),
+            )?;
             let summary: Vec<serde_json::Value> = maps
                 .iter()
                 .map(|m| {
@@ -446,6 +471,7 @@ pub fn write_insights(
                         "actual": classes[m.actual as usize],
                         "predicted": classes[m.predicted as usize],
                         "probability": m.probability,
+                        "method": m.method,
                     })
                 })
                 .collect();
@@ -532,4 +558,37 @@ pub fn write_insights(
     });
     w.json("insights.json", &summary)?;
     Ok(w.out)
+}
+
+/// One image's activation map by the requested method, or by Grad-CAM when the head is
+/// differentiable and occlusion otherwise.
+fn activation_map(
+    model: &crate::model::Model,
+    inputs: &crate::model::FeatureInputs,
+    featurizer: &neural::ImageFeaturizer,
+    column: &str,
+    row: usize,
+    actual: u32,
+    settings: &InsightSettings,
+) -> Result<ActivationMap, InsightError> {
+    if settings.map_method != Some(MapMethod::Occlusion) {
+        if let Some(map) = grad_cam_map(model, inputs, featurizer, column, row, actual)? {
+            return Ok(map);
+        }
+        if settings.map_method == Some(MapMethod::GradCam) {
+            return Err(InsightError::invalid(format!(
+                "Grad-CAM needs a differentiable head, and {} is not; use occlusion",
+                model.estimator.name()
+            )));
+        }
+    }
+    occlusion_map(
+        model,
+        inputs,
+        featurizer,
+        column,
+        row,
+        actual,
+        &settings.occlusion,
+    )
 }

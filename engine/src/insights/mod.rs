@@ -1,5 +1,5 @@
 //! Model insights: which input columns matter ([`feature_impact`]), where the model confuses
-//! classes ([`confusion`]), where in an image it looks ([`activation_maps`]), how images group
+//! classes ([`confusion`]), where in an image it looks ([`activation_maps`], [`grad_cam`]), how images group
 //! ([`embeddings_2d`], [`tsne`]), which words mark a class ([`word_cloud`]), and one HTML file
 //! with all of them ([`report`]).
 //!
@@ -14,6 +14,7 @@ pub mod context;
 pub mod embeddings_2d;
 pub mod feature_impact;
 pub mod generate;
+pub mod grad_cam;
 pub mod report;
 pub mod tsne;
 pub mod word_cloud;

@@ -96,6 +96,9 @@ pub struct ProjectSettings {
     /// Whether image paths may point outside the data folder.
     #[serde(default)]
     pub allow_outside: bool,
+    /// SHA-256 of the fold file given with `--folds-from` (the folds were imported, not drawn).
+    #[serde(default)]
+    pub folds_sha256: Option<String>,
     /// Creation time, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     #[serde(default)]
     pub created: String,
@@ -125,6 +128,7 @@ impl ProjectSettings {
             folds: 5,
             holdout_pct: 20.0,
             allow_outside: false,
+            folds_sha256: None,
             created: utc_timestamp(),
             autopilot_version: env!("CARGO_PKG_VERSION").to_string(),
             format: FORMAT_VERSION,
@@ -158,6 +162,11 @@ impl ProjectSettings {
             format!("{:?}", other.type_overrides),
         );
         cmp("folds", self.folds.to_string(), other.folds.to_string());
+        cmp(
+            "fold file",
+            format!("{:?}", self.folds_sha256),
+            format!("{:?}", other.folds_sha256),
+        );
         cmp(
             "holdout %",
             self.holdout_pct.to_string(),

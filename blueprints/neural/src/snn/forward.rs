@@ -146,7 +146,8 @@ pub fn touched_sparse_columns(x: &BatchInput) -> Vec<usize> {
 
 /// Fills `grads` with the gradient of the loss whose gradient at the logits is `dlogits`. Of the
 /// sparse-input gradient only the rows `sparse_rows` (from [`touched_sparse_columns`]) are
-/// written; the others are stale and must not be read.
+/// written; the others are stale and must not be read. Returns the gradient at the input
+/// layer's pre-activations (`B × hidden`).
 pub fn backward(
     w: &NetWeights,
     x: &BatchInput,
@@ -155,7 +156,7 @@ pub fn backward(
     dropout: &AlphaDropout,
     grads: &mut NetWeights,
     sparse_rows: &[usize],
-) {
+) -> Array2<f32> {
     let n_blocks = w.blocks.len();
     let scale = if dropout.rate > 0.0 {
         dropout.scale
@@ -196,6 +197,19 @@ pub fn backward(
             }
         }
     }
+    dz0
+}
+
+/// Gradient of `Σ dlogits ⊙ logits` with respect to the dense inputs of the batch (no dropout:
+/// the prediction-time net), `B × n_dense`.
+pub fn dense_input_gradient(w: &NetWeights, x: &BatchInput, dlogits: &Array2<f32>) -> Array2<f32> {
+    let no_dropout = AlphaDropout::new(0.0);
+    let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    let (_, cache) = forward_train(w, x, &no_dropout, &mut rng);
+    let mut scratch = NetWeights::zeros_like(w);
+    let touched = touched_sparse_columns(x);
+    let dz0 = backward(w, x, &cache, dlogits, &no_dropout, &mut scratch, &touched);
+    dz0.dot(&w.input_dense.t())
 }
 
 /// Row-wise softmax in place (f32 logits → probabilities).

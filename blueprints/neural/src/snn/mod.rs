@@ -34,8 +34,8 @@ use blueprints::params::{
 use blueprints::{Estimator, Features, FitContext};
 
 use forward::{
-    BatchInput, backward, forward_train, predict_logits, softmax_rows_inplace,
-    touched_sparse_columns,
+    BatchInput, backward, dense_input_gradient, forward_train, predict_logits,
+    softmax_rows_inplace, touched_sparse_columns,
 };
 use layers::{Adam, AlphaDropout, NetWeights};
 
@@ -490,6 +490,46 @@ impl Estimator for SelfNormalizingNet {
 
     fn clone_box(&self) -> Box<dyn Estimator> {
         Box::new(self.clone())
+    }
+
+    fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
+        let f = self.fitted()?;
+        x.validate()?;
+        if x.n_rows() != 1 || x.n_dense() != f.n_dense || x.n_sparse() != f.n_sparse {
+            return Err(BlueprintError::InvalidInput(format!(
+                "{TASK}: a logit gradient needs one row of {} dense + {} sparse columns, got {} \
+                 rows of {} + {}",
+                f.n_dense,
+                f.n_sparse,
+                x.n_rows(),
+                x.n_dense(),
+                x.n_sparse()
+            )));
+        }
+        if class >= f.classes.n_classes {
+            return Err(BlueprintError::InvalidInput(format!(
+                "{TASK}: class {class} is out of range ({} classes)",
+                f.classes.n_classes
+            )));
+        }
+        // d(centred logit_c)/d logits = e_c − 1/k over the present classes.
+        let k = f.classes.n_present();
+        let mut dlogits = Array2::<f32>::from_elem((1, k), -1.0 / k as f32);
+        if let Some(c) = f.classes.present.iter().position(|&p| p as usize == class) {
+            dlogits[[0, c]] += 1.0;
+        }
+        let dense = standardized(x, &f.mean, &f.scale);
+        let sparse = sparse_csr(x);
+        let rows = [0usize];
+        let input = BatchInput {
+            dense: dense.view(),
+            sparse: sparse.as_deref().map(|s| (s, &rows[..])),
+        };
+        let g = dense_input_gradient(&f.weights, &input, &dlogits);
+        // Back through the standardization x' = (x − mean) / scale.
+        Ok(Some(
+            g.row(0).iter().zip(&f.scale).map(|(g, s)| g / s).collect(),
+        ))
     }
 }
 

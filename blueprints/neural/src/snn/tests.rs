@@ -191,3 +191,37 @@ fn bad_input_is_refused_or_handled() {
     assert!(p.column(2).iter().all(|&v| v > 0.999));
     assert!(p.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn logit_gradient_matches_finite_differences_with_a_sparse_block() {
+    use blueprints::estimator::finite_difference_logit_gradient;
+    let (x, y) = rings(300, 2, 5);
+    let dense = x.dense.clone().unwrap();
+    let n = dense.nrows();
+    // A sparse indicator block next to the dense one: it shifts the input layer, not the gradient
+    // with respect to the dense columns' definition.
+    let mut tri = sprs::TriMat::new((n, 3));
+    for i in 0..n {
+        tri.add_triplet(i, i % 3, 1.0f32);
+    }
+    let both = Features {
+        dense: Some(dense),
+        sparse: Some(tri.to_csr()),
+        names: Vec::new(),
+    };
+    let mut net = small_net();
+    net.fit(&both, &y, &FitContext::new(3, 3)).unwrap();
+    for row in [0usize, 11, 42] {
+        let one = both.select_rows(&[row]);
+        for class in 0..3 {
+            let g = net.dense_logit_gradient(&one, class).unwrap().unwrap();
+            let fd = finite_difference_logit_gradient(&net, &one, class, 1e-3).unwrap();
+            for (a, b) in g.iter().zip(&fd) {
+                assert!(
+                    (a - b).abs() < 2e-2 * (1.0 + b.abs()),
+                    "row {row} class {class}: {g:?} vs {fd:?}"
+                );
+            }
+        }
+    }
+}

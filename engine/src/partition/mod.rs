@@ -23,6 +23,8 @@
 //! minimum size) this is an error naming the class and its count. With groups, a class whose rows
 //! sit in fewer groups than there are folds is allowed but recorded in [`Partition::warnings`].
 
+pub mod fold_file;
+
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -112,6 +114,9 @@ pub struct Partition {
     /// Non-fatal issues noticed while partitioning (rare classes, ...).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The file the fold ids were imported from (`--folds-from`), if any.
+    #[serde(default)]
+    pub imported_from: Option<String>,
 }
 
 /// Dense group ids (first appearance order) for a column's values. Every missing value gets a
@@ -333,6 +338,7 @@ impl Partition {
             holdout_pct,
             group_column,
             warnings,
+            imported_from: None,
         };
         p.validate()?;
         Ok(p)

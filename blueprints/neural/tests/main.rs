@@ -1,0 +1,6 @@
+//! The neural crate's integration tests, in one binary (each binary links burn and wgpu).
+
+mod minilm;
+mod pipeline;
+mod reference;
+mod wgpu;

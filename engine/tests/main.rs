@@ -1,0 +1,10 @@
+//! The engine's integration tests, in one binary: each test binary links burn and wgpu, so one
+//! binary instead of seven saves minutes of linking and gigabytes of disk.
+
+mod featurize_cli;
+mod ingestion;
+mod insights;
+mod kill_resume;
+mod models_cli;
+mod product_cli;
+mod run_cli;
