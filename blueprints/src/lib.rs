@@ -5,6 +5,7 @@
 //! * [`metrics`]: classification metrics (balanced accuracy, log loss, AUC, ...).
 
 pub mod blend;
+pub mod decomposition;
 pub mod error;
 pub mod estimator;
 pub mod features;
