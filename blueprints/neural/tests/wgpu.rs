@@ -188,6 +188,16 @@ fn efficientnet_lite0_matches_reference_on_wgpu() {
     check_reference(Backbone::EfficientNetLite0, "lite0");
 }
 
+#[test]
+fn efficientnet_lite1_matches_reference_on_wgpu() {
+    check_reference(Backbone::EfficientNetLite1, "lite1");
+}
+
+#[test]
+fn efficientnet_lite2_matches_reference_on_wgpu() {
+    check_reference(Backbone::EfficientNetLite2, "lite2");
+}
+
 /// MiniLM on wgpu: the sentence-transformers reference (when present) within 1e-4 and the CPU
 /// backend's embeddings within 1e-4, texts of different lengths in one padded batch.
 #[test]
