@@ -15,6 +15,8 @@
 //! model's cross-validation predictions.
 
 use blueprints::metrics::argmax;
+use std::ops::Range;
+
 use image::RgbImage;
 use ndarray::Array2;
 use neural::ImageFeaturizer;
@@ -101,6 +103,48 @@ pub(crate) fn crop_image(
     })
 }
 
+/// The dense columns of `model`'s features that hold the backbone features of image column
+/// `column`; an error unless they match `featurizer`'s width.
+pub(crate) fn image_block(
+    model: &Model,
+    inputs: &FeatureInputs,
+    featurizer: &ImageFeaturizer,
+    column: &str,
+) -> Result<Range<usize>, InsightError> {
+    let dense = column_slices(&model.pipeline, inputs)?
+        .into_iter()
+        .find(|(c, _)| c == column)
+        .and_then(|(_, s)| s.dense.first().cloned())
+        .ok_or_else(|| {
+            InsightError::invalid(format!("the model does not read image column '{column}'"))
+        })?;
+    if dense.len() != featurizer.feature_dim() {
+        return Err(InsightError::invalid(format!(
+            "the model's '{column}' block has {} features but the backbone gives {}",
+            dense.len(),
+            featurizer.feature_dim()
+        )));
+    }
+    Ok(dense)
+}
+
+/// Dataset row `row`'s image in `column`, decoded and preprocessed for `featurizer` (CHW).
+pub(crate) fn image_input(
+    inputs: &FeatureInputs,
+    featurizer: &ImageFeaturizer,
+    column: &str,
+    row: usize,
+) -> Result<Vec<f32>, InsightError> {
+    let value = inputs
+        .dataset
+        .column(column)
+        .and_then(|c| c.values.get(row))
+        .and_then(|v| v.as_deref())
+        .ok_or_else(|| InsightError::invalid(format!("row {row} has no image in '{column}'")))?;
+    let img = neural::preprocess::load_rgb(&inputs.dataset.image_path(value))?;
+    Ok(preprocess_rgb(&img, featurizer.preprocess_config())?)
+}
+
 /// Occlusion map of dataset row `row`'s image (column `column`) explained by `model`, whose
 /// image block must read `column` with the same backbone and levels as `featurizer`.
 pub fn occlusion_map(
@@ -112,16 +156,9 @@ pub fn occlusion_map(
     actual: u32,
     options: &OcclusionOptions,
 ) -> Result<ActivationMap, InsightError> {
-    let value = inputs
-        .dataset
-        .column(column)
-        .and_then(|c| c.values.get(row))
-        .and_then(|v| v.as_deref())
-        .ok_or_else(|| InsightError::invalid(format!("row {row} has no image in '{column}'")))?;
-    let path = inputs.dataset.image_path(value);
+    let input = image_input(inputs, featurizer, column, row)?;
+    let dense = image_block(model, inputs, featurizer, column)?;
     let cfg = *featurizer.preprocess_config();
-    let img = neural::preprocess::load_rgb(&path)?;
-    let input = preprocess_rgb(&img, &cfg)?;
     let crop = cfg.crop;
     let plane = crop * crop;
     let patch = ((crop as f64 * options.patch_fraction).round() as usize).clamp(1, crop);
@@ -143,21 +180,7 @@ pub fn occlusion_map(
         y0 = (y0 + stride).min(crop - patch);
     }
     // The intact image first, then one occluded copy per square.
-    let slices = column_slices(&model.pipeline, inputs)?;
-    let dense = slices
-        .iter()
-        .find(|(c, _)| c == column)
-        .and_then(|(_, s)| s.dense.first().cloned())
-        .ok_or_else(|| {
-            InsightError::invalid(format!("the model does not read image column '{column}'"))
-        })?;
     let dim = featurizer.feature_dim();
-    if dense.len() != dim {
-        return Err(InsightError::invalid(format!(
-            "the model's '{column}' block has {} features but the backbone gives {dim}",
-            dense.len()
-        )));
-    }
     let n = origins.len() + 1;
     let mut probs: Vec<Vec<f32>> = Vec::with_capacity(n);
     let batch = featurizer.batch_size().max(1);

@@ -15,12 +15,10 @@
 
 use blueprints::metrics::argmax;
 use ndarray::Array2;
-use neural::preprocess::preprocess_rgb;
 use neural::{ImageFeaturizer, LevelMap};
 
 use super::InsightError;
-use super::activation_maps::{ActivationMap, MapMethod, crop_image};
-use super::feature_impact::column_slices;
+use super::activation_maps::{ActivationMap, MapMethod, crop_image, image_block, image_input};
 use crate::model::{FeatureInputs, Model};
 
 /// Per-level maps `M_ij = Σ_k g_k A_kij` for the gradient `grad` over the levels' pooled
@@ -91,30 +89,15 @@ pub fn grad_cam_map(
     let Some(grad) = model.estimator.dense_logit_gradient(&x, predicted)? else {
         return Ok(None);
     };
-    let slices = column_slices(&model.pipeline, inputs)?;
-    let dense = slices
-        .iter()
-        .find(|(c, _)| c == column)
-        .and_then(|(_, s)| s.dense.first().cloned())
-        .ok_or_else(|| {
-            InsightError::invalid(format!("the model does not read image column '{column}'"))
-        })?;
-    if dense.len() != featurizer.feature_dim() || dense.end > grad.len() {
+    let dense = image_block(model, inputs, featurizer, column)?;
+    if dense.end > grad.len() {
         return Err(InsightError::invalid(format!(
-            "the model's '{column}' block has {} features but the backbone gives {}",
-            dense.len(),
-            featurizer.feature_dim()
+            "the gradient has {} entries, fewer than the '{column}' block needs",
+            grad.len()
         )));
     }
-    let value = inputs
-        .dataset
-        .column(column)
-        .and_then(|c| c.values.get(row))
-        .and_then(|v| v.as_deref())
-        .ok_or_else(|| InsightError::invalid(format!("row {row} has no image in '{column}'")))?;
+    let input = image_input(inputs, featurizer, column, row)?;
     let cfg = *featurizer.preprocess_config();
-    let img = neural::preprocess::load_rgb(&inputs.dataset.image_path(value))?;
-    let input = preprocess_rgb(&img, &cfg)?;
     let maps = featurizer.level_maps(input.clone())?;
     let weighted = weighted_level_maps(&maps, &grad[dense])?;
     let crop = cfg.crop;
