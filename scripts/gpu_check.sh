@@ -63,6 +63,25 @@ prepare() {
   echo "binary: $(stat -c %s /tmp/gpu_check_stripped) bytes stripped, $(stat -c %s "$CARRY/gpu_check.xz") bytes xz"
 }
 
+vulkan_setup() {
+  # Vulkan loader: unpack the carried one when the machine has none.
+  # The NVIDIA Vulkan ICD (libGLX_nvidia.so.0) needs the glvnd dispatch libraries, and lives in
+  # /usr/local/nvidia/lib64 on the lent machines: without both, wgpu finds no adapter.
+  [ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
+  if ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+    echo "no libvulkan.so.1: unpacking $CARRY/debs"
+    for f in "$CARRY"/debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+    ldconfig
+  fi
+  ldconfig -p | grep libvulkan || echo "still no Vulkan loader"
+  # The NVIDIA ICD may live outside the loader's search path.
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
+    export VK_DRIVER_FILES="$icd"
+    echo "VK_DRIVER_FILES=$VK_DRIVER_FILES"
+  fi
+}
+
 run_check() {
   local n="${1:-512}" batch="${2:-32}"
   local out="${OUT:-gpu_check_out}" images=/tmp/gpu_check_images
@@ -71,22 +90,7 @@ run_check() {
     echo "== machine"
     date -u; uname -a; nproc
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
-    # Vulkan loader: unpack the carried one when the machine has none.
-    # The NVIDIA Vulkan ICD (libGLX_nvidia.so.0) needs the glvnd dispatch libraries, and lives in
-    # /usr/local/nvidia/lib64 on the lent machines: without both, wgpu finds no adapter.
-    [ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
-    if ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
-      echo "no libvulkan.so.1: unpacking $CARRY/debs"
-      for f in "$CARRY"/debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-      ldconfig
-    fi
-    ldconfig -p | grep libvulkan || echo "still no Vulkan loader"
-    # The NVIDIA ICD may live outside the loader's search path.
-    local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-    if [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
-      export VK_DRIVER_FILES="$icd"
-      echo "VK_DRIVER_FILES=$VK_DRIVER_FILES"
-    fi
+    vulkan_setup
     rm -rf "$images"
     echo "== gpu_check (images $n, batch $batch)"
     local t0=$SECONDS
@@ -140,8 +144,62 @@ PY
   } 2>&1 | tee "$out/gpu_check.log"
 }
 
+# The self-normalizing net's engines (issue 5): peer_parity --models snn on the covers features
+# with each backend, or (`snn-speed ARGS`) the snn_speed example on synthetic data of a chosen
+# size. `prepare-snn` (here) packs both binaries, the cached MobileNetV2 features, albums.csv and
+# the peer's fold file into $CARRY/snn; `snn` / `snn-speed` (there) run them.
+prepare_snn() {
+  set -e
+  local cache="${AUTOPILOT_CACHE:-$HOME/.cache/autopilot}"
+  cargo build --release --workspace --bins
+  mkdir -p "$CARRY/snn/cache/bench" "$CARRY/snn/data/covers-spotify" "$CARRY/snn/peer"
+  strip -o /tmp/peer_parity_stripped target/release/peer_parity
+  xz -T2 -6 -c /tmp/peer_parity_stripped > "$CARRY/snn/peer_parity.xz"
+  # snn_speed is an example: the test build makes it without rebuilding burn.
+  cargo test --release --workspace --no-run
+  strip -o /tmp/snn_speed_stripped target/release/examples/snn_speed
+  xz -T2 -6 -c /tmp/snn_speed_stripped > "$CARRY/snn/snn_speed.xz"
+  cp "$cache/bench/covers_mobilenet-v2_highest.f32" "$CARRY/snn/cache/bench/"
+  cp /work/shared/data/covers-spotify/albums.csv "$CARRY/snn/data/covers-spotify/"
+  cp /work/shared/bench/peer/results/covers_mobilenet_v2.json "$CARRY/snn/peer/"
+  du -sh "$CARRY"/*
+}
+
+run_snn() {
+  local out="${OUT:-gpu_check_out}" backends="${*:-native burn-wgpu}"
+  mkdir -p "$out"
+  {
+    echo "== machine"
+    date -u; nproc
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
+    vulkan_setup
+    python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
+      "$CARRY/snn/peer_parity.xz" /tmp/peer_parity && chmod +x /tmp/peer_parity
+    for backend in $backends; do
+      echo "== snn backend $backend"
+      AUTOPILOT_CACHE="$CARRY/snn/cache" AUTOPILOT_DATA="$CARRY/snn/data" PEER_DIR="$CARRY/snn/peer" \
+        /tmp/peer_parity covers --backbone mobilenet_v2 --models snn --lists image,all \
+        --set "snn.backend=$backend"
+    done
+  } 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$out/gpu_snn.log"
+}
+
+run_snn_speed() {
+  local out="${OUT:-gpu_check_out}"
+  mkdir -p "$out"
+  {
+    vulkan_setup
+    python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
+      "$CARRY/snn/snn_speed.xz" /tmp/snn_speed && chmod +x /tmp/snn_speed
+    /tmp/snn_speed "$@"
+  } 2>&1 | grep -v XDG_RUNTIME_DIR | tee -a "$out/gpu_snn_speed.log"
+}
+
 case "${1:-}" in
   prepare) prepare ;;
+  snn-speed) shift; run_snn_speed "$@" ;;
+  prepare-snn) prepare_snn ;;
+  snn) shift; run_snn "$@" ;;
   -h|--help) sed -n 2,16p "$0" ;;
   *) run_check "$@" ;;
 esac

@@ -64,14 +64,14 @@ impl Features {
     /// Checks the blocks agree on rows, there is at least one column and one row,
     /// and every stored value is finite. Names the first bad cell.
     pub fn validate(&self) -> Result<()> {
-        if let (Some(d), Some(s)) = (&self.dense, &self.sparse) {
-            if d.nrows() != s.rows() {
-                return Err(BlueprintError::InvalidInput(format!(
-                    "dense block has {} rows but sparse block has {}",
-                    d.nrows(),
-                    s.rows()
-                )));
-            }
+        if let (Some(d), Some(s)) = (&self.dense, &self.sparse)
+            && d.nrows() != s.rows()
+        {
+            return Err(BlueprintError::InvalidInput(format!(
+                "dense block has {} rows but sparse block has {}",
+                d.nrows(),
+                s.rows()
+            )));
         }
         if self.n_cols() == 0 {
             return Err(BlueprintError::InvalidInput(
@@ -83,13 +83,13 @@ impl Features {
                 "feature matrix has no rows".into(),
             ));
         }
-        if let Some(d) = &self.dense {
-            if let Some(((r, c), v)) = d.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(BlueprintError::InvalidInput(format!(
-                    "non-finite value {v} at row {r}, column {}",
-                    self.column_label(c)
-                )));
-            }
+        if let Some(d) = &self.dense
+            && let Some(((r, c), v)) = d.indexed_iter().find(|(_, v)| !v.is_finite())
+        {
+            return Err(BlueprintError::InvalidInput(format!(
+                "non-finite value {v} at row {r}, column {}",
+                self.column_label(c)
+            )));
         }
         if let Some(s) = &self.sparse {
             for (r, row) in s.outer_iterator().enumerate() {

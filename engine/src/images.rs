@@ -110,10 +110,11 @@ pub fn image_features(
     let mut todo: Vec<(String, PathBuf)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (h, p) in hashes.iter().zip(&paths) {
-        if let (Some(h), Some(p)) = (h, p) {
-            if !cached.contains_key(h.as_str()) && seen.insert(h.clone()) {
-                todo.push((h.clone(), p.clone()));
-            }
+        if let (Some(h), Some(p)) = (h, p)
+            && !cached.contains_key(h.as_str())
+            && seen.insert(h.clone())
+        {
+            todo.push((h.clone(), p.clone()));
         }
     }
     let mut fresh_rows: HashMap<String, Vec<f32>> = HashMap::new();

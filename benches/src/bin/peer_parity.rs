@@ -17,7 +17,7 @@
 //!
 //! Folds, class order and the peer's scores come from
 //! `/work/shared/bench/peer/results/{covers_<backbone>,lyrics}.json` (`PEER_DIR` overrides the
-//! folder). Fit seconds are wall time of `fit` summed over the 5 folds, as in the peer's JSON.
+//! folder; `AUTOPILOT_DATA` the data folder). Fit seconds are wall time of `fit` summed over the 5 folds, as in the peer's JSON.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +38,11 @@ use serde_json::Value;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const DATA: &str = "/work/shared/data";
+
+/// The shared data folder (`AUTOPILOT_DATA` overrides it, e.g. on a machine with a copy).
+fn data_dir() -> PathBuf {
+    std::env::var_os("AUTOPILOT_DATA").map_or_else(|| PathBuf::from(DATA), PathBuf::from)
+}
 const PEER: &str = "/work/shared/bench/peer/results";
 const SEED: u64 = 0;
 
@@ -130,18 +135,18 @@ fn cache_root() -> PathBuf {
 fn cover_features(csv: &Path, covers: &[String], backbone: Backbone) -> Res<Array2<f32>> {
     let dir = cache_root().join("bench");
     let file = dir.join(format!("covers_{}_highest.f32", backbone.name()));
-    if let Ok(bytes) = std::fs::read(&file) {
-        if bytes.len() >= 16 {
-            let n = u64::from_le_bytes(bytes[0..8].try_into()?) as usize;
-            let d = u64::from_le_bytes(bytes[8..16].try_into()?) as usize;
-            if n == covers.len() && bytes.len() == 16 + 4 * n * d {
-                let v: Vec<f32> = bytes[16..]
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                println!("image features: cached {}", file.display());
-                return Ok(Array2::from_shape_vec((n, d), v)?);
-            }
+    if let Ok(bytes) = std::fs::read(&file)
+        && bytes.len() >= 16
+    {
+        let n = u64::from_le_bytes(bytes[0..8].try_into()?) as usize;
+        let d = u64::from_le_bytes(bytes[8..16].try_into()?) as usize;
+        if n == covers.len() && bytes.len() == 16 + 4 * n * d {
+            let v: Vec<f32> = bytes[16..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            println!("image features: cached {}", file.display());
+            return Ok(Array2::from_shape_vec((n, d), v)?);
         }
     }
     let base = csv.parent().unwrap_or(Path::new("."));
@@ -330,7 +335,7 @@ fn header() {
 fn covers(args: &[String]) -> Res<()> {
     let backbone =
         Backbone::from_name(&arg_value(args, "--backbone").unwrap_or("mobilenet_v2".into()))?;
-    let csv = Path::new(DATA).join("covers-spotify/albums.csv");
+    let csv = data_dir().join("covers-spotify/albums.csv");
     if !csv.is_file() {
         println!("SKIP: {} not found", csv.display());
         return Ok(());
@@ -478,7 +483,7 @@ fn covers(args: &[String]) -> Res<()> {
 }
 
 fn lyrics(args: &[String]) -> Res<()> {
-    let csv = Path::new(DATA).join("lyrics-spotify/songs.csv");
+    let csv = data_dir().join("lyrics-spotify/songs.csv");
     if !csv.is_file() {
         println!("SKIP: {} not found", csv.display());
         return Ok(());

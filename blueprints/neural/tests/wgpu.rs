@@ -260,3 +260,56 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
         );
     }
 }
+
+/// The self-normalizing net trained by burn on wgpu follows the native CPU engine (same seed:
+/// same initial weights, batches and dropout draws), sparse block included.
+#[test]
+fn snn_trained_on_wgpu_follows_the_native_engine() {
+    use blueprints::{Estimator, Features, FitContext};
+    use neural::SelfNormalizingNet;
+    if wgpu_or_skip().is_none() {
+        return;
+    }
+    // 120 rows: 12 held out for early stopping, 108 = 3 batches of 36 (few shapes to autotune).
+    let (n, nd, ns) = (120, 6, 40);
+    let noise = pseudo_random(n * nd, 7);
+    let mut dense = ndarray::Array2::<f32>::zeros((n, nd));
+    let mut t = sprs::TriMat::new((n, ns));
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = (i % 3) as u32;
+        for j in 0..nd {
+            dense[[i, j]] = noise[i * nd + j] + if j == c as usize { 1.5 } else { 0.0 };
+        }
+        t.add_triplet(i, c as usize * 10 + i % 7, 1.0f32);
+        y.push(c);
+    }
+    let x = Features {
+        dense: Some(dense),
+        sparse: Some(t.to_csr()),
+        names: vec![],
+    };
+    let fit = |backend: &str| {
+        let mut net = SelfNormalizingNet::default();
+        for (k, v) in [("hidden_size", "32"), ("epochs", "6"), ("batch_size", "36")] {
+            net.set_param(k, v).unwrap();
+        }
+        net.set_param("backend", backend).unwrap();
+        net.fit(&x, &y, &FitContext::new(3, 4)).unwrap();
+        net
+    };
+    let (gpu, cpu) = (fit("burn-wgpu"), fit("native"));
+    let on = gpu.trained_on().unwrap().to_string();
+    println!("trained on {on}");
+    assert!(on.starts_with("burn (wgpu"), "{on}");
+    let (pg, pc) = (
+        gpu.predict_proba(&x).unwrap(),
+        cpu.predict_proba(&x).unwrap(),
+    );
+    let diff = max_abs_diff(pg.as_slice().unwrap(), pc.as_slice().unwrap());
+    println!("burn-wgpu vs native: max |Δp| = {diff:.2e}");
+    assert!(diff < 2e-3, "burn-wgpu vs native: max |Δp| = {diff}");
+    let pred = blueprints::metrics::argmax_rows(pg.view());
+    let ba = blueprints::metrics::balanced_accuracy(&y, &pred, 3).unwrap();
+    assert!(ba > 0.75, "balanced accuracy {ba} (chance 0.33)");
+}

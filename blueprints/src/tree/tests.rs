@@ -203,6 +203,53 @@ fn early_stopping_stops_early_on_noise_and_keeps_best_round() {
 }
 
 #[test]
+fn refit_after_early_stopping_uses_all_rows_for_scaled_rounds() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let x = Array2::from_shape_fn((400, 6), |_| rng.random_range(-1.0f32..1.0));
+    // A learnable class (from two columns) with label noise, so early stopping fires.
+    let y: Vec<u32> = (0..400)
+        .map(|i| {
+            if rng.random_bool(0.3) {
+                rng.random_range(0..3)
+            } else {
+                let (a, b) = (x[[i, 0]], x[[i, 1]]);
+                u32::from(a > 0.0) + u32::from(b > 0.3)
+            }
+        })
+        .collect();
+    let x = Features::dense(x);
+    let fit = |refit: bool| {
+        let mut m = GradientBoosting::default();
+        m.params.n_estimators = 400;
+        m.params.validation_fraction = 0.2;
+        m.params.n_iter_no_change = 10;
+        m.set_param("refit", if refit { "true" } else { "false" })
+            .unwrap();
+        m.fit(&x, &y, &FitContext::new(3, 1)).unwrap();
+        m
+    };
+    let (held_out, refit) = (fit(false), fit(true));
+    let chosen = held_out.n_rounds().unwrap();
+    assert!(chosen < 400, "early stopping did not fire");
+    // The same validation curve chose the rounds; the refit boosts about 400/320 times as many
+    // (the stratified hold-out is 20 % of each class, rounded).
+    assert_eq!(refit.validation_loss(), held_out.validation_loss());
+    let got = refit.n_rounds().unwrap();
+    let scaled = chosen as f64 * 400.0 / 320.0;
+    assert!(
+        got > chosen && (got as f64 - scaled).abs() <= 1.0,
+        "{chosen} → {got}"
+    );
+    assert_eq!(refit.trees().len(), got * 3);
+    let (p1, p2) = (
+        held_out.predict_proba(&x).unwrap(),
+        refit.predict_proba(&x).unwrap(),
+    );
+    assert_ne!(p1, p2);
+    assert_proper_probabilities(&p2);
+}
+
+#[test]
 fn sparse_block_gives_the_same_model_as_dense() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let (n, d) = (200, 6);

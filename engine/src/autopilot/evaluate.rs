@@ -216,7 +216,7 @@ mod tests {
             skipped: vec![],
         };
         let ids: Vec<i32> = (0..n)
-            .map(|i| if i >= 50 { -1 } else { (i / 10) as i32 })
+            .map(|i| if i >= 50 { -1 } else { (i / 10) })
             .collect();
         (ds, labels, Partition::from_fold_ids(ids).unwrap())
     }

@@ -139,14 +139,14 @@ impl<'a> Autopilot<'a> {
 
     /// Whether another model may start, given the limits; emits a `Skipped` event when not.
     fn may_start(&mut self, blueprint: &str, expected_s: f64) -> bool {
-        if let Some(max) = self.options.max_models {
-            if self.leaderboard.rows.len() >= max {
-                self.emit(Event::Skipped {
-                    blueprint: blueprint.into(),
-                    reason: format!("--max-models {max} reached"),
-                });
-                return false;
-            }
+        if let Some(max) = self.options.max_models
+            && self.leaderboard.rows.len() >= max
+        {
+            self.emit(Event::Skipped {
+                blueprint: blueprint.into(),
+                reason: format!("--max-models {max} reached"),
+            });
+            return false;
         }
         if let Some(limit) = self.options.time_limit_s {
             let t = self.started.elapsed().as_secs_f64();

@@ -143,10 +143,10 @@ pub(crate) fn run_autopilot(prep: &Prepared, args: &RunArgs) -> anyhow::Result<L
     let on_event = {
         let bar = bar.clone();
         Box::new(move |e: &Event| {
-            if let Some(f) = log.as_mut() {
-                if let Ok(line) = serde_json::to_string(e) {
-                    let _ = writeln!(f, "{line}");
-                }
+            if let Some(f) = log.as_mut()
+                && let Ok(line) = serde_json::to_string(e)
+            {
+                let _ = writeln!(f, "{line}");
             }
             match e {
                 Event::Stage { name, models } => bar.println(format!("== {name}: {models} models")),

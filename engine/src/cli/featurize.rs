@@ -382,7 +382,7 @@ fn dense_csv(
         );
         w.write_record(&record)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Matrix Market text (1-based indices) of a CSR matrix.

@@ -113,13 +113,13 @@ impl InsightContext {
         let saved: Option<SavedFolds> = self
             .project
             .load_json_opt(&format!("models/{id}/model.json"))?;
-        if let Some(s) = &saved {
-            if s.classes != self.target.classes {
-                return Err(InsightError::invalid(format!(
-                    "model {id} was trained on classes {:?} but the data has {:?}",
-                    s.classes, self.target.classes
-                )));
-            }
+        if let Some(s) = &saved
+            && s.classes != self.target.classes
+        {
+            return Err(InsightError::invalid(format!(
+                "model {id} was trained on classes {:?} but the data has {:?}",
+                s.classes, self.target.classes
+            )));
         }
         Ok(saved)
     }
@@ -159,17 +159,17 @@ impl InsightContext {
                 if let FittedBlock::Image(key) = b {
                     self.load_image_key(key)?;
                 }
-                if let FittedBlock::TextEmbedding(key) = b {
-                    if !self.images.contains_key(&key.matrix_key()) {
-                        let m = crate::text_embeddings::text_embeddings(
-                            Some(&self.project),
-                            &self.dataset,
-                            key,
-                            &crate::text_embeddings::TextEmbeddingSettings::default(),
-                        )
-                        .map_err(|e| InsightError::invalid(format!("{e:#}")))?;
-                        self.images.insert(key.matrix_key(), Arc::new(m));
-                    }
+                if let FittedBlock::TextEmbedding(key) = b
+                    && !self.images.contains_key(&key.matrix_key())
+                {
+                    let m = crate::text_embeddings::text_embeddings(
+                        Some(&self.project),
+                        &self.dataset,
+                        key,
+                        &crate::text_embeddings::TextEmbeddingSettings::default(),
+                    )
+                    .map_err(|e| InsightError::invalid(format!("{e:#}")))?;
+                    self.images.insert(key.matrix_key(), Arc::new(m));
                 }
             }
         }

@@ -179,10 +179,10 @@ fn insights_section(out: &InsightOutputs, s: &mut String) -> Result<(), InsightE
         if f.section != section {
             section = f.section.as_str();
             let _ = writeln!(s, "<h3>{}</h3>", escape(section));
-            if section == "Feature Impact" {
-                if let Some(fi) = &out.feature_impact {
-                    let _ = writeln!(s, "<pre>{}</pre>", escape(&fi.render_text()));
-                }
+            if section == "Feature Impact"
+                && let Some(fi) = &out.feature_impact
+            {
+                let _ = writeln!(s, "<pre>{}</pre>", escape(&fi.render_text()));
             }
             if section == "Confusion matrix" {
                 for c in out.confusion_cv.iter().chain(&out.confusion_holdout) {

@@ -261,18 +261,21 @@ fn layout(words: &[WordStat], w: u32, h: u32) -> Vec<Placed> {
             let x = (cx + r * t.cos() * 1.5) as i32 - tw / 2;
             let y = (cy + r * t.sin()) as i32 - th / 2;
             let b = (x, y, x + tw, y + th);
-            if b.0 >= 0 && b.1 >= 0 && b.2 <= w as i32 && b.3 <= h as i32 {
-                if !boxes.iter().any(|o| overlaps(*o, b)) {
-                    boxes.push(b);
-                    out.push(Placed {
-                        text: word.ngram.clone(),
-                        x,
-                        y,
-                        size,
-                        colour: diverging(word.scaled),
-                    });
-                    break;
-                }
+            if b.0 >= 0
+                && b.1 >= 0
+                && b.2 <= w as i32
+                && b.3 <= h as i32
+                && !boxes.iter().any(|o| overlaps(*o, b))
+            {
+                boxes.push(b);
+                out.push(Placed {
+                    text: word.ngram.clone(),
+                    x,
+                    y,
+                    size,
+                    colour: diverging(word.scaled),
+                });
+                break;
             }
             t += 0.05;
         }

@@ -131,13 +131,18 @@ fn through_activation(
 
 /// The sparse columns present in a batch, ascending (the sparse-input rows it touches).
 pub fn touched_sparse_columns(x: &BatchInput) -> Vec<usize> {
-    let Some((csr, rows)) = x.sparse else {
-        return Vec::new();
-    };
+    match x.sparse {
+        Some((csr, rows)) => sparse_columns_of(csr, rows),
+        None => Vec::new(),
+    }
+}
+
+/// The columns of `csr` with a stored value in any of `rows`, ascending and unique.
+pub fn sparse_columns_of(csr: &CsMat<f32>, rows: &[usize]) -> Vec<usize> {
     let mut cols: Vec<usize> = rows
         .iter()
         .filter_map(|&r| csr.outer_view(r))
-        .flat_map(|row| row.indices().iter().copied().collect::<Vec<_>>())
+        .flat_map(|row| row.indices().to_vec())
         .collect();
     cols.sort_unstable();
     cols.dedup();

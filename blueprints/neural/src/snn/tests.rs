@@ -225,3 +225,103 @@ fn logit_gradient_matches_finite_differences_with_a_sparse_block() {
         }
     }
 }
+
+/// Rings in the dense block plus a sparse block whose tokens carry part of the class.
+fn rings_with_tokens(n: usize, seed: u64) -> (Features, Vec<u32>) {
+    let (x, y) = rings(n, 2, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
+    let mut t = sprs::TriMat::new((n, 30));
+    for (i, &c) in y.iter().enumerate() {
+        if rng.random::<f32>() < 0.5 {
+            t.add_triplet(i, c as usize * 10 + rng.random_range(0..10usize), 1.0f32);
+        }
+        t.add_triplet(i, rng.random_range(0..30usize), 0.5f32);
+    }
+    let x = Features {
+        dense: x.dense,
+        sparse: Some(t.to_csr()),
+        names: vec![],
+    };
+    (x, y)
+}
+
+fn fit_with_backend(backend: &str, x: &Features, y: &[u32], seed: u64) -> SelfNormalizingNet {
+    let mut net = small_net();
+    net.set_param("epochs", "8").expect("valid");
+    net.set_param("backend", backend).expect("valid");
+    net.fit(x, y, &FitContext::new(3, seed)).expect("fit");
+    net
+}
+
+/// Same seed, same weights, same batches and dropout draws: burn on its CPU backend follows the
+/// native engine's trajectory up to floating-point rounding, through early stopping too.
+#[test]
+fn burn_cpu_engine_follows_the_native_engine() {
+    let (x, y) = rings_with_tokens(240, 21);
+    let native = fit_with_backend("native", &x, &y, 3);
+    let burn = fit_with_backend("burn-cpu", &x, &y, 3);
+    assert_eq!(native.trained_on(), Some("native (cpu)"));
+    assert_eq!(burn.trained_on(), Some("burn (cpu (burn flex))"));
+    assert_eq!(native.epochs_run(), burn.epochs_run());
+    let (pn, pb) = (
+        native.predict_proba(&x).expect("predict"),
+        burn.predict_proba(&x).expect("predict"),
+    );
+    let diff = pn
+        .iter()
+        .zip(&pb)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    println!("burn-cpu vs native: max |Δp| = {diff:.2e}");
+    assert!(diff < 2e-3, "max |Δp| {diff}");
+    for (a, b) in native.validation_loss().iter().zip(burn.validation_loss()) {
+        assert!((a - b).abs() < 1e-3, "validation loss {a} vs {b}");
+    }
+    // Not vacuous: training moved the probabilities away from uniform.
+    assert!(balanced_accuracy(&y, &pb, 3) > 0.6);
+    // The burn engine is deterministic for a seed too.
+    let again = fit_with_backend("burn-cpu", &x, &y, 3);
+    assert_eq!(again.predict_proba(&x).expect("predict"), pb);
+}
+
+#[test]
+fn backend_is_a_listed_choice_and_auto_trains_small_nets_natively() {
+    let mut net = SelfNormalizingNet::default();
+    assert_eq!(net.params.backend, "auto");
+    assert!(net.set_param("backend", "cuda").is_err());
+    let (x, y) = rings(90, 0, 2);
+    net.set_param("epochs", "2").expect("valid");
+    net.fit(&x, &y, &FitContext::new(3, 0)).expect("fit");
+    assert_eq!(net.trained_on(), Some("native (cpu)"));
+    // The step size that decides `auto`: 64 × (1,280·256 + 256² + 256·6) multiply-adds is
+    // below the GPU threshold; 512 × (2,048·1,024 + 2·1,024² + 1,024·6) is above it.
+    let p = SnnParams::default();
+    assert_eq!(
+        step_macs(&p, 1280, 6),
+        64 * (1280 * 256 + 256 * 256 + 256 * 6)
+    );
+    assert!(step_macs(&p, 1280, 6) < AUTO_GPU_STEP_MACS);
+    let big = SnnParams {
+        hidden_size: 1024,
+        n_blocks: 2,
+        batch_size: 512,
+        ..SnnParams::default()
+    };
+    assert!(step_macs(&big, 2048, 6) > AUTO_GPU_STEP_MACS);
+    // Models saved before the `backend` parameter existed still load.
+    let mut json: serde_json::Value = serde_json::to_value(&net).expect("serialize");
+    json["params"]
+        .as_object_mut()
+        .expect("object")
+        .remove("backend");
+    json["fitted"]
+        .as_object_mut()
+        .expect("object")
+        .remove("trained_on");
+    let old: SelfNormalizingNet = serde_json::from_value(json).expect("old models load");
+    assert_eq!(old.params.backend, "auto");
+    assert_eq!(
+        old.predict_proba(&x).expect("predict"),
+        net.predict_proba(&x).expect("predict")
+    );
+}
