@@ -314,7 +314,7 @@ fn folds_from_a_peer_results_file() {
     lines[6] = lines[6].rsplit_once(',').unwrap().0.to_string() + ",";
     std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
     // Artist g goes to fold (g * 7) % 4; one fold id per record.
-    let ids: Vec<i32> = (0..600).map(|r| ((r / 10) * 7 % 4)).collect();
+    let ids: Vec<i32> = (0..600).map(|r| (r / 10) * 7 % 4).collect();
     let folds = tmp.path().join("peer.json");
     std::fs::write(
         &folds,

@@ -215,9 +215,7 @@ mod tests {
             }],
             skipped: vec![],
         };
-        let ids: Vec<i32> = (0..n)
-            .map(|i| if i >= 50 { -1 } else { (i / 10) })
-            .collect();
+        let ids: Vec<i32> = (0..n).map(|i| if i >= 50 { -1 } else { i / 10 }).collect();
         (ds, labels, Partition::from_fold_ids(ids).unwrap())
     }
 
