@@ -12,7 +12,6 @@
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use ndarray::{Array1, Array2};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use blueprints::error::{BlueprintError, Result};
@@ -319,7 +318,7 @@ impl<'a> BurnTrainer<'a> {
             .map(|_| {
                 let (mut mul, mut add) = (Vec::with_capacity(n), Vec::with_capacity(n));
                 for _ in 0..n {
-                    if rng.random::<f32>() < d.rate {
+                    if d.drops(rng) {
                         mul.push(0.0);
                         add.push(dropped);
                     } else {

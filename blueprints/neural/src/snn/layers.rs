@@ -57,6 +57,12 @@ impl AlphaDropout {
         self.scale * (-SELU_LAMBDA * SELU_ALPHA) + self.shift
     }
 
+    /// Draws whether one unit is dropped (one uniform from `rng`; every engine draws through
+    /// this, so they consume the seeded stream identically).
+    pub fn drops(&self, rng: &mut ChaCha8Rng) -> bool {
+        rng.random::<f32>() < self.rate
+    }
+
     /// Applies dropout in place to `x` during training; `mask` receives 1 (kept) or 0 (dropped)
     /// per entry. With rate 0 this is the identity and the mask is all ones.
     pub fn apply(&self, x: &mut Array2<f32>, mask: &mut Array2<f32>, rng: &mut ChaCha8Rng) {
@@ -66,7 +72,7 @@ impl AlphaDropout {
         }
         let dropped = self.dropped_value();
         for (v, m) in x.iter_mut().zip(mask.iter_mut()) {
-            if rng.random::<f32>() < self.rate {
+            if self.drops(rng) {
                 *v = dropped;
                 *m = 0.0;
             } else {
