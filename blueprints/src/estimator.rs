@@ -4,7 +4,7 @@ use ndarray::Array2;
 
 use crate::error::Result;
 use crate::features::Features;
-use crate::params::ParamSpec;
+use crate::params::{ParamSpec, SearchDim};
 
 /// What a fit needs besides the data.
 #[derive(Debug, Clone)]
@@ -51,6 +51,35 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
         let _ = (x, class);
         Ok(None)
+    }
+    /// The hyperparameters worth searching inside autopilot and a few candidate values of each
+    /// (the current default among them); empty when there is nothing to search
+    /// ([`crate::search::Searched`] uses it).
+    fn search_space(&self) -> Vec<SearchDim> {
+        Vec::new()
+    }
+    /// Fits one copy of this estimator for each of `values` of hyperparameter `name`, in order,
+    /// each warm-started from the previous fit (a regularization path); `None` when the
+    /// estimator has no cheaper way than separate fits.
+    fn fit_path(
+        &self,
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        name: &str,
+        values: &[String],
+    ) -> Option<Result<Vec<Box<dyn Estimator>>>> {
+        let _ = (x, y, ctx, name, values);
+        None
+    }
+    /// This estimator without a search inside its fit (a copy of itself for plain estimators):
+    /// the cheaper stand-in with which a featurizer search compares feature settings.
+    fn without_search(&self) -> Box<dyn Estimator> {
+        self.clone_box()
+    }
+    /// The hyperparameter values a search inside `fit` chose (empty for plain estimators).
+    fn searched_params(&self) -> Vec<(String, String)> {
+        Vec::new()
     }
 }
 

@@ -18,7 +18,9 @@ use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input};
-use crate::params::{ParamDomain, ParamSpec, parse_choice, parse_float, parse_int, unknown_param};
+use crate::params::{
+    ParamDomain, ParamSpec, SearchDim, parse_choice, parse_float, parse_int, unknown_param,
+};
 
 const NAME: &str = "k-Nearest Neighbours";
 const METRICS: [&str; 2] = ["cosine", "euclidean"];
@@ -274,6 +276,14 @@ impl Estimator for Knn {
                 }
             });
         Ok(fit.classes.expand(out.view()))
+    }
+
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![
+            SearchDim::new("k", &["5", "10", "20", "40"], true),
+            SearchDim::new("weights", &["distance", "uniform"], false),
+            SearchDim::new("metric", &["cosine", "euclidean"], false),
+        ]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {

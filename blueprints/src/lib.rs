@@ -16,10 +16,11 @@ pub mod metrics;
 pub mod naive_bayes;
 pub mod numeric;
 pub mod params;
+pub mod search;
 pub mod text;
 pub mod tree;
 
 pub use error::BlueprintError;
 pub use estimator::{Estimator, FitContext};
 pub use features::Features;
-pub use params::{ParamDomain, ParamSpec};
+pub use params::{ParamDomain, ParamSpec, SearchDim};

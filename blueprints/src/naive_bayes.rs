@@ -15,7 +15,7 @@ use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input};
 use crate::linear::scores::{ROW_CHUNK, chunk_scores};
 use crate::numeric::softmax_in_place;
-use crate::params::{ParamDomain, ParamSpec, parse_bool, parse_float, unknown_param};
+use crate::params::{ParamDomain, ParamSpec, SearchDim, parse_bool, parse_float, unknown_param};
 
 /// The fitted state shared by both variants: `jll = X · feature_log_prob + class_log_prior`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,6 +253,10 @@ impl Estimator for MultinomialNb {
             .predict_proba(x)
     }
 
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![SearchDim::new("alpha", &["0.01", "0.03", "0.1", "0.3", "1"], true)]
+    }
+
     fn clone_box(&self) -> Box<dyn Estimator> {
         Box::new(self.clone())
     }
@@ -330,6 +334,10 @@ impl Estimator for ComplementNb {
             .as_ref()
             .ok_or_else(|| not_fitted(CNB))?
             .predict_proba(x)
+    }
+
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![SearchDim::new("alpha", &["0.01", "0.03", "0.1", "0.3", "1"], true)]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {

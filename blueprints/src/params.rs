@@ -38,6 +38,29 @@ impl ParamSpec {
     }
 }
 
+/// One hyperparameter of a search space: the candidate values to try (the default among them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchDim {
+    /// Hyperparameter name, as [`crate::Estimator::set_param`] takes it.
+    pub name: String,
+    /// Candidate values, in the order a path is fitted (e.g. increasing `C`).
+    pub values: Vec<String>,
+    /// Whether the values are fitted in sequence, each warm-started from the previous
+    /// ([`crate::Estimator::fit_path`]), instead of counting as separate configurations.
+    pub path: bool,
+}
+
+impl SearchDim {
+    /// A dimension from string values.
+    pub fn new(name: &str, values: &[&str], path: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            path,
+        }
+    }
+}
+
 impl std::fmt::Display for ParamDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -1,6 +1,9 @@
 //! Image features for a dataset: pretrained backbone vectors, cached in the project by image
 //! content (SHA-256), backbone and levels, so a second blueprint, a rerun or a resumed run never
 //! recomputes them.
+//!
+//! A cache that cannot be read or written is a [`ProjectError`] in the error chain (see
+//! [`ProjectError::find_in`]): a run must stop on it, unlike a backbone that cannot run.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,11 +14,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use neural::{Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer};
+use neural::{
+    Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeatures, ImageFeaturizer,
+};
 
 use crate::dataset::Dataset;
 use crate::model::{ImageKey, ImageMatrix};
-use crate::project::Project;
+use crate::project::{Project, ProjectError};
 
 /// Backbones autopilot uses by default: the first builds the catalogue, the others retune.
 pub const DEFAULT_BACKBONES: [&str; 4] = [
@@ -33,13 +38,15 @@ struct CacheIndex {
     hashes: Vec<String>,
 }
 
-fn cache_dir(key: &ImageKey) -> String {
+/// The project folder caching the features of `key` (`features/<backbone>__<levels>`).
+pub fn cache_dir(key: &ImageKey) -> String {
     format!("features/{}__{}", key.backbone, key.levels.join("+"))
 }
 
-/// SHA-256 of a file's bytes (hex), `None` when unreadable.
+/// SHA-256 of a file's bytes (hex), `None` when unreadable or not a regular file (a FIFO
+/// would block the read forever).
 fn content_hash(path: &PathBuf) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = neural::decode::read_regular_file(path).ok()?;
     Some(format!("{:x}", Sha256::digest(&bytes)))
 }
 
@@ -70,6 +77,24 @@ pub fn image_features(
     key: &ImageKey,
     settings: &ImageSettings,
 ) -> anyhow::Result<ImageMatrix> {
+    image_features_with(project, ds, key, &mut |paths| {
+        featurizer_for(key, settings)?
+            .featurize_paths(paths)
+            .with_context(|| format!("featurizing images with {}", key.backbone))
+    })
+}
+
+/// Featurizes a batch of image files, one row each (what [`ImageFeaturizer::featurize_paths`]
+/// does); called only when some images are not cached yet.
+pub type Featurize<'a> = dyn FnMut(&[PathBuf]) -> anyhow::Result<ImageFeatures> + 'a;
+
+/// [`image_features`] with the given featurizer (a stand-in backbone in tests).
+pub fn image_features_with(
+    project: Option<&Project>,
+    ds: &Dataset,
+    key: &ImageKey,
+    featurize: &mut Featurize<'_>,
+) -> anyhow::Result<ImageMatrix> {
     let col = ds.require_column(&key.column)?;
     let paths: Vec<Option<PathBuf>> = col
         .values
@@ -89,10 +114,13 @@ pub fn image_features(
                 Some(idx) if !idx.hashes.is_empty() => {
                     let v = p.load_matrix(&format!("{dir}/values.npy"), (None, None))?;
                     if v.nrows() < idx.hashes.len() {
-                        anyhow::bail!(
-                            "{}: feature cache index is longer than its values; delete the folder",
-                            p.path(&dir).display()
-                        );
+                        return Err(ProjectError::Corrupt {
+                            path: p.path(&dir),
+                            message:
+                                "feature cache index is longer than its values; delete the folder"
+                                    .into(),
+                        }
+                        .into());
                     }
                     (idx, Some(v))
                 }
@@ -120,11 +148,8 @@ pub fn image_features(
     let mut fresh_rows: HashMap<String, Vec<f32>> = HashMap::new();
     let mut failed: std::collections::HashSet<String> = std::collections::HashSet::new();
     if !todo.is_empty() {
-        let featurizer = featurizer_for(key, settings)?;
         let todo_paths: Vec<PathBuf> = todo.iter().map(|(_, p)| p.clone()).collect();
-        let out = featurizer
-            .featurize_paths(&todo_paths)
-            .with_context(|| format!("featurizing images with {}", key.backbone))?;
+        let out = featurize(&todo_paths)?;
         for (i, (h, _)) in todo.iter().enumerate() {
             if out.errors[i].is_some() {
                 failed.insert(h.clone());
@@ -140,11 +165,15 @@ pub fn image_features(
         let mut all = Array2::<f32>::zeros((old_rows + new_hashes.len(), dim));
         if let Some(v) = &values {
             if v.ncols() != dim {
-                anyhow::bail!(
-                    "feature cache for {} has {} columns, expected {dim}",
-                    key.backbone,
-                    v.ncols()
-                );
+                return Err(ProjectError::BadArray {
+                    path: project.map_or_else(|| dir.clone().into(), |p| p.path(&dir)),
+                    reason: format!(
+                        "feature cache for {} has {} columns, expected {dim}",
+                        key.backbone,
+                        v.ncols()
+                    ),
+                }
+                .into());
             }
             all.slice_mut(ndarray::s![..old_rows, ..]).assign(v);
         }

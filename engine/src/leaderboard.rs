@@ -83,6 +83,10 @@ pub struct LeaderboardRow {
     /// For blenders: the member model ids.
     #[serde(default)]
     pub members: Vec<String>,
+    /// Hyperparameters chosen by the search inside the blueprint: name → the value chosen in
+    /// each fold model (one value for a stage model).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub searched: BTreeMap<String, Vec<String>>,
 }
 
 impl LeaderboardRow {
@@ -104,7 +108,40 @@ impl LeaderboardRow {
             params: BTreeMap::new(),
             key: String::new(),
             members: Vec::new(),
+            searched: BTreeMap::new(),
         }
+    }
+
+    /// Records what the search inside the blueprint chose in each of `models` (the fold models):
+    /// the estimator's hyperparameters and, when searched, the TF-IDF settings (`tfidf`), in
+    /// [`searched`](Self::searched), and shows them in `params`: the value when every fold chose
+    /// the same, else the per-fold values joined by `/`.
+    pub fn record_search(&mut self, models: &[crate::model::Model], text_searched: bool) {
+        let mut searched: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for m in models {
+            for (name, value) in m.estimator.searched_params() {
+                searched.entry(name).or_default().push(value);
+            }
+        }
+        if text_searched {
+            for m in models {
+                searched
+                    .entry("tfidf".into())
+                    .or_default()
+                    .push(m.text_settings().unwrap_or_default());
+            }
+        }
+        for (name, values) in &searched {
+            let mut distinct = values.clone();
+            distinct.dedup();
+            let shown = if distinct.len() == 1 {
+                distinct[0].clone()
+            } else {
+                values.join("/")
+            };
+            self.params.insert(name.clone(), shown);
+        }
+        self.searched = searched;
     }
 
     /// Records per-fold scores (fold 0 first): sets `validation` to fold 0, and the CV mean and
@@ -196,17 +233,46 @@ impl Leaderboard {
         rows
     }
 
-    /// The best model by `metric`.
-    pub fn best(&self, metric: Metric) -> Option<&LeaderboardRow> {
-        self.sorted(metric)
+    /// The best model: among the rows for which `can_predict` holds (in a project: those with
+    /// saved fold models or a saved blender), the best cross-validation mean by `metric`; the
+    /// best validation score only when none of them is cross-validated on `metric`. This is the
+    /// one definition of "best" (the leaderboard's `*`, `predict best`, `export best`, reports).
+    pub fn best_that_predicts(
+        &self,
+        metric: Metric,
+        can_predict: impl Fn(&LeaderboardRow) -> bool,
+    ) -> Option<&LeaderboardRow> {
+        let cv = |r: &LeaderboardRow| r.cv_mean.as_ref().and_then(|m| m.get(&metric)).copied();
+        let validation = |r: &LeaderboardRow| r.validation.get(&metric).copied();
+        let candidates: Vec<&LeaderboardRow> =
+            self.rows.iter().filter(|r| can_predict(r)).collect();
+        let any_cv = candidates.iter().any(|r| cv(r).is_some());
+        let score = |r: &LeaderboardRow| if any_cv { cv(r) } else { validation(r) };
+        // The first of equally good rows wins (insertion order), as in [`Leaderboard::sorted`].
+        candidates
             .into_iter()
-            .find(|r| r.rank_score(metric).is_some())
+            .filter_map(|r| score(r).filter(|s| !s.is_nan()).map(|s| (r, s)))
+            .reduce(|best, next| {
+                let better = if metric.higher_is_better() {
+                    next.1 > best.1
+                } else {
+                    next.1 < best.1
+                };
+                if better { next } else { best }
+            })
+            .map(|(r, _)| r)
     }
 
-    /// A text table ranked by `metric`; the best row is marked `*`. Holdout shows "locked"
-    /// until [`Leaderboard::holdout_unlocked`].
-    pub fn render_text(&self, metric: Metric) -> String {
-        let best = self.best(metric).map(|r| r.model_id.clone());
+    /// [`Leaderboard::best_that_predicts`] when every row can predict (for callers without
+    /// the project's files; in a project, pass which rows have saved models).
+    pub fn best(&self, metric: Metric) -> Option<&LeaderboardRow> {
+        self.best_that_predicts(metric, |_| true)
+    }
+
+    /// A text table ranked by `metric`; the row of model `best` (see
+    /// [`Leaderboard::best_that_predicts`]) is marked `*`. Holdout shows "locked" until
+    /// [`Leaderboard::holdout_unlocked`].
+    pub fn render_text(&self, metric: Metric, best: Option<&str>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -223,7 +289,7 @@ impl Leaderboard {
             "parent"
         );
         for r in self.sorted(metric) {
-            let mark = if best.as_deref() == Some(&r.model_id) {
+            let mark = if best == Some(r.model_id.as_str()) {
                 "*"
             } else {
                 " "
@@ -258,7 +324,7 @@ impl Leaderboard {
         }
         let _ = write!(
             out,
-            "metric: {metric} ({} is better); * = best",
+            "metric: {metric} ({} is better); * = best model that can predict",
             if metric.higher_is_better() {
                 "higher"
             } else {
@@ -375,15 +441,44 @@ mod tests {
             ["M1", "M2", "M3"],
             "unscored: insertion order"
         );
-        assert_eq!(lb.best(Metric::LogLoss).unwrap().model_id, "M3");
+        // Best ranks on the CV mean: M3 (validation only) is listed first but is not the best.
+        assert_eq!(lb.best(Metric::BalancedAccuracy).unwrap().model_id, "M2");
+        assert_eq!(lb.best(Metric::LogLoss).unwrap().model_id, "M1");
         assert!(lb.best(Metric::Auc).is_none());
         let m1 = lb.get("M1").unwrap();
         assert!((m1.cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy] - 0.6).abs() < 1e-12);
         assert!((m1.cv_std.as_ref().unwrap()[&Metric::BalancedAccuracy] - 0.1).abs() < 1e-12);
         assert!(lb.get("M3").unwrap().cv_mean.is_none());
         assert_eq!(lb.next_model_id(), "M4");
-        let text = lb.render_text(Metric::BalancedAccuracy);
-        assert!(text.lines().nth(1).unwrap().starts_with("* M3"), "{text}");
+        let text = lb.render_text(Metric::BalancedAccuracy, Some("M2"));
+        assert!(text.lines().nth(1).unwrap().starts_with("  M3"), "{text}");
+        assert!(text.lines().nth(2).unwrap().starts_with("* M2"), "{text}");
+    }
+
+    #[test]
+    fn best_is_the_best_cv_model_that_can_predict() {
+        let mut lb = Leaderboard::default();
+        lb.upsert(row("M1", vec![scores(0.95, 0.1)])); // a stage model: validation only
+        lb.upsert(row("M2", vec![scores(0.6, 0.9), scores(0.6, 0.9)]));
+        lb.upsert(row("M3", vec![scores(0.8, 0.5), scores(0.8, 0.5)]));
+        lb.upsert(row("M4", vec![scores(0.7, 0.6), scores(0.7, 0.6)]));
+        lb.upsert(row("M5", vec![scores(0.8, 0.5), scores(0.8, 0.5)]));
+        let id = |only: &[&str], m| {
+            lb.best_that_predicts(m, |r| only.contains(&r.model_id.as_str()))
+                .map(|r| r.model_id.clone())
+        };
+        let ba = Metric::BalancedAccuracy;
+        assert_eq!(id(&["M1", "M2", "M3", "M4"], ba).as_deref(), Some("M3"));
+        assert_eq!(id(&["M1", "M2", "M4"], ba).as_deref(), Some("M4"));
+        assert_eq!(
+            id(&["M1", "M2", "M4"], Metric::LogLoss).as_deref(),
+            Some("M4")
+        );
+        // Validation decides only when no model that can predict is cross-validated.
+        assert_eq!(id(&["M1"], ba).as_deref(), Some("M1"));
+        assert_eq!(id(&[], ba), None);
+        // Ties: the first row wins.
+        assert_eq!(id(&["M5", "M3"], ba).as_deref(), Some("M3"));
     }
 
     #[test]
@@ -392,13 +487,16 @@ mod tests {
         let mut r = row("M1", vec![scores(0.5, 0.9), scores(0.7, 0.7)]);
         r.holdout = Some(scores(0.4321, 1.0));
         lb.upsert(r);
-        let text = lb.render_text(Metric::BalancedAccuracy);
+        let text = lb.render_text(Metric::BalancedAccuracy, None);
         assert!(
             text.contains("locked") && !text.contains("0.4321"),
             "{text}"
         );
         lb.holdout_unlocked = true;
-        assert!(lb.render_text(Metric::BalancedAccuracy).contains("0.4321"));
+        assert!(
+            lb.render_text(Metric::BalancedAccuracy, None)
+                .contains("0.4321")
+        );
         let json = serde_json::to_string(&lb).unwrap();
         assert!(json.contains("\"balanced_accuracy\""), "{json}");
         assert_eq!(serde_json::from_str::<Leaderboard>(&json).unwrap(), lb);

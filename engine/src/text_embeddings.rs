@@ -2,6 +2,8 @@
 //! text, model and long-text mode, so that folds, blueprints, reruns and resumed runs never
 //! recompute them. Missing text is embedded as the empty string (see
 //! [`neural::text::SentenceEmbedder`]: the fixed `[CLS] [SEP]` vector).
+//! A cache that cannot be read or written is a [`ProjectError`] in the error chain: a run stops
+//! on it, unlike an embedder that cannot run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use neural::text::{LongText, SentenceEmbedder, SentenceEmbedderConfig};
 
 use crate::dataset::Dataset;
 use crate::model::{FeatureInputs, ImageMatrix, TextEmbeddingKey};
-use crate::project::Project;
+use crate::project::{Project, ProjectError};
 
 /// Zoo name of the sentence encoder autopilot uses.
 pub const DEFAULT_TEXT_MODEL: &str = neural::zoo::MINILM;
@@ -107,10 +109,13 @@ pub fn embed_texts(
             Some(idx) if !idx.hashes.is_empty() => {
                 let v = p.load_matrix(&format!("{dir}/values.npy"), (None, None))?;
                 if v.nrows() < idx.hashes.len() {
-                    anyhow::bail!(
-                        "{}: text embedding cache index is longer than its values; delete the folder",
-                        p.path(&dir).display()
-                    );
+                    return Err(ProjectError::Corrupt {
+                        path: p.path(&dir),
+                        message:
+                            "text embedding cache index is longer than its values; delete the folder"
+                                .into(),
+                    }
+                    .into());
                 }
                 (idx, Some(v))
             }
@@ -146,10 +151,14 @@ pub fn embed_texts(
         let mut all = Array2::<f32>::zeros((old_rows + new.len(), dim));
         if let Some(v) = &values {
             if v.ncols() != dim {
-                anyhow::bail!(
-                    "text embedding cache for {model} has {} columns, expected {dim}",
-                    v.ncols()
-                );
+                return Err(ProjectError::BadArray {
+                    path: project.map_or_else(|| dir.clone().into(), |p| p.path(&dir)),
+                    reason: format!(
+                        "text embedding cache for {model} has {} columns, expected {dim}",
+                        v.ncols()
+                    ),
+                }
+                .into());
             }
             all.slice_mut(ndarray::s![..old_rows, ..]).assign(v);
         }
@@ -224,7 +233,7 @@ pub fn text_embedding_blueprints(
     project: &Project,
     lists: &[crate::autopilot::FeatureList],
     backbone: &str,
-    quick: bool,
+    mode: crate::autopilot::Mode,
     device: DeviceChoice,
     inputs: &mut FeatureInputs,
 ) -> anyhow::Result<Vec<crate::autopilot::candidates::Candidate>> {
@@ -233,7 +242,7 @@ pub fn text_embedding_blueprints(
         lists,
         backbone,
         DEFAULT_TEXT_MODEL,
-        quick,
+        mode,
     );
     let mut keys: Vec<TextEmbeddingKey> =
         cands.iter().flat_map(|c| c.text_embedding_keys()).collect();

@@ -43,13 +43,14 @@ pub enum NeuralError {
         /// What went wrong.
         message: String,
     },
-    /// An I/O error with the path it happened on.
-    #[error("{path}: {source}")]
+    /// An I/O error with the path it happened on (the OS error is in the message, not repeated
+    /// as a `source()`, so an error chain prints it once).
+    #[error("{path}: {error}")]
     Io {
         /// The path being read or written.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -58,10 +59,10 @@ pub type Result<T, E = NeuralError> = std::result::Result<T, E>;
 
 impl NeuralError {
     /// Wraps an I/O error with its path.
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         NeuralError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Neural blueprint tasks on burn (pretrained CNN backbones, sentence embeddings, deep nets).
 //!
 //! Image side: [`backbone`] (layouts), [`net`] (the burn network), [`weights`] (checkpoint
-//! loading), [`zoo`] (fetching and caching the published weights), [`preprocess`] (PIL-like
-//! decode/resize/crop/normalise) and [`featurizer`] (batched, pipelined featurization).
+//! loading), [`zoo`] (fetching and caching the published weights), [`decode`] (the one guarded
+//! image decode), [`preprocess`] (PIL-like decode/resize/crop/normalise) and [`featurizer`]
+//! (batched, pipelined featurization).
 
 pub mod backbone;
 pub mod cpu;
+pub mod decode;
 pub mod device;
 pub mod error;
 pub mod featurizer;

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use fast_image_resize::images::{Image as FirImage, ImageRef as FirImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+use image::RgbImage;
 
 use crate::backbone::{Backbone, Normalization};
+use crate::decode::{DecodeLimits, decode_image};
 use crate::error::{NeuralError, Result};
 
 /// Geometry and normalization of a backbone's input.
@@ -54,21 +55,15 @@ pub fn center_crop_origin(w: u32, h: u32, crop: usize) -> Option<(u32, u32)> {
     Some((w.checked_sub(c)? / 2, h.checked_sub(c)? / 2))
 }
 
-/// Decodes an image file, applies its EXIF orientation and converts it to 8-bit RGB
-/// (grey is replicated, alpha dropped, CMYK/16-bit converted by the decoder).
+/// Decodes an image file under the default [`DecodeLimits`] (see [`crate::decode`]: regular
+/// files only, decompression-bomb and memory limits, truncation refused), applies its EXIF
+/// orientation and converts it to 8-bit RGB (grey is replicated, alpha dropped, CMYK/16-bit
+/// converted by the decoder).
 pub fn load_rgb(path: &Path) -> Result<RgbImage> {
-    let err = |message: String| NeuralError::Image {
+    let img = decode_image(path, &DecodeLimits::default()).map_err(|p| NeuralError::Image {
         path: path.to_path_buf(),
-        message,
-    };
-    let reader = ImageReader::open(path)
-        .map_err(|e| err(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| err(e.to_string()))?;
-    let mut decoder = reader.into_decoder().map_err(|e| err(e.to_string()))?;
-    let orientation = decoder.orientation().map_err(|e| err(e.to_string()))?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| err(e.to_string()))?;
-    img.apply_orientation(orientation);
+        message: p.reason,
+    })?;
     Ok(img.into_rgb8())
 }
 

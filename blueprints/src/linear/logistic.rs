@@ -13,7 +13,8 @@ use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input, row_weights};
 use crate::numeric::softmax_in_place;
 use crate::params::{
-    ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param,
+    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
+    unknown_param,
 };
 
 const NAME: &str = "Logistic Regression";
@@ -127,6 +128,178 @@ fn column_stats(x: ArrayView2<f32>) -> (Vec<f64>, Vec<f64>) {
     cols.into_iter().unzip()
 }
 
+/// The regularization path searched inside autopilot: `C` from strong to weak penalty
+/// (scikit-learn's default `C = 1` among them).
+const C_PATH: [&str; 10] = [
+    "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3", "10", "30",
+];
+
+/// A training set made ready for the solver once: compact labels, row weights, the standardised
+/// dense block and the sparse block (shared by every `C` of a regularization path).
+struct Prepared<'a> {
+    classes: ClassMap,
+    yc: Vec<u32>,
+    weights: Vec<f64>,
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    design: Design<'a>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        x: &'a Features,
+        y: &[u32],
+        ctx: &FitContext,
+        balanced: bool,
+        standardize: bool,
+    ) -> Result<Self> {
+        check_fit_input(x, y, ctx)?;
+        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let k = classes.n_present();
+        let yc = classes.compact(y);
+        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), balanced);
+        let n_dense = x.n_dense();
+        let (mean, scale) = match (&x.dense, standardize) {
+            (Some(d), true) => column_stats(d.view()),
+            _ => (vec![0.0; n_dense], vec![1.0; n_dense]),
+        };
+        let dense = x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| {
+            let mut out = Array2::<f64>::zeros(d.dim());
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(d.axis_iter(Axis(0)))
+                .for_each(|(mut o, r)| {
+                    for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
+                        *ov = (rv as f64 - mean[j]) / scale[j];
+                    }
+                });
+            out
+        });
+        let design = Design {
+            dense,
+            sparse: x.sparse.as_ref(),
+            sparse_csc: x.sparse.as_ref().map(|s| s.to_csc()),
+            n_rows: x.n_rows(),
+        };
+        Ok(Self {
+            classes,
+            yc,
+            weights,
+            mean,
+            scale,
+            design,
+        })
+    }
+
+    fn n_dense(&self) -> usize {
+        self.mean.len()
+    }
+}
+
+impl LogisticRegression {
+    /// Solves for this `C` on a prepared training set, starting from `x0` (a previous solution
+    /// on the same set: a warm start) or zero; returns the fitted state and the raw solution.
+    fn solve(&self, p: &Prepared, x0: Option<Vec<f64>>) -> Result<(FittedLinear, Vec<f64>)> {
+        let n_dense = p.n_dense();
+        let n_sparse = p.design.sparse.map_or(0, |s| s.cols());
+        let k = p.classes.n_present();
+        if k < 2 {
+            // Single-class fold: nothing to learn; predict that class (documented fallback).
+            let fitted = FittedLinear {
+                coef: Array2::zeros((n_dense + n_sparse, 0)),
+                intercept: Array1::zeros(0),
+                n_dense,
+                n_sparse,
+                classes: p.classes.clone(),
+                iterations: 0,
+                converged: true,
+            };
+            return Ok((fitted, Vec::new()));
+        }
+        let objective = SoftmaxObjective {
+            design: &p.design,
+            y: &p.yc,
+            weights: &p.weights,
+            n_classes: k,
+            l2: (1.0 - self.l1_ratio) / self.c,
+        };
+        let m = objective.n_outputs();
+        let d = p.design.n_cols();
+        let l1: Option<Vec<f64>> = (self.l1_ratio > 0.0).then(|| {
+            let lam = self.l1_ratio / (self.c * objective.weight_sum());
+            let mut v = vec![lam; d * m];
+            v.extend(std::iter::repeat_n(0.0, m));
+            v
+        });
+        let opts = OptimOptions {
+            max_iter: self.max_iter,
+            tol: self.tol,
+            memory: 10,
+        };
+        let start = x0
+            .filter(|v| v.len() == objective.n_params())
+            .unwrap_or_else(|| vec![0.0; objective.n_params()]);
+        let result = minimize(
+            |t, g| objective.value_grad(t, g),
+            start,
+            l1.as_deref(),
+            &opts,
+        );
+        if !result.value.is_finite() || result.x.iter().any(|v| !v.is_finite()) {
+            return Err(BlueprintError::Numeric {
+                task: NAME.into(),
+                reason: "solver produced non-finite values".into(),
+            });
+        }
+        // Back to the raw feature scale: w_raw = w / scale, b_raw = b - sum_j mean_j * w_raw_j.
+        let mut coef = Array2::from_shape_vec((d, m), result.x[..d * m].to_vec()).map_err(|e| {
+            BlueprintError::Numeric {
+                task: NAME.into(),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut intercept = Array1::from(result.x[d * m..].to_vec());
+        for j in 0..n_dense {
+            let mut row = coef.row_mut(j);
+            row.mapv_inplace(|v| v / p.scale[j]);
+            intercept.scaled_add(-p.mean[j], &row);
+        }
+        let fitted = FittedLinear {
+            coef,
+            intercept,
+            n_dense,
+            n_sparse,
+            classes: p.classes.clone(),
+            iterations: result.iterations,
+            converged: result.converged,
+        };
+        Ok((fitted, result.x))
+    }
+
+    /// One fitted copy per value of `C` in `values` (in that order), the training set prepared
+    /// once and each solve warm-started from the previous solution.
+    fn fit_c_path(
+        &self,
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        values: &[String],
+    ) -> Result<Vec<Box<dyn Estimator>>> {
+        let prepared = Prepared::new(x, y, ctx, self.balanced, self.standardize)?;
+        let mut previous: Option<Vec<f64>> = None;
+        let mut out: Vec<Box<dyn Estimator>> = Vec::with_capacity(values.len());
+        for v in values {
+            let mut e = self.clone();
+            e.set_param("C", v)?;
+            let (fitted, solution) = e.solve(&prepared, previous.take())?;
+            previous = Some(solution);
+            e.fitted = Some(fitted);
+            out.push(Box::new(e));
+        }
+        Ok(out)
+    }
+}
+
 #[typetag::serde]
 impl Estimator for LogisticRegression {
     fn name(&self) -> String {
@@ -205,105 +378,25 @@ impl Estimator for LogisticRegression {
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        check_fit_input(x, y, ctx)?;
         self.fitted = None;
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
-        let n_dense = x.n_dense();
-        let n_sparse = x.n_sparse();
-        let k = classes.n_present();
-        if k < 2 {
-            // Single-class fold: nothing to learn; predict that class (documented fallback).
-            self.fitted = Some(FittedLinear {
-                coef: Array2::zeros((n_dense + n_sparse, 0)),
-                intercept: Array1::zeros(0),
-                n_dense,
-                n_sparse,
-                classes,
-                iterations: 0,
-                converged: true,
-            });
-            return Ok(());
-        }
-        let yc = classes.compact(y);
-        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), self.balanced);
-
-        let (mean, scale) = match (&x.dense, self.standardize) {
-            (Some(d), true) => column_stats(d.view()),
-            _ => (vec![0.0; n_dense], vec![1.0; n_dense]),
-        };
-        let dense = x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| {
-            let mut out = Array2::<f64>::zeros(d.dim());
-            out.axis_iter_mut(Axis(0))
-                .into_par_iter()
-                .zip(d.axis_iter(Axis(0)))
-                .for_each(|(mut o, r)| {
-                    for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
-                        *ov = (rv as f64 - mean[j]) / scale[j];
-                    }
-                });
-            out
-        });
-        let design = Design {
-            dense,
-            sparse: x.sparse.as_ref(),
-            sparse_csc: x.sparse.as_ref().map(|s| s.to_csc()),
-            n_rows: x.n_rows(),
-        };
-        let objective = SoftmaxObjective {
-            design: &design,
-            y: &yc,
-            weights: &weights,
-            n_classes: k,
-            l2: (1.0 - self.l1_ratio) / self.c,
-        };
-        let m = objective.n_outputs();
-        let d = design.n_cols();
-        let l1: Option<Vec<f64>> = (self.l1_ratio > 0.0).then(|| {
-            let lam = self.l1_ratio / (self.c * objective.weight_sum());
-            let mut v = vec![lam; d * m];
-            v.extend(std::iter::repeat_n(0.0, m));
-            v
-        });
-        let opts = OptimOptions {
-            max_iter: self.max_iter,
-            tol: self.tol,
-            memory: 10,
-        };
-        let result = minimize(
-            |t, g| objective.value_grad(t, g),
-            vec![0.0; objective.n_params()],
-            l1.as_deref(),
-            &opts,
-        );
-        if !result.value.is_finite() || result.x.iter().any(|v| !v.is_finite()) {
-            return Err(BlueprintError::Numeric {
-                task: NAME.into(),
-                reason: "solver produced non-finite values".into(),
-            });
-        }
-        // Back to the raw feature scale: w_raw = w / scale, b_raw = b - sum_j mean_j * w_raw_j.
-        let mut coef = Array2::from_shape_vec((d, m), result.x[..d * m].to_vec()).map_err(|e| {
-            BlueprintError::Numeric {
-                task: NAME.into(),
-                reason: e.to_string(),
-            }
-        })?;
-        let mut intercept = Array1::from(result.x[d * m..].to_vec());
-        for j in 0..n_dense {
-            let mut row = coef.row_mut(j);
-            row.mapv_inplace(|v| v / scale[j]);
-            intercept.scaled_add(-mean[j], &row);
-        }
-        self.fitted = Some(FittedLinear {
-            coef,
-            intercept,
-            n_dense,
-            n_sparse,
-            classes,
-            iterations: result.iterations,
-            converged: result.converged,
-        });
+        let prepared = Prepared::new(x, y, ctx, self.balanced, self.standardize)?;
+        self.fitted = Some(self.solve(&prepared, None)?.0);
         Ok(())
+    }
+
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![SearchDim::new("C", &C_PATH, true)]
+    }
+
+    fn fit_path(
+        &self,
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        name: &str,
+        values: &[String],
+    ) -> Option<Result<Vec<Box<dyn Estimator>>>> {
+        (name == "C").then(|| self.fit_c_path(x, y, ctx, values))
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {

@@ -17,7 +17,8 @@ use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input, row_weights};
 use crate::params::{
-    ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param,
+    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
+    unknown_param,
 };
 
 const MAX_FEATURES: [&str; 5] = ["sqrt", "log2", "third", "half", "all"];
@@ -361,6 +362,13 @@ impl Estimator for RandomForest {
                 }
             });
         Ok(f.classes.expand(probs.view()))
+    }
+
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![
+            SearchDim::new("max_features", &["sqrt", "third", "log2", "half"], false),
+            SearchDim::new("min_samples_leaf", &["1", "3", "5"], false),
+        ]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {

@@ -18,7 +18,8 @@ use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, check_fit_input, row_weights};
 use crate::params::{
-    ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, parse_int, unknown_param,
+    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
+    unknown_param,
 };
 
 const TASK: &str = "Gradient Boosted Trees";
@@ -567,7 +568,70 @@ impl Estimator for GradientBoosting {
         Ok(f.classes.expand(probs.view()))
     }
 
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![
+            SearchDim::new("n_estimators", &ROUNDS_PATH, true),
+            SearchDim::new("learning_rate", &["0.05", "0.1"], false),
+            SearchDim::new("num_leaves", &["15", "31", "7"], false),
+            SearchDim::new("min_child_samples", &["10", "20", "5"], false),
+            SearchDim::new("colsample_bytree", &["0.5", "0.8", "0.3"], false),
+        ]
+    }
+
+    /// The rounds path: one fit with the most rounds, then one copy per value keeping only its
+    /// first rounds (the staged predictions of boosting: early stopping on the inner folds).
+    /// Not with this estimator's own early stopping (its hold-out would differ per value).
+    fn fit_path(
+        &self,
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        name: &str,
+        values: &[String],
+    ) -> Option<Result<Vec<Box<dyn Estimator>>>> {
+        if name != "n_estimators" || self.params.validation_fraction > 0.0 {
+            return None;
+        }
+        Some(self.fit_rounds_path(x, y, ctx, values))
+    }
+
     fn clone_box(&self) -> Box<dyn Estimator> {
         Box::new(self.clone())
+    }
+}
+
+/// Boosting rounds tried by the search inside autopilot (the default, 300, among them).
+const ROUNDS_PATH: [&str; 4] = ["100", "200", "300", "500"];
+
+impl GradientBoosting {
+    /// See [`Estimator::fit_path`]: fits `max(values)` rounds once and truncates.
+    fn fit_rounds_path(
+        &self,
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        values: &[String],
+    ) -> Result<Vec<Box<dyn Estimator>>> {
+        let rounds: Vec<usize> = values
+            .iter()
+            .map(|v| parse_int("n_estimators", v, 1, 100_000).map(|r| r as usize))
+            .collect::<Result<_>>()?;
+        let mut full = self.clone();
+        full.params.n_estimators = rounds.iter().copied().max().unwrap_or(1);
+        full.fit(x, y, ctx)?;
+        let fitted = full.fitted()?;
+        let k = fitted.classes.n_present().max(1);
+        Ok(rounds
+            .iter()
+            .map(|&r| {
+                let mut f = fitted.clone();
+                f.n_rounds = r.min(f.n_rounds);
+                f.trees.truncate(f.n_rounds * k);
+                let mut e = self.clone();
+                e.params.n_estimators = r;
+                e.fitted = Some(f);
+                Box::new(e) as Box<dyn Estimator>
+            })
+            .collect())
     }
 }

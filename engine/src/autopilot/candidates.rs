@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use blueprints::Estimator;
+use blueprints::search::Searched;
 use blueprints::text::TfidfConfig;
+
+use super::Mode;
 
 use crate::dataset::{ColumnType, Dataset};
 use crate::model::{BlockSpec, ImageKey, TextEmbeddingKey};
@@ -30,6 +33,10 @@ pub struct Candidate {
     pub blocks: Vec<BlockSpec>,
     /// Estimator with its hyperparameters.
     pub estimator: Box<dyn Estimator>,
+    /// Whether each fit chooses its text blocks' TF-IDF settings on inner folds of its training
+    /// rows ([`super::text_search`]); full and comprehensive modes.
+    #[serde(default)]
+    pub search_text: bool,
 }
 
 impl Candidate {
@@ -152,6 +159,39 @@ pub fn estimator_by_key(key: &str) -> Option<Box<dyn Estimator>> {
     Some(e)
 }
 
+/// The budget of the search inside a blueprint (see [`blueprints::search`]) by estimator and
+/// mode: (configurations of the non-path hyperparameters, inner folds), or `None` for no search.
+/// Cheap searches (a warm-started `C` path, naive Bayes' `alpha`, k-NN's `k`, the residual net's
+/// small space) run in every mode; gradient boosting (whose rounds are a path: one fit gives
+/// them all) and forests, whose fits cost the most, keep their defaults in quick mode and are
+/// searched in full and comprehensive mode, with successive halving over the inner folds.
+pub fn search_budget(key: &str, mode: Mode) -> Option<(usize, usize)> {
+    let by_mode = |quick: usize, full: usize, comprehensive: usize| match mode {
+        Mode::Quick => quick,
+        Mode::Full => full,
+        Mode::Comprehensive => comprehensive,
+    };
+    let configs = match key {
+        "lr" | "nb" | "mnb" => 1,
+        "knn" => by_mode(2, 4, 8),
+        "snn" => by_mode(3, 6, 12),
+        "gbdt" => by_mode(0, 2, 4),
+        "rf" | "et" => by_mode(0, 3, 6),
+        _ => 0,
+    };
+    (configs > 0).then_some((configs, by_mode(3, 3, 5)))
+}
+
+/// The estimator `key` with default hyperparameters, wrapped in the inner search of `mode`'s
+/// budget ([`search_budget`]) when it has one.
+pub fn searched_estimator(key: &str, mode: Mode) -> Option<Box<dyn Estimator>> {
+    let base = estimator_by_key(key)?;
+    Some(match search_budget(key, mode) {
+        Some((configs, inner_folds)) => Box::new(Searched::new(base, configs, inner_folds)),
+        None => base,
+    })
+}
+
 /// The TF-IDF analyzers used for a text column: word 1–2 grams plus char_wb 2–5 grams for
 /// short texts (titles), word 1–2 grams with `min_df=2` for long texts.
 pub fn text_analyzers(ds: &Dataset, column: &str) -> Vec<TfidfConfig> {
@@ -239,8 +279,10 @@ pub fn feature_lists(
     lists
 }
 
-/// Which estimators suit a feature list: by the modalities it contains.
-pub fn estimators_for(ds: &Dataset, list: &FeatureList, quick: bool) -> Vec<&'static str> {
+/// Which estimators suit a feature list: by the modalities it contains. The residual net joins
+/// every list with dense features (image features, numbers, dates, categories).
+pub fn estimators_for(ds: &Dataset, list: &FeatureList, mode: Mode) -> Vec<&'static str> {
+    let quick = mode == Mode::Quick;
     let kinds: Vec<ColumnType> = list
         .columns
         .iter()
@@ -262,6 +304,9 @@ pub fn estimators_for(ds: &Dataset, list: &FeatureList, quick: bool) -> Vec<&'st
     if only(ColumnType::Image) {
         keys.push("knn");
     }
+    if kinds.iter().any(|&k| k != ColumnType::Text) {
+        keys.push("snn");
+    }
     keys
 }
 
@@ -270,7 +315,7 @@ pub fn catalogue(
     ds: &Dataset,
     lists: &[FeatureList],
     backbone: &str,
-    quick: bool,
+    mode: Mode,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for list in lists {
@@ -278,12 +323,13 @@ pub fn catalogue(
         if blocks.is_empty() {
             continue;
         }
-        for key in estimators_for(ds, list, quick) {
-            if let Some(estimator) = estimator_by_key(key) {
+        for key in estimators_for(ds, list, mode) {
+            if let Some(estimator) = searched_estimator(key, mode) {
                 out.push(Candidate {
                     feature_list: list.name.clone(),
                     blocks: blocks.clone(),
                     estimator,
+                    search_text: mode != Mode::Quick,
                 });
             }
         }
@@ -292,14 +338,14 @@ pub fn catalogue(
 }
 
 /// Sentence-embedding blueprints for the feature lists that hold text: every TF-IDF block
-/// becomes `model` embeddings (e.g. MiniLM); "→ LR" for each such list, and "→ kNN" (cosine)
-/// where the list is text only (not in quick mode).
+/// becomes `model` embeddings (e.g. MiniLM); "→ LR" and "→ residual net" for each such list,
+/// and "→ kNN" (cosine) where the list is text only (not in quick mode).
 pub fn text_embedding_candidates(
     ds: &Dataset,
     lists: &[FeatureList],
     backbone: &str,
     model: &str,
-    quick: bool,
+    mode: Mode,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for list in lists {
@@ -320,16 +366,17 @@ pub fn text_embedding_candidates(
         if !has_text {
             continue;
         }
-        let mut keys = vec!["lr"];
-        if text_only && !quick {
+        let mut keys = vec!["lr", "snn"];
+        if text_only && mode != Mode::Quick {
             keys.push("knn");
         }
         for key in keys {
-            if let Some(estimator) = estimator_by_key(key) {
+            if let Some(estimator) = searched_estimator(key, mode) {
                 out.push(Candidate {
                     feature_list: list.name.clone(),
                     blocks: blocks.clone(),
                     estimator,
+                    search_text: mode != Mode::Quick,
                 });
             }
         }

@@ -36,8 +36,14 @@ pub fn fit_fold(
 ) -> anyhow::Result<FoldFit> {
     let y: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
     let t0 = Instant::now();
+    let blocks = if c.search_text {
+        super::text_search::choose_text_blocks(c, inputs, labels, classes.len(), train, seed)
+            .with_context(|| format!("choosing the TF-IDF settings of {}", c.describe()))?
+    } else {
+        c.blocks.clone()
+    };
     let model = Model::fit(
-        &c.blocks,
+        &blocks,
         c.estimator.clone(),
         inputs,
         train,
@@ -226,6 +232,7 @@ mod tests {
             feature_list: "all".into(),
             blocks: vec![BlockSpec::Numeric { column: "x".into() }],
             estimator: estimator_by_key("lr").unwrap(),
+            search_text: false,
         };
         let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let inputs = FeatureInputs::new(&ds);

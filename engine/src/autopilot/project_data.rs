@@ -166,14 +166,21 @@ pub fn is_deployable(project: &Project, id: &str) -> bool {
         || project.exists(&format!("models/{id}/blender.json"))
 }
 
-/// Resolves `best` (the best deployable model by balanced accuracy) or checks an explicit id.
+/// The project's best model by `metric` among those that can predict (see
+/// [`Leaderboard::best_that_predicts`]).
+pub fn best_model<'l>(
+    project: &Project,
+    lb: &'l Leaderboard,
+    metric: blueprints::metrics::Metric,
+) -> Option<&'l crate::leaderboard::LeaderboardRow> {
+    lb.best_that_predicts(metric, |r| is_deployable(project, &r.model_id))
+}
+
+/// Resolves `best` ([`best_model`] by balanced accuracy) or checks an explicit id.
 pub fn resolve_model_id(project: &Project, which: &str) -> anyhow::Result<String> {
     let lb = load_leaderboard(project)?;
     if which.eq_ignore_ascii_case("best") {
-        return lb
-            .sorted(blueprints::metrics::Metric::BalancedAccuracy)
-            .into_iter()
-            .find(|r| is_deployable(project, &r.model_id))
+        return best_model(project, &lb, blueprints::metrics::Metric::BalancedAccuracy)
             .map(|r| r.model_id.clone())
             .with_context(|| {
                 format!(

@@ -128,6 +128,13 @@ impl<'a> Autopilot<'a> {
         })
     }
 
+    /// Counts the time limit from `start` (e.g. when the command began, so that loading and
+    /// featurization count) instead of from [`Autopilot::new`].
+    pub fn with_start(mut self, start: Instant) -> Self {
+        self.started = start;
+        self
+    }
+
     /// The leaderboard as it stands.
     pub fn leaderboard(&self) -> &Leaderboard {
         &self.leaderboard
@@ -170,8 +177,9 @@ impl<'a> Autopilot<'a> {
             .iter()
             .map(|p| format!("{}={}", p.name, p.value))
             .collect();
+        let text = if c.search_text { "|tfidf searched" } else { "" };
         format!(
-            "{tag}|{}|{}|{}|{pct}",
+            "{tag}|{}|{}|{}|{pct}{text}",
             c.feature_list,
             c.signature(),
             params.join(",")
@@ -238,6 +246,7 @@ impl<'a> Autopilot<'a> {
                         let s = scores.get(&METRIC).copied().unwrap_or(f64::NAN);
                         last_seconds = fit.fit_seconds + fit.predict_seconds;
                         let mut row = self.new_row(&id, &key, &c, pct);
+                        row.record_search(std::slice::from_ref(&fit.model), c.search_text);
                         row.validation = scores;
                         row.fit_seconds = fit.fit_seconds;
                         row.predict_seconds_per_1000 =
@@ -259,20 +268,25 @@ impl<'a> Autopilot<'a> {
                     }
                 }
             }
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let keep = if si + 1 == stages.len() {
-                scored.len()
+            alive = if si + 1 == stages.len() || self.options.mode == Mode::Comprehensive {
+                scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                scored.into_iter().map(|(_, c)| c).collect()
             } else {
-                (scored.len() / 2).max(4).min(scored.len())
+                let keep = (scored.len() / 2).max(4);
+                survivors(scored, keep)
             };
-            alive = scored.into_iter().take(keep).map(|(_, c)| c).collect();
         }
         let n_cv = match self.options.mode {
             Mode::Quick => 4,
             Mode::Full => 8,
             Mode::Comprehensive => usize::MAX,
         };
-        let survivors: Vec<Candidate> = alive.into_iter().take(n_cv).collect();
+        let ranked: Vec<(f64, Candidate)> = alive
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (-(i as f64), c))
+            .collect();
+        let survivors: Vec<Candidate> = survivors(ranked, n_cv);
         self.emit(Event::Stage {
             name: "cross-validation (100% of each fold)".into(),
             models: survivors.len(),
@@ -283,9 +297,13 @@ impl<'a> Autopilot<'a> {
                 cv_done.push((id, c));
             }
         }
+        // Blend last, over every cross-validated model: a retune on another backbone or the
+        // Reduced list can be among the best, and brings the blend a different view.
+        let retuned = self.retune_backbones(&cv_done)?;
+        let reduced = self.reduced_feature_list(&cv_done)?;
+        cv_done.extend(retuned);
+        cv_done.extend(reduced);
         self.blend_top(&cv_done)?;
-        self.retune_backbones(&cv_done)?;
-        self.reduced_feature_list(&cv_done)?;
         Ok(())
     }
 
@@ -293,34 +311,23 @@ impl<'a> Autopilot<'a> {
     /// the best cross-validated blueprint, a "Reduced" feature list of the columns that make up
     /// [`REDUCED_SHARE`] of the total impact (at least one, fewer than all), and that blueprint
     /// retrained on it (a row whose parent is the best model).
-    fn reduced_feature_list(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
-        let best = cv_done
-            .iter()
-            .filter_map(|(id, c)| {
-                let s = self
-                    .leaderboard
-                    .get(id)?
-                    .cv_mean
-                    .as_ref()?
-                    .get(&METRIC)
-                    .copied()?;
-                Some((id, c, s))
-            })
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-            .map(|(id, c, _)| (id.clone(), c.clone()));
-        let Some((parent, best)) = best else {
-            return Ok(());
+    fn reduced_feature_list(
+        &mut self,
+        cv_done: &[(String, Candidate)],
+    ) -> anyhow::Result<Option<(String, Candidate)>> {
+        let Some((parent, best)) = self.best_cross_validated(cv_done, |_| true) else {
+            return Ok(None);
         };
         let n_inputs = best.blocks.len();
         if n_inputs < 2 {
-            return Ok(());
+            return Ok(None);
         }
         let key = format!("reduced|{parent}");
         if self.leaderboard.by_key(&key).is_some() {
-            return Ok(());
+            return Ok(None);
         }
         if !self.may_start(&format!("Reduced feature list of {parent}"), 1.0) {
-            return Ok(());
+            return Ok(None);
         }
         self.emit(Event::Stage {
             name: format!("feature impact of {parent}, then the Reduced feature list"),
@@ -347,7 +354,7 @@ impl<'a> Autopilot<'a> {
                 blueprint: best.describe(),
                 reason: format!("no column of {parent} has a positive impact: no Reduced list"),
             });
-            return Ok(());
+            return Ok(None);
         }
         let list = super::FeatureList {
             name: REDUCED_LIST.to_string(),
@@ -359,12 +366,36 @@ impl<'a> Autopilot<'a> {
         c.blocks
             .retain(|b| columns.iter().any(|col| col == b.column()));
         match self.cross_validate_keyed(&c, &key, Some(parent.clone()))? {
-            CvStatus::Done(_) | CvStatus::NotStarted | CvStatus::Stopped => {}
+            CvStatus::Done(id) => return Ok(Some((id, c))),
+            CvStatus::NotStarted | CvStatus::Stopped => {}
             CvStatus::Failed(e) => {
                 tracing::warn!("the Reduced blueprint of {parent} failed: {e}");
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// The cross-validated model of `cv_done` with the best CV mean among those `keep` accepts
+    /// (the first of equal scores, as the leaderboard ranks them).
+    fn best_cross_validated(
+        &self,
+        cv_done: &[(String, Candidate)],
+        keep: impl Fn(&Candidate) -> bool,
+    ) -> Option<(String, Candidate)> {
+        let mut best: Option<(&String, &Candidate, f64)> = None;
+        for (id, c) in cv_done.iter().filter(|(_, c)| keep(c)) {
+            let Some(s) = self
+                .leaderboard
+                .get(id)
+                .and_then(|r| r.cv_mean.as_ref()?.get(&METRIC).copied())
+            else {
+                continue;
+            };
+            if best.is_none_or(|(_, _, b)| s > b) {
+                best = Some((id, c, s));
+            }
+        }
+        best.map(|(id, c, _)| (id.clone(), c.clone()))
     }
 
     fn new_row(&self, id: &str, key: &str, c: &Candidate, pct: f64) -> LeaderboardRow {
@@ -477,6 +508,7 @@ impl<'a> Autopilot<'a> {
         };
         self.save_cv(&id, c, &res)?;
         let mut row = self.new_row(&id, &key, c, 100.0);
+        row.record_search(&res.models, c.search_text);
         row.parent = parent;
         self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
         row.fit_seconds = res.fit_seconds;
@@ -607,27 +639,15 @@ impl<'a> Autopilot<'a> {
         Ok(())
     }
 
-    /// Retrains the best image blueprint with each alternative backbone (rows linked to it).
-    fn retune_backbones(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
-        let best = cv_done
-            .iter()
-            .filter(|(_, c)| c.backbone().is_some())
-            .filter_map(|(id, c)| {
-                Some((
-                    id,
-                    c,
-                    self.leaderboard
-                        .get(id)?
-                        .cv_mean
-                        .as_ref()?
-                        .get(&METRIC)
-                        .copied()?,
-                ))
-            })
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-            .map(|(id, c, _)| (id.clone(), c.clone()));
-        let Some((parent, best)) = best else {
-            return Ok(());
+    /// Retrains the best image blueprint with each alternative backbone (rows linked to it);
+    /// returns the models trained.
+    fn retune_backbones(
+        &mut self,
+        cv_done: &[(String, Candidate)],
+    ) -> anyhow::Result<Vec<(String, Candidate)>> {
+        let Some((parent, best)) = self.best_cross_validated(cv_done, |c| c.backbone().is_some())
+        else {
+            return Ok(Vec::new());
         };
         let alternatives: Vec<String> = self
             .options
@@ -637,8 +657,9 @@ impl<'a> Autopilot<'a> {
             .cloned()
             .collect();
         if alternatives.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut done = Vec::new();
         self.emit(Event::Stage {
             name: format!("retune {parent} with other backbones"),
             models: alternatives.len(),
@@ -655,10 +676,30 @@ impl<'a> Autopilot<'a> {
                 });
                 continue;
             }
-            self.cross_validate_candidate(&c, Some(parent.clone()))?;
+            if let Some(id) = self.cross_validate_candidate(&c, Some(parent.clone()))? {
+                done.push((id, c));
+            }
         }
-        Ok(())
+        Ok(done)
     }
+}
+
+/// The candidates to keep from `scored` (higher score first): the best `n`, and besides them
+/// the best of every estimator family and of every feature list, so that no strong family or
+/// list is dropped on one noisy sample score. In rank order.
+fn survivors(mut scored: Vec<(f64, Candidate)>, n: usize) -> Vec<Candidate> {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut families = std::collections::BTreeSet::new();
+    let mut lists = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, (_, c)) in scored.into_iter().enumerate() {
+        let new_family = families.insert(c.estimator.name());
+        let new_list = lists.insert(c.feature_list.clone());
+        if i < n || new_family || new_list {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// How a cross-validation request ended.
@@ -683,4 +724,158 @@ pub struct SavedModel {
     pub folds: Vec<crate::model::Model>,
     /// Class names.
     pub classes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autopilot::candidates::estimator_by_key;
+
+    fn cand(list: &str, key: &str) -> Candidate {
+        Candidate {
+            feature_list: list.into(),
+            blocks: Vec::new(),
+            estimator: estimator_by_key(key).unwrap(),
+            search_text: false,
+        }
+    }
+
+    #[test]
+    fn survivors_keep_the_best_of_every_family_and_list() {
+        let scored = vec![
+            (0.60, cand("all", "gbdt")),
+            (0.59, cand("all", "et")),
+            (0.58, cand("image", "gbdt")),
+            (0.50, cand("all", "lr")),
+            (0.40, cand("text", "gbdt")),
+            (0.30, cand("text", "lr")),
+        ];
+        let kept = survivors(scored, 2);
+        let names: Vec<(String, String)> = kept
+            .iter()
+            .map(|c| (c.feature_list.clone(), c.estimator.name()))
+            .collect();
+        // The best two, then the first "image" and "text" rows and the best LR.
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(names[0].0, "all");
+        assert!(names.contains(&("image".into(), "Gradient Boosted Trees".into())));
+        assert!(names.contains(&("all".into(), "Logistic Regression".into())));
+        assert!(names.contains(&("text".into(), "Gradient Boosted Trees".into())));
+        assert!(!names.contains(&("text".into(), "Logistic Regression".into())));
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use crate::autopilot::candidates::searched_estimator;
+    use crate::dataset::{Column, ColumnType, Dataset};
+    use crate::model::BlockSpec;
+    use crate::project::ProjectSettings;
+    use rand::{Rng, SeedableRng};
+
+    /// 3 classes, 180 numeric columns of noise of which the first 15 carry a weak class shift:
+    /// as many columns as training rows per fold, where `C = 1` overfits.
+    fn high_dimensional(n: usize) -> (Dataset, Vec<u32>) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let labels: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+        let columns = (0..180)
+            .map(|j| Column {
+                name: format!("x{j}"),
+                kind: ColumnType::Numeric,
+                values: labels
+                    .iter()
+                    .map(|&c| {
+                        let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+                        let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                        let shift = if j < 15 && j % 3 == c as usize {
+                            0.9
+                        } else {
+                            0.0
+                        };
+                        Some(format!("{}", z + shift))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let ds = Dataset {
+            source: "hd.csv".into(),
+            base_dir: ".".into(),
+            columns,
+            skipped: vec![],
+        };
+        (ds, labels)
+    }
+
+    #[test]
+    fn the_autopilots_logistic_regression_picks_a_smaller_c_where_c_1_overfits() {
+        let n = 240;
+        let (ds, labels) = high_dimensional(n);
+        let ids: Vec<i32> = (0..n as i32).map(|i| i % 4).collect();
+        let partition = Partition::from_fold_ids(ids).unwrap();
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::create(
+            &dir.path().join("p"),
+            ProjectSettings::new(std::path::Path::new("hd.csv"), "y"),
+        )
+        .unwrap();
+        let blocks: Vec<BlockSpec> = ds
+            .columns
+            .iter()
+            .map(|c| BlockSpec::Numeric {
+                column: c.name.clone(),
+            })
+            .collect();
+        let lr = |estimator| Candidate {
+            feature_list: "all".into(),
+            blocks: blocks.clone(),
+            estimator,
+            search_text: false,
+        };
+        let searched = lr(searched_estimator("lr", Mode::Quick).unwrap());
+        let plain = lr(estimator_by_key_default());
+        let options = AutopilotOptions {
+            mode: Mode::Comprehensive,
+            max_models: None,
+            time_limit_s: None,
+            seed: 0,
+            backbones: vec![],
+        };
+        let inputs = crate::model::FeatureInputs::new(&ds);
+        let mut ap = Autopilot::new(
+            &project,
+            inputs,
+            &labels,
+            &classes,
+            &partition,
+            options,
+            Box::new(|_| {}),
+        )
+        .unwrap();
+        let id_searched = ap
+            .cross_validate_candidate(&searched, None)
+            .unwrap()
+            .unwrap();
+        let id_plain = ap.cross_validate_candidate(&plain, None).unwrap().unwrap();
+        let row = |id: &str| ap.leaderboard().get(id).unwrap().clone();
+        let (rs, rp) = (row(&id_searched), row(&id_plain));
+        let chosen = &rs.searched["C"];
+        assert_eq!(chosen.len(), 4, "one choice per fold: {chosen:?}");
+        for c in chosen {
+            assert!(c.parse::<f64>().unwrap() < 1.0, "C chosen {chosen:?}");
+        }
+        let ba = |r: &LeaderboardRow| r.cv_mean.as_ref().unwrap()[&METRIC];
+        assert!(
+            ba(&rs) > ba(&rp) + 0.02,
+            "searched {:.3} vs C=1 {:.3}",
+            ba(&rs),
+            ba(&rp)
+        );
+        assert_eq!(rp.params["C"], "1");
+    }
+
+    fn estimator_by_key_default() -> Box<dyn blueprints::Estimator> {
+        crate::autopilot::candidates::estimator_by_key("lr").unwrap()
+    }
 }

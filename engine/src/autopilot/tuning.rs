@@ -420,6 +420,7 @@ mod tests {
             feature_list: "all".into(),
             blocks: blocks_for(ds, &cols, "efficientnet-lite0"),
             estimator: estimator_by_key("gbdt").unwrap(),
+            search_text: false,
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
+use super::out::outln;
 use crate::synth::{self, DemoSpec};
 
 /// Arguments of `autopilot demo`.
@@ -41,19 +42,21 @@ pub fn execute(args: DemoArgs) -> anyhow::Result<()> {
     };
     let csv = synth::write_demo_dataset(&args.dir, &spec)
         .with_context(|| format!("writing the demo dataset to {}", args.dir.display()))?;
-    println!(
+    // A closed stdout ends `--data-only` quietly; the run below goes on regardless.
+    let wrote = outln!(
         "Wrote {} rows ({} classes) to {}",
         spec.n_rows,
         spec.n_classes,
         csv.display()
     );
     if args.data_only {
-        println!(
+        wrote?;
+        outln!(
             "Try: autopilot run {} --target {} --group {}",
             csv.display(),
             synth::DEMO_TARGET,
             synth::DEMO_GROUP
-        );
+        )?;
         return Ok(());
     }
     let project = args.dir.join("project");
@@ -72,10 +75,10 @@ pub fn execute(args: DemoArgs) -> anyhow::Result<()> {
     if let super::Command::Run(a) = cli.command {
         super::run::execute(a)?;
     }
-    println!(
+    outln!(
         "Project: {} (try: autopilot leaderboard --project {})",
         project.display(),
         project.display()
-    );
+    )?;
     Ok(())
 }

@@ -1,14 +1,18 @@
 //! `autopilot export MODEL -o model.apm`: one self-contained file (model, fitted pipeline state,
 //! backbone weights, SHA-256 checksums) that `autopilot predict` reads on another machine.
+//! The checksums catch corruption, not tampering (see [`crate::model::apm`]). The output may not
+//! lie inside the project folder or replace the training data.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
 
+use super::out::outln;
 use crate::autopilot::project_data::{load_predictor, resolve_model_id};
 use crate::model::apm::write_apm;
 use crate::project::Project;
+use crate::project::outputs::check_output;
 
 /// Arguments of `autopilot export`.
 #[derive(Debug, Args)]
@@ -28,18 +32,23 @@ pub fn execute(args: ExportArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
     let project = Project::open(&dir)?;
+    check_output(
+        &args.output,
+        Some(project.dir()),
+        &[&project.settings.data_path],
+    )?;
     let id = resolve_model_id(&project, &args.model)?;
     let predictor = load_predictor(&project, &id)?;
     let manifest = write_apm(&args.output, &predictor)?;
     let size = std::fs::metadata(&args.output).map_or(0, |m| m.len());
-    println!(
+    outln!(
         "Exported {id} ({}) -> {} ({:.1} MB)",
         predictor.blueprint,
         args.output.display(),
         size as f64 / 1e6
-    );
+    )?;
     for e in &manifest.entries {
-        println!("  {} ({} bytes, sha256 {})", e.name, e.size, e.sha256);
+        outln!("  {} ({} bytes, sha256 {})", e.name, e.size, e.sha256)?;
     }
     Ok(())
 }

@@ -12,8 +12,11 @@
 //!   sparse matrix, with the feature names one per line in `OUT.vocab.txt`.
 //!
 //! A row whose image cannot be read is reported on stderr (row number and reason) and written
-//! as NaN (`.npy`) or empty cells (`.csv`); the other rows go on. Missing text is embedded as
-//! the empty string by MiniLM and is an all-zero row for TF-IDF. TF-IDF uses the analyzers
+//! as NaN (`.npy`) or empty cells (`.csv`); the other rows go on. Image headers are checked
+//! with the shared guarded decoder before the backbone is loaded (non-regular files, unknown
+//! formats and decompression bombs are refused per row; truncated files when decoding); when no
+//! row has a readable image, `featurize` fails. Missing text is embedded as the empty string
+//! by MiniLM and is an all-zero row for TF-IDF. TF-IDF uses the analyzers
 //! autopilot picks for the column (word 1–2 grams, plus char 2–5 grams for short texts) fitted
 //! on all rows. MiniLM truncates texts to 256 tokens unless `--long-text chunks`.
 
@@ -26,7 +29,9 @@ use ndarray::Array2;
 use sprs::CsMat;
 
 use neural::DeviceChoice;
+use neural::decode::{DecodeLimits, probe_image};
 use neural::text::LongText;
+use rayon::prelude::*;
 
 use super::models::parse_device;
 use crate::autopilot::candidates::{DEFAULT_LEVELS, text_analyzers};
@@ -268,13 +273,6 @@ fn featurize_images(args: &FeaturizeArgs) -> anyhow::Result<FeatureOutput> {
         backbone: args.backbone.clone(),
         levels: args.levels.clone(),
     };
-    let featurizer = featurizer_for(
-        &key,
-        &ImageSettings {
-            device: args.device,
-            batch_size: args.batch_size,
-        },
-    )?;
     // Rows without a path are failures; the others go to the featurizer.
     let mut failed: Vec<Option<String>> = vec![None; ds.n_rows()];
     let mut rows = Vec::new();
@@ -288,6 +286,21 @@ fn featurize_images(args: &FeaturizeArgs) -> anyhow::Result<FeatureOutput> {
             None => failed[r] = Some(format!("no image in column '{column}'")),
         }
     }
+    drop_unreadable_images(&mut rows, &mut paths, &mut failed);
+    if rows.is_empty() {
+        bail!(
+            "{}: no row of column '{column}' has a readable image; first problems: {}",
+            args.data.display(),
+            first_failures(&failed, 3)
+        );
+    }
+    let featurizer = featurizer_for(
+        &key,
+        &ImageSettings {
+            device: args.device,
+            batch_size: args.batch_size,
+        },
+    )?;
     let out = featurizer
         .featurize_paths(&paths)
         .with_context(|| format!("featurizing '{column}' with {}", args.backbone))?;
@@ -308,6 +321,47 @@ fn featurize_images(args: &FeaturizeArgs) -> anyhow::Result<FeatureOutput> {
         names,
         failed,
     })
+}
+
+/// Checks every image's header with the shared guarded decoder before any model is loaded
+/// (regular file, known format, pixel and memory limits: a decompression bomb is never
+/// decoded); rows that fail are removed from `rows`/`paths` and their reason goes to `failed`.
+fn drop_unreadable_images(
+    rows: &mut Vec<usize>,
+    paths: &mut Vec<PathBuf>,
+    failed: &mut [Option<String>],
+) {
+    let limits = DecodeLimits::default();
+    let problems: Vec<Option<String>> = paths
+        .par_iter()
+        .map(|p| {
+            probe_image(p, &limits)
+                .err()
+                .map(|e| format!("image {}: {e}", p.display()))
+        })
+        .collect();
+    let mut kept = (Vec::new(), Vec::new());
+    for ((r, path), problem) in rows.drain(..).zip(paths.drain(..)).zip(problems) {
+        match problem {
+            Some(why) => failed[r] = Some(why),
+            None => {
+                kept.0.push(r);
+                kept.1.push(path);
+            }
+        }
+    }
+    (*rows, *paths) = kept;
+}
+
+/// The first `n` failed rows as `row R: reason` (1-based data rows, as printed by `execute`).
+fn first_failures(failed: &[Option<String>], n: usize) -> String {
+    failed
+        .iter()
+        .enumerate()
+        .filter_map(|(r, f)| f.as_ref().map(|f| format!("row {}: {f}", r + 1)))
+        .take(n)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Writes `out` to `path` in `format` (atomically).

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use super::out::outln;
+use crate::autopilot::project_data::best_model;
 use crate::insights::activation_maps::MapMethod;
 use crate::insights::{ClassFilter, InsightContext, InsightSettings, Selection, write_insights};
 
@@ -82,18 +84,14 @@ pub(crate) fn project_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     super::leaderboard::find_project(given, &cwd)
 }
 
-/// The model to explain: the given id, or the best cross-validated model with fold models.
+/// The model to explain: the given id, or the project's best model (the one `predict best` uses).
 pub(crate) fn choose_model(ctx: &InsightContext, given: Option<&str>) -> anyhow::Result<String> {
     match given {
         Some(id) => Ok(ctx.row(id)?.model_id.clone()),
         None => {
-            let best = ctx
-                .leaderboard
-                .best(blueprints::metrics::Metric::BalancedAccuracy)
-                .filter(|r| r.cv_mean.is_some())
-                .map(|r| r.model_id.clone())
-                .or_else(|| ctx.best_model_with_folds());
-            best.with_context(|| {
+            let metric = blueprints::metrics::Metric::BalancedAccuracy;
+            let best = best_model(&ctx.project, &ctx.leaderboard, metric);
+            best.map(|r| r.model_id.clone()).with_context(|| {
                 format!(
                     "{}: no cross-validated model yet; run 'autopilot run' first",
                     ctx.project.dir().display()
@@ -144,26 +142,26 @@ pub fn execute(args: InsightsArgs) -> anyhow::Result<()> {
         .output
         .unwrap_or_else(|| ctx.project.path(&format!("insights/{id}")));
     let out = write_insights(&mut ctx, &id, &settings, &out_dir)?;
-    println!(
+    outln!(
         "Insights of {id} ({}) in {}",
         out.blueprint,
         out_dir.display()
-    );
+    )?;
     if let Some(fi) = &out.feature_impact {
-        println!("{}", fi.render_text());
+        outln!("{}", fi.render_text())?;
     }
     if let Some(c) = &out.confusion_cv {
-        println!("{}", c.render_text());
+        outln!("{}", c.render_text())?;
     }
     if let Some(c) = &out.confusion_holdout {
-        println!("{}", c.render_text());
+        outln!("{}", c.render_text())?;
     }
     for n in &out.notes {
-        println!("note: {n}");
+        outln!("note: {n}")?;
     }
-    println!("{} files written:", out.files.len());
+    outln!("{} files written:", out.files.len())?;
     for f in &out.files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display())?;
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ use anyhow::Context as _;
 use blueprints::metrics::Metric;
 use clap::Args;
 
+use super::out::outln;
+use crate::autopilot::project_data::best_model;
 use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores};
 use crate::project::{self, Project};
 
@@ -138,6 +140,11 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
         .load_json_opt(project::LEADERBOARD_FILE)?
         .unwrap_or_default();
     if args.holdout && !lb.holdout_unlocked {
+        // Unlocking writes the leaderboard: a writer, so one at a time (re-read under the lock).
+        let _lock = project.lock_for_writing("autopilot leaderboard --holdout")?;
+        lb = project
+            .load_json_opt(project::LEADERBOARD_FILE)?
+            .unwrap_or_default();
         lb.holdout_unlocked = true;
         project.save_json(project::LEADERBOARD_FILE, &lb)?;
     }
@@ -153,12 +160,13 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
                 )
             })?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&visible(row, unlocked))?);
+                outln!("{}", serde_json::to_string_pretty(&visible(row, unlocked))?)?;
             } else {
-                println!("{}", render_model(row, unlocked));
+                outln!("{}", render_model(row, unlocked))?;
             }
         }
         None => {
+            let best = best_model(&project, &lb, args.metric).map(|r| r.model_id.as_str());
             if args.json {
                 let rows: Vec<LeaderboardRow> = lb
                     .sorted(args.metric)
@@ -168,14 +176,14 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
                 let out = serde_json::json!({
                     "metric": args.metric,
                     "holdout_unlocked": unlocked,
-                    "best": lb.best(args.metric).map(|r| r.model_id.clone()),
+                    "best": best,
                     "rows": rows,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?)?;
             } else if lb.rows.is_empty() {
-                println!("{}: no models yet", dir.display());
+                outln!("{}: no models yet", dir.display())?;
             } else {
-                println!("{}", lb.render_text(args.metric));
+                outln!("{}", lb.render_text(args.metric, best))?;
             }
         }
     }

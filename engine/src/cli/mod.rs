@@ -12,6 +12,7 @@ mod featurize;
 mod insights;
 mod leaderboard;
 mod models;
+mod out;
 mod predict;
 mod profile;
 mod report;
@@ -95,6 +96,8 @@ where
     };
     match result {
         Ok(()) => 0,
+        // The reader of stdout went away (`| head`): end quietly, like other Unix tools.
+        Err(e) if out::is_stdout_closed(&e) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
             1

@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use neural::decode::{DecodeLimits, probe_image};
 use neural::device::select_device;
 use neural::{Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer, zoo};
+
+use super::out::{out, outln};
 
 /// The 1000 ImageNet-1k class names, one per line in class-id order (Keras short names, as in
 /// pytorch/hub's `imagenet_classes.txt`).
@@ -67,7 +70,7 @@ pub(crate) fn parse_device(s: &str) -> Result<DeviceChoice, String> {
 pub fn execute(args: ModelsArgs) -> anyhow::Result<()> {
     match args.action {
         ModelsAction::List => {
-            print!("{}", render_list());
+            out!("{}", render_list())?;
             Ok(())
         }
         ModelsAction::Fetch { name, weights } => fetch(&name, weights.as_deref()),
@@ -139,7 +142,7 @@ fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
         }
         for info in zoo::list() {
             let path = zoo::fetch(&info.name)?;
-            println!("{:<20} {}", info.name, path.display());
+            outln!("{:<20} {}", info.name, path.display())?;
         }
         return Ok(());
     }
@@ -147,7 +150,7 @@ fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
         if local.is_some() {
             anyhow::bail!("--weights FILE is for the image backbones; {name} has two files");
         }
-        println!("{:<20} {}", zoo::MINILM, zoo::fetch(name)?.display());
+        outln!("{:<20} {}", zoo::MINILM, zoo::fetch(name)?.display())?;
         return Ok(());
     }
     let backbone = Backbone::from_name(name)?;
@@ -155,7 +158,7 @@ fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
         Some(file) => install_local(backbone, file)?,
         None => zoo::fetch(backbone.name())?,
     };
-    println!("{:<20} {}", backbone.name(), path.display());
+    outln!("{:<20} {}", backbone.name(), path.display())?;
     Ok(())
 }
 
@@ -256,6 +259,25 @@ fn check(
     if top == 0 {
         anyhow::bail!("--top must be at least 1");
     }
+    // Image headers first (shared guarded decoder: regular files, size limits), so that a bad
+    // image or a decompression bomb is reported without loading any weights.
+    let mut failed = 0;
+    let limits = DecodeLimits::default();
+    let readable: Vec<PathBuf> = images
+        .iter()
+        .filter(|p| match probe_image(p, &limits) {
+            Ok(_) => true,
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: {e}", p.display());
+                false
+            }
+        })
+        .cloned()
+        .collect();
+    if readable.is_empty() {
+        anyhow::bail!("none of the {} images could be read", images.len());
+    }
     // Resolve the device first so that an unavailable `wgpu` fails before the weights load.
     select_device(device)?;
     let mut config = FeaturizerConfig::new(backbone);
@@ -264,18 +286,17 @@ fn check(
     config.weights = weights;
     config.batch_size = 1;
     let featurizer = ImageFeaturizer::new(config)?;
-    println!(
+    outln!(
         "{}: device {}",
         backbone.name(),
         featurizer.device_description()
-    );
-    let mut failed = 0;
-    for (path, logits) in images.iter().zip(featurizer.classify_paths(images)) {
+    )?;
+    for (path, logits) in readable.iter().zip(featurizer.classify_paths(&readable)) {
         match logits {
             Ok(logits) => {
-                println!("{}", path.display());
+                outln!("{}", path.display())?;
                 for (rank, (id, p)) in top_k(&logits, top).into_iter().enumerate() {
-                    println!("  {}. {id:>3} {:<28} {p:.4}", rank + 1, class_name(id));
+                    outln!("  {}. {id:>3} {:<28} {p:.4}", rank + 1, class_name(id))?;
                 }
             }
             Err(e) => {

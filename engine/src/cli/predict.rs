@@ -1,16 +1,19 @@
 //! `autopilot predict MODEL|best|FILE.apm NEW.csv -o preds.csv`: class probabilities and the
 //! predicted class for every row of new data (see [`crate::model::Predictor`] for which model
-//! predicts and how bad rows are handled).
+//! predicts and how bad rows are handled). The output may not lie inside the project folder or
+//! replace the input data (or the model file).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
 
+use super::out::outln;
 use crate::autopilot::project_data::{load_predictor, resolve_model_id};
 use crate::model::apm::read_apm;
 use crate::model::{ImageSource, PredictionReport};
 use crate::project::Project;
+use crate::project::outputs::check_output;
 
 /// Arguments of `autopilot predict`.
 #[derive(Debug, Args)]
@@ -34,24 +37,26 @@ fn is_apm(model: &str) -> bool {
     p.extension().is_some_and(|e| e == "apm") || (p.is_file() && model.contains('/'))
 }
 
-fn print_report(r: &PredictionReport, model: &str, out: &Path) {
-    println!(
+fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Result<()> {
+    outln!(
         "Predicted {} of {} rows with {model} -> {}",
         r.predicted,
         r.rows,
         out.display()
-    );
+    )?;
     for p in &r.problems {
         eprintln!(
             "warning: row {} column '{}': {} (not predicted)",
             p.row, p.column, p.reason
         );
     }
+    Ok(())
 }
 
 /// Executes `autopilot predict`.
 pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
     if is_apm(&args.model) {
+        check_output(&args.output, None, &[&args.data, Path::new(&args.model)])?;
         let apm = read_apm(Path::new(&args.model))?;
         let source = ImageSource {
             project: None,
@@ -64,12 +69,17 @@ pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
             &report,
             &format!("{} ({})", apm.predictor.model_id, args.model),
             &args.output,
-        );
+        )?;
         return Ok(());
     }
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
     let project = Project::open(&dir)?;
+    check_output(
+        &args.output,
+        Some(project.dir()),
+        &[&args.data, &project.settings.data_path],
+    )?;
     let id = resolve_model_id(&project, &args.model)?;
     let predictor = load_predictor(&project, &id)?;
     let source = ImageSource {
@@ -81,6 +91,6 @@ pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
         &report,
         &format!("{id} ({})", predictor.blueprint),
         &args.output,
-    );
+    )?;
     Ok(())
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::dataset::{self, ColumnType, LoadOptions};
+use super::out::{out, outln};
+use crate::dataset::{self, ColumnType, LoadOptions, Profile};
+
+/// How many skipped rows `run` lists on the console (all of them are in `profile.json`).
+pub(crate) const SKIPPED_ON_CONSOLE: usize = 5;
 
 /// Arguments of `autopilot profile`.
 #[derive(Debug, Args)]
@@ -46,9 +50,36 @@ pub fn execute(args: ProfileArgs) -> anyhow::Result<()> {
     let profile = dataset::profile(&ds, &args.target, args.group.as_deref())?;
     if args.json {
         let json = serde_json::to_string_pretty(&profile).context("serializing the profile")?;
-        println!("{json}");
+        outln!("{json}")?;
     } else {
-        print!("{}", profile.render_text());
+        out!("{}", profile.render_text())?;
     }
     Ok(())
+}
+
+/// Console lines (each starting with a newline) on what loading left out or read specially:
+/// the profile's warnings, and the first [`SKIPPED_ON_CONSOLE`] skipped rows with their row,
+/// column and reason. Empty when there is nothing to say.
+pub(crate) fn describe_data_problems(p: &Profile) -> String {
+    let mut s = String::new();
+    for w in &p.warnings {
+        s.push_str(&format!("\n  warning: {}", w.message));
+    }
+    if p.skipped.is_empty() {
+        return s;
+    }
+    s.push_str(&format!("\n  skipped rows ({}):", p.skipped.len()));
+    for r in p.skipped.iter().take(SKIPPED_ON_CONSOLE) {
+        s.push_str(&format!(
+            "\n    row {}, column '{}': {}",
+            r.row, r.column, r.reason
+        ));
+    }
+    if p.skipped.len() > SKIPPED_ON_CONSOLE {
+        s.push_str(&format!(
+            "\n    ... and {} more (all in profile.json)",
+            p.skipped.len() - SKIPPED_ON_CONSOLE
+        ));
+    }
+    s
 }

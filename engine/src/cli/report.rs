@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::insights::{choose_model, project_dir};
+use super::out::outln;
 use crate::insights::report::render_report;
 use crate::insights::{InsightContext, InsightSettings, write_insights};
 use crate::project::atomic::write_atomic;
+use crate::project::outputs::check_output;
 
 /// Arguments of `autopilot report`.
 #[derive(Debug, Args)]
@@ -16,7 +18,7 @@ pub struct ReportArgs {
     /// Project folder (default: the only `*.autopilot` folder in the current directory).
     #[arg(long)]
     pub project: Option<PathBuf>,
-    /// Model to explain (default: the best cross-validated model).
+    /// Model to explain (default: the best model, the one `predict best` uses).
     #[arg(long)]
     pub model: Option<String>,
     /// The HTML file to write.
@@ -34,6 +36,11 @@ pub struct ReportArgs {
 pub fn execute(args: ReportArgs) -> anyhow::Result<()> {
     let dir = project_dir(args.project.as_deref())?;
     let mut ctx = InsightContext::open(&dir)?;
+    check_output(
+        &args.output,
+        Some(ctx.project.dir()),
+        &[&ctx.project.settings.data_path],
+    )?;
     let id = choose_model(&ctx, args.model.as_deref())?;
     let settings = InsightSettings {
         seed: args.seed,
@@ -44,10 +51,10 @@ pub fn execute(args: ReportArgs) -> anyhow::Result<()> {
     let out = write_insights(&mut ctx, &id, &settings, &insights_dir)?;
     let html = render_report(&ctx, &out)?;
     write_atomic(&args.output, html.as_bytes())?;
-    println!(
+    outln!(
         "Report on {id} ({} figures) written to {}",
         out.figures.len(),
         args.output.display()
-    );
+    )?;
     Ok(())
 }

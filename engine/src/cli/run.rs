@@ -6,12 +6,15 @@
 //! settings reuses the project (its partition and leaderboard); different settings are refused.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use blueprints::metrics::Metric;
 use clap::Args;
 
+use super::out::outln;
 use crate::autopilot::Mode;
+use crate::autopilot::project_data::best_model;
 use crate::dataset::{self, ColumnType, Dataset, LoadOptions, Profile, Target};
 use crate::leaderboard::{self, Leaderboard};
 use crate::partition::{self, Partition, PartitionSpec, fold_file};
@@ -55,14 +58,21 @@ pub struct RunArgs {
     /// How much to try: quick (one stage), full (growing samples), comprehensive (CV everything).
     #[arg(long, value_enum, default_value_t = Mode::Quick)]
     pub mode: Mode,
-    /// Do not start a model that would end after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    /// Do not start a model that would end after this many seconds from the start of the
+    /// command (loading, featurization and training all count).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
     pub time_limit: Option<f64>,
     /// Stop after this many leaderboard rows.
     #[arg(long)]
     pub max_models: Option<usize>,
-    /// Image backbones: the first builds the catalogue, the others retune the best blueprint.
-    #[arg(long = "backbone", value_delimiter = ',', default_values_t = default_backbones())]
+    /// Image backbones: the first builds the catalogue, the others retune the best blueprint
+    /// (`none`: no image features, image columns are left out).
+    #[arg(
+        long = "backbone",
+        value_delimiter = ',',
+        default_values_t = default_backbones(),
+        value_parser = parse_backbone
+    )]
     pub backbones: Vec<String>,
     /// Compute device of the image backbones: auto (a hardware GPU through wgpu when there is
     /// one, else the CPU), cpu, or wgpu (any wgpu adapter, software ones included).
@@ -108,6 +118,34 @@ pub fn parse_feature_list(s: &str) -> Result<crate::autopilot::FeatureList, Stri
     })
 }
 
+/// Parses `--time-limit`: a positive, finite number of seconds.
+pub fn parse_time_limit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// `--backbone none`: no image backbone, image columns are left out.
+pub const NO_BACKBONE: &str = "none";
+
+/// Parses a `--backbone` name into its zoo name (or [`NO_BACKBONE`]); an unknown name lists
+/// the valid ones.
+pub fn parse_backbone(s: &str) -> Result<String, String> {
+    if s.trim().eq_ignore_ascii_case(NO_BACKBONE) {
+        return Ok(NO_BACKBONE.to_string());
+    }
+    neural::Backbone::from_name(s)
+        .map(|b| b.name().to_string())
+        .map_err(|_| {
+            let valid: Vec<&str> = neural::Backbone::ALL.iter().map(|b| b.name()).collect();
+            format!(
+                "unknown backbone '{s}'; valid: {}, or {NO_BACKBONE} (no image features)",
+                valid.join(", ")
+            )
+        })
+}
+
 fn default_backbones() -> Vec<String> {
     crate::images::DEFAULT_BACKBONES
         .iter()
@@ -132,6 +170,8 @@ pub(crate) struct Prepared {
     pub target: Target,
     pub partition: Partition,
     pub reused: bool,
+    /// The project's writer lock, held as long as this value lives.
+    pub _lock: project::WriterLock,
 }
 
 /// SHA-256 of a data file (hex); `None` for a folder.
@@ -160,6 +200,11 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
             "--folds must be between 2 and {}, got {}",
             partition::MAX_FOLDS,
             args.folds
+        );
+    }
+    if args.backbones.len() > 1 && args.backbones.iter().any(|b| b == NO_BACKBONE) {
+        anyhow::bail!(
+            "--backbone {NO_BACKBONE} leaves image columns out; it cannot be combined with other backbones"
         );
     }
     if !(0.0..=50.0).contains(&args.holdout_pct) {
@@ -213,6 +258,8 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
             }
         }
     }
+    // One writer per project, from before its first file is written until the run ends.
+    let lock = project::WriterLock::acquire(&dir, "autopilot run")?;
     let (project, reused) = Project::open_or_create(&dir, settings)?;
     project.save_json(project::PROFILE_FILE, &profile)?;
 
@@ -251,6 +298,7 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         target,
         partition,
         reused,
+        _lock: lock,
     })
 }
 
@@ -389,19 +437,43 @@ fn describe_profile(p: &Profile) -> String {
             p.duplicate_images.len()
         ));
     }
+    s.push_str(&super::profile::describe_data_problems(p));
     s
 }
 
-/// Executes `autopilot run`.
+/// The console summary of what `--time-limit` kept from starting: how many, then the first
+/// few names (each once, in order).
+fn describe_time_skips(skipped: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut unique: Vec<&str> = Vec::new();
+    for s in skipped {
+        if !unique.contains(&s.as_str()) {
+            unique.push(s);
+        }
+    }
+    let mut s = format!("skipped for time (--time-limit): {}", unique.len());
+    for name in unique.iter().take(SHOWN) {
+        s.push_str(&format!("\n  {name}"));
+    }
+    if unique.len() > SHOWN {
+        s.push_str(&format!("\n  … and {} more", unique.len() - SHOWN));
+    }
+    s
+}
+
+/// Executes `autopilot run`. Printing is best effort: a run whose stdout was closed (`| head`)
+/// goes on training and writing the project.
 pub fn execute(args: RunArgs) -> anyhow::Result<()> {
+    // `--time-limit` counts from here: loading and featurization are part of the run.
+    let started = Instant::now();
     let prep = prepare(&args)?;
-    println!(
+    let _ = outln!(
         "Project: {} ({})",
         prep.project.dir().display(),
         if prep.reused { "reused" } else { "created" }
     );
-    println!("{}", describe_profile(&prep.profile));
-    println!("{}", describe_partition(&prep.partition, &prep.dataset));
+    let _ = outln!("{}", describe_profile(&prep.profile));
+    let _ = outln!("{}", describe_partition(&prep.partition, &prep.dataset));
 
     let mut lb: Leaderboard = prep
         .project
@@ -410,9 +482,17 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
     if ensure_baseline(&prep, &mut lb) {
         prep.project.save_json(project::LEADERBOARD_FILE, &lb)?;
     }
+    let mut skipped_for_time = Vec::new();
     if !args.baseline_only {
-        lb = super::autopilot_run::run_autopilot(&prep, &args)?;
+        let outcome = super::autopilot_run::run_autopilot(&prep, &args, started)?;
+        lb = outcome.leaderboard;
+        skipped_for_time = outcome.skipped_for_time;
     }
-    println!("Leaderboard:\n{}", lb.render_text(Metric::BalancedAccuracy));
+    let metric = Metric::BalancedAccuracy;
+    let best = best_model(&prep.project, &lb, metric).map(|r| r.model_id.as_str());
+    let _ = outln!("Leaderboard:\n{}", lb.render_text(metric, best));
+    if !skipped_for_time.is_empty() {
+        let _ = outln!("{}", describe_time_skips(&skipped_for_time));
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ use blueprints::metrics::Metric;
 use clap::Args;
 use sha2::{Digest, Sha256};
 
+use super::out::{out, outln};
 use crate::autopilot::project_data::{
     ProjectData, load_feature_lists, load_leaderboard, load_saved_model,
 };
@@ -59,6 +60,27 @@ fn tune_key(parent: &str, c: &Candidate) -> String {
     .unwrap_or_default();
     let h = format!("{:x}", Sha256::digest(json.as_bytes()));
     format!("tune|{parent}|{}", &h[..16])
+}
+
+/// Refuses a parameter named more than once across `--set` and `--search` (which value would
+/// win is not for us to guess).
+fn check_one_value_each(set: &[String], search: &[String]) -> anyhow::Result<()> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let given = set
+        .iter()
+        .map(|s| ("--set", s))
+        .chain(search.iter().map(|s| ("--search", s)));
+    for (flag, spec) in given {
+        let (name, _) = parse_setting(spec)?;
+        let this = format!("{flag} {spec}");
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            anyhow::bail!(
+                "parameter '{name}' is given twice ({first}, {this}); give one --set value or one --search list"
+            );
+        }
+        seen.push((name, this));
+    }
+    Ok(())
 }
 
 /// The grid of `--search` specs: every combination, as lists of (name, value).
@@ -123,6 +145,7 @@ fn render_params(c: &Candidate, lists: &[crate::autopilot::FeatureList]) -> Stri
 
 /// Executes `autopilot tune`.
 pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
+    check_one_value_each(&args.set, &args.search)?;
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
     let project = Project::open(&dir)?;
@@ -142,17 +165,18 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
     let parent = saved.candidate;
     if args.list || (args.set.is_empty() && args.search.is_empty()) {
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&tunable_params(&parent, &lists))?
-            );
+            )?;
         } else {
-            println!("Model {}: {}", args.model, parent.describe());
-            print!("{}", render_params(&parent, &lists));
+            outln!("Model {}: {}", args.model, parent.describe())?;
+            out!("{}", render_params(&parent, &lists))?;
         }
         return Ok(());
     }
 
+    let _lock = project.lock_for_writing("autopilot tune")?;
     // Validate every setting and grid point before training anything.
     let data = ProjectData::load(project.clone())?;
     let mut base = parent.clone();
@@ -246,14 +270,14 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
         results.push((id, label.clone(), score));
     }
     let fmt = |s: Option<f64>| s.map_or("-".to_string(), |v| format!("{v:.4}"));
-    println!(
+    outln!(
         "Parent {}: {} (CV {metric} {})",
         args.model,
         parent.describe(),
         fmt(parent_score)
-    );
+    )?;
     for (id, label, score) in &results {
-        println!("  {id}: {label}  CV {metric} {}", fmt(*score));
+        outln!("  {id}: {label}  CV {metric} {}", fmt(*score))?;
     }
     if results.len() > 1
         && let Some((id, label, _)) = results
@@ -261,7 +285,7 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
             .filter(|r| r.2.is_some())
             .max_by(|a, b| a.2.unwrap_or(f64::MIN).total_cmp(&b.2.unwrap_or(f64::MIN)))
     {
-        println!("Best of the search: {id} ({label})");
+        outln!("Best of the search: {id} ({label})")?;
     }
     Ok(())
 }
@@ -269,6 +293,17 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parameter_named_twice_is_refused() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = check_one_value_each(&v(&["x=30", "x=40"]), &[]).unwrap_err();
+        assert!(e.to_string().contains("--set x=30, --set x=40"), "{e}");
+        let e = check_one_value_each(&v(&["x=30"]), &v(&["x=1,2"])).unwrap_err();
+        assert!(e.to_string().contains("--search x=1,2"), "{e}");
+        assert!(check_one_value_each(&[], &v(&["x=1", "x=2"])).is_err());
+        check_one_value_each(&v(&["x=30", "y=1"]), &v(&["z=1,2"])).unwrap();
+    }
 
     #[test]
     fn grid_is_the_cartesian_product_and_bounded() {

@@ -1,5 +1,9 @@
 //! Reading a CSV file into a [`RawTable`]: UTF-8 (BOM tolerated), delimiter sniffed among
 //! `,` `;` tab `|`, quoted fields with newlines, strict checks with row/column in every error.
+//!
+//! Quoting mistakes never lose data silently: a quote that runs to the end of the file, and a
+//! cell that swallowed the rows after it (see [`MIN_SWALLOWED_LINES`]), are errors naming the
+//! row and the column.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +19,7 @@ const SNIFF_RECORDS: usize = 50;
 pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -41,10 +45,14 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
     };
     let names = header_names(path, &header)?;
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    // (row, line) of each kept record, and where the last record starts: (row, line, byte).
+    let mut origins: Vec<(usize, u64)> = Vec::new();
+    let mut last = start_of(1, &header);
     for (i, record) in records.enumerate() {
         let record = record.map_err(|e| csv_error(path, &e))?;
         let row = i + 2;
         let line = record.position().map_or(0, |p| p.line());
+        last = start_of(row, &record);
         if record.len() != names.len() {
             // A line with only whitespace (or one empty field) is a blank line, not data.
             if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
@@ -67,7 +75,10 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
             })?;
             cells[j].push(clean_cell(text));
         }
+        origins.push((row, line));
     }
+    check_last_quote_closed(path, bytes, delimiter, last, &names)?;
+    check_swallowed_rows(path, &names, &cells, &origins, delimiter)?;
     if cells.first().is_none_or(Vec::is_empty) {
         return Err(DataError::NoRows {
             path: path.to_path_buf(),
@@ -86,6 +97,119 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
         cells,
         known_kinds,
     })
+}
+
+/// A cell whose continuation lines include at least this many that look like whole records
+/// (as many delimiters as the header) is taken for rows swallowed by an unbalanced quote.
+const MIN_SWALLOWED_LINES: usize = 3;
+
+/// Where a record starts: `(row, line, byte offset)`.
+fn start_of(row: usize, record: &csv::ByteRecord) -> (usize, u64, usize) {
+    let pos = record.position();
+    (
+        row,
+        pos.map_or(0, csv::Position::line),
+        pos.map_or(0, |p| p.byte() as usize),
+    )
+}
+
+/// The parser accepts a quote that is never closed and silently makes the rest of the file one
+/// cell; refuse that, naming the row and the column where the quote opens.
+fn check_last_quote_closed(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: u8,
+    (row, line, byte): (usize, u64, usize),
+    names: &[String],
+) -> Result<(), DataError> {
+    let rest = bytes.get(byte..).unwrap_or_default();
+    let Some(field) = unclosed_quote_field(rest, delimiter) else {
+        return Ok(());
+    };
+    Err(DataError::UnclosedQuote {
+        path: path.to_path_buf(),
+        row,
+        line,
+        column: names
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| format!("field {}", field + 1)),
+        // Lines after the one where the record starts (blank ones not counted).
+        lines: rest
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count()
+            .saturating_sub(1),
+    })
+}
+
+/// Scans one record from its first byte as the CSV parser does (RFC 4180 quoting, `""` inside
+/// quotes); returns the 0-based field whose quote is still open at the end of `bytes`.
+fn unclosed_quote_field(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut field = 0;
+    for &b in bytes {
+        let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match state {
+            State::Quoted if b == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            State::FieldStart if b == b'"' => State::Quoted,
+            _ if ends_field => {
+                field = if b == delimiter { field + 1 } else { 0 };
+                State::FieldStart
+            }
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some(field)
+}
+
+/// Refuses a cell that swallowed the rows after it (an unbalanced quote closed by a later
+/// row's quote): the only multi-line cell of its column, with at least
+/// [`MIN_SWALLOWED_LINES`] continuation lines holding a whole record's delimiters. Columns with
+/// several multi-line cells (lyrics, addresses) are real text and are not judged.
+fn check_swallowed_rows(
+    path: &Path,
+    names: &[String],
+    cells: &[Vec<Option<String>>],
+    origins: &[(usize, u64)],
+    delimiter: u8,
+) -> Result<(), DataError> {
+    if names.len() < 2 {
+        return Ok(());
+    }
+    let delimiter = char::from(delimiter);
+    let record_like = |l: &str| l.matches(delimiter).count() + 1 >= names.len();
+    for (j, column) in cells.iter().enumerate() {
+        let mut multi_line = column
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| Some((k, v.as_deref()?)))
+            .filter(|(_, v)| v.contains('\n'));
+        let (Some((k, cell)), None) = (multi_line.next(), multi_line.next()) else {
+            continue;
+        };
+        let lines = cell.lines().skip(1).filter(|l| record_like(l)).count();
+        if lines >= MIN_SWALLOWED_LINES {
+            let (row, line) = origins[k];
+            return Err(DataError::SwallowedRows {
+                path: path.to_path_buf(),
+                row,
+                line,
+                column: names[j].clone(),
+                lines,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Trims a cell and maps the usual missing-value markers to `None`.
@@ -192,6 +316,18 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a\n1\n2\n"), b',');
         // A comma inside text must not win over a consistent semicolon.
         assert_eq!(sniff_delimiter(b"t;n\nhello, world;1\nbye;2\n"), b';');
+    }
+
+    #[test]
+    fn unclosed_quotes_are_found() {
+        assert_eq!(unclosed_quote_field(b"1,\"ok\"\n", b','), None);
+        assert_eq!(unclosed_quote_field(b"1,\"a \"\"b\"\" c\"\n", b','), None);
+        assert_eq!(unclosed_quote_field(b"1,\"open\n2,x\n3,y\n", b','), Some(1));
+        assert_eq!(unclosed_quote_field(b"\"open;x\n", b';'), Some(0));
+        // A quote inside an unquoted field is a literal character.
+        assert_eq!(unclosed_quote_field(b"5\"10,x\n", b','), None);
+        // A closed quote followed by text stays closed.
+        assert_eq!(unclosed_quote_field(b"\"a\"b,\"c\"\r\n", b','), None);
     }
 
     #[test]

@@ -15,12 +15,12 @@ pub enum DataError {
         path: PathBuf,
     },
     /// The file exists but could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (shown in the message, not repeated as a `source()`).
+        error: std::io::Error,
     },
     /// The CSV file has no header row (it is empty or blank).
     #[error("{path}: the CSV file is empty (no header row)")]
@@ -62,6 +62,42 @@ pub enum DataError {
         expected: usize,
         /// Number of fields in this row.
         found: usize,
+    },
+    /// A quoted field is never closed: the parser would make the rest of the file one cell.
+    #[error(
+        "{path}: row {row} (line {line}), column '{column}': a quoted field is never closed, so \
+         the rest of the file ({lines} more lines) would become this one cell; close the quote \
+         (a quote inside a quoted field is written \"\")"
+    )]
+    UnclosedQuote {
+        /// The file.
+        path: PathBuf,
+        /// Spreadsheet row number (header = 1).
+        row: usize,
+        /// 1-based line number where the record starts.
+        line: u64,
+        /// The column where the quote opens (or `field N`).
+        column: String,
+        /// Non-blank lines after the one where that record starts.
+        lines: usize,
+    },
+    /// A cell contains lines that look like whole rows: an unbalanced quote swallowed them.
+    #[error(
+        "{path}: row {row} (line {line}), column '{column}': the cell spans {lines} lines that \
+         look like CSV rows, the only multi-line cell of its column: an unbalanced quote seems \
+         to have swallowed the rows after it; fix the quoting"
+    )]
+    SwallowedRows {
+        /// The file.
+        path: PathBuf,
+        /// Spreadsheet row number (header = 1).
+        row: usize,
+        /// 1-based line number where the record starts.
+        line: u64,
+        /// The column of the cell.
+        column: String,
+        /// Continuation lines that look like records.
+        lines: usize,
     },
     /// A cell is not valid UTF-8.
     #[error(

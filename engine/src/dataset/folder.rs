@@ -15,7 +15,7 @@ pub const FOLDER_CLASS_COLUMN: &str = "class";
 pub(crate) fn read_class_folders(dir: &Path) -> Result<RawTable, DataError> {
     let io = |e: std::io::Error| DataError::Io {
         path: dir.to_path_buf(),
-        source: e,
+        error: e,
     };
     let mut classes: Vec<(String, std::path::PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -32,7 +32,7 @@ pub(crate) fn read_class_folders(dir: &Path) -> Result<RawTable, DataError> {
     for (class, class_dir) in classes {
         let io = |e: std::io::Error| DataError::Io {
             path: class_dir.clone(),
-            source: e,
+            error: e,
         };
         let mut files: Vec<String> = Vec::new();
         for entry in std::fs::read_dir(&class_dir).map_err(io)? {

@@ -1,9 +1,10 @@
 //! Image cells: path resolution, the "stays inside the data folder" rule, and validation
-//! (header dimensions against a pixel limit, then a full decode with [`image::Limits`]).
+//! through the shared guarded decoder ([`neural::decode`]: regular files only, header limits
+//! before decoding, a memory budget, truncated files refused).
 
 use std::path::{Component, Path, PathBuf};
 
-use image::{ImageReader, Limits};
+use neural::decode::{DecodeLimits, check_regular_file, decode_image};
 use rayon::prelude::*;
 
 use super::{Column, ColumnType, DataError, LoadOptions, SkippedRow};
@@ -62,39 +63,17 @@ pub(crate) fn stays_inside(base_dir: &Path, value: &str) -> bool {
     }
 }
 
-/// Opens and decodes one image: refuses it when the header announces more than `max_pixels`
-/// pixels (before any decoding), then decodes it fully under matching [`Limits`].
+/// Decodes one image through the shared guarded decoder ([`neural::decode::decode_image`]):
+/// non-regular files (a FIFO would block forever), headers announcing more than `max_pixels`
+/// pixels or more than the decoding memory budget (refused before decoding) and truncated files
+/// are errors. Returns `(width, height)`, or the reason without the path.
+///
+/// A truncated image (e.g. a JPEG cut short, which the decoder would otherwise complete with
+/// grey) is **skipped** like any unreadable image, never featurized from partial data.
 pub fn check_image(path: &Path, max_pixels: u64) -> Result<(u32, u32), String> {
-    let open = || -> Result<ImageReader<std::io::BufReader<std::fs::File>>, String> {
-        let reader = ImageReader::open(path).map_err(|e| format!("cannot open image: {e}"))?;
-        let reader = reader
-            .with_guessed_format()
-            .map_err(|e| format!("cannot read image: {e}"))?;
-        if reader.format().is_none() {
-            return Err("not a recognised image format".into());
-        }
-        Ok(reader)
-    };
-    let (w, h) = open()?
-        .into_dimensions()
-        .map_err(|e| format!("corrupt image header: {e}"))?;
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > max_pixels {
-        return Err(format!(
-            "image is {w}x{h} = {pixels} pixels, above the limit of {max_pixels} \
-             (possible decompression bomb; not decoded)"
-        ));
-    }
-    let mut reader = open()?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(w);
-    limits.max_image_height = Some(h);
-    limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
-    reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| format!("corrupt or unreadable image: {e}"))?;
-    Ok((w, h))
+    decode_image(path, &DecodeLimits::with_max_pixels(max_pixels))
+        .map(|img| (img.width(), img.height()))
+        .map_err(|p| p.reason)
 }
 
 /// Checks every image cell: paths must stay inside the data folder (an error unless
@@ -126,10 +105,9 @@ pub(crate) fn check_image_columns(
         let path = resolve(base_dir, value);
         let result = if opts.check_images {
             check_image(&path, opts.max_image_pixels).map(|_| ())
-        } else if path.is_file() {
-            Ok(())
         } else {
-            Err("image file not found".to_string())
+            // Only the path is checked, but a FIFO or a folder is still refused by name.
+            check_regular_file(&path).map(|_| ()).map_err(|p| p.reason)
         };
         result.err().map(|reason| {
             (

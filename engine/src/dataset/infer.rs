@@ -6,15 +6,23 @@
 //! 2. **numeric**: at least 99% parse as finite numbers.
 //! 3. **date**: at least 99% parse as dates (see [`super::parse_date`]); pure years like `1989`
 //!    alone are numbers (rule 2), but mixed with `YYYY-MM-DD` values they make a date column.
-//! 4. **text**: free text: on average at least 5 words, or at least 2 words with at least 80%
+//! 4. **mostly numeric**: at least [`MOSTLY_NUMERIC_SHARE`] (95%) parse as numbers: the column
+//!    is numeric and the few other cells (a stray `oops`, a `?` marker) are read as missing; the
+//!    profile warns about them (column, count, examples). One typo must not turn an informative
+//!    number column into an ID-like category that is then dropped.
+//! 5. **text**: free text: on average at least 5 words, or at least 2 words with at least 80%
 //!    distinct values (titles, captions).
-//! 5. otherwise **categorical** (labels, names that repeat).
+//! 6. otherwise **categorical** (labels, names that repeat).
 //!
 //! An all-missing column is categorical (and reported constant by the profile).
 
 use std::collections::HashSet;
 
 use super::{Column, ColumnType, has_image_extension, parse_date, parse_number};
+
+/// Share of non-missing cells that must parse as numbers for a column to be numeric, with the
+/// others read as missing (rule 4 of the module docs).
+pub const MOSTLY_NUMERIC_SHARE: f64 = 0.95;
 
 fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
     values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
@@ -40,6 +48,9 @@ pub fn infer_type(values: &[Option<String>]) -> ColumnType {
     }
     if share(&present, |v| parse_date(v).is_some()) >= 0.99 {
         return ColumnType::Date;
+    }
+    if share(&present, |v| parse_number(v).is_some()) >= MOSTLY_NUMERIC_SHARE {
+        return ColumnType::Numeric;
     }
     let distinct = present.iter().collect::<HashSet<_>>().len();
     let distinct_ratio = distinct as f64 / present.len() as f64;
@@ -130,6 +141,22 @@ mod tests {
             ColumnType::Categorical
         );
         assert_eq!(infer_type(&cells(&["", ""])), ColumnType::Categorical);
+    }
+
+    #[test]
+    fn mostly_numeric_columns_stay_numeric() {
+        let mut v: Vec<String> = (0..79).map(|i| format!("{}.5", i * 7 % 13)).collect();
+        v.push("oops".into());
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        assert_eq!(infer_type(&cells(&refs)), ColumnType::Numeric);
+        // Below 95% numbers it is not numeric.
+        let mut few: Vec<&str> = vec!["1"; 18];
+        few.extend(["x", "y"]);
+        assert_ne!(infer_type(&cells(&few)), ColumnType::Numeric);
+        // Years mixed with full dates stay a date column.
+        let mut dates: Vec<&str> = vec!["1989"; 97];
+        dates.extend(["2008-11-02", "2010-01-01", "2011-05-06"]);
+        assert_eq!(infer_type(&cells(&dates)), ColumnType::Date);
     }
 
     #[test]

@@ -23,9 +23,10 @@ use serde::{Deserialize, Serialize};
 pub use dates::{DateParts, parse_date};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, has_image_extension};
-pub use infer::{infer_type, is_id_like};
+pub use infer::{MOSTLY_NUMERIC_SHARE, infer_type, is_id_like};
 pub use profile::{
-    ClassCount, ColumnProfile, DuplicateImages, Excluded, Leakage, Profile, leakage_purity, profile,
+    ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
+    leakage_purity, profile,
 };
 
 /// The kind of a column, which decides how it is featurized.
@@ -336,8 +337,8 @@ pub struct LoadOptions {
     pub check_images: bool,
 }
 
-/// Pillow's default `MAX_IMAGE_PIXELS`.
-pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 178_956_970;
+/// Pillow's default `MAX_IMAGE_PIXELS` (the limit of the shared image decoder).
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = neural::decode::DEFAULT_MAX_PIXELS;
 
 impl Default for LoadOptions {
     fn default() -> Self {
@@ -363,7 +364,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
         },
         _ => DataError::Io {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         },
     })?;
     let raw = if meta.is_dir() {

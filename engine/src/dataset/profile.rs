@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ColumnType, DataError, Dataset, SkippedRow, is_id_like};
+use super::{Column, ColumnType, DataError, Dataset, SkippedRow, is_id_like, parse_number};
 
 /// Minimum conditional purity for a column to be flagged as leakage.
 pub const LEAKAGE_MIN_PURITY: f64 = 0.95;
@@ -32,7 +32,8 @@ pub struct ColumnProfile {
     pub name: String,
     /// Inferred or overridden kind.
     pub kind: ColumnType,
-    /// Number of missing cells.
+    /// Number of missing cells (for a numeric column, also the cells that are not numbers,
+    /// which are read as missing; see [`Profile::warnings`]).
     pub missing: usize,
     /// Number of distinct non-missing values.
     pub distinct: usize,
@@ -77,6 +78,70 @@ pub struct Leakage {
     pub reason: String,
 }
 
+/// Something about a column's cells that the user should know (the column is still used).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnWarning {
+    /// Column name.
+    pub column: String,
+    /// Number of cells concerned.
+    pub cells: usize,
+    /// Up to three of those cells' values (shortened).
+    pub examples: Vec<String>,
+    /// Human-readable message naming the column, the count and an example.
+    pub message: String,
+}
+
+/// How many example values a [`ColumnWarning`] keeps.
+const WARNING_EXAMPLES: usize = 3;
+
+/// The spreadsheet row (header = 1) of loaded row `index`, counting the rows skipped before it.
+fn file_row(skipped: &[SkippedRow], index: usize) -> usize {
+    let mut row = index + 2;
+    for s in skipped {
+        if s.row <= row {
+            row += 1;
+        }
+    }
+    row
+}
+
+/// Warns about the cells of a numeric column that are not numbers (read as missing), or `None`.
+fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
+    if col.kind != ColumnType::Numeric {
+        return None;
+    }
+    let bad: Vec<(usize, &str)> = col
+        .values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((i, v.as_deref()?)))
+        .filter(|(_, v)| parse_number(v).is_none())
+        .collect();
+    let (first_row, _) = *bad.first()?;
+    let present = col.values.iter().flatten().count();
+    let mut seen = HashSet::new();
+    let examples: Vec<String> = bad
+        .iter()
+        .filter(|(_, v)| seen.insert(*v))
+        .take(WARNING_EXAMPLES)
+        .map(|(_, v)| shorten(v, 40))
+        .collect();
+    let message = format!(
+        "column '{}' is numeric but {} of {present} non-empty cells are not numbers \
+         (e.g. \"{}\" in row {}); they are read as missing",
+        col.name,
+        bad.len(),
+        examples[0],
+        file_row(skipped, first_row),
+    );
+    Some(ColumnWarning {
+        column: col.name.clone(),
+        cells: bad.len(),
+        examples,
+        message,
+    })
+}
+
 /// A column left out of the default feature list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Excluded {
@@ -117,6 +182,10 @@ pub struct Profile {
     pub excluded: Vec<Excluded>,
     /// Rows left out while loading.
     pub skipped: Vec<SkippedRow>,
+    /// Problems with cells of columns that are still used (e.g. stray text in a numeric
+    /// column, read as missing).
+    #[serde(default)]
+    pub warnings: Vec<ColumnWarning>,
 }
 
 /// Conditional purity of `target` given `values` over rows whose value repeats, with the share
@@ -196,7 +265,11 @@ pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profil
     let mut constant_columns = Vec::new();
     let mut id_like_columns = Vec::new();
     let mut leakage = Vec::new();
+    let mut warnings = Vec::new();
     for col in &ds.columns {
+        let warning = non_numeric_warning(col, &ds.skipped);
+        let not_numbers = warning.as_ref().map_or(0, |w| w.cells);
+        warnings.extend(warning);
         let mut seen = HashSet::new();
         let examples = col
             .values
@@ -234,7 +307,7 @@ pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profil
         columns.push(ColumnProfile {
             name: col.name.clone(),
             kind: col.kind,
-            missing: col.n_missing(),
+            missing: col.n_missing() + not_numbers,
             distinct,
             examples,
             id_like,
@@ -292,6 +365,7 @@ pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profil
         feature_columns,
         excluded,
         skipped: ds.skipped.clone(),
+        warnings,
     })
 }
 
@@ -304,7 +378,8 @@ fn duplicate_images(ds: &Dataset, classes: &[String], labels: &[u32]) -> Vec<Dup
             .values
             .par_iter()
             .map(|v| {
-                let bytes = std::fs::read(ds.image_path(v.as_deref()?)).ok()?;
+                let bytes =
+                    neural::decode::read_regular_file(&ds.image_path(v.as_deref()?)).ok()?;
                 let digest = Sha256::digest(&bytes);
                 Some(digest.iter().fold(String::with_capacity(64), |mut s, b| {
                     let _ = write!(s, "{b:02x}");
@@ -450,6 +525,13 @@ impl Profile {
         let _ = writeln!(s, "Excluded:");
         for e in &self.excluded {
             let _ = writeln!(s, "  {:<w$}  {}", e.column, e.reason);
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "Warnings:");
+            for w in &self.warnings {
+                let _ = writeln!(s, "  {}", w.message);
+            }
         }
         if !self.skipped.is_empty() {
             let _ = writeln!(s);

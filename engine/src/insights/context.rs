@@ -203,17 +203,4 @@ impl InsightContext {
             images: self.images.clone(),
         }
     }
-
-    /// The best model by cross-validated balanced accuracy that has saved fold models, if any.
-    pub fn best_model_with_folds(&self) -> Option<String> {
-        self.leaderboard
-            .sorted(blueprints::metrics::Metric::BalancedAccuracy)
-            .into_iter()
-            .filter(|r| r.cv_mean.is_some())
-            .find(|r| {
-                self.project
-                    .exists(&format!("models/{}/model.json", r.model_id))
-            })
-            .map(|r| r.model_id.clone())
-    }
 }

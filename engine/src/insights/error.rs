@@ -19,13 +19,14 @@ pub enum InsightError {
     /// The image backbone failed.
     #[error(transparent)]
     Neural(#[from] neural::NeuralError),
-    /// A file could not be written or read.
-    #[error("{path}: {source}")]
+    /// A file could not be written or read (the OS error is in the message, not repeated as a
+    /// `source()`).
+    #[error("{path}: {error}")]
     Io {
         /// The file concerned.
         path: PathBuf,
         /// What happened.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A figure could not be drawn.
     #[error("drawing {what}: {message}")]

@@ -237,9 +237,9 @@ pub fn write_insights(
     settings: &InsightSettings,
     dir: &Path,
 ) -> Result<InsightOutputs, InsightError> {
-    std::fs::create_dir_all(dir).map_err(|source| InsightError::Io {
+    std::fs::create_dir_all(dir).map_err(|error| InsightError::Io {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     let row = ctx.row(id)?.clone();
     let mut out = InsightOutputs {

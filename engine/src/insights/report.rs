@@ -190,9 +190,9 @@ fn insights_section(out: &InsightOutputs, s: &mut String) -> Result<(), InsightE
                 }
             }
         }
-        let bytes = std::fs::read(&f.png).map_err(|source| InsightError::Io {
+        let bytes = std::fs::read(&f.png).map_err(|error| InsightError::Io {
             path: f.png.clone(),
-            source,
+            error,
         })?;
         let _ = writeln!(
             s,

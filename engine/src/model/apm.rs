@@ -14,6 +14,13 @@
 //! schema) and `weights/<file>` for each image backbone the model uses (the pretrained weight
 //! file, also checked against the model zoo's pinned hash). Every entry's SHA-256 is verified
 //! on load; any mismatch, truncation or trailing garbage is an error.
+//!
+//! **Integrity, not authenticity.** The checksums catch corruption (a damaged disk, a truncated
+//! copy, a flipped bit), not tampering: the hashes are stored in the file itself, so anyone who
+//! can edit an `.apm` can recompute them and the edited file is accepted. (Only the backbone
+//! weights are also checked against hashes pinned in this program.) Take `.apm` files only from
+//! sources you trust, and protect them as you would a program: write-protected storage, a
+//! signed release artifact, or a hash published over a trusted channel and checked before use.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -33,12 +40,15 @@ const PREDICTOR_ENTRY: &str = "predictor.json";
 /// Errors reading or writing an `.apm` file; each names the file.
 #[derive(Debug, Error)]
 pub enum ApmError {
-    /// File system error.
-    #[error("{path}: {source}")]
+    /// File system error (the OS error is in the message, not repeated as a `source()`).
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// The file could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::project::ProjectError),
     /// Not an `.apm` file, or a damaged one.
     #[error("{path}: not a valid autopilot model file: {reason}")]
     Invalid { path: PathBuf, reason: String },
@@ -147,10 +157,7 @@ pub fn write_apm(path: &Path, predictor: &Predictor) -> Result<ApmManifest, ApmE
     for (_, b) in &blobs {
         out.extend_from_slice(b);
     }
-    crate::project::atomic::write_atomic(path, &out).map_err(|e| ApmError::Invalid {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    crate::project::atomic::write_atomic(path, &out)?;
     Ok(manifest)
 }
 
@@ -173,9 +180,9 @@ pub fn read_apm(path: &Path) -> Result<LoadedApm, ApmError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|source| ApmError::Io {
+    let bytes = std::fs::read(path).map_err(|error| ApmError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if bytes.len() < 28 || &bytes[..16] != MAGIC {
         return Err(invalid("wrong magic bytes".into()));
@@ -227,9 +234,9 @@ pub fn read_apm(path: &Path) -> Result<LoadedApm, ApmError> {
     let dir = tempfile::Builder::new()
         .prefix("autopilot-apm-")
         .tempdir()
-        .map_err(|source| ApmError::Io {
+        .map_err(|error| ApmError::Io {
             path: std::env::temp_dir(),
-            source,
+            error,
         })?;
     let mut weights = BTreeMap::new();
     for (backbone, entry) in &manifest.weights {
@@ -249,9 +256,9 @@ pub fn read_apm(path: &Path) -> Result<LoadedApm, ApmError> {
             });
         }
         let file = dir.path().join(format!("{backbone}.pth"));
-        std::fs::write(&file, blob).map_err(|source| ApmError::Io {
+        std::fs::write(&file, blob).map_err(|error| ApmError::Io {
             path: file.clone(),
-            source,
+            error,
         })?;
         weights.insert(backbone.clone(), file);
     }

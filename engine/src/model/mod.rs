@@ -45,6 +45,27 @@ impl Model {
         })
     }
 
+    /// The TF-IDF settings of the fitted text blocks (see
+    /// [`crate::autopilot::text_search::describe_text_settings`]), `None` without text blocks.
+    pub fn text_settings(&self) -> Option<String> {
+        let specs: Vec<BlockSpec> = self
+            .pipeline
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                FittedBlock::Text {
+                    column,
+                    vectorizers,
+                } => Some(BlockSpec::Text {
+                    column: column.clone(),
+                    analyzers: vectorizers.iter().map(|v| v.config().clone()).collect(),
+                }),
+                _ => None,
+            })
+            .collect();
+        crate::autopilot::text_search::describe_text_settings(&specs)
+    }
+
     /// Class probabilities for `rows` of `inputs`, `rows × classes`.
     pub fn predict_proba(
         &self,

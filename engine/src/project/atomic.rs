@@ -16,10 +16,7 @@ use super::ProjectError;
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 /// Creates the parent folder if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProjectError> {
-    let io = |source| ProjectError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |e| ProjectError::io(path, e);
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -68,10 +65,7 @@ pub fn save_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), Pr
 /// Reads JSON from `path`. A missing file is [`ProjectError::Io`] with `NotFound`; invalid or
 /// mistyped JSON is [`ProjectError::Corrupt`] naming the file, line and column.
 pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
-    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| ProjectError::io(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| ProjectError::Corrupt {
         path: path.to_path_buf(),
         message: e.to_string(),

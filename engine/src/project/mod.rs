@@ -8,13 +8,19 @@
 //!   leaderboard.json  every model's scores
 //!   models/<id>/...   fitted models, predictions (.npy)
 //!   features/...      cached feature matrices (.npy)
+//!   writer.lock       who writes the project now (see [`lock`])
 //! ```
 //!
 //! Every write is atomic (see [`atomic`]): a crash leaves either the previous file or the new
-//! one. Matrices are `.npy` files (see [`npy`]).
+//! one. Matrices are `.npy` files (see [`npy`]). One process writes a project at a time (see
+//! [`lock`]); outputs of other commands never land on a project's files (see [`outputs`]).
 
 pub mod atomic;
+pub mod lock;
 pub mod npy;
+pub mod outputs;
+
+pub use lock::WriterLock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,12 +54,24 @@ pub enum ProjectError {
     /// `create` on a folder that already holds a project.
     #[error("{dir}: a project already exists here")]
     AlreadyExists { dir: PathBuf },
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The OS error is shown in the message and is not
+    /// also a `source()`, so an error chain (`{:#}`) prints it once.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// The project path exists but is a file, not a folder.
+    #[error("{dir}: exists and is not a folder; choose another --project")]
+    NotAFolder { dir: PathBuf },
+    /// Another process holds the project's writer lock.
+    #[error(
+        "{dir}: another autopilot process is writing this project ({holder}); wait for it to end or stop it"
+    )]
+    Locked { dir: PathBuf, holder: String },
+    /// An output path would overwrite a project file or an input.
+    #[error("{path}: refusing to write there: {reason}")]
+    ProtectedOutput { path: PathBuf, reason: String },
     /// A file exists but is not valid JSON of the expected shape.
     #[error("{path}: corrupt or unreadable project file: {message}")]
     Corrupt { path: PathBuf, message: String },
@@ -70,6 +88,32 @@ pub enum ProjectError {
         "{path}: project format {found} is not supported (this autopilot reads format {FORMAT_VERSION})"
     )]
     Version { path: PathBuf, found: u32 },
+}
+
+impl ProjectError {
+    /// An [`ProjectError::Io`] on `path`.
+    pub fn io(path: &Path, error: std::io::Error) -> Self {
+        ProjectError::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+
+    /// The project-store error in `e`'s chain, if any: a project file that could not be read or
+    /// written, as opposed to, say, a model that could not run.
+    pub fn find_in(e: &anyhow::Error) -> Option<&ProjectError> {
+        e.chain().find_map(|c| c.downcast_ref::<ProjectError>())
+    }
+}
+
+/// Creates folder `dir` if missing; [`ProjectError::NotAFolder`] when it is a file.
+pub(crate) fn ensure_folder(dir: &Path) -> Result<(), ProjectError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(ProjectError::NotAFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ProjectError::io(dir, e))
 }
 
 /// The settings a project is created with.
@@ -197,10 +241,7 @@ impl Project {
                 dir: dir.to_path_buf(),
             });
         }
-        std::fs::create_dir_all(dir).map_err(|source| ProjectError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        ensure_folder(dir)?;
         let p = Project {
             dir: dir.to_path_buf(),
             settings,
@@ -212,6 +253,11 @@ impl Project {
     /// Opens the project in `dir`: a clear error when there is none or `project.json` is corrupt.
     pub fn open(dir: &Path) -> Result<Project, ProjectError> {
         let path = dir.join(PROJECT_FILE);
+        if dir.exists() && !dir.is_dir() {
+            return Err(ProjectError::NotAFolder {
+                dir: dir.to_path_buf(),
+            });
+        }
         if !path.is_file() {
             return Err(ProjectError::NotAProject {
                 dir: dir.to_path_buf(),
@@ -248,6 +294,11 @@ impl Project {
             });
         }
         Ok((p, true))
+    }
+
+    /// Takes the project's writer lock for `command` (see [`lock`]); hold it while writing.
+    pub fn lock_for_writing(&self, command: &str) -> Result<WriterLock, ProjectError> {
+        WriterLock::acquire(&self.dir, command)
     }
 
     /// The project folder.
@@ -301,10 +352,7 @@ impl Project {
     /// The folder for model `id` (`models/<id>`), created if needed.
     pub fn model_dir(&self, id: &str) -> Result<PathBuf, ProjectError> {
         let d = self.dir.join("models").join(id);
-        std::fs::create_dir_all(&d).map_err(|source| ProjectError::Io {
-            path: d.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&d).map_err(|e| ProjectError::io(&d, e))?;
         Ok(d)
     }
 }

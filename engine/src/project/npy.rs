@@ -110,10 +110,7 @@ pub fn read_npy(
     path: &Path,
     expect_shape: (Option<usize>, Option<usize>),
 ) -> Result<Array2<f32>, ProjectError> {
-    let bytes = std::fs::read(path).map_err(|source| ProjectError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| ProjectError::io(path, e))?;
     let x = decode_npy(&bytes, path)?;
     let (rows, cols) = x.dim();
     let ok = expect_shape.0.is_none_or(|r| r == rows) && expect_shape.1.is_none_or(|c| c == cols);

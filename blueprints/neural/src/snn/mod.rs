@@ -44,7 +44,7 @@ use sprs::CsMat;
 use blueprints::error::{BlueprintError, Result};
 use blueprints::fit_input::{ClassMap, check_fit_input, row_weights};
 use blueprints::params::{
-    ParamDomain, ParamSpec, parse_choice, parse_float, parse_int, unknown_param,
+    ParamDomain, ParamSpec, SearchDim, parse_choice, parse_float, parse_int, unknown_param,
 };
 use blueprints::{Estimator, Features, FitContext};
 
@@ -534,6 +534,15 @@ impl Estimator for SelfNormalizingNet {
             }
         }
         Ok(f.classes.expand(out.view()))
+    }
+
+    fn search_space(&self) -> Vec<SearchDim> {
+        vec![
+            SearchDim::new("hidden_size", &["256", "512", "128"], false),
+            SearchDim::new("n_blocks", &["1", "2"], false),
+            SearchDim::new("dropout", &["0.1", "0.2", "0.05"], false),
+            SearchDim::new("learning_rate", &["0.001", "0.0003"], false),
+        ]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {

@@ -1,0 +1,269 @@
+//! Hyperparameter search inside a blueprint.
+//!
+//! [`Searched`] wraps an estimator and, every time it is fitted, chooses the wrapped estimator's
+//! hyperparameters on an **inner** stratified cross-validation of the rows it is given, then refits
+//! it on all of them with the chosen values. Autopilot fits blueprints on the training rows of an
+//! outer fold, so the outer fold's score stays an honest estimate of a model whose hyperparameters
+//! were chosen without it (nested cross-validation, as DataRobot's internal grid search and
+//! scikit-learn's `GridSearchCV` inside `cross_val_score`).
+//!
+//! * **What is searched** comes from the estimator ([`Estimator::search_space`]): a few candidate
+//!   values per hyperparameter, the default among them. Names the user fixed with
+//!   [`Estimator::set_param`] are left out of the search.
+//! * **Budget**: at most `max_configs` configurations of the non-path dimensions (the whole grid
+//!   when it is that small, else the default plus a seeded sample). A *path* dimension (the `C` of
+//!   a logistic regression) is evaluated whole for each configuration through
+//!   [`Estimator::fit_path`], warm-started value after value, when the estimator supports it.
+//! * **Successive halving over the inner folds**: with more than three configurations, all are
+//!   scored on the first inner fold, the best third (at least two) go on to the other folds.
+//! * **Choice** (the one-standard-error rule): the highest balanced accuracy `b` of the pooled
+//!   inner out-of-fold predictions sets a band of one standard error, `sqrt(b (1 − b) / rows)`
+//!   (at least [`BA_TIE`]); among the configurations inside it, the lowest log loss wins. On a
+//!   few hundred rows balanced accuracy moves by noise alone, so configurations inside the band
+//!   are not told apart by it; log loss, a proper score, is steadier, and the better-calibrated
+//!   model blends better.
+
+mod grid;
+mod inner;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BlueprintError, Result};
+use crate::estimator::{Estimator, FitContext};
+use crate::features::Features;
+use crate::fit_input::check_fit_input;
+use crate::metrics::{argmax_rows, balanced_accuracy, log_loss};
+use crate::params::{ParamDomain, ParamSpec, SearchDim, parse_int};
+
+pub use grid::configurations;
+pub use inner::stratified_folds;
+
+/// Smallest balanced-accuracy band inside which configurations count as tied (then log loss
+/// decides).
+pub const BA_TIE: f64 = 0.005;
+
+/// Parameter of [`Searched`]: configurations tried (1 = no search).
+pub const SEARCH_CONFIGS: &str = "search_configs";
+/// Parameter of [`Searched`]: inner folds.
+pub const INNER_FOLDS: &str = "inner_folds";
+
+/// One configuration tried by the search, with its inner cross-validated scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The searched hyperparameters' values.
+    pub values: Vec<(String, String)>,
+    /// Balanced accuracy of the pooled inner out-of-fold predictions.
+    pub balanced_accuracy: f64,
+    /// Log loss of the same predictions.
+    pub log_loss: f64,
+    /// Inner folds it was scored on (fewer when successive halving dropped it).
+    pub folds: usize,
+    /// Rows its scores were computed on.
+    #[serde(default)]
+    pub rows: usize,
+}
+
+impl Trial {
+    /// Scores out-of-fold probabilities `proba` of labels `y` (NaN scores when there are none).
+    pub fn score(
+        values: Vec<(String, String)>,
+        y: &[u32],
+        proba: &Array2<f32>,
+        folds: usize,
+    ) -> Self {
+        let (mut ba, mut ll) = (f64::NAN, f64::NAN);
+        if !y.is_empty() {
+            ba =
+                balanced_accuracy(y, &argmax_rows(proba.view()), proba.ncols()).unwrap_or(f64::NAN);
+            ll = log_loss(y, proba.view()).unwrap_or(f64::NAN);
+        }
+        Self {
+            values,
+            balanced_accuracy: ba,
+            log_loss: ll,
+            folds,
+            rows: y.len(),
+        }
+    }
+}
+
+/// What the last search found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchOutcome {
+    /// The chosen values of the searched hyperparameters.
+    pub chosen: Vec<(String, String)>,
+    /// Every configuration tried, in the order tried.
+    pub trials: Vec<Trial>,
+}
+
+/// An estimator whose hyperparameters are chosen on an inner cross-validation of its training
+/// rows at every fit (see the module docs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Searched {
+    /// The estimator searched over; after `fit`, fitted with the chosen values.
+    pub base: Box<dyn Estimator>,
+    /// Most configurations of the non-path dimensions; 1 = no search.
+    pub max_configs: usize,
+    /// Inner folds.
+    pub inner_folds: usize,
+    /// Hyperparameters the user fixed: not searched.
+    #[serde(default)]
+    pub fixed: Vec<String>,
+    /// The last search's result (`None` before fitting or when nothing was searched).
+    #[serde(default)]
+    pub outcome: Option<SearchOutcome>,
+}
+
+impl Searched {
+    /// Wraps `base` with a budget of `max_configs` configurations on `inner_folds` inner folds.
+    pub fn new(base: Box<dyn Estimator>, max_configs: usize, inner_folds: usize) -> Self {
+        Self {
+            base,
+            max_configs: max_configs.max(1),
+            inner_folds: inner_folds.clamp(2, 10),
+            fixed: Vec::new(),
+            outcome: None,
+        }
+    }
+
+    /// The dimensions searched: the base's space minus the fixed names.
+    pub fn dimensions(&self) -> Vec<SearchDim> {
+        self.base
+            .search_space()
+            .into_iter()
+            .filter(|d| !self.fixed.contains(&d.name) && d.values.len() > 1)
+            .collect()
+    }
+
+    /// Runs the inner search and returns the chosen values (empty when nothing is searched).
+    fn search(&self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<Option<SearchOutcome>> {
+        let dims = self.dimensions();
+        if dims.is_empty() || self.max_configs <= 1 && dims.iter().all(|d| !d.path) {
+            return Ok(None);
+        }
+        let folds = stratified_folds(y, ctx.n_classes, self.inner_folds, ctx.seed);
+        if folds.len() < 2 {
+            return Ok(None);
+        }
+        let current = current_values(self.base.as_ref(), &dims);
+        let groups = configurations(&dims, &current, self.max_configs, ctx.seed);
+        let trials = inner::evaluate(self.base.as_ref(), &groups, x, y, ctx, &folds)?;
+        let best = choose(&trials).ok_or_else(|| BlueprintError::Numeric {
+            task: self.base.name(),
+            reason: "the inner search scored no configuration".into(),
+        })?;
+        Ok(Some(SearchOutcome {
+            chosen: trials[best].values.clone(),
+            trials,
+        }))
+    }
+}
+
+/// The estimator's current value of each dimension.
+fn current_values(e: &dyn Estimator, dims: &[SearchDim]) -> Vec<String> {
+    let specs = e.params();
+    dims.iter()
+        .map(|d| {
+            specs
+                .iter()
+                .find(|s| s.name == d.name)
+                .map_or_else(|| d.values[0].clone(), |s| s.value.clone())
+        })
+        .collect()
+}
+
+/// Index of the chosen trial (see the module docs: the lowest log loss among the trials within
+/// one standard error of the best balanced accuracy). Only trials scored on the most folds
+/// compete.
+pub fn choose(trials: &[Trial]) -> Option<usize> {
+    let most = trials.iter().map(|t| t.folds).max()?;
+    let full: Vec<usize> = (0..trials.len())
+        .filter(|&i| trials[i].folds == most && trials[i].balanced_accuracy.is_finite())
+        .collect();
+    let best = full.iter().copied().max_by(|&a, &b| {
+        trials[a]
+            .balanced_accuracy
+            .total_cmp(&trials[b].balanced_accuracy)
+    })?;
+    let top = trials[best].balanced_accuracy;
+    let rows = trials[best].rows.max(1) as f64;
+    let band = (top * (1.0 - top) / rows).sqrt().max(BA_TIE);
+    full.into_iter()
+        .filter(|&i| trials[i].balanced_accuracy >= top - band)
+        .min_by(|&a, &b| trials[a].log_loss.total_cmp(&trials[b].log_loss))
+}
+
+#[typetag::serde]
+impl Estimator for Searched {
+    fn name(&self) -> String {
+        self.base.name()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut out = self.base.params();
+        out.push(ParamSpec::new(
+            SEARCH_CONFIGS,
+            self.max_configs,
+            ParamDomain::Int { min: 1, max: 64 },
+            "configurations the inner search tries (1 = the values as set)",
+        ));
+        out.push(ParamSpec::new(
+            INNER_FOLDS,
+            self.inner_folds,
+            ParamDomain::Int { min: 2, max: 10 },
+            "inner cross-validation folds of the search (on the training rows only)",
+        ));
+        out
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        match name {
+            SEARCH_CONFIGS => self.max_configs = parse_int(name, value, 1, 64)? as usize,
+            INNER_FOLDS => self.inner_folds = parse_int(name, value, 2, 10)? as usize,
+            _ => {
+                self.base.set_param(name, value)?;
+                if !self.fixed.iter().any(|f| f == name) {
+                    self.fixed.push(name.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+        check_fit_input(x, y, ctx)?;
+        self.outcome = self.search(x, y, ctx)?;
+        if let Some(o) = &self.outcome {
+            for (name, value) in &o.chosen {
+                self.base.set_param(name, value)?;
+            }
+        }
+        self.base.fit(x, y, ctx)
+    }
+
+    fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
+        self.base.predict_proba(x)
+    }
+
+    fn clone_box(&self) -> Box<dyn Estimator> {
+        Box::new(self.clone())
+    }
+
+    fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
+        self.base.dense_logit_gradient(x, class)
+    }
+
+    fn without_search(&self) -> Box<dyn Estimator> {
+        self.base.without_search()
+    }
+
+    fn searched_params(&self) -> Vec<(String, String)> {
+        self.outcome
+            .as_ref()
+            .map_or_else(Vec::new, |o| o.chosen.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::linear::LogisticRegression;
+use crate::metrics::{argmax_rows, balanced_accuracy};
+use crate::naive_bayes::ComplementNb;
+
+/// `n` rows of `d` standard-normal noise columns; the first `informative` columns are shifted by
+/// the class (3 classes), weakly: a problem where an unpenalised linear model overfits.
+fn high_dimensional(n: usize, d: usize, informative: usize, seed: u64) -> (Features, Vec<u32>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let y: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+    let mut x = Array2::<f32>::zeros((n, d));
+    for (i, &c) in y.iter().enumerate() {
+        for j in 0..d {
+            // Box-Muller normal draw.
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+            let shift = if j < informative && j % 3 == c as usize {
+                0.9
+            } else {
+                0.0
+            };
+            x[[i, j]] = (z + shift) as f32;
+        }
+    }
+    (Features::dense(x), y)
+}
+
+fn holdout_ba(e: &dyn Estimator, x: &Features, y: &[u32]) -> f64 {
+    let p = e.predict_proba(x).unwrap();
+    balanced_accuracy(y, &argmax_rows(p.view()), 3).unwrap()
+}
+
+#[test]
+fn logistic_regression_search_picks_a_smaller_c_where_c_1_overfits() {
+    let (x, y) = high_dimensional(150, 150, 15, 1);
+    let (xt, yt) = high_dimensional(600, 150, 15, 2);
+    let ctx = FitContext::new(3, 0);
+    let mut plain = LogisticRegression::default();
+    plain.fit(&x, &y, &ctx).unwrap();
+    let mut searched = Searched::new(Box::new(LogisticRegression::default()), 1, 3);
+    searched.fit(&x, &y, &ctx).unwrap();
+    let chosen = searched.searched_params();
+    let c: f64 = chosen
+        .iter()
+        .find(|(n, _)| n == "C")
+        .map(|(_, v)| v.parse().unwrap())
+        .expect("C was searched");
+    assert!(c < 1.0, "chose C = {c}");
+    // The whole path was scored on every inner fold.
+    let trials = &searched.outcome.as_ref().unwrap().trials;
+    assert_eq!(trials.len(), 10);
+    assert!(trials.iter().all(|t| t.folds == 3));
+    let (b_plain, b_searched) = (
+        holdout_ba(&plain, &xt, &yt),
+        holdout_ba(&searched, &xt, &yt),
+    );
+    assert!(
+        b_searched > b_plain + 0.03,
+        "searched {b_searched:.3} vs C=1 {b_plain:.3}: {:?}",
+        searched.outcome
+    );
+    // The chosen value is the base's parameter now, as shown to users.
+    let shown = searched
+        .params()
+        .into_iter()
+        .find(|p| p.name == "C")
+        .unwrap();
+    assert_eq!(shown.value.parse::<f64>().unwrap(), c);
+}
+
+#[test]
+fn the_warm_started_path_matches_separate_fits() {
+    let (x, y) = high_dimensional(120, 40, 10, 3);
+    let ctx = FitContext::new(3, 0);
+    let values: Vec<String> = ["0.01", "0.1", "1"].map(String::from).to_vec();
+    let lr = LogisticRegression {
+        tol: 1e-8,
+        max_iter: 2000,
+        ..LogisticRegression::default()
+    };
+    let path = lr.fit_path(&x, &y, &ctx, "C", &values).unwrap().unwrap();
+    for (v, m) in values.iter().zip(&path) {
+        let mut single = lr.clone();
+        single.set_param("C", v).unwrap();
+        single.fit(&x, &y, &ctx).unwrap();
+        let (a, b) = (
+            m.predict_proba(&x).unwrap(),
+            single.predict_proba(&x).unwrap(),
+        );
+        let diff = (&a - &b).mapv(f32::abs).fold(0.0f32, |m, &v| m.max(v));
+        assert!(diff < 1e-4, "C={v}: max |Δp| {diff}");
+    }
+}
+
+#[test]
+fn a_fixed_parameter_is_not_searched_and_the_search_is_deterministic() {
+    let (x, y) = high_dimensional(150, 50, 10, 4);
+    let ctx = FitContext::new(3, 5);
+    let mut s = Searched::new(Box::new(LogisticRegression::default()), 4, 3);
+    s.set_param("C", "0.5").unwrap();
+    s.fit(&x, &y, &ctx).unwrap();
+    assert!(s.searched_params().is_empty(), "{:?}", s.searched_params());
+    let c = s.params().into_iter().find(|p| p.name == "C").unwrap();
+    assert_eq!(c.value, "0.5");
+
+    let run = || {
+        let mut s = Searched::new(Box::new(ComplementNb::default()), 3, 3);
+        let xa = Features::dense(x.dense.as_ref().unwrap().mapv(f32::abs));
+        s.fit(&xa, &y, &ctx).unwrap();
+        (s.searched_params(), s.outcome.clone())
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b);
+    assert!(!a.0.is_empty());
+}
+
+#[test]
+fn successive_halving_drops_configurations_after_the_first_fold() {
+    let (x, y) = high_dimensional(150, 20, 10, 6);
+    let ctx = FitContext::new(3, 0);
+    let mut s = Searched::new(Box::new(crate::knn::Knn::default()), 4, 3);
+    s.fit(&x, &y, &ctx).unwrap();
+    let trials = &s.outcome.as_ref().unwrap().trials;
+    // 4 groups × 4 values of k: the best 2 groups go on to all 3 folds.
+    assert_eq!(trials.len(), 16);
+    assert_eq!(trials.iter().filter(|t| t.folds == 3).count(), 8);
+    assert_eq!(trials.iter().filter(|t| t.folds == 1).count(), 8);
+    let chosen = choose(trials).unwrap();
+    assert_eq!(trials[chosen].folds, 3);
+}
+
+#[test]
+fn round_trips_through_serde_with_its_outcome() {
+    let (x, y) = high_dimensional(90, 10, 5, 7);
+    let mut s: Box<dyn Estimator> =
+        Box::new(Searched::new(Box::new(LogisticRegression::default()), 1, 2));
+    s.fit(&x, &y, &FitContext::new(3, 0)).unwrap();
+    let json = serde_json::to_string(&s).unwrap();
+    let back: Box<dyn Estimator> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.searched_params(), s.searched_params());
+    assert_eq!(
+        back.predict_proba(&x).unwrap(),
+        s.predict_proba(&x).unwrap()
+    );
+    // A searched differentiable head stays differentiable (Grad-CAM reaches it).
+    let row = x.select_rows(&[0]);
+    let g = s.dense_logit_gradient(&row, 1).unwrap();
+    assert!(g.is_some());
+    assert_eq!(back.dense_logit_gradient(&row, 1).unwrap(), g);
+}
+
+#[test]
+fn inside_one_standard_error_of_the_best_accuracy_the_lower_log_loss_wins() {
+    let t = |ba: f64, ll: f64, folds: usize, rows: usize| Trial {
+        values: vec![],
+        balanced_accuracy: ba,
+        log_loss: ll,
+        folds,
+        rows,
+    };
+    // One standard error of 0.8 on 400 rows is 0.02: 0.785 is inside the band, 0.75 is not;
+    // a trial scored on fewer folds never competes.
+    let trials = [
+        t(0.80, 0.9, 3, 400),
+        t(0.785, 0.5, 3, 400),
+        t(0.75, 0.1, 3, 400),
+        t(0.9, 0.1, 1, 130),
+    ];
+    assert_eq!(choose(&trials), Some(1));
+    // On 40,000 rows the band is the floor, 0.005: accuracy decides.
+    let trials = [t(0.80, 0.9, 3, 40_000), t(0.785, 0.5, 3, 40_000)];
+    assert_eq!(choose(&trials), Some(0));
+}

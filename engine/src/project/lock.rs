@@ -1,0 +1,167 @@
+//! One writer per project: an advisory exclusive lock on `<project>/writer.lock`.
+//!
+//! Every command that writes a project (`run`, `tune`) holds a [`WriterLock`] for as long as it
+//! writes; a second writer is refused at once with an error naming the holder (pid, command,
+//! start time, read back from the lock file). Readers (`leaderboard`, `report`, `predict`) never
+//! take the lock: every project file is replaced atomically, so they see whole files.
+//!
+//! The lock is the operating system's (`flock` on Unix, `LockFileEx` on Windows), not the file's
+//! existence: it is released when its holder exits, however it exits. A lock file left behind
+//! by a killed process therefore blocks nothing; the next writer takes the lock and overwrites
+//! the stale holder information. The file itself is never deleted (deleting it would let two
+//! writers lock two different files).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ProjectError;
+
+/// Name of the lock file inside the project folder.
+pub const LOCK_FILE: &str = "writer.lock";
+
+/// Who holds (or last held) a project's writer lock, as stored in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    /// Process id.
+    pub pid: u32,
+    /// The command, e.g. `autopilot run`.
+    pub command: String,
+    /// When the lock was taken, UTC.
+    pub started: String,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {}, '{}', started {}",
+            self.pid, self.command, self.started
+        )
+    }
+}
+
+/// The writer lock of one project; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct WriterLock {
+    /// The locked file: closing it releases the lock.
+    _file: File,
+    path: PathBuf,
+}
+
+impl WriterLock {
+    /// Takes the writer lock of project folder `dir` (created if missing) for `command`, without
+    /// waiting: [`ProjectError::Locked`] names the other writer when there is one.
+    pub fn acquire(dir: &Path, command: &str) -> Result<WriterLock, ProjectError> {
+        super::ensure_folder(dir)?;
+        let path = dir.join(LOCK_FILE);
+        let io = |source| ProjectError::io(&path, source);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(ProjectError::Locked {
+                    dir: dir.to_path_buf(),
+                    holder: read_holder(&mut file)
+                        .map_or_else(|| "holder unknown".to_string(), |h| h.to_string()),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let holder = LockHolder {
+            pid: std::process::id(),
+            command: command.to_string(),
+            started: super::utc_timestamp(),
+        };
+        let mut bytes = serde_json::to_vec(&holder).unwrap_or_default();
+        bytes.push(b'\n');
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        Ok(WriterLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The holder recorded in the lock file of project folder `dir`, if it can be read. A recorded
+/// holder is not necessarily alive: only a failed [`WriterLock::acquire`] says it is.
+pub fn recorded_holder(dir: &Path) -> Option<LockHolder> {
+    read_holder(&mut File::open(dir.join(LOCK_FILE)).ok()?)
+}
+
+fn read_holder(file: &mut File) -> Option<LockHolder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_writer_is_refused_with_the_holder_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p.autopilot");
+        let first = WriterLock::acquire(&dir, "autopilot run").unwrap();
+        assert!(first.path().is_file());
+        // flock locks belong to an open file: a second open in the same process conflicts too.
+        let e = WriterLock::acquire(&dir, "autopilot tune").unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, ProjectError::Locked { .. }), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())) && msg.contains("autopilot run"),
+            "{msg}"
+        );
+        drop(first);
+        let again = WriterLock::acquire(&dir, "autopilot tune").unwrap();
+        assert_eq!(recorded_holder(&dir).unwrap().command, "autopilot tune");
+        drop(again);
+    }
+
+    #[test]
+    fn a_stale_lock_file_from_a_dead_process_does_not_block() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stale = LockHolder {
+            pid: u32::MAX - 1,
+            command: "autopilot run".into(),
+            started: "2001-01-01T00:00:00Z".into(),
+        };
+        std::fs::write(
+            tmp.path().join(LOCK_FILE),
+            serde_json::to_vec(&stale).unwrap(),
+        )
+        .unwrap();
+        let lock = WriterLock::acquire(tmp.path(), "autopilot tune").unwrap();
+        let now = recorded_holder(tmp.path()).unwrap();
+        assert_eq!(now.pid, std::process::id());
+        assert_eq!(now.command, "autopilot tune");
+        drop(lock);
+    }
+
+    #[test]
+    fn a_regular_file_is_not_a_project_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("p.autopilot");
+        std::fs::write(&file, "x").unwrap();
+        let e = WriterLock::acquire(&file, "autopilot run")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        assert!(!e.contains("os error"), "{e}");
+    }
+}
