@@ -275,6 +275,117 @@ impl Blender for GlmStacker {
     }
 }
 
+const ENSEMBLE: &str = "Ensemble Selection";
+
+/// Greedy ensemble selection (Caruana et al., 2004; AutoGluon's weighted ensemble): starting from
+/// nothing, `rounds` times add — with replacement — the model whose addition to the running
+/// average of probabilities gives the lowest class-balanced log loss on the out-of-fold rows
+/// (each class's mean negative log-likelihood, averaged over classes: the log-loss counterpart of
+/// balanced accuracy). A model's weight is how often it was picked, so weak or redundant models
+/// get little or none. Fit it on out-of-fold predictions only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnsembleSelection {
+    /// Greedy rounds (the weights are multiples of `1 / rounds`).
+    pub rounds: usize,
+    /// The weighted average found by `fit`.
+    pub mean: Option<MeanBlender>,
+}
+
+impl Default for EnsembleSelection {
+    fn default() -> Self {
+        Self {
+            rounds: 25,
+            mean: None,
+        }
+    }
+}
+
+impl EnsembleSelection {
+    /// The chosen weight of each model (after `fit`).
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.mean.as_ref()?.weights.as_deref()
+    }
+}
+
+/// Class-balanced log loss of `sum / total` (probabilities floored at [`PROB_FLOOR`]).
+fn balanced_log_loss(sum: &Array2<f64>, total: f64, y: &[u32], n_classes: usize) -> f64 {
+    let mut per_class = vec![(0.0f64, 0usize); n_classes];
+    for (row, &c) in sum.rows().into_iter().zip(y) {
+        let p = (row[c as usize] / total).max(PROB_FLOOR);
+        let e = &mut per_class[c as usize];
+        e.0 -= p.ln();
+        e.1 += 1;
+    }
+    let present: Vec<f64> = per_class
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| s / *n as f64)
+        .collect();
+    present.iter().sum::<f64>() / present.len().max(1) as f64
+}
+
+#[typetag::serde]
+impl Blender for EnsembleSelection {
+    fn name(&self) -> String {
+        ENSEMBLE.into()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new(
+            "rounds",
+            self.rounds,
+            ParamDomain::Int { min: 1, max: 1000 },
+            "greedy selection rounds (weights are multiples of 1/rounds)",
+        )]
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        match name {
+            "rounds" => self.rounds = crate::params::parse_int(name, value, 1, 1000)? as usize,
+            _ => return Err(unknown_param(ENSEMBLE, name, &self.params())),
+        }
+        Ok(())
+    }
+
+    fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()> {
+        let rows = check_predictions(oof, None, ctx.n_classes)?;
+        check_labels(rows, y, ctx)?;
+        let preds: Vec<Array2<f64>> = oof.iter().map(|p| p.mapv(f64::from)).collect();
+        let mut counts = vec![0usize; preds.len()];
+        let mut sum = Array2::<f64>::zeros((rows, ctx.n_classes));
+        for round in 0..self.rounds.max(1) {
+            let total = (round + 1) as f64;
+            let best = (0..preds.len())
+                .map(|m| {
+                    (
+                        m,
+                        balanced_log_loss(&(&sum + &preds[m]), total, y, ctx.n_classes),
+                    )
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                .map(|(m, _)| m)
+                .unwrap_or(0);
+            sum += &preds[best];
+            counts[best] += 1;
+        }
+        let mut mean = MeanBlender::weighted(counts.iter().map(|&c| c as f64).collect())?;
+        mean.fit(oof, y, ctx)?;
+        self.mean = Some(mean);
+        Ok(())
+    }
+
+    fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>> {
+        self.mean
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(ENSEMBLE.into()))?
+            .blend(preds)
+    }
+
+    fn clone_box(&self) -> Box<dyn Blender> {
+        Box::new(self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +503,34 @@ mod tests {
         assert!(s.set_param("input", "logit").is_err());
         let mut m = MeanBlender::weighted(vec![1.0, 1.0]).unwrap();
         assert!(m.fit(&[a.view()], &[0, 1], &ctx).is_err());
+    }
+
+    #[test]
+    fn ensemble_selection_weighs_the_useful_models_and_drops_noise() {
+        // Model a is right on the first half of the rows, model b on the second half, model c is
+        // uniform noise: the best blend mixes a and b and never picks c.
+        let n = 40;
+        let y: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
+        let sure = |right: bool, c: u32| {
+            let p = if right { 0.9 } else { 0.4 };
+            if c == 0 { [p, 1.0 - p] } else { [1.0 - p, p] }
+        };
+        let a = Array2::from_shape_fn((n, 2), |(i, j)| sure(i < n / 2, y[i])[j]);
+        let b = Array2::from_shape_fn((n, 2), |(i, j)| sure(i >= n / 2, y[i])[j]);
+        let c = Array2::from_elem((n, 2), 0.5f32);
+        let preds = [a.view(), b.view(), c.view()];
+        let mut e = EnsembleSelection::default();
+        e.fit(&preds, &y, &FitContext::new(2, 0)).unwrap();
+        let w = e.weights().unwrap().to_vec();
+        assert_eq!(w[2], 0.0, "{w:?}");
+        assert!(w[0] > 0.2 && w[1] > 0.2, "{w:?}");
+        let blended = e.blend(&preds).unwrap();
+        let ll = |p: &Array2<f32>| crate::metrics::log_loss(&y, p.view()).unwrap();
+        assert!(ll(&blended) < ll(&a) && ll(&blended) < ll(&b));
+        let back: Box<dyn Blender> = serde_json::from_str(
+            &serde_json::to_string(&(Box::new(e.clone()) as Box<dyn Blender>)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back.blend(&preds).unwrap(), blended);
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use blueprints::blend::{Blender, GlmStacker, MeanBlender};
+use blueprints::blend::{Blender, EnsembleSelection, GlmStacker, MeanBlender};
 use blueprints::metrics::Metric;
 
 use super::blend::cross_validate_blend;
@@ -94,6 +94,9 @@ pub struct Autopilot<'a> {
 }
 
 const METRIC: Metric = Metric::BalancedAccuracy;
+
+/// Most cross-validated models (the best by CV) that ensemble selection chooses from.
+const ENSEMBLE_POOL: usize = 8;
 
 /// Name of the feature list built from Feature Impact.
 pub const REDUCED_LIST: &str = "Reduced";
@@ -323,8 +326,17 @@ impl<'a> Autopilot<'a> {
             return Ok(None);
         }
         let key = format!("reduced|{parent}");
-        if self.leaderboard.by_key(&key).is_some() {
-            return Ok(None);
+        if let Some(row) = self.leaderboard.by_key(&key) {
+            // Trained before this resume: reload it, so the blenders see the same models.
+            let saved: SavedModel = self
+                .project
+                .load_json(&format!("models/{}/model.json", row.model_id))?;
+            return Ok(
+                match self.cross_validate_keyed(&saved.candidate, &key, None)? {
+                    CvStatus::Done(id) => Some((id, saved.candidate)),
+                    _ => None,
+                },
+            );
         }
         if !self.may_start(&format!("Reduced feature list of {parent}"), 1.0) {
             return Ok(None);
@@ -564,7 +576,8 @@ impl<'a> Autopilot<'a> {
         Ok(Some(res))
     }
 
-    /// Average and GLM-stacked blends of the top three cross-validated models.
+    /// Blends: average and GLM stacker of the top three cross-validated models, and greedy
+    /// ensemble selection over the best [`ENSEMBLE_POOL`].
     fn blend_top(&mut self, cv_done: &[(String, Candidate)]) -> anyhow::Result<()> {
         let mut ranked: Vec<(&String, f64)> = cv_done
             .iter()
@@ -580,19 +593,25 @@ impl<'a> Autopilot<'a> {
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top: Vec<String> = ranked.iter().take(3).map(|(id, _)| (*id).clone()).collect();
+        let ids = |n: usize| -> Vec<String> {
+            ranked.iter().take(n).map(|(id, _)| (*id).clone()).collect()
+        };
+        let (top, pool) = (ids(3), ids(ENSEMBLE_POOL));
         if top.len() < 2 {
             return Ok(());
         }
         self.emit(Event::Stage {
-            name: format!("blenders of {}", top.join(", ")),
-            models: 2,
+            name: format!("blenders of {}", pool.join(", ")),
+            models: 3,
         });
-        let templates: Vec<Box<dyn Blender>> = vec![
-            Box::new(MeanBlender::default()),
-            Box::new(GlmStacker::default()),
+        // Averages and a stacker of the best three; greedy ensemble selection over a wider pool
+        // (it weighs the members itself, so weak or redundant ones cost nothing).
+        let templates: Vec<(Box<dyn Blender>, Vec<String>)> = vec![
+            (Box::new(MeanBlender::default()), top.clone()),
+            (Box::new(GlmStacker::default()), top.clone()),
+            (Box::new(EnsembleSelection::default()), pool.clone()),
         ];
-        for t in templates {
+        for (t, top) in templates {
             let blueprint = format!("{} of {}", t.name(), top.join(" + "));
             let key = format!("blend|{blueprint}");
             if self.leaderboard.by_key(&key).is_some() || !self.may_start(&blueprint, 1.0) {
