@@ -254,7 +254,11 @@ impl Estimator for MultinomialNb {
     }
 
     fn search_space(&self) -> Vec<SearchDim> {
-        vec![SearchDim::new("alpha", &["0.01", "0.03", "0.1", "0.3", "1"], true)]
+        vec![SearchDim::new(
+            "alpha",
+            &["0.01", "0.03", "0.1", "0.3", "1"],
+            true,
+        )]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -337,7 +341,11 @@ impl Estimator for ComplementNb {
     }
 
     fn search_space(&self) -> Vec<SearchDim> {
-        vec![SearchDim::new("alpha", &["0.01", "0.03", "0.1", "0.3", "1"], true)]
+        vec![SearchDim::new(
+            "alpha",
+            &["0.01", "0.03", "0.1", "0.3", "1"],
+            true,
+        )]
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
