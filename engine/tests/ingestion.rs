@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use autopilot::dataset::{self, ColumnType, DataError, LoadOptions, load, profile};
 use autopilot::synth::{self, DemoSpec};
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
         std::fs::create_dir_all(parent).unwrap();
@@ -16,7 +16,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// Writes a small PNG whose content depends on `seed`.
-fn png(dir: &Path, name: &str, seed: u8) -> PathBuf {
+pub(crate) fn png(dir: &Path, name: &str, seed: u8) -> PathBuf {
     let p = dir.join(name);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([seed, x as u8 * 20, y as u8 * 20]));
@@ -31,7 +31,7 @@ fn opts_with_target(t: &str) -> LoadOptions {
     }
 }
 
-fn err_text(r: Result<dataset::Dataset, DataError>) -> String {
+pub(crate) fn err_text(r: Result<dataset::Dataset, DataError>) -> String {
     match r {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.to_string(),
@@ -361,7 +361,7 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+pub(crate) fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut out = (data.len() as u32).to_be_bytes().to_vec();
     let mut body = kind.to_vec();
     body.extend_from_slice(data);

@@ -148,6 +148,10 @@ fn weights_available() -> bool {
     match neural::zoo::fetch("efficientnet-lite0") {
         Ok(_) => true,
         Err(e) => {
+            assert!(
+                std::env::var("AUTOPILOT_REQUIRE_WEIGHTS").as_deref() != Ok("1"),
+                "AUTOPILOT_REQUIRE_WEIGHTS=1 but pretrained weights could not be had: {e}"
+            );
             eprintln!("note: pretrained weights unavailable ({e}); image insights are not checked");
             false
         }

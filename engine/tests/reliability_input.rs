@@ -11,29 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use autopilot::dataset::{self, ColumnType, DataError, LoadOptions, load, profile};
+use autopilot::dataset::{self, ColumnType, LoadOptions, load, profile};
 use neural::decode::{DecodeLimits, ImageProblemKind, decode_image};
+
+use crate::ingestion::{chunk, err_text, png, write};
 
 /// Longest any command of these tests may take before it counts as hung.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
-/// A small PNG whose content depends on `seed`.
-fn png(dir: &Path, name: &str, seed: u8) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([seed, x as u8 * 20, y as u8 * 20]));
-    img.save(&p).unwrap();
-    p
-}
 
 /// A 96×96 JPEG with some texture (so its scan data is most of the file).
 fn jpeg_bytes() -> Vec<u8> {
@@ -91,13 +75,6 @@ fn run_bin(args: &[&str], dir: &Path) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn err_text(r: Result<dataset::Dataset, DataError>) -> String {
-    match r {
-        Ok(ds) => panic!("expected an error, loaded {} rows", ds.n_rows()),
-        Err(e) => e.to_string(),
-    }
 }
 
 fn s(p: &Path) -> &str {
@@ -236,31 +213,6 @@ fn stray_string_in_a_numeric_column_keeps_it_numeric_and_is_reported() {
 }
 
 // ---- #3: decompression bombs and the memory budget everywhere -----------------------------
-
-/// CRC-32 (IEEE), bitwise, for crafting PNG chunks.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-    out
-}
 
 /// A tiny PNG whose header announces `w × h` RGB pixels of `depth` bits, with almost no data.
 fn png_header_only(w: u32, h: u32, depth: u8) -> Vec<u8> {

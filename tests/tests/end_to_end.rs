@@ -31,6 +31,10 @@ fn weights_available() -> bool {
     {
         Ok(_) => true,
         Err(e) => {
+            assert!(
+                std::env::var("AUTOPILOT_REQUIRE_WEIGHTS").as_deref() != Ok("1"),
+                "AUTOPILOT_REQUIRE_WEIGHTS=1 but pretrained weights could not be had: {e}"
+            );
             eprintln!(
                 "note: pretrained weights unavailable ({e}); image blueprints are not checked"
             );
