@@ -9,39 +9,7 @@ use autopilot::project::{self, Project};
 use autopilot::synth::{self, DemoSpec};
 use blueprints::metrics::Metric;
 
-fn cli(args: &[&str]) -> i32 {
-    let mut all = vec!["autopilot"];
-    all.extend_from_slice(args);
-    autopilot::cli::main_with_args(all)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn leaderboard(dir: &Path) -> Leaderboard {
-    Project::open(dir)
-        .unwrap()
-        .load_json(project::LEADERBOARD_FILE)
-        .unwrap()
-}
-
-fn weights_available() -> bool {
-    match neural::zoo::fetch("efficientnet-lite0").and_then(|_| neural::zoo::fetch("mobilenet-v2"))
-    {
-        Ok(_) => true,
-        Err(e) => {
-            assert!(
-                std::env::var("AUTOPILOT_REQUIRE_WEIGHTS").as_deref() != Ok("1"),
-                "AUTOPILOT_REQUIRE_WEIGHTS=1 but pretrained weights could not be had: {e}"
-            );
-            eprintln!(
-                "note: pretrained weights unavailable ({e}); image blueprints are not checked"
-            );
-            false
-        }
-    }
-}
+use crate::common::{cli, leaderboard, s, weights_available};
 
 #[test]
 fn run_resume_and_determinism_on_generated_data() {
@@ -72,7 +40,7 @@ fn run_resume_and_determinism_on_generated_data() {
     };
     assert_eq!(run(&proj), 0);
     let lb = leaderboard(&proj);
-    let images = weights_available();
+    let images = weights_available(&["efficientnet-lite0", "mobilenet-v2"]);
 
     // Baseline, stage models, cross-validated models, blenders.
     assert!(lb.rows.len() >= 8, "only {} rows", lb.rows.len());
@@ -170,7 +138,7 @@ fn kill_resume_tune_predict_export_on_generated_data() {
     let data = tmp.path().join("data");
     let csv = synth::write_demo_dataset(&data, &spec).unwrap();
     let proj = tmp.path().join("flow.autopilot");
-    let images = weights_available();
+    let images = weights_available(&["efficientnet-lite0", "mobilenet-v2"]);
     let run_args: Vec<String> = [
         "run",
         s(&csv),

@@ -9,15 +9,7 @@ use std::time::{Duration, Instant};
 
 use autopilot::synth::{self, DemoSpec};
 
-fn cli(args: &[&str]) -> i32 {
-    let mut all = vec!["autopilot"];
-    all.extend_from_slice(args);
-    autopilot::cli::main_with_args(all)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::common::{cli, s};
 
 fn find_chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

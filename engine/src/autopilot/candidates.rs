@@ -1,7 +1,5 @@
 //! The blueprint catalogue: which featurizer + estimator combinations autopilot tries.
 
-use serde::{Deserialize, Serialize};
-
 use blueprints::Estimator;
 use blueprints::search::Searched;
 use blueprints::text::TfidfConfig;
@@ -9,116 +7,11 @@ use blueprints::text::TfidfConfig;
 use super::Mode;
 
 use crate::dataset::{ColumnType, Dataset};
-use crate::model::{BlockSpec, ImageKey, TextEmbeddingKey};
+use crate::features::{ImageKey, TextEmbeddingKey};
+use crate::model::{BlockSpec, Candidate, FeatureList};
 
 /// Default feature levels of image blocks (DataRobot's default granularity: high + highest).
 pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
-
-/// A named list of input columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureList {
-    /// Name shown on the leaderboard ("Informative Features", "image only", ...).
-    pub name: String,
-    /// Input columns.
-    pub columns: Vec<String>,
-}
-
-/// One blueprint to train: feature blocks and an estimator template (hyperparameters set,
-/// not fitted).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Candidate {
-    /// Feature list name.
-    pub feature_list: String,
-    /// One block per input column.
-    pub blocks: Vec<BlockSpec>,
-    /// Estimator with its hyperparameters.
-    pub estimator: Box<dyn Estimator>,
-    /// Whether each fit chooses its text blocks' TF-IDF settings on inner folds of its training
-    /// rows ([`super::text_search`]); full and comprehensive modes.
-    #[serde(default)]
-    pub search_text: bool,
-}
-
-impl Candidate {
-    /// Readable blueprint, e.g. "EfficientNet-Lite0 (high+highest) + TF-IDF(word 1-2) + 3 tabular → Gradient Boosting".
-    pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut tabular = 0;
-        for b in &self.blocks {
-            match b {
-                BlockSpec::Image(_) | BlockSpec::Text { .. } | BlockSpec::TextEmbedding(_) => {
-                    parts.push(b.describe())
-                }
-                _ => tabular += 1,
-            }
-        }
-        if tabular > 0 {
-            parts.push(format!("{tabular} tabular"));
-        }
-        format!("{} → {}", parts.join(" + "), self.estimator.name())
-    }
-
-    /// Like [`describe`](Self::describe) with raw backbone names: the stable identity used in
-    /// leaderboard keys.
-    pub fn signature(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut tabular = 0;
-        for b in &self.blocks {
-            match b {
-                BlockSpec::Image(_) | BlockSpec::Text { .. } | BlockSpec::TextEmbedding(_) => {
-                    parts.push(b.signature())
-                }
-                _ => tabular += 1,
-            }
-        }
-        if tabular > 0 {
-            parts.push(format!("{tabular} tabular"));
-        }
-        format!("{} → {}", parts.join(" + "), self.estimator.name())
-    }
-
-    /// The image backbone used, if the blueprint has an image block.
-    pub fn backbone(&self) -> Option<&str> {
-        self.blocks.iter().find_map(|b| match b {
-            BlockSpec::Image(k) => Some(k.backbone.as_str()),
-            _ => None,
-        })
-    }
-
-    /// A copy whose image blocks use `backbone`.
-    pub fn with_backbone(&self, backbone: &str) -> Candidate {
-        let mut c = self.clone();
-        for b in &mut c.blocks {
-            if let BlockSpec::Image(k) = b {
-                k.backbone = backbone.to_string();
-            }
-        }
-        c
-    }
-
-    /// Every image key this blueprint needs.
-    pub fn image_keys(&self) -> Vec<ImageKey> {
-        self.blocks
-            .iter()
-            .filter_map(|b| match b {
-                BlockSpec::Image(k) => Some(k.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Every text-embedding key this blueprint needs (compute them with
-    /// [`crate::text_embeddings::add_text_embeddings`]).
-    pub fn text_embedding_keys(&self) -> Vec<TextEmbeddingKey> {
-        self.blocks
-            .iter()
-            .filter_map(|b| match b {
-                BlockSpec::TextEmbedding(k) => Some(k.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
 
 /// Names of the estimators autopilot can build, with a one-line description.
 pub const ESTIMATORS: [(&str, &str); 8] = [

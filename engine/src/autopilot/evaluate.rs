@@ -7,9 +7,10 @@ use anyhow::Context;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::candidates::Candidate;
+use crate::features::FeatureInputs;
 use crate::leaderboard::{Scores, score_all};
-use crate::model::{FeatureInputs, Model};
+use crate::model::Candidate;
+use crate::model::Model;
 use crate::partition::Partition;
 
 /// A blueprint fitted on some rows and scored on others.

@@ -9,12 +9,8 @@
 pub mod blend;
 pub mod candidates;
 pub mod evaluate;
-pub mod project_data;
 mod runner;
 pub mod text_search;
 pub mod tuning;
 
-pub use candidates::{Candidate, FeatureList};
-pub use runner::{
-    Autopilot, AutopilotOptions, Event, Mode, REDUCED_LIST, REDUCED_SHARE, SavedModel,
-};
+pub use runner::{Autopilot, AutopilotOptions, Event, Mode, REDUCED_LIST, REDUCED_SHARE};

@@ -10,15 +10,16 @@ use blueprints::blend::{Blender, EnsembleSelection, GlmStacker, MeanBlender};
 use blueprints::metrics::Metric;
 
 use super::blend::cross_validate_blend;
-use super::candidates::Candidate;
 use super::evaluate::{CvOutcome, CvResult, cross_validate_until, fit_fold, sample_rows};
+use crate::features::FeatureInputs;
 use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, score_all};
-use crate::model::FeatureInputs;
+use crate::model::Candidate;
 use crate::partition::Partition;
-use crate::project::{self, Project};
+use crate::project::Project;
+use crate::store::{self, SavedModel};
 
 /// How much autopilot tries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One stage, the best 4 cross-validated, two blenders.
@@ -72,6 +73,14 @@ pub enum Event {
     Skipped { blueprint: String, reason: String },
 }
 
+impl Event {
+    /// Whether a [`Event::Skipped`] reason is the time limit (those reasons start with the
+    /// option's name).
+    pub fn is_time_skip(reason: &str) -> bool {
+        reason.starts_with("--time-limit")
+    }
+}
+
 /// Everything an autopilot run needs, borrowed from the caller.
 pub struct Autopilot<'a> {
     /// Where results go.
@@ -114,9 +123,7 @@ impl<'a> Autopilot<'a> {
         options: AutopilotOptions,
         on_event: Box<dyn FnMut(&Event) + 'a>,
     ) -> anyhow::Result<Self> {
-        let leaderboard: Leaderboard = project
-            .load_json_opt(project::LEADERBOARD_FILE)?
-            .unwrap_or_default();
+        let leaderboard = store::leaderboard(project)?;
         Ok(Self {
             project,
             inputs,
@@ -191,8 +198,7 @@ impl<'a> Autopilot<'a> {
 
     fn save_row(&mut self, row: LeaderboardRow) -> anyhow::Result<()> {
         self.leaderboard.upsert(row);
-        self.project
-            .save_json(project::LEADERBOARD_FILE, &self.leaderboard)?;
+        store::save_leaderboard(self.project, &self.leaderboard)?;
         Ok(())
     }
 
@@ -328,9 +334,7 @@ impl<'a> Autopilot<'a> {
         let key = format!("reduced|{parent}");
         if let Some(row) = self.leaderboard.by_key(&key) {
             // Trained before this resume: reload it, so the blenders see the same models.
-            let saved: SavedModel = self
-                .project
-                .load_json(&format!("models/{}/model.json", row.model_id))?;
+            let saved = store::saved_model(self.project, &row.model_id)?;
             return Ok(
                 match self.cross_validate_keyed(&saved.candidate, &key, None)? {
                     CvStatus::Done(id) => Some((id, saved.candidate)),
@@ -345,14 +349,12 @@ impl<'a> Autopilot<'a> {
             name: format!("feature impact of {parent}, then the Reduced feature list"),
             models: 1,
         });
-        let saved: SavedModel = self
-            .project
-            .load_json(&format!("models/{parent}/model.json"))?;
-        let options = crate::insights::feature_impact::FeatureImpactOptions {
+        let saved = store::saved_model(self.project, &parent)?;
+        let options = crate::model::importance::FeatureImpactOptions {
             seed: self.options.seed,
             ..Default::default()
         };
-        let impact = crate::insights::feature_impact::permutation_impact_cv(
+        let impact = crate::model::importance::permutation_impact_cv(
             &saved.folds,
             &self.inputs,
             self.labels,
@@ -368,21 +370,19 @@ impl<'a> Autopilot<'a> {
             });
             return Ok(None);
         }
-        let list = super::FeatureList {
+        let list = crate::model::FeatureList {
             name: REDUCED_LIST.to_string(),
             columns: columns.clone(),
         };
-        super::project_data::save_feature_lists(self.project, std::slice::from_ref(&list))?;
+        store::save_feature_lists(self.project, std::slice::from_ref(&list))?;
         let mut c = best.clone();
         c.feature_list = REDUCED_LIST.to_string();
         c.blocks
             .retain(|b| columns.iter().any(|col| col == b.column()));
         match self.cross_validate_keyed(&c, &key, Some(parent.clone()))? {
             CvStatus::Done(id) => return Ok(Some((id, c))),
-            CvStatus::NotStarted | CvStatus::Stopped => {}
-            CvStatus::Failed(e) => {
-                tracing::warn!("the Reduced blueprint of {parent} failed: {e}");
-            }
+            // A failure was reported as an `Event::Failed` when it happened.
+            CvStatus::NotStarted | CvStatus::Stopped | CvStatus::Failed(_) => {}
         }
         Ok(None)
     }
@@ -542,37 +542,32 @@ impl<'a> Autopilot<'a> {
     }
 
     fn save_cv(&self, id: &str, c: &Candidate, res: &CvResult) -> anyhow::Result<()> {
-        let dir = format!("models/{id}");
-        self.project
-            .save_matrix(&format!("{dir}/oof.npy"), res.oof.view())?;
-        self.project
-            .save_matrix(&format!("{dir}/holdout.npy"), res.holdout_proba.view())?;
         let saved = SavedModel {
             candidate: c.clone(),
             folds: res.models.clone(),
             classes: self.classes.to_vec(),
         };
-        self.project
-            .save_json(&format!("{dir}/model.json"), &saved)?;
-        self.project.save_json(&format!("{dir}/cv.json"), res)?;
+        store::save_cv_model(
+            self.project,
+            id,
+            &saved,
+            res.oof.view(),
+            res.holdout_proba.view(),
+            res,
+        )?;
         Ok(())
     }
 
     fn load_cv(&self, id: &str) -> anyhow::Result<Option<CvResult>> {
-        let dir = format!("models/{id}");
-        let Some(mut res): Option<CvResult> =
-            self.project.load_json_opt(&format!("{dir}/cv.json"))?
-        else {
+        let Some(mut res): Option<CvResult> = store::cv_record(self.project, id)? else {
             return Ok(None);
         };
-        res.oof = self.project.load_matrix(
-            &format!("{dir}/oof.npy"),
-            (Some(self.labels.len()), Some(self.classes.len())),
-        )?;
-        res.holdout_proba = self.project.load_matrix(
-            &format!("{dir}/holdout.npy"),
-            (None, Some(self.classes.len())),
-        )?;
+        let classes = Some(self.classes.len());
+        let missing = || anyhow::anyhow!("model {id}: cv.json without its predictions");
+        res.oof = store::oof(self.project, id, (Some(self.labels.len()), classes))?
+            .ok_or_else(missing)?;
+        res.holdout_proba =
+            store::holdout(self.project, id, (None, classes))?.ok_or_else(missing)?;
         Ok(Some(res))
     }
 
@@ -643,10 +638,7 @@ impl<'a> Autopilot<'a> {
                     row.predict_seconds_per_1000 += r.predict_seconds_per_1000;
                 }
             }
-            self.project
-                .save_json(&format!("models/{id}/blender.json"), &res.blender)?;
-            self.project
-                .save_matrix(&format!("models/{id}/oof.npy"), res.oof.view())?;
+            store::save_blender(self.project, &id, res.blender.as_ref(), res.oof.view())?;
             let score = row.rank_score(METRIC);
             self.save_row(row)?;
             self.emit(Event::Finished {
@@ -685,10 +677,7 @@ impl<'a> Autopilot<'a> {
         });
         for b in alternatives {
             let c = best.with_backbone(&b);
-            if c.image_keys()
-                .iter()
-                .any(|k| !self.inputs.images.contains_key(k))
-            {
+            if c.learned_keys().iter().any(|k| !self.inputs.has(k)) {
                 self.emit(Event::Skipped {
                     blueprint: c.describe(),
                     reason: format!("no image features for {b}"),
@@ -731,18 +720,6 @@ enum CvStatus {
     Stopped,
     /// Training failed (the message).
     Failed(String),
-}
-
-/// What `models/<id>/model.json` holds: the blueprint and its fold models (predictions on new
-/// data are the mean of the fold models' probabilities).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SavedModel {
-    /// The blueprint.
-    pub candidate: Candidate,
-    /// One fitted model per CV fold.
-    pub folds: Vec<crate::model::Model>,
-    /// Class names.
-    pub classes: Vec<String>,
 }
 
 #[cfg(test)]
@@ -861,7 +838,7 @@ mod search_tests {
             seed: 0,
             backbones: vec![],
         };
-        let inputs = crate::model::FeatureInputs::new(&ds);
+        let inputs = crate::features::FeatureInputs::new(&ds);
         let mut ap = Autopilot::new(
             &project,
             inputs,

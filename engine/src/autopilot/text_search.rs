@@ -11,8 +11,9 @@ use blueprints::search::{Trial, choose, stratified_folds};
 use blueprints::text::{Analyzer, DocFreq, TfidfConfig};
 use ndarray::Array2;
 
-use super::candidates::Candidate;
-use crate::model::{BlockSpec, FeatureInputs, Model};
+use crate::features::FeatureInputs;
+use crate::model::Candidate;
+use crate::model::{BlockSpec, Model};
 
 /// Inner folds of the text-settings search.
 pub const INNER_FOLDS: usize = 3;
@@ -149,34 +150,6 @@ fn inner_oof(
     Ok(oof)
 }
 
-/// A readable summary of the text settings of `blocks` (e.g. `word 1-2 min_df 2 + char_wb 2-5`),
-/// `None` without text blocks.
-pub fn describe_text_settings(blocks: &[BlockSpec]) -> Option<String> {
-    let parts: Vec<String> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            BlockSpec::Text { analyzers, .. } => Some(
-                analyzers
-                    .iter()
-                    .map(|a| {
-                        let (lo, hi) = a.ngram_range;
-                        let mut s = format!("{} {lo}-{hi}", a.prefix());
-                        if let DocFreq::Count(n) = a.min_df
-                            && n > 1
-                        {
-                            s.push_str(&format!(" min_df {n}"));
-                        }
-                        s
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-            ),
-            _ => None,
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +167,7 @@ mod tests {
         let v = text_variants(&both);
         assert_eq!(v[1], vec![word]);
         assert_eq!(
-            describe_text_settings(&[BlockSpec::Text {
+            crate::model::describe_text_settings(&[BlockSpec::Text {
                 column: "t".into(),
                 analyzers: v[2].clone()
             }])

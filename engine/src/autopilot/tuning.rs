@@ -6,9 +6,10 @@ use blueprints::params::{ParamDomain, ParamSpec, parse_bool, parse_choice, parse
 use blueprints::text::{Analyzer, DocFreq, TfidfConfig};
 use thiserror::Error;
 
-use super::candidates::{Candidate, FeatureList, blocks_for};
+use super::candidates::blocks_for;
 use crate::dataset::Dataset;
 use crate::model::BlockSpec;
+use crate::model::{Candidate, FeatureList};
 
 /// A refused tuning request; the message lists the valid names or values.
 #[derive(Debug, Error, PartialEq)]
@@ -274,7 +275,7 @@ pub fn apply_setting(
             let backbone = c
                 .backbone()
                 .map(str::to_string)
-                .unwrap_or_else(|| crate::images::DEFAULT_BACKBONES[0].to_string());
+                .unwrap_or_else(|| crate::features::image::DEFAULT_BACKBONES[0].to_string());
             let old = c.clone();
             c.blocks = blocks_for(ds, &list.columns, &backbone);
             c.feature_list = list.name.clone();
@@ -393,7 +394,7 @@ mod tests {
     use super::*;
     use crate::autopilot::candidates::estimator_by_key;
     use crate::dataset::{Column, ColumnType};
-    use crate::model::ImageKey;
+    use crate::features::ImageKey;
 
     fn dataset() -> Dataset {
         let col = |name: &str, kind, v: &[&str]| Column {

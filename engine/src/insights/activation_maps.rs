@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::charts::{Figure, class_colour, draw_text_on, encode_png, heat, outline, paste};
-use super::feature_impact::column_slices;
-use crate::model::{FeatureInputs, Model};
+use crate::features::FeatureInputs;
+use crate::model::Model;
+use crate::model::importance::column_slices;
 
 /// Occlusion settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,31 +1,20 @@
 //! Everything an insight needs, loaded from a project folder: the data (as `run` loaded it), the
-//! partition, the leaderboard, a model's fold models and predictions, and image features (from
-//! the project's feature cache).
+//! partition, the leaderboard, a model's fold models and predictions, and learned features
+//! (from the project's feature cache).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use ndarray::Array2;
-use serde::Deserialize;
 
 use super::InsightError;
-use crate::dataset::{self, Dataset, LoadOptions, Profile, Target};
-use crate::images::{ImageSettings, image_features};
+use crate::dataset::{Dataset, Profile, Target};
+use crate::features::{self, FeatureInputs, FeatureKey, FeatureMatrix, FeatureSettings, ImageKey};
 use crate::leaderboard::{Leaderboard, LeaderboardRow};
-use crate::model::{FeatureInputs, FittedBlock, ImageKey, ImageMatrix, Model};
+use crate::model::{FittedBlock, Model};
 use crate::partition::Partition;
-use crate::project::{self, Project};
-
-/// What the insights read of `models/<id>/model.json`: one fitted model per CV fold and the
-/// class names (other fields of the file are ignored).
-#[derive(Debug, Clone, Deserialize)]
-pub struct SavedFolds {
-    /// One fitted model per CV fold, fold 0 first.
-    pub folds: Vec<Model>,
-    /// Class names, index = label.
-    pub classes: Vec<String>,
-}
+use crate::project::Project;
+use crate::store::{self, ProjectData, SavedModel};
 
 /// An opened project with its data, ready for insights.
 #[derive(Debug)]
@@ -42,51 +31,22 @@ pub struct InsightContext {
     pub leaderboard: Leaderboard,
     /// The data profile, when saved.
     pub profile: Option<Profile>,
-    images: BTreeMap<ImageKey, Arc<ImageMatrix>>,
+    learned: std::collections::BTreeMap<FeatureKey, Arc<FeatureMatrix>>,
 }
 
 impl InsightContext {
     /// Opens the project in `dir` and loads its data the way `autopilot run` did.
     pub fn open(dir: &Path) -> Result<Self, InsightError> {
-        let project = Project::open(dir)?;
-        let s = &project.settings;
-        let opts = LoadOptions {
-            target: Some(s.target.clone()),
-            type_overrides: s
-                .type_overrides
-                .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect(),
-            allow_outside: s.allow_outside,
-            ..LoadOptions::default()
-        };
-        let dataset =
-            dataset::load(&s.data_path, &opts).map_err(|e| InsightError::Engine(e.into()))?;
-        let target = dataset
-            .target(&s.target)
-            .map_err(|e| InsightError::Engine(e.into()))?;
-        let partition: Partition = project.load_json(project::PARTITION_FILE)?;
-        if partition.n_rows() != dataset.n_rows() {
-            return Err(InsightError::invalid(format!(
-                "{}: the partition covers {} rows but {} has {} rows now",
-                project.path(project::PARTITION_FILE).display(),
-                partition.n_rows(),
-                s.data_path.display(),
-                dataset.n_rows()
-            )));
-        }
-        let leaderboard: Leaderboard = project
-            .load_json_opt(project::LEADERBOARD_FILE)?
-            .unwrap_or_default();
-        let profile: Option<Profile> = project.load_json_opt(project::PROFILE_FILE)?;
+        let data = ProjectData::load(Project::open(dir)?)?;
+        let leaderboard = store::leaderboard(&data.project)?;
         Ok(Self {
-            project,
-            dataset,
-            target,
-            partition,
+            project: data.project,
+            dataset: data.dataset,
+            target: data.target,
+            partition: data.partition,
             leaderboard,
-            profile,
-            images: BTreeMap::new(),
+            profile: data.profile,
+            learned: Default::default(),
         })
     }
 
@@ -109,10 +69,8 @@ impl InsightContext {
 
     /// The fold models of `id`; `None` when the model has no saved folds (the baseline, stage
     /// models trained on one sample, blenders).
-    pub fn load_model(&self, id: &str) -> Result<Option<SavedFolds>, InsightError> {
-        let saved: Option<SavedFolds> = self
-            .project
-            .load_json_opt(&format!("models/{id}/model.json"))?;
+    pub fn load_model(&self, id: &str) -> Result<Option<SavedModel>, InsightError> {
+        let saved = store::saved_model_opt(&self.project, id)?;
         if let Some(s) = &saved
             && s.classes != self.target.classes
         {
@@ -126,81 +84,63 @@ impl InsightContext {
 
     /// Out-of-fold probabilities of `id` (`rows × classes`, holdout rows zero), when saved.
     pub fn oof(&self, id: &str) -> Result<Option<Array2<f32>>, InsightError> {
-        let rel = format!("models/{id}/oof.npy");
-        if !self.project.exists(&rel) {
-            return Ok(None);
-        }
-        Ok(Some(self.project.load_matrix(
-            &rel,
-            (Some(self.dataset.n_rows()), Some(self.target.classes.len())),
-        )?))
+        let shape = (Some(self.dataset.n_rows()), Some(self.target.classes.len()));
+        Ok(store::oof(&self.project, id, shape)?)
     }
 
     /// Holdout probabilities of `id` (rows in [`Partition::holdout_rows`] order), when saved.
     pub fn holdout(&self, id: &str) -> Result<Option<Array2<f32>>, InsightError> {
-        let rel = format!("models/{id}/holdout.npy");
-        if !self.project.exists(&rel) {
-            return Ok(None);
-        }
-        Ok(Some(self.project.load_matrix(
-            &rel,
-            (
-                Some(self.partition.holdout_rows().len()),
-                Some(self.target.classes.len()),
-            ),
-        )?))
+        let shape = (
+            Some(self.partition.holdout_rows().len()),
+            Some(self.target.classes.len()),
+        );
+        Ok(store::holdout(&self.project, id, shape)?)
     }
 
-    /// Makes sure the image features every model of `models` reads are loaded (from the
-    /// project's cache; images missing from it are featurized and added).
+    /// Makes sure the learned features every model of `models` reads are loaded (from the
+    /// project's cache; inputs missing from it are featurized and added).
     pub fn load_images_for(&mut self, models: &[Model]) -> Result<(), InsightError> {
-        for m in models {
-            for b in &m.pipeline.blocks {
-                if let FittedBlock::Image(key) = b {
-                    self.load_image_key(key)?;
-                }
-                if let FittedBlock::TextEmbedding(key) = b
-                    && !self.images.contains_key(&key.matrix_key())
-                {
-                    let m = crate::text_embeddings::text_embeddings(
-                        Some(&self.project),
-                        &self.dataset,
-                        key,
-                        &crate::text_embeddings::TextEmbeddingSettings::default(),
-                    )
-                    .map_err(|e| InsightError::invalid(format!("{e:#}")))?;
-                    self.images.insert(key.matrix_key(), Arc::new(m));
-                }
-            }
-        }
+        let keys: Vec<FeatureKey> = models
+            .iter()
+            .flat_map(|m| m.pipeline.blocks.iter())
+            .filter_map(FittedBlock::learned_key)
+            .filter(|k| !self.learned.contains_key(k))
+            .collect();
+        let inputs = features::materialize(
+            Some(&self.project),
+            &self.dataset,
+            &keys,
+            &FeatureSettings::default(),
+        )?;
+        self.learned.extend(inputs.learned);
         Ok(())
     }
 
     /// Loads the image features of `key` (see [`InsightContext::load_images_for`]).
-    pub fn load_image_key(&mut self, key: &ImageKey) -> Result<Arc<ImageMatrix>, InsightError> {
-        if let Some(m) = self.images.get(key) {
+    pub fn load_image_key(&mut self, key: &ImageKey) -> Result<Arc<FeatureMatrix>, InsightError> {
+        let key = FeatureKey::Image(key.clone());
+        if let Some(m) = self.learned.get(&key) {
             return Ok(m.clone());
         }
-        let m = Arc::new(image_features(
+        let m = Arc::new(features::compute(
             Some(&self.project),
             &self.dataset,
-            key,
-            &ImageSettings::default(),
+            &key,
+            &FeatureSettings::default(),
         )?);
-        self.images.insert(key.clone(), m.clone());
+        self.learned.insert(key, m.clone());
         Ok(m)
     }
 
     /// The image features of `key`, if loaded.
-    pub fn image(&self, key: &ImageKey) -> Option<Arc<ImageMatrix>> {
-        self.images.get(key).cloned()
+    pub fn image(&self, key: &ImageKey) -> Option<Arc<FeatureMatrix>> {
+        self.learned.get(&FeatureKey::Image(key.clone())).cloned()
     }
 
-    /// The pipeline inputs: the dataset and every image matrix loaded so far.
+    /// The pipeline inputs: the dataset and every learned matrix loaded so far.
     pub fn inputs(&self) -> FeatureInputs<'_> {
-        FeatureInputs {
-            dataset: &self.dataset,
-            images: self.images.clone(),
-        }
+        let mut inputs = FeatureInputs::new(&self.dataset);
+        inputs.learned = self.learned.clone();
+        inputs
     }
 }

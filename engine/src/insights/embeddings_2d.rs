@@ -21,7 +21,7 @@ use super::InsightError;
 use super::charts::{Figure, class_colour, draw_text_on, encode_png, outline, paste};
 use super::tsne::{TsneOptions, tsne};
 use crate::dataset::Dataset;
-use crate::model::ImageMatrix;
+use crate::features::FeatureMatrix;
 
 /// Settings of the embedding picture.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +104,7 @@ fn pick_rows(
 pub fn image_embedding(
     column: &str,
     backbone: &str,
-    matrix: &ImageMatrix,
+    matrix: &FeatureMatrix,
     labels: &[u32],
     rows: &[usize],
     options: &EmbeddingOptions,

@@ -18,15 +18,17 @@ use super::activation_maps::{
 };
 use super::charts::{Figure, bar_chart};
 use super::confusion::{Confusion, confusion_for_model};
-use super::context::{InsightContext, SavedFolds};
+use super::context::InsightContext;
 use super::embeddings_2d::{EmbeddingOptions, image_embedding, thumbnails};
-use super::feature_impact::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
 use super::grad_cam::grad_cam_map;
 use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud};
 use crate::dataset::ColumnType;
-use crate::images::{ImageSettings, featurizer_for};
-use crate::model::{FittedBlock, ImageKey};
+use crate::features::ImageKey;
+use crate::features::image::{ImageSettings, featurizer_for};
+use crate::model::FittedBlock;
+use crate::model::importance::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
 use crate::project::atomic::{save_json, write_atomic};
+use crate::store::SavedModel;
 
 /// Which insights to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,7 +205,7 @@ impl Writer<'_> {
 fn explaining_model(
     ctx: &InsightContext,
     id: &str,
-) -> Result<Option<(String, SavedFolds)>, InsightError> {
+) -> Result<Option<(String, SavedModel)>, InsightError> {
     if let Some(s) = ctx.load_model(id)? {
         return Ok(Some((id.to_string(), s)));
     }
@@ -564,7 +566,7 @@ pub fn write_insights(
 /// differentiable and occlusion otherwise.
 fn activation_map(
     model: &crate::model::Model,
-    inputs: &crate::model::FeatureInputs,
+    inputs: &crate::features::FeatureInputs,
     featurizer: &neural::ImageFeaturizer,
     column: &str,
     row: usize,

@@ -19,7 +19,8 @@ use neural::{ImageFeaturizer, LevelMap};
 
 use super::InsightError;
 use super::activation_maps::{ActivationMap, MapMethod, crop_image, image_block, image_input};
-use crate::model::{FeatureInputs, Model};
+use crate::features::FeatureInputs;
+use crate::model::Model;
 
 /// Per-level maps `M_ij = Σ_k g_k A_kij` for the gradient `grad` over the levels' pooled
 /// features (laid out level after level, as the featurizer concatenates them).

@@ -1,4 +1,4 @@
-//! Model insights: which input columns matter ([`feature_impact`]), where the model confuses
+//! Model insights: which input columns matter ([`crate::model::importance`], computed below the scheduler, which uses it too), where the model confuses
 //! classes ([`confusion`]), where in an image it looks ([`activation_maps`], [`grad_cam`]), how images group
 //! ([`embeddings_2d`], [`tsne`]), which words mark a class ([`word_cloud`]), and one HTML file
 //! with all of them ([`report`]).
@@ -12,7 +12,6 @@ pub mod charts;
 pub mod confusion;
 pub mod context;
 pub mod embeddings_2d;
-pub mod feature_impact;
 pub mod generate;
 pub mod grad_cam;
 pub mod report;
@@ -21,10 +20,10 @@ pub mod word_cloud;
 
 mod error;
 
-pub use context::{InsightContext, SavedFolds};
-pub use error::InsightError;
-pub use feature_impact::{
+pub use crate::model::importance::{
     ColumnImpact, FeatureImpact, FeatureImpactOptions, ValidationSet, permutation_impact,
     permutation_impact_cv,
 };
+pub use context::InsightContext;
+pub use error::InsightError;
 pub use generate::{ClassFilter, InsightOutputs, InsightSettings, Selection, write_insights};

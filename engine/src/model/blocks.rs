@@ -2,42 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use blueprints::text::TfidfConfig;
+use blueprints::text::{DocFreq, TfidfConfig};
 
 use crate::encode::{CategoricalEncoder, DateEncoder, NumericEncoder};
-
-/// Identifies a precomputed image-feature matrix: column, backbone and feature levels.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ImageKey {
-    /// Image column.
-    pub column: String,
-    /// Backbone name (e.g. `efficientnet-lite0`).
-    pub backbone: String,
-    /// Feature levels, e.g. `["high", "highest"]`.
-    pub levels: Vec<String>,
-}
-
-/// Identifies a precomputed sentence-embedding matrix of a text column (e.g. MiniLM).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TextEmbeddingKey {
-    /// Text column.
-    pub column: String,
-    /// Zoo name of the sentence encoder (e.g. `all-minilm-l6-v2`).
-    pub model: String,
-}
-
-impl TextEmbeddingKey {
-    /// The key under which [`FeatureInputs::images`](super::FeatureInputs) holds this matrix:
-    /// every precomputed dense matrix lives in that map; text embeddings use the model name as
-    /// `backbone` and no levels (no image key has empty levels).
-    pub fn matrix_key(&self) -> ImageKey {
-        ImageKey {
-            column: self.column.clone(),
-            backbone: self.model.clone(),
-            levels: Vec::new(),
-        }
-    }
-}
+use crate::features::{FeatureKey, ImageKey, TextEmbeddingKey};
 
 /// What to do with one input column (a blueprint's featurizer choice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +42,15 @@ impl BlockSpec {
             | BlockSpec::Text { column, .. } => column,
             BlockSpec::Image(k) => &k.column,
             BlockSpec::TextEmbedding(k) => &k.column,
+        }
+    }
+
+    /// The learned features this block reads, if any.
+    pub fn learned_key(&self) -> Option<FeatureKey> {
+        match self {
+            BlockSpec::Image(k) => Some(FeatureKey::Image(k.clone())),
+            BlockSpec::TextEmbedding(k) => Some(FeatureKey::TextEmbedding(k.clone())),
+            _ => None,
         }
     }
 
@@ -136,4 +113,43 @@ pub enum FittedBlock {
     Image(ImageKey),
     /// Sentence embeddings need no fitting either (unit vectors, looked up by key).
     TextEmbedding(TextEmbeddingKey),
+}
+
+impl FittedBlock {
+    /// The learned features this block reads, if any.
+    pub fn learned_key(&self) -> Option<FeatureKey> {
+        match self {
+            FittedBlock::Image(k) => Some(FeatureKey::Image(k.clone())),
+            FittedBlock::TextEmbedding(k) => Some(FeatureKey::TextEmbedding(k.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A readable summary of the text settings of `blocks` (e.g. `word 1-2 min_df 2 + char_wb 2-5`),
+/// `None` without text blocks.
+pub fn describe_text_settings(blocks: &[BlockSpec]) -> Option<String> {
+    let parts: Vec<String> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            BlockSpec::Text { analyzers, .. } => Some(
+                analyzers
+                    .iter()
+                    .map(|a| {
+                        let (lo, hi) = a.ngram_range;
+                        let mut s = format!("{} {lo}-{hi}", a.prefix());
+                        if let DocFreq::Count(n) = a.min_df
+                            && n > 1
+                        {
+                            s.push_str(&format!(" min_df {n}"));
+                        }
+                        s
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            ),
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

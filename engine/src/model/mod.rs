@@ -2,17 +2,22 @@
 
 pub mod apm;
 mod blocks;
+mod blueprint;
+pub mod importance;
 mod pipeline;
 mod predictor;
 
-pub use blocks::{BlockSpec, FittedBlock, ImageKey, TextEmbeddingKey, backbone_label};
-pub use pipeline::{FeatureInputs, ImageMatrix, Pipeline};
-pub use predictor::{ImageSource, MemberModel, PredictionReport, Predictor, RowProblem};
+pub use blocks::{BlockSpec, FittedBlock, backbone_label, describe_text_settings};
+pub use blueprint::{Candidate, FeatureList};
+pub use pipeline::Pipeline;
+pub use predictor::{FeatureSource, MemberModel, PredictionReport, Predictor, RowProblem};
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use blueprints::{Estimator, FitContext};
+
+use crate::features::FeatureInputs;
 
 /// A fitted model: its pipeline, its estimator and the class names, serializable as one JSON file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,7 +51,7 @@ impl Model {
     }
 
     /// The TF-IDF settings of the fitted text blocks (see
-    /// [`crate::autopilot::text_search::describe_text_settings`]), `None` without text blocks.
+    /// [`describe_text_settings`]), `None` without text blocks.
     pub fn text_settings(&self) -> Option<String> {
         let specs: Vec<BlockSpec> = self
             .pipeline
@@ -63,7 +68,7 @@ impl Model {
                 _ => None,
             })
             .collect();
-        crate::autopilot::text_search::describe_text_settings(&specs)
+        describe_text_settings(&specs)
     }
 
     /// Class probabilities for `rows` of `inputs`, `rows × classes`.

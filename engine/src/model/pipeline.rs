@@ -1,10 +1,7 @@
 //! The feature pipeline: fitted blocks assembled into one [`Features`] matrix
 //! (numbers, dates and image vectors dense; one-hot and TF-IDF sparse).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::{CsMat, TriMat};
@@ -12,38 +9,9 @@ use sprs::{CsMat, TriMat};
 use blueprints::Features;
 use blueprints::text::TfidfVectorizer;
 
-use super::blocks::{BlockSpec, FittedBlock, ImageKey};
-use crate::dataset::Dataset;
+use super::blocks::{BlockSpec, FittedBlock};
 use crate::encode::{CategoricalEncoder, DateEncoder, NumericEncoder};
-
-/// Image features computed for every row of a dataset; `ok[r]` is false where the image could
-/// not be read (its row of features is then zeros).
-#[derive(Debug, Clone)]
-pub struct ImageMatrix {
-    /// `rows × dim` pooled backbone features.
-    pub features: Array2<f32>,
-    /// Per row: whether the image was featurized.
-    pub ok: Vec<bool>,
-}
-
-/// Everything a pipeline reads: the dataset and any precomputed image features.
-#[derive(Debug, Clone)]
-pub struct FeatureInputs<'a> {
-    /// The table.
-    pub dataset: &'a Dataset,
-    /// Precomputed image features by key.
-    pub images: BTreeMap<ImageKey, Arc<ImageMatrix>>,
-}
-
-impl<'a> FeatureInputs<'a> {
-    /// Inputs without image features.
-    pub fn new(dataset: &'a Dataset) -> Self {
-        Self {
-            dataset,
-            images: BTreeMap::new(),
-        }
-    }
-}
+use crate::features::FeatureInputs;
 
 /// Fitted blocks in order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,23 +91,11 @@ impl Pipeline {
                     }
                 }
                 BlockSpec::Image(key) => {
-                    if !inputs.images.contains_key(key) {
-                        bail!(
-                            "image features for {} / {} were not computed",
-                            key.column,
-                            key.backbone
-                        );
-                    }
+                    inputs.get(&key.clone().into())?;
                     FittedBlock::Image(key.clone())
                 }
                 BlockSpec::TextEmbedding(key) => {
-                    if !inputs.images.contains_key(&key.matrix_key()) {
-                        bail!(
-                            "text embeddings for {} / {} were not computed",
-                            key.column,
-                            key.model
-                        );
-                    }
+                    inputs.get(&key.clone().into())?;
                     FittedBlock::TextEmbedding(key.clone())
                 }
             };
@@ -159,16 +115,11 @@ impl Pipeline {
             match b {
                 FittedBlock::Numeric(e) => dense.extend(e.names()),
                 FittedBlock::Date(e) => dense.extend(e.names()),
-                FittedBlock::Image(k) => {
-                    let dim = inputs.images.get(k).map_or(0, |m| m.features.ncols());
-                    dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.backbone)));
-                }
-                FittedBlock::TextEmbedding(k) => {
-                    let dim = inputs
-                        .images
-                        .get(&k.matrix_key())
-                        .map_or(0, |m| m.features.ncols());
-                    dense.extend((0..dim).map(|i| format!("{}[{}:{i}]", k.column, k.model)));
+                FittedBlock::Image(_) | FittedBlock::TextEmbedding(_) => {
+                    let key = b.learned_key().expect("a learned block has a key");
+                    let dim = inputs.get(&key).map_or(0, |m| m.features.ncols());
+                    dense
+                        .extend((0..dim).map(|i| format!("{}[{}:{i}]", key.column(), key.model())));
                 }
                 FittedBlock::Categorical(e) => sparse.extend(e.names()),
                 FittedBlock::Text {
@@ -226,22 +177,9 @@ impl Pipeline {
                     }
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
-                FittedBlock::Image(k) => {
-                    let m = inputs.images.get(k).with_context(|| {
-                        format!(
-                            "image features for {} / {} were not computed",
-                            k.column, k.backbone
-                        )
-                    })?;
-                    dense_parts.push(m.features.select(ndarray::Axis(0), rows));
-                }
-                FittedBlock::TextEmbedding(k) => {
-                    let m = inputs.images.get(&k.matrix_key()).with_context(|| {
-                        format!(
-                            "text embeddings for {} / {} were not computed",
-                            k.column, k.model
-                        )
-                    })?;
+                FittedBlock::Image(_) | FittedBlock::TextEmbedding(_) => {
+                    let key = block.learned_key().expect("a learned block has a key");
+                    let m = inputs.get(&key)?;
                     dense_parts.push(m.features.select(ndarray::Axis(0), rows));
                 }
                 FittedBlock::Categorical(e) => {

@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use ndarray::Array2;
@@ -25,8 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use blueprints::blend::Blender;
 
-use super::{FeatureInputs, FittedBlock, ImageKey, ImageMatrix, Model};
-use crate::dataset::{self, ColumnType, Dataset, LoadOptions};
+use super::{FittedBlock, Model};
+use crate::dataset::{self, ColumnType, LoadOptions};
+use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::project::Project;
 
 /// One cross-validated blueprint's fold models.
@@ -111,10 +111,10 @@ pub struct PredictionReport {
     pub columns: Vec<String>,
 }
 
-/// Where image features of new data come from.
+/// Where the learned features of new data come from.
 #[derive(Debug, Clone, Default)]
-pub struct ImageSource<'a> {
-    /// A project whose feature cache is used (and extended with the new images).
+pub struct FeatureSource<'a> {
+    /// A project whose feature cache is used (and extended with the new rows).
     pub project: Option<&'a Project>,
     /// Weight files by backbone name (from an exported model), instead of the model zoo.
     pub weights: BTreeMap<String, PathBuf>,
@@ -132,34 +132,27 @@ impl Predictor {
         set.into_iter().collect()
     }
 
-    /// Sentence embeddings (MiniLM) the model needs.
-    pub fn text_embedding_keys(&self) -> Vec<crate::model::TextEmbeddingKey> {
-        let set: BTreeSet<crate::model::TextEmbeddingKey> = self
+    /// The learned features (image backbones, sentence embeddings) the model reads, sorted.
+    pub fn learned_keys(&self) -> Vec<FeatureKey> {
+        let set: BTreeSet<FeatureKey> = self
             .members
             .iter()
             .flat_map(|m| m.folds.iter())
             .flat_map(|f| f.pipeline.blocks.iter())
-            .filter_map(|b| match b {
-                FittedBlock::TextEmbedding(k) => Some(k.clone()),
-                _ => None,
-            })
+            .filter_map(FittedBlock::learned_key)
             .collect();
         set.into_iter().collect()
     }
 
     /// Image features the model needs.
     pub fn image_keys(&self) -> Vec<ImageKey> {
-        let set: BTreeSet<ImageKey> = self
-            .members
-            .iter()
-            .flat_map(|m| m.folds.iter())
-            .flat_map(|f| f.pipeline.blocks.iter())
-            .filter_map(|b| match b {
-                FittedBlock::Image(k) => Some(k.clone()),
-                _ => None,
+        self.learned_keys()
+            .into_iter()
+            .filter_map(|k| match k {
+                FeatureKey::Image(k) => Some(k),
+                FeatureKey::TextEmbedding(_) => None,
             })
-            .collect();
-        set.into_iter().collect()
+            .collect()
     }
 
     /// Class probabilities for `rows` of `inputs` (`rows × classes`).
@@ -203,7 +196,7 @@ impl Predictor {
         &self,
         data: &Path,
         out: &Path,
-        images: &ImageSource,
+        source: &FeatureSource,
     ) -> anyhow::Result<PredictionReport> {
         // Pass 1: column names, and every row as text (no image checks, nothing dropped).
         let names = dataset::load(
@@ -298,28 +291,23 @@ impl Predictor {
                         skipped.len()
                     );
                 }
-                let mut inputs = FeatureInputs::new(&ds);
+                let mut settings = FeatureSettings::default();
+                settings.images.weights = source.weights.clone();
+                let inputs =
+                    features::materialize(source.project, &ds, &self.learned_keys(), &settings)?;
                 let mut bad_rows: BTreeSet<usize> = BTreeSet::new();
-                for key in self.image_keys() {
-                    let m = image_features_for(&ds, &key, images)?;
-                    let col = ds.require_column(&key.column)?;
+                for (key, m) in &inputs.learned {
+                    let col = ds.require_column(key.column())?;
                     for (r, ok) in m.ok.iter().enumerate() {
                         if !ok && col.values[r].is_some() && bad_rows.insert(r) {
                             problems.push(RowProblem {
                                 row: original[r] + 2,
-                                column: key.column.clone(),
+                                column: key.column().to_string(),
                                 reason: "the image could not be featurized".into(),
                             });
                         }
                     }
-                    inputs.images.insert(key, Arc::new(m));
                 }
-                crate::text_embeddings::add_text_embeddings(
-                    images.project,
-                    &self.text_embedding_keys(),
-                    &mut inputs,
-                    &crate::text_embeddings::TextEmbeddingSettings::default(),
-                )?;
                 let rows: Vec<usize> = (0..ds.n_rows()).filter(|r| !bad_rows.contains(r)).collect();
                 if !rows.is_empty() {
                     let p = self.predict_proba(&inputs, &rows)?;
@@ -379,46 +367,4 @@ impl Predictor {
             columns,
         })
     }
-}
-
-/// Image features of `key.column` for every row of `ds`: from the project's cache when a
-/// project is given, else with the exported weights, else with the zoo's weights.
-fn image_features_for(
-    ds: &Dataset,
-    key: &ImageKey,
-    source: &ImageSource,
-) -> anyhow::Result<ImageMatrix> {
-    let settings = crate::images::ImageSettings::default();
-    let Some(weights) = source.weights.get(&key.backbone) else {
-        return crate::images::image_features(source.project, ds, key, &settings);
-    };
-    let backbone = neural::Backbone::from_name(&key.backbone)?;
-    let mut cfg = neural::FeaturizerConfig::new(backbone);
-    cfg.levels = key
-        .levels
-        .iter()
-        .map(|l| neural::FeatureLevel::from_name(l))
-        .collect::<Result<Vec<_>, _>>()?;
-    cfg.weights = Some(weights.clone());
-    cfg.batch_size = settings.batch_size;
-    cfg.device = settings.device;
-    let featurizer = neural::ImageFeaturizer::new(cfg)?;
-    let col = ds.require_column(&key.column)?;
-    let present: Vec<usize> = (0..ds.n_rows())
-        .filter(|&r| col.values[r].is_some())
-        .collect();
-    let paths: Vec<PathBuf> = present
-        .iter()
-        .filter_map(|&r| col.values[r].as_deref().map(|v| ds.image_path(v)))
-        .collect();
-    let out = featurizer.featurize_paths(&paths)?;
-    let mut features = Array2::<f32>::zeros((ds.n_rows(), out.values.ncols()));
-    let mut ok = vec![false; ds.n_rows()];
-    for (i, &r) in present.iter().enumerate() {
-        if out.errors[i].is_none() {
-            features.row_mut(r).assign(&out.values.row(i));
-            ok[r] = true;
-        }
-    }
-    Ok(ImageMatrix { features, ok })
 }

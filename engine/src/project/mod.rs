@@ -179,6 +179,20 @@ impl ProjectSettings {
         }
     }
 
+    /// How `run` loads the data of these settings (reopening a project loads it the same way).
+    pub fn load_options(&self) -> crate::dataset::LoadOptions {
+        crate::dataset::LoadOptions {
+            target: Some(self.target.clone()),
+            type_overrides: self
+                .type_overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            allow_outside: self.allow_outside,
+            ..crate::dataset::LoadOptions::default()
+        }
+    }
+
     /// The settings that define a project's results, as `name: old -> new` for each that
     /// differs in `other` (empty when the two describe the same project).
     pub fn differences(&self, other: &ProjectSettings) -> Vec<String> {
@@ -348,13 +362,6 @@ impl Project {
     ) -> Result<Array2<f32>, ProjectError> {
         npy::read_npy(&self.path(rel), expect_shape)
     }
-
-    /// The folder for model `id` (`models/<id>`), created if needed.
-    pub fn model_dir(&self, id: &str) -> Result<PathBuf, ProjectError> {
-        let d = self.dir.join("models").join(id);
-        std::fs::create_dir_all(&d).map_err(|e| ProjectError::io(&d, e))?;
-        Ok(d)
-    }
 }
 
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -455,7 +462,6 @@ mod tests {
             x
         );
         assert!(p.load_matrix("features/x.npy", (Some(4), None)).is_err());
-        assert!(p.model_dir("M2").unwrap().is_dir());
     }
 
     #[test]

@@ -1,0 +1,212 @@
+//! `autopilot leaderboard`: show a project's models ranked by a metric, or one model's details.
+//!
+//! Without `--project`, the single `*.autopilot` folder in the current directory is used.
+//! Holdout scores show as "locked" until `--holdout` unlocks them; unlocking is recorded in the
+//! project and is permanent (as in DataRobot), so later listings show them too.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use blueprints::metrics::Metric;
+use clap::Args;
+
+use super::out::outln;
+use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores};
+use autopilot::project::{self, Project};
+use autopilot::store::best_model;
+
+/// Arguments of `autopilot leaderboard`.
+#[derive(Debug, Args)]
+pub struct LeaderboardArgs {
+    /// Project folder (default: the only `*.autopilot` folder in the current directory).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Ranking metric: balanced_accuracy, accuracy, logloss, auc or f1.
+    #[arg(long, default_value = "balanced_accuracy")]
+    pub metric: Metric,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Unlock and show holdout scores (permanent for the project).
+    #[arg(long)]
+    pub holdout: bool,
+    /// Show the details of this model id (e.g. M1) instead of the whole leaderboard.
+    pub model: Option<String>,
+}
+
+/// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
+pub(crate) fn find_project(given: Option<&Path>, cwd: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cwd)
+        .with_context(|| format!("listing {}", cwd.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.extension().is_some_and(|e| e == "autopilot")
+                && p.join(project::PROJECT_FILE).is_file()
+        })
+        .collect();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => anyhow::bail!(
+            "no *.autopilot project in {}; pass --project DIR",
+            cwd.display()
+        ),
+        _ => anyhow::bail!(
+            "several projects in {} ({}); pass --project DIR",
+            cwd.display(),
+            found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A copy of `row` without holdout scores unless `unlocked`.
+fn visible(row: &LeaderboardRow, unlocked: bool) -> LeaderboardRow {
+    let mut r = row.clone();
+    if !unlocked && r.holdout.is_some() {
+        r.holdout = None;
+    }
+    r
+}
+
+fn fmt_scores(s: &Scores) -> String {
+    Metric::ALL
+        .iter()
+        .filter_map(|m| s.get(m).map(|v| format!("{m} {v:.4}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The detail view of one model.
+fn render_model(row: &LeaderboardRow, unlocked: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Model {}: {}", row.model_id, row.blueprint);
+    let _ = writeln!(
+        s,
+        "  feature list: {}   sample: {}%",
+        row.feature_list, row.sample_pct
+    );
+    if let Some(p) = &row.parent {
+        let _ = writeln!(s, "  parent: {p}");
+    }
+    if !row.params.is_empty() {
+        let params: Vec<String> = row.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(s, "  params: {}", params.join(", "));
+    }
+    let _ = writeln!(s, "  validation (fold 0): {}", fmt_scores(&row.validation));
+    if let (Some(m), Some(sd)) = (&row.cv_mean, &row.cv_std) {
+        let cv: Vec<String> = Metric::ALL
+            .iter()
+            .filter_map(|k| Some(format!("{k} {:.4} ± {:.4}", m.get(k)?, sd.get(k)?)))
+            .collect();
+        let _ = writeln!(s, "  cross-validation: {}", cv.join(", "));
+    }
+    for (f, sc) in row.cv_folds.iter().enumerate() {
+        let _ = writeln!(s, "    fold {f}: {}", fmt_scores(sc));
+    }
+    match (&row.holdout, unlocked) {
+        (None, _) => {
+            let _ = writeln!(s, "  holdout: not scored");
+        }
+        (Some(_), false) => {
+            let _ = writeln!(s, "  holdout: locked (unlock with --holdout)");
+        }
+        (Some(h), true) => {
+            let _ = writeln!(s, "  holdout: {}", fmt_scores(h));
+        }
+    }
+    let _ = write!(
+        s,
+        "  fit: {:.3} s per fold   predict: {:.4} s per 1000 rows",
+        row.fit_seconds, row.predict_seconds_per_1000
+    );
+    s
+}
+
+/// Executes `autopilot leaderboard`.
+pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let dir = find_project(args.project.as_deref(), &cwd)?;
+    let project = Project::open(&dir)?;
+    let mut lb: Leaderboard = project
+        .load_json_opt(project::LEADERBOARD_FILE)?
+        .unwrap_or_default();
+    if args.holdout && !lb.holdout_unlocked {
+        // Unlocking writes the leaderboard: a writer, so one at a time (re-read under the lock).
+        let _lock = project.lock_for_writing("autopilot leaderboard --holdout")?;
+        lb = project
+            .load_json_opt(project::LEADERBOARD_FILE)?
+            .unwrap_or_default();
+        lb.holdout_unlocked = true;
+        project.save_json(project::LEADERBOARD_FILE, &lb)?;
+    }
+    let unlocked = lb.holdout_unlocked;
+    match &args.model {
+        Some(id) => {
+            let row = lb.get(id).with_context(|| {
+                let ids: Vec<&str> = lb.rows.iter().map(|r| r.model_id.as_str()).collect();
+                format!(
+                    "no model '{id}' in {} (models: {})",
+                    dir.display(),
+                    ids.join(", ")
+                )
+            })?;
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&visible(row, unlocked))?)?;
+            } else {
+                outln!("{}", render_model(row, unlocked))?;
+            }
+        }
+        None => {
+            let best = best_model(&project, &lb, args.metric).map(|r| r.model_id.as_str());
+            if args.json {
+                let rows: Vec<LeaderboardRow> = lb
+                    .sorted(args.metric)
+                    .into_iter()
+                    .map(|r| visible(r, unlocked))
+                    .collect();
+                let out = serde_json::json!({
+                    "metric": args.metric,
+                    "holdout_unlocked": unlocked,
+                    "best": best,
+                    "rows": rows,
+                });
+                outln!("{}", serde_json::to_string_pretty(&out)?)?;
+            } else if lb.rows.is_empty() {
+                outln!("{}: no models yet", dir.display())?;
+            } else {
+                outln!("{}", lb.render_text(args.metric, best))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_single_project_in_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(find_project(None, tmp.path()).is_err());
+        let a = tmp.path().join("a.autopilot");
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join(project::PROJECT_FILE), "{}").unwrap();
+        assert_eq!(find_project(None, tmp.path()).unwrap(), a);
+        let b = tmp.path().join("b.autopilot");
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join(project::PROJECT_FILE), "{}").unwrap();
+        let e = find_project(None, tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("several projects"), "{e}");
+        assert_eq!(find_project(Some(&b), tmp.path()).unwrap(), b);
+    }
+}

@@ -1,0 +1,424 @@
+//! `autopilot run`: parses the options, runs [`autopilot::session::Session`] (load, profile,
+//! partition, learned features, the autopilot) and prints the profile, the partition, progress
+//! (a spinner on stderr, an optional JSON event log) and the leaderboard.
+//!
+//! The project folder defaults to `./<data stem>.autopilot/` in the **current directory** (not
+//! next to the data, which may be read-only). Running again with the same data, target and
+//! settings reuses the project (its partition and leaderboard); different settings are refused.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use blueprints::metrics::Metric;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::out::outln;
+use autopilot::autopilot::{Event, Mode};
+use autopilot::dataset::{self, ColumnType, Dataset, Profile};
+use autopilot::model::FeatureList;
+use autopilot::partition::Partition;
+use autopilot::session::{NO_BACKBONE, RunEvent, RunOptions, Session};
+
+/// Arguments of `autopilot run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A CSV file, or a folder of class folders of images (`DATA/<class>/*.jpg`).
+    pub data: PathBuf,
+    /// The target column (for a folder of class folders: `class`).
+    #[arg(long)]
+    pub target: String,
+    /// Group column: rows of one group (e.g. one artist) stay in one fold, and all in or all
+    /// out of the holdout.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Project folder (default: `./<data stem>.autopilot` in the current directory).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Seed for partitioning and every model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Override an inferred column type, e.g. `--type album_name=text` (repeatable).
+    #[arg(long = "type", value_name = "COLUMN=KIND", value_parser = dataset::parse_type_override)]
+    pub types: Vec<(String, ColumnType)>,
+    /// Percentage of rows kept aside as the holdout (0 for none).
+    #[arg(long, default_value_t = 20.0)]
+    pub holdout_pct: f64,
+    /// Number of cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Use these folds instead of drawing them: one fold id per CSV data record (0..k, negative
+    /// = holdout), as a JSON array, a JSON object with a `folds` array (the peer harness's
+    /// results file), or one id per line. Replaces --folds, --holdout-pct and --group's split.
+    #[arg(long, value_name = "FILE")]
+    pub folds_from: Option<PathBuf>,
+    /// Allow image paths outside the data folder (`..`, absolute paths, symlinks).
+    #[arg(long)]
+    pub allow_outside: bool,
+    /// How much to try: quick (one stage), full (growing samples), comprehensive (CV everything).
+    #[arg(long, default_value = "quick", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Do not start a model that would end after this many seconds from the start of the
+    /// command (loading, featurization and training all count).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
+    pub time_limit: Option<f64>,
+    /// Stop after this many leaderboard rows.
+    #[arg(long)]
+    pub max_models: Option<usize>,
+    /// Image backbones: the first builds the catalogue, the others retune the best blueprint
+    /// (`none`: no image features, image columns are left out).
+    #[arg(
+        long = "backbone",
+        value_delimiter = ',',
+        default_values_t = default_backbones(),
+        value_parser = parse_backbone
+    )]
+    pub backbones: Vec<String>,
+    /// Compute device of the image backbones: auto (a hardware GPU through wgpu when there is
+    /// one, else the CPU), cpu, or wgpu (any wgpu adapter, software ones included).
+    #[arg(long, default_value = "auto", value_parser = super::models::parse_device)]
+    pub device: neural::DeviceChoice,
+    /// Only profile, partition and score the baseline (no blueprints).
+    #[arg(long)]
+    pub baseline_only: bool,
+    /// No progress output (the summary is still printed).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Append machine-readable progress events (one JSON object per line) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// A user feature list, e.g. `--feature-list top2=cover,album_name` (repeatable): its
+    /// blueprints join the catalogue.
+    #[arg(long = "feature-list", value_name = "NAME=COL,COL,...", value_parser = parse_feature_list)]
+    pub feature_lists: Vec<FeatureList>,
+    /// Continue an existing project (finished models are never retrained; rerunning the same
+    /// command does the same). Fails when the project does not exist yet.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Parses `name=col1,col2` into a feature list.
+pub fn parse_feature_list(s: &str) -> Result<FeatureList, String> {
+    let (name, cols) = s
+        .split_once('=')
+        .ok_or_else(|| format!("feature list '{s}' is not of the form name=col1,col2"))?;
+    let columns: Vec<String> = cols
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if name.trim().is_empty() || columns.is_empty() {
+        return Err(format!(
+            "feature list '{s}' needs a name and at least one column"
+        ));
+    }
+    Ok(FeatureList {
+        name: name.trim().to_string(),
+        columns,
+    })
+}
+
+/// Parses `--time-limit`: a positive, finite number of seconds.
+pub fn parse_time_limit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// Parses `--mode`: quick, full or comprehensive.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "quick" => Ok(Mode::Quick),
+        "full" => Ok(Mode::Full),
+        "comprehensive" => Ok(Mode::Comprehensive),
+        _ => Err(format!(
+            "unknown mode '{s}'; valid: quick, full, comprehensive"
+        )),
+    }
+}
+
+/// Parses a `--backbone` name into its zoo name (or [`NO_BACKBONE`]); an unknown name lists
+/// the valid ones.
+pub fn parse_backbone(s: &str) -> Result<String, String> {
+    if s.trim().eq_ignore_ascii_case(NO_BACKBONE) {
+        return Ok(NO_BACKBONE.to_string());
+    }
+    neural::Backbone::from_name(s)
+        .map(|b| b.name().to_string())
+        .map_err(|_| {
+            let valid: Vec<&str> = neural::Backbone::ALL.iter().map(|b| b.name()).collect();
+            format!(
+                "unknown backbone '{s}'; valid: {}, or {NO_BACKBONE} (no image features)",
+                valid.join(", ")
+            )
+        })
+}
+
+fn default_backbones() -> Vec<String> {
+    autopilot::features::image::DEFAULT_BACKBONES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl RunArgs {
+    /// The engine's options for these arguments.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            data: self.data.clone(),
+            target: self.target.clone(),
+            group: self.group.clone(),
+            project: self.project.clone(),
+            seed: self.seed,
+            types: self.types.clone(),
+            holdout_pct: self.holdout_pct,
+            folds: self.folds,
+            folds_from: self.folds_from.clone(),
+            allow_outside: self.allow_outside,
+            mode: self.mode,
+            time_limit: self.time_limit,
+            max_models: self.max_models,
+            backbones: self.backbones.clone(),
+            device: self.device,
+            baseline_only: self.baseline_only,
+            feature_lists: self.feature_lists.clone(),
+            resume: self.resume,
+        }
+    }
+}
+
+/// A short description of the partition.
+fn describe_partition(p: &Partition, ds: &Dataset) -> String {
+    let sizes = || {
+        p.fold_sizes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = match (&p.imported_from, &p.group_column) {
+        (Some(file), _) => format!(
+            "Partition: {} folds imported from {file}\n  holdout: {} rows\n  folds:   {}",
+            p.k,
+            p.holdout.len(),
+            sizes()
+        ),
+        (None, Some(g)) => {
+            let groups_in = |rows: &[usize]| -> usize {
+                let col = ds.column(g);
+                let mut seen = std::collections::BTreeSet::new();
+                for &r in rows {
+                    if let Some(Some(v)) = col.and_then(|c| c.values.get(r)) {
+                        seen.insert(v.as_str());
+                    }
+                }
+                seen.len()
+            };
+            let folds: Vec<String> = (0..p.k)
+                .map(|f| {
+                    let rows = p.valid_rows(f);
+                    format!("{} ({} groups)", rows.len(), groups_in(&rows))
+                })
+                .collect();
+            format!(
+                "Partition: stratified group {}-fold by '{g}' + {}% holdout, seed {}\n  holdout: {} rows ({} groups)\n  folds:   {}",
+                p.k,
+                p.holdout_pct,
+                p.seed,
+                p.holdout.len(),
+                groups_in(&p.holdout),
+                folds.join(", ")
+            )
+        }
+        (None, None) => format!(
+            "Partition: stratified {}-fold + {}% holdout, seed {}\n  holdout: {} rows\n  folds:   {}",
+            p.k,
+            p.holdout_pct,
+            p.seed,
+            p.holdout.len(),
+            sizes()
+        ),
+    };
+    for w in &p.warnings {
+        s.push_str(&format!("\n  warning: {w}"));
+    }
+    s
+}
+
+/// A few lines on the data: rows, columns and kinds, classes, leakage, excluded columns.
+fn describe_profile(p: &Profile) -> String {
+    let mut s = format!(
+        "Data: {} ({} rows, {} skipped)\n  columns: {}\n  classes: {}",
+        p.source.display(),
+        p.n_rows,
+        p.skipped.len(),
+        p.columns
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.kind))
+            .collect::<Vec<_>>()
+            .join(", "),
+        p.class_counts
+            .iter()
+            .map(|c| format!("{} {}", c.class, c.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s.push_str(&format!("\n  features: {}", p.feature_columns.join(", ")));
+    if !p.excluded.is_empty() {
+        s.push_str(&format!(
+            "\n  excluded: {}",
+            p.excluded
+                .iter()
+                .map(|e| format!("{} ({})", e.column, e.reason))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for l in &p.leakage {
+        s.push_str(&format!("\n  leakage: {}: {}", l.column, l.reason));
+    }
+    if p.duplicate_rows > 0 || !p.duplicate_images.is_empty() {
+        s.push_str(&format!(
+            "\n  duplicates: {} identical rows, {} groups of identical images",
+            p.duplicate_rows,
+            p.duplicate_images.len()
+        ));
+    }
+    s.push_str(&super::profile::describe_data_problems(p));
+    s
+}
+
+/// The console summary of what `--time-limit` kept from starting: how many, then the first
+/// few names (each once, in order).
+fn describe_time_skips(skipped: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut unique: Vec<&str> = Vec::new();
+    for s in skipped {
+        if !unique.contains(&s.as_str()) {
+            unique.push(s);
+        }
+    }
+    let mut s = format!("skipped for time (--time-limit): {}", unique.len());
+    for name in unique.iter().take(SHOWN) {
+        s.push_str(&format!("\n  {name}"));
+    }
+    if unique.len() > SHOWN {
+        s.push_str(&format!("\n  … and {} more", unique.len() - SHOWN));
+    }
+    s
+}
+
+/// Executes `autopilot run`.
+pub fn execute(args: RunArgs) -> anyhow::Result<()> {
+    run_and_print(&args.options(), args.quiet, args.events.as_deref())
+}
+
+/// Runs `opts` and prints as `autopilot run` does: progress unless `quiet`, scheduler events
+/// appended to `events` as JSON lines. Printing is best effort: a run whose stdout was closed
+/// (`| head`) goes on training and writing the project.
+pub fn run_and_print(
+    opts: &RunOptions,
+    quiet: bool,
+    events: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    // `--time-limit` counts from here: loading and featurization are part of the run.
+    let started = Instant::now();
+    let session = Session::prepare(opts)?;
+    let _ = outln!(
+        "Project: {} ({})",
+        session.project.dir().display(),
+        if session.reused { "reused" } else { "created" }
+    );
+    let _ = outln!("{}", describe_profile(&session.profile));
+    let _ = outln!(
+        "{}",
+        describe_partition(&session.partition, &session.dataset)
+    );
+    let mut log = match events {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("opening event log {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let outcome = session.run(opts, started, &mut |e: &RunEvent| {
+        if let (RunEvent::Autopilot(e), Some(f)) = (e, log.as_mut())
+            && let Ok(line) = serde_json::to_string(e)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+        print_event(&bar, e, quiet);
+    })?;
+    bar.finish_and_clear();
+    let metric = Metric::BalancedAccuracy;
+    let _ = outln!(
+        "Leaderboard:\n{}",
+        outcome
+            .leaderboard
+            .render_text(metric, outcome.best.as_deref())
+    );
+    if !outcome.skipped_for_time.is_empty() {
+        let _ = outln!("{}", describe_time_skips(&outcome.skipped_for_time));
+    }
+    Ok(())
+}
+
+/// One progress line on stderr (warnings and notes even when `quiet`).
+fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool) {
+    let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+    match e {
+        RunEvent::Warning(w) => say(format!("warning: {w}")),
+        RunEvent::Note(n) => say(format!("note: {n}")),
+        _ if quiet => {}
+        RunEvent::Featurizing { column, model } => {
+            say(format!("featurizing '{column}' with {model} ..."))
+        }
+        RunEvent::Featurized {
+            rows,
+            failed,
+            seconds,
+        } => say(format!(
+            "  {rows} rows in {seconds:.1}s ({failed} without features)"
+        )),
+        RunEvent::Autopilot(e) => match e {
+            Event::Stage { name, models } => bar.println(format!("== {name}: {models} models")),
+            Event::Started {
+                model_id,
+                blueprint,
+                sample_pct,
+            } => bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)")),
+            Event::Finished {
+                model_id,
+                score,
+                seconds,
+            } => bar.println(format!(
+                "   {model_id}: balanced accuracy {} ({seconds:.1}s)",
+                score.map_or("-".into(), |s| format!("{s:.4}"))
+            )),
+            Event::Failed {
+                model_id,
+                blueprint,
+                error,
+            } => bar.println(format!("   {model_id} failed ({blueprint}): {error}")),
+            Event::Skipped { blueprint, reason } => {
+                bar.println(format!("   skipped {blueprint}: {reason}"))
+            }
+        },
+    }
+}

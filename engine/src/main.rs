@@ -1,5 +1,0 @@
-//! The `autopilot` command-line tool.
-
-fn main() {
-    std::process::exit(autopilot::cli::main_with_args(std::env::args_os()));
-}

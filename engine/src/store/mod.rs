@@ -1,0 +1,328 @@
+//! The typed project store: what a project folder holds beyond its settings — the profile, the
+//! partition, the leaderboard, feature lists, and per model its fold models, out-of-fold and
+//! holdout predictions and blender — each read and written here, through one schema per file,
+//! with every path built in [`ModelFiles`]. ([`crate::project`] is the untyped layer below:
+//! atomic JSON and `.npy` files, the writer lock, the settings.)
+//!
+//! Layout of a project folder:
+//! ```text
+//! project.json  profile.json  partition.json  leaderboard.json  feature_lists.json
+//! features/<featurizer>/{index.json, values.npy}      learned-feature cache (crate::features)
+//! models/<id>/model.json   blueprint + fold models    (SavedModel)
+//! models/<id>/cv.json      scores per fold, for resume
+//! models/<id>/oof.npy      out-of-fold probabilities (rows × classes, holdout rows zero)
+//! models/<id>/holdout.npy  holdout probabilities
+//! models/<id>/blender.json a blender's fitted blender
+//! ```
+
+mod data;
+
+use anyhow::Context as _;
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use blueprints::blend::Blender;
+use blueprints::metrics::Metric;
+
+pub use data::ProjectData;
+
+use crate::dataset::Profile;
+use crate::leaderboard::{Leaderboard, LeaderboardRow};
+use crate::model::{Candidate, FeatureList, MemberModel, Model, Predictor};
+use crate::partition::Partition;
+use crate::project::{self, Project, ProjectError};
+
+/// Feature lists of a project (built-in and user lists, and "Reduced" once made).
+pub const FEATURE_LISTS_FILE: &str = "feature_lists.json";
+
+/// The files of one model, `models/<id>/…`.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    dir: String,
+}
+
+impl ModelFiles {
+    /// The files of model `id`.
+    pub fn of(id: &str) -> Self {
+        Self {
+            dir: format!("models/{id}"),
+        }
+    }
+
+    /// The blueprint and its fold models ([`SavedModel`]).
+    pub fn model(&self) -> String {
+        format!("{}/model.json", self.dir)
+    }
+
+    /// Cross-validation scores, kept for a resumed run.
+    pub fn cv(&self) -> String {
+        format!("{}/cv.json", self.dir)
+    }
+
+    /// Out-of-fold probabilities.
+    pub fn oof(&self) -> String {
+        format!("{}/oof.npy", self.dir)
+    }
+
+    /// Holdout probabilities.
+    pub fn holdout(&self) -> String {
+        format!("{}/holdout.npy", self.dir)
+    }
+
+    /// A blender's fitted blender.
+    pub fn blender(&self) -> String {
+        format!("{}/blender.json", self.dir)
+    }
+}
+
+/// `models/<id>/model.json`: a cross-validated blueprint and its fitted fold models.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// The blueprint.
+    pub candidate: Candidate,
+    /// One fitted model per CV fold, fold 0 first.
+    pub folds: Vec<Model>,
+    /// Class names, index = label.
+    pub classes: Vec<String>,
+}
+
+/// The project's data profile (written by `run`).
+pub fn profile(project: &Project) -> Result<Profile, ProjectError> {
+    project.load_json(project::PROFILE_FILE)
+}
+
+/// Saves the data profile.
+pub fn save_profile(project: &Project, profile: &Profile) -> Result<(), ProjectError> {
+    project.save_json(project::PROFILE_FILE, profile)
+}
+
+/// The project's partition, when made.
+pub fn partition_opt(project: &Project) -> Result<Option<Partition>, ProjectError> {
+    project.load_json_opt(project::PARTITION_FILE)
+}
+
+/// Saves the partition.
+pub fn save_partition(project: &Project, p: &Partition) -> Result<(), ProjectError> {
+    project.save_json(project::PARTITION_FILE, p)
+}
+
+/// The project's leaderboard (empty when none was saved).
+pub fn leaderboard(project: &Project) -> Result<Leaderboard, ProjectError> {
+    Ok(project
+        .load_json_opt(project::LEADERBOARD_FILE)?
+        .unwrap_or_default())
+}
+
+/// Saves the leaderboard.
+pub fn save_leaderboard(project: &Project, lb: &Leaderboard) -> Result<(), ProjectError> {
+    project.save_json(project::LEADERBOARD_FILE, lb)
+}
+
+/// The feature lists saved in `project` (empty when none were saved).
+pub fn feature_lists(project: &Project) -> Result<Vec<FeatureList>, ProjectError> {
+    Ok(project
+        .load_json_opt(FEATURE_LISTS_FILE)?
+        .unwrap_or_default())
+}
+
+/// Adds or replaces (by name) `lists` in the project's saved feature lists.
+pub fn save_feature_lists(project: &Project, lists: &[FeatureList]) -> Result<(), ProjectError> {
+    let mut all = feature_lists(project)?;
+    for l in lists {
+        match all.iter_mut().find(|x| x.name == l.name) {
+            Some(x) => *x = l.clone(),
+            None => all.push(l.clone()),
+        }
+    }
+    project.save_json(FEATURE_LISTS_FILE, &all)
+}
+
+/// Whether model `id` has saved fold models.
+pub fn has_saved_model(project: &Project, id: &str) -> bool {
+    project.exists(&ModelFiles::of(id).model())
+}
+
+/// The saved fold models of `id`, `None` when it has none.
+pub fn saved_model_opt(project: &Project, id: &str) -> Result<Option<SavedModel>, ProjectError> {
+    project.load_json_opt(&ModelFiles::of(id).model())
+}
+
+/// Saves a cross-validated model: fold models, out-of-fold and holdout probabilities, and its
+/// cross-validation record `cv` (written last: its presence means the rest is there).
+pub fn save_cv_model<T: Serialize>(
+    project: &Project,
+    id: &str,
+    saved: &SavedModel,
+    oof: ArrayView2<f32>,
+    holdout: ArrayView2<f32>,
+    cv: &T,
+) -> Result<(), ProjectError> {
+    let files = ModelFiles::of(id);
+    project.save_matrix(&files.oof(), oof)?;
+    project.save_matrix(&files.holdout(), holdout)?;
+    project.save_json(&files.model(), saved)?;
+    project.save_json(&files.cv(), cv)
+}
+
+/// The cross-validation record of `id` (see [`save_cv_model`]), `None` when not saved.
+pub fn cv_record<T: serde::de::DeserializeOwned>(
+    project: &Project,
+    id: &str,
+) -> Result<Option<T>, ProjectError> {
+    project.load_json_opt(&ModelFiles::of(id).cv())
+}
+
+/// Out-of-fold probabilities of `id` (`rows × classes`), `None` when not saved.
+pub fn oof(
+    project: &Project,
+    id: &str,
+    shape: (Option<usize>, Option<usize>),
+) -> Result<Option<Array2<f32>>, ProjectError> {
+    let rel = ModelFiles::of(id).oof();
+    if !project.exists(&rel) {
+        return Ok(None);
+    }
+    project.load_matrix(&rel, shape).map(Some)
+}
+
+/// Holdout probabilities of `id`, `None` when not saved.
+pub fn holdout(
+    project: &Project,
+    id: &str,
+    shape: (Option<usize>, Option<usize>),
+) -> Result<Option<Array2<f32>>, ProjectError> {
+    let rel = ModelFiles::of(id).holdout();
+    if !project.exists(&rel) {
+        return Ok(None);
+    }
+    project.load_matrix(&rel, shape).map(Some)
+}
+
+/// Saves a blender: the fitted blender and its out-of-fold probabilities.
+pub fn save_blender(
+    project: &Project,
+    id: &str,
+    blender: &dyn Blender,
+    oof: ArrayView2<f32>,
+) -> Result<(), ProjectError> {
+    let files = ModelFiles::of(id);
+    project.save_json(&files.blender(), &blender)?;
+    project.save_matrix(&files.oof(), oof)
+}
+
+/// The saved fold models of model `id`, with a clear error when `id` is unknown or has no saved
+/// model (stage rows on a sample, the baseline, blenders).
+pub fn saved_model(project: &Project, id: &str) -> anyhow::Result<SavedModel> {
+    let lb = leaderboard(project)?;
+    let row = known_row(project, &lb, id)?;
+    saved_model_opt(project, id)?.with_context(|| {
+        format!(
+            "model {id} ({}, {}% sample) has no saved fold models: only cross-validated \
+             blueprints are kept (cross-validated: {})",
+            row.blueprint,
+            row.sample_pct,
+            saved_model_ids(project, &lb).join(", ")
+        )
+    })
+}
+
+/// The row of `id`, or an error listing the project's models.
+fn known_row<'l>(
+    project: &Project,
+    lb: &'l Leaderboard,
+    id: &str,
+) -> anyhow::Result<&'l LeaderboardRow> {
+    lb.get(id).with_context(|| {
+        let ids: Vec<&str> = lb.rows.iter().map(|r| r.model_id.as_str()).collect();
+        format!(
+            "no model '{id}' in {} (models: {})",
+            project.dir().display(),
+            ids.join(", ")
+        )
+    })
+}
+
+/// Ids of the models with saved fold models, in leaderboard order.
+pub fn saved_model_ids(project: &Project, lb: &Leaderboard) -> Vec<String> {
+    lb.rows
+        .iter()
+        .filter(|r| has_saved_model(project, &r.model_id))
+        .map(|r| r.model_id.clone())
+        .collect()
+}
+
+/// Whether model `id` can predict: a cross-validated blueprint or a blender with saved files.
+pub fn is_deployable(project: &Project, id: &str) -> bool {
+    has_saved_model(project, id) || project.exists(&ModelFiles::of(id).blender())
+}
+
+/// The project's best model by `metric` among those that can predict (see
+/// [`Leaderboard::best_that_predicts`]).
+pub fn best_model<'l>(
+    project: &Project,
+    lb: &'l Leaderboard,
+    metric: Metric,
+) -> Option<&'l LeaderboardRow> {
+    lb.best_that_predicts(metric, |r| is_deployable(project, &r.model_id))
+}
+
+/// Resolves `best` ([`best_model`] by balanced accuracy) or checks an explicit id.
+pub fn resolve_model_id(project: &Project, which: &str) -> anyhow::Result<String> {
+    let lb = leaderboard(project)?;
+    if which.eq_ignore_ascii_case("best") {
+        return best_model(project, &lb, Metric::BalancedAccuracy)
+            .map(|r| r.model_id.clone())
+            .with_context(|| {
+                format!(
+                    "{}: no cross-validated model yet; run the autopilot first",
+                    project.dir().display()
+                )
+            });
+    }
+    known_row(project, &lb, which)?;
+    Ok(which.to_string())
+}
+
+/// The deployable form of model `id`: its fold models, or a blender with its members'.
+pub fn load_predictor(project: &Project, id: &str) -> anyhow::Result<Predictor> {
+    let lb = leaderboard(project)?;
+    let row = known_row(project, &lb, id)?;
+    let member = |mid: &str| -> anyhow::Result<MemberModel> {
+        let saved = saved_model(project, mid)?;
+        Ok(MemberModel {
+            model_id: mid.to_string(),
+            blueprint: saved.candidate.describe(),
+            folds: saved.folds,
+        })
+    };
+    let (members, blender) = if !row.members.is_empty() {
+        let blender: Box<dyn Blender> = project
+            .load_json(&ModelFiles::of(id).blender())
+            .with_context(|| format!("model {id} is a blender without a saved blender"))?;
+        let members = row
+            .members
+            .iter()
+            .map(|m| member(m))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        (members, Some(blender))
+    } else {
+        (vec![member(id)?], None)
+    };
+    let profile: Option<Profile> = project.load_json_opt(project::PROFILE_FILE)?;
+    let classes = members
+        .first()
+        .and_then(|m| m.folds.first())
+        .map(|f| f.classes.clone())
+        .unwrap_or_default();
+    Ok(Predictor {
+        model_id: id.to_string(),
+        blueprint: row.blueprint.clone(),
+        target: project.settings.target.clone(),
+        classes,
+        members,
+        blender,
+        type_overrides: project.settings.type_overrides.clone(),
+        id_columns: profile.map(|p| p.id_like_columns).unwrap_or_default(),
+        allow_outside: project.settings.allow_outside,
+    })
+}
