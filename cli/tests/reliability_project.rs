@@ -20,9 +20,7 @@ use autopilot::project::{self, Project, ProjectError, atomic};
 use autopilot::synth::{self, DemoSpec};
 use blueprints::metrics::Metric;
 
-use crate::common::{autopilot, kill, output_within, run_args, stderr, text_demo};
-
-use crate::common::s;
+use crate::common::{autopilot, kill, output_within, run_args, s, stderr, text_demo};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
@@ -504,4 +502,46 @@ fn run_stops_when_image_features_cannot_be_cached() {
     }
     assert_one_clean_error(&out, &["caching the features of 'image'", "features"]);
     assert!(!err.contains("left out"), "{err}");
+}
+
+/// Reopening a project (tune, insights) does not decode its images again: a row whose image
+/// broke after `run` keeps its place (the partition still fits), and a row `run` skipped for an
+/// unreadable image is skipped again without being decoded.
+#[test]
+fn reopening_a_project_reuses_run_s_image_checks() {
+    let (tmp, csv, _) = demo_with_images(30);
+    let images: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("data/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let mut images = images;
+    images.sort();
+    // Broken before `run`: skipped by `run`.
+    std::fs::write(&images[0], b"not an image").unwrap();
+    let proj = tmp.path().join("p.autopilot");
+    let code = crate::common::cli(&[
+        "run",
+        s(&csv),
+        "--target",
+        synth::DEMO_TARGET,
+        "--project",
+        s(&proj),
+        "--baseline-only",
+        "--backbone",
+        "none",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0);
+    let data = autopilot::store::ProjectData::load(Project::open(&proj).unwrap()).unwrap();
+    let n = data.dataset.n_rows();
+    assert_eq!(n, data.partition.n_rows());
+    assert_eq!(data.dataset.skipped.len(), 1, "{:?}", data.dataset.skipped);
+    // Broken after `run`: a fresh load would skip it (and the partition would not fit).
+    std::fs::write(&images[1], b"not an image either").unwrap();
+    let fresh =
+        dataset::load(&csv, &Project::open(&proj).unwrap().settings.load_options()).unwrap();
+    assert_eq!(fresh.n_rows(), n - 1);
+    let again = autopilot::store::ProjectData::load(Project::open(&proj).unwrap()).unwrap();
+    assert_eq!(again.dataset.n_rows(), n);
+    assert_eq!(again.dataset.skipped, data.dataset.skipped);
 }

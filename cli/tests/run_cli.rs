@@ -9,7 +9,17 @@ use autopilot::partition::Partition;
 use autopilot::project::{self, Project};
 use blueprints::metrics::Metric;
 
-use crate::common::{cli, s};
+use crate::common::s;
+
+/// Runs the CLI in-process; `run` gets `--baseline-only` (these tests are about the project,
+/// the partition and the baseline; the blueprints are tested end to end in `tests/`).
+fn cli(args: &[&str]) -> i32 {
+    let mut all = args.to_vec();
+    if args.first() == Some(&"run") {
+        all.push("--baseline-only");
+    }
+    crate::common::cli(&all)
+}
 
 /// 600 rows, 3 classes, 60 "artists" of 10 rows each; every artist has one class (like the
 /// Spotify covers, where genre was assigned per artist).

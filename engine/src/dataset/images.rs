@@ -101,9 +101,21 @@ pub(crate) fn check_image_columns(
             tasks.push((i, col.name.as_str(), v.as_str()));
         }
     }
+    // Rows already known to have an unreadable image (a project reopening the data it checked).
+    let known: std::collections::BTreeMap<usize, &SkippedRow> = opts
+        .known_image_problems
+        .iter()
+        .flatten()
+        .map(|s| (s.row, s))
+        .collect();
     let check = |&(i, column, value): &(usize, &str, &str)| {
         let path = resolve(base_dir, value);
-        let result = if opts.check_images {
+        if let Some(&k) = known.get(&(i + 2))
+            && k.column == column
+        {
+            return Some((i, k.clone()));
+        }
+        let result = if opts.check_images && opts.known_image_problems.is_none() {
             check_image(&path, opts.max_image_pixels).map(|_| ())
         } else {
             // Only the path is checked, but a FIFO or a folder is still refused by name.

@@ -335,6 +335,10 @@ pub struct LoadOptions {
     pub max_bad_row_share: f64,
     /// Decode every image to validate it (in parallel); otherwise only paths are checked.
     pub check_images: bool,
+    /// The image problems found when these data were last checked (a project reopening the data
+    /// `run` checked): no image is decoded again, those rows are skipped as they were, and the
+    /// other paths are only checked to be regular files.
+    pub known_image_problems: Option<Vec<SkippedRow>>,
 }
 
 /// Pillow's default `MAX_IMAGE_PIXELS` (the limit of the shared image decoder).
@@ -349,6 +353,7 @@ impl Default for LoadOptions {
             max_image_pixels: DEFAULT_MAX_IMAGE_PIXELS,
             max_bad_row_share: 0.1,
             check_images: true,
+            known_image_problems: None,
         }
     }
 }

@@ -364,6 +364,17 @@ impl Project {
     }
 }
 
+/// SHA-256 of a data file (hex), what [`ProjectSettings::data_sha256`] holds; `None` for a
+/// folder of class folders.
+pub fn data_fingerprint(path: &Path) -> Result<Option<String>, ProjectError> {
+    use sha2::{Digest, Sha256};
+    if path.is_dir() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(|e| ProjectError::io(path, e))?;
+    Ok(Some(format!("{:x}", Sha256::digest(&bytes))))
+}
+
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_timestamp() -> String {
     let secs = std::time::SystemTime::now()

@@ -19,7 +19,7 @@ use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey
 use crate::leaderboard::{self, Leaderboard};
 use crate::model::{Candidate, FeatureList};
 use crate::partition::{self, Partition, PartitionSpec, fold_file};
-use crate::project::{self, Project, ProjectError, ProjectSettings};
+use crate::project::{self, Project, ProjectError, ProjectSettings, data_fingerprint};
 use crate::store;
 
 /// `backbones = ["none"]`: no image backbone, image columns are left out.
@@ -157,15 +157,6 @@ pub struct Session {
     /// Whether an existing project was reopened.
     pub reused: bool,
     _lock: project::WriterLock,
-}
-
-/// SHA-256 of a data file (hex); `None` for a folder.
-fn data_fingerprint(path: &Path) -> anyhow::Result<Option<String>> {
-    if path.is_dir() {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Some(features::cache::sha256_hex(&bytes)))
 }
 
 /// Refuses options that cannot work, before anything is read or written.

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use crate::dataset::{self, Dataset, Profile, Target};
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings};
 use crate::partition::Partition;
-use crate::project::{self, Project};
+use crate::project::{self, Project, data_fingerprint};
 
 /// The training data of a project, reloaded from its settings.
 #[derive(Debug)]
@@ -25,10 +25,26 @@ pub struct ProjectData {
 
 impl ProjectData {
     /// Reloads the data of `project`; errors when the data file is gone or changed so that the
-    /// partition no longer fits.
+    /// partition no longer fits. When the data file is the one `run` profiled (same SHA-256), its
+    /// images are not decoded again: the rows `run` skipped are skipped again (image files that
+    /// broke since then get no features: see [`crate::features`]).
     pub fn load(project: Project) -> anyhow::Result<ProjectData> {
         let s = &project.settings;
-        let dataset = dataset::load(&s.data_path, &s.load_options()).with_context(|| {
+        let profile: Option<Profile> = project.load_json_opt(project::PROFILE_FILE)?;
+        let mut opts = s.load_options();
+        if let Some(p) = &profile
+            && s.data_sha256.is_some()
+            && s.data_sha256 == data_fingerprint(&s.data_path)?
+        {
+            opts.known_image_problems = Some(
+                p.skipped
+                    .iter()
+                    .filter(|r| r.column != s.target)
+                    .cloned()
+                    .collect(),
+            );
+        }
+        let dataset = dataset::load(&s.data_path, &opts).with_context(|| {
             format!(
                 "reloading the training data of project {}",
                 project.dir().display()
@@ -45,7 +61,6 @@ impl ProjectData {
                 dataset.n_rows()
             );
         }
-        let profile: Option<Profile> = project.load_json_opt(project::PROFILE_FILE)?;
         Ok(ProjectData {
             project,
             dataset,
