@@ -5,12 +5,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::out::outln;
 use autopilot::model::apm::write_apm;
-use autopilot::project::Project;
 use autopilot::project::outputs::check_output;
 use autopilot::store::{load_predictor, resolve_model_id};
 
@@ -29,9 +27,7 @@ pub struct ExportArgs {
 
 /// Executes `autopilot export`.
 pub fn execute(args: ExportArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
-    let project = Project::open(&dir)?;
+    let project = super::open_project(args.project.as_deref())?;
     check_output(
         &args.output,
         Some(project.dir()),

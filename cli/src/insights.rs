@@ -83,7 +83,7 @@ pub struct InsightsArgs {
 /// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
 pub(crate) fn project_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    super::leaderboard::find_project(given, &cwd)
+    Ok(autopilot::project::find_project(given, &cwd)?)
 }
 
 /// The model to explain: the given id, or the project's best model (the one `predict best` uses).

@@ -5,7 +5,7 @@
 //! project and is permanent (as in DataRobot), so later listings show them too.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use blueprints::metrics::Metric;
@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::out::outln;
 use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores};
-use autopilot::project::{self, Project};
+use autopilot::project;
 use autopilot::store::best_model;
 
 /// Arguments of `autopilot leaderboard`.
@@ -33,39 +33,6 @@ pub struct LeaderboardArgs {
     pub holdout: bool,
     /// Show the details of this model id (e.g. M1) instead of the whole leaderboard.
     pub model: Option<String>,
-}
-
-/// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
-pub(crate) fn find_project(given: Option<&Path>, cwd: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.to_path_buf());
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(cwd)
-        .with_context(|| format!("listing {}", cwd.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_dir()
-                && p.extension().is_some_and(|e| e == "autopilot")
-                && p.join(project::PROJECT_FILE).is_file()
-        })
-        .collect();
-    found.sort();
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => anyhow::bail!(
-            "no *.autopilot project in {}; pass --project DIR",
-            cwd.display()
-        ),
-        _ => anyhow::bail!(
-            "several projects in {} ({}); pass --project DIR",
-            cwd.display(),
-            found
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
 }
 
 /// A copy of `row` without holdout scores unless `unlocked`.
@@ -133,9 +100,7 @@ fn render_model(row: &LeaderboardRow, unlocked: bool) -> String {
 
 /// Executes `autopilot leaderboard`.
 pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let dir = find_project(args.project.as_deref(), &cwd)?;
-    let project = Project::open(&dir)?;
+    let project = super::open_project(args.project.as_deref())?;
     let mut lb: Leaderboard = project
         .load_json_opt(project::LEADERBOARD_FILE)?
         .unwrap_or_default();
@@ -155,7 +120,7 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
                 let ids: Vec<&str> = lb.rows.iter().map(|r| r.model_id.as_str()).collect();
                 format!(
                     "no model '{id}' in {} (models: {})",
-                    dir.display(),
+                    project.dir().display(),
                     ids.join(", ")
                 )
             })?;
@@ -181,32 +146,11 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
                 });
                 outln!("{}", serde_json::to_string_pretty(&out)?)?;
             } else if lb.rows.is_empty() {
-                outln!("{}: no models yet", dir.display())?;
+                outln!("{}: no models yet", project.dir().display())?;
             } else {
                 outln!("{}", lb.render_text(args.metric, best))?;
             }
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_single_project_in_a_folder() {
-        let tmp = tempfile::tempdir().unwrap();
-        assert!(find_project(None, tmp.path()).is_err());
-        let a = tmp.path().join("a.autopilot");
-        std::fs::create_dir(&a).unwrap();
-        std::fs::write(a.join(project::PROJECT_FILE), "{}").unwrap();
-        assert_eq!(find_project(None, tmp.path()).unwrap(), a);
-        let b = tmp.path().join("b.autopilot");
-        std::fs::create_dir(&b).unwrap();
-        std::fs::write(b.join(project::PROJECT_FILE), "{}").unwrap();
-        let e = find_project(None, tmp.path()).unwrap_err().to_string();
-        assert!(e.contains("several projects"), "{e}");
-        assert_eq!(find_project(Some(&b), tmp.path()).unwrap(), b);
-    }
 }

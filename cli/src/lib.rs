@@ -68,6 +68,13 @@ pub enum Command {
     Report(ReportArgs),
 }
 
+/// The project of `--project DIR`, or the single `*.autopilot` folder in the current directory.
+fn open_project(given: Option<&std::path::Path>) -> anyhow::Result<autopilot::project::Project> {
+    let cwd = std::env::current_dir()?;
+    let dir = autopilot::project::find_project(given, &cwd)?;
+    Ok(autopilot::project::Project::open(&dir)?)
+}
+
 /// Runs the CLI on `args` (including the program name) and returns the process exit code.
 pub fn main_with_args<I, T>(args: I) -> i32
 where

@@ -5,13 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::out::outln;
 use autopilot::model::apm::read_apm;
 use autopilot::model::{FeatureSource, PredictionReport};
-use autopilot::project::Project;
 use autopilot::project::outputs::check_output;
 use autopilot::store::{load_predictor, resolve_model_id};
 
@@ -72,9 +70,7 @@ pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
         )?;
         return Ok(());
     }
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
-    let project = Project::open(&dir)?;
+    let project = super::open_project(args.project.as_deref())?;
     check_output(
         &args.output,
         Some(project.dir()),

@@ -4,14 +4,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use blueprints::metrics::Metric;
 use blueprints::params::ParamSpec;
 use clap::Args;
 
 use super::out::{out, outln};
 use autopilot::autopilot::Event;
-use autopilot::project::Project;
 use autopilot::session::tune::{self, TuneRequest};
 
 /// Arguments of `autopilot tune`.
@@ -63,15 +61,15 @@ fn render_params(specs: &[ParamSpec]) -> String {
 
 /// Executes `autopilot tune`.
 pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let dir = super::leaderboard::find_project(args.project.as_deref(), &cwd)?;
+    let project = super::open_project(args.project.as_deref())?;
+    let dir = project.dir().to_path_buf();
     let req = TuneRequest {
         model: args.model.clone(),
         set: args.set.clone(),
         search: args.search.clone(),
     };
     if args.list || (args.set.is_empty() && args.search.is_empty()) {
-        let (parent, params) = tune::tunable(&Project::open(&dir)?, &args.model)?;
+        let (parent, params) = tune::tunable(&project, &args.model)?;
         if args.json {
             outln!("{}", serde_json::to_string_pretty(&params)?)?;
         } else {

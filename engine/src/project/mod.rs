@@ -51,6 +51,9 @@ pub enum ProjectError {
         "{dir}: not an autopilot project (no {PROJECT_FILE}); create one with 'autopilot run DATA --target COL --project {dir}'"
     )]
     NotAProject { dir: PathBuf },
+    /// No project folder was given and none (or more than one) is in the current folder.
+    #[error("{what}")]
+    NotFound { what: String },
     /// `create` on a folder that already holds a project.
     #[error("{dir}: a project already exists here")]
     AlreadyExists { dir: PathBuf },
@@ -364,6 +367,43 @@ impl Project {
     }
 }
 
+/// Finds the project folder: the given one, or the single `*.autopilot` folder in `cwd`.
+pub fn find_project(given: Option<&Path>, cwd: &Path) -> Result<PathBuf, ProjectError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cwd)
+        .map_err(|e| ProjectError::io(cwd, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.extension().is_some_and(|e| e == "autopilot")
+                && p.join(PROJECT_FILE).is_file()
+        })
+        .collect();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(ProjectError::NotFound {
+            what: format!(
+                "no *.autopilot project in {}; pass --project DIR",
+                cwd.display()
+            ),
+        }),
+        _ => Err(ProjectError::NotFound {
+            what: format!(
+                "several projects in {} ({}); pass --project DIR",
+                cwd.display(),
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
 /// SHA-256 of a data file (hex), what [`ProjectSettings::data_sha256`] holds; `None` for a
 /// folder of class folders.
 pub fn data_fingerprint(path: &Path) -> Result<Option<String>, ProjectError> {
@@ -481,5 +521,21 @@ mod tests {
         // `date -u -d @1709251199` -> 2024-02-29 23:59:59 (a leap day).
         assert_eq!(format_utc(1_709_251_199), "2024-02-29T23:59:59Z");
         assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn finds_the_single_project_in_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(find_project(None, tmp.path()).is_err());
+        let a = tmp.path().join("a.autopilot");
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join(PROJECT_FILE), "{}").unwrap();
+        assert_eq!(find_project(None, tmp.path()).unwrap(), a);
+        let b = tmp.path().join("b.autopilot");
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join(PROJECT_FILE), "{}").unwrap();
+        let e = find_project(None, tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("several projects"), "{e}");
+        assert_eq!(find_project(Some(&b), tmp.path()).unwrap(), b);
     }
 }
