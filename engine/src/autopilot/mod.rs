@@ -11,6 +11,8 @@ pub mod candidates;
 pub mod evaluate;
 pub mod project_data;
 mod runner;
+#[cfg(test)]
+mod scheduler_tests;
 pub mod text_search;
 pub mod tuning;
 
