@@ -10,6 +10,8 @@ pub mod blend;
 pub mod candidates;
 pub mod evaluate;
 mod runner;
+#[cfg(test)]
+mod scheduler_tests;
 pub mod text_search;
 pub mod tuning;
 
