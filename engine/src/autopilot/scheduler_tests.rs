@@ -18,10 +18,11 @@ use blueprints::metrics::Metric;
 use blueprints::params::{ParamDomain, ParamSpec};
 use blueprints::{Estimator, Features, FitContext};
 
-use super::{Autopilot, AutopilotOptions, Candidate, Event, Mode};
+use super::{Autopilot, AutopilotOptions, Event, Mode};
 use crate::dataset::{Column, ColumnType, Dataset};
 use crate::leaderboard::{Leaderboard, LeaderboardRow};
-use crate::model::{BlockSpec, FeatureInputs, ImageKey, ImageMatrix};
+use crate::features::{FeatureInputs, FeatureKey, FeatureMatrix, ImageKey};
+use crate::model::{BlockSpec, Candidate};
 use crate::partition::Partition;
 use crate::project::{Project, ProjectSettings};
 
@@ -183,7 +184,7 @@ struct Fixture {
     classes: Vec<String>,
     partition: Partition,
     /// Fake image features (same `class + u` column) per backbone.
-    images: BTreeMap<ImageKey, Arc<ImageMatrix>>,
+    images: BTreeMap<FeatureKey, Arc<FeatureMatrix>>,
 }
 
 impl Fixture {
@@ -215,13 +216,13 @@ impl Fixture {
             .collect();
         let features =
             Array2::from_shape_fn((rows, 2), |(r, j)| if j == 0 { x[r] as f32 } else { 0.0 });
-        let matrix = Arc::new(ImageMatrix {
+        let matrix = Arc::new(FeatureMatrix {
             features,
             ok: vec![true; rows],
         });
         let images = ["bb1", "bb2"]
             .iter()
-            .map(|b| (image_key(b), matrix.clone()))
+            .map(|b| (FeatureKey::Image(image_key(b)), matrix.clone()))
             .collect();
         let dir = tempfile::tempdir().unwrap();
         Project::create(
@@ -272,7 +273,9 @@ impl Fixture {
         sink: Rc<RefCell<Vec<Event>>>,
     ) -> Autopilot<'a> {
         let mut inputs = FeatureInputs::new(&self.ds);
-        inputs.images = self.images.clone();
+        for (k, m) in &self.images {
+            inputs.insert(k.clone(), m.clone());
+        }
         Autopilot::new(
             project,
             inputs,
