@@ -55,7 +55,9 @@ pub fn weights_available(backbones: &[&str]) -> bool {
 /// empty folder) and pip is replaced by `false`, so backbones and MiniLM fail at once.
 pub fn autopilot(cache: &Path) -> Command {
     // Set for the CLI package's tests (the binary's package); the e2e tests do not spawn it.
-    let bin = option_env!("CARGO_BIN_EXE_autopilot").expect("the autopilot binary");
+    let Some(bin) = option_env!("CARGO_BIN_EXE_autopilot") else {
+        panic!("only the CLI package's tests start the autopilot binary");
+    };
     let mut c = Command::new(bin);
     c.env("AUTOPILOT_CACHE", cache)
         .env("AUTOPILOT_PYTHON", "false")

@@ -20,8 +20,8 @@ use blueprints::{Estimator, Features, FitContext};
 
 use super::{Autopilot, AutopilotOptions, Event, Mode};
 use crate::dataset::{Column, ColumnType, Dataset};
-use crate::leaderboard::{Leaderboard, LeaderboardRow};
 use crate::features::{FeatureInputs, FeatureKey, FeatureMatrix, ImageKey};
+use crate::leaderboard::{Leaderboard, LeaderboardRow};
 use crate::model::{BlockSpec, Candidate};
 use crate::partition::Partition;
 use crate::project::{Project, ProjectSettings};
