@@ -339,6 +339,8 @@ pub struct LoadOptions {
     /// `run` checked): no image is decoded again, those rows are skipped as they were, and the
     /// other paths are only checked to be regular files.
     pub known_image_problems: Option<Vec<SkippedRow>>,
+    /// Read every column as text (no type inference), unless overridden.
+    pub all_text: bool,
 }
 
 /// Pillow's default `MAX_IMAGE_PIXELS` (the limit of the shared image decoder).
@@ -354,6 +356,7 @@ impl Default for LoadOptions {
             max_bad_row_share: 0.1,
             check_images: true,
             known_image_problems: None,
+            all_text: false,
         }
     }
 }
@@ -432,6 +435,7 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
                 .rev()
                 .find(|(c, _)| c == name)
                 .map(|(_, k)| *k)
+                .or(opts.all_text.then_some(ColumnType::Text))
                 .or(known)
                 .unwrap_or_else(|| infer_type(&values));
             Column {

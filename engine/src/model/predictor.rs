@@ -198,17 +198,18 @@ impl Predictor {
         out: &Path,
         source: &FeatureSource,
     ) -> anyhow::Result<PredictionReport> {
-        // Pass 1: column names, and every row as text (no image checks, nothing dropped).
-        let names = dataset::load(
+        // Pass 1: every row as text (no image checks, nothing dropped), and the column names.
+        let raw = dataset::load(
             data,
             &LoadOptions {
+                all_text: true,
                 check_images: false,
                 max_bad_row_share: 1.0,
                 allow_outside: true,
                 ..LoadOptions::default()
             },
-        )?
-        .column_names();
+        )?;
+        let names = raw.column_names();
         let missing: Vec<String> = self
             .required_columns()
             .into_iter()
@@ -228,19 +229,6 @@ impl Predictor {
                 names.join(", ")
             );
         }
-        let raw = dataset::load(
-            data,
-            &LoadOptions {
-                type_overrides: names
-                    .iter()
-                    .map(|n| (n.clone(), ColumnType::Text))
-                    .collect(),
-                check_images: false,
-                max_bad_row_share: 1.0,
-                allow_outside: true,
-                ..LoadOptions::default()
-            },
-        )?;
         let n = raw.n_rows();
         // Pass 2: the model's column kinds, images checked; unreadable ones are skipped rows.
         let image_cols: BTreeSet<String> =
