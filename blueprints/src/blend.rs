@@ -10,12 +10,13 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
 use crate::fit_input::check_labels;
 use crate::linear::LogisticRegression;
 use crate::numeric::{PROB_FLOOR, floor_and_normalize};
-use crate::params::{ParamDomain, ParamSpec, parse_bool, parse_choice, parse_float, unknown_param};
+use crate::params::{Param, ParamSpec, Tunable, unknown_param};
+use crate::{choice_enum, field};
 
 /// Combines per-model probability matrices; serializable as `Box<dyn Blender>`.
 #[typetag::serde(tag = "blender")]
@@ -153,7 +154,16 @@ impl Blender for MeanBlender {
 }
 
 const GLM: &str = "GLM Stacker";
-const INPUTS: [&str; 2] = ["log", "prob"];
+
+choice_enum! {
+    /// What a stacker takes from each base model's probabilities.
+    pub enum StackInput {
+        /// Log-probabilities (clipped at [`PROB_FLOOR`]).
+        Log = "log",
+        /// Probabilities.
+        Prob = "prob",
+    }
+}
 
 /// Stacking: a multinomial logistic regression (see [`LogisticRegression`], dense block
 /// standardised) whose features are the base models' log-probabilities (default; clipped at
@@ -164,11 +174,11 @@ pub struct GlmStacker {
     /// Inverse regularisation strength of the stacking model.
     pub c: f64,
     /// `log` (log-probabilities) or `prob` (probabilities) as stacking features.
-    pub input: String,
+    pub input: StackInput,
     /// Balanced class weights in the stacking model.
     pub balanced: bool,
     /// The fitted stacking model.
-    pub model: Option<LogisticRegression>,
+    pub model: Fitted<LogisticRegression>,
     /// Number of models seen in `fit`.
     pub n_models: usize,
     /// Number of classes seen in `fit`.
@@ -179,9 +189,9 @@ impl Default for GlmStacker {
     fn default() -> Self {
         Self {
             c: 1.0,
-            input: "log".into(),
+            input: StackInput::Log,
             balanced: true,
-            model: None,
+            model: Fitted::default(),
             n_models: 0,
             n_classes: 0,
         }
@@ -193,12 +203,30 @@ impl GlmStacker {
         let views: Vec<ArrayView2<f32>> = preds.to_vec();
         let stacked =
             ndarray::concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((0, 0)));
-        let x = if self.input == "prob" {
-            stacked
-        } else {
-            stacked.mapv(|v| v.max(PROB_FLOOR as f32).ln())
+        let x = match self.input {
+            StackInput::Prob => stacked,
+            StackInput::Log => stacked.mapv(|v| v.max(PROB_FLOOR as f32).ln()),
         };
         Features::dense(x)
+    }
+}
+
+impl Tunable for GlmStacker {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::log_float(
+                "C",
+                1e-6..=1e6,
+                field!(c),
+                "inverse regularisation strength",
+            ),
+            Param::choice(
+                "input",
+                field!(input),
+                "stack log-probabilities or probabilities",
+            ),
+            Param::bool("balanced", field!(balanced), "balanced class weights"),
+        ]
     }
 }
 
@@ -209,44 +237,15 @@ impl Blender for GlmStacker {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::new(
-                "C",
-                self.c,
-                ParamDomain::Float {
-                    min: 1e-6,
-                    max: 1e6,
-                    log: true,
-                },
-                "inverse regularisation strength",
-            ),
-            ParamSpec::new(
-                "input",
-                &self.input,
-                ParamDomain::Choice(INPUTS.iter().map(|s| s.to_string()).collect()),
-                "stack log-probabilities or probabilities",
-            ),
-            ParamSpec::new(
-                "balanced",
-                self.balanced,
-                ParamDomain::Bool,
-                "balanced class weights",
-            ),
-        ]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "C" => self.c = parse_float(name, value, 1e-6, 1e6)?,
-            "input" => self.input = parse_choice(name, value, &INPUTS)?,
-            "balanced" => self.balanced = parse_bool(name, value)?,
-            _ => return Err(unknown_param(GLM, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(GLM, name, value)
     }
 
     fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()> {
-        self.model = None;
+        self.model.clear();
         let rows = check_predictions(oof, None, ctx.n_classes)?;
         check_labels(rows, y, ctx)?;
         let mut lr = LogisticRegression {
@@ -255,17 +254,14 @@ impl Blender for GlmStacker {
             ..LogisticRegression::default()
         };
         lr.fit(&self.features(oof), y, ctx)?;
-        self.model = Some(lr);
+        self.model = lr.into();
         self.n_models = oof.len();
         self.n_classes = ctx.n_classes;
         Ok(())
     }
 
     fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>> {
-        let model = self
-            .model
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(GLM.into()))?;
+        let model = self.model.get(GLM)?;
         check_predictions(preds, Some(self.n_models), self.n_classes)?;
         model.predict_proba(&self.features(preds))
     }
@@ -324,6 +320,17 @@ fn balanced_log_loss(sum: &Array2<f64>, total: f64, y: &[u32], n_classes: usize)
     present.iter().sum::<f64>() / present.len().max(1) as f64
 }
 
+impl Tunable for EnsembleSelection {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![Param::int(
+            "rounds",
+            1..=1000,
+            field!(rounds),
+            "greedy selection rounds (weights are multiples of 1/rounds)",
+        )]
+    }
+}
+
 #[typetag::serde]
 impl Blender for EnsembleSelection {
     fn name(&self) -> String {
@@ -331,20 +338,11 @@ impl Blender for EnsembleSelection {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::new(
-            "rounds",
-            self.rounds,
-            ParamDomain::Int { min: 1, max: 1000 },
-            "greedy selection rounds (weights are multiples of 1/rounds)",
-        )]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "rounds" => self.rounds = crate::params::parse_int(name, value, 1, 1000)? as usize,
-            _ => return Err(unknown_param(ENSEMBLE, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(ENSEMBLE, name, value)
     }
 
     fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()> {

@@ -1,8 +1,9 @@
 //! The estimator trait every model blueprint implements.
 
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{BlueprintError, Result};
 use crate::features::Features;
 use crate::params::{ParamSpec, SearchDim};
 
@@ -25,6 +26,43 @@ impl FitContext {
             seed,
             sample_weight: None,
         }
+    }
+}
+
+/// A model's fitted state: empty before `fit`. Serializes exactly as the `Option<T>` it wraps
+/// (`null` when empty), so saved models read back unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fitted<T>(Option<T>);
+
+impl<T> Default for Fitted<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T> From<T> for Fitted<T> {
+    fn from(state: T) -> Self {
+        Self(Some(state))
+    }
+}
+
+impl<T> Fitted<T> {
+    /// The state, or [`BlueprintError::NotFitted`] naming `task`.
+    pub fn get(&self, task: &str) -> Result<&T> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| BlueprintError::NotFitted(task.into()))
+    }
+
+    /// The state, if fitted.
+    pub fn as_option(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+
+    /// Forgets the state (at the start of a new fit).
+    pub fn clear(&mut self) {
+        self.0 = None;
     }
 }
 
@@ -119,4 +157,51 @@ pub fn finite_difference_logit_gradient(
     Ok((0..d)
         .map(|j| ((centred(2 * j) - centred(2 * j + 1)) / (2.0 * f64::from(h))) as f32)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitted_serializes_as_an_option() {
+        let empty: Fitted<u32> = Fitted::default();
+        assert_eq!(serde_json::to_string(&empty).unwrap(), "null");
+        assert_eq!(serde_json::to_string(&Fitted::from(3u32)).unwrap(), "3");
+        let back: Fitted<u32> = serde_json::from_str("3").unwrap();
+        assert_eq!(back.get("x").unwrap(), &3);
+        assert_eq!(
+            empty.get("Toy").unwrap_err().to_string(),
+            "Toy is not fitted"
+        );
+    }
+
+    /// Unfitted estimators serialize as before the typed parameters: choices as their names,
+    /// the fitted state as `null`.
+    #[test]
+    fn saved_json_keeps_its_form() {
+        let json = |e: Box<dyn Estimator>| serde_json::to_string(&e).unwrap();
+        let gbdt = json(Box::<crate::tree::GradientBoosting>::default());
+        assert!(gbdt.contains(r#""class_weight":"balanced""#), "{gbdt}");
+        assert!(gbdt.ends_with(r#""fitted":null}"#), "{gbdt}");
+        let rf = json(Box::<crate::tree::RandomForest>::default());
+        assert!(rf.contains(r#""max_features":"sqrt""#), "{rf}");
+        let knn = json(Box::<crate::knn::Knn>::default());
+        assert!(
+            knn.contains(r#""metric":"cosine","weights":"distance""#),
+            "{knn}"
+        );
+        let lr = json(Box::<crate::linear::LogisticRegression>::default());
+        assert!(
+            lr.contains(r#""balanced":true"#) && lr.contains(r#""fitted":null"#),
+            "{lr}"
+        );
+        let old = r#"{"estimator":"RandomForest","params":{"n_estimators":3,"extra_trees":false,
+            "max_features":"half","max_depth":-1,"max_leaf_nodes":-1,"min_samples_leaf":1,
+            "bootstrap":true,"max_samples":1.0,"class_weight":"none","max_bin":255},"fitted":null}"#;
+        let back: Box<dyn Estimator> = serde_json::from_str(old).unwrap();
+        let specs = back.params();
+        assert_eq!(specs[2].value, "half");
+        assert_eq!(specs[8].value, "none");
+    }
 }

@@ -1,13 +1,17 @@
 //! Checks and bookkeeping shared by every estimator's `fit`: input validation, the mapping
-//! between the classes present in a training fold and the full label set, and row weights.
+//! between the classes present in a training fold and the full label set, row weights, the
+//! stratified validation split, and the column check at predict time.
 
 use ndarray::{Array2, ArrayView2};
+use rand::Rng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BlueprintError, Result};
 use crate::estimator::FitContext;
 use crate::features::Features;
 use crate::numeric::floor_and_normalize;
+use crate::params::{Access, Param};
 
 /// Validates a fit call: finite features with rows and columns, one label per row, every label
 /// below `ctx.n_classes`, and (when given) one finite non-negative sample weight per row with a
@@ -124,6 +128,41 @@ impl ClassMap {
     }
 }
 
+crate::choice_enum! {
+    /// How rows are weighted by class (scikit-learn's `class_weight`).
+    pub enum ClassWeight {
+        /// Row weights as given.
+        None = "none",
+        /// Row weights times `n_rows / (n_present_classes * count(class))`.
+        Balanced = "balanced",
+    }
+}
+
+impl ClassWeight {
+    /// `Balanced` when `balanced`, else `None`.
+    pub fn from_balanced(balanced: bool) -> Self {
+        if balanced {
+            ClassWeight::Balanced
+        } else {
+            ClassWeight::None
+        }
+    }
+
+    /// The `class_weight` hyperparameter as the tree ensembles and the SNN declare it.
+    pub fn param<E: 'static>(access: Access<E, ClassWeight>) -> Param<E> {
+        Param::choice(
+            "class_weight",
+            access,
+            "balanced gives every class the same total weight",
+        )
+    }
+
+    /// Whether classes are reweighted to equal total weight.
+    pub fn is_balanced(self) -> bool {
+        self == ClassWeight::Balanced
+    }
+}
+
 /// Per-row weights: the caller's sample weights (or 1) times, when `balanced`, the class weight
 /// `n_rows / (n_present_classes * count(class))` (scikit-learn's `class_weight="balanced"`,
 /// counted over the classes present in `y_compact`).
@@ -148,6 +187,84 @@ pub fn row_weights(
         }
     }
     w
+}
+
+/// A fit's labels made ready (after [`check_fit_input`]): the present classes, the labels in
+/// their compact numbering and the row weights.
+#[derive(Debug, Clone)]
+pub struct FitLabels {
+    /// Present classes and the full class count.
+    pub classes: ClassMap,
+    /// Labels in `0..classes.n_present()`.
+    pub y: Vec<u32>,
+    /// Per-row weights ([`row_weights`]).
+    pub weights: Vec<f64>,
+}
+
+impl FitLabels {
+    /// Checks the fit input and prepares its labels and row weights.
+    pub fn new(
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        class_weight: ClassWeight,
+    ) -> Result<Self> {
+        check_fit_input(x, y, ctx)?;
+        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let yc = classes.compact(y);
+        let weights = row_weights(
+            &yc,
+            classes.n_present(),
+            ctx.sample_weight.as_deref(),
+            class_weight.is_balanced(),
+        );
+        Ok(Self {
+            classes,
+            y: yc,
+            weights,
+        })
+    }
+}
+
+/// Splits `0..y.len()` into (train, validation), stratified by class: about `fraction` of each
+/// class (shuffled with `rng`) goes to validation, but every class keeps at least one training
+/// row. Both ascending.
+pub fn stratified_split<R: Rng + ?Sized>(
+    y: &[u32],
+    n_classes: usize,
+    fraction: f64,
+    rng: &mut R,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
+    for (i, &c) in y.iter().enumerate() {
+        by_class[c as usize].push(i);
+    }
+    let mut train = Vec::with_capacity(y.len());
+    let mut valid = Vec::new();
+    for mut rows in by_class {
+        rows.shuffle(rng);
+        let n_val =
+            ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
+        valid.extend_from_slice(&rows[..n_val]);
+        train.extend_from_slice(&rows[n_val..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
+}
+
+/// Checks `x` at predict time: valid, with the `n_dense` dense and `n_sparse` sparse columns
+/// the model was fitted on.
+pub fn check_predict_columns(x: &Features, n_dense: usize, n_sparse: usize) -> Result<()> {
+    x.validate()?;
+    if x.n_dense() != n_dense || x.n_sparse() != n_sparse {
+        return Err(BlueprintError::InvalidInput(format!(
+            "model was fitted on {n_dense} dense + {n_sparse} sparse columns but got {} + {}",
+            x.n_dense(),
+            x.n_sparse()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

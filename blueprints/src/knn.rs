@@ -14,33 +14,50 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
-use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::error::Result;
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, check_fit_input};
-use crate::params::{
-    ParamDomain, ParamSpec, SearchDim, parse_choice, parse_float, parse_int, unknown_param,
-};
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels, check_predict_columns};
+use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::{choice_enum, field};
 
 const NAME: &str = "k-Nearest Neighbours";
-const METRICS: [&str; 2] = ["cosine", "euclidean"];
-const WEIGHTS: [&str; 2] = ["uniform", "distance"];
 /// Query rows per parallel task.
 const QUERY_CHUNK: usize = 64;
+
+choice_enum! {
+    /// The distance between rows.
+    pub enum Metric {
+        /// 1 − cosine similarity.
+        Cosine = "cosine",
+        /// Euclidean distance.
+        Euclidean = "euclidean",
+    }
+}
+
+choice_enum! {
+    /// How neighbours' votes are weighted.
+    pub enum Weights {
+        /// Every neighbour counts the same.
+        Uniform = "uniform",
+        /// Inverse distance.
+        Distance = "distance",
+    }
+}
 
 /// k-nearest-neighbour classifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Knn {
     /// Number of neighbours.
     pub k: usize,
-    /// `cosine` or `euclidean`.
-    pub metric: String,
-    /// `uniform` or `distance`.
-    pub weights: String,
+    /// Distance between rows.
+    pub metric: Metric,
+    /// Vote weighting.
+    pub weights: Weights,
     /// Added to every class's vote share before normalising.
     pub smoothing: f64,
     /// Fitted state (the training rows).
-    pub fitted: Option<FittedKnn>,
+    pub fitted: Fitted<FittedKnn>,
 }
 
 /// The training rows a fitted k-NN model searches.
@@ -62,10 +79,10 @@ impl Default for Knn {
     fn default() -> Self {
         Self {
             k: 10,
-            metric: "cosine".into(),
-            weights: "distance".into(),
+            metric: Metric::Cosine,
+            weights: Weights::Distance,
             smoothing: 1e-3,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 }
@@ -119,7 +136,7 @@ impl FittedKnn {
 
     /// Vote shares of the present classes for one query row.
     fn vote(&self, dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> Vec<f64> {
-        let cosine = spec.metric == "cosine";
+        let cosine = spec.metric == Metric::Cosine;
         let mut cand: Vec<(f64, usize)> = dots
             .iter()
             .enumerate()
@@ -147,10 +164,10 @@ impl FittedKnn {
         let any_zero = cand.iter().any(|c| c.0 == 0.0);
         let mut votes = vec![0.0; self.classes.n_present()];
         for &(dist, t) in &cand {
-            let w = match (spec.weights.as_str(), any_zero) {
-                ("distance", true) => f64::from(u8::from(dist == 0.0)),
-                ("distance", false) => 1.0 / dist,
-                _ => 1.0,
+            let w = match (spec.weights, any_zero) {
+                (Weights::Distance, true) => f64::from(u8::from(dist == 0.0)),
+                (Weights::Distance, false) => 1.0 / dist,
+                (Weights::Uniform, _) => 1.0,
             };
             votes[self.y[t] as usize] += w * self.row_weight[t];
         }
@@ -166,6 +183,26 @@ impl FittedKnn {
     }
 }
 
+impl Tunable for Knn {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::int("k", 1..=1000, field!(k), "number of neighbours"),
+            Param::choice("metric", field!(metric), "distance between rows"),
+            Param::choice(
+                "weights",
+                field!(weights),
+                "vote weight: equal or inverse distance",
+            ),
+            Param::log_float(
+                "smoothing",
+                1e-9..=1.0,
+                field!(smoothing),
+                "added to each class's vote share so no probability is 0",
+            ),
+        ]
+    }
+}
+
 #[typetag::serde]
 impl Estimator for Knn {
     fn name(&self) -> String {
@@ -173,94 +210,35 @@ impl Estimator for Knn {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::new(
-                "k",
-                self.k,
-                ParamDomain::Int { min: 1, max: 1000 },
-                "number of neighbours",
-            ),
-            ParamSpec::new(
-                "metric",
-                &self.metric,
-                ParamDomain::Choice(METRICS.iter().map(|s| s.to_string()).collect()),
-                "distance between rows",
-            ),
-            ParamSpec::new(
-                "weights",
-                &self.weights,
-                ParamDomain::Choice(WEIGHTS.iter().map(|s| s.to_string()).collect()),
-                "vote weight: equal or inverse distance",
-            ),
-            ParamSpec::new(
-                "smoothing",
-                self.smoothing,
-                ParamDomain::Float {
-                    min: 1e-9,
-                    max: 1.0,
-                    log: true,
-                },
-                "added to each class's vote share so no probability is 0",
-            ),
-        ]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "k" => self.k = parse_int(name, value, 1, 1000)? as usize,
-            "metric" => self.metric = parse_choice(name, value, &METRICS)?,
-            "weights" => self.weights = parse_choice(name, value, &WEIGHTS)?,
-            "smoothing" => self.smoothing = parse_float(name, value, 1e-9, 1.0)?,
-            _ => return Err(unknown_param(NAME, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(NAME, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        check_fit_input(x, y, ctx)?;
-        self.fitted = None;
-        if !METRICS.contains(&self.metric.as_str()) || !WEIGHTS.contains(&self.weights.as_str()) {
-            return Err(BlueprintError::InvalidParam {
-                name: "metric/weights".into(),
-                value: format!("{}/{}", self.metric, self.weights),
-                reason: "unknown metric or weighting".into(),
-            });
-        }
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
-        let row_weight = match &ctx.sample_weight {
-            Some(w) => w.iter().map(|&v| v as f64).collect(),
-            None => vec![1.0; y.len()],
-        };
+        let labels = FitLabels::new(x, y, ctx, ClassWeight::None)?;
+        self.fitted.clear();
         let x = Features {
             dense: x.dense.clone(),
             sparse: x.sparse.clone(),
             names: Vec::new(),
         };
-        self.fitted = Some(FittedKnn {
+        self.fitted = FittedKnn {
             sq_norms: row_sq_norms(&x),
-            y: classes.compact(y),
-            row_weight,
-            classes,
+            y: labels.y,
+            row_weight: labels.weights,
+            classes: labels.classes,
             x,
-        });
+        }
+        .into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        let fit = self
-            .fitted
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(NAME.into()))?;
-        x.validate()?;
-        if x.n_dense() != fit.x.n_dense() || x.n_sparse() != fit.x.n_sparse() {
-            return Err(BlueprintError::InvalidInput(format!(
-                "model was fitted on {} dense + {} sparse columns but got {} + {}",
-                fit.x.n_dense(),
-                fit.x.n_sparse(),
-                x.n_dense(),
-                x.n_sparse()
-            )));
-        }
+        let fit = self.fitted.get(NAME)?;
+        check_predict_columns(x, fit.x.n_dense(), fit.x.n_sparse())?;
         let csc = fit.x.sparse.as_ref().map(|s| s.to_csc());
         let q_sq = row_sq_norms(x);
         let mut out = Array2::<f64>::zeros((x.n_rows(), fit.classes.n_present()));
@@ -326,10 +304,10 @@ mod tests {
     fn matches_sklearn_dense_and_sparse() {
         #[rustfmt::skip]
         let cases = [
-            ("cosine", "uniform", [[0.25, 0.5, 0.25], [0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.5, 0.5, 0.0]]),
-            ("cosine", "distance", [[0.733957, 0.199726, 0.066317], [0.348466, 0.651534, 0.0], [0.112838, 0.776188, 0.110975], [0.348438, 0.651562, 0.0]]),
-            ("euclidean", "uniform", [[0.25, 0.5, 0.25], [0.25, 0.75, 0.0], [0.0, 0.75, 0.25], [0.5, 0.5, 0.0]]),
-            ("euclidean", "distance", [[0.466526, 0.369574, 0.1639], [0.264705, 0.735295, 0.0], [0.0, 0.799336, 0.200664], [0.405844, 0.594156, 0.0]]),
+            (Metric::Cosine, Weights::Uniform, [[0.25, 0.5, 0.25], [0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.5, 0.5, 0.0]]),
+            (Metric::Cosine, Weights::Distance, [[0.733957, 0.199726, 0.066317], [0.348466, 0.651534, 0.0], [0.112838, 0.776188, 0.110975], [0.348438, 0.651562, 0.0]]),
+            (Metric::Euclidean, Weights::Uniform, [[0.25, 0.5, 0.25], [0.25, 0.75, 0.0], [0.0, 0.75, 0.25], [0.5, 0.5, 0.0]]),
+            (Metric::Euclidean, Weights::Distance, [[0.466526, 0.369574, 0.1639], [0.264705, 0.735295, 0.0], [0.0, 0.799336, 0.200664], [0.405844, 0.594156, 0.0]]),
         ];
         let (x, y, q) = data();
         let split = |m: &Array2<f32>| Features {
@@ -344,10 +322,10 @@ mod tests {
             ] {
                 let mut knn = Knn {
                     k: 4,
-                    metric: metric.into(),
-                    weights: weights.into(),
+                    metric,
+                    weights,
                     smoothing: 1e-9,
-                    fitted: None,
+                    fitted: Fitted::default(),
                 };
                 knn.fit(&train, &y, &FitContext::new(3, 0)).unwrap();
                 let p = knn.predict_proba(&query).unwrap();

@@ -6,16 +6,16 @@
 //! block is used as is (never densified).
 
 use ndarray::{Array1, Array2, Axis, s};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, check_fit_input};
-use crate::linear::scores::{ROW_CHUNK, chunk_scores};
+use crate::field;
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
+use crate::linear::scores::linear_proba;
 use crate::numeric::softmax_in_place;
-use crate::params::{ParamDomain, ParamSpec, SearchDim, parse_bool, parse_float, unknown_param};
+use crate::params::{Access, Param, ParamSpec, SearchDim, Tunable};
 
 /// The fitted state shared by both variants: `jll = X · feature_log_prob + class_log_prior`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ pub struct MultinomialNb {
     /// which suits the balanced-accuracy ranking.
     pub fit_prior: bool,
     /// Fitted state.
-    pub fitted: Option<FittedNaiveBayes>,
+    pub fitted: Fitted<FittedNaiveBayes>,
 }
 
 /// Complement naive Bayes (scikit-learn `ComplementNB`), often better on imbalanced text.
@@ -52,7 +52,7 @@ pub struct ComplementNb {
     /// Normalise the complement weights (scikit-learn's `norm`).
     pub norm: bool,
     /// Fitted state.
-    pub fitted: Option<FittedNaiveBayes>,
+    pub fitted: Fitted<FittedNaiveBayes>,
 }
 
 impl Default for MultinomialNb {
@@ -60,7 +60,7 @@ impl Default for MultinomialNb {
         Self {
             alpha: 1.0,
             fit_prior: false,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 }
@@ -70,7 +70,7 @@ impl Default for ComplementNb {
         Self {
             alpha: 1.0,
             norm: false,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 }
@@ -117,71 +117,82 @@ fn class_feature_counts(
     Ok((counts, class_count))
 }
 
-/// Common fit prologue: checks, class map, compact labels, sample weights, counts.
-fn prepare(x: &Features, y: &[u32], ctx: &FitContext) -> Result<(ClassMap, Array2<f64>, Vec<f64>)> {
-    check_fit_input(x, y, ctx)?;
-    let classes = ClassMap::from_labels(y, ctx.n_classes);
-    let yc = classes.compact(y);
-    let w: Vec<f64> = match &ctx.sample_weight {
-        Some(sw) => sw.iter().map(|&v| v as f64).collect(),
-        None => vec![1.0; y.len()],
-    };
-    let (counts, class_count) = class_feature_counts(x, &yc, &w, classes.n_present())?;
-    Ok((classes, counts, class_count))
-}
-
 impl FittedNaiveBayes {
+    /// Fits on `x`, `y`: `log_weights` turns the weighted per-class feature sums
+    /// (`n_present × n_cols`) and class weights into the feature log weights
+    /// (`n_cols × n_present`) and the class log priors.
+    fn fit(
+        x: &Features,
+        y: &[u32],
+        ctx: &FitContext,
+        log_weights: impl FnOnce(&Array2<f64>, &[f64]) -> (Array2<f64>, Vec<f64>),
+    ) -> Result<Self> {
+        let FitLabels {
+            classes,
+            y,
+            weights,
+        } = FitLabels::new(x, y, ctx, ClassWeight::None)?;
+        let (counts, class_count) = class_feature_counts(x, &y, &weights, classes.n_present())?;
+        let (feature_log_prob, prior) = log_weights(&counts, &class_count);
+        Ok(Self {
+            feature_log_prob,
+            class_log_prior: Array1::from(prior),
+            n_dense: x.n_dense(),
+            n_sparse: x.n_sparse(),
+            classes,
+        })
+    }
+
     /// Class probabilities, `rows × n_classes`.
     pub fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        x.validate()?;
-        if x.n_dense() != self.n_dense || x.n_sparse() != self.n_sparse {
-            return Err(BlueprintError::InvalidInput(format!(
-                "model was fitted on {} dense + {} sparse columns but got {} + {}",
-                self.n_dense,
-                self.n_sparse,
-                x.n_dense(),
-                x.n_sparse()
-            )));
-        }
-        let k = self.classes.n_present();
+        let shape = (self.n_dense, self.n_sparse);
         let prior = self.class_log_prior.to_vec();
-        let mut out = Array2::<f64>::zeros((x.n_rows(), k));
-        out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(c, mut o)| {
-                let r0 = c * ROW_CHUNK;
-                let rows = o.nrows();
-                let dense = x
-                    .dense
-                    .as_ref()
-                    .filter(|d| d.ncols() > 0)
-                    .map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
-                let mut z = chunk_scores(
-                    dense.as_ref().map(|d| d.view()),
-                    x.sparse.as_ref(),
-                    r0,
-                    rows,
-                    self.feature_log_prob.view(),
-                    &prior,
-                );
-                for mut zrow in z.axis_iter_mut(Axis(0)) {
-                    if let Some(sl) = zrow.as_slice_mut() {
-                        softmax_in_place(sl);
-                    }
-                }
-                o.assign(&z);
-            });
-        Ok(self.classes.expand(out.view()))
+        let flp = self.feature_log_prob.view();
+        linear_proba(x, shape, flp, &prior, &self.classes, |z, p| {
+            p.copy_from_slice(z);
+            softmax_in_place(p);
+        })
     }
-}
-
-fn not_fitted(name: &str) -> BlueprintError {
-    BlueprintError::NotFitted(name.into())
 }
 
 const MNB: &str = "Multinomial Naive Bayes";
 const CNB: &str = "Complement Naive Bayes";
+
+/// The smoothing hyperparameter both variants share.
+fn alpha_param<E: 'static>(access: Access<E, f64>) -> Param<E> {
+    Param::log_float("alpha", 1e-10..=100.0, access, "additive smoothing")
+}
+
+/// The smoothing values searched inside autopilot (the default, 1, among them).
+fn alpha_search_space() -> Vec<SearchDim> {
+    vec![SearchDim::new(
+        "alpha",
+        &["0.01", "0.03", "0.1", "0.3", "1"],
+        true,
+    )]
+}
+
+impl Tunable for MultinomialNb {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            alpha_param(field!(alpha)),
+            Param::bool(
+                "fit_prior",
+                field!(fit_prior),
+                "learn class priors (false = uniform prior)",
+            ),
+        ]
+    }
+}
+
+impl Tunable for ComplementNb {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            alpha_param(field!(alpha)),
+            Param::bool("norm", field!(norm), "normalise the complement weights"),
+        ]
+    }
+}
 
 #[typetag::serde]
 impl Estimator for MultinomialNb {
@@ -190,75 +201,42 @@ impl Estimator for MultinomialNb {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::new(
-                "alpha",
-                self.alpha,
-                ParamDomain::Float {
-                    min: 1e-10,
-                    max: 100.0,
-                    log: true,
-                },
-                "additive smoothing",
-            ),
-            ParamSpec::new(
-                "fit_prior",
-                self.fit_prior,
-                ParamDomain::Bool,
-                "learn class priors (false = uniform prior)",
-            ),
-        ]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "alpha" => self.alpha = parse_float(name, value, 1e-10, 100.0)?,
-            "fit_prior" => self.fit_prior = parse_bool(name, value)?,
-            _ => return Err(unknown_param(MNB, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(MNB, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        self.fitted = None;
-        let (classes, counts, class_count) = prepare(x, y, ctx)?;
-        let k = classes.n_present();
-        let mut flp = Array2::<f64>::zeros((x.n_cols(), k));
-        for c in 0..k {
-            let smoothed = counts.row(c).mapv(|v| v + self.alpha);
-            let log_total = smoothed.sum().ln();
-            flp.column_mut(c)
-                .assign(&smoothed.mapv(|v| v.ln() - log_total));
-        }
-        let total: f64 = class_count.iter().sum();
-        let prior = if self.fit_prior {
-            class_count.iter().map(|&c| (c / total).ln()).collect()
-        } else {
-            vec![-(k as f64).ln(); k]
-        };
-        self.fitted = Some(FittedNaiveBayes {
-            feature_log_prob: flp,
-            class_log_prior: Array1::from(prior),
-            n_dense: x.n_dense(),
-            n_sparse: x.n_sparse(),
-            classes,
-        });
+        self.fitted.clear();
+        let fitted = FittedNaiveBayes::fit(x, y, ctx, |counts, class_count| {
+            let k = class_count.len();
+            let mut flp = Array2::<f64>::zeros((x.n_cols(), k));
+            for c in 0..k {
+                let smoothed = counts.row(c).mapv(|v| v + self.alpha);
+                let log_total = smoothed.sum().ln();
+                flp.column_mut(c)
+                    .assign(&smoothed.mapv(|v| v.ln() - log_total));
+            }
+            let total: f64 = class_count.iter().sum();
+            let prior = if self.fit_prior {
+                class_count.iter().map(|&c| (c / total).ln()).collect()
+            } else {
+                vec![-(k as f64).ln(); k]
+            };
+            (flp, prior)
+        })?;
+        self.fitted = fitted.into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| not_fitted(MNB))?
-            .predict_proba(x)
+        self.fitted.get(MNB)?.predict_proba(x)
     }
 
     fn search_space(&self) -> Vec<SearchDim> {
-        vec![SearchDim::new(
-            "alpha",
-            &["0.01", "0.03", "0.1", "0.3", "1"],
-            true,
-        )]
+        alpha_search_space()
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -273,79 +251,44 @@ impl Estimator for ComplementNb {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::new(
-                "alpha",
-                self.alpha,
-                ParamDomain::Float {
-                    min: 1e-10,
-                    max: 100.0,
-                    log: true,
-                },
-                "additive smoothing",
-            ),
-            ParamSpec::new(
-                "norm",
-                self.norm,
-                ParamDomain::Bool,
-                "normalise the complement weights",
-            ),
-        ]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "alpha" => self.alpha = parse_float(name, value, 1e-10, 100.0)?,
-            "norm" => self.norm = parse_bool(name, value)?,
-            _ => return Err(unknown_param(CNB, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(CNB, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        self.fitted = None;
-        let (classes, counts, class_count) = prepare(x, y, ctx)?;
-        let k = classes.n_present();
-        let all = counts.sum_axis(Axis(0));
-        let mut flp = Array2::<f64>::zeros((x.n_cols(), k));
-        for c in 0..k {
-            let comp = &all + self.alpha - counts.row(c);
-            let log_total = comp.sum().ln();
-            let logged = comp.mapv(|v| v.ln() - log_total);
-            let weights = if self.norm {
-                &logged / logged.sum()
-            } else {
-                -logged
-            };
-            flp.column_mut(c).assign(&weights);
-        }
+        self.fitted.clear();
         // No class prior (scikit-learn adds one only when a single class was seen, where the
         // softmax over one class gives probability 1 anyway).
-        let _ = class_count;
-        let prior = vec![0.0; k];
-        self.fitted = Some(FittedNaiveBayes {
-            feature_log_prob: flp,
-            class_log_prior: Array1::from(prior),
-            n_dense: x.n_dense(),
-            n_sparse: x.n_sparse(),
-            classes,
-        });
+        let fitted = FittedNaiveBayes::fit(x, y, ctx, |counts, class_count| {
+            let k = class_count.len();
+            let all = counts.sum_axis(Axis(0));
+            let mut flp = Array2::<f64>::zeros((x.n_cols(), k));
+            for c in 0..k {
+                let comp = &all + self.alpha - counts.row(c);
+                let log_total = comp.sum().ln();
+                let logged = comp.mapv(|v| v.ln() - log_total);
+                let weights = if self.norm {
+                    &logged / logged.sum()
+                } else {
+                    -logged
+                };
+                flp.column_mut(c).assign(&weights);
+            }
+            (flp, vec![0.0; k])
+        })?;
+        self.fitted = fitted.into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| not_fitted(CNB))?
-            .predict_proba(x)
+        self.fitted.get(CNB)?.predict_proba(x)
     }
 
     fn search_space(&self) -> Vec<SearchDim> {
-        vec![SearchDim::new(
-            "alpha",
-            &["0.01", "0.03", "0.1", "0.3", "1"],
-            true,
-        )]
+        alpha_search_space()
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -407,7 +350,7 @@ mod tests {
             &mut MultinomialNb {
                 alpha: 1.0,
                 fit_prior: true,
-                fitted: None,
+                ..Default::default()
             },
             [
                 [0.439954, 0.303754, 0.256292],
@@ -419,7 +362,7 @@ mod tests {
             &mut MultinomialNb {
                 alpha: 0.5,
                 fit_prior: false,
-                fitted: None,
+                ..Default::default()
             },
             [
                 [0.400882, 0.331092, 0.268027],
@@ -431,7 +374,7 @@ mod tests {
             &mut ComplementNb {
                 alpha: 1.0,
                 norm: false,
-                fitted: None,
+                ..Default::default()
             },
             [
                 [0.373618, 0.3792, 0.247182],
@@ -443,7 +386,7 @@ mod tests {
             &mut ComplementNb {
                 alpha: 0.5,
                 norm: true,
-                fitted: None,
+                ..Default::default()
             },
             [
                 [0.333333, 0.333333, 0.333333],

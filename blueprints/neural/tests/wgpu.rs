@@ -7,8 +7,6 @@
 //! one (wgpu falling back to OpenGL) into a failure. The reference tests also skip when
 //! `/work/shared/reference` is absent.
 
-use std::path::{Path, PathBuf};
-
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use neural::device::{SelectedDevice, select_device, wgpu_adapters};
@@ -16,7 +14,9 @@ use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::net::BackboneNet;
 use neural::{Backbone, DeviceChoice, FeatureLevel};
 
-const REFERENCE: &str = "/work/shared/reference";
+use super::common::{
+    MINILM_REFERENCE, argmax, cosine, json_f32, max_abs_diff, read_f32, reference_dir,
+};
 
 /// The wgpu device, or `None` (with a printed note) when there is no Vulkan adapter and CI
 /// does not require one.
@@ -38,14 +38,6 @@ fn wgpu_or_skip() -> Option<SelectedDevice> {
     assert!(!required, "AUTOPILOT_REQUIRE_WGPU=1 but {problem}");
     println!("SKIP: {problem}");
     None
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn host(t: Tensor<2>) -> Vec<f32> {
@@ -123,26 +115,10 @@ fn random_mobilenet_v2_gives_the_cpu_numbers_on_wgpu() {
     assert!(d <= 1e-3 * scale, "logits differ by {d}");
 }
 
-fn read_f32(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-fn argmax(v: &[f32]) -> usize {
-    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
-}
-
 /// Logits and pooled features on the reference input within 1e-3, and the full
 /// decode → preprocess → forward path classifying the cat as a cat.
 fn check_reference(backbone: Backbone, tag: &str) {
-    let dir = PathBuf::from(REFERENCE);
-    if !dir.join("backbones").is_dir() {
-        println!("SKIP: {REFERENCE} is absent");
-        return;
-    }
+    let Some(dir) = reference_dir() else { return };
     if wgpu_or_skip().is_none() {
         return;
     }
@@ -211,7 +187,7 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
         ..Default::default()
     };
     let gpu = SentenceEmbedder::new(config).expect("MiniLM from the zoo");
-    let reference: Option<serde_json::Value> = std::fs::read(super::minilm::REFERENCE)
+    let reference: Option<serde_json::Value> = std::fs::read(MINILM_REFERENCE)
         .ok()
         .map(|b| serde_json::from_slice(&b).expect("reference JSON"));
     let mut texts: Vec<String> = vec![
@@ -238,15 +214,10 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
     }
     if let Some(cases) = reference.as_ref().and_then(|r| r.as_array()) {
         for (k, case) in cases.iter().enumerate() {
-            let want: Vec<f32> = case["embedding"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
+            let want = json_f32(&case["embedding"]);
             let row = on_gpu.row(3 + k).to_vec();
             let diff = max_abs_diff(&row, &want);
-            let cos = super::minilm::cosine(&row, &want);
+            let cos = cosine(&row, &want);
             assert!(
                 diff <= 1e-4 && cos >= 0.9999,
                 "{:?}: max |Δ| = {diff}, cosine {cos}",
@@ -254,10 +225,7 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
             );
         }
     } else {
-        println!(
-            "SKIP (reference part): {} is absent",
-            super::minilm::REFERENCE
-        );
+        println!("SKIP (reference part): {} is absent", MINILM_REFERENCE);
     }
 }
 

@@ -1,24 +1,21 @@
 //! Multinomial logistic regression with L2 or elastic-net penalty.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::objective::{Design, SoftmaxObjective};
 use super::optimizer::{OptimOptions, minimize};
-use super::scores::{ROW_CHUNK, chunk_scores};
+use super::scores::linear_proba;
 use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, check_fit_input, row_weights};
+use crate::field;
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
 use crate::numeric::softmax_in_place;
-use crate::params::{
-    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
-    unknown_param,
-};
+use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 
 const NAME: &str = "Logistic Regression";
-const CLASS_WEIGHTS: [&str; 2] = ["balanced", "none"];
 
 /// Multinomial (softmax) logistic regression, scikit-learn's objective
 /// `C * sum_i s_i * loss_i + (1 - l1_ratio)/2 * ||W||² + l1_ratio * ||W||₁` (intercepts unpenalised).
@@ -50,8 +47,8 @@ pub struct LogisticRegression {
     pub max_iter: usize,
     /// Gradient tolerance.
     pub tol: f64,
-    /// Fitted state (`None` before `fit`).
-    pub fitted: Option<FittedLinear>,
+    /// Fitted state (empty before `fit`).
+    pub fitted: Fitted<FittedLinear>,
 }
 
 /// The fitted state of a linear softmax model, on the raw (unstandardised) feature scale.
@@ -83,7 +80,7 @@ impl Default for LogisticRegression {
             standardize: true,
             max_iter: 300,
             tol: 1e-4,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 }
@@ -99,9 +96,7 @@ impl LogisticRegression {
 
     /// The fitted state, or `NotFitted`.
     pub fn fitted(&self) -> Result<&FittedLinear> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(NAME.into()))
+        self.fitted.get(NAME)
     }
 }
 
@@ -153,11 +148,12 @@ impl<'a> Prepared<'a> {
         balanced: bool,
         standardize: bool,
     ) -> Result<Self> {
-        check_fit_input(x, y, ctx)?;
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
-        let k = classes.n_present();
-        let yc = classes.compact(y);
-        let weights = row_weights(&yc, k, ctx.sample_weight.as_deref(), balanced);
+        let class_weight = ClassWeight::from_balanced(balanced);
+        let FitLabels {
+            classes,
+            y: yc,
+            weights,
+        } = FitLabels::new(x, y, ctx, class_weight)?;
         let n_dense = x.n_dense();
         let (mean, scale) = match (&x.dense, standardize) {
             (Some(d), true) => column_stats(d.view()),
@@ -293,10 +289,55 @@ impl LogisticRegression {
             e.set_param("C", v)?;
             let (fitted, solution) = e.solve(&prepared, previous.take())?;
             previous = Some(solution);
-            e.fitted = Some(fitted);
+            e.fitted = fitted.into();
             out.push(Box::new(e));
         }
         Ok(out)
+    }
+}
+
+impl Tunable for LogisticRegression {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::log_float(
+                "C",
+                1e-6..=1e6,
+                field!(c),
+                "inverse regularisation strength (larger = weaker penalty), as in scikit-learn",
+            ),
+            Param::float(
+                "l1_ratio",
+                0.0..=1.0,
+                field!(l1_ratio),
+                "elastic-net mixing: 0 = L2 (L-BFGS), >0 = elastic-net (OWL-QN), 1 = L1",
+            ),
+            Param::choice_of(
+                "class_weight",
+                &[ClassWeight::Balanced, ClassWeight::None],
+                (
+                    |e| ClassWeight::from_balanced(e.balanced),
+                    |e, v| e.balanced = v.is_balanced(),
+                ),
+                "balanced weights rows by n / (n_classes * class count)",
+            ),
+            Param::bool(
+                "standardize",
+                field!(standardize),
+                "centre and scale the dense block",
+            ),
+            Param::int(
+                "max_iter",
+                1..=100_000,
+                field!(max_iter),
+                "maximum solver iterations",
+            ),
+            Param::log_float(
+                "tol",
+                1e-12..=1.0,
+                field!(tol),
+                "stop when the largest gradient component is below this",
+            ),
+        ]
     }
 }
 
@@ -307,80 +348,17 @@ impl Estimator for LogisticRegression {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::new(
-                "C",
-                self.c,
-                ParamDomain::Float {
-                    min: 1e-6,
-                    max: 1e6,
-                    log: true,
-                },
-                "inverse regularisation strength (larger = weaker penalty), as in scikit-learn",
-            ),
-            ParamSpec::new(
-                "l1_ratio",
-                self.l1_ratio,
-                ParamDomain::Float {
-                    min: 0.0,
-                    max: 1.0,
-                    log: false,
-                },
-                "elastic-net mixing: 0 = L2 (L-BFGS), >0 = elastic-net (OWL-QN), 1 = L1",
-            ),
-            ParamSpec::new(
-                "class_weight",
-                if self.balanced { "balanced" } else { "none" },
-                ParamDomain::Choice(CLASS_WEIGHTS.iter().map(|s| s.to_string()).collect()),
-                "balanced weights rows by n / (n_classes * class count)",
-            ),
-            ParamSpec::new(
-                "standardize",
-                self.standardize,
-                ParamDomain::Bool,
-                "centre and scale the dense block",
-            ),
-            ParamSpec::new(
-                "max_iter",
-                self.max_iter,
-                ParamDomain::Int {
-                    min: 1,
-                    max: 100_000,
-                },
-                "maximum solver iterations",
-            ),
-            ParamSpec::new(
-                "tol",
-                self.tol,
-                ParamDomain::Float {
-                    min: 1e-12,
-                    max: 1.0,
-                    log: true,
-                },
-                "stop when the largest gradient component is below this",
-            ),
-        ]
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            "C" => self.c = parse_float(name, value, 1e-6, 1e6)?,
-            "l1_ratio" => self.l1_ratio = parse_float(name, value, 0.0, 1.0)?,
-            "class_weight" => {
-                self.balanced = parse_choice(name, value, &CLASS_WEIGHTS)? == "balanced"
-            }
-            "standardize" => self.standardize = parse_bool(name, value)?,
-            "max_iter" => self.max_iter = parse_int(name, value, 1, 100_000)? as usize,
-            "tol" => self.tol = parse_float(name, value, 1e-12, 1.0)?,
-            _ => return Err(unknown_param(NAME, name, &self.params())),
-        }
-        Ok(())
+        self.set_by_name(NAME, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        self.fitted = None;
+        self.fitted.clear();
         let prepared = Prepared::new(x, y, ctx, self.balanced, self.standardize)?;
-        self.fitted = Some(self.solve(&prepared, None)?.0);
+        self.fitted = self.solve(&prepared, None)?.0.into();
         Ok(())
     }
 
@@ -459,63 +437,33 @@ impl FittedLinear {
         Ok(grad)
     }
 
-    /// Class probabilities, `rows × n_classes`.
+    /// Class probabilities, `rows × n_classes` (two present classes: one score, the second
+    /// class's logit; one present class: probability 1).
     pub fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        x.validate()?;
-        if x.n_dense() != self.n_dense || x.n_sparse() != self.n_sparse {
-            return Err(BlueprintError::InvalidInput(format!(
-                "model was fitted on {} dense + {} sparse columns but got {} + {}",
-                self.n_dense,
-                self.n_sparse,
-                x.n_dense(),
-                x.n_sparse()
-            )));
-        }
-        let n = x.n_rows();
-        let k = self.classes.n_present();
-        let mut compact = Array2::<f64>::zeros((n, k.max(1)));
-        if k < 2 {
-            compact.fill(1.0);
-            return Ok(self.classes.expand(compact.view()));
-        }
-        let m = self.coef.ncols();
-        compact
-            .axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(c, mut out)| {
-                let r0 = c * ROW_CHUNK;
-                let rows = out.nrows();
-                let dense = x
-                    .dense
-                    .as_ref()
-                    .filter(|d| d.ncols() > 0)
-                    .map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
-                let z = chunk_scores(
-                    dense.as_ref().map(|d| d.view()),
-                    x.sparse.as_ref(),
-                    r0,
-                    rows,
-                    self.coef.view(),
-                    self.intercept.as_slice().unwrap_or(&[]),
-                );
-                for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
-                    if m == 1 {
-                        let zi = zrow[0];
-                        let p1 = if zi >= 0.0 {
-                            1.0 / (1.0 + (-zi).exp())
-                        } else {
-                            zi.exp() / (1.0 + zi.exp())
-                        };
-                        orow[0] = 1.0 - p1;
-                        orow[1] = p1;
+        let shape = (self.n_dense, self.n_sparse);
+        let b = self.intercept.as_slice().unwrap_or(&[]);
+        linear_proba(
+            x,
+            shape,
+            self.coef.view(),
+            b,
+            &self.classes,
+            |z, p| match z {
+                [] => p.fill(1.0),
+                [zi] => {
+                    let p1 = if *zi >= 0.0 {
+                        1.0 / (1.0 + (-zi).exp())
                     } else {
-                        let mut v = zrow.to_vec();
-                        softmax_in_place(&mut v);
-                        orow.iter_mut().zip(v).for_each(|(o, p)| *o = p);
-                    }
+                        zi.exp() / (1.0 + zi.exp())
+                    };
+                    p[0] = 1.0 - p1;
+                    p[1] = p1;
                 }
-            });
-        Ok(self.classes.expand(compact.view()))
+                _ => {
+                    p.copy_from_slice(z);
+                    softmax_in_place(p);
+                }
+            },
+        )
     }
 }

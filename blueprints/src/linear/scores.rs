@@ -1,7 +1,12 @@
 //! Linear class scores `X·W + b` over a dense block and a CSR block side by side, by row chunks.
 
 use ndarray::{Array2, ArrayView2, Axis, s};
+use rayon::prelude::*;
 use sprs::CsMat;
+
+use crate::error::Result;
+use crate::features::Features;
+use crate::fit_input::{ClassMap, check_predict_columns};
 
 /// Rows per parallel chunk. Fixed (not derived from the thread count) so that sums over chunks
 /// happen in the same order on every machine: same data, same model.
@@ -52,4 +57,47 @@ pub fn chunk_scores(
         zrow.iter_mut().zip(b).for_each(|(zv, bv)| *zv += bv);
     }
     z
+}
+
+/// Class probabilities (`rows × n_classes`) of a linear model `W`, `b` fitted on
+/// `n_dense + n_sparse` columns: `link` turns each row's scores `X·W + b` (computed in
+/// parallel row chunks) into the probabilities of the `classes.n_present().max(1)` present
+/// classes, which are then expanded to every class.
+pub fn linear_proba(
+    x: &Features,
+    (n_dense, n_sparse): (usize, usize),
+    w: ArrayView2<f64>,
+    b: &[f64],
+    classes: &ClassMap,
+    link: impl Fn(&[f64], &mut [f64]) + Sync,
+) -> Result<Array2<f32>> {
+    check_predict_columns(x, n_dense, n_sparse)?;
+    let k = classes.n_present().max(1);
+    let mut out = Array2::<f64>::zeros((x.n_rows(), k));
+    out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(c, mut o)| {
+            let r0 = c * ROW_CHUNK;
+            let rows = o.nrows();
+            let dense = x
+                .dense
+                .as_ref()
+                .filter(|d| d.ncols() > 0)
+                .map(|d| d.slice(s![r0..r0 + rows, ..]).mapv(|v| v as f64));
+            let z = chunk_scores(
+                dense.as_ref().map(|d| d.view()),
+                x.sparse.as_ref(),
+                r0,
+                rows,
+                w,
+                b,
+            );
+            let mut p = vec![0.0; k];
+            for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(o.axis_iter_mut(Axis(0))) {
+                link(&zrow.to_vec(), &mut p);
+                orow.iter_mut().zip(&p).for_each(|(o, v)| *o = *v);
+            }
+        });
+    Ok(classes.expand(out.view()))
 }

@@ -32,9 +32,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
+use crate::field;
 use crate::fit_input::check_fit_input;
 use crate::metrics::{argmax_rows, balanced_accuracy, log_loss};
-use crate::params::{ParamDomain, ParamSpec, SearchDim, parse_int};
+use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 
 pub use grid::configurations;
 pub use inner::stratified_folds;
@@ -194,39 +195,47 @@ pub fn choose(trials: &[Trial]) -> Option<usize> {
         .min_by(|&a, &b| trials[a].log_loss.total_cmp(&trials[b].log_loss))
 }
 
+impl Tunable for Searched {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::int(
+                SEARCH_CONFIGS,
+                1..=64,
+                field!(max_configs),
+                "configurations the inner search tries (1 = the values as set)",
+            ),
+            Param::int(
+                INNER_FOLDS,
+                2..=10,
+                field!(inner_folds),
+                "inner cross-validation folds of the search (on the training rows only)",
+            ),
+        ]
+    }
+}
+
 #[typetag::serde]
 impl Estimator for Searched {
     fn name(&self) -> String {
         self.base.name()
     }
 
+    /// The base's hyperparameters, then the search's own.
     fn params(&self) -> Vec<ParamSpec> {
         let mut out = self.base.params();
-        out.push(ParamSpec::new(
-            SEARCH_CONFIGS,
-            self.max_configs,
-            ParamDomain::Int { min: 1, max: 64 },
-            "configurations the inner search tries (1 = the values as set)",
-        ));
-        out.push(ParamSpec::new(
-            INNER_FOLDS,
-            self.inner_folds,
-            ParamDomain::Int { min: 2, max: 10 },
-            "inner cross-validation folds of the search (on the training rows only)",
-        ));
+        out.extend(self.param_specs());
         out
     }
 
+    /// The search's own hyperparameters, or the base's (which the search then leaves fixed).
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        match name {
-            SEARCH_CONFIGS => self.max_configs = parse_int(name, value, 1, 64)? as usize,
-            INNER_FOLDS => self.inner_folds = parse_int(name, value, 2, 10)? as usize,
-            _ => {
-                self.base.set_param(name, value)?;
-                if !self.fixed.iter().any(|f| f == name) {
-                    self.fixed.push(name.to_string());
-                }
-            }
+        if Self::param_table().iter().any(|p| p.name() == name) {
+            let task = self.name();
+            return self.set_by_name(&task, name, value);
+        }
+        self.base.set_param(name, value)?;
+        if !self.fixed.iter().any(|f| f == name) {
+            self.fixed.push(name.to_string());
         }
         Ok(())
     }

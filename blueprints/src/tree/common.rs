@@ -1,11 +1,11 @@
 //! Helpers shared by the tree ensembles: seeds, validation split, prediction input checks.
 
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{BlueprintError, Result};
 use crate::features::Features;
+use crate::fit_input::stratified_split;
 
 /// A well-mixed seed derived from `(seed, index)` (SplitMix64), so that each tree or round
 /// gets its own random stream whatever the thread scheduling.
@@ -16,31 +16,15 @@ pub(crate) fn mix_seed(seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Splits row indices into (train, validation), stratified by class: about `fraction` of each
-/// class goes to validation, but every class keeps at least one training row. Both ascending.
+/// [`stratified_split`] with a random stream derived from `seed`.
 pub(crate) fn stratified_holdout(
     y: &[u32],
     n_classes: usize,
     fraction: f64,
     seed: u64,
 ) -> (Vec<usize>, Vec<usize>) {
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
-    for (i, &c) in y.iter().enumerate() {
-        by_class[c as usize].push(i);
-    }
     let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, 0x5EA1));
-    let mut train = Vec::with_capacity(y.len());
-    let mut valid = Vec::new();
-    for mut rows in by_class {
-        rows.shuffle(&mut rng);
-        let n_val =
-            ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
-        valid.extend_from_slice(&rows[..n_val]);
-        train.extend_from_slice(&rows[n_val..]);
-    }
-    train.sort_unstable();
-    valid.sort_unstable();
-    (train, valid)
+    stratified_split(y, n_classes, fraction, &mut rng)
 }
 
 /// Checks that `x` at predict time is valid and has the block shapes seen in training.

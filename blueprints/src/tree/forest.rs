@@ -12,16 +12,28 @@ use super::common::{check_predict_input, mix_seed};
 use super::grower::{FeatureChoice, GrowParams, grow_tree};
 use super::histogram::SplitRules;
 use super::model::{RowView, Tree};
-use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::error::Result;
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, check_fit_input, row_weights};
-use crate::params::{
-    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
-    unknown_param,
-};
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
+use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::{choice_enum, field};
 
-const MAX_FEATURES: [&str; 5] = ["sqrt", "log2", "third", "half", "all"];
+choice_enum! {
+    /// How many features a node tries, out of the `n` usable ones.
+    pub enum MaxFeatures {
+        /// `floor(sqrt(n))`.
+        Sqrt = "sqrt",
+        /// `floor(log2(n))`.
+        Log2 = "log2",
+        /// `ceil(n / 3)`.
+        Third = "third",
+        /// `ceil(n / 2)`.
+        Half = "half",
+        /// All `n`.
+        All = "all",
+    }
+}
 
 /// Hyperparameters of [`RandomForest`] (names follow scikit-learn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +43,7 @@ pub struct ForestParams {
     /// Extremely randomized trees: one random threshold per candidate feature and node.
     pub extra_trees: bool,
     /// Features tried per node: `sqrt`, `log2`, `third`, `half` or `all` of the features.
-    pub max_features: String,
+    pub max_features: MaxFeatures,
     /// Deepest split level; -1 = unlimited.
     pub max_depth: i64,
     /// Most leaves per tree; -1 = unlimited.
@@ -43,7 +55,7 @@ pub struct ForestParams {
     /// Rows drawn per tree, as a fraction of the training rows.
     pub max_samples: f64,
     /// `balanced` reweights classes to equal total weight; `none` keeps row weights.
-    pub class_weight: String,
+    pub class_weight: ClassWeight,
     /// Most bins per feature.
     pub max_bin: usize,
 }
@@ -53,13 +65,13 @@ impl Default for ForestParams {
         Self {
             n_estimators: 200,
             extra_trees: false,
-            max_features: "sqrt".into(),
+            max_features: MaxFeatures::Sqrt,
             max_depth: -1,
             max_leaf_nodes: -1,
             min_samples_leaf: 1,
             bootstrap: true,
             max_samples: 1.0,
-            class_weight: "balanced".into(),
+            class_weight: ClassWeight::Balanced,
             max_bin: 255,
         }
     }
@@ -75,17 +87,11 @@ struct FittedForest {
 }
 
 /// A random forest (or, with `extra_trees`, extremely randomized trees) classifier.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RandomForest {
     /// Hyperparameters.
     pub params: ForestParams,
-    fitted: Option<FittedForest>,
-}
-
-impl Default for RandomForest {
-    fn default() -> Self {
-        Self::new(ForestParams::default())
-    }
+    fitted: Fitted<FittedForest>,
 }
 
 impl RandomForest {
@@ -93,7 +99,7 @@ impl RandomForest {
     pub fn new(params: ForestParams) -> Self {
         Self {
             params,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 
@@ -108,7 +114,7 @@ impl RandomForest {
 
     /// The fitted trees (empty before fit).
     pub fn trees(&self) -> &[Tree] {
-        self.fitted.as_ref().map_or(&[], |f| &f.trees)
+        self.fitted.as_option().map_or(&[], |f| &f.trees)
     }
 
     fn task(&self) -> &'static str {
@@ -119,92 +125,14 @@ impl RandomForest {
         }
     }
 
-    fn specs(&self) -> Vec<ParamSpec> {
-        let p = &self.params;
-        let i = |min: i64, max: i64| ParamDomain::Int { min, max };
-        let choice = |c: &[&str]| ParamDomain::Choice(c.iter().map(|s| s.to_string()).collect());
-        vec![
-            ParamSpec::new(
-                "n_estimators",
-                p.n_estimators,
-                i(1, 5000),
-                "number of trees",
-            ),
-            ParamSpec::new(
-                "extra_trees",
-                p.extra_trees,
-                ParamDomain::Bool,
-                "one random threshold per feature and node",
-            ),
-            ParamSpec::new(
-                "max_features",
-                &p.max_features,
-                choice(&MAX_FEATURES),
-                "features tried per node",
-            ),
-            ParamSpec::new(
-                "max_depth",
-                p.max_depth,
-                i(-1, 256),
-                "deepest split level; -1 = unlimited",
-            ),
-            ParamSpec::new(
-                "max_leaf_nodes",
-                p.max_leaf_nodes,
-                i(-1, 1_000_000),
-                "most leaves per tree; -1 = unlimited",
-            ),
-            ParamSpec::new(
-                "min_samples_leaf",
-                p.min_samples_leaf,
-                i(1, 100_000),
-                "fewest rows in a leaf",
-            ),
-            ParamSpec::new(
-                "bootstrap",
-                p.bootstrap,
-                ParamDomain::Bool,
-                "draw rows with replacement for each tree",
-            ),
-            ParamSpec::new(
-                "max_samples",
-                p.max_samples,
-                ParamDomain::Float {
-                    min: 0.05,
-                    max: 1.0,
-                    log: false,
-                },
-                "rows drawn per tree, as a fraction",
-            ),
-            ParamSpec::new(
-                "class_weight",
-                &p.class_weight,
-                choice(&["none", "balanced"]),
-                "balanced gives every class the same total weight",
-            ),
-            ParamSpec::new(
-                "max_bin",
-                p.max_bin,
-                i(4, 255),
-                "most histogram bins per feature",
-            ),
-        ]
-    }
-
-    fn fitted(&self) -> Result<&FittedForest> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(self.task().into()))
-    }
-
     fn features_per_node(&self, n: usize) -> usize {
         let nf = n as f64;
-        let k = match self.params.max_features.as_str() {
-            "sqrt" => nf.sqrt().floor(),
-            "log2" => nf.log2().floor(),
-            "third" => (nf / 3.0).ceil(),
-            "half" => (nf / 2.0).ceil(),
-            _ => nf,
+        let k = match self.params.max_features {
+            MaxFeatures::Sqrt => nf.sqrt().floor(),
+            MaxFeatures::Log2 => nf.log2().floor(),
+            MaxFeatures::Third => (nf / 3.0).ceil(),
+            MaxFeatures::Half => (nf / 2.0).ceil(),
+            MaxFeatures::All => nf,
         };
         (k as usize).clamp(1, n.max(1))
     }
@@ -230,6 +158,65 @@ impl RandomForest {
     }
 }
 
+impl Tunable for RandomForest {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::int(
+                "n_estimators",
+                1..=5000,
+                field!(params.n_estimators),
+                "number of trees",
+            ),
+            Param::bool(
+                "extra_trees",
+                field!(params.extra_trees),
+                "one random threshold per feature and node",
+            ),
+            Param::choice(
+                "max_features",
+                field!(params.max_features),
+                "features tried per node",
+            ),
+            Param::int(
+                "max_depth",
+                -1..=256,
+                field!(params.max_depth),
+                "deepest split level; -1 = unlimited",
+            ),
+            Param::int(
+                "max_leaf_nodes",
+                -1..=1_000_000,
+                field!(params.max_leaf_nodes),
+                "most leaves per tree; -1 = unlimited",
+            ),
+            Param::int(
+                "min_samples_leaf",
+                1..=100_000,
+                field!(params.min_samples_leaf),
+                "fewest rows in a leaf",
+            ),
+            Param::bool(
+                "bootstrap",
+                field!(params.bootstrap),
+                "draw rows with replacement for each tree",
+            ),
+            Param::float(
+                "max_samples",
+                0.05..=1.0,
+                field!(params.max_samples),
+                "rows drawn per tree, as a fraction",
+            ),
+            ClassWeight::param(field!(params.class_weight)),
+            Param::int(
+                "max_bin",
+                4..=255,
+                field!(params.max_bin),
+                "most histogram bins per feature",
+            ),
+        ]
+    }
+}
+
 #[typetag::serde]
 impl Estimator for RandomForest {
     fn name(&self) -> String {
@@ -237,40 +224,21 @@ impl Estimator for RandomForest {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        self.specs()
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        let p = &mut self.params;
-        let int = |min, max| parse_int(name, value, min, max);
-        match name {
-            "n_estimators" => p.n_estimators = int(1, 5000)? as usize,
-            "extra_trees" => p.extra_trees = parse_bool(name, value)?,
-            "max_features" => p.max_features = parse_choice(name, value, &MAX_FEATURES)?,
-            "max_depth" => p.max_depth = int(-1, 256)?,
-            "max_leaf_nodes" => p.max_leaf_nodes = int(-1, 1_000_000)?,
-            "min_samples_leaf" => p.min_samples_leaf = int(1, 100_000)? as usize,
-            "bootstrap" => p.bootstrap = parse_bool(name, value)?,
-            "max_samples" => p.max_samples = parse_float(name, value, 0.05, 1.0)?,
-            "class_weight" => p.class_weight = parse_choice(name, value, &["none", "balanced"])?,
-            "max_bin" => p.max_bin = int(4, 255)? as usize,
-            _ => return Err(unknown_param(self.task(), name, &self.specs())),
-        }
-        Ok(())
+        self.set_by_name(self.task(), name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        check_fit_input(x, y, ctx)?;
-        self.fitted = None;
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
+        let FitLabels {
+            classes,
+            y: yc,
+            weights,
+        } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
+        self.fitted.clear();
         let k = classes.n_present();
-        let yc = classes.compact(y);
-        let weights = row_weights(
-            &yc,
-            k,
-            ctx.sample_weight.as_deref(),
-            self.params.class_weight == "balanced",
-        );
         let n = yc.len();
         let all: Vec<usize> = (0..n).collect();
         let data = BinnedData::build(x, &all, self.params.max_bin, ctx.seed);
@@ -333,17 +301,18 @@ impl Estimator for RandomForest {
                 }
             })
             .collect();
-        self.fitted = Some(FittedForest {
+        self.fitted = FittedForest {
             classes,
             n_dense: x.n_dense(),
             n_sparse: x.n_sparse(),
             trees,
-        });
+        }
+        .into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        let f = self.fitted()?;
+        let f = self.fitted.get(self.task())?;
         check_predict_input(x, f.n_dense, f.n_sparse, self.task())?;
         let k = f.classes.n_present();
         let mut probs = Array2::<f64>::zeros((x.n_rows(), k));

@@ -14,13 +14,11 @@ use super::grower::{FeatureChoice, GrowParams, grow_tree};
 use super::histogram::SplitRules;
 use super::model::{RowView, Tree};
 use crate::error::{BlueprintError, Result};
-use crate::estimator::{Estimator, FitContext};
+use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, check_fit_input, row_weights};
-use crate::params::{
-    ParamDomain, ParamSpec, SearchDim, parse_bool, parse_choice, parse_float, parse_int,
-    unknown_param,
-};
+use crate::field;
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
+use crate::params::{Param, ParamSpec, SearchDim, Tunable, parse_int};
 
 const TASK: &str = "Gradient Boosted Trees";
 
@@ -62,7 +60,7 @@ pub struct GbdtParams {
     #[serde(default)]
     pub refit: bool,
     /// `balanced` reweights classes to equal total weight; `none` keeps row weights.
-    pub class_weight: String,
+    pub class_weight: ClassWeight,
 }
 
 impl Default for GbdtParams {
@@ -82,7 +80,7 @@ impl Default for GbdtParams {
             validation_fraction: 0.0,
             n_iter_no_change: 20,
             refit: false,
-            class_weight: "balanced".into(),
+            class_weight: ClassWeight::Balanced,
         }
     }
 }
@@ -104,17 +102,11 @@ struct FittedGbdt {
 }
 
 /// Histogram gradient-boosted decision trees for multiclass classification.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GradientBoosting {
     /// Hyperparameters.
     pub params: GbdtParams,
-    fitted: Option<FittedGbdt>,
-}
-
-impl Default for GradientBoosting {
-    fn default() -> Self {
-        Self::new(GbdtParams::default())
-    }
+    fitted: Fitted<FittedGbdt>,
 }
 
 impl GradientBoosting {
@@ -122,127 +114,23 @@ impl GradientBoosting {
     pub fn new(params: GbdtParams) -> Self {
         Self {
             params,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 
     /// Boosting rounds kept by the last fit (fewer than `n_estimators` when early stopping fired).
     pub fn n_rounds(&self) -> Option<usize> {
-        self.fitted.as_ref().map(|f| f.n_rounds)
+        self.fitted.as_option().map(|f| f.n_rounds)
     }
 
     /// The fitted trees, round-major (round `r`, present class `c` at `r * n_present + c`).
     pub fn trees(&self) -> &[Tree] {
-        self.fitted.as_ref().map_or(&[], |f| &f.trees)
+        self.fitted.as_option().map_or(&[], |f| &f.trees)
     }
 
     /// Validation log loss after each round of the last fit (empty without early stopping).
     pub fn validation_loss(&self) -> &[f64] {
-        self.fitted.as_ref().map_or(&[], |f| &f.validation_loss)
-    }
-
-    fn specs(&self) -> Vec<ParamSpec> {
-        let p = &self.params;
-        let f = |min: f64, max: f64, log: bool| ParamDomain::Float { min, max, log };
-        let i = |min: i64, max: i64| ParamDomain::Int { min, max };
-        vec![
-            ParamSpec::new(
-                "n_estimators",
-                p.n_estimators,
-                i(1, 10_000),
-                "boosting rounds (one tree per class each)",
-            ),
-            ParamSpec::new(
-                "learning_rate",
-                p.learning_rate,
-                f(1e-3, 1.0, true),
-                "shrinkage of every leaf value",
-            ),
-            ParamSpec::new(
-                "num_leaves",
-                p.num_leaves,
-                i(2, 4096),
-                "most leaves per tree (leaf-wise growth)",
-            ),
-            ParamSpec::new(
-                "max_depth",
-                p.max_depth,
-                i(-1, 64),
-                "deepest split level; -1 = unlimited",
-            ),
-            ParamSpec::new(
-                "min_child_samples",
-                p.min_child_samples,
-                i(1, 100_000),
-                "fewest rows in a leaf",
-            ),
-            ParamSpec::new(
-                "min_child_weight",
-                p.min_child_weight,
-                f(0.0, 1e3, false),
-                "least hessian sum in a leaf",
-            ),
-            ParamSpec::new(
-                "reg_lambda",
-                p.reg_lambda,
-                f(0.0, 1e3, false),
-                "L2 penalty on leaf values",
-            ),
-            ParamSpec::new(
-                "min_split_gain",
-                p.min_split_gain,
-                f(0.0, 1e3, false),
-                "least gain of a split",
-            ),
-            ParamSpec::new(
-                "subsample",
-                p.subsample,
-                f(0.05, 1.0, false),
-                "fraction of rows per round",
-            ),
-            ParamSpec::new(
-                "colsample_bytree",
-                p.colsample_bytree,
-                f(0.01, 1.0, false),
-                "fraction of features per tree",
-            ),
-            ParamSpec::new(
-                "max_bin",
-                p.max_bin,
-                i(4, 255),
-                "most histogram bins per feature",
-            ),
-            ParamSpec::new(
-                "validation_fraction",
-                p.validation_fraction,
-                f(0.0, 0.5, false),
-                "training rows held out for early stopping; 0 = off",
-            ),
-            ParamSpec::new(
-                "n_iter_no_change",
-                p.n_iter_no_change,
-                i(0, 10_000),
-                "rounds without better validation log loss before stopping; 0 = off",
-            ),
-            ParamSpec::new(
-                "refit",
-                p.refit,
-                ParamDomain::Bool,
-                "after early stopping, refit on all rows for the chosen rounds (scaled)",
-            ),
-            ParamSpec::new(
-                "class_weight",
-                &p.class_weight,
-                ParamDomain::Choice(vec!["none".into(), "balanced".into()]),
-                "balanced gives every class the same total weight",
-            ),
-        ]
-    }
-
-    fn fitted(&self) -> Result<&FittedGbdt> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(TASK.into()))
+        self.fitted.as_option().map_or(&[], |f| &f.validation_loss)
     }
 
     fn grow_params(&self, features: Vec<usize>, seed: u64, parallel: bool) -> GrowParams {
@@ -457,6 +345,97 @@ impl GradientBoosting {
     }
 }
 
+impl Tunable for GradientBoosting {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::int(
+                "n_estimators",
+                1..=10_000,
+                field!(params.n_estimators),
+                "boosting rounds (one tree per class each)",
+            ),
+            Param::log_float(
+                "learning_rate",
+                1e-3..=1.0,
+                field!(params.learning_rate),
+                "shrinkage of every leaf value",
+            ),
+            Param::int(
+                "num_leaves",
+                2..=4096,
+                field!(params.num_leaves),
+                "most leaves per tree (leaf-wise growth)",
+            ),
+            Param::int(
+                "max_depth",
+                -1..=64,
+                field!(params.max_depth),
+                "deepest split level; -1 = unlimited",
+            ),
+            Param::int(
+                "min_child_samples",
+                1..=100_000,
+                field!(params.min_child_samples),
+                "fewest rows in a leaf",
+            ),
+            Param::float(
+                "min_child_weight",
+                0.0..=1e3,
+                field!(params.min_child_weight),
+                "least hessian sum in a leaf",
+            ),
+            Param::float(
+                "reg_lambda",
+                0.0..=1e3,
+                field!(params.reg_lambda),
+                "L2 penalty on leaf values",
+            ),
+            Param::float(
+                "min_split_gain",
+                0.0..=1e3,
+                field!(params.min_split_gain),
+                "least gain of a split",
+            ),
+            Param::float(
+                "subsample",
+                0.05..=1.0,
+                field!(params.subsample),
+                "fraction of rows per round",
+            ),
+            Param::float(
+                "colsample_bytree",
+                0.01..=1.0,
+                field!(params.colsample_bytree),
+                "fraction of features per tree",
+            ),
+            Param::int(
+                "max_bin",
+                4..=255,
+                field!(params.max_bin),
+                "most histogram bins per feature",
+            ),
+            Param::float(
+                "validation_fraction",
+                0.0..=0.5,
+                field!(params.validation_fraction),
+                "training rows held out for early stopping; 0 = off",
+            ),
+            Param::int(
+                "n_iter_no_change",
+                0..=10_000,
+                field!(params.n_iter_no_change),
+                "rounds without better validation log loss before stopping; 0 = off",
+            ),
+            Param::bool(
+                "refit",
+                field!(params.refit),
+                "after early stopping, refit on all rows for the chosen rounds (scaled)",
+            ),
+            ClassWeight::param(field!(params.class_weight)),
+        ]
+    }
+}
+
 #[typetag::serde]
 impl Estimator for GradientBoosting {
     fn name(&self) -> String {
@@ -464,46 +443,22 @@ impl Estimator for GradientBoosting {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        self.specs()
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        let p = &mut self.params;
-        let int = |min, max| parse_int(name, value, min, max);
-        match name {
-            "n_estimators" => p.n_estimators = int(1, 10_000)? as usize,
-            "learning_rate" => p.learning_rate = parse_float(name, value, 1e-3, 1.0)?,
-            "num_leaves" => p.num_leaves = int(2, 4096)? as usize,
-            "max_depth" => p.max_depth = int(-1, 64)?,
-            "min_child_samples" => p.min_child_samples = int(1, 100_000)? as usize,
-            "min_child_weight" => p.min_child_weight = parse_float(name, value, 0.0, 1e3)?,
-            "reg_lambda" => p.reg_lambda = parse_float(name, value, 0.0, 1e3)?,
-            "min_split_gain" => p.min_split_gain = parse_float(name, value, 0.0, 1e3)?,
-            "subsample" => p.subsample = parse_float(name, value, 0.05, 1.0)?,
-            "colsample_bytree" => p.colsample_bytree = parse_float(name, value, 0.01, 1.0)?,
-            "max_bin" => p.max_bin = int(4, 255)? as usize,
-            "validation_fraction" => p.validation_fraction = parse_float(name, value, 0.0, 0.5)?,
-            "n_iter_no_change" => p.n_iter_no_change = int(0, 10_000)? as usize,
-            "refit" => p.refit = parse_bool(name, value)?,
-            "class_weight" => p.class_weight = parse_choice(name, value, &["none", "balanced"])?,
-            _ => return Err(unknown_param(TASK, name, &self.specs())),
-        }
-        Ok(())
+        self.set_by_name(TASK, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        check_fit_input(x, y, ctx)?;
-        self.fitted = None;
+        let FitLabels {
+            classes,
+            y: yc,
+            weights,
+        } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
+        self.fitted.clear();
         let p = self.params.clone();
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
         let k = classes.n_present();
-        let yc = classes.compact(y);
-        let weights = row_weights(
-            &yc,
-            k,
-            ctx.sample_weight.as_deref(),
-            p.class_weight == "balanced",
-        );
         let n = yc.len();
 
         let early = p.validation_fraction > 0.0 && p.n_iter_no_change > 0 && k > 1;
@@ -535,7 +490,7 @@ impl Estimator for GradientBoosting {
         } else {
             first
         };
-        self.fitted = Some(FittedGbdt {
+        self.fitted = FittedGbdt {
             classes,
             n_dense: x.n_dense(),
             n_sparse: x.n_sparse(),
@@ -543,12 +498,13 @@ impl Estimator for GradientBoosting {
             trees: fit.trees,
             n_rounds: fit.n_rounds,
             validation_loss: fit.validation_loss,
-        });
+        }
+        .into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        let f = self.fitted()?;
+        let f = self.fitted.get(TASK)?;
         check_predict_input(x, f.n_dense, f.n_sparse, TASK)?;
         let k = f.classes.n_present();
         let mut probs = Array2::<f64>::zeros((x.n_rows(), k));
@@ -619,7 +575,7 @@ impl GradientBoosting {
         let mut full = self.clone();
         full.params.n_estimators = rounds.iter().copied().max().unwrap_or(1);
         full.fit(x, y, ctx)?;
-        let fitted = full.fitted()?;
+        let fitted = full.fitted.get(TASK)?;
         let k = fitted.classes.n_present().max(1);
         Ok(rounds
             .iter()
@@ -629,7 +585,7 @@ impl GradientBoosting {
                 f.trees.truncate(f.n_rounds * k);
                 let mut e = self.clone();
                 e.params.n_estimators = r;
-                e.fitted = Some(f);
+                e.fitted = f.into();
                 Box::new(e) as Box<dyn Estimator>
             })
             .collect())

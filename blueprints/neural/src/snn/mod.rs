@@ -36,17 +36,15 @@ use std::borrow::Cow;
 
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
 use blueprints::error::{BlueprintError, Result};
-use blueprints::fit_input::{ClassMap, check_fit_input, row_weights};
-use blueprints::params::{
-    ParamDomain, ParamSpec, SearchDim, parse_choice, parse_float, parse_int, unknown_param,
-};
-use blueprints::{Estimator, Features, FitContext};
+use blueprints::estimator::Fitted;
+use blueprints::fit_input::{ClassMap, ClassWeight, FitLabels, stratified_split};
+use blueprints::params::{Param, ParamSpec, SearchDim, Tunable};
+use blueprints::{Estimator, Features, FitContext, choice_enum, field};
 
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use burn_engine::BurnTrainer;
@@ -62,11 +60,20 @@ const TASK: &str = "Self-Normalizing Residual Net";
 /// autotuning leave the GPU no faster than the native engine (see the module docs).
 pub const AUTO_GPU_STEP_MACS: usize = 100_000_000;
 
-/// The values of the `backend` hyperparameter.
-const BACKENDS: [&str; 4] = ["auto", "native", "burn-cpu", "burn-wgpu"];
-
-fn default_backend() -> String {
-    "auto".into()
+choice_enum! {
+    /// The engine that trains the net (see the module docs).
+    #[derive(Default)]
+    pub enum Backend {
+        /// `burn-wgpu` on a hardware GPU for large steps, else `native`.
+        #[default]
+        Auto = "auto",
+        /// `ndarray` kernels with hand-written gradients.
+        Native = "native",
+        /// burn autodiff on its CPU backend.
+        BurnCpu = "burn-cpu",
+        /// burn autodiff on wgpu.
+        BurnWgpu = "burn-wgpu",
+    }
 }
 
 /// Rows per chunk when predicting or evaluating a loss.
@@ -94,10 +101,10 @@ pub struct SnnParams {
     /// L2 penalty on weight matrices (added to the gradient).
     pub l2: f64,
     /// `balanced` weighs classes inversely to their frequency; `none` keeps row weights.
-    pub class_weight: String,
+    pub class_weight: ClassWeight,
     /// Training engine: `auto`, `native`, `burn-cpu` or `burn-wgpu` (see the module docs).
-    #[serde(default = "default_backend")]
-    pub backend: String,
+    #[serde(default)]
+    pub backend: Backend,
 }
 
 impl Default for SnnParams {
@@ -112,8 +119,8 @@ impl Default for SnnParams {
             patience: 10,
             validation_fraction: 0.1,
             l2: 1e-4,
-            class_weight: "balanced".into(),
-            backend: default_backend(),
+            class_weight: ClassWeight::Balanced,
+            backend: Backend::Auto,
         }
     }
 }
@@ -140,17 +147,11 @@ struct FittedSnn {
 }
 
 /// Deep self-normalizing residual network classifier (see the module docs).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelfNormalizingNet {
     /// Hyperparameters.
     pub params: SnnParams,
-    fitted: Option<FittedSnn>,
-}
-
-impl Default for SelfNormalizingNet {
-    fn default() -> Self {
-        Self::new(SnnParams::default())
-    }
+    fitted: Fitted<FittedSnn>,
 }
 
 impl SelfNormalizingNet {
@@ -158,105 +159,23 @@ impl SelfNormalizingNet {
     pub fn new(params: SnnParams) -> Self {
         Self {
             params,
-            fitted: None,
+            fitted: Fitted::default(),
         }
     }
 
     /// Epochs the last fit ran (`None` before fitting).
     pub fn epochs_run(&self) -> Option<usize> {
-        self.fitted.as_ref().map(|f| f.epochs_run)
+        self.fitted.as_option().map(|f| f.epochs_run)
     }
 
     /// Validation loss after each epoch of the last fit (empty without early stopping).
     pub fn validation_loss(&self) -> &[f64] {
-        self.fitted.as_ref().map_or(&[], |f| &f.validation_loss)
+        self.fitted.as_option().map_or(&[], |f| &f.validation_loss)
     }
 
     /// The engine and device of the last fit, e.g. `native (cpu)` (`None` before fitting).
     pub fn trained_on(&self) -> Option<&str> {
-        self.fitted.as_ref().map(|f| f.trained_on.as_str())
-    }
-
-    fn specs(&self) -> Vec<ParamSpec> {
-        let p = &self.params;
-        let f = |min: f64, max: f64, log: bool| ParamDomain::Float { min, max, log };
-        let i = |min: i64, max: i64| ParamDomain::Int { min, max };
-        vec![
-            ParamSpec::new(
-                "hidden_size",
-                p.hidden_size,
-                i(4, 4096),
-                "units per hidden layer",
-            ),
-            ParamSpec::new(
-                "n_blocks",
-                p.n_blocks,
-                i(0, 32),
-                "residual blocks after the input layer",
-            ),
-            ParamSpec::new(
-                "dropout",
-                p.dropout,
-                f(0.0, 0.9, false),
-                "AlphaDropout rate",
-            ),
-            ParamSpec::new(
-                "learning_rate",
-                p.learning_rate,
-                f(1e-6, 1.0, true),
-                "Adam step size",
-            ),
-            ParamSpec::new(
-                "epochs",
-                p.epochs,
-                i(1, 100_000),
-                "most passes over the training rows",
-            ),
-            ParamSpec::new(
-                "batch_size",
-                p.batch_size,
-                i(1, 1 << 20),
-                "rows per mini-batch",
-            ),
-            ParamSpec::new(
-                "patience",
-                p.patience,
-                i(0, 10_000),
-                "epochs without better validation loss before stopping; 0 = off",
-            ),
-            ParamSpec::new(
-                "validation_fraction",
-                p.validation_fraction,
-                f(0.0, 0.5, false),
-                "training rows held out for early stopping; 0 = off",
-            ),
-            ParamSpec::new(
-                "l2",
-                p.l2,
-                f(0.0, 10.0, false),
-                "L2 penalty on weight matrices",
-            ),
-            ParamSpec::new(
-                "class_weight",
-                &p.class_weight,
-                ParamDomain::Choice(vec!["none".into(), "balanced".into()]),
-                "balanced gives every class the same total weight",
-            ),
-            ParamSpec::new(
-                "backend",
-                &p.backend,
-                ParamDomain::Choice(BACKENDS.iter().map(|b| b.to_string()).collect()),
-                "training engine: auto = burn on a hardware GPU for large steps (batch × \
-                 weights ≥ 1e8), else native (CPU kernels); burn-cpu / burn-wgpu = burn \
-                 autodiff on its CPU backend / on wgpu",
-            ),
-        ]
-    }
-
-    fn fitted(&self) -> Result<&FittedSnn> {
-        self.fitted
-            .as_ref()
-            .ok_or_else(|| BlueprintError::NotFitted(TASK.into()))
+        self.fitted.as_option().map(|f| f.trained_on.as_str())
     }
 }
 
@@ -306,31 +225,6 @@ fn sparse_csr(x: &Features) -> Option<Cow<'_, CsMat<f32>>> {
     })
 }
 
-/// Splits `0..y.len()` into (train, validation), stratified: about `fraction` of each class is
-/// held out, every class keeps at least one training row. Both ascending.
-fn stratified_split(
-    y: &[u32],
-    k: usize,
-    fraction: f64,
-    rng: &mut ChaCha8Rng,
-) -> (Vec<usize>, Vec<usize>) {
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-    for (i, &c) in y.iter().enumerate() {
-        by_class[c as usize].push(i);
-    }
-    let (mut train, mut valid) = (Vec::new(), Vec::new());
-    for mut rows in by_class {
-        rows.shuffle(rng);
-        let n_val =
-            ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
-        valid.extend_from_slice(&rows[..n_val]);
-        train.extend_from_slice(&rows[n_val..]);
-    }
-    train.sort_unstable();
-    valid.sort_unstable();
-    (train, valid)
-}
-
 /// Multiply-adds of one training step's dense products: batch × (dense input weights + block
 /// weights + head weights). Sparse input rows are left out (a batch touches few of them).
 fn step_macs(p: &SnnParams, n_dense: usize, n_classes: usize) -> usize {
@@ -348,29 +242,24 @@ enum Engine {
 impl Engine {
     /// Resolves the `backend` hyperparameter for a net whose training step costs `step_macs`
     /// multiply-adds (a named device that is not there is an error; `auto` never fails).
-    fn resolve(backend: &str, step_macs: usize) -> Result<Self> {
+    fn resolve(backend: Backend, step_macs: usize) -> Result<Self> {
         let device = |choice| {
             select_device(choice).map_err(|e| BlueprintError::InvalidParam {
                 name: "backend".into(),
-                value: backend.into(),
+                value: backend.to_string(),
                 reason: e.to_string(),
             })
         };
         match backend {
-            "burn-cpu" => Ok(Engine::Burn(device(DeviceChoice::Cpu)?)),
-            "burn-wgpu" => Ok(Engine::Burn(device(DeviceChoice::Wgpu)?)),
-            "auto" if step_macs >= AUTO_GPU_STEP_MACS => {
+            Backend::BurnCpu => Ok(Engine::Burn(device(DeviceChoice::Cpu)?)),
+            Backend::BurnWgpu => Ok(Engine::Burn(device(DeviceChoice::Wgpu)?)),
+            Backend::Auto if step_macs >= AUTO_GPU_STEP_MACS => {
                 Ok(match select_device(DeviceChoice::Auto) {
                     Ok(d) if d.adapter.as_ref().is_some_and(|a| a.is_hardware()) => Engine::Burn(d),
                     _ => Engine::Native,
                 })
             }
-            "native" | "auto" => Ok(Engine::Native),
-            other => Err(BlueprintError::InvalidParam {
-                name: "backend".into(),
-                value: other.into(),
-                reason: format!("expected one of {}", BACKENDS.join(", ")),
-            }),
+            Backend::Native | Backend::Auto => Ok(Engine::Native),
         }
     }
 
@@ -382,6 +271,75 @@ impl Engine {
     }
 }
 
+impl Tunable for SelfNormalizingNet {
+    fn param_table() -> Vec<Param<Self>> {
+        vec![
+            Param::int(
+                "hidden_size",
+                4..=4096,
+                field!(params.hidden_size),
+                "units per hidden layer",
+            ),
+            Param::int(
+                "n_blocks",
+                0..=32,
+                field!(params.n_blocks),
+                "residual blocks after the input layer",
+            ),
+            Param::float(
+                "dropout",
+                0.0..=0.9,
+                field!(params.dropout),
+                "AlphaDropout rate",
+            ),
+            Param::log_float(
+                "learning_rate",
+                1e-6..=1.0,
+                field!(params.learning_rate),
+                "Adam step size",
+            ),
+            Param::int(
+                "epochs",
+                1..=100_000,
+                field!(params.epochs),
+                "most passes over the training rows",
+            ),
+            Param::int(
+                "batch_size",
+                1..=1 << 20,
+                field!(params.batch_size),
+                "rows per mini-batch",
+            ),
+            Param::int(
+                "patience",
+                0..=10_000,
+                field!(params.patience),
+                "epochs without better validation loss before stopping; 0 = off",
+            ),
+            Param::float(
+                "validation_fraction",
+                0.0..=0.5,
+                field!(params.validation_fraction),
+                "training rows held out for early stopping; 0 = off",
+            ),
+            Param::float(
+                "l2",
+                0.0..=10.0,
+                field!(params.l2),
+                "L2 penalty on weight matrices",
+            ),
+            ClassWeight::param(field!(params.class_weight)),
+            Param::choice(
+                "backend",
+                field!(params.backend),
+                "training engine: auto = burn on a hardware GPU for large steps (batch × \
+                 weights ≥ 1e8), else native (CPU kernels); burn-cpu / burn-wgpu = burn \
+                 autodiff on its CPU backend / on wgpu",
+            ),
+        ]
+    }
+}
+
 #[typetag::serde]
 impl Estimator for SelfNormalizingNet {
     fn name(&self) -> String {
@@ -389,42 +347,22 @@ impl Estimator for SelfNormalizingNet {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        self.specs()
+        self.param_specs()
     }
 
     fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        let p = &mut self.params;
-        let int = |min, max| parse_int(name, value, min, max);
-        match name {
-            "hidden_size" => p.hidden_size = int(4, 4096)? as usize,
-            "n_blocks" => p.n_blocks = int(0, 32)? as usize,
-            "dropout" => p.dropout = parse_float(name, value, 0.0, 0.9)?,
-            "learning_rate" => p.learning_rate = parse_float(name, value, 1e-6, 1.0)?,
-            "epochs" => p.epochs = int(1, 100_000)? as usize,
-            "batch_size" => p.batch_size = int(1, 1 << 20)? as usize,
-            "patience" => p.patience = int(0, 10_000)? as usize,
-            "validation_fraction" => p.validation_fraction = parse_float(name, value, 0.0, 0.5)?,
-            "l2" => p.l2 = parse_float(name, value, 0.0, 10.0)?,
-            "class_weight" => p.class_weight = parse_choice(name, value, &["none", "balanced"])?,
-            "backend" => p.backend = parse_choice(name, value, &BACKENDS)?,
-            _ => return Err(unknown_param(TASK, name, &self.specs())),
-        }
-        Ok(())
+        self.set_by_name(TASK, name, value)
     }
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        check_fit_input(x, y, ctx)?;
-        self.fitted = None;
+        let FitLabels {
+            classes,
+            y: yc,
+            weights,
+        } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
+        self.fitted.clear();
         let p = self.params.clone();
-        let classes = ClassMap::from_labels(y, ctx.n_classes);
         let k = classes.n_present();
-        let yc = classes.compact(y);
-        let weights = row_weights(
-            &yc,
-            k,
-            ctx.sample_weight.as_deref(),
-            p.class_weight == "balanced",
-        );
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
 
         let early = p.patience > 0 && p.validation_fraction > 0.0 && k > 1;
@@ -450,7 +388,7 @@ impl Estimator for SelfNormalizingNet {
             &mut rng,
         );
 
-        let engine = Engine::resolve(&p.backend, step_macs(&p, x.n_dense(), k))?;
+        let engine = Engine::resolve(p.backend, step_macs(&p, x.n_dense(), k))?;
         let mut log = TrainLog {
             epochs_run: 0,
             validation_loss: Vec::new(),
@@ -486,7 +424,7 @@ impl Estimator for SelfNormalizingNet {
                 });
             }
         }
-        self.fitted = Some(FittedSnn {
+        self.fitted = FittedSnn {
             classes,
             n_dense: x.n_dense(),
             n_sparse: x.n_sparse(),
@@ -496,12 +434,13 @@ impl Estimator for SelfNormalizingNet {
             epochs_run: log.epochs_run,
             validation_loss: log.validation_loss,
             trained_on: engine.describe(),
-        });
+        }
+        .into();
         Ok(())
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
-        let f = self.fitted()?;
+        let f = self.fitted.get(TASK)?;
         x.validate()?;
         if x.n_dense() != f.n_dense || x.n_sparse() != f.n_sparse {
             return Err(BlueprintError::InvalidInput(format!(
@@ -550,7 +489,7 @@ impl Estimator for SelfNormalizingNet {
     }
 
     fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
-        let f = self.fitted()?;
+        let f = self.fitted.get(TASK)?;
         x.validate()?;
         if x.n_rows() != 1 || x.n_dense() != f.n_dense || x.n_sparse() != f.n_sparse {
             return Err(BlueprintError::InvalidInput(format!(

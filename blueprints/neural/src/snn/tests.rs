@@ -287,7 +287,7 @@ fn burn_cpu_engine_follows_the_native_engine() {
 #[test]
 fn backend_is_a_listed_choice_and_auto_trains_small_nets_natively() {
     let mut net = SelfNormalizingNet::default();
-    assert_eq!(net.params.backend, "auto");
+    assert_eq!(net.params.backend, Backend::Auto);
     assert!(net.set_param("backend", "cuda").is_err());
     let (x, y) = rings(90, 0, 2);
     net.set_param("epochs", "2").expect("valid");
@@ -319,7 +319,7 @@ fn backend_is_a_listed_choice_and_auto_trains_small_nets_natively() {
         .expect("object")
         .remove("trained_on");
     let old: SelfNormalizingNet = serde_json::from_value(json).expect("old models load");
-    assert_eq!(old.params.backend, "auto");
+    assert_eq!(old.params.backend, Backend::Auto);
     assert_eq!(
         old.predict_proba(&x).expect("predict"),
         net.predict_proba(&x).expect("predict")

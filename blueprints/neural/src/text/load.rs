@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::Device;
 
 use super::bert::{BertConfig, BertEncoder};
 use crate::error::{NeuralError, Result};
+use crate::weights::apply_checkpoint;
 
 /// `(regex, replacement)` pairs mapping Hugging Face `BertModel` keys to [`BertEncoder`] paths.
 pub fn minilm_key_remapping() -> Vec<(&'static str, &'static str)> {
@@ -50,31 +51,14 @@ fn is_ignored_key(key: &str) -> bool {
 /// Builds a MiniLM-L6 encoder on `device` and loads `path` into it. Every parameter must be
 /// present with the right shape; checkpoint keys other than the ignored ones must all be used.
 pub fn load_minilm(path: &Path, device: &Device) -> Result<BertEncoder> {
-    let err = |message: String| NeuralError::WeightLoad {
-        path: path.to_path_buf(),
-        message,
-    };
     if !path.is_file() {
-        return Err(err("file not found".into()));
+        return Err(NeuralError::weight_load(path, "file not found"));
     }
     let mut net = BertEncoder::new(&BertConfig::MINILM_L6, device);
     let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
     for (from, to) in minilm_key_remapping() {
         store = store.with_key_remapping(from, to);
     }
-    let result = net.load_from(&mut store).map_err(|e| err(e.to_string()))?;
-    if !result.errors.is_empty() || !result.missing.is_empty() {
-        return Err(err(format!("{result}")));
-    }
-    let unused: Vec<&String> = result
-        .unused
-        .iter()
-        .filter(|k| !is_ignored_key(k))
-        .collect();
-    if !unused.is_empty() {
-        return Err(err(format!(
-            "checkpoint keys not used by MiniLM: {unused:?}"
-        )));
-    }
+    apply_checkpoint(&mut net, &mut store, path, "MiniLM", is_ignored_key)?;
     Ok(net)
 }

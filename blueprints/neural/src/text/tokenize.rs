@@ -56,10 +56,7 @@ impl std::fmt::Debug for WordPieceTokenizer {
 impl WordPieceTokenizer {
     /// Loads a Hugging Face `tokenizer.json` and switches its padding and truncation off.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let err = |message: String| NeuralError::WeightLoad {
-            path: path.to_path_buf(),
-            message,
-        };
+        let err = |message: String| NeuralError::weight_load(path, message);
         let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
         inner.with_padding(None);
         inner

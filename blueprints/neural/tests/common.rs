@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests: the reference outputs and float comparisons.
+
+use std::path::{Path, PathBuf};
+
+/// Where the PyTorch / sentence-transformers reference outputs live (absent on most machines).
+pub const REFERENCE: &str = "/work/shared/reference";
+
+/// The sentence-transformers reference embeddings of all-MiniLM-L6-v2.
+pub const MINILM_REFERENCE: &str = "/work/shared/reference/minilm/embeddings.json";
+
+/// The reference folder when its backbone outputs are there; else prints a skip note.
+pub fn reference_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(REFERENCE);
+    if dir.join("backbones").is_dir() {
+        Some(dir)
+    } else {
+        println!("SKIP: {REFERENCE} is absent");
+        None
+    }
+}
+
+/// A little-endian `f32` file.
+pub fn read_f32(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Largest absolute difference of two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv { (i, x) } else { (bi, bv) }
+        })
+        .0
+}
+
+/// Cosine similarity of two equally long vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// A JSON array of numbers as `f32`s.
+pub fn json_f32(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
