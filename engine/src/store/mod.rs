@@ -178,11 +178,7 @@ pub fn oof(
     id: &str,
     shape: (Option<usize>, Option<usize>),
 ) -> Result<Option<Array2<f32>>, ProjectError> {
-    let rel = ModelFiles::of(id).oof();
-    if !project.exists(&rel) {
-        return Ok(None);
-    }
-    project.load_matrix(&rel, shape).map(Some)
+    matrix_opt(project, &ModelFiles::of(id).oof(), shape)
 }
 
 /// Holdout probabilities of `id`, `None` when not saved.
@@ -191,11 +187,19 @@ pub fn holdout(
     id: &str,
     shape: (Option<usize>, Option<usize>),
 ) -> Result<Option<Array2<f32>>, ProjectError> {
-    let rel = ModelFiles::of(id).holdout();
-    if !project.exists(&rel) {
+    matrix_opt(project, &ModelFiles::of(id).holdout(), shape)
+}
+
+/// The matrix in `rel`, `None` when the file does not exist.
+fn matrix_opt(
+    project: &Project,
+    rel: &str,
+    shape: (Option<usize>, Option<usize>),
+) -> Result<Option<Array2<f32>>, ProjectError> {
+    if !project.exists(rel) {
         return Ok(None);
     }
-    project.load_matrix(&rel, shape).map(Some)
+    project.load_matrix(rel, shape).map(Some)
 }
 
 /// Saves a blender: the fitted blender and its out-of-fold probabilities.
