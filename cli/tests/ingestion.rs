@@ -31,6 +31,20 @@ fn opts_with_target(t: &str) -> LoadOptions {
     }
 }
 
+/// Writes `name` in `dir`: the CSV header `img,y`, the raw `lines` given first (the images
+/// under test), then `n_ok` readable PNGs `ok0.png …` with classes `a`/`b` alternating.
+pub(crate) fn image_rows_csv(dir: &Path, name: &str, lines: &str, n_ok: usize) -> PathBuf {
+    let mut text = format!("img,y\n{lines}");
+    for i in 0..n_ok {
+        png(dir, &format!("ok{i}.png"), i as u8);
+        text.push_str(&format!(
+            "ok{i}.png,{}\n",
+            if i % 2 == 0 { "a" } else { "b" }
+        ));
+    }
+    write(dir, name, text.as_bytes())
+}
+
 pub(crate) fn err_text(r: Result<dataset::Dataset, DataError>) -> String {
     match r {
         Ok(_) => panic!("expected an error"),
@@ -390,15 +404,7 @@ fn decompression_bomb_is_refused_from_the_header() {
     ));
     bomb.extend(chunk(b"IEND", &[]));
     write(dir.path(), "bomb.png", &bomb);
-    let mut text = String::from("img,y\nbomb.png,a\n");
-    for i in 0..12 {
-        png(dir.path(), &format!("ok{i}.png"), i);
-        text.push_str(&format!(
-            "ok{i}.png,{}\n",
-            if i % 2 == 0 { "a" } else { "b" }
-        ));
-    }
-    let csv = write(dir.path(), "d.csv", text.as_bytes());
+    let csv = image_rows_csv(dir.path(), "d.csv", "bomb.png,a\n", 12);
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     assert_eq!(ds.n_rows(), 12);
     assert_eq!(ds.skipped.len(), 1);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use autopilot::dataset::{self, ColumnType, LoadOptions, load, profile};
 use neural::decode::{DecodeLimits, ImageProblemKind, decode_image};
 
-use crate::ingestion::{chunk, err_text, png, write};
+use crate::ingestion::{chunk, err_text, image_rows_csv, png, write};
 
 use crate::common::{cli, s};
 
@@ -244,15 +244,7 @@ fn the_shared_decoder_refuses_bombs_and_enforces_a_memory_budget() {
     let e = decode_image(&deep, &DecodeLimits::default()).unwrap_err();
     assert_eq!(e.kind, ImageProblemKind::TooLarge);
     assert!(e.reason.contains("memory budget"), "{}", e.reason);
-    let mut text = String::from("img,y\ndeep.png,a\n");
-    for i in 0..12 {
-        png(dir.path(), &format!("ok{i}.png"), i);
-        text.push_str(&format!(
-            "ok{i}.png,{}\n",
-            if i % 2 == 0 { "a" } else { "b" }
-        ));
-    }
-    let csv = write(dir.path(), "d.csv", text.as_bytes());
+    let csv = image_rows_csv(dir.path(), "d.csv", "deep.png,a\n", 12);
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     assert_eq!(ds.skipped.len(), 1);
     assert!(
@@ -326,15 +318,7 @@ fn truncated_jpeg_is_skipped_with_a_reason() {
     assert!(decode_image(&cut_png, &limits).is_err());
 
     // Loading skips the row and says why.
-    let mut text = String::from("img,y\ncut.jpg,a\n");
-    for i in 0..12 {
-        png(dir.path(), &format!("ok{i}.png"), i);
-        text.push_str(&format!(
-            "ok{i}.png,{}\n",
-            if i % 2 == 0 { "a" } else { "b" }
-        ));
-    }
-    let csv = write(dir.path(), "d.csv", text.as_bytes());
+    let csv = image_rows_csv(dir.path(), "d.csv", "cut.jpg,a\n", 12);
     let ds = load(&csv, &LoadOptions::default()).unwrap();
     assert_eq!(ds.n_rows(), 12);
     assert_eq!(ds.skipped.len(), 1);
@@ -382,15 +366,7 @@ fn mkfifo(path: &Path) {
 fn csv_with_fifo(dir: &Path) -> PathBuf {
     mkfifo(&dir.join("pipe.png"));
     std::fs::create_dir_all(dir.join("folder.png")).unwrap();
-    let mut text = String::from("img,y\npipe.png,a\nfolder.png,b\n");
-    for i in 0..23 {
-        png(dir, &format!("ok{i}.png"), i);
-        text.push_str(&format!(
-            "ok{i}.png,{}\n",
-            if i % 2 == 0 { "a" } else { "b" }
-        ));
-    }
-    write(dir, "fifo.csv", text.as_bytes())
+    image_rows_csv(dir, "fifo.csv", "pipe.png,a\nfolder.png,b\n", 23)
 }
 
 #[cfg(unix)]
