@@ -217,15 +217,19 @@ pub fn save_blender(
 /// The saved fold models of model `id`, with a clear error when `id` is unknown or has no saved
 /// model (stage rows on a sample, the baseline, blenders).
 pub fn saved_model(project: &Project, id: &str) -> anyhow::Result<SavedModel> {
-    let lb = leaderboard(project)?;
-    let row = known_row(project, &lb, id)?;
+    saved_model_of(project, &leaderboard(project)?, id)
+}
+
+/// [`saved_model`] with the leaderboard already read.
+fn saved_model_of(project: &Project, lb: &Leaderboard, id: &str) -> anyhow::Result<SavedModel> {
+    let row = known_row(project, lb, id)?;
     saved_model_opt(project, id)?.with_context(|| {
         format!(
             "model {id} ({}, {}% sample) has no saved fold models: only cross-validated \
              blueprints are kept (cross-validated: {})",
             row.blueprint,
             row.sample_pct,
-            saved_model_ids(project, &lb).join(", ")
+            saved_model_ids(project, lb).join(", ")
         )
     })
 }
@@ -292,7 +296,7 @@ pub fn load_predictor(project: &Project, id: &str) -> anyhow::Result<Predictor> 
     let lb = leaderboard(project)?;
     let row = known_row(project, &lb, id)?;
     let member = |mid: &str| -> anyhow::Result<MemberModel> {
-        let saved = saved_model(project, mid)?;
+        let saved = saved_model_of(project, &lb, mid)?;
         Ok(MemberModel {
             model_id: mid.to_string(),
             blueprint: saved.candidate.describe(),
