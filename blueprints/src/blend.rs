@@ -30,6 +30,21 @@ pub trait Blender: Send + Sync + std::fmt::Debug {
     /// Learns how to combine the models from their OUT-OF-FOLD predictions `oof` (one
     /// `rows × ctx.n_classes` matrix per model) and the labels `y`.
     fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()>;
+    /// Learns how to combine regressors from their OUT-OF-FOLD predictions (one `rows × 1`
+    /// matrix per model) and the real targets `y`; `blend` then returns `rows × 1` predictions.
+    /// Blenders that only combine probabilities refuse with [`BlueprintError::Unsupported`].
+    fn fit_regression(
+        &mut self,
+        oof: &[ArrayView2<f32>],
+        y: &[f32],
+        ctx: &FitContext,
+    ) -> Result<()> {
+        let _ = (oof, y, ctx);
+        Err(BlueprintError::Unsupported(format!(
+            "{} does not blend regressors",
+            self.name()
+        )))
+    }
     /// Blended probabilities, `rows × n_classes`, from the same models' predictions (same order).
     fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>>;
     /// A boxed copy.

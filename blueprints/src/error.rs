@@ -25,6 +25,9 @@ pub enum BlueprintError {
     /// `predict` called before `fit`.
     #[error("{0} is not fitted")]
     NotFitted(String),
+    /// A task this estimator or blender does not do (e.g. regression by naive Bayes).
+    #[error("{0}")]
+    Unsupported(String),
     /// A numeric failure (divergence, singular system, ...).
     #[error("numeric failure in {task}: {reason}")]
     Numeric { task: String, reason: String },

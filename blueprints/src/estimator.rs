@@ -78,8 +78,23 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn set_param(&mut self, name: &str, value: &str) -> Result<()>;
     /// Fits on `x` (rows = samples) with labels `y` in `0..ctx.n_classes`.
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()>;
-    /// Class probabilities, `rows × n_classes`, each row summing to 1.
+    /// Class probabilities, `rows × n_classes`, each row summing to 1; for a model fitted with
+    /// [`Estimator::fit_regression`], one column: the predicted value.
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>>;
+    /// Fits a regressor on `x` with one finite real target per row (`ctx.n_classes` is 1 and
+    /// ignored). Afterwards [`Estimator::predict_proba`] returns one column, the predicted value.
+    /// Estimators that only classify refuse with [`BlueprintError::Unsupported`].
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        let _ = (x, y, ctx);
+        Err(BlueprintError::Unsupported(format!(
+            "{} does not do regression",
+            self.name()
+        )))
+    }
+    /// True when [`Estimator::fit_regression`] is implemented.
+    fn supports_regression(&self) -> bool {
+        false
+    }
     /// A boxed copy (for retraining the same blueprint on other folds).
     fn clone_box(&self) -> Box<dyn Estimator>;
     /// For differentiable models: the gradient of class `class`'s centred logit

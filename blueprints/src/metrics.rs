@@ -1,4 +1,4 @@
-//! Classification metrics, computed the way scikit-learn computes them.
+//! Classification and regression metrics, computed the way scikit-learn computes them.
 //!
 //! Labels are `u32` class indices `0..n_classes`; probabilities are `rows × n_classes`.
 //! Every function checks its inputs and returns [`BlueprintError::InvalidInput`] instead of
@@ -15,6 +15,9 @@
 //!   skipped: the macro average is over the remaining classes, the weighted average weights them
 //!   by their prevalence. If no class has a defined AUC the result is an error.
 //! * [`confusion_matrix`]: counts, rows = actual class, columns = predicted class.
+//! * Regression ([`rmse`], [`mae`], [`r2`], [`rmsle`]): predictions are the first column of the
+//!   prediction matrix; R² of a constant target is an error (sklearn returns 1 or 0), RMSLE of a
+//!   value at or below −1 is an error (sklearn raises).
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,11 +45,64 @@ pub enum Metric {
     Auc,
     /// Macro-averaged F1.
     F1,
+    /// Root mean squared error (regression; lower is better).
+    Rmse,
+    /// Mean absolute error (regression; lower is better).
+    Mae,
+    /// Coefficient of determination (regression; higher is better).
+    R2,
+    /// Root mean squared error of `ln(1 + value)` (regression, values above −1; lower is better).
+    Rmsle,
+}
+
+/// The true values a prediction matrix is scored against.
+#[derive(Debug, Clone, Copy)]
+pub enum Truth<'a> {
+    /// Class indices (the matrix holds class probabilities).
+    Classes(&'a [u32]),
+    /// Real values (the matrix's first column holds the predictions).
+    Values(&'a [f32]),
+}
+
+impl Truth<'_> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Truth::Classes(y) => y.len(),
+            Truth::Values(y) => y.len(),
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The metrics defined for this kind of truth, in display order.
+    pub fn metrics(&self) -> &'static [Metric] {
+        match self {
+            Truth::Classes(_) => &Metric::CLASSIFICATION,
+            Truth::Values(_) => &Metric::REGRESSION,
+        }
+    }
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 9] = [
+        Metric::BalancedAccuracy,
+        Metric::Accuracy,
+        Metric::LogLoss,
+        Metric::Auc,
+        Metric::F1,
+        Metric::Rmse,
+        Metric::Mae,
+        Metric::R2,
+        Metric::Rmsle,
+    ];
+
+    /// The classification metrics, in display order.
+    pub const CLASSIFICATION: [Metric; 5] = [
         Metric::BalancedAccuracy,
         Metric::Accuracy,
         Metric::LogLoss,
@@ -54,9 +110,20 @@ impl Metric {
         Metric::F1,
     ];
 
-    /// True when a larger score is better (false only for log loss).
+    /// The regression metrics, in display order.
+    pub const REGRESSION: [Metric; 4] = [Metric::Rmse, Metric::Mae, Metric::R2, Metric::Rmsle];
+
+    /// True for the regression metrics.
+    pub fn is_regression(self) -> bool {
+        Metric::REGRESSION.contains(&self)
+    }
+
+    /// True when a larger score is better (false for log loss and the regression errors).
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::LogLoss)
+        !matches!(
+            self,
+            Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Rmsle
+        )
     }
 
     /// The metric's command-line / JSON name.
@@ -67,6 +134,38 @@ impl Metric {
             Metric::LogLoss => "logloss",
             Metric::Auc => "auc",
             Metric::F1 => "f1",
+            Metric::Rmse => "rmse",
+            Metric::Mae => "mae",
+            Metric::R2 => "r2",
+            Metric::Rmsle => "rmsle",
+        }
+    }
+
+    /// Scores predictions `pred` against `truth`: classification metrics need class labels,
+    /// regression metrics real values (else an error).
+    pub fn score_truth(self, truth: Truth, pred: ArrayView2<f32>) -> Result<f64> {
+        match truth {
+            Truth::Classes(y) => self.score(y, pred),
+            Truth::Values(y) => self.score_values(y, pred),
+        }
+    }
+
+    /// Scores regression predictions (the first column of `pred`) against real values `y`.
+    pub fn score_values(self, y: &[f32], pred: ArrayView2<f32>) -> Result<f64> {
+        if pred.ncols() == 0 {
+            return Err(BlueprintError::InvalidInput(
+                "regression score: prediction matrix has no columns".into(),
+            ));
+        }
+        let p: Vec<f32> = pred.column(0).to_vec();
+        match self {
+            Metric::Rmse => rmse(y, &p),
+            Metric::Mae => mae(y, &p),
+            Metric::R2 => r2(y, &p),
+            Metric::Rmsle => rmsle(y, &p),
+            _ => Err(BlueprintError::InvalidInput(format!(
+                "{self} is a classification metric; the target is numeric"
+            ))),
         }
     }
 
@@ -74,6 +173,11 @@ impl Metric {
     /// Label-based metrics use the arg-max class of each row.
     pub fn score(self, y: &[u32], proba: ArrayView2<f32>) -> Result<f64> {
         let n_classes = proba.ncols();
+        if self.is_regression() {
+            return Err(BlueprintError::InvalidInput(format!(
+                "{self} is a regression metric; the target is a class"
+            )));
+        }
         match self {
             Metric::LogLoss => log_loss(y, proba),
             Metric::Auc => roc_auc_ovr(y, proba, AucAverage::Macro),
@@ -83,7 +187,7 @@ impl Metric {
                     Metric::BalancedAccuracy => balanced_accuracy(y, &pred, n_classes),
                     Metric::Accuracy => accuracy(y, &pred),
                     Metric::F1 => macro_f1(y, &pred, n_classes),
-                    Metric::LogLoss | Metric::Auc => unreachable!("handled above"),
+                    _ => unreachable!("handled above"),
                 }
             }
         }
@@ -291,6 +395,75 @@ pub fn binary_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
     Some(u / (n_pos as f64 * n_neg as f64))
 }
 
+/// Checks a regression pair: equal non-zero lengths and finite values.
+fn check_values(y: &[f32], pred: &[f32], what: &str) -> Result<()> {
+    check_same_len(y.len(), pred.len(), what)?;
+    for (name, v) in [("actual", y), ("predicted", pred)] {
+        if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(BlueprintError::InvalidInput(format!(
+                "{what}: non-finite {name} value {x} at row {i}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Root mean squared error.
+pub fn rmse(y: &[f32], pred: &[f32]) -> Result<f64> {
+    check_values(y, pred, "RMSE")?;
+    let sse: f64 = y
+        .iter()
+        .zip(pred)
+        .map(|(&a, &p)| (f64::from(a) - f64::from(p)).powi(2))
+        .sum();
+    Ok((sse / y.len() as f64).sqrt())
+}
+
+/// Mean absolute error.
+pub fn mae(y: &[f32], pred: &[f32]) -> Result<f64> {
+    check_values(y, pred, "MAE")?;
+    let sae: f64 = y
+        .iter()
+        .zip(pred)
+        .map(|(&a, &p)| (f64::from(a) - f64::from(p)).abs())
+        .sum();
+    Ok(sae / y.len() as f64)
+}
+
+/// Coefficient of determination, `1 − SSE / SST`; an error when the actual values are constant.
+pub fn r2(y: &[f32], pred: &[f32]) -> Result<f64> {
+    check_values(y, pred, "R²")?;
+    let mean = y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64;
+    let sst: f64 = y.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum();
+    if sst == 0.0 {
+        return Err(BlueprintError::InvalidInput(
+            "R²: undefined when the actual values are constant".into(),
+        ));
+    }
+    let sse: f64 = y
+        .iter()
+        .zip(pred)
+        .map(|(&a, &p)| (f64::from(a) - f64::from(p)).powi(2))
+        .sum();
+    Ok(1.0 - sse / sst)
+}
+
+/// Root mean squared logarithmic error, on `ln(1 + v)`; an error when a value is at or below −1.
+pub fn rmsle(y: &[f32], pred: &[f32]) -> Result<f64> {
+    check_values(y, pred, "RMSLE")?;
+    if let Some(v) = y.iter().chain(pred).find(|&&v| v <= -1.0) {
+        return Err(BlueprintError::InvalidInput(format!(
+            "RMSLE: undefined for the value {v} (values must be above -1)"
+        )));
+    }
+    let sse: f64 = y
+        .iter()
+        .zip(pred)
+        .map(|(&a, &p)| (f64::from(a).ln_1p() - f64::from(p).ln_1p()).powi(2))
+        .sum();
+    Ok((sse / y.len() as f64).sqrt())
+}
+
 /// One-vs-rest ROC AUC averaged over classes (see the module notes for skipped classes).
 pub fn roc_auc_ovr(y_true: &[u32], proba: ArrayView2<f32>, average: AucAverage) -> Result<f64> {
     check_same_len(y_true.len(), proba.nrows(), "AUC")?;
@@ -353,6 +526,33 @@ mod tests {
             (0.8 + 2.0 / 3.0) / 3.0,
             1e-12
         ));
+    }
+
+    /// sklearn's docstring examples: `mean_squared_error`, `mean_absolute_error`, `r2_score`,
+    /// `root_mean_squared_log_error`.
+    #[test]
+    fn regression_metrics_match_sklearn() {
+        let y = [3.0f32, -0.5, 2.0, 7.0];
+        let p = array![[2.5f32], [0.0], [2.0], [8.0]];
+        let score = |m: Metric| m.score_truth(Truth::Values(&y), p.view()).unwrap();
+        assert!(close(score(Metric::Rmse), 0.375f64.sqrt(), 1e-7));
+        assert!(close(score(Metric::Mae), 0.5, 1e-7));
+        assert!(close(score(Metric::R2), 0.948_608_137_044_967_9, 1e-7));
+        assert!(rmsle(&[-1.0], &[0.0]).is_err());
+        let y = [3.0f32, 5.0, 2.5, 7.0];
+        let p = [2.5f32, 5.0, 4.0, 8.0];
+        assert!(close(rmsle(&y, &p).unwrap(), 0.199_324_165_6, 1e-6));
+        assert!(r2(&[1.0, 1.0], &[1.0, 2.0]).is_err());
+        assert!(rmse(&[1.0], &[f32::NAN]).is_err());
+        assert!(Metric::Rmse.score(&[0, 1], array![[0.5f32, 0.5], [0.5, 0.5]].view()).is_err());
+        assert!(
+            Metric::Auc
+                .score_truth(Truth::Values(&y), Array2::<f32>::ones((4, 1)).view())
+                .is_err()
+        );
+        assert!(Metric::Rmse.is_regression() && !Metric::Rmse.higher_is_better());
+        assert!(Metric::R2.higher_is_better());
+        assert_eq!("rmse".parse::<Metric>().unwrap(), Metric::Rmse);
     }
 
     #[test]
