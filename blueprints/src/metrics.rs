@@ -193,6 +193,16 @@ impl Metric {
         }
     }
 
+    /// `score` oriented so that higher is always better (negated for the lower-is-better
+    /// metrics): what rankings sort by.
+    pub fn oriented(self, score: f64) -> f64 {
+        if self.higher_is_better() {
+            score
+        } else {
+            -score
+        }
+    }
+
     /// True when score `a` is better than score `b` for this metric.
     pub fn is_better(self, a: f64, b: f64) -> bool {
         if self.higher_is_better() {
@@ -464,6 +474,64 @@ pub fn rmsle(y: &[f32], pred: &[f32]) -> Result<f64> {
     Ok((sse / y.len() as f64).sqrt())
 }
 
+/// The decision threshold on `scores` (a positive-class probability) that maximises the F1 of
+/// the `positive` rows, with that F1: a row is called positive when its score is at least the
+/// threshold. Candidate thresholds are the distinct scores; ties go to the higher threshold.
+/// `None` without positive rows.
+pub fn best_f1_threshold(positive: &[bool], scores: &[f32]) -> Option<(f32, f64)> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    if n_pos == 0 || positive.len() != scores.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut called) = (0usize, 0usize);
+    let mut best: Option<(f32, f64)> = None;
+    let mut i = 0;
+    while i < order.len() {
+        let t = scores[order[i]];
+        // Every row with this score is called positive together.
+        while i < order.len() && scores[order[i]] == t {
+            tp += usize::from(positive[order[i]]);
+            called += 1;
+            i += 1;
+        }
+        let f1 = 2.0 * tp as f64 / (n_pos + called) as f64;
+        if best.is_none_or(|(_, b)| f1 > b) {
+            best = Some((t, f1));
+        }
+    }
+    best
+}
+
+/// ROC curve points `(false positive rate, true positive rate)` of `scores` for the `positive`
+/// rows, from (0, 0) to (1, 1), one point per distinct score. `None` without positives or negatives.
+pub fn roc_curve(positive: &[bool], scores: &[f32]) -> Option<Vec<(f64, f64)>> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 || positive.len() != scores.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut points = vec![(0.0, 0.0)];
+    let mut i = 0;
+    while i < order.len() {
+        let t = scores[order[i]];
+        while i < order.len() && scores[order[i]] == t {
+            if positive[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        points.push((fp as f64 / n_neg as f64, tp as f64 / n_pos as f64));
+    }
+    Some(points)
+}
+
 /// One-vs-rest ROC AUC averaged over classes (see the module notes for skipped classes).
 pub fn roc_auc_ovr(y_true: &[u32], proba: ArrayView2<f32>, average: AucAverage) -> Result<f64> {
     check_same_len(y_true.len(), proba.nrows(), "AUC")?;
@@ -528,6 +596,27 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn the_f1_threshold_and_the_roc_curve() {
+        let positive = [true, true, false, true, false, false];
+        let scores = [0.9f32, 0.8, 0.7, 0.6, 0.2, 0.1];
+        // At 0.6: tp 3, called 4 → F1 = 6/7, the best (at 0.8: 4/5; at 0.9: 2/4).
+        let (t, f1) = best_f1_threshold(&positive, &scores).unwrap();
+        assert_eq!(t, 0.6);
+        assert!(close(f1, 6.0 / 7.0, 1e-12));
+        assert!(best_f1_threshold(&[false, false], &[0.1, 0.2]).is_none());
+        let roc = roc_curve(&positive, &scores).unwrap();
+        assert_eq!(roc.first(), Some(&(0.0, 0.0)));
+        assert_eq!(roc.last(), Some(&(1.0, 1.0)));
+        // Trapezoid area under the curve equals the Mann-Whitney AUC.
+        let area: f64 = roc
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum();
+        let auc = binary_auc(&positive, &scores.map(f64::from)).unwrap();
+        assert!(close(area, auc, 1e-12), "{area} vs {auc}");
+    }
+
     /// sklearn's docstring examples: `mean_squared_error`, `mean_absolute_error`, `r2_score`,
     /// `root_mean_squared_log_error`.
     #[test]
@@ -544,7 +633,11 @@ mod tests {
         assert!(close(rmsle(&y, &p).unwrap(), 0.199_324_165_6, 1e-6));
         assert!(r2(&[1.0, 1.0], &[1.0, 2.0]).is_err());
         assert!(rmse(&[1.0], &[f32::NAN]).is_err());
-        assert!(Metric::Rmse.score(&[0, 1], array![[0.5f32, 0.5], [0.5, 0.5]].view()).is_err());
+        assert!(
+            Metric::Rmse
+                .score(&[0, 1], array![[0.5f32, 0.5], [0.5, 0.5]].view())
+                .is_err()
+        );
         assert!(
             Metric::Auc
                 .score_truth(Truth::Values(&y), Array2::<f32>::ones((4, 1)).view())

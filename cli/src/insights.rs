@@ -91,7 +91,7 @@ pub(crate) fn choose_model(ctx: &InsightContext, given: Option<&str>) -> anyhow:
     match given {
         Some(id) => Ok(ctx.row(id)?.model_id.clone()),
         None => {
-            let metric = blueprints::metrics::Metric::BalancedAccuracy;
+            let metric = ctx.target.task.metric();
             let best = best_model(&ctx.project, &ctx.leaderboard, metric);
             best.map(|r| r.model_id.clone()).with_context(|| {
                 format!(

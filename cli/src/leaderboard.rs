@@ -22,9 +22,11 @@ pub struct LeaderboardArgs {
     /// Project folder (default: the only `*.autopilot` folder in the current directory).
     #[arg(long)]
     pub project: Option<PathBuf>,
-    /// Ranking metric: balanced_accuracy, accuracy, logloss, auc or f1.
-    #[arg(long, default_value = "balanced_accuracy")]
-    pub metric: Metric,
+    /// Ranking metric: balanced_accuracy, accuracy, logloss, auc or f1 (classification); rmse,
+    /// mae, r2 or rmsle (regression). Default: the project's (balanced accuracy for multiclass,
+    /// AUC for binary, RMSE for regression).
+    #[arg(long)]
+    pub metric: Option<Metric>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -131,15 +133,19 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
             }
         }
         None => {
-            let best = best_model(&project, &lb, args.metric).map(|r| r.model_id.as_str());
+            let metric = match args.metric {
+                Some(m) => m,
+                None => autopilot::store::metric(&project)?,
+            };
+            let best = best_model(&project, &lb, metric).map(|r| r.model_id.as_str());
             if args.json {
                 let rows: Vec<LeaderboardRow> = lb
-                    .sorted(args.metric)
+                    .sorted(metric)
                     .into_iter()
                     .map(|r| visible(r, unlocked))
                     .collect();
                 let out = serde_json::json!({
-                    "metric": args.metric,
+                    "metric": metric,
                     "holdout_unlocked": unlocked,
                     "best": best,
                     "rows": rows,
@@ -148,7 +154,7 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
             } else if lb.rows.is_empty() {
                 outln!("{}: no models yet", project.dir().display())?;
             } else {
-                outln!("{}", lb.render_text(args.metric, best))?;
+                outln!("{}", lb.render_text(metric, best))?;
             }
         }
     }

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::out::{out, outln};
-use autopilot::dataset::{self, ColumnType, LoadOptions, Profile};
+use autopilot::dataset::{self, ColumnType, LoadOptions, Profile, TargetSpec, TaskChoice};
 
 /// How many skipped rows `run` lists on the console (all of them are in `profile.json`).
 pub(crate) const SKIPPED_ON_CONSOLE: usize = 5;
@@ -19,6 +19,8 @@ pub struct ProfileArgs {
     /// The target column (for a folder of class folders: `class`).
     #[arg(long)]
     pub target: String,
+    #[command(flatten)]
+    pub task: TaskArgs,
     /// Override an inferred column type, e.g. `--type album_name=text` (repeatable).
     /// Kinds: image, text, categorical, numeric, date.
     #[arg(long = "type", value_name = "COLUMN=KIND", value_parser = dataset::parse_type_override)]
@@ -37,6 +39,35 @@ pub struct ProfileArgs {
     pub json: bool,
 }
 
+/// How the target is read: `--task` and `--positive` (shared by `profile` and `run`).
+#[derive(Debug, Clone, Args)]
+pub struct TaskArgs {
+    /// The task: classification (binary or multiclass by the number of classes) or regression.
+    /// Default: detected (a numeric target with more than 20 distinct values is regression).
+    #[arg(long, value_parser = parse_task)]
+    pub task: Option<TaskChoice>,
+    /// The positive class of a binary target (default: a class named 1/true/yes/positive,
+    /// else the rarer class).
+    #[arg(long, value_name = "CLASS")]
+    pub positive: Option<String>,
+}
+
+impl TaskArgs {
+    /// The target spec for column `target`.
+    pub fn spec(&self, target: &str) -> TargetSpec {
+        TargetSpec {
+            column: target.to_string(),
+            task: self.task,
+            positive: self.positive.clone(),
+        }
+    }
+}
+
+/// Parses `--task`.
+fn parse_task(s: &str) -> Result<TaskChoice, String> {
+    s.parse()
+}
+
 /// Executes `autopilot profile`.
 pub fn execute(args: ProfileArgs) -> anyhow::Result<()> {
     let opts = LoadOptions {
@@ -47,7 +78,7 @@ pub fn execute(args: ProfileArgs) -> anyhow::Result<()> {
         ..LoadOptions::default()
     };
     let ds = dataset::load(&args.data, &opts)?;
-    let profile = dataset::profile(&ds, &args.target, args.group.as_deref())?;
+    let profile = dataset::profile(&ds, &args.task.spec(&args.target), args.group.as_deref())?;
     if args.json {
         let json = serde_json::to_string_pretty(&profile).context("serializing the profile")?;
         outln!("{json}")?;

@@ -30,6 +30,8 @@ pub struct RunArgs {
     /// The target column (for a folder of class folders: `class`).
     #[arg(long)]
     pub target: String,
+    #[command(flatten)]
+    pub task: super::profile::TaskArgs,
     /// Group column: rows of one group (e.g. one artist) stay in one fold, and all in or all
     /// out of the holdout.
     #[arg(long)]
@@ -170,6 +172,8 @@ impl RunArgs {
         RunOptions {
             data: self.data.clone(),
             target: self.target.clone(),
+            task: self.task.task,
+            positive: self.task.positive.clone(),
             group: self.group.clone(),
             project: self.project.clone(),
             seed: self.seed,
@@ -250,8 +254,22 @@ fn describe_partition(p: &Partition, ds: &Dataset) -> String {
 
 /// A few lines on the data: rows, columns and kinds, classes, leakage, excluded columns.
 fn describe_profile(p: &Profile) -> String {
+    let target = match &p.target_summary {
+        Some(t) => format!(
+            "target: min {}, median {}, mean {:.4}, max {}",
+            t.min, t.median, t.mean, t.max
+        ),
+        None => format!(
+            "classes: {}",
+            p.class_counts
+                .iter()
+                .map(|c| format!("{} {}", c.class, c.count))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let mut s = format!(
-        "Data: {} ({} rows, {} skipped)\n  columns: {}\n  classes: {}",
+        "Data: {} ({} rows, {} skipped)\n  columns: {}\n  task: {}\n  {target}",
         p.source.display(),
         p.n_rows,
         p.skipped.len(),
@@ -260,11 +278,7 @@ fn describe_profile(p: &Profile) -> String {
             .map(|c| format!("{} ({})", c.name, c.kind))
             .collect::<Vec<_>>()
             .join(", "),
-        p.class_counts
-            .iter()
-            .map(|c| format!("{} {}", c.class, c.count))
-            .collect::<Vec<_>>()
-            .join(", ")
+        p.task_reason,
     );
     s.push_str(&format!("\n  features: {}", p.feature_columns.join(", ")));
     if !p.excluded.is_empty() {
@@ -357,16 +371,16 @@ pub fn run_and_print(
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let metric = session.target.task.metric();
     let outcome = session.run(opts, started, &mut |e: &RunEvent| {
         if let (RunEvent::Autopilot(e), Some(f)) = (e, log.as_mut())
             && let Ok(line) = serde_json::to_string(e)
         {
             let _ = writeln!(f, "{line}");
         }
-        print_event(&bar, e, quiet);
+        print_event(&bar, e, quiet, metric);
     })?;
     bar.finish_and_clear();
-    let metric = Metric::BalancedAccuracy;
     let _ = outln!(
         "Leaderboard:\n{}",
         outcome
@@ -379,8 +393,8 @@ pub fn run_and_print(
     Ok(())
 }
 
-/// One progress line on stderr (warnings and notes even when `quiet`).
-fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool) {
+/// One progress line on stderr (warnings and notes even when `quiet`); scores are in `metric`.
+fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
     let say = |line: String| bar.suspend(|| eprintln!("{line}"));
     match e {
         RunEvent::Warning(w) => say(format!("warning: {w}")),
@@ -408,7 +422,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool) {
                 score,
                 seconds,
             } => bar.println(format!(
-                "   {model_id}: balanced accuracy {} ({seconds:.1}s)",
+                "   {model_id}: {metric} {} ({seconds:.1}s)",
                 score.map_or("-".into(), |s| format!("{s:.4}"))
             )),
             Event::Failed {

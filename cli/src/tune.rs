@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use blueprints::metrics::Metric;
 use blueprints::params::ParamSpec;
 use clap::Args;
 
@@ -102,7 +101,7 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
             args.model
         );
     }
-    let metric = Metric::BalancedAccuracy;
+    let metric = outcome.metric;
     let fmt = |s: Option<f64>| s.map_or("-".to_string(), |v| format!("{v:.4}"));
     outln!(
         "Parent {}: {} (CV {metric} {})",

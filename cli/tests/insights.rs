@@ -76,13 +76,12 @@ fn feature_impact_ranks_the_informative_column_above_noise() {
     let models: Vec<Model> = (0..partition.k)
         .map(|f| {
             let rows = partition.train_rows(f);
-            let y: Vec<u32> = rows.iter().map(|&r| target.labels[r]).collect();
             Model::fit(
                 &blocks,
                 Box::new(LogisticRegression::default()),
                 &inputs,
                 &rows,
-                &y,
+                &target.rows(&rows),
                 &target.classes,
                 f as u64,
             )
@@ -95,7 +94,7 @@ fn feature_impact_ranks_the_informative_column_above_noise() {
         max_rows: None,
     };
     let fi: FeatureImpact =
-        permutation_impact_cv(&models, &inputs, &target.labels, &partition, &options).unwrap();
+        permutation_impact_cv(&models, &inputs, &target, &partition, &options).unwrap();
     println!("{}", fi.render_text());
     assert_eq!(fi.n_rows, partition.cv_rows().len());
     assert_eq!(fi.columns.len(), 3);
@@ -127,14 +126,11 @@ fn feature_impact_ranks_the_informative_column_above_noise() {
     let ba = blueprints::metrics::balanced_accuracy(&y, &pred, 3).unwrap();
     assert!((fi.baseline - ba).abs() < 1e-12, "{} vs {ba}", fi.baseline);
     // Same seed, same result; the reduced list leaves the noise out.
-    let again =
-        permutation_impact_cv(&models, &inputs, &target.labels, &partition, &options).unwrap();
+    let again = permutation_impact_cv(&models, &inputs, &target, &partition, &options).unwrap();
     assert_eq!(fi, again);
     assert!(!fi.reduced(0.9, 10).contains(&"noise".to_string()));
     // Wrong number of fold models is an error, not a panic.
-    assert!(
-        permutation_impact_cv(&models[..2], &inputs, &target.labels, &partition, &options).is_err()
-    );
+    assert!(permutation_impact_cv(&models[..2], &inputs, &target, &partition, &options).is_err());
 }
 
 /// Grad-CAM of a logistic head on EfficientNet-Lite0 features: the level maps, weighted by the
@@ -176,13 +172,12 @@ fn grad_cam_maps_add_up_to_the_logistic_head_s_image_score() {
     let mut inputs = FeatureInputs::new(&ds);
     inputs.insert(key.clone().into(), std::sync::Arc::new(matrix));
     let rows: Vec<usize> = (0..40).collect();
-    let y: Vec<u32> = rows.iter().map(|&r| target.labels[r]).collect();
     let model = Model::fit(
         &blocks,
         Box::new(LogisticRegression::default()),
         &inputs,
         &rows,
-        &y,
+        &target.rows(&rows),
         &target.classes,
         0,
     )

@@ -10,21 +10,24 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use blueprints::metrics::Metric;
+use blueprints::metrics::{Metric, Truth};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::Target;
 use crate::partition::Partition;
 
 /// A score for each metric that is defined on the rows scored.
 pub type Scores = BTreeMap<Metric, f64>;
 
-/// Scores `proba` against `y` on every metric; metrics undefined on these rows (e.g. AUC when
-/// only one class is present) are left out.
-pub fn score_all(y: &[u32], proba: ArrayView2<f32>) -> Scores {
-    Metric::ALL
-        .into_iter()
-        .filter_map(|m| m.score(y, proba).ok().map(|s| (m, s)))
+/// Scores predictions `proba` against `truth` on every metric of its kind (classification or
+/// regression); metrics undefined on these rows (e.g. AUC when only one class is present) are
+/// left out.
+pub fn score_all(truth: Truth, proba: ArrayView2<f32>) -> Scores {
+    truth
+        .metrics()
+        .iter()
+        .filter_map(|&m| m.score_truth(truth, proba).ok().map(|s| (m, s)))
         .collect()
 }
 
@@ -358,43 +361,60 @@ fn class_frequencies(labels: &[u32], rows: &[usize], n_classes: usize) -> Vec<f3
     counts.iter().map(|c| (c / total) as f32).collect()
 }
 
+/// The blueprint name of the regression baseline (the training rows' mean).
+pub const MEAN_BASELINE_BLUEPRINT: &str = "Mean Baseline";
+
+/// True for either baseline's blueprint name.
+pub fn is_baseline(blueprint: &str) -> bool {
+    blueprint == BASELINE_BLUEPRINT || blueprint == MEAN_BASELINE_BLUEPRINT
+}
+
+/// What the baseline predicts from `rows`: their class frequencies, or their mean value.
+fn baseline_prediction(target: &Target, rows: &[usize]) -> Vec<f32> {
+    if target.task.is_regression() {
+        let sum: f64 = rows.iter().map(|&r| f64::from(target.values[r])).sum();
+        vec![(sum / rows.len().max(1) as f64) as f32]
+    } else {
+        class_frequencies(&target.labels, rows, target.classes.len())
+    }
+}
+
 /// Every row of `rows` gets the same probability vector `p`.
 fn constant_proba(p: &[f32], n_rows: usize) -> Array2<f32> {
     Array2::from_shape_fn((n_rows, p.len()), |(_, c)| p[c])
 }
 
-/// Scores the majority-class baseline: on each fold it predicts the training rows' class
-/// frequencies for every validation row; on the holdout it uses the frequencies of all CV rows.
-/// `labels` are in `0..n_classes`.
-pub fn baseline_row(
-    model_id: &str,
-    labels: &[u32],
-    n_classes: usize,
-    partition: &Partition,
-) -> LeaderboardRow {
-    let mut row = LeaderboardRow::new(model_id, BASELINE_BLUEPRINT, "(none)");
+/// Scores the baseline: the majority-class baseline predicts, on each fold, the training rows'
+/// class frequencies for every validation row (the mean baseline their mean value); on the
+/// holdout it uses those of all CV rows.
+pub fn baseline_row(model_id: &str, target: &Target, partition: &Partition) -> LeaderboardRow {
+    let (name, strategy) = if target.task.is_regression() {
+        (MEAN_BASELINE_BLUEPRINT, "mean")
+    } else {
+        (BASELINE_BLUEPRINT, "prior")
+    };
+    let mut row = LeaderboardRow::new(model_id, name, "(none)");
     let mut folds = Vec::with_capacity(partition.k);
     let mut fit = 0.0;
     let mut predict = 0.0;
     let mut predicted = 0usize;
     for f in 0..partition.k {
         let t0 = std::time::Instant::now();
-        let p = class_frequencies(labels, &partition.train_rows(f), n_classes);
+        let p = baseline_prediction(target, &partition.train_rows(f));
         fit += t0.elapsed().as_secs_f64();
         let valid = partition.valid_rows(f);
         let t1 = std::time::Instant::now();
         let proba = constant_proba(&p, valid.len());
         predict += t1.elapsed().as_secs_f64();
         predicted += valid.len();
-        let y: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
-        folds.push(score_all(&y, proba.view()));
+        folds.push(score_all(target.rows(&valid).truth(), proba.view()));
     }
     row.set_folds(folds, partition.k);
     let ho = partition.holdout_rows();
     if !ho.is_empty() {
-        let p = class_frequencies(labels, &partition.cv_rows(), n_classes);
-        let y: Vec<u32> = ho.iter().map(|&r| labels[r]).collect();
-        row.holdout = Some(score_all(&y, constant_proba(&p, ho.len()).view()));
+        let p = baseline_prediction(target, &partition.cv_rows());
+        let proba = constant_proba(&p, ho.len());
+        row.holdout = Some(score_all(target.rows(ho).truth(), proba.view()));
     }
     row.fit_seconds = fit / partition.k as f64;
     row.predict_seconds_per_1000 = if predicted > 0 {
@@ -402,7 +422,7 @@ pub fn baseline_row(
     } else {
         0.0
     };
-    row.params.insert("strategy".into(), "prior".into());
+    row.params.insert("strategy".into(), strategy.into());
     row
 }
 
@@ -520,7 +540,9 @@ mod tests {
             .map(|i| if i >= 80 { -1 } else { i / 16 })
             .collect();
         let p = Partition::from_fold_ids(ids).unwrap();
-        let r = baseline_row("M1", &labels, 3, &p);
+        let target = Target::of_classes("y", vec!["a".into(), "b".into(), "c".into()], labels);
+        let r = baseline_row("M1", &target, &p);
+        assert_eq!(r.blueprint, BASELINE_BLUEPRINT);
         assert_eq!(r.cv_folds.len(), 5);
         let ba = r.cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy];
         assert!((ba - 1.0 / 3.0).abs() < 1e-12, "{ba}");
@@ -531,5 +553,21 @@ mod tests {
         let ll = r.holdout.as_ref().unwrap()[&Metric::LogLoss];
         assert!((ll - h).abs() < 1e-6, "{ll} vs {h}");
         assert!((r.holdout.as_ref().unwrap()[&Metric::Accuracy] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_regression_baseline_predicts_the_training_mean() {
+        // Folds of 10 rows: fold f holds the values 10f..10f+9; no holdout.
+        let values: Vec<f32> = (0..50).map(|i| i as f32).collect();
+        let p = Partition::from_fold_ids((0..50).map(|i| i / 10).collect()).unwrap();
+        let target = Target::of_values("y", values);
+        let r = baseline_row("M1", &target, &p);
+        assert_eq!(r.blueprint, MEAN_BASELINE_BLUEPRINT);
+        assert!(is_baseline(&r.blueprint));
+        // Fold 0: train mean = mean(10..50) = 29.5, valid 0..9 → MAE = 29.5 − 4.5 = 25.
+        let mae = r.validation[&Metric::Mae];
+        assert!((mae - 25.0).abs() < 1e-5, "{mae}");
+        assert!(r.validation[&Metric::R2] < 0.0);
+        assert!(!r.validation.contains_key(&Metric::BalancedAccuracy));
     }
 }

@@ -6,6 +6,7 @@ use blueprints::FitContext;
 use blueprints::blend::Blender;
 
 use super::evaluate::CvResult;
+use crate::dataset::{Target, TargetRows};
 use crate::leaderboard::{Scores, score_all};
 use crate::partition::Partition;
 
@@ -28,15 +29,21 @@ pub struct BlendResult {
 pub fn cross_validate_blend(
     template: &dyn Blender,
     members: &[&CvResult],
-    labels: &[u32],
-    n_classes: usize,
+    target: &Target,
     partition: &Partition,
     seed: u64,
 ) -> anyhow::Result<BlendResult> {
-    let n = labels.len();
-    let mut oof = Array2::<f32>::zeros((n, n_classes));
+    let n = target.labels.len();
+    let mut oof = Array2::<f32>::zeros((n, target.n_outputs()));
     let mut fold_scores = Vec::new();
-    let ctx = FitContext::new(n_classes, seed);
+    let ctx = FitContext::new(target.n_outputs(), seed);
+    let fit = |b: &mut dyn Blender, preds: &[Array2<f32>], rows: &[usize]| {
+        let views: Vec<_> = preds.iter().map(|a| a.view()).collect();
+        match target.rows(rows) {
+            TargetRows::Classes(y) => b.fit(&views, &y, &ctx),
+            TargetRows::Values(y) => b.fit_regression(&views, &y, &ctx),
+        }
+    };
     for fold in 0..partition.k {
         let train = partition.train_rows(fold);
         let valid = partition.valid_rows(fold);
@@ -48,36 +55,28 @@ pub fn cross_validate_blend(
             .iter()
             .map(|m| m.oof.select(ndarray::Axis(0), &valid))
             .collect();
-        let ytr: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
-        let yva: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
         let mut b = template.clone_box();
-        b.fit(&tr.iter().map(|a| a.view()).collect::<Vec<_>>(), &ytr, &ctx)?;
+        fit(b.as_mut(), &tr, &train)?;
         let p = b.blend(&va.iter().map(|a| a.view()).collect::<Vec<_>>())?;
         for (i, &r) in valid.iter().enumerate() {
             oof.row_mut(r).assign(&p.row(i));
         }
-        fold_scores.push(score_all(&yva, p.view()));
+        fold_scores.push(score_all(target.rows(&valid).truth(), p.view()));
     }
     let cv_rows = partition.cv_rows();
     let all: Vec<Array2<f32>> = members
         .iter()
         .map(|m| m.oof.select(ndarray::Axis(0), &cv_rows))
         .collect();
-    let yall: Vec<u32> = cv_rows.iter().map(|&r| labels[r]).collect();
     let mut blender = template.clone_box();
-    blender.fit(
-        &all.iter().map(|a| a.view()).collect::<Vec<_>>(),
-        &yall,
-        &ctx,
-    )?;
+    fit(blender.as_mut(), &all, &cv_rows)?;
     let holdout = partition.holdout_rows();
     let holdout_scores = if holdout.is_empty() {
         None
     } else {
         let hp: Vec<_> = members.iter().map(|m| m.holdout_proba.view()).collect();
         let p = blender.blend(&hp)?;
-        let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
-        Some(score_all(&yh, p.view()))
+        Some(score_all(target.rows(holdout).truth(), p.view()))
     };
     Ok(BlendResult {
         fold_scores,

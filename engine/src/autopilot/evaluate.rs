@@ -7,6 +7,7 @@ use anyhow::Context;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::Target;
 use crate::features::FeatureInputs;
 use crate::leaderboard::{Scores, score_all};
 use crate::model::Candidate;
@@ -29,17 +30,23 @@ pub struct FoldFit {
 pub fn fit_fold(
     c: &Candidate,
     inputs: &FeatureInputs,
-    labels: &[u32],
-    classes: &[String],
+    target: &Target,
     train: &[usize],
     valid: &[usize],
     seed: u64,
 ) -> anyhow::Result<FoldFit> {
-    let y: Vec<u32> = train.iter().map(|&r| labels[r]).collect();
     let t0 = Instant::now();
-    let blocks = if c.search_text {
-        super::text_search::choose_text_blocks(c, inputs, labels, classes.len(), train, seed)
-            .with_context(|| format!("choosing the TF-IDF settings of {}", c.describe()))?
+    // The TF-IDF settings search scores classifiers; a regression keeps the settings as set.
+    let blocks = if c.search_text && !target.task.is_regression() {
+        super::text_search::choose_text_blocks(
+            c,
+            inputs,
+            &target.labels,
+            target.classes.len(),
+            train,
+            seed,
+        )
+        .with_context(|| format!("choosing the TF-IDF settings of {}", c.describe()))?
     } else {
         c.blocks.clone()
     };
@@ -48,8 +55,8 @@ pub fn fit_fold(
         c.estimator.clone(),
         inputs,
         train,
-        &y,
-        classes,
+        &target.rows(train),
+        &target.classes,
         seed,
     )
     .with_context(|| format!("fitting {}", c.describe()))?;
@@ -66,7 +73,7 @@ pub fn fit_fold(
 }
 
 /// A deterministic sample of `pct` percent of `rows`, stratified by label (at least one row per
-/// class present), in ascending row order.
+/// class present; regression labels are the target's quantile strata), in ascending row order.
 pub fn sample_rows(rows: &[usize], labels: &[u32], pct: f64, seed: u64) -> Vec<usize> {
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
@@ -114,12 +121,11 @@ pub struct CvResult {
 pub fn cross_validate(
     c: &Candidate,
     inputs: &FeatureInputs,
-    labels: &[u32],
-    classes: &[String],
+    target: &Target,
     partition: &Partition,
     seed: u64,
 ) -> anyhow::Result<CvResult> {
-    match cross_validate_until(c, inputs, labels, classes, partition, seed, &|| false)? {
+    match cross_validate_until(c, inputs, target, partition, seed, &|| false)? {
         CvOutcome::Finished(r) => Ok(r),
         CvOutcome::Stopped { .. } => anyhow::bail!("cross-validation stopped"),
     }
@@ -142,14 +148,13 @@ pub enum CvOutcome {
 pub fn cross_validate_until(
     c: &Candidate,
     inputs: &FeatureInputs,
-    labels: &[u32],
-    classes: &[String],
+    target: &Target,
     partition: &Partition,
     seed: u64,
     stop: &dyn Fn() -> bool,
 ) -> anyhow::Result<CvOutcome> {
-    let n = labels.len();
-    let k = classes.len();
+    let n = target.labels.len();
+    let k = target.n_outputs();
     let mut oof = Array2::<f32>::zeros((n, k));
     let holdout = partition.holdout_rows().to_vec();
     let mut holdout_sum = Array2::<f32>::zeros((holdout.len(), k));
@@ -165,8 +170,7 @@ pub fn cross_validate_until(
         let fit = fit_fold(
             c,
             inputs,
-            labels,
-            classes,
+            target,
             &train,
             &valid,
             seed.wrapping_add(fold as u64),
@@ -174,8 +178,10 @@ pub fn cross_validate_until(
         for (i, &r) in valid.iter().enumerate() {
             oof.row_mut(r).assign(&fit.valid_proba.row(i));
         }
-        let yv: Vec<u32> = valid.iter().map(|&r| labels[r]).collect();
-        fold_scores.push(score_all(&yv, fit.valid_proba.view()));
+        fold_scores.push(score_all(
+            target.rows(&valid).truth(),
+            fit.valid_proba.view(),
+        ));
         if !holdout.is_empty() {
             holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
         }
@@ -185,10 +191,8 @@ pub fn cross_validate_until(
         models.push(fit.model);
     }
     let holdout_proba = holdout_sum / partition.k as f32;
-    let holdout_scores = (!holdout.is_empty()).then(|| {
-        let yh: Vec<u32> = holdout.iter().map(|&r| labels[r]).collect();
-        score_all(&yh, holdout_proba.view())
-    });
+    let holdout_scores = (!holdout.is_empty())
+        .then(|| score_all(target.rows(&holdout).truth(), holdout_proba.view()));
     Ok(CvOutcome::Finished(CvResult {
         fold_scores,
         oof,
@@ -236,6 +240,7 @@ mod tests {
             search_text: false,
         };
         let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let target = Target::of_classes("y", classes, labels);
         let inputs = FeatureInputs::new(&ds);
         let asked = Cell::new(0);
         // Stop when asked the second time: after folds 0 and 1.
@@ -243,13 +248,13 @@ mod tests {
             asked.set(asked.get() + 1);
             asked.get() >= 2
         };
-        let out = cross_validate_until(&c, &inputs, &labels, &classes, &p, 0, &stop).unwrap();
+        let out = cross_validate_until(&c, &inputs, &target, &p, 0, &stop).unwrap();
         assert!(
             matches!(out, CvOutcome::Stopped { folds_done: 2 }),
             "{out:?}"
         );
         // Never stopping: every fold, same as `cross_validate`.
-        let full = cross_validate_until(&c, &inputs, &labels, &classes, &p, 0, &|| false).unwrap();
+        let full = cross_validate_until(&c, &inputs, &target, &p, 0, &|| false).unwrap();
         let CvOutcome::Finished(full) = full else {
             panic!("stopped without being asked");
         };

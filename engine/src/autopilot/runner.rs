@@ -11,6 +11,7 @@ use blueprints::metrics::Metric;
 
 use super::blend::cross_validate_blend;
 use super::evaluate::{CvOutcome, CvResult, cross_validate_until, fit_fold, sample_rows};
+use crate::dataset::Target;
 use crate::features::FeatureInputs;
 use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, score_all};
 use crate::model::Candidate;
@@ -87,10 +88,8 @@ pub struct Autopilot<'a> {
     pub project: &'a Project,
     /// Dataset and image features.
     pub inputs: FeatureInputs<'a>,
-    /// Per-row labels.
-    pub labels: &'a [u32],
-    /// Class names.
-    pub classes: &'a [String],
+    /// The target: task, classes and true values.
+    pub target: &'a Target,
     /// Folds and holdout.
     pub partition: &'a Partition,
     /// Run settings.
@@ -101,8 +100,6 @@ pub struct Autopilot<'a> {
     leaderboard: Leaderboard,
     cv_results: BTreeMap<String, CvResult>,
 }
-
-const METRIC: Metric = Metric::BalancedAccuracy;
 
 /// Most cross-validated models (the best by CV) that ensemble selection chooses from.
 const ENSEMBLE_POOL: usize = 8;
@@ -117,8 +114,7 @@ impl<'a> Autopilot<'a> {
     pub fn new(
         project: &'a Project,
         inputs: FeatureInputs<'a>,
-        labels: &'a [u32],
-        classes: &'a [String],
+        target: &'a Target,
         partition: &'a Partition,
         options: AutopilotOptions,
         on_event: Box<dyn FnMut(&Event) + 'a>,
@@ -127,8 +123,7 @@ impl<'a> Autopilot<'a> {
         Ok(Self {
             project,
             inputs,
-            labels,
-            classes,
+            target,
             partition,
             options,
             on_event,
@@ -148,6 +143,19 @@ impl<'a> Autopilot<'a> {
     /// The leaderboard as it stands.
     pub fn leaderboard(&self) -> &Leaderboard {
         &self.leaderboard
+    }
+
+    /// The metric models are ranked by (the task's).
+    fn metric(&self) -> Metric {
+        self.target.task.metric()
+    }
+
+    /// `scores`' value of the ranking metric, oriented so that higher is better (NaN when absent).
+    fn goodness(&self, scores: Option<&Scores>) -> f64 {
+        let m = self.metric();
+        scores
+            .and_then(|s| s.get(&m))
+            .map_or(f64::NAN, |&v| m.oriented(v))
     }
 
     fn emit(&mut self, e: Event) {
@@ -220,7 +228,7 @@ impl<'a> Autopilot<'a> {
             });
             let rows = sample_rows(
                 &train0,
-                self.labels,
+                &self.target.labels,
                 pct,
                 self.options.seed.wrapping_add(si as u64),
             );
@@ -228,7 +236,7 @@ impl<'a> Autopilot<'a> {
             for c in alive {
                 let key = Self::key(&c, pct, "stage");
                 if let Some(row) = self.leaderboard.by_key(&key) {
-                    scored.push((row.validation.get(&METRIC).copied().unwrap_or(f64::NAN), c));
+                    scored.push((self.goodness(Some(&row.validation)), c));
                     continue;
                 }
                 if !self.may_start(&c.describe(), last_seconds) {
@@ -243,16 +251,16 @@ impl<'a> Autopilot<'a> {
                 match fit_fold(
                     &c,
                     &self.inputs,
-                    self.labels,
-                    self.classes,
+                    self.target,
                     &rows,
                     &valid0,
                     self.options.seed,
                 ) {
                     Ok(fit) => {
-                        let yv: Vec<u32> = valid0.iter().map(|&r| self.labels[r]).collect();
-                        let scores = score_all(&yv, fit.valid_proba.view());
-                        let s = scores.get(&METRIC).copied().unwrap_or(f64::NAN);
+                        let scores =
+                            score_all(self.target.rows(&valid0).truth(), fit.valid_proba.view());
+                        let s = scores.get(&self.metric()).copied().unwrap_or(f64::NAN);
+                        let good = self.goodness(Some(&scores));
                         last_seconds = fit.fit_seconds + fit.predict_seconds;
                         let mut row = self.new_row(&id, &key, &c, pct);
                         row.record_search(std::slice::from_ref(&fit.model), c.search_text);
@@ -266,7 +274,7 @@ impl<'a> Autopilot<'a> {
                             score: Some(s),
                             seconds: last_seconds,
                         });
-                        scored.push((s, c));
+                        scored.push((good, c));
                     }
                     Err(e) => {
                         self.emit(Event::Failed {
@@ -357,7 +365,7 @@ impl<'a> Autopilot<'a> {
         let impact = crate::model::importance::permutation_impact_cv(
             &saved.folds,
             &self.inputs,
-            self.labels,
+            self.target,
             self.partition,
             &options,
         )
@@ -396,13 +404,13 @@ impl<'a> Autopilot<'a> {
     ) -> Option<(String, Candidate)> {
         let mut best: Option<(&String, &Candidate, f64)> = None;
         for (id, c) in cv_done.iter().filter(|(_, c)| keep(c)) {
-            let Some(s) = self
-                .leaderboard
-                .get(id)
-                .and_then(|r| r.cv_mean.as_ref()?.get(&METRIC).copied())
-            else {
+            let Some(r) = self.leaderboard.get(id) else {
                 continue;
             };
+            let s = self.goodness(r.cv_mean.as_ref());
+            if s.is_nan() {
+                continue;
+            }
             if best.is_none_or(|(_, _, b)| s > b) {
                 best = Some((id, c, s));
             }
@@ -491,8 +499,7 @@ impl<'a> Autopilot<'a> {
         let res = match cross_validate_until(
             c,
             &self.inputs,
-            self.labels,
-            self.classes,
+            self.target,
             self.partition,
             self.options.seed,
             &stop,
@@ -525,7 +532,7 @@ impl<'a> Autopilot<'a> {
         self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
         row.fit_seconds = res.fit_seconds;
         row.predict_seconds_per_1000 = res.predict_seconds_per_1000;
-        let score = row.rank_score(METRIC);
+        let score = row.rank_score(self.metric());
         self.save_row(row)?;
         self.emit(Event::Finished {
             model_id: id.clone(),
@@ -545,7 +552,7 @@ impl<'a> Autopilot<'a> {
         let saved = SavedModel {
             candidate: c.clone(),
             folds: res.models.clone(),
-            classes: self.classes.to_vec(),
+            classes: self.target.classes.clone(),
         };
         store::save_cv_model(
             self.project,
@@ -562,9 +569,9 @@ impl<'a> Autopilot<'a> {
         let Some(mut res): Option<CvResult> = store::cv_record(self.project, id)? else {
             return Ok(None);
         };
-        let classes = Some(self.classes.len());
+        let classes = Some(self.target.n_outputs());
         let missing = || anyhow::anyhow!("model {id}: cv.json without its predictions");
-        res.oof = store::oof(self.project, id, (Some(self.labels.len()), classes))?
+        res.oof = store::oof(self.project, id, (Some(self.target.labels.len()), classes))?
             .ok_or_else(missing)?;
         res.holdout_proba =
             store::holdout(self.project, id, (None, classes))?.ok_or_else(missing)?;
@@ -577,14 +584,8 @@ impl<'a> Autopilot<'a> {
         let mut ranked: Vec<(&String, f64)> = cv_done
             .iter()
             .filter_map(|(id, _)| {
-                let s = self
-                    .leaderboard
-                    .get(id)?
-                    .cv_mean
-                    .as_ref()?
-                    .get(&METRIC)
-                    .copied()?;
-                self.cv_results.contains_key(id).then_some((id, s))
+                let s = self.goodness(self.leaderboard.get(id)?.cv_mean.as_ref());
+                (!s.is_nan() && self.cv_results.contains_key(id)).then_some((id, s))
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -620,8 +621,7 @@ impl<'a> Autopilot<'a> {
             let res = cross_validate_blend(
                 t.as_ref(),
                 &members,
-                self.labels,
-                self.classes.len(),
+                self.target,
                 self.partition,
                 self.options.seed,
             )
@@ -639,7 +639,7 @@ impl<'a> Autopilot<'a> {
                 }
             }
             store::save_blender(self.project, &id, res.blender.as_ref(), res.oof.view())?;
-            let score = row.rank_score(METRIC);
+            let score = row.rank_score(self.metric());
             self.save_row(row)?;
             self.emit(Event::Finished {
                 model_id: id,
@@ -810,6 +810,7 @@ mod search_tests {
         let ids: Vec<i32> = (0..n as i32).map(|i| i % 4).collect();
         let partition = Partition::from_fold_ids(ids).unwrap();
         let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let target = crate::dataset::Target::of_classes("y", classes, labels);
         let dir = tempfile::tempdir().unwrap();
         let project = Project::create(
             &dir.path().join("p"),
@@ -842,8 +843,7 @@ mod search_tests {
         let mut ap = Autopilot::new(
             &project,
             inputs,
-            &labels,
-            &classes,
+            &target,
             &partition,
             options,
             Box::new(|_| {}),
@@ -861,7 +861,7 @@ mod search_tests {
         for c in chosen {
             assert!(c.parse::<f64>().unwrap() < 1.0, "C chosen {chosen:?}");
         }
-        let ba = |r: &LeaderboardRow| r.cv_mean.as_ref().unwrap()[&METRIC];
+        let ba = |r: &LeaderboardRow| r.cv_mean.as_ref().unwrap()[&Metric::BalancedAccuracy];
         assert!(
             ba(&rs) > ba(&rp) + 0.02,
             "searched {:.3} vs C=1 {:.3}",

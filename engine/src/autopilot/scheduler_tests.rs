@@ -19,7 +19,7 @@ use blueprints::params::{ParamDomain, ParamSpec};
 use blueprints::{Estimator, Features, FitContext};
 
 use super::{Autopilot, AutopilotOptions, Event, Mode};
-use crate::dataset::{Column, ColumnType, Dataset};
+use crate::dataset::{Column, ColumnType, Dataset, Target};
 use crate::features::{FeatureInputs, FeatureKey, FeatureMatrix, ImageKey};
 use crate::leaderboard::{Leaderboard, LeaderboardRow};
 use crate::model::{BlockSpec, Candidate};
@@ -180,8 +180,7 @@ fn image_key(backbone: &str) -> ImageKey {
 struct Fixture {
     dir: tempfile::TempDir,
     ds: Dataset,
-    labels: Vec<u32>,
-    classes: Vec<String>,
+    target: Target,
     partition: Partition,
     /// Fake image features (same `class + u` column) per backbone.
     images: BTreeMap<FeatureKey, Arc<FeatureMatrix>>,
@@ -233,8 +232,7 @@ impl Fixture {
         Self {
             dir,
             ds,
-            labels,
-            classes: ["a", "b", "c"].map(String::from).to_vec(),
+            target: Target::of_classes("y", ["a", "b", "c"].map(String::from).to_vec(), labels),
             partition: Partition::from_fold_ids(ids).unwrap(),
             images,
         }
@@ -279,8 +277,7 @@ impl Fixture {
         Autopilot::new(
             project,
             inputs,
-            &self.labels,
-            &self.classes,
+            &self.target,
             &self.partition,
             options,
             Box::new(move |e: &Event| sink.borrow_mut().push(e.clone())),

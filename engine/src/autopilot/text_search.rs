@@ -11,6 +11,7 @@ use blueprints::search::{Trial, choose, stratified_folds};
 use blueprints::text::{Analyzer, DocFreq, TfidfConfig};
 use ndarray::Array2;
 
+use crate::dataset::TargetRows;
 use crate::features::FeatureInputs;
 use crate::model::Candidate;
 use crate::model::{BlockSpec, Model};
@@ -138,7 +139,7 @@ fn inner_oof(
             c.estimator.without_search(),
             inputs,
             &rows_train,
-            &yt,
+            &TargetRows::Classes(yt),
             classes,
             seed.wrapping_add(f as u64 + 1),
         )?;

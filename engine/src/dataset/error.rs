@@ -146,9 +146,9 @@ pub enum DataError {
         /// The target column.
         column: String,
     },
-    /// The target has only one class.
+    /// The target has only one value.
     #[error(
-        "{path}: target column '{column}' has only one class ('{class}'); classification needs at least two"
+        "{path}: target column '{column}' has only one class ('{class}'): a constant target leaves nothing to learn"
     )]
     OneClass {
         /// The file.
@@ -161,7 +161,7 @@ pub enum DataError {
     /// The target looks like a regression target.
     #[error(
         "{path}: target column '{column}' is {kind} with {distinct} distinct values; \
-         regression is not supported yet (only binary and multiclass classification)"
+         a date target is not supported (convert it to a number, e.g. the year, for regression)"
     )]
     RegressionTarget {
         /// The file.

@@ -12,6 +12,7 @@ mod folder;
 mod images;
 mod infer;
 mod profile;
+mod target;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +27,10 @@ pub use images::{IMAGE_EXTENSIONS, has_image_extension};
 pub use infer::{MOSTLY_NUMERIC_SHARE, infer_type, is_id_like};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    leakage_purity, profile,
+    TargetSummary, leakage_purity, profile,
+};
+pub use target::{
+    MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
 };
 
 /// The kind of a column, which decides how it is featurized.
@@ -183,31 +187,6 @@ pub struct Dataset {
     pub skipped: Vec<SkippedRow>,
 }
 
-/// The classification target: sorted class names and one label per row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    /// Target column name.
-    pub column: String,
-    /// Class names, sorted (numerically when all classes are numbers).
-    pub classes: Vec<String>,
-    /// Per row, the index into `classes`.
-    pub labels: Vec<u32>,
-}
-
-impl Target {
-    /// Number of rows per class, aligned with `classes`.
-    pub fn class_counts(&self) -> Vec<usize> {
-        let mut counts = vec![0usize; self.classes.len()];
-        for &l in &self.labels {
-            counts[l as usize] += 1;
-        }
-        counts
-    }
-}
-
-/// A numeric target with more distinct values than this is treated as regression (refused).
-pub const MAX_NUMERIC_CLASSES: usize = 20;
-
 impl Dataset {
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
@@ -236,87 +215,6 @@ impl Dataset {
     /// Resolves an image cell value to a path (relative values are relative to `base_dir`).
     pub fn image_path(&self, value: &str) -> PathBuf {
         images::resolve(&self.base_dir, value)
-    }
-
-    /// The classification target in column `name`.
-    ///
-    /// Errors: unknown column, a missing value (load with [`LoadOptions::target`] set to skip
-    /// such rows instead), a single class, a numeric or date column with more than
-    /// [`MAX_NUMERIC_CLASSES`] distinct values (regression is not supported), or more classes
-    /// than half the rows (an ID or free-text column).
-    pub fn target(&self, name: &str) -> Result<Target, DataError> {
-        let col = self.require_column(name)?;
-        let mut values = Vec::with_capacity(col.values.len());
-        for (i, v) in col.values.iter().enumerate() {
-            match v {
-                Some(v) => values.push(v.as_str()),
-                None => {
-                    return Err(DataError::MissingTarget {
-                        path: self.source.clone(),
-                        row: i + 2,
-                        column: name.to_string(),
-                    });
-                }
-            }
-        }
-        let mut classes: Vec<String> = values
-            .iter()
-            .copied()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        if classes.is_empty() {
-            return Err(DataError::NoRows {
-                path: self.source.clone(),
-                detail: String::new(),
-            });
-        }
-        if classes.len() == 1 {
-            return Err(DataError::OneClass {
-                path: self.source.clone(),
-                column: name.to_string(),
-                class: classes[0].clone(),
-            });
-        }
-        let continuous = matches!(col.kind, ColumnType::Numeric | ColumnType::Date);
-        if continuous && classes.len() > MAX_NUMERIC_CLASSES {
-            return Err(DataError::RegressionTarget {
-                path: self.source.clone(),
-                column: name.to_string(),
-                distinct: classes.len(),
-                kind: col.kind,
-            });
-        }
-        if 2 * classes.len() > values.len() {
-            return Err(DataError::InvalidColumn {
-                path: self.source.clone(),
-                column: name.to_string(),
-                message: format!(
-                    "target has {} distinct values for {} rows: too many classes to learn \
-                     (fewer than two rows per class on average; is it an ID or free text?)",
-                    classes.len(),
-                    values.len()
-                ),
-            });
-        }
-        let numeric: Option<Vec<f64>> = classes.iter().map(|c| parse_number(c)).collect();
-        if let Some(nums) = numeric {
-            let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(classes).collect();
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            classes = pairs.into_iter().map(|p| p.1).collect();
-        }
-        let index: BTreeMap<&str, u32> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i as u32))
-            .collect();
-        let labels = values.iter().map(|v| index[v]).collect();
-        Ok(Target {
-            column: name.to_string(),
-            classes,
-            labels,
-        })
     }
 }
 

@@ -18,7 +18,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Column, ColumnType, DataError, Dataset, SkippedRow, is_id_like, parse_number};
+use super::{
+    Column, ColumnType, DataError, Dataset, SkippedRow, Target, TargetSpec, Task, is_id_like,
+    parse_number,
+};
 
 /// Minimum conditional purity for a column to be flagged as leakage.
 pub const LEAKAGE_MIN_PURITY: f64 = 0.95;
@@ -164,8 +167,17 @@ pub struct Profile {
     pub group: Option<String>,
     /// Per-column summaries, in file order.
     pub columns: Vec<ColumnProfile>,
-    /// Rows per class, in class order.
+    /// The task the target poses.
+    #[serde(default)]
+    pub task: Task,
+    /// Why that task (see [`Target::reason`]).
+    #[serde(default)]
+    pub task_reason: String,
+    /// Rows per class, in class order (empty for regression).
     pub class_counts: Vec<ClassCount>,
+    /// The distribution of a regression target.
+    #[serde(default)]
+    pub target_summary: Option<TargetSummary>,
     /// Number of rows identical (in every column) to an earlier row.
     pub duplicate_rows: usize,
     /// Groups of rows with byte-identical image files.
@@ -186,6 +198,48 @@ pub struct Profile {
     /// column, read as missing).
     #[serde(default)]
     pub warnings: Vec<ColumnWarning>,
+}
+
+/// The distribution of a regression target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetSummary {
+    /// Smallest value.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Population standard deviation.
+    pub std: f64,
+}
+
+impl TargetSummary {
+    /// The summary of `values`; `None` when empty (a classification target).
+    pub fn of(values: &[f32]) -> Option<TargetSummary> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let mid = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+        Some(TargetSummary {
+            min: v[0],
+            mean,
+            median,
+            max: v[v.len() - 1],
+            std,
+        })
+    }
 }
 
 /// Conditional purity of `target` given `values` over rows whose value repeats, with the share
@@ -238,8 +292,14 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// Profiles `ds` for predicting `target`, with rows grouped by `group` in cross-validation.
-pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profile, DataError> {
-    let tgt = ds.target(target)?;
+pub fn profile(
+    ds: &Dataset,
+    spec: impl Into<TargetSpec>,
+    group: Option<&str>,
+) -> Result<Profile, DataError> {
+    let spec: TargetSpec = spec.into();
+    let target = spec.column.as_str();
+    let tgt = ds.target_with(&spec)?;
     if let Some(g) = group {
         ds.require_column(g)?;
         if g == target {
@@ -349,11 +409,14 @@ pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profil
         }
     }
 
-    let duplicate_images = duplicate_images(ds, &tgt.classes, &tgt.labels);
+    let duplicate_images = duplicate_images(ds, &tgt);
     Ok(Profile {
         source: ds.source.clone(),
         n_rows: n,
         target: target.to_string(),
+        task: tgt.task,
+        task_reason: tgt.reason.clone(),
+        target_summary: TargetSummary::of(&tgt.values),
         group: group.map(str::to_string),
         columns,
         class_counts,
@@ -371,7 +434,7 @@ pub fn profile(ds: &Dataset, target: &str, group: Option<&str>) -> Result<Profil
 
 /// Hashes every image file (in parallel) and groups rows with identical content.
 /// Files that cannot be read are ignored here (loading already reported them).
-fn duplicate_images(ds: &Dataset, classes: &[String], labels: &[u32]) -> Vec<DuplicateImages> {
+fn duplicate_images(ds: &Dataset, target: &Target) -> Vec<DuplicateImages> {
     let mut out = Vec::new();
     for col in ds.columns.iter().filter(|c| c.kind == ColumnType::Image) {
         let hashes: Vec<Option<String>> = col
@@ -400,10 +463,7 @@ fn duplicate_images(ds: &Dataset, classes: &[String], labels: &[u32]) -> Vec<Dup
                 column: col.name.clone(),
                 sha256: h.to_string(),
                 paths: rows.iter().filter_map(|&i| col.values[i].clone()).collect(),
-                classes: rows
-                    .iter()
-                    .map(|&i| classes[labels[i] as usize].clone())
-                    .collect(),
+                classes: rows.iter().map(|&i| target.value_name(i)).collect(),
                 rows,
             })
             .collect();
@@ -460,7 +520,18 @@ impl Profile {
             );
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
+        if !self.task_reason.is_empty() {
+            let _ = writeln!(s, "Task: {}", self.task_reason);
+        }
+        if let Some(t) = &self.target_summary {
+            let _ = writeln!(
+                s,
+                "Target: min {}  median {}  mean {:.4}  max {}  std {:.4}",
+                t.min, t.median, t.mean, t.max, t.std
+            );
+        } else {
+            let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
+        }
         let total: usize = self.class_counts.iter().map(|c| c.count).sum();
         const MAX_CLASS_LINES: usize = 30;
         for c in self.class_counts.iter().take(MAX_CLASS_LINES) {

@@ -215,10 +215,11 @@ fn explaining_model(
         .iter()
         .filter_map(|m| ctx.leaderboard.get(m))
         .collect();
+    let metric = ctx.target.task.metric();
     members.sort_by(|a, b| {
         let s = |r: &crate::leaderboard::LeaderboardRow| {
-            r.rank_score(blueprints::metrics::Metric::BalancedAccuracy)
-                .unwrap_or(f64::MIN)
+            r.rank_score(metric)
+                .map_or(f64::MIN, |v| metric.oriented(v))
         };
         s(b).total_cmp(&s(a))
     });
@@ -315,7 +316,7 @@ pub fn write_insights(
     if settings.selection.feature_impact {
         let mut o = settings.feature_impact.clone();
         o.seed = settings.seed;
-        let fi = permutation_impact_cv(&saved.folds, &inputs, &labels, &ctx.partition, &o)?;
+        let fi = permutation_impact_cv(&saved.folds, &inputs, &ctx.target, &ctx.partition, &o)?;
         w.json("feature_impact.json", &fi)?;
         w.text("feature_impact.txt", &fi.render_text())?;
         let names: Vec<String> = fi

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use blueprints::metrics::Metric;
 
 use super::InsightError;
 use super::context::InsightContext;
@@ -114,7 +113,7 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
 /// The leaderboard section (holdout shown only when unlocked).
 fn leaderboard_section(ctx: &InsightContext, chosen: &str, s: &mut String) {
     let lb = &ctx.leaderboard;
-    let m = Metric::BalancedAccuracy;
+    let m = ctx.target.task.metric();
     let _ = writeln!(s, "<h2 id=\"leaderboard\">Leaderboard</h2>");
     let _ = writeln!(
         s,

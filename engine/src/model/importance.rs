@@ -2,8 +2,9 @@
 //! column, a number, a category ...), as in DataRobot.
 //!
 //! For each input column, its values are shuffled across the validation rows and the rows are
-//! featurized again through the model's fitted pipeline; the drop in balanced accuracy is the
-//! column's impact. Every block of the pipeline encodes a row from that row's own value only
+//! featurized again through the model's fitted pipeline; the drop in the task's metric (balanced
+//! accuracy, AUC for a binary target, RMSE for regression — a rise in error counts as a drop) is
+//! the column's impact. Every block of the pipeline encodes a row from that row's own value only
 //! (TF-IDF with the fitted vocabulary and IDF, the one-hot, numeric and date encoders, the cached
 //! image vectors), so shuffling a column's raw values is *the same* as shuffling the rows of the
 //! feature columns that column produced. That is what is done: the validation rows are featurized
@@ -12,7 +13,7 @@
 //!
 //! **Validation data**: out-of-fold. [`permutation_impact_cv`] scores each fold's fitted model on
 //! that fold's validation rows (rows are shuffled within their fold), and the predictions of all
-//! folds are pooled before balanced accuracy is computed, so the baseline is the model's
+//! folds are pooled before the metric is computed, so the baseline is the model's
 //! cross-validated out-of-fold score. At most [`FeatureImpactOptions::max_rows`] rows are used
 //! (a seeded sample, 2,500 by default as in DataRobot). The holdout is never touched.
 //!
@@ -23,8 +24,8 @@
 use std::ops::Range;
 
 use blueprints::Features;
-use blueprints::metrics::{argmax_rows, balanced_accuracy};
-use ndarray::Array2;
+use blueprints::metrics::Metric;
+use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
 use super::{FittedBlock, Model, Pipeline};
+use crate::dataset::{Target, TargetRows};
 use crate::features::FeatureInputs;
 use crate::partition::Partition;
 
@@ -77,7 +79,7 @@ pub struct ColumnImpact {
 /// Feature Impact of a model: one entry per input column, most important first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureImpact {
-    /// The metric whose drop is measured (always `balanced_accuracy`).
+    /// The metric whose drop is measured (the task's: balanced accuracy, AUC or RMSE).
     pub metric: String,
     /// The unshuffled score on the rows used.
     pub baseline: f64,
@@ -330,9 +332,11 @@ struct PreparedSet<'a> {
     slices: Vec<(String, ColumnSlices)>,
 }
 
-fn predict_labels(model: &Model, x: &Features) -> anyhow::Result<Vec<u32>> {
-    let p: Array2<f32> = model.estimator.predict_proba(x)?;
-    Ok(argmax_rows(p.view()))
+/// `metric` of the sets' predictions stacked in order, oriented so that higher is better.
+fn pooled_score(metric: Metric, y: &TargetRows, parts: &[Array2<f32>]) -> anyhow::Result<f64> {
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let pred = ndarray::concatenate(Axis(0), &views)?;
+    Ok(metric.oriented(metric.score_truth(y.truth(), pred.view())?))
 }
 
 /// Permutation Feature Impact of the models in `sets`, each on its own validation rows; the
@@ -341,13 +345,16 @@ fn predict_labels(model: &Model, x: &Features) -> anyhow::Result<Vec<u32>> {
 pub fn permutation_impact(
     sets: &[ValidationSet],
     inputs: &FeatureInputs,
-    labels: &[u32],
+    target: &Target,
     options: &FeatureImpactOptions,
 ) -> anyhow::Result<FeatureImpact> {
-    let first = sets
-        .first()
-        .ok_or_else(|| anyhow::Error::msg("feature impact needs at least one fitted model"))?;
-    let n_classes = first.model.classes.len();
+    if sets.is_empty() {
+        return Err(anyhow::Error::msg(
+            "feature impact needs at least one fitted model",
+        ));
+    }
+    let metric = target.task.metric();
+    let labels = &target.labels;
     if options.repeats == 0 {
         return Err(anyhow::Error::msg("feature impact needs at least 1 repeat"));
     }
@@ -364,7 +371,8 @@ pub fn permutation_impact(
             labels.len()
         )));
     }
-    let y: Vec<u32> = rows.iter().flatten().map(|&r| labels[r]).collect();
+    let all_rows: Vec<usize> = rows.iter().flatten().copied().collect();
+    let y = target.rows(&all_rows);
     let mut prepared = Vec::with_capacity(sets.len());
     for (s, r) in sets.iter().zip(&rows) {
         if r.is_empty() {
@@ -387,11 +395,11 @@ pub fn permutation_impact(
             ));
         }
     }
-    let mut base_pred = Vec::with_capacity(n_rows);
-    for p in &prepared {
-        base_pred.extend(predict_labels(p.model, &p.x)?);
-    }
-    let baseline = balanced_accuracy(&y, &base_pred, n_classes)?;
+    let base_pred = prepared
+        .iter()
+        .map(|p| Ok(p.model.estimator.predict_proba(&p.x)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let baseline = pooled_score(metric, &y, &base_pred)?;
 
     // One task per (column, repeat): shuffle the column within each set, predict, score.
     let tasks: Vec<(usize, usize)> = (0..columns.len())
@@ -400,7 +408,7 @@ pub fn permutation_impact(
     let scores: Vec<anyhow::Result<f64>> = tasks
         .par_iter()
         .map(|&(c, r)| {
-            let mut pred = Vec::with_capacity(n_rows);
+            let mut pred = Vec::with_capacity(prepared.len());
             for (si, p) in prepared.iter().enumerate() {
                 let n = p.x.n_rows();
                 let mut perm: Vec<usize> = (0..n).collect();
@@ -410,9 +418,9 @@ pub fn permutation_impact(
                 ));
                 perm.shuffle(&mut rng);
                 let xp = permute_slices(&p.x, &p.slices[c].1, &perm)?;
-                pred.extend(predict_labels(p.model, &xp)?);
+                pred.push(p.model.estimator.predict_proba(&xp)?);
             }
-            Ok(balanced_accuracy(&y, &pred, n_classes)?)
+            pooled_score(metric, &y, &pred)
         })
         .collect();
     let mut impacts = Vec::with_capacity(columns.len());
@@ -450,8 +458,8 @@ pub fn permutation_impact(
             .then_with(|| a.column.cmp(&b.column))
     });
     Ok(FeatureImpact {
-        metric: "balanced_accuracy".into(),
-        baseline,
+        metric: metric.name().into(),
+        baseline: metric.oriented(baseline),
         n_rows,
         repeats: options.repeats,
         seed: options.seed,
@@ -464,7 +472,7 @@ pub fn permutation_impact(
 pub fn permutation_impact_cv(
     fold_models: &[Model],
     inputs: &FeatureInputs,
-    labels: &[u32],
+    target: &Target,
     partition: &Partition,
     options: &FeatureImpactOptions,
 ) -> anyhow::Result<FeatureImpact> {
@@ -481,7 +489,7 @@ pub fn permutation_impact_cv(
         .zip(&rows)
         .map(|(model, rows)| ValidationSet { model, rows })
         .collect();
-    permutation_impact(&sets, inputs, labels, options)
+    permutation_impact(&sets, inputs, target, options)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use blueprints::{Estimator, FitContext};
 
+use crate::dataset::{TargetRows, Task};
 use crate::features::FeatureInputs;
 
 /// A fitted model: its pipeline, its estimator and the class names, serializable as one JSON file.
@@ -26,27 +27,41 @@ pub struct Model {
     pub pipeline: Pipeline,
     /// The fitted estimator.
     pub estimator: Box<dyn Estimator>,
-    /// Class names, index = label.
+    /// Class names, index = label (empty for a regressor).
     pub classes: Vec<String>,
+    /// The task it was fitted for (a regressor predicts one value per row).
+    #[serde(default)]
+    pub task: Task,
 }
 
 impl Model {
-    /// Fits `blocks` + `estimator` on `rows` of `inputs` with labels `y` (one per row of `rows`).
+    /// Fits `blocks` + `estimator` on `rows` of `inputs` to `y`, their true values (one per
+    /// row of `rows`): a classifier of `classes` or, for real values, a regressor.
     pub fn fit(
         blocks: &[BlockSpec],
         mut estimator: Box<dyn Estimator>,
         inputs: &FeatureInputs,
         rows: &[usize],
-        y: &[u32],
+        y: &TargetRows,
         classes: &[String],
         seed: u64,
     ) -> anyhow::Result<Model> {
         let (pipeline, x) = Pipeline::fit(blocks, inputs, rows)?;
-        estimator.fit(&x, y, &FitContext::new(classes.len(), seed))?;
+        let task = match y {
+            TargetRows::Classes(y) => {
+                estimator.fit(&x, y, &FitContext::new(classes.len(), seed))?;
+                Task::of_classes(classes.len())
+            }
+            TargetRows::Values(y) => {
+                estimator.fit_regression(&x, y, &FitContext::new(1, seed))?;
+                Task::Regression
+            }
+        };
         Ok(Model {
             pipeline,
             estimator,
             classes: classes.to_vec(),
+            task,
         })
     }
 

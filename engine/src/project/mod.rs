@@ -129,6 +129,12 @@ pub struct ProjectSettings {
     pub data_sha256: Option<String>,
     /// Target column.
     pub target: String,
+    /// The task the user asked for (`--task`); `None`: detected from the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::dataset::TaskChoice>,
+    /// The positive class of a binary target the user named (`--positive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<String>,
     /// Group column (rows of one group never straddle folds), if any.
     pub group: Option<String>,
     /// Seed of every random choice.
@@ -169,6 +175,8 @@ impl ProjectSettings {
             data_path,
             data_sha256: None,
             target: target.to_string(),
+            task: None,
+            positive: None,
             group: None,
             seed: 0,
             type_overrides: BTreeMap::new(),
@@ -179,6 +187,15 @@ impl ProjectSettings {
             created: utc_timestamp(),
             autopilot_version: env!("CARGO_PKG_VERSION").to_string(),
             format: FORMAT_VERSION,
+        }
+    }
+
+    /// The target as the user specified it (column, task, positive class).
+    pub fn target_spec(&self) -> crate::dataset::TargetSpec {
+        crate::dataset::TargetSpec {
+            column: self.target.clone(),
+            task: self.task,
+            positive: self.positive.clone(),
         }
     }
 
@@ -211,6 +228,16 @@ impl ProjectSettings {
             other.data_path.display().to_string(),
         );
         cmp("target", self.target.clone(), other.target.clone());
+        cmp(
+            "task",
+            format!("{:?}", self.task),
+            format!("{:?}", other.task),
+        );
+        cmp(
+            "positive class",
+            format!("{:?}", self.positive),
+            format!("{:?}", other.positive),
+        );
         cmp(
             "group",
             format!("{:?}", self.group),

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use blueprints::metrics::Metric;
 
 use crate::autopilot::candidates::{
     DEFAULT_LEVELS, catalogue, feature_lists, text_embedding_candidates,
 };
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
-use crate::dataset::{self, ColumnType, Dataset, Profile, Target};
+use crate::dataset::{self, ColumnType, Dataset, Profile, Target, TaskChoice};
 use crate::features::text::DEFAULT_TEXT_MODEL;
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::leaderboard::{self, Leaderboard};
@@ -32,6 +31,10 @@ pub struct RunOptions {
     pub data: PathBuf,
     /// The target column.
     pub target: String,
+    /// The task (`None`: detected from the target).
+    pub task: Option<TaskChoice>,
+    /// The positive class of a binary target (`None`: guessed).
+    pub positive: Option<String>,
     /// Rows of one group stay in one fold (and all in or all out of the holdout).
     pub group: Option<String>,
     /// Project folder (default: [`default_project_dir`]).
@@ -73,6 +76,8 @@ impl RunOptions {
         Self {
             data: data.to_path_buf(),
             target: target.to_string(),
+            task: None,
+            positive: None,
             group: None,
             project: None,
             seed: 0,
@@ -189,6 +194,8 @@ impl Session {
         check_options(opts)?;
         let mut settings = ProjectSettings::new(&opts.data, &opts.target);
         settings.group = opts.group.clone();
+        settings.task = opts.task;
+        settings.positive = opts.positive.clone();
         settings.seed = opts.seed;
         settings.type_overrides = opts.types.iter().cloned().collect();
         settings.folds = opts.folds;
@@ -197,8 +204,9 @@ impl Session {
         settings.data_sha256 = data_fingerprint(&opts.data)?;
 
         let ds = dataset::load(&opts.data, &settings.load_options())?;
-        let profile = dataset::profile(&ds, &opts.target, opts.group.as_deref())?;
-        let target = ds.target(&opts.target)?;
+        let spec = settings.target_spec();
+        let profile = dataset::profile(&ds, &spec, opts.group.as_deref())?;
+        let target = ds.target_with(&spec)?;
         // Imported folds are checked before anything is written.
         let imported = match &opts.folds_from {
             Some(path) => {
@@ -280,13 +288,12 @@ impl Session {
         if !lb
             .rows
             .iter()
-            .any(|r| r.blueprint == leaderboard::BASELINE_BLUEPRINT)
+            .any(|r| leaderboard::is_baseline(&r.blueprint))
         {
             let id = lb.next_model_id();
             lb.upsert(leaderboard::baseline_row(
                 &id,
-                &self.target.labels,
-                self.target.classes.len(),
+                &self.target,
                 &self.partition,
             ));
             store::save_leaderboard(&self.project, &lb)?;
@@ -309,7 +316,7 @@ impl Session {
             lb = after;
             skipped_for_time = skipped;
         }
-        let best = store::best_model(&self.project, &lb, Metric::BalancedAccuracy)
+        let best = store::best_model(&self.project, &lb, self.target.task.metric())
             .map(|r| r.model_id.clone());
         Ok(RunOutcome {
             leaderboard: lb,
@@ -444,8 +451,7 @@ impl Session {
         let mut ap = Autopilot::new(
             &self.project,
             inputs,
-            &self.target.labels,
-            &self.target.classes,
+            &self.target,
             &self.partition,
             options,
             scheduler_events,
@@ -509,9 +515,9 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
         Some(g) => {
             let col = ds.require_column(g)?;
             let ids = partition::group_ids(&col.values);
-            Partition::grouped(&target.labels, &target.classes, &ids, g, &spec)?
+            Partition::grouped(&target.labels, &target.strata_names(), &ids, g, &spec)?
         }
-        None => Partition::stratified(&target.labels, &target.classes, &spec)?,
+        None => Partition::stratified(&target.labels, &target.strata_names(), &spec)?,
     };
     Ok(p)
 }

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use blueprints::metrics::Metric;
-
 use blueprints::params::ParamSpec;
 
 use crate::autopilot::tuning::{apply_setting, parse_setting, tunable_params};
@@ -45,7 +44,9 @@ pub struct TunedModel {
 pub struct TuneOutcome {
     /// The parent's readable blueprint.
     pub parent_blueprint: String,
-    /// The parent's cross-validated balanced accuracy.
+    /// The metric the scores are in (the project's).
+    pub metric: Metric,
+    /// The parent's cross-validated score.
     pub parent_score: Option<f64>,
     /// Settings equal to the parent's, not retrained.
     pub unchanged: Vec<String>,
@@ -59,14 +60,12 @@ impl TuneOutcome {
         if self.results.len() < 2 {
             return None;
         }
+        let m = self.metric;
         self.results
             .iter()
-            .filter(|r| r.score.is_some())
-            .max_by(|a, b| {
-                a.score
-                    .unwrap_or(f64::MIN)
-                    .total_cmp(&b.score.unwrap_or(f64::MIN))
-            })
+            .filter_map(|r| Some((r, m.oriented(r.score?))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(r, _)| r)
     }
 }
 
@@ -214,13 +213,12 @@ pub fn tune(
     let mut ap = Autopilot::new(
         &data.project,
         inputs,
-        &data.target.labels,
-        &data.target.classes,
+        &data.target,
         &data.partition,
         options,
         Box::new(|e: &Event| on_event(e)),
     )?;
-    let metric = Metric::BalancedAccuracy;
+    let metric = data.target.task.metric();
     let parent_score = ap
         .leaderboard()
         .get(&req.model)
@@ -237,6 +235,7 @@ pub fn tune(
     }
     Ok(TuneOutcome {
         parent_blueprint: parent.describe(),
+        metric,
         parent_score,
         unchanged: same.into_iter().map(|(label, _)| label).collect(),
         results,

@@ -50,7 +50,7 @@ impl ProjectData {
                 project.dir().display()
             )
         })?;
-        let target = dataset.target(&s.target)?;
+        let target = dataset.target_with(&s.target_spec())?;
         let partition: Partition = project.load_json(project::PARTITION_FILE)?;
         if partition.n_rows() != dataset.n_rows() {
             anyhow::bail!(

@@ -26,7 +26,7 @@ use blueprints::metrics::Metric;
 
 pub use data::ProjectData;
 
-use crate::dataset::Profile;
+use crate::dataset::{Profile, Task};
 use crate::leaderboard::{Leaderboard, LeaderboardRow};
 use crate::model::{Candidate, FeatureList, MemberModel, Model, Predictor};
 use crate::partition::Partition;
@@ -89,6 +89,19 @@ pub struct SavedModel {
 /// The project's data profile (written by `run`).
 pub fn profile(project: &Project) -> Result<Profile, ProjectError> {
     project.load_json(project::PROFILE_FILE)
+}
+
+/// The task of the project's target, as `run` detected it (multiclass for a project whose
+/// profile predates tasks, or that has no profile yet).
+pub fn task(project: &Project) -> Result<Task, ProjectError> {
+    Ok(project
+        .load_json_opt::<Profile>(project::PROFILE_FILE)?
+        .map_or(Task::Multiclass, |p| p.task))
+}
+
+/// The metric the project's leaderboard ranks by: its task's ([`Task::metric`]).
+pub fn metric(project: &Project) -> Result<Metric, ProjectError> {
+    Ok(task(project)?.metric())
 }
 
 /// Saves the data profile.
@@ -274,11 +287,11 @@ pub fn best_model<'l>(
     lb.best_that_predicts(metric, |r| is_deployable(project, &r.model_id))
 }
 
-/// Resolves `best` ([`best_model`] by balanced accuracy) or checks an explicit id.
+/// Resolves `best` ([`best_model`] by the project's metric) or checks an explicit id.
 pub fn resolve_model_id(project: &Project, which: &str) -> anyhow::Result<String> {
     let lb = leaderboard(project)?;
     if which.eq_ignore_ascii_case("best") {
-        return best_model(project, &lb, Metric::BalancedAccuracy)
+        return best_model(project, &lb, metric(project)?)
             .map(|r| r.model_id.clone())
             .with_context(|| {
                 format!(
