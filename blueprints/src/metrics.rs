@@ -544,7 +544,11 @@ mod tests {
         assert!(close(rmsle(&y, &p).unwrap(), 0.199_324_165_6, 1e-6));
         assert!(r2(&[1.0, 1.0], &[1.0, 2.0]).is_err());
         assert!(rmse(&[1.0], &[f32::NAN]).is_err());
-        assert!(Metric::Rmse.score(&[0, 1], array![[0.5f32, 0.5], [0.5, 0.5]].view()).is_err());
+        assert!(
+            Metric::Rmse
+                .score(&[0, 1], array![[0.5f32, 0.5], [0.5, 0.5]].view())
+                .is_err()
+        );
         assert!(
             Metric::Auc
                 .score_truth(Truth::Values(&y), Array2::<f32>::ones((4, 1)).view())
