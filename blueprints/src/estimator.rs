@@ -125,6 +125,19 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
         let _ = (x, y, ctx, name, values);
         None
     }
+    /// [`Estimator::fit_path`] for a regression fit ([`Estimator::fit_regression`]): one fitted
+    /// copy per value of `name`, warm-started; `None` when there is no cheaper way.
+    fn fit_regression_path(
+        &self,
+        x: &Features,
+        y: &[f32],
+        ctx: &FitContext,
+        name: &str,
+        values: &[String],
+    ) -> Option<Result<Vec<Box<dyn Estimator>>>> {
+        let _ = (x, y, ctx, name, values);
+        None
+    }
     /// This estimator without a search inside its fit (a copy of itself for plain estimators):
     /// the cheaper stand-in with which a featurizer search compares feature settings.
     fn without_search(&self) -> Box<dyn Estimator> {

@@ -47,12 +47,17 @@ pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
             ctx.n_classes
         )));
     }
+    check_sample_weights(y.len(), ctx)
+}
+
+/// One finite non-negative sample weight per row with a positive total, when `ctx` has any.
+fn check_sample_weights(n_rows: usize, ctx: &FitContext) -> Result<()> {
     if let Some(w) = &ctx.sample_weight {
-        if w.len() != y.len() {
+        if w.len() != n_rows {
             return Err(BlueprintError::InvalidInput(format!(
                 "{} sample weights for {} rows",
                 w.len(),
-                y.len()
+                n_rows
             )));
         }
         if let Some((i, v)) = w
@@ -71,6 +76,81 @@ pub fn check_labels(n_rows: usize, y: &[u32], ctx: &FitContext) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Validates a regression fit call: finite features with rows and columns, one finite target
+/// per row, and sample weights as in [`check_labels`].
+pub fn check_regression_input(x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+    x.validate()?;
+    check_targets(x.n_rows(), y, ctx)
+}
+
+/// The target and sample-weight half of [`check_regression_input`], for inputs that are not
+/// `Features` (blenders).
+pub fn check_targets(n_rows: usize, y: &[f32], ctx: &FitContext) -> Result<()> {
+    if n_rows != y.len() {
+        return Err(BlueprintError::InvalidInput(format!(
+            "feature matrix has {n_rows} rows but there are {} targets",
+            y.len()
+        )));
+    }
+    if y.is_empty() {
+        return Err(BlueprintError::InvalidInput("no training rows".into()));
+    }
+    if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(BlueprintError::InvalidInput(format!(
+            "target {v} at row {i} is not finite"
+        )));
+    }
+    check_sample_weights(n_rows, ctx)
+}
+
+/// A regression fit's targets made ready (after [`check_regression_input`]): the targets and
+/// the row weights (the sample weights, or 1), both in `f64`.
+#[derive(Debug, Clone)]
+pub struct FitTargets {
+    /// Target of each row.
+    pub y: Vec<f64>,
+    /// Weight of each row.
+    pub weights: Vec<f64>,
+}
+
+impl FitTargets {
+    /// Checks the regression fit input and prepares its targets and row weights.
+    pub fn new(x: &Features, y: &[f32], ctx: &FitContext) -> Result<Self> {
+        check_regression_input(x, y, ctx)?;
+        Ok(Self::from_checked(y, ctx))
+    }
+
+    /// Targets and weights of input already checked with [`check_targets`].
+    pub fn from_checked(y: &[f32], ctx: &FitContext) -> Self {
+        let weights = match &ctx.sample_weight {
+            Some(w) => w.iter().map(|&v| f64::from(v)).collect(),
+            None => vec![1.0; y.len()],
+        };
+        Self {
+            y: y.iter().map(|&v| f64::from(v)).collect(),
+            weights,
+        }
+    }
+
+    /// Weighted mean of the targets over `rows`.
+    pub fn mean(&self, rows: &[usize]) -> f64 {
+        let (s, w) = rows.iter().fold((0.0, 0.0), |(s, w), &r| {
+            (s + self.weights[r] * self.y[r], w + self.weights[r])
+        });
+        if w > 0.0 { s / w } else { 0.0 }
+    }
+}
+
+/// Splits `0..n` into (train, validation) for a regression hold-out: about `fraction` of the
+/// rows (shuffled with `rng`) go to validation, at least one row stays in training. Both ascending.
+pub fn random_split<R: Rng + ?Sized>(
+    n: usize,
+    fraction: f64,
+    rng: &mut R,
+) -> (Vec<usize>, Vec<usize>) {
+    stratified_split(&vec![0u32; n], 1, fraction, rng)
 }
 
 /// The classes present in a training fold, in increasing order, and how they map back to the
@@ -312,5 +392,23 @@ mod tests {
         assert!(check_fit_input(&x, &[0, 1], &c).is_err());
         assert!(check_fit_input(&x, &[0, 1], &FitContext::new(0, 0)).is_err());
         assert!(check_fit_input(&x, &[0, 1], &ctx).is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_targets_and_weights() {
+        let x = Features::dense(array![[1.0f32], [2.0]]);
+        let ctx = FitContext::new(1, 0);
+        assert!(check_regression_input(&x, &[0.5, -3.0], &ctx).is_ok());
+        let e = check_regression_input(&x, &[0.5, f32::INFINITY], &ctx).unwrap_err();
+        assert!(e.to_string().contains("row 1"), "{e}");
+        assert!(check_regression_input(&x, &[0.5], &ctx).is_err());
+        let mut c = ctx.clone();
+        c.sample_weight = Some(vec![1.0, -1.0]);
+        assert!(check_regression_input(&x, &[0.5, 1.0], &c).is_err());
+        c.sample_weight = Some(vec![3.0, 1.0]);
+        let t = FitTargets::new(&x, &[1.0, 5.0], &c).unwrap();
+        assert_eq!(t.mean(&[0, 1]), 2.0);
+        let bad = Features::dense(array![[f32::NAN], [2.0]]);
+        assert!(FitTargets::new(&bad, &[1.0, 5.0], &ctx).is_err());
     }
 }

@@ -17,6 +17,8 @@ pub mod naive_bayes;
 pub mod numeric;
 pub mod params;
 pub mod search;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod text;
 pub mod tree;
 

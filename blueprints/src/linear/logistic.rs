@@ -1,12 +1,12 @@
 //! Multinomial logistic regression with L2 or elastic-net penalty.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
-use rayon::prelude::*;
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::objective::{Design, SoftmaxObjective};
 use super::optimizer::{OptimOptions, minimize};
 use super::scores::linear_proba;
+use super::standardize::Standardized;
 use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
@@ -100,29 +100,6 @@ impl LogisticRegression {
     }
 }
 
-/// Column means and scales of a dense block (scale 1 for constant columns).
-fn column_stats(x: ArrayView2<f32>) -> (Vec<f64>, Vec<f64>) {
-    let n = x.nrows().max(1) as f64;
-    let cols: Vec<(f64, f64)> = (0..x.ncols())
-        .into_par_iter()
-        .map(|j| {
-            let col = x.column(j);
-            let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-            let sd = var.sqrt();
-            (
-                mean,
-                if sd > 1e-12 * mean.abs().max(1.0) {
-                    sd
-                } else {
-                    1.0
-                },
-            )
-        })
-        .collect();
-    cols.into_iter().unzip()
-}
-
 /// The regularization path searched inside autopilot: `C` from strong to weak penalty
 /// (scikit-learn's default `C = 1` among them).
 const C_PATH: [&str; 10] = [
@@ -154,29 +131,11 @@ impl<'a> Prepared<'a> {
             y: yc,
             weights,
         } = FitLabels::new(x, y, ctx, class_weight)?;
-        let n_dense = x.n_dense();
-        let (mean, scale) = match (&x.dense, standardize) {
-            (Some(d), true) => column_stats(d.view()),
-            _ => (vec![0.0; n_dense], vec![1.0; n_dense]),
-        };
-        let dense = x.dense.as_ref().filter(|d| d.ncols() > 0).map(|d| {
-            let mut out = Array2::<f64>::zeros(d.dim());
-            out.axis_iter_mut(Axis(0))
-                .into_par_iter()
-                .zip(d.axis_iter(Axis(0)))
-                .for_each(|(mut o, r)| {
-                    for (j, (ov, &rv)) in o.iter_mut().zip(r.iter()).enumerate() {
-                        *ov = (rv as f64 - mean[j]) / scale[j];
-                    }
-                });
-            out
-        });
-        let design = Design {
-            dense,
-            sparse: x.sparse.as_ref(),
-            sparse_csc: x.sparse.as_ref().map(|s| s.to_csc()),
-            n_rows: x.n_rows(),
-        };
+        let Standardized {
+            mean,
+            scale,
+            design,
+        } = Standardized::new(x, standardize);
         Ok(Self {
             classes,
             yc,

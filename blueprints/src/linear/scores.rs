@@ -59,21 +59,16 @@ pub fn chunk_scores(
     z
 }
 
-/// Class probabilities (`rows × n_classes`) of a linear model `W`, `b` fitted on
-/// `n_dense + n_sparse` columns: `link` turns each row's scores `X·W + b` (computed in
-/// parallel row chunks) into the probabilities of the `classes.n_present().max(1)` present
-/// classes, which are then expanded to every class.
-pub fn linear_proba(
+/// Scores `X·W + b` (`rows × W.ncols()`) of a linear model fitted on `n_dense + n_sparse`
+/// columns, computed in parallel row chunks.
+pub fn linear_scores(
     x: &Features,
     (n_dense, n_sparse): (usize, usize),
     w: ArrayView2<f64>,
     b: &[f64],
-    classes: &ClassMap,
-    link: impl Fn(&[f64], &mut [f64]) + Sync,
-) -> Result<Array2<f32>> {
+) -> Result<Array2<f64>> {
     check_predict_columns(x, n_dense, n_sparse)?;
-    let k = classes.n_present().max(1);
-    let mut out = Array2::<f64>::zeros((x.n_rows(), k));
+    let mut out = Array2::<f64>::zeros((x.n_rows(), w.ncols()));
     out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
         .into_par_iter()
         .enumerate()
@@ -93,8 +88,32 @@ pub fn linear_proba(
                 w,
                 b,
             );
+            o.assign(&z);
+        });
+    Ok(out)
+}
+
+/// Class probabilities (`rows × n_classes`) of a linear model `W`, `b` fitted on
+/// `n_dense + n_sparse` columns: `link` turns each row's scores `X·W + b` ([`linear_scores`])
+/// into the probabilities of the `classes.n_present().max(1)` present classes, which are then
+/// expanded to every class.
+pub fn linear_proba(
+    x: &Features,
+    shape: (usize, usize),
+    w: ArrayView2<f64>,
+    b: &[f64],
+    classes: &ClassMap,
+    link: impl Fn(&[f64], &mut [f64]) + Sync,
+) -> Result<Array2<f32>> {
+    let z = linear_scores(x, shape, w, b)?;
+    let k = classes.n_present().max(1);
+    let mut out = Array2::<f64>::zeros((x.n_rows(), k));
+    out.axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
+        .into_par_iter()
+        .zip(z.axis_chunks_iter(Axis(0), ROW_CHUNK))
+        .for_each(|(mut o, zc)| {
             let mut p = vec![0.0; k];
-            for (zrow, mut orow) in z.axis_iter(Axis(0)).zip(o.axis_iter_mut(Axis(0))) {
+            for (zrow, mut orow) in zc.axis_iter(Axis(0)).zip(o.axis_iter_mut(Axis(0))) {
                 link(&zrow.to_vec(), &mut p);
                 orow.iter_mut().zip(&p).for_each(|(o, v)| *o = *v);
             }
