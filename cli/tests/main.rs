@@ -12,3 +12,4 @@ mod reliability_cli;
 mod reliability_input;
 mod reliability_project;
 mod run_cli;
+mod tasks_cli;

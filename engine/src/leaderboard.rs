@@ -14,7 +14,7 @@ use blueprints::metrics::{Metric, Truth};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Target;
+use crate::dataset::{Target, Task};
 use crate::partition::Partition;
 
 /// A score for each metric that is defined on the rows scored.
@@ -90,6 +90,37 @@ pub struct LeaderboardRow {
     /// each fold model (one value for a stage model).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub searched: BTreeMap<String, Vec<String>>,
+    /// Binary targets: the positive-class probability from which `predict` calls a row
+    /// positive, chosen on the out-of-fold predictions to maximise F1, with that F1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// A binary model's decision threshold (see [`LeaderboardRow::threshold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// Rows whose positive-class probability is at least this are predicted positive.
+    pub value: f32,
+    /// The F1 of the positive class at this threshold, out of fold.
+    pub f1: f64,
+}
+
+impl Threshold {
+    /// The max-F1 threshold of a binary target's out-of-fold probabilities `oof` (rows ×
+    /// classes) over the `rows` scored; `None` for other tasks.
+    pub fn choose(target: &Target, oof: ArrayView2<f32>, rows: &[usize]) -> Option<Threshold> {
+        let p = target.positive? as usize;
+        if target.task != Task::Binary || oof.ncols() <= p {
+            return None;
+        }
+        let positive: Vec<bool> = rows
+            .iter()
+            .map(|&r| target.labels[r] as usize == p)
+            .collect();
+        let scores: Vec<f32> = rows.iter().map(|&r| oof[[r, p]]).collect();
+        let (value, f1) = blueprints::metrics::best_f1_threshold(&positive, &scores)?;
+        Some(Threshold { value, f1 })
+    }
 }
 
 impl LeaderboardRow {
@@ -112,6 +143,7 @@ impl LeaderboardRow {
             key: String::new(),
             members: Vec::new(),
             searched: BTreeMap::new(),
+            threshold: None,
         }
     }
 

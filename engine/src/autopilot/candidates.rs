@@ -6,7 +6,7 @@ use blueprints::text::TfidfConfig;
 
 use super::Mode;
 
-use crate::dataset::{ColumnType, Dataset};
+use crate::dataset::{ColumnType, Dataset, Task};
 use crate::features::{ImageKey, TextEmbeddingKey};
 use crate::model::{BlockSpec, Candidate, FeatureList};
 
@@ -14,8 +14,9 @@ use crate::model::{BlockSpec, Candidate, FeatureList};
 pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
 
 /// Names of the estimators autopilot can build, with a one-line description.
-pub const ESTIMATORS: [(&str, &str); 8] = [
+pub const ESTIMATORS: [(&str, &str); 9] = [
     ("lr", "multinomial logistic regression (L-BFGS)"),
+    ("ridge", "ridge regression (regression targets)"),
     ("gbdt", "histogram gradient boosting"),
     ("rf", "random forest"),
     ("et", "extra trees"),
@@ -36,6 +37,7 @@ pub fn estimator_by_key(key: &str) -> Option<Box<dyn Estimator>> {
     use blueprints::tree::{GradientBoosting, RandomForest};
     let e: Box<dyn Estimator> = match key {
         "lr" => Box::new(LogisticRegression::default()),
+        "ridge" => Box::new(blueprints::linear::Ridge::default()),
         "gbdt" => Box::new(GradientBoosting::default()),
         "rf" => Box::new(RandomForest::default()),
         "et" => {
@@ -65,7 +67,7 @@ pub fn search_budget(key: &str, mode: Mode) -> Option<(usize, usize)> {
         Mode::Comprehensive => comprehensive,
     };
     let configs = match key {
-        "lr" | "nb" | "mnb" => 1,
+        "lr" | "ridge" | "nb" | "mnb" => 1,
         "knn" => by_mode(2, 4, 8),
         "snn" => by_mode(3, 6, 12),
         "gbdt" => by_mode(0, 2, 4),
@@ -203,12 +205,26 @@ pub fn estimators_for(ds: &Dataset, list: &FeatureList, mode: Mode) -> Vec<&'sta
     keys
 }
 
-/// The full catalogue: every feature list × its estimators, with `backbone` for image blocks.
+/// The estimators of `keys` that suit `task`: for regression, ridge regression in place of
+/// logistic regression, and only the estimators that can regress.
+pub fn for_task(keys: Vec<&'static str>, task: Task) -> Vec<&'static str> {
+    if !task.is_regression() {
+        return keys;
+    }
+    keys.into_iter()
+        .map(|k| if k == "lr" { "ridge" } else { k })
+        .filter(|k| estimator_by_key(k).is_some_and(|e| e.supports_regression()))
+        .collect()
+}
+
+/// The full catalogue: every feature list × its estimators for `task`, with `backbone` for image
+/// blocks.
 pub fn catalogue(
     ds: &Dataset,
     lists: &[FeatureList],
     backbone: &str,
     mode: Mode,
+    task: Task,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for list in lists {
@@ -216,7 +232,7 @@ pub fn catalogue(
         if blocks.is_empty() {
             continue;
         }
-        for key in estimators_for(ds, list, mode) {
+        for key in for_task(estimators_for(ds, list, mode), task) {
             if let Some(estimator) = searched_estimator(key, mode) {
                 out.push(Candidate {
                     feature_list: list.name.clone(),
@@ -239,6 +255,7 @@ pub fn text_embedding_candidates(
     backbone: &str,
     model: &str,
     mode: Mode,
+    task: Task,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for list in lists {
@@ -263,7 +280,7 @@ pub fn text_embedding_candidates(
         if text_only && mode != Mode::Quick {
             keys.push("knn");
         }
-        for key in keys {
+        for key in for_task(keys, task) {
             if let Some(estimator) = searched_estimator(key, mode) {
                 out.push(Candidate {
                     feature_list: list.name.clone(),

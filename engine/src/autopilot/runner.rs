@@ -13,7 +13,7 @@ use super::blend::cross_validate_blend;
 use super::evaluate::{CvOutcome, CvResult, cross_validate_until, fit_fold, sample_rows};
 use crate::dataset::Target;
 use crate::features::FeatureInputs;
-use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, score_all};
+use crate::leaderboard::{Leaderboard, LeaderboardRow, Scores, Threshold, score_all};
 use crate::model::Candidate;
 use crate::partition::Partition;
 use crate::project::Project;
@@ -532,6 +532,7 @@ impl<'a> Autopilot<'a> {
         self.fill_cv(&mut row, &res.fold_scores, res.holdout_scores.clone());
         row.fit_seconds = res.fit_seconds;
         row.predict_seconds_per_1000 = res.predict_seconds_per_1000;
+        row.threshold = Threshold::choose(self.target, res.oof.view(), &self.partition.cv_rows());
         let score = row.rank_score(self.metric());
         self.save_row(row)?;
         self.emit(Event::Finished {
@@ -638,6 +639,8 @@ impl<'a> Autopilot<'a> {
                     row.predict_seconds_per_1000 += r.predict_seconds_per_1000;
                 }
             }
+            row.threshold =
+                Threshold::choose(self.target, res.oof.view(), &self.partition.cv_rows());
             store::save_blender(self.project, &id, res.blender.as_ref(), res.oof.view())?;
             let score = row.rank_score(self.metric());
             self.save_row(row)?;

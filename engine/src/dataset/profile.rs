@@ -173,6 +173,9 @@ pub struct Profile {
     /// Why that task (see [`Target::reason`]).
     #[serde(default)]
     pub task_reason: String,
+    /// The positive class of a binary target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive_class: Option<String>,
     /// Rows per class, in class order (empty for regression).
     pub class_counts: Vec<ClassCount>,
     /// The distribution of a regression target.
@@ -416,6 +419,7 @@ pub fn profile(
         target: target.to_string(),
         task: tgt.task,
         task_reason: tgt.reason.clone(),
+        positive_class: tgt.positive_class().map(str::to_string),
         target_summary: TargetSummary::of(&tgt.values),
         group: group.map(str::to_string),
         columns,

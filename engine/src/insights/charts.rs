@@ -516,3 +516,121 @@ mod tests {
         assert_eq!(heat(1.0)[0], 127);
     }
 }
+
+/// How an [`XySeries`] is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XyStyle {
+    /// Small dots.
+    Points,
+    /// A line through the points in order.
+    Line,
+    /// A dashed grey reference line.
+    Reference,
+}
+
+/// One series of an [`xy_chart`].
+#[derive(Debug, Clone)]
+pub struct XySeries {
+    /// Legend text.
+    pub name: String,
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+    /// How it is drawn.
+    pub style: XyStyle,
+}
+
+/// A scatter / line chart of `series` on shared axes (ranges fitted to every point).
+pub fn xy_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[XySeries],
+) -> Result<Figure, InsightError> {
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    if all().next().is_none() || all().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+        return Err(draw_err(title, "an xy chart needs finite points"));
+    }
+    let range = |v: Vec<f64>| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.05).max(1e-9);
+        (lo - pad)..(hi + pad)
+    };
+    let xr = range(all().map(|p| p.0).collect());
+    let yr = range(all().map(|p| p.1).collect());
+    struct Xy<'a> {
+        title: &'a str,
+        x_label: &'a str,
+        y_label: &'a str,
+        series: &'a [XySeries],
+        xr: std::ops::Range<f64>,
+        yr: std::ops::Range<f64>,
+    }
+    impl Plot for Xy<'_> {
+        fn plot<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+            let mut chart = ChartBuilder::on(root)
+                .caption(self.title, (FONT_FAMILY, 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(self.xr.clone(), self.yr.clone())
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc(self.x_label)
+                .y_desc(self.y_label)
+                .label_style((FONT_FAMILY, 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (k, s) in self.series.iter().enumerate() {
+                let c = class_colour(k);
+                let drawn = match s.style {
+                    XyStyle::Points => chart.draw_series(
+                        s.points
+                            .iter()
+                            .map(|&p| Circle::new(p, 2, c.mix(0.5).filled())),
+                    ),
+                    XyStyle::Line => {
+                        chart.draw_series(LineSeries::new(s.points.clone(), c.stroke_width(2)))
+                    }
+                    XyStyle::Reference => chart.draw_series(DashedLineSeries::new(
+                        s.points.clone(),
+                        6,
+                        4,
+                        RGBColor(128, 128, 128).stroke_width(1),
+                    )),
+                }
+                .map_err(|e| e.to_string())?;
+                let legend = match s.style {
+                    XyStyle::Reference => RGBColor(128, 128, 128),
+                    _ => c,
+                };
+                drawn.label(s.name.clone()).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], legend.filled())
+                });
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font((FONT_FAMILY, 13))
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+    }
+    render(
+        title,
+        720,
+        560,
+        &Xy {
+            title,
+            x_label,
+            y_label,
+            series,
+            xr,
+            yr,
+        },
+    )
+}

@@ -84,7 +84,7 @@ impl InsightContext {
 
     /// Out-of-fold probabilities of `id` (`rows × classes`, holdout rows zero), when saved.
     pub fn oof(&self, id: &str) -> Result<Option<Array2<f32>>, InsightError> {
-        let shape = (Some(self.dataset.n_rows()), Some(self.target.classes.len()));
+        let shape = (Some(self.dataset.n_rows()), Some(self.target.n_outputs()));
         Ok(store::oof(&self.project, id, shape)?)
     }
 
@@ -92,7 +92,7 @@ impl InsightContext {
     pub fn holdout(&self, id: &str) -> Result<Option<Array2<f32>>, InsightError> {
         let shape = (
             Some(self.partition.holdout_rows().len()),
-            Some(self.target.classes.len()),
+            Some(self.target.n_outputs()),
         );
         Ok(store::holdout(&self.project, id, shape)?)
     }

@@ -21,8 +21,10 @@ use super::confusion::{Confusion, confusion_for_model};
 use super::context::InsightContext;
 use super::embeddings_2d::{EmbeddingOptions, image_embedding, thumbnails};
 use super::grad_cam::grad_cam_map;
+use super::regression::RegressionFit;
+use super::roc::Roc;
 use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud};
-use crate::dataset::ColumnType;
+use crate::dataset::{ColumnType, Task};
 use crate::features::ImageKey;
 use crate::features::image::{ImageSettings, featurizer_for};
 use crate::model::FittedBlock;
@@ -136,6 +138,10 @@ pub struct InsightOutputs {
     pub confusion_cv: Option<Confusion>,
     /// Holdout confusion matrix (when unlocked).
     pub confusion_holdout: Option<Confusion>,
+    /// Binary targets: the out-of-fold ROC curve.
+    pub roc: Option<Roc>,
+    /// Regression targets: out-of-fold (and, when unlocked, holdout) fit to the actual values.
+    pub regression: Vec<RegressionFit>,
     /// Word clouds, one per text column.
     pub word_clouds: Vec<WordCloud>,
     /// Every figure written.
@@ -252,6 +258,8 @@ pub fn write_insights(
         feature_impact: None,
         confusion_cv: None,
         confusion_holdout: None,
+        roc: None,
+        regression: Vec::new(),
         word_clouds: Vec::new(),
         figures: Vec::new(),
         files: Vec::new(),
@@ -267,11 +275,18 @@ pub fn write_insights(
         out.explained_by = Some(eid.clone());
         ctx.load_images_for(&saved.folds)?;
     }
-    let classes = ctx.target.classes.clone();
+    // A regression's embeddings and word clouds group rows by quantile of the target.
+    let classes = ctx.target.strata_names();
     let labels = ctx.target.labels.clone();
+    let regression = ctx.target.task.is_regression();
     let mut w = Writer { dir, out };
 
-    if settings.selection.confusion {
+    if settings.selection.confusion && regression {
+        regression_fit(ctx, id, &mut w)?;
+    } else if settings.selection.confusion {
+        if ctx.target.task == Task::Binary {
+            roc_curve_of(ctx, id, &mut w)?;
+        }
         match confusion_for_model(ctx, id) {
             Ok((cv, holdout)) => {
                 w.json("confusion_cv.json", &cv)?;
@@ -328,7 +343,7 @@ pub fn write_insights(
         let errs: Vec<f64> = fi.columns.iter().map(|c| c.impact_std).collect();
         let fig = bar_chart(
             &format!("{eid}: Feature Impact (permutation, out-of-fold)"),
-            "normalized impact (drop of balanced accuracy, top column = 1)",
+            &format!("normalized impact (drop of {}, top column = 1)", fi.metric),
             &names,
             &vals,
             &errs,
@@ -359,7 +374,11 @@ pub fn write_insights(
         .collect();
     let cv_rows = ctx.partition.cv_rows();
 
-    if settings.selection.activation_maps {
+    if settings.selection.activation_maps && regression {
+        w.out.notes.push(
+            "activation maps: not computed for a regression target (they explain a class)".into(),
+        );
+    } else if settings.selection.activation_maps {
         if image_keys.is_empty() {
             w.out
                 .notes
@@ -561,6 +580,96 @@ pub fn write_insights(
     });
     w.json("insights.json", &summary)?;
     Ok(w.out)
+}
+
+/// The regression insights of `id`: predicted vs actual and the lift chart, out of fold and (when
+/// unlocked) on the holdout.
+fn regression_fit(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), InsightError> {
+    let Some(oof) = ctx.oof(id)? else {
+        w.out.notes.push(format!(
+            "predicted vs actual: model {id} has no out-of-fold predictions"
+        ));
+        return Ok(());
+    };
+    let values = &ctx.target.values;
+    let rows = ctx.partition.cv_rows();
+    let actual: Vec<f32> = rows.iter().map(|&r| values[r]).collect();
+    let predicted: Vec<f32> = rows.iter().map(|&r| oof[[r, 0]]).collect();
+    let mut fits = vec![RegressionFit::new(
+        "cross-validation (out-of-fold)",
+        &actual,
+        &predicted,
+    )?];
+    let holdout = ctx.partition.holdout_rows();
+    if ctx.leaderboard.holdout_unlocked
+        && !holdout.is_empty()
+        && let Some(h) = ctx.holdout(id)?
+    {
+        let actual: Vec<f32> = holdout.iter().map(|&r| values[r]).collect();
+        fits.push(RegressionFit::new(
+            "holdout",
+            &actual,
+            &h.column(0).to_vec(),
+        )?);
+    }
+    for f in &fits {
+        let stem = if f.source == "holdout" {
+            "holdout"
+        } else {
+            "cv"
+        };
+        w.json(&format!("regression_{stem}.json"), f)?;
+        w.text(&format!("regression_{stem}.txt"), &f.render_text())?;
+        let fig = f.scatter_figure(&format!("{id}: predicted vs actual, {}", f.source))?;
+        w.figure(
+            &fig,
+            &format!("predicted_vs_actual_{stem}"),
+            "Predicted vs actual",
+            &format!("{}: one dot per row, dashed: predicted = actual", f.source),
+        )?;
+        let fig = f.lift_figure(&format!("{id}: lift chart, {}", f.source))?;
+        w.figure(
+            &fig,
+            &format!("lift_{stem}"),
+            "Lift chart",
+            &format!(
+                "{}: rows in ten bins by prediction, mean predicted and mean actual value",
+                f.source
+            ),
+        )?;
+    }
+    w.out.regression = fits;
+    Ok(())
+}
+
+/// The out-of-fold ROC curve of a binary model `id`, with its decision threshold.
+fn roc_curve_of(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), InsightError> {
+    let (Some(oof), Some(pos)) = (ctx.oof(id)?, ctx.target.positive) else {
+        return Ok(());
+    };
+    let rows = ctx.partition.cv_rows();
+    let positive: Vec<bool> = rows.iter().map(|&r| ctx.target.labels[r] == pos).collect();
+    let scores: Vec<f32> = rows.iter().map(|&r| oof[[r, pos as usize]]).collect();
+    let threshold = ctx.row(id)?.threshold;
+    let name = &ctx.target.classes[pos as usize];
+    let roc = Roc::new(
+        "cross-validation (out-of-fold)",
+        name,
+        &positive,
+        &scores,
+        threshold,
+    )?;
+    w.json("roc_cv.json", &roc)?;
+    w.text("roc_cv.txt", &roc.render_text())?;
+    let fig = roc.figure(&format!("{id}: ROC curve, positive class '{name}'"))?;
+    w.figure(
+        &fig,
+        "roc_cv",
+        "ROC curve",
+        "Cross-validation (out-of-fold) positive-class probabilities",
+    )?;
+    w.out.roc = Some(roc);
+    Ok(())
 }
 
 /// One image's activation map by the requested method, or by Grad-CAM when the head is

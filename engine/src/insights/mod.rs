@@ -1,5 +1,5 @@
 //! Model insights: which input columns matter ([`crate::model::importance`], computed below the scheduler, which uses it too), where the model confuses
-//! classes ([`confusion`]), where in an image it looks ([`activation_maps`], [`grad_cam`]), how images group
+//! classes ([`confusion`]; [`roc`] for a binary target, [`regression`] for a numeric one), where in an image it looks ([`activation_maps`], [`grad_cam`]), how images group
 //! ([`embeddings_2d`], [`tsne`]), which words mark a class ([`word_cloud`]), and one HTML file
 //! with all of them ([`report`]).
 //!
@@ -14,7 +14,9 @@ pub mod context;
 pub mod embeddings_2d;
 pub mod generate;
 pub mod grad_cam;
+pub mod regression;
 pub mod report;
+pub mod roc;
 pub mod tsne;
 pub mod word_cloud;
 

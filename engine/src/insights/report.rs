@@ -42,7 +42,7 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
     let settings = &ctx.project.settings;
     let _ = writeln!(
         s,
-        "<p>Data <code>{}</code>: {} rows, target <b>{}</b>{}, {} classes.</p>",
+        "<p>Data <code>{}</code>: {} rows, target <b>{}</b>{}. Task: {}.</p>",
         escape(&settings.data_path.display().to_string()),
         ctx.dataset.n_rows(),
         escape(&settings.target),
@@ -50,8 +50,15 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
             ", folds grouped by <b>{}</b>",
             escape(g)
         )),
-        ctx.target.classes.len()
+        escape(&ctx.target.reason)
     );
+    if let Some(t) = ctx.profile.as_ref().and_then(|p| p.target_summary.as_ref()) {
+        let _ = writeln!(
+            s,
+            "<p id=\"target-summary\">Target values: min {}, median {}, mean {:.4}, max {}, std {:.4}.</p>",
+            t.min, t.median, t.mean, t.max, t.std
+        );
+    }
     let counts = ctx.target.class_counts();
     let _ = writeln!(
         s,
@@ -186,6 +193,16 @@ fn insights_section(out: &InsightOutputs, s: &mut String) -> Result<(), InsightE
             if section == "Confusion matrix" {
                 for c in out.confusion_cv.iter().chain(&out.confusion_holdout) {
                     let _ = writeln!(s, "<pre>{}</pre>", escape(&c.render_text()));
+                }
+            }
+            if section == "ROC curve"
+                && let Some(r) = &out.roc
+            {
+                let _ = writeln!(s, "<pre>{}</pre>", escape(&r.render_text()));
+            }
+            if section == "Predicted vs actual" {
+                for f in &out.regression {
+                    let _ = writeln!(s, "<pre>{}</pre>", escape(&f.render_text()));
                 }
             }
         }

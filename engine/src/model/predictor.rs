@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use blueprints::blend::Blender;
 
 use super::{FittedBlock, Model};
-use crate::dataset::{self, ColumnType, LoadOptions};
+use crate::dataset::{self, ColumnType, LoadOptions, Task};
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::project::Project;
 
@@ -70,8 +70,18 @@ pub struct Predictor {
     pub blueprint: String,
     /// Target column name (output columns are `<target>_<class>_PROBABILITY`).
     pub target: String,
-    /// Class names, index = label.
+    /// Class names, index = label (empty for regression).
     pub classes: Vec<String>,
+    /// The task: a regressor writes one value per row.
+    #[serde(default)]
+    pub task: Task,
+    /// Binary targets: the index of the positive class ...
+    #[serde(default)]
+    pub positive: Option<usize>,
+    /// ... and the positive-class probability from which a row is predicted positive (the
+    /// model's max-F1 threshold; the most probable class without one).
+    #[serde(default)]
+    pub threshold: Option<f32>,
     /// The blueprint (one member), or a blender's members.
     pub members: Vec<MemberModel>,
     /// The fitted blender, for a blender model.
@@ -175,17 +185,45 @@ impl Predictor {
         }
     }
 
-    /// Output column names: id columns present in the input, one probability column per class,
-    /// the prediction.
+    /// Output column names: id columns present in the input, one probability column per class
+    /// (none for regression), the prediction.
     fn output_columns(&self, passthrough: &[String]) -> Vec<String> {
         let mut cols = passthrough.to_vec();
-        cols.extend(
-            self.classes
-                .iter()
-                .map(|c| format!("{}_{c}_PROBABILITY", self.target)),
-        );
+        if !self.task.is_regression() {
+            cols.extend(
+                self.classes
+                    .iter()
+                    .map(|c| format!("{}_{c}_PROBABILITY", self.target)),
+            );
+        }
         cols.push(format!("{}_PREDICTION", self.target));
         cols
+    }
+
+    /// The output cells of one predicted row: the class probabilities and the predicted class
+    /// (the positive one of a binary target when its probability reaches the threshold, else
+    /// the most probable), or the predicted value of a regression.
+    fn output_cells(&self, p: &[f32]) -> Vec<String> {
+        if self.task.is_regression() {
+            return vec![p.first().map_or_else(String::new, |v| format!("{v}"))];
+        }
+        let mut cells: Vec<String> = p.iter().map(|v| format!("{v}")).collect();
+        let best = match (self.positive, self.threshold) {
+            (Some(pos), Some(t)) if self.classes.len() == 2 && pos < 2 => {
+                if p[pos] >= t {
+                    pos
+                } else {
+                    1 - pos
+                }
+            }
+            _ => p
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                .map_or(0, |(k, _)| k),
+        };
+        cells.push(self.classes[best].clone());
+        cells
     }
 
     /// Predicts every row of the CSV `data` and writes `out` (atomically): rows in input order,
@@ -333,16 +371,11 @@ impl Predictor {
                 .map(|c| c.values[i].clone().unwrap_or_default())
                 .collect();
             match proba_of.get(&i) {
-                Some(p) => {
-                    rec.extend(p.iter().map(|v| format!("{v}")));
-                    let best = p
-                        .iter()
-                        .enumerate()
-                        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-                        .map_or(0, |(k, _)| k);
-                    rec.push(self.classes[best].clone());
-                }
-                None => rec.extend(std::iter::repeat_n(String::new(), self.classes.len() + 1)),
+                Some(p) => rec.extend(self.output_cells(p)),
+                None => rec.extend(std::iter::repeat_n(
+                    String::new(),
+                    columns.len() - pass_cols.len(),
+                )),
             }
             w.write_record(&rec)?;
         }

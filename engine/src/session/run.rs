@@ -415,9 +415,11 @@ impl Session {
         let lists = feature_lists(ds, &informative, &user);
         store::save_feature_lists(&self.project, &lists)?;
         let first = usable_backbones.first().cloned().unwrap_or_default();
-        let mut cands = catalogue(ds, &lists, &first, opts.mode);
+        let task = self.target.task;
+        let mut cands = catalogue(ds, &lists, &first, opts.mode, task);
         // MiniLM sentence-embedding blueprints for text columns (embeddings cached in the project).
-        let text = text_embedding_candidates(ds, &lists, &first, DEFAULT_TEXT_MODEL, opts.mode);
+        let text =
+            text_embedding_candidates(ds, &lists, &first, DEFAULT_TEXT_MODEL, opts.mode, task);
         match self.embed_texts(&text, &settings, on_event) {
             Ok(matrices) => {
                 for (k, m) in matrices {

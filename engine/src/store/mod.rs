@@ -339,6 +339,12 @@ pub fn load_predictor(project: &Project, id: &str) -> anyhow::Result<Predictor> 
         model_id: id.to_string(),
         blueprint: row.blueprint.clone(),
         target: project.settings.target.clone(),
+        task: profile.as_ref().map(|p| p.task).unwrap_or_default(),
+        positive: profile
+            .as_ref()
+            .and_then(|p| p.positive_class.as_ref())
+            .and_then(|name| classes.iter().position(|c| c == name)),
+        threshold: row.threshold.map(|t| t.value),
         classes,
         members,
         blender,

@@ -1,0 +1,379 @@
+//! Regression and binary targets end to end through the built binary (issue #15): detection,
+//! the leaderboard's metric, the mean baseline, `predict`'s columns, the decision threshold, the
+//! task's insights and report sections, and the bad targets each refused with a clear error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use autopilot::dataset::Task;
+use autopilot::leaderboard::{LeaderboardRow, MEAN_BASELINE_BLUEPRINT, is_baseline};
+use autopilot::project::Project;
+use blueprints::metrics::Metric;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::common::{autopilot, leaderboard, output_within, s, stderr};
+
+const LIMIT: Duration = Duration::from_secs(600);
+
+/// `n` rows: two numbers, a colour, a short note and a group; `price` (a number: linear in the
+/// numbers plus colour and word effects plus noise) and `liked` (`yes` for about a third of the
+/// rows, by a noisy threshold on the same signal).
+fn task_csv(dir: &Path, n: usize) -> PathBuf {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let path = dir.join("items.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(["size", "weight", "colour", "note", "shop", "price", "liked"])
+        .unwrap();
+    let colours = ["red", "green", "blue"];
+    for i in 0..n {
+        let size: f64 = rng.random_range(0.0..10.0);
+        let weight: f64 = rng.random_range(0.0..5.0);
+        let c = rng.random_range(0..3);
+        let shiny = rng.random_bool(0.4);
+        let note = if shiny {
+            "shiny new polished item"
+        } else {
+            "plain used item"
+        };
+        let noise: f64 = rng.random_range(-1.0..1.0);
+        let price =
+            10.0 + 3.0 * size - 2.0 * weight + 4.0 * c as f64 + 5.0 * f64::from(shiny) + noise;
+        let liked = if price + 4.0 * noise > 30.0 {
+            "yes"
+        } else {
+            "no"
+        };
+        w.write_record([
+            format!("{size:.3}"),
+            format!("{weight:.3}"),
+            colours[c].to_string(),
+            note.to_string(),
+            format!("shop{}", i % 40),
+            format!("{price:.3}"),
+            liked.to_string(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+/// Runs the binary on `args` (offline, no pretrained weights) and returns (success, stderr).
+fn run(cache: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = output_within(autopilot(cache).args(args), LIMIT);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    )
+}
+
+fn cv(row: &LeaderboardRow, m: Metric) -> f64 {
+    row.cv_mean
+        .as_ref()
+        .and_then(|c| c.get(&m))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn a_numeric_target_is_a_regression_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = task_csv(tmp.path(), 300);
+    let proj = tmp.path().join("price.autopilot");
+    let (ok, stdout, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "price",
+            "--group",
+            "shop",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--quiet",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(stdout.contains("task: regression"), "{stdout}");
+    let project = Project::open(&proj).unwrap();
+    assert_eq!(autopilot::store::task(&project).unwrap(), Task::Regression);
+    let lb = leaderboard(&proj);
+    let base = lb
+        .rows
+        .iter()
+        .find(|r| r.blueprint == MEAN_BASELINE_BLUEPRINT)
+        .expect("a mean baseline");
+    let best = lb.best(Metric::Rmse).unwrap();
+    assert!(!is_baseline(&best.blueprint));
+    assert!(
+        cv(best, Metric::Rmse) < 0.3 * cv(base, Metric::Rmse),
+        "best {} {} vs baseline {}",
+        best.blueprint,
+        cv(best, Metric::Rmse),
+        cv(base, Metric::Rmse)
+    );
+    assert!(cv(best, Metric::R2) > 0.8, "R² {}", cv(best, Metric::R2));
+    assert!(
+        best.cv_mean
+            .as_ref()
+            .unwrap()
+            .get(&Metric::BalancedAccuracy)
+            .is_none()
+    );
+    let families: Vec<&str> = lb.rows.iter().map(|r| r.blueprint.as_str()).collect();
+    assert!(families.iter().any(|b| b.contains("Ridge")), "{families:?}");
+    assert!(
+        !families.iter().any(|b| b.contains("Naive Bayes")),
+        "{families:?}"
+    );
+
+    // predict: one value column, no probabilities; close to the actual values.
+    let out = tmp.path().join("pred.csv");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "predict",
+            "best",
+            s(&csv),
+            "--project",
+            s(&proj),
+            "--output",
+            s(&out),
+        ],
+    );
+    assert!(ok, "{err}");
+    let (header, rows) = read_csv(&out);
+    assert!(
+        header.contains(&"price_PREDICTION".to_string()),
+        "{header:?}"
+    );
+    assert!(
+        !header.iter().any(|h| h.ends_with("_PROBABILITY")),
+        "{header:?}"
+    );
+    let (_, data) = read_csv(&csv);
+    let col = header.iter().position(|h| h == "price_PREDICTION").unwrap();
+    let mse: f64 = rows
+        .iter()
+        .zip(&data)
+        .map(|(p, d)| (p[col].parse::<f64>().unwrap() - d[5].parse::<f64>().unwrap()).powi(2))
+        .sum::<f64>()
+        / rows.len() as f64;
+    assert!(
+        mse.sqrt() < 0.3 * cv(base, Metric::Rmse),
+        "in-sample RMSE {}",
+        mse.sqrt()
+    );
+
+    // insights and report: predicted vs actual and the lift chart; no activation maps.
+    let ins = tmp.path().join("insights");
+    let (ok, _, err) = run(
+        &cache,
+        &["insights", "--project", s(&proj), "--output", s(&ins)],
+    );
+    assert!(ok, "{err}");
+    for f in [
+        "predicted_vs_actual_cv.png",
+        "lift_cv.png",
+        "regression_cv.json",
+        "feature_impact.json",
+    ] {
+        assert!(ins.join(f).is_file(), "{f} missing; {err}");
+    }
+    let fi = std::fs::read_to_string(ins.join("feature_impact.json")).unwrap();
+    assert!(fi.contains("\"rmse\""), "{fi}");
+    let report = tmp.path().join("report.html");
+    let (ok, _, err) = run(
+        &cache,
+        &["report", "--project", s(&proj), "--output", s(&report)],
+    );
+    assert!(ok, "{err}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("Predicted vs actual") && html.contains("target-summary"));
+}
+
+#[test]
+fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = task_csv(tmp.path(), 300);
+    let proj = tmp.path().join("liked.autopilot");
+    let (ok, stdout, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "liked",
+            "--group",
+            "shop",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--quiet",
+            "--type",
+            "price=text",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(stdout.contains("positive class 'yes'"), "{stdout}");
+    let lb = leaderboard(&proj);
+    let best = lb.best(Metric::Auc).unwrap();
+    assert!(
+        cv(best, Metric::Auc) > 0.85,
+        "AUC {}",
+        cv(best, Metric::Auc)
+    );
+    let t = best
+        .threshold
+        .expect("a binary model has a decision threshold");
+    assert!(t.value > 0.0 && t.value < 1.0 && t.f1 > 0.5, "{t:?}");
+
+    let out = tmp.path().join("pred.csv");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "predict",
+            &best.model_id,
+            s(&csv),
+            "--project",
+            s(&proj),
+            "--output",
+            s(&out),
+        ],
+    );
+    assert!(ok, "{err}");
+    let (header, rows) = read_csv(&out);
+    let yes = header
+        .iter()
+        .position(|h| h == "liked_yes_PROBABILITY")
+        .unwrap();
+    let pred = header.iter().position(|h| h == "liked_PREDICTION").unwrap();
+    for r in &rows {
+        let p: f32 = r[yes].parse().unwrap();
+        assert_eq!(
+            r[pred] == "yes",
+            p >= t.value,
+            "p(yes) {p} vs threshold {}",
+            t.value
+        );
+    }
+
+    let ins = tmp.path().join("insights");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "insights",
+            &best.model_id,
+            "--project",
+            s(&proj),
+            "--output",
+            s(&ins),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(ins.join("roc_cv.png").is_file() && ins.join("confusion_cv.png").is_file());
+    let roc = std::fs::read_to_string(ins.join("roc_cv.txt")).unwrap();
+    assert!(roc.contains("positive class 'yes'"), "{roc}");
+}
+
+#[test]
+fn bad_targets_are_refused_with_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = task_csv(tmp.path(), 60);
+    let proj = tmp.path().join("p.autopilot");
+    let base = |target: &str| {
+        vec![
+            "run".to_string(),
+            s(&csv).to_string(),
+            "--target".into(),
+            target.into(),
+            "--project".into(),
+            s(&proj).to_string(),
+            "--baseline-only".into(),
+            "--quiet".into(),
+        ]
+    };
+    let refuse = |extra: &[&str], target: &str, expect: &[&str]| {
+        let mut args = base(target);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, err) = run(&cache, &args);
+        assert!(!ok, "{args:?} succeeded");
+        for e in expect {
+            assert!(err.contains(e), "{args:?}: expected '{e}' in: {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    // A text target asked to be a regression: the first non-number, with its row.
+    refuse(
+        &["--task", "regression"],
+        "note",
+        &["'note'", "row 2", "is not a number"],
+    );
+    // A class that is not there.
+    refuse(
+        &["--positive", "maybe"],
+        "liked",
+        &["'maybe' is not a class"],
+    );
+    // A class named on a numeric target.
+    refuse(&["--positive", "1"], "price", &["regression target"]);
+
+    // A constant target.
+    let constant = tmp.path().join("constant.csv");
+    std::fs::write(&constant, "x,y\n1,5\n2,5\n3,5\n4,5\n").unwrap();
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&constant),
+            "--target",
+            "y",
+            "--project",
+            s(&tmp.path().join("c")),
+            "--task",
+            "regression",
+        ],
+    );
+    assert!(!ok && err.contains("only one class ('5')"), "{err}");
+
+    // A binary target whose positive class has fewer rows than folds.
+    let rare = tmp.path().join("rare.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..40 {
+        text.push_str(&format!("{i},{}\n", if i < 3 { "yes" } else { "no" }));
+    }
+    std::fs::write(&rare, text).unwrap();
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&rare),
+            "--target",
+            "y",
+            "--project",
+            s(&tmp.path().join("r")),
+            "--baseline-only",
+        ],
+    );
+    assert!(!ok && err.contains("yes"), "{err}");
+}
