@@ -27,6 +27,13 @@ pub(crate) fn stratified_holdout(
     stratified_split(y, n_classes, fraction, &mut rng)
 }
 
+/// [`crate::fit_input::random_split`] of `0..n` with a random stream derived from `seed` (the
+/// regression counterpart of [`stratified_holdout`]).
+pub(crate) fn random_holdout(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, 0x5EA1));
+    crate::fit_input::random_split(n, fraction, &mut rng)
+}
+
 /// Checks that `x` at predict time is valid and has the block shapes seen in training.
 pub(crate) fn check_predict_input(
     x: &Features,

@@ -1,5 +1,6 @@
 //! Random forest and extremely randomized trees on the histogram core: Gini splits (one gradient
-//! channel per class), bootstrap rows, a feature sample per node, trees grown in parallel.
+//! channel per class) or, for regression, variance-reduction splits (one channel, the weighted
+//! target); bootstrap rows, a feature sample per node, trees grown in parallel.
 
 use ndarray::{Array2, Axis};
 use rand::{Rng, SeedableRng};
@@ -15,7 +16,7 @@ use super::model::{RowView, Tree};
 use crate::error::Result;
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels, FitTargets};
 use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 use crate::{choice_enum, field};
 
@@ -82,8 +83,12 @@ struct FittedForest {
     classes: ClassMap,
     n_dense: usize,
     n_sparse: usize,
-    /// Trees whose leaves hold class distributions over the present classes.
+    /// Trees whose leaves hold class distributions over the present classes (or, for a
+    /// regressor, the weighted mean target of the leaf's rows).
     trees: Vec<Tree>,
+    /// Fitted by `fit_regression`: one output, the predicted value (`classes` is one class).
+    #[serde(default)]
+    regression: bool,
 }
 
 /// A random forest (or, with `extra_trees`, extremely randomized trees) classifier.
@@ -217,40 +222,32 @@ impl Tunable for RandomForest {
     }
 }
 
-#[typetag::serde]
-impl Estimator for RandomForest {
-    fn name(&self) -> String {
-        self.task().into()
-    }
-
-    fn params(&self) -> Vec<ParamSpec> {
-        self.param_specs()
-    }
-
-    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
-        self.set_by_name(self.task(), name, value)
-    }
-
-    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
-        let FitLabels {
-            classes,
-            y: yc,
-            weights,
-        } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
-        self.fitted.clear();
-        let k = classes.n_present();
-        let n = yc.len();
+impl RandomForest {
+    /// Grows the forest on `k` gradient channels: `fill(row, weight, gh)` writes a drawn row's
+    /// `k` gradients and hessian (`weight` includes how often the row was drawn), and
+    /// `leaf(totals)` turns a leaf's totals (`k` gradient sums, hessian, count) into its values.
+    #[allow(clippy::too_many_arguments)]
+    fn grow_forest(
+        &self,
+        x: &Features,
+        weights: &[f64],
+        k: usize,
+        seed: u64,
+        fill: impl Fn(usize, f64, &mut [f64]) + Sync,
+        leaf: impl Fn(&[f64]) -> Vec<f32> + Sync,
+    ) -> Vec<Tree> {
+        let n = weights.len();
         let all: Vec<usize> = (0..n).collect();
-        let data = BinnedData::build(x, &all, self.params.max_bin, ctx.seed);
+        let data = BinnedData::build(x, &all, self.params.max_bin, seed);
         let pool: Vec<usize> = (0..data.n_features())
             .filter(|&f| data.mappers[f].n_bins() > 1)
             .collect();
         let per_node = self.features_per_node(pool.len());
         let p = &self.params;
-        let trees: Vec<Tree> = (0..p.n_estimators)
+        (0..p.n_estimators)
             .into_par_iter()
             .map(|t| {
-                let seed = mix_seed(ctx.seed, t as u64);
+                let seed = mix_seed(seed, t as u64);
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let (rows, mult) = self.draw_rows(n, &mut rng);
                 let mut gh = vec![0.0f64; n * (k + 1)];
@@ -258,8 +255,7 @@ impl Estimator for RandomForest {
                 for &r in &rows {
                     let r = r as usize;
                     let w = weights[r] * mult[r];
-                    gh[r * (k + 1) + yc[r] as usize] = w;
-                    gh[r * (k + 1) + k] = w;
+                    fill(r, w, &mut gh[r * (k + 1)..(r + 1) * (k + 1)]);
                     total += w;
                 }
                 let gp = GrowParams {
@@ -283,32 +279,116 @@ impl Estimator for RandomForest {
                     parallel: false,
                 };
                 let grown = grow_tree(&data, &gh, &rows, &gp);
-                let mut leaf_values = Vec::with_capacity(grown.leaf_totals.len() * k);
-                for t in &grown.leaf_totals {
-                    let h = t[k];
-                    leaf_values.extend(t[..k].iter().map(|g| {
-                        if h > 0.0 {
-                            (g / h) as f32
-                        } else {
-                            1.0 / k as f32
-                        }
-                    }));
-                }
+                let leaf_values = grown.leaf_totals.iter().flat_map(|t| leaf(t)).collect();
                 Tree {
                     nodes: grown.nodes,
                     leaf_values,
                     n_outputs: k,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn store(&mut self, x: &Features, classes: ClassMap, trees: Vec<Tree>, regression: bool) {
         self.fitted = FittedForest {
             classes,
             n_dense: x.n_dense(),
             n_sparse: x.n_sparse(),
             trees,
+            regression,
         }
         .into();
+    }
+}
+
+#[typetag::serde]
+impl Estimator for RandomForest {
+    fn name(&self) -> String {
+        self.task().into()
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        self.param_specs()
+    }
+
+    fn set_param(&mut self, name: &str, value: &str) -> Result<()> {
+        self.set_by_name(self.task(), name, value)
+    }
+
+    fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
+        let FitLabels {
+            classes,
+            y: yc,
+            weights,
+        } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
+        self.fitted.clear();
+        let k = classes.n_present();
+        let trees = self.grow_forest(
+            x,
+            &weights,
+            k,
+            ctx.seed,
+            |r, w, gh| {
+                gh[yc[r] as usize] = w;
+                gh[k] = w;
+            },
+            |t| {
+                let h = t[k];
+                t[..k]
+                    .iter()
+                    .map(|g| {
+                        if h > 0.0 {
+                            (g / h) as f32
+                        } else {
+                            1.0 / k as f32
+                        }
+                    })
+                    .collect()
+            },
+        );
+        self.store(x, classes, trees, false);
         Ok(())
+    }
+
+    /// Grows the trees on the target standardised to mean 0 and deviation 1 (so split gains and
+    /// their tolerances are scale-free); each leaf holds its rows' weighted mean target.
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        let FitTargets { y, weights } = FitTargets::new(x, y, ctx)?;
+        self.fitted.clear();
+        let total: f64 = weights.iter().sum();
+        let mean = y.iter().zip(&weights).map(|(v, w)| v * w).sum::<f64>() / total;
+        let var = y
+            .iter()
+            .zip(&weights)
+            .map(|(v, w)| w * (v - mean).powi(2))
+            .sum::<f64>()
+            / total;
+        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+        let z: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
+        let trees = self.grow_forest(
+            x,
+            &weights,
+            1,
+            ctx.seed,
+            |r, w, gh| {
+                gh[0] = w * z[r];
+                gh[1] = w;
+            },
+            |t| {
+                let leaf = if t[1] > 0.0 { t[0] / t[1] } else { 0.0 };
+                vec![(mean + sd * leaf) as f32]
+            },
+        );
+        let one = ClassMap {
+            n_classes: 1,
+            present: vec![0],
+        };
+        self.store(x, one, trees, true);
+        Ok(())
+    }
+
+    fn supports_regression(&self) -> bool {
+        true
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
@@ -330,6 +410,9 @@ impl Estimator for RandomForest {
                         .for_each(|(o, &v)| *o += v as f64 * scale);
                 }
             });
+        if f.regression {
+            return Ok(probs.mapv(|v| v as f32));
+        }
         Ok(f.classes.expand(probs.view()))
     }
 

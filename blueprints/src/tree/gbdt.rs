@@ -1,6 +1,7 @@
 //! Histogram gradient boosting (LightGBM-style): multiclass softmax, one tree per class and round,
-//! leaf-wise growth, row and column subsampling, optional early stopping on a held-out stratified
-//! split (optionally followed by a refit on all rows).
+//! or regression (squared or Huber loss, one tree per round); leaf-wise growth, row and column
+//! subsampling, optional early stopping on a held-out split (stratified for classes), optionally
+//! followed by a refit on all rows.
 
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
@@ -9,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::BinnedData;
-use super::common::{check_predict_input, mix_seed, stratified_holdout};
+use super::common::{check_predict_input, mix_seed, random_holdout, stratified_holdout};
 use super::grower::{FeatureChoice, GrowParams, grow_tree};
 use super::histogram::SplitRules;
 use super::model::{RowView, Tree};
@@ -18,9 +19,29 @@ use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
 use crate::field;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
+use crate::metrics::Truth;
 use crate::params::{Param, ParamSpec, SearchDim, Tunable, parse_int};
+use crate::{choice_enum, fit_input::FitTargets};
 
 const TASK: &str = "Gradient Boosted Trees";
+
+choice_enum! {
+    /// The loss a regression fit boosts on.
+    #[derive(Default)]
+    pub enum RegressionLoss {
+        /// Squared error; starts from the weighted mean.
+        #[default]
+        Squared = "squared",
+        /// Huber: squared within `delta` of the target, linear beyond; `delta` is the
+        /// `huber_alpha` quantile of the absolute residuals of each round (scikit-learn's rule);
+        /// starts from the weighted median.
+        Huber = "huber",
+    }
+}
+
+fn default_huber_alpha() -> f64 {
+    0.9
+}
 
 /// Hyperparameters of [`GradientBoosting`] (names follow LightGBM).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +81,14 @@ pub struct GbdtParams {
     #[serde(default)]
     pub refit: bool,
     /// `balanced` reweights classes to equal total weight; `none` keeps row weights.
+    /// Not used by regression.
     pub class_weight: ClassWeight,
+    /// Loss of a regression fit (classification always boosts the softmax log loss).
+    #[serde(default)]
+    pub loss: RegressionLoss,
+    /// Huber loss: `delta` is this quantile of each round's absolute residuals.
+    #[serde(default = "default_huber_alpha")]
+    pub huber_alpha: f64,
 }
 
 impl Default for GbdtParams {
@@ -81,6 +109,8 @@ impl Default for GbdtParams {
             n_iter_no_change: 20,
             refit: false,
             class_weight: ClassWeight::Balanced,
+            loss: RegressionLoss::Squared,
+            huber_alpha: default_huber_alpha(),
         }
     }
 }
@@ -97,8 +127,12 @@ struct FittedGbdt {
     trees: Vec<Tree>,
     /// Rounds kept (the best validation round when early stopping ran).
     n_rounds: usize,
-    /// Validation log loss after each round (empty without early stopping).
+    /// Validation loss after each round (empty without early stopping): log loss, or for a
+    /// regressor RMSE (squared loss) or mean absolute error (Huber).
     validation_loss: Vec<f64>,
+    /// Fitted by `fit_regression`: one output, the predicted value (`classes` is then one class).
+    #[serde(default)]
+    regression: bool,
 }
 
 /// Histogram gradient-boosted decision trees for multiclass classification.
@@ -161,24 +195,115 @@ struct Boosted {
     validation_loss: Vec<f64>,
 }
 
+/// What a boosting run fits: the softmax over `k` present classes (compact labels), or one real
+/// target per row under a regression loss.
+#[derive(Clone, Copy)]
+enum Objective<'a> {
+    Softmax { y: &'a [u32], k: usize },
+    Regression { y: &'a [f64], loss: RegressionLoss },
+}
+
+impl Objective<'_> {
+    /// Score columns (trees per round).
+    fn k(&self) -> usize {
+        match self {
+            Objective::Softmax { k, .. } => *k,
+            Objective::Regression { .. } => 1,
+        }
+    }
+
+    /// Starting scores: the weighted log prior of each class, or the weighted mean (squared) or
+    /// median (Huber) target of the training rows.
+    fn init_scores(&self, train: &[usize], weights: &[f64]) -> Vec<f64> {
+        match *self {
+            Objective::Softmax { y, k } => {
+                let mut class_w = vec![0.0f64; k];
+                for &r in train {
+                    class_w[y[r] as usize] += weights[r];
+                }
+                let total_w: f64 = class_w.iter().sum();
+                class_w
+                    .iter()
+                    .map(|&w| ((w + 1e-6 * total_w) / total_w).ln())
+                    .collect()
+            }
+            Objective::Regression { y, loss } => {
+                let pairs: Vec<(f64, f64)> = train.iter().map(|&r| (y[r], weights[r])).collect();
+                vec![match loss {
+                    RegressionLoss::Squared => {
+                        let (s, w) = pairs
+                            .iter()
+                            .fold((0.0, 0.0), |(s, w), &(v, wi)| (s + wi * v, w + wi));
+                        if w > 0.0 { s / w } else { 0.0 }
+                    }
+                    RegressionLoss::Huber => weighted_quantile(pairs, 0.5),
+                }]
+            }
+        }
+    }
+
+    /// Validation loss of `scores` on `valid`: log loss, RMSE (squared) or MAE (Huber).
+    fn validation_loss(&self, scores: &[f64], weights: &[f64], valid: &[usize]) -> f64 {
+        let k = self.k();
+        let (mut loss, mut wsum) = (0.0, 0.0);
+        for &r in valid {
+            let s = &scores[r * k..(r + 1) * k];
+            loss += weights[r]
+                * match *self {
+                    Objective::Softmax { y, .. } => {
+                        crate::numeric::log_sum_exp(s) - s[y[r] as usize]
+                    }
+                    Objective::Regression { y, loss } => match loss {
+                        RegressionLoss::Squared => (y[r] - s[0]).powi(2),
+                        RegressionLoss::Huber => (y[r] - s[0]).abs(),
+                    },
+                };
+            wsum += weights[r];
+        }
+        let mean = loss / wsum.max(1e-300);
+        match self {
+            Objective::Regression {
+                loss: RegressionLoss::Squared,
+                ..
+            } => mean.sqrt(),
+            _ => mean,
+        }
+    }
+}
+
+/// The `q` quantile of values with weights (the smallest value whose cumulative weight reaches
+/// `q` of the total); 0 for no weight.
+fn weighted_quantile(mut pairs: Vec<(f64, f64)>, q: f64) -> f64 {
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = pairs.iter().map(|p| p.1).sum();
+    let mut acc = 0.0;
+    for &(v, w) in &pairs {
+        acc += w;
+        if acc >= q * total && w > 0.0 {
+            return v;
+        }
+    }
+    pairs.last().map_or(0.0, |p| p.0)
+}
+
 impl GradientBoosting {
-    /// Boosts up to `rounds` rounds on the rows `train` (compact labels `yc`, row `weights`);
-    /// with a non-empty `valid`, stops `n_iter_no_change` rounds after the best validation log
-    /// loss and keeps the trees up to it.
+    /// Boosts up to `rounds` rounds of `obj` on the rows `train` (row `weights`); with a
+    /// non-empty `valid`, stops `n_iter_no_change` rounds after the best validation loss and
+    /// keeps the trees up to it.
     #[allow(clippy::too_many_arguments)]
     fn boost(
         &self,
         x: &Features,
-        yc: &[u32],
+        obj: Objective,
         weights: &[f64],
-        k: usize,
         train: &[usize],
         valid: &[usize],
         rounds: usize,
         seed: u64,
     ) -> Result<Boosted> {
         let p = &self.params;
-        let n = yc.len();
+        let k = obj.k();
+        let n = weights.len();
         let early = !valid.is_empty();
         let data = BinnedData::build(x, train, p.max_bin, seed);
         // A sparse column with fewer than `min_child_samples` non-zeros among the training rows
@@ -201,17 +326,7 @@ impl GradientBoosting {
             })
             .collect();
 
-        // Start from the (weighted) log prior of each class.
-        let mut class_w = vec![0.0f64; k];
-        for &r in train {
-            class_w[yc[r] as usize] += weights[r];
-        }
-        let total_w: f64 = class_w.iter().sum();
-        let init_scores: Vec<f64> = class_w
-            .iter()
-            .map(|&w| ((w + 1e-6 * total_w) / total_w).ln())
-            .collect();
-
+        let init_scores = obj.init_scores(train, weights);
         let mut scores = vec![0.0f64; n * k];
         for row in scores.chunks_exact_mut(k) {
             row.copy_from_slice(&init_scores);
@@ -229,7 +344,11 @@ impl GradientBoosting {
         let n_bag = ((p.subsample * train.len() as f64).round() as usize).clamp(1, train.len());
         let n_cols = ((p.colsample_bytree * usable.len() as f64).ceil() as usize)
             .clamp(1, usable.len().max(1));
-        let rounds = if k > 1 && !usable.is_empty() {
+        let trainable = match obj {
+            Objective::Softmax { .. } => k > 1,
+            Objective::Regression { .. } => true,
+        };
+        let rounds = if trainable && !usable.is_empty() {
             rounds
         } else {
             0
@@ -247,11 +366,26 @@ impl GradientBoosting {
             } else {
                 train.iter().map(|&r| r as u32).collect()
             };
-            for &r in &bag {
-                let r = r as usize;
-                let pr = &mut prob[r * k..(r + 1) * k];
-                pr.copy_from_slice(&scores[r * k..(r + 1) * k]);
-                crate::numeric::softmax_in_place(pr);
+            // Per-round state of the loss: class probabilities, or the Huber threshold.
+            let mut delta = f64::INFINITY;
+            match obj {
+                Objective::Softmax { .. } => {
+                    for &r in &bag {
+                        let r = r as usize;
+                        let pr = &mut prob[r * k..(r + 1) * k];
+                        pr.copy_from_slice(&scores[r * k..(r + 1) * k]);
+                        crate::numeric::softmax_in_place(pr);
+                    }
+                }
+                Objective::Regression { y, loss } => {
+                    if loss == RegressionLoss::Huber {
+                        let abs: Vec<(f64, f64)> = bag
+                            .iter()
+                            .map(|&r| ((y[r as usize] - scores[r as usize]).abs(), 1.0))
+                            .collect();
+                        delta = weighted_quantile(abs, p.huber_alpha);
+                    }
+                }
             }
             // The K trees of a round are independent: grow them in parallel, one per task.
             let tree_params: Vec<GrowParams> = (0..k)
@@ -279,10 +413,24 @@ impl GradientBoosting {
                 .map(|(c, (gh, gp))| {
                     for &r in &bag {
                         let r = r as usize;
-                        let pc = prob[r * k + c];
-                        let target = if yc[r] as usize == c { 1.0 } else { 0.0 };
-                        gh[2 * r] = weights[r] * (pc - target);
-                        gh[2 * r + 1] = (weights[r] * hess_factor * pc * (1.0 - pc)).max(1e-16);
+                        let (g, h) = match obj {
+                            Objective::Softmax { y, .. } => {
+                                let pc = prob[r * k + c];
+                                let target = if y[r] as usize == c { 1.0 } else { 0.0 };
+                                (
+                                    weights[r] * (pc - target),
+                                    (weights[r] * hess_factor * pc * (1.0 - pc)).max(1e-16),
+                                )
+                            }
+                            // Squared loss (residual unclipped) or Huber (clipped at delta);
+                            // both with hessian = weight (LightGBM's Huber Newton step).
+                            Objective::Regression { y, .. } => (
+                                -weights[r] * (y[r] - scores[r]).clamp(-delta, delta),
+                                weights[r],
+                            ),
+                        };
+                        gh[2 * r] = g;
+                        gh[2 * r + 1] = h;
                     }
                     let grown = grow_tree(&data, gh, &bag, gp);
                     let leaf_values: Vec<f32> = grown
@@ -306,15 +454,7 @@ impl GradientBoosting {
                 trees.push(tree);
             }
             if early {
-                let mut loss = 0.0;
-                let mut wsum = 0.0;
-                for &r in valid {
-                    let s = &scores[r * k..(r + 1) * k];
-                    let lse = crate::numeric::log_sum_exp(s);
-                    loss += weights[r] * (lse - s[yc[r] as usize]);
-                    wsum += weights[r];
-                }
-                let loss = loss / wsum.max(1e-300);
+                let loss = obj.validation_loss(&scores, weights, valid);
                 validation_loss.push(loss);
                 if loss < best_loss - 1e-9 {
                     best_loss = loss;
@@ -342,6 +482,62 @@ impl GradientBoosting {
             n_rounds,
             validation_loss,
         })
+    }
+
+    /// Boosts `obj` on all rows, with early stopping on the hold-out `split` gives when
+    /// `validation_fraction > 0` (then, with `refit`, boosts again on every row).
+    fn fit_objective(
+        &self,
+        x: &Features,
+        obj: Objective,
+        weights: &[f64],
+        ctx: &FitContext,
+        split: impl FnOnce() -> (Vec<usize>, Vec<usize>),
+    ) -> Result<Boosted> {
+        let p = &self.params;
+        let n = weights.len();
+        let early = p.validation_fraction > 0.0 && p.n_iter_no_change > 0;
+        let (train, valid) = if early {
+            split()
+        } else {
+            ((0..n).collect(), Vec::new())
+        };
+        let early = early && !valid.is_empty();
+        let first = self.boost(x, obj, weights, &train, &valid, p.n_estimators, ctx.seed)?;
+        if early && p.refit {
+            // Early stopping chose the number of rounds; spend the held-out rows too, on
+            // proportionally more rounds (more rows, slower overfitting).
+            let scaled = first.n_rounds as f64 * n as f64 / train.len().max(1) as f64;
+            let rounds = (scaled.round() as usize).clamp(1, p.n_estimators);
+            let all: Vec<usize> = (0..n).collect();
+            let mut refit = self.boost(x, obj, weights, &all, &[], rounds, ctx.seed)?;
+            refit.validation_loss = first.validation_loss;
+            Ok(refit)
+        } else {
+            Ok(first)
+        }
+    }
+
+    fn store(&mut self, x: &Features, classes: ClassMap, fit: Boosted, regression: bool) {
+        self.fitted = FittedGbdt {
+            classes,
+            n_dense: x.n_dense(),
+            n_sparse: x.n_sparse(),
+            init_scores: fit.init_scores,
+            trees: fit.trees,
+            n_rounds: fit.n_rounds,
+            validation_loss: fit.validation_loss,
+            regression,
+        }
+        .into();
+    }
+
+    /// Fits a classifier (`Truth::Classes`) or a regressor (`Truth::Values`).
+    fn fit_truth(&mut self, x: &Features, truth: Truth, ctx: &FitContext) -> Result<()> {
+        match truth {
+            Truth::Classes(y) => self.fit(x, y, ctx),
+            Truth::Values(y) => self.fit_regression(x, y, ctx),
+        }
     }
 }
 
@@ -432,6 +628,17 @@ impl Tunable for GradientBoosting {
                 "after early stopping, refit on all rows for the chosen rounds (scaled)",
             ),
             ClassWeight::param(field!(params.class_weight)),
+            Param::choice(
+                "loss",
+                field!(params.loss),
+                "regression loss: squared error, or Huber (robust to outlying targets)",
+            ),
+            Param::float(
+                "huber_alpha",
+                0.5..=0.999,
+                field!(params.huber_alpha),
+                "Huber loss: delta is this quantile of each round's absolute residuals",
+            ),
         ]
     }
 }
@@ -457,50 +664,50 @@ impl Estimator for GradientBoosting {
             weights,
         } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
         self.fitted.clear();
-        let p = self.params.clone();
         let k = classes.n_present();
-        let n = yc.len();
-
-        let early = p.validation_fraction > 0.0 && p.n_iter_no_change > 0 && k > 1;
-        let (train, valid) = if early {
-            stratified_holdout(&yc, k, p.validation_fraction, ctx.seed)
+        let obj = Objective::Softmax { y: &yc, k };
+        let fraction = self.params.validation_fraction;
+        let fit = if k > 1 {
+            self.fit_objective(x, obj, &weights, ctx, || {
+                stratified_holdout(&yc, k, fraction, ctx.seed)
+            })?
         } else {
-            ((0..n).collect(), Vec::new())
+            let all: Vec<usize> = (0..yc.len()).collect();
+            self.boost(
+                x,
+                obj,
+                &weights,
+                &all,
+                &[],
+                self.params.n_estimators,
+                ctx.seed,
+            )?
         };
-        let early = early && !valid.is_empty();
-        let first = self.boost(
-            x,
-            &yc,
-            &weights,
-            k,
-            &train,
-            &valid,
-            p.n_estimators,
-            ctx.seed,
-        )?;
-        let fit = if early && p.refit {
-            // Early stopping chose the number of rounds; spend the held-out rows too, on
-            // proportionally more rounds (more rows, slower overfitting).
-            let scaled = first.n_rounds as f64 * n as f64 / train.len().max(1) as f64;
-            let rounds = (scaled.round() as usize).clamp(1, p.n_estimators);
-            let all: Vec<usize> = (0..n).collect();
-            let mut refit = self.boost(x, &yc, &weights, k, &all, &[], rounds, ctx.seed)?;
-            refit.validation_loss = first.validation_loss;
-            refit
-        } else {
-            first
-        };
-        self.fitted = FittedGbdt {
-            classes,
-            n_dense: x.n_dense(),
-            n_sparse: x.n_sparse(),
-            init_scores: fit.init_scores,
-            trees: fit.trees,
-            n_rounds: fit.n_rounds,
-            validation_loss: fit.validation_loss,
-        }
-        .into();
+        self.store(x, classes, fit, false);
         Ok(())
+    }
+
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        let FitTargets { y, weights } = FitTargets::new(x, y, ctx)?;
+        self.fitted.clear();
+        let obj = Objective::Regression {
+            y: &y,
+            loss: self.params.loss,
+        };
+        let fraction = self.params.validation_fraction;
+        let fit = self.fit_objective(x, obj, &weights, ctx, || {
+            random_holdout(y.len(), fraction, ctx.seed)
+        })?;
+        let one = ClassMap {
+            n_classes: 1,
+            present: vec![0],
+        };
+        self.store(x, one, fit, true);
+        Ok(())
+    }
+
+    fn supports_regression(&self) -> bool {
+        true
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
@@ -518,9 +725,14 @@ impl Estimator for GradientBoosting {
                 for (i, t) in f.trees.iter().enumerate() {
                     s[i % k] += t.leaf_values[t.leaf_index(|j| view.get(j))] as f64;
                 }
-                crate::numeric::softmax_in_place(&mut s);
+                if !f.regression {
+                    crate::numeric::softmax_in_place(&mut s);
+                }
                 out.iter_mut().zip(&s).for_each(|(o, v)| *o = *v);
             });
+        if f.regression {
+            return Ok(probs.mapv(|v| v as f32));
+        }
         Ok(f.classes.expand(probs.view()))
     }
 
@@ -548,7 +760,22 @@ impl Estimator for GradientBoosting {
         if name != "n_estimators" || self.params.validation_fraction > 0.0 {
             return None;
         }
-        Some(self.fit_rounds_path(x, y, ctx, values))
+        Some(self.fit_rounds_path(x, Truth::Classes(y), ctx, values))
+    }
+
+    /// The rounds path of a regressor (see [`Estimator::fit_path`]).
+    fn fit_regression_path(
+        &self,
+        x: &Features,
+        y: &[f32],
+        ctx: &FitContext,
+        name: &str,
+        values: &[String],
+    ) -> Option<Result<Vec<Box<dyn Estimator>>>> {
+        if name != "n_estimators" || self.params.validation_fraction > 0.0 {
+            return None;
+        }
+        Some(self.fit_rounds_path(x, Truth::Values(y), ctx, values))
     }
 
     fn clone_box(&self) -> Box<dyn Estimator> {
@@ -564,7 +791,7 @@ impl GradientBoosting {
     fn fit_rounds_path(
         &self,
         x: &Features,
-        y: &[u32],
+        truth: Truth,
         ctx: &FitContext,
         values: &[String],
     ) -> Result<Vec<Box<dyn Estimator>>> {
@@ -574,7 +801,7 @@ impl GradientBoosting {
             .collect::<Result<_>>()?;
         let mut full = self.clone();
         full.params.n_estimators = rounds.iter().copied().max().unwrap_or(1);
-        full.fit(x, y, ctx)?;
+        full.fit_truth(x, truth, ctx)?;
         let fitted = full.fitted.get(TASK)?;
         let k = fitted.classes.n_present().max(1);
         Ok(rounds

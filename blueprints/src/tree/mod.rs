@@ -13,9 +13,11 @@ pub(crate) mod grower;
 pub(crate) mod histogram;
 pub mod model;
 
-pub use forest::{ForestParams, RandomForest};
-pub use gbdt::{GbdtParams, GradientBoosting};
+pub use forest::{ForestParams, MaxFeatures, RandomForest};
+pub use gbdt::{GbdtParams, GradientBoosting, RegressionLoss};
 pub use model::Tree;
 
+#[cfg(test)]
+mod regression_tests;
 #[cfg(test)]
 mod tests;
