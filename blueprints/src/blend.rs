@@ -1,7 +1,7 @@
 //! Blenders: combine the class-probability matrices of several fitted models into one.
 //!
-//! A blender works on prediction matrices (`rows × n_classes`, one per base model, all in the
-//! same row order), not on features. **The caller must pass out-of-fold predictions to
+//! A blender works on prediction matrices (`rows × n_classes`, or `rows × 1` predicted values
+//! for regressors, one per base model, all in the same row order), not on features. **The caller must pass out-of-fold predictions to
 //! [`Blender::fit`]** (each row predicted by a model that did not see it); fitting on in-sample
 //! predictions rewards overfit models. [`Blender::blend`] then takes the base models'
 //! predictions for new rows, in the same model order.
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::check_labels;
-use crate::linear::LogisticRegression;
+use crate::fit_input::{check_labels, check_targets};
+use crate::linear::{LogisticRegression, Ridge};
 use crate::numeric::{PROB_FLOOR, floor_and_normalize};
 use crate::params::{Param, ParamSpec, Tunable, unknown_param};
 use crate::{choice_enum, field};
@@ -91,15 +91,66 @@ pub fn check_predictions(
     Ok(rows)
 }
 
-/// Weighted (default: equal-weight) average of the models' probabilities.
+/// Checks a list of regression prediction matrices: at least one, `expected_models` of them when
+/// given, all `rows × 1` with finite values (of any sign). Returns the row count.
+pub fn check_regression_predictions(
+    preds: &[ArrayView2<f32>],
+    expected_models: Option<usize>,
+) -> Result<usize> {
+    let first = preds
+        .first()
+        .ok_or_else(|| BlueprintError::InvalidInput("no prediction matrices to blend".into()))?;
+    if let Some(m) = expected_models.filter(|&m| m != preds.len()) {
+        return Err(BlueprintError::InvalidInput(format!(
+            "blender was fitted on {m} models but got {}",
+            preds.len()
+        )));
+    }
+    let rows = first.nrows();
+    for (i, p) in preds.iter().enumerate() {
+        if p.nrows() != rows || p.ncols() != 1 {
+            return Err(BlueprintError::InvalidInput(format!(
+                "model {i} predictions are {}×{}, expected {rows}×1",
+                p.nrows(),
+                p.ncols()
+            )));
+        }
+        if let Some(((r, _), v)) = p.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(BlueprintError::InvalidInput(format!(
+                "model {i} has prediction {v} at row {r}"
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+/// Checks a regression blender's fit input (predictions, targets, sample weights); returns the
+/// predictions in `f64`, one vector per model.
+fn regression_fit_input(
+    oof: &[ArrayView2<f32>],
+    y: &[f32],
+    ctx: &FitContext,
+) -> Result<Vec<Vec<f64>>> {
+    let rows = check_regression_predictions(oof, None)?;
+    check_targets(rows, y, ctx)?;
+    Ok(oof
+        .iter()
+        .map(|p| p.column(0).iter().map(|&v| f64::from(v)).collect())
+        .collect())
+}
+
+/// Weighted (default: equal-weight) average of the models' probabilities (or predicted values).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MeanBlender {
     /// One non-negative weight per model; `None` = equal weights.
     pub weights: Option<Vec<f64>>,
     /// Number of models seen in `fit`.
     pub n_models: Option<usize>,
-    /// Number of classes seen in `fit`.
+    /// Number of classes seen in `fit` (1 for regression).
     pub n_classes: usize,
+    /// Fitted by `fit_regression`: averages predicted values (no flooring or renormalising).
+    #[serde(default)]
+    pub regression: bool,
 }
 
 impl MeanBlender {
@@ -116,7 +167,22 @@ impl MeanBlender {
             weights: Some(weights.iter().map(|w| w / total).collect()),
             n_models: None,
             n_classes: 0,
+            regression: false,
         })
+    }
+}
+
+impl MeanBlender {
+    /// Refuses fixed weights whose count is not the number of models.
+    fn check_weight_count(&self, n_models: usize) -> Result<()> {
+        match self.weights.as_ref().filter(|w| w.len() != n_models) {
+            Some(w) => Err(BlueprintError::InvalidInput(format!(
+                "{} blend weights for {} models",
+                w.len(),
+                n_models
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -137,15 +203,24 @@ impl Blender for MeanBlender {
     fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()> {
         let rows = check_predictions(oof, None, ctx.n_classes)?;
         check_labels(rows, y, ctx)?;
-        if let Some(w) = self.weights.as_ref().filter(|w| w.len() != oof.len()) {
-            return Err(BlueprintError::InvalidInput(format!(
-                "{} blend weights for {} models",
-                w.len(),
-                oof.len()
-            )));
-        }
+        self.check_weight_count(oof.len())?;
         self.n_models = Some(oof.len());
         self.n_classes = ctx.n_classes;
+        self.regression = false;
+        Ok(())
+    }
+
+    fn fit_regression(
+        &mut self,
+        oof: &[ArrayView2<f32>],
+        y: &[f32],
+        ctx: &FitContext,
+    ) -> Result<()> {
+        regression_fit_input(oof, y, ctx)?;
+        self.check_weight_count(oof.len())?;
+        self.n_models = Some(oof.len());
+        self.n_classes = 1;
+        self.regression = true;
         Ok(())
     }
 
@@ -153,13 +228,19 @@ impl Blender for MeanBlender {
         let m = self
             .n_models
             .ok_or_else(|| BlueprintError::NotFitted("Mean Blender".into()))?;
-        let rows = check_predictions(preds, Some(m), self.n_classes)?;
+        let rows = if self.regression {
+            check_regression_predictions(preds, Some(m))?
+        } else {
+            check_predictions(preds, Some(m), self.n_classes)?
+        };
         let mut out = Array2::<f64>::zeros((rows, self.n_classes));
         for (i, p) in preds.iter().enumerate() {
             let w = self.weights.as_ref().map_or(1.0 / m as f64, |w| w[i]);
             out.scaled_add(w, &p.mapv(|v| v as f64));
         }
-        floor_and_normalize(&mut out);
+        if !self.regression {
+            floor_and_normalize(&mut out);
+        }
         Ok(out.mapv(|v| v as f32))
     }
 
@@ -182,7 +263,9 @@ choice_enum! {
 
 /// Stacking: a multinomial logistic regression (see [`LogisticRegression`], dense block
 /// standardised) whose features are the base models' log-probabilities (default; clipped at
-/// [`PROB_FLOOR`]) or probabilities, `n_models * n_classes` columns. Fit it on out-of-fold
+/// [`PROB_FLOOR`]) or probabilities, `n_models * n_classes` columns. For regressors
+/// ([`Blender::fit_regression`]) a ridge regression ([`Ridge`], `alpha = 1 / C`, standardised
+/// columns, unpenalised intercept) on the base models' predicted values. Fit it on out-of-fold
 /// predictions only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GlmStacker {
@@ -194,6 +277,9 @@ pub struct GlmStacker {
     pub balanced: bool,
     /// The fitted stacking model.
     pub model: Fitted<LogisticRegression>,
+    /// The fitted stacking model of a regression blend (instead of `model`).
+    #[serde(default)]
+    pub regressor: Fitted<Ridge>,
     /// Number of models seen in `fit`.
     pub n_models: usize,
     /// Number of classes seen in `fit`.
@@ -207,6 +293,7 @@ impl Default for GlmStacker {
             input: StackInput::Log,
             balanced: true,
             model: Fitted::default(),
+            regressor: Fitted::default(),
             n_models: 0,
             n_classes: 0,
         }
@@ -214,10 +301,14 @@ impl Default for GlmStacker {
 }
 
 impl GlmStacker {
-    fn features(&self, preds: &[ArrayView2<f32>]) -> Features {
+    /// The models' prediction matrices side by side.
+    fn stack(&self, preds: &[ArrayView2<f32>]) -> Array2<f32> {
         let views: Vec<ArrayView2<f32>> = preds.to_vec();
-        let stacked =
-            ndarray::concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((0, 0)));
+        ndarray::concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((0, 0)))
+    }
+
+    fn features(&self, preds: &[ArrayView2<f32>]) -> Features {
+        let stacked = self.stack(preds);
         let x = match self.input {
             StackInput::Prob => stacked,
             StackInput::Log => stacked.mapv(|v| v.max(PROB_FLOOR as f32).ln()),
@@ -261,6 +352,7 @@ impl Blender for GlmStacker {
 
     fn fit(&mut self, oof: &[ArrayView2<f32>], y: &[u32], ctx: &FitContext) -> Result<()> {
         self.model.clear();
+        self.regressor.clear();
         let rows = check_predictions(oof, None, ctx.n_classes)?;
         check_labels(rows, y, ctx)?;
         let mut lr = LogisticRegression {
@@ -275,7 +367,28 @@ impl Blender for GlmStacker {
         Ok(())
     }
 
+    fn fit_regression(
+        &mut self,
+        oof: &[ArrayView2<f32>],
+        y: &[f32],
+        ctx: &FitContext,
+    ) -> Result<()> {
+        self.model.clear();
+        self.regressor.clear();
+        regression_fit_input(oof, y, ctx)?;
+        let mut ridge = Ridge::with_alpha(1.0 / self.c);
+        ridge.fit_regression(&Features::dense(self.stack(oof)), y, ctx)?;
+        self.regressor = ridge.into();
+        self.n_models = oof.len();
+        self.n_classes = 1;
+        Ok(())
+    }
+
     fn blend(&self, preds: &[ArrayView2<f32>]) -> Result<Array2<f32>> {
+        if let Some(ridge) = self.regressor.as_option() {
+            check_regression_predictions(preds, Some(self.n_models))?;
+            return ridge.predict_proba(&Features::dense(self.stack(preds)));
+        }
         let model = self.model.get(GLM)?;
         check_predictions(preds, Some(self.n_models), self.n_classes)?;
         model.predict_proba(&self.features(preds))
@@ -293,7 +406,8 @@ const ENSEMBLE: &str = "Ensemble Selection";
 /// average of probabilities gives the lowest class-balanced log loss on the out-of-fold rows
 /// (each class's mean negative log-likelihood, averaged over classes: the log-loss counterpart of
 /// balanced accuracy). A model's weight is how often it was picked, so weak or redundant models
-/// get little or none. Fit it on out-of-fold predictions only.
+/// get little or none. For regressors the selection minimises the RMSE of the running average
+/// of predicted values. Fit it on out-of-fold predictions only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnsembleSelection {
     /// Greedy rounds (the weights are multiples of `1 / rounds`).
@@ -383,6 +497,44 @@ impl Blender for EnsembleSelection {
         }
         let mut mean = MeanBlender::weighted(counts.iter().map(|&c| c as f64).collect())?;
         mean.fit(oof, y, ctx)?;
+        self.mean = Some(mean);
+        Ok(())
+    }
+
+    /// The same greedy selection minimising the (sample-weighted) RMSE of the running average
+    /// of predicted values.
+    fn fit_regression(
+        &mut self,
+        oof: &[ArrayView2<f32>],
+        y: &[f32],
+        ctx: &FitContext,
+    ) -> Result<()> {
+        let preds = regression_fit_input(oof, y, ctx)?;
+        let weights: Vec<f64> = match &ctx.sample_weight {
+            Some(w) => w.iter().map(|&v| f64::from(v)).collect(),
+            None => vec![1.0; y.len()],
+        };
+        let mse = |sum: &[f64], add: &[f64], total: f64| -> f64 {
+            sum.iter()
+                .zip(add)
+                .zip(y.iter().zip(&weights))
+                .map(|((s, a), (&t, w))| w * ((s + a) / total - f64::from(t)).powi(2))
+                .sum()
+        };
+        let mut counts = vec![0usize; preds.len()];
+        let mut sum = vec![0.0f64; y.len()];
+        for round in 0..self.rounds.max(1) {
+            let total = (round + 1) as f64;
+            let best = (0..preds.len())
+                .map(|m| (m, mse(&sum, &preds[m], total)))
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                .map(|(m, _)| m)
+                .unwrap_or(0);
+            sum.iter_mut().zip(&preds[best]).for_each(|(s, p)| *s += p);
+            counts[best] += 1;
+        }
+        let mut mean = MeanBlender::weighted(counts.iter().map(|&c| c as f64).collect())?;
+        mean.fit_regression(oof, y, ctx)?;
         self.mean = Some(mean);
         Ok(())
     }
@@ -545,5 +697,112 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back.blend(&preds).unwrap(), blended);
+    }
+
+    /// Three regressors' out-of-fold predictions of `y`: a good one (small noise), a biased
+    /// weaker one and pure noise; targets of both signs.
+    fn regression_members(n: usize, seed: u64) -> (Vec<f32>, [Array2<f32>; 3]) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let y: Vec<f32> = (0..n).map(|_| rng.random_range(-10.0..10.0)).collect();
+        let col = |f: &mut dyn FnMut(f32) -> f32| {
+            Array2::from_shape_vec((n, 1), y.iter().map(|&v| f(v)).collect()).unwrap()
+        };
+        let good = col(&mut |v| v + rng.random_range(-1.0..1.0));
+        let mut rng2 = ChaCha8Rng::seed_from_u64(seed + 1);
+        let weak = col(&mut |v| 0.5 * v + 3.0 + rng2.random_range(-4.0..4.0));
+        let noise = col(&mut |_| rng2.random_range(-10.0..10.0));
+        (y, [good, weak, noise])
+    }
+
+    fn blended_rmse(b: &dyn Blender, preds: &[ArrayView2<f32>], y: &[f32]) -> f64 {
+        let p = b.blend(preds).unwrap();
+        assert_eq!(p.ncols(), 1);
+        crate::metrics::rmse(y, &p.column(0).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn regression_blenders_trust_the_good_member_over_noise() {
+        let (y, members) = regression_members(400, 3);
+        let (yt, test) = regression_members(300, 9);
+        let oof: Vec<ArrayView2<f32>> = members.iter().map(|m| m.view()).collect();
+        let new: Vec<ArrayView2<f32>> = test.iter().map(|m| m.view()).collect();
+        let ctx = FitContext::new(1, 0);
+        let good_alone = crate::metrics::rmse(&yt, &test[0].column(0).to_vec()).unwrap();
+
+        let mut mean = MeanBlender::default();
+        mean.fit_regression(&oof, &y, &ctx).unwrap();
+        let by_hand: Vec<f32> = (0..5)
+            .map(|i| (test[0][[i, 0]] + test[1][[i, 0]] + test[2][[i, 0]]) / 3.0)
+            .collect();
+        let p = mean.blend(&new).unwrap();
+        for i in 0..5 {
+            assert!((p[[i, 0]] - by_hand[i]).abs() < 1e-4);
+        }
+        assert!(
+            p.iter().any(|&v| v < 0.0),
+            "regression values keep their sign"
+        );
+        let e_mean = blended_rmse(&mean, &new, &yt);
+
+        let mut sel = EnsembleSelection::default();
+        sel.fit_regression(&oof, &y, &ctx).unwrap();
+        let w = sel.weights().unwrap().to_vec();
+        assert!(w[0] >= 0.8 && w[2] == 0.0, "{w:?}");
+        let e_sel = blended_rmse(&sel, &new, &yt);
+
+        let mut stack = GlmStacker::default();
+        stack.fit_regression(&oof, &y, &ctx).unwrap();
+        let coef = &stack.regressor.get("t").unwrap().fitted().unwrap().coef;
+        assert!(coef[0] > 0.7 && coef[2].abs() < 0.05, "{coef:?}");
+        let e_stack = blended_rmse(&stack, &new, &yt);
+
+        assert!(
+            e_sel < 0.5 * e_mean && e_stack < 0.5 * e_mean && e_stack < 1.05 * good_alone,
+            "selection {e_sel}, stacker {e_stack}, mean {e_mean}, good alone {good_alone}"
+        );
+        for b in [
+            Box::new(mean) as Box<dyn Blender>,
+            Box::new(sel),
+            Box::new(stack),
+        ] {
+            let back: Box<dyn Blender> =
+                serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
+            assert_eq!(back.blend(&new).unwrap(), b.blend(&new).unwrap());
+        }
+    }
+
+    #[test]
+    fn regression_blend_input_is_checked() {
+        let a = array![[-1.0f32], [2.0]];
+        let two_cols = array![[0.5f32, 0.5], [0.2, 0.8]];
+        let nan = array![[f32::NAN], [1.0]];
+        let ctx = FitContext::new(1, 0);
+        for mut b in [
+            Box::new(MeanBlender::default()) as Box<dyn Blender>,
+            Box::new(EnsembleSelection::default()),
+            Box::new(GlmStacker::default()),
+        ] {
+            assert!(b.fit_regression(&[], &[1.0, 2.0], &ctx).is_err());
+            assert!(
+                b.fit_regression(&[a.view(), two_cols.view()], &[1.0, 2.0], &ctx)
+                    .is_err()
+            );
+            assert!(
+                b.fit_regression(&[a.view(), nan.view()], &[1.0, 2.0], &ctx)
+                    .is_err()
+            );
+            assert!(
+                b.fit_regression(&[a.view()], &[1.0, f32::NAN], &ctx)
+                    .is_err()
+            );
+            assert!(b.fit_regression(&[a.view()], &[1.0], &ctx).is_err());
+            b.fit_regression(&[a.view(), a.view()], &[1.0, 2.0], &ctx)
+                .unwrap();
+            assert!(b.blend(&[a.view()]).is_err());
+            assert!(b.blend(&[a.view(), two_cols.view()]).is_err());
+        }
+        // A classification blend still refuses negative values.
+        let mut m = MeanBlender::default();
+        assert!(m.fit(&[a.view()], &[0, 1], &FitContext::new(1, 0)).is_err());
     }
 }

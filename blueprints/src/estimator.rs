@@ -232,4 +232,48 @@ mod tests {
         assert_eq!(specs[2].value, "half");
         assert_eq!(specs[8].value, "none");
     }
+
+    /// Classifiers refuse regression with `Unsupported`; regressors say they support it and a
+    /// fitted regressor still predicts one column after a serde round trip.
+    #[test]
+    fn regression_support_is_declared_and_kept() {
+        let x = Features::dense(ndarray::Array2::from_shape_fn((30, 2), |(i, j)| {
+            (i as f32 * 0.7 + j as f32).sin()
+        }));
+        let y: Vec<f32> = (0..30).map(|i| (i as f32 * 0.3).cos() - 0.5).collect();
+        let ctx = FitContext::new(1, 0);
+        let classifiers: Vec<Box<dyn Estimator>> = vec![
+            Box::<crate::linear::LogisticRegression>::default(),
+            Box::<crate::naive_bayes::MultinomialNb>::default(),
+            Box::<crate::naive_bayes::ComplementNb>::default(),
+        ];
+        for mut c in classifiers {
+            assert!(!c.supports_regression(), "{}", c.name());
+            assert!(matches!(
+                c.fit_regression(&x, &y, &ctx),
+                Err(BlueprintError::Unsupported(_))
+            ));
+        }
+        let regressors: Vec<Box<dyn Estimator>> = vec![
+            Box::<crate::linear::Ridge>::default(),
+            Box::<crate::tree::GradientBoosting>::default(),
+            Box::<crate::tree::RandomForest>::default(),
+            Box::new(crate::tree::RandomForest::extra_trees()),
+            Box::<crate::knn::Knn>::default(),
+            Box::new(crate::search::Searched::new(
+                Box::<crate::linear::Ridge>::default(),
+                2,
+                3,
+            )),
+        ];
+        for mut r in regressors {
+            assert!(r.supports_regression(), "{}", r.name());
+            r.fit_regression(&x, &y, &ctx).unwrap();
+            let p = r.predict_proba(&x).unwrap();
+            assert_eq!(p.dim(), (30, 1), "{}", r.name());
+            let back: Box<dyn Estimator> =
+                serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            assert_eq!(back.predict_proba(&x).unwrap(), p, "{}", r.name());
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! k-nearest-neighbour classifier, brute force over the training rows (parallel over queries).
+//! k-nearest-neighbour classifier and regressor, brute force over the training rows (parallel
+//! over queries).
 //!
 //! Distances use all columns (dense block and sparse block together, the sparse block through an
 //! inverted index, never densified): `cosine` (1 - cosine similarity; a zero row has distance 1
@@ -7,7 +8,8 @@
 //! weight, as in scikit-learn), times the row's sample weight when given. Ties in distance go to
 //! the lower training row. Probabilities are `(vote share + s) / (1 + K s)` with a small
 //! `smoothing` `s`, so no class has probability 0 and log loss stays finite. When `k` exceeds
-//! the number of training rows, all rows are used.
+//! the number of training rows, all rows are used. A regressor predicts the neighbours' targets
+//! averaged with the same weights.
 
 use ndarray::{Array2, ArrayView1, Axis, s};
 use rayon::prelude::*;
@@ -17,7 +19,7 @@ use sprs::CsMat;
 use crate::error::Result;
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
-use crate::fit_input::{ClassMap, ClassWeight, FitLabels, check_predict_columns};
+use crate::fit_input::{ClassMap, ClassWeight, FitLabels, FitTargets, check_predict_columns};
 use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 use crate::{choice_enum, field};
 
@@ -71,8 +73,11 @@ pub struct FittedKnn {
     pub row_weight: Vec<f64>,
     /// Squared L2 norm of each training row over both blocks.
     pub sq_norms: Vec<f64>,
-    /// Present classes and the full class count.
+    /// Present classes and the full class count (one class for a regressor).
     pub classes: ClassMap,
+    /// Targets of the training rows when fitted by `fit_regression` (then `y` is all 0).
+    #[serde(default)]
+    pub targets: Option<Vec<f64>>,
 }
 
 impl Default for Knn {
@@ -134,8 +139,9 @@ impl FittedKnn {
         dots
     }
 
-    /// Vote shares of the present classes for one query row.
-    fn vote(&self, dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> Vec<f64> {
+    /// The `k` nearest training rows of one query row and their weights (distance weighting
+    /// times nothing else: the row weight is applied by the caller).
+    fn neighbours(&self, dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> Vec<(usize, f64)> {
         let cosine = spec.metric == Metric::Cosine;
         let mut cand: Vec<(f64, usize)> = dots
             .iter()
@@ -162,13 +168,22 @@ impl FittedKnn {
             cand.truncate(k);
         }
         let any_zero = cand.iter().any(|c| c.0 == 0.0);
+        cand.iter()
+            .map(|&(dist, t)| {
+                let w = match (spec.weights, any_zero) {
+                    (Weights::Distance, true) => f64::from(u8::from(dist == 0.0)),
+                    (Weights::Distance, false) => 1.0 / dist,
+                    (Weights::Uniform, _) => 1.0,
+                };
+                (t, w)
+            })
+            .collect()
+    }
+
+    /// Vote shares of the present classes for one query row.
+    fn vote(&self, dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> Vec<f64> {
         let mut votes = vec![0.0; self.classes.n_present()];
-        for &(dist, t) in &cand {
-            let w = match (spec.weights, any_zero) {
-                (Weights::Distance, true) => f64::from(u8::from(dist == 0.0)),
-                (Weights::Distance, false) => 1.0 / dist,
-                (Weights::Uniform, _) => 1.0,
-            };
+        for (t, w) in self.neighbours(dots, q_sq, spec) {
             votes[self.y[t] as usize] += w * self.row_weight[t];
         }
         let total: f64 = votes.iter().sum();
@@ -180,6 +195,22 @@ impl FittedKnn {
                 (share + spec.smoothing) / (1.0 + kk * spec.smoothing)
             })
             .collect()
+    }
+
+    /// The weighted mean target of the neighbours of one query row (their plain mean when all
+    /// their weights are 0).
+    fn average(&self, targets: &[f64], dots: ArrayView1<f32>, q_sq: f64, spec: &Knn) -> f64 {
+        let near = self.neighbours(dots, q_sq, spec);
+        let (mut s, mut total) = (0.0, 0.0);
+        for &(t, w) in &near {
+            s += w * self.row_weight[t] * targets[t];
+            total += w * self.row_weight[t];
+        }
+        if total > 0.0 {
+            s / total
+        } else {
+            near.iter().map(|&(t, _)| targets[t]).sum::<f64>() / near.len().max(1) as f64
+        }
     }
 }
 
@@ -231,9 +262,37 @@ impl Estimator for Knn {
             row_weight: labels.weights,
             classes: labels.classes,
             x,
+            targets: None,
         }
         .into();
         Ok(())
+    }
+
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        let t = FitTargets::new(x, y, ctx)?;
+        self.fitted.clear();
+        let x = Features {
+            dense: x.dense.clone(),
+            sparse: x.sparse.clone(),
+            names: Vec::new(),
+        };
+        self.fitted = FittedKnn {
+            sq_norms: row_sq_norms(&x),
+            y: vec![0; t.y.len()],
+            row_weight: t.weights,
+            classes: ClassMap {
+                n_classes: 1,
+                present: vec![0],
+            },
+            x,
+            targets: Some(t.y),
+        }
+        .into();
+        Ok(())
+    }
+
+    fn supports_regression(&self) -> bool {
+        true
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
@@ -249,10 +308,17 @@ impl Estimator for Knn {
                 let q0 = c * QUERY_CHUNK;
                 let dots = fit.dots(x, q0, o.nrows(), csc.as_ref());
                 for (i, mut orow) in o.axis_iter_mut(Axis(0)).enumerate() {
+                    if let Some(targets) = &fit.targets {
+                        orow[0] = fit.average(targets, dots.row(i), q_sq[q0 + i], self);
+                        continue;
+                    }
                     let p = fit.vote(dots.row(i), q_sq[q0 + i], self);
                     orow.iter_mut().zip(p).for_each(|(a, b)| *a = b);
                 }
             });
+        if fit.targets.is_some() {
+            return Ok(out.mapv(|v| v as f32));
+        }
         Ok(fit.classes.expand(out.view()))
     }
 
@@ -399,5 +465,81 @@ mod tests {
             .predict_proba(&Features::dense(Array2::zeros((1, 4))))
             .unwrap();
         assert!(p.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn regression_averages_neighbour_targets() {
+        let (x, _, q) = data();
+        let y: Vec<f32> = (0..12).map(|i| i as f32 * 1.5 - 4.0).collect();
+        let f = Features::dense(x.clone());
+        let ctx = FitContext::new(1, 0);
+        for metric in ["cosine", "euclidean"] {
+            let mut one = Knn::default();
+            one.set_param("k", "1").unwrap();
+            one.set_param("metric", metric).unwrap();
+            one.fit_regression(&f, &y, &ctx).unwrap();
+            let p = one.predict_proba(&f).unwrap();
+            assert_eq!(p.ncols(), 1);
+            for (a, b) in p.column(0).iter().zip(&y) {
+                assert!((a - b).abs() < 1e-5, "{metric}: {a} vs {b}");
+            }
+        }
+        // Uniform weights, k = all rows: the sample-weighted mean of every target.
+        let mut all = Knn {
+            k: 12,
+            weights: Weights::Uniform,
+            metric: Metric::Euclidean,
+            ..Knn::default()
+        };
+        let w: Vec<f32> = (0..12).map(|i| if i < 6 { 3.0 } else { 1.0 }).collect();
+        let wctx = FitContext {
+            sample_weight: Some(w.clone()),
+            ..ctx.clone()
+        };
+        all.fit_regression(&f, &y, &wctx).unwrap();
+        let want = y.iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() / w.iter().sum::<f32>();
+        let p = all.predict_proba(&Features::dense(q.clone())).unwrap();
+        assert!(p.iter().all(|v| (v - want).abs() < 1e-5), "{p:?} vs {want}");
+        // Inverse distance: the prediction lies between the neighbours' targets, nearer the closer.
+        let mut two = Knn {
+            k: 2,
+            metric: Metric::Euclidean,
+            ..Knn::default()
+        };
+        let line = Features::dense(array![[0.0f32], [1.0], [10.0]]);
+        two.fit_regression(&line, &[0.0, 10.0, 100.0], &ctx)
+            .unwrap();
+        let p = two
+            .predict_proba(&Features::dense(array![[0.25f32]]))
+            .unwrap();
+        assert!((p[[0, 0]] - 2.5).abs() < 1e-5, "{p:?}");
+        let back: Box<dyn Estimator> = serde_json::from_str(
+            &serde_json::to_string(&(Box::new(two.clone()) as Box<dyn Estimator>)).unwrap(),
+        )
+        .unwrap();
+        let probe = Features::dense(array![[0.25f32], [4.0], [-3.0]]);
+        assert_eq!(
+            back.predict_proba(&probe).unwrap(),
+            two.predict_proba(&probe).unwrap()
+        );
+        assert!(
+            two.fit_regression(&line, &[0.0, f32::NAN, 1.0], &ctx)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn regression_beats_the_mean_on_a_smooth_target() {
+        let (x, y) = crate::testing::regression(500, 3, 0.2, 9, crate::testing::nonlinear);
+        let mut knn = Knn {
+            metric: Metric::Euclidean,
+            ..Knn::default()
+        };
+        let (err, r2, base) =
+            crate::testing::holdout_scores(&mut knn, &Features::dense(x), &y, 400);
+        assert!(
+            err < 0.5 * base && r2 > 0.7,
+            "rmse {err} vs mean {base}, R² {r2}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The inner cross-validation of a search: stratified folds of the training rows, and the
-//! scoring of each configuration on them (with successive halving over the folds).
+//! The inner cross-validation of a search: stratified folds of the training rows (by class, or
+//! by target quantile for regression), and the scoring of each configuration on them (with
+//! successive halving over the folds).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use super::grid::Group;
 use crate::error::Result;
 use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
+use crate::metrics::Truth;
 
 /// Fewest rows per inner fold: below this the search is skipped (too noisy to choose anything).
 const MIN_ROWS_PER_FOLD: usize = 8;
@@ -46,6 +48,29 @@ pub fn stratified_folds(y: &[u32], n_classes: usize, k: usize, seed: u64) -> Vec
     folds
 }
 
+/// Target quantile bins of a regression search's folds.
+const TARGET_BINS: usize = 5;
+
+/// [`stratified_folds`] of real targets: stratified on [`TARGET_BINS`] quantile bins of `y`
+/// (by rank; ties by row), so every fold spans the target's range.
+pub fn quantile_folds(y: &[f32], k: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
+    let mut bins = vec![0u32; y.len()];
+    for (rank, &r) in order.iter().enumerate() {
+        bins[r] = (rank * TARGET_BINS / y.len().max(1)) as u32;
+    }
+    stratified_folds(&bins, TARGET_BINS, k, seed)
+}
+
+/// The inner folds of a search on `truth`.
+pub fn folds_of(truth: Truth, n_classes: usize, k: usize, seed: u64) -> Vec<Vec<usize>> {
+    match truth {
+        Truth::Classes(y) => stratified_folds(y, n_classes, k, seed),
+        Truth::Values(y) => quantile_folds(y, k, seed),
+    }
+}
+
 /// Out-of-fold predictions of one configuration, filled fold by fold.
 struct Pooled {
     values: Vec<(String, String)>,
@@ -56,13 +81,22 @@ struct Pooled {
 }
 
 impl Pooled {
-    fn trial(&self, y: &[u32]) -> Trial {
-        let rows: Vec<usize> = (0..y.len()).filter(|&r| self.filled[r]).collect();
-        let yv: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
+    fn trial(&self, truth: Truth) -> Trial {
+        let rows: Vec<usize> = (0..truth.len()).filter(|&r| self.filled[r]).collect();
         let p = self.oof.select(ndarray::Axis(0), &rows);
-        let mut t = Trial::score(self.values.clone(), &yv, &p, self.folds);
+        let mut t = match truth {
+            Truth::Classes(y) => {
+                let yv: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
+                Trial::score(self.values.clone(), &yv, &p, self.folds)
+            }
+            Truth::Values(y) => {
+                let yv: Vec<f32> = rows.iter().map(|&r| y[r]).collect();
+                Trial::score_values(self.values.clone(), &yv, &p, self.folds)
+            }
+        };
         if self.failed {
             t.balanced_accuracy = f64::NAN;
+            t.rmse = t.rmse.map(|_| f64::NAN);
         }
         t
     }
@@ -74,27 +108,39 @@ pub fn evaluate(
     base: &dyn Estimator,
     groups: &[Group],
     x: &Features,
-    y: &[u32],
+    truth: Truth,
     ctx: &FitContext,
     folds: &[Vec<usize>],
 ) -> Result<Vec<Trial>> {
+    let n = truth.len();
+    let width = match truth {
+        Truth::Classes(_) => ctx.n_classes,
+        Truth::Values(_) => 1,
+    };
     let mut pooled: Vec<Vec<Pooled>> = groups
         .iter()
         .map(|g| {
             configs_of(g)
                 .into_iter()
-                .map(|values| Pooled::new(values, y.len(), ctx.n_classes))
+                .map(|values| Pooled::new(values, n, width))
                 .collect()
         })
         .collect();
     let mut alive: Vec<usize> = (0..groups.len()).collect();
     for (f, valid) in folds.iter().enumerate() {
         if f == 1 && groups.len() > 3 {
-            alive = best_groups(&pooled, y, groups.len().div_ceil(3).max(2));
+            alive = best_groups(&pooled, truth, groups.len().div_ceil(3).max(2));
         }
-        let train = complement(valid, y.len());
+        let train = complement(valid, n);
         let xt = x.select_rows(&train);
-        let yt: Vec<u32> = train.iter().map(|&r| y[r]).collect();
+        let (classes, values): (Vec<u32>, Vec<f32>) = match truth {
+            Truth::Classes(y) => (train.iter().map(|&r| y[r]).collect(), Vec::new()),
+            Truth::Values(y) => (Vec::new(), train.iter().map(|&r| y[r]).collect()),
+        };
+        let yt = match truth {
+            Truth::Classes(_) => Truth::Classes(&classes),
+            Truth::Values(_) => Truth::Values(&values),
+        };
         let xv = x.select_rows(valid);
         let fold_ctx = FitContext {
             n_classes: ctx.n_classes,
@@ -105,7 +151,7 @@ pub fn evaluate(
                 .map(|w| train.iter().map(|&r| w[r]).collect()),
         };
         for &g in &alive {
-            match fit_group(base, &groups[g], &xt, &yt, &fold_ctx) {
+            match fit_group(base, &groups[g], &xt, yt, &fold_ctx) {
                 Ok(models) => {
                     for (m, p) in models.iter().zip(pooled[g].iter_mut()) {
                         match m.predict_proba(&xv) {
@@ -118,7 +164,7 @@ pub fn evaluate(
             }
         }
     }
-    Ok(pooled.iter().flatten().map(|p| p.trial(y)).collect())
+    Ok(pooled.iter().flatten().map(|p| p.trial(truth)).collect())
 }
 
 impl Pooled {
@@ -157,14 +203,12 @@ fn configs_of(g: &Group) -> Vec<Vec<(String, String)>> {
 }
 
 /// The `keep` groups whose best configuration scores highest so far.
-fn best_groups(pooled: &[Vec<Pooled>], y: &[u32], keep: usize) -> Vec<usize> {
+fn best_groups(pooled: &[Vec<Pooled>], truth: Truth, keep: usize) -> Vec<usize> {
     let mut best: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
     for (g, configs) in pooled.iter().enumerate() {
         let top = configs
             .iter()
-            .map(|p| p.trial(y))
-            .filter(|t| t.balanced_accuracy.is_finite())
-            .map(|t| (t.balanced_accuracy, -t.log_loss))
+            .filter_map(|p| p.trial(truth).rank_key())
             .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         if let Some(s) = top {
             best.insert(g, s);
@@ -182,12 +226,25 @@ fn best_groups(pooled: &[Vec<Pooled>], y: &[u32], keep: usize) -> Vec<usize> {
     keep_ids
 }
 
+/// Fits `est` as a classifier or a regressor, as `truth` says.
+pub(super) fn fit_truth(
+    est: &mut dyn Estimator,
+    x: &Features,
+    truth: Truth,
+    ctx: &FitContext,
+) -> Result<()> {
+    match truth {
+        Truth::Classes(y) => est.fit(x, y, ctx),
+        Truth::Values(y) => est.fit_regression(x, y, ctx),
+    }
+}
+
 /// Fits one group on one inner training set: one model per configuration of the group.
 fn fit_group(
     base: &dyn Estimator,
     group: &Group,
     x: &Features,
-    y: &[u32],
+    truth: Truth,
     ctx: &FitContext,
 ) -> Result<Vec<Box<dyn Estimator>>> {
     let mut est = base.clone_box();
@@ -195,10 +252,14 @@ fn fit_group(
         est.set_param(name, value)?;
     }
     let Some((name, values)) = &group.path else {
-        est.fit(x, y, ctx)?;
+        fit_truth(est.as_mut(), x, truth, ctx)?;
         return Ok(vec![est]);
     };
-    if let Some(models) = est.fit_path(x, y, ctx, name, values) {
+    let path = match truth {
+        Truth::Classes(y) => est.fit_path(x, y, ctx, name, values),
+        Truth::Values(y) => est.fit_regression_path(x, y, ctx, name, values),
+    };
+    if let Some(models) = path {
         return models;
     }
     values
@@ -206,7 +267,7 @@ fn fit_group(
         .map(|v| {
             let mut e = est.clone_box();
             e.set_param(name, v)?;
-            e.fit(x, y, ctx)?;
+            fit_truth(e.as_mut(), x, truth, ctx)?;
             Ok(e)
         })
         .collect()

@@ -22,6 +22,10 @@
 //!   few hundred rows balanced accuracy moves by noise alone, so configurations inside the band
 //!   are not told apart by it; log loss, a proper score, is steadier, and the better-calibrated
 //!   model blends better.
+//! * **Regression** ([`Estimator::fit_regression`]): the same search with inner folds stratified
+//!   on target quantile bins ([`inner::quantile_folds`]), configurations ranked by the RMSE of
+//!   their pooled inner out-of-fold predictions, and the lowest RMSE chosen (ties to the
+//!   configuration tried first, the current values).
 
 mod grid;
 mod inner;
@@ -33,12 +37,12 @@ use crate::error::{BlueprintError, Result};
 use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::field;
-use crate::fit_input::check_fit_input;
-use crate::metrics::{argmax_rows, balanced_accuracy, log_loss};
+use crate::fit_input::{check_fit_input, check_regression_input};
+use crate::metrics::{Truth, argmax_rows, balanced_accuracy, log_loss, rmse};
 use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 
 pub use grid::configurations;
-pub use inner::stratified_folds;
+pub use inner::{quantile_folds, stratified_folds};
 
 /// Smallest balanced-accuracy band inside which configurations count as tied (then log loss
 /// decides).
@@ -55,14 +59,20 @@ pub struct Trial {
     /// The searched hyperparameters' values.
     pub values: Vec<(String, String)>,
     /// Balanced accuracy of the pooled inner out-of-fold predictions.
+    #[serde(deserialize_with = "nan_if_null")]
     pub balanced_accuracy: f64,
     /// Log loss of the same predictions.
+    #[serde(deserialize_with = "nan_if_null")]
     pub log_loss: f64,
     /// Inner folds it was scored on (fewer when successive halving dropped it).
     pub folds: usize,
     /// Rows its scores were computed on.
     #[serde(default)]
     pub rows: usize,
+    /// RMSE of the pooled inner out-of-fold predictions of a regression search (`None` for
+    /// classification, whose two scores above are then NaN).
+    #[serde(default)]
+    pub rmse: Option<f64>,
 }
 
 impl Trial {
@@ -85,8 +95,51 @@ impl Trial {
             log_loss: ll,
             folds,
             rows: y.len(),
+            rmse: None,
         }
     }
+
+    /// Scores out-of-fold regression predictions `pred` (first column) of targets `y` by RMSE
+    /// (NaN when there are none).
+    pub fn score_values(
+        values: Vec<(String, String)>,
+        y: &[f32],
+        pred: &Array2<f32>,
+        folds: usize,
+    ) -> Self {
+        let p: Vec<f32> = pred.column(0).to_vec();
+        let error = if y.is_empty() {
+            f64::NAN
+        } else {
+            rmse(y, &p).unwrap_or(f64::NAN)
+        };
+        Self {
+            values,
+            balanced_accuracy: f64::NAN,
+            log_loss: f64::NAN,
+            folds,
+            rows: y.len(),
+            rmse: Some(error),
+        }
+    }
+
+    /// A key that is higher for better trials (balanced accuracy then −log loss, or −RMSE);
+    /// `None` for a failed or unscored trial.
+    pub fn rank_key(&self) -> Option<(f64, f64)> {
+        match self.rmse {
+            Some(e) => e.is_finite().then_some((-e, 0.0)),
+            None => self
+                .balanced_accuracy
+                .is_finite()
+                .then_some((self.balanced_accuracy, -self.log_loss)),
+        }
+    }
+}
+
+/// Reads a score that JSON wrote as `null` (a NaN: unscored, or a regression trial's
+/// classification scores) back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// What the last search found.
@@ -138,19 +191,28 @@ impl Searched {
     }
 
     /// Runs the inner search and returns the chosen values (empty when nothing is searched).
-    fn search(&self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<Option<SearchOutcome>> {
+    fn search(
+        &self,
+        x: &Features,
+        truth: Truth,
+        ctx: &FitContext,
+    ) -> Result<Option<SearchOutcome>> {
         let dims = self.dimensions();
         if dims.is_empty() || self.max_configs <= 1 && dims.iter().all(|d| !d.path) {
             return Ok(None);
         }
-        let folds = stratified_folds(y, ctx.n_classes, self.inner_folds, ctx.seed);
+        let folds = inner::folds_of(truth, ctx.n_classes, self.inner_folds, ctx.seed);
         if folds.len() < 2 {
             return Ok(None);
         }
         let current = current_values(self.base.as_ref(), &dims);
         let groups = configurations(&dims, &current, self.max_configs, ctx.seed);
-        let trials = inner::evaluate(self.base.as_ref(), &groups, x, y, ctx, &folds)?;
-        let best = choose(&trials).ok_or_else(|| BlueprintError::Numeric {
+        let trials = inner::evaluate(self.base.as_ref(), &groups, x, truth, ctx, &folds)?;
+        let best = match truth {
+            Truth::Classes(_) => choose(&trials),
+            Truth::Values(_) => choose_regression(&trials),
+        };
+        let best = best.ok_or_else(|| BlueprintError::Numeric {
             task: self.base.name(),
             reason: "the inner search scored no configuration".into(),
         })?;
@@ -193,6 +255,30 @@ pub fn choose(trials: &[Trial]) -> Option<usize> {
     full.into_iter()
         .filter(|&i| trials[i].balanced_accuracy >= top - band)
         .min_by(|&a, &b| trials[a].log_loss.total_cmp(&trials[b].log_loss))
+}
+
+/// Index of the chosen regression trial: the lowest RMSE among the trials scored on the most
+/// folds (ties to the first tried).
+pub fn choose_regression(trials: &[Trial]) -> Option<usize> {
+    let most = trials.iter().map(|t| t.folds).max()?;
+    (0..trials.len())
+        .filter(|&i| trials[i].folds == most)
+        .filter_map(|i| Some((i, trials[i].rmse.filter(|e| e.is_finite())?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|(i, _)| i)
+}
+
+impl Searched {
+    /// Searches on `truth`, sets the chosen values on the base and fits it on every row.
+    fn search_and_fit(&mut self, x: &Features, truth: Truth, ctx: &FitContext) -> Result<()> {
+        self.outcome = self.search(x, truth, ctx)?;
+        if let Some(o) = &self.outcome {
+            for (name, value) in &o.chosen {
+                self.base.set_param(name, value)?;
+            }
+        }
+        inner::fit_truth(self.base.as_mut(), x, truth, ctx)
+    }
 }
 
 impl Tunable for Searched {
@@ -242,13 +328,20 @@ impl Estimator for Searched {
 
     fn fit(&mut self, x: &Features, y: &[u32], ctx: &FitContext) -> Result<()> {
         check_fit_input(x, y, ctx)?;
-        self.outcome = self.search(x, y, ctx)?;
-        if let Some(o) = &self.outcome {
-            for (name, value) in &o.chosen {
-                self.base.set_param(name, value)?;
-            }
+        self.search_and_fit(x, Truth::Classes(y), ctx)
+    }
+
+    /// The same search on the regression targets (see the module docs).
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        if !self.base.supports_regression() {
+            return self.base.fit_regression(x, y, ctx);
         }
-        self.base.fit(x, y, ctx)
+        check_regression_input(x, y, ctx)?;
+        self.search_and_fit(x, Truth::Values(y), ctx)
+    }
+
+    fn supports_regression(&self) -> bool {
+        self.base.supports_regression()
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {

@@ -160,6 +160,7 @@ fn inside_one_standard_error_of_the_best_accuracy_the_lower_log_loss_wins() {
         log_loss: ll,
         folds,
         rows,
+        rmse: None,
     };
     // One standard error of 0.8 on 400 rows is 0.02: 0.785 is inside the band, 0.75 is not;
     // a trial scored on fewer folds never competes.
@@ -173,4 +174,111 @@ fn inside_one_standard_error_of_the_best_accuracy_the_lower_log_loss_wins() {
     // On 40,000 rows the band is the floor, 0.005: accuracy decides.
     let trials = [t(0.80, 0.9, 3, 40_000), t(0.785, 0.5, 3, 40_000)];
     assert_eq!(choose(&trials), Some(0));
+}
+
+/// `n` rows of 100 columns; the target is the sum of the first 5 plus noise: with about as
+/// many rows as columns an almost unpenalised ridge overfits (the least-squares peak).
+fn wide_regression(n: usize, seed: u64) -> (Features, Vec<f32>) {
+    let (x, y) = crate::testing::regression(n, 100, 1.0, seed, |r| r[..5].iter().sum::<f32>());
+    (Features::dense(x), y)
+}
+
+fn holdout_rmse(e: &dyn Estimator, x: &Features, y: &[f32]) -> f64 {
+    let p = e.predict_proba(x).unwrap();
+    crate::metrics::rmse(y, &p.column(0).to_vec()).unwrap()
+}
+
+#[test]
+fn ridge_search_picks_a_larger_alpha_where_a_small_one_overfits() {
+    let (x, y) = wide_regression(120, 1);
+    let (xt, yt) = wide_regression(400, 2);
+    let ctx = FitContext::new(1, 0);
+    let mut small = crate::linear::Ridge::with_alpha(0.01);
+    small.fit_regression(&x, &y, &ctx).unwrap();
+    let mut searched = Searched::new(Box::new(crate::linear::Ridge::default()), 1, 3);
+    assert!(searched.supports_regression());
+    searched.fit_regression(&x, &y, &ctx).unwrap();
+    let alpha: f64 = searched
+        .searched_params()
+        .iter()
+        .find(|(n, _)| n == "alpha")
+        .map(|(_, v)| v.parse().unwrap())
+        .expect("alpha was searched");
+    assert!(
+        alpha >= 10.0,
+        "chose alpha = {alpha}: {:?}",
+        searched.outcome
+    );
+    let trials = &searched.outcome.as_ref().unwrap().trials;
+    assert_eq!(trials.len(), 11);
+    assert!(
+        trials
+            .iter()
+            .all(|t| t.folds == 3 && t.rmse.is_some_and(f64::is_finite))
+    );
+    let (e_small, e_searched) = (
+        holdout_rmse(&small, &xt, &yt),
+        holdout_rmse(&searched, &xt, &yt),
+    );
+    assert!(
+        e_searched < 0.9 * e_small,
+        "searched {e_searched:.3} vs alpha=0.01 {e_small:.3}"
+    );
+    let shown = searched
+        .params()
+        .into_iter()
+        .find(|p| p.name == "alpha")
+        .unwrap();
+    assert_eq!(shown.value.parse::<f64>().unwrap(), alpha);
+    // Same seed, same choice; the fitted wrapper round-trips as a regressor.
+    let mut again = Searched::new(Box::new(crate::linear::Ridge::default()), 1, 3);
+    again.fit_regression(&x, &y, &ctx).unwrap();
+    let scores = |s: &Searched| {
+        let o = s.outcome.clone().unwrap();
+        (
+            o.chosen,
+            o.trials.iter().map(|t| t.rmse).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(scores(&again), scores(&searched));
+    let back = crate::testing::round_trip(&searched);
+    assert_eq!(
+        back.predict_proba(&xt).unwrap(),
+        searched.predict_proba(&xt).unwrap()
+    );
+}
+
+#[test]
+fn regression_search_without_a_path_method_and_with_halving() {
+    let (x, y) = crate::testing::regression(200, 3, 0.2, 4, crate::testing::nonlinear);
+    let x = Features::dense(x);
+    let mut s = Searched::new(Box::new(crate::knn::Knn::default()), 4, 3);
+    s.fit_regression(&x, &y, &FitContext::new(1, 0)).unwrap();
+    let o = s.outcome.as_ref().unwrap();
+    // 4 groups of (weights, metric), each with the 4 values of the k path: successive halving
+    // keeps 2 groups for the later folds.
+    assert_eq!(o.trials.len(), 16);
+    assert_eq!(o.trials.iter().filter(|t| t.folds == 3).count(), 8);
+    let best = choose_regression(&o.trials).unwrap();
+    assert_eq!(o.chosen, o.trials[best].values);
+    assert!(
+        o.trials
+            .iter()
+            .filter(|t| t.folds == 3)
+            .all(|t| t.rmse >= o.trials[best].rmse)
+    );
+    assert_eq!(s.predict_proba(&x).unwrap().ncols(), 1);
+}
+
+#[test]
+fn classifiers_refuse_regression_inside_the_search() {
+    let (x, y) = wide_regression(30, 3);
+    let mut s = Searched::new(Box::new(LogisticRegression::default()), 4, 3);
+    assert!(!s.supports_regression());
+    assert!(matches!(
+        s.fit_regression(&x, &y, &FitContext::new(1, 0)),
+        Err(BlueprintError::Unsupported(_))
+    ));
+    let folds = quantile_folds(&y, 3, 0);
+    assert_eq!(folds.iter().map(Vec::len).sum::<usize>(), 30);
 }
