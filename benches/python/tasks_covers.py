@@ -3,9 +3,10 @@ LightGBM baseline on the peer harness's folds (grouped by artist).
 
     python benches/python/tasks_covers.py OUT_DIR [ALBUMS.csv] [PEER_RESULTS.json]
 
-Writes OUT_DIR/covers_tasks.csv (cover as an absolute path, album_name, artist_name,
-total_tracks, `year` = the release year, `classical` = yes/no; the release date and the genre are
-left out: each gives the other target away) and OUT_DIR/folds.json (the peer's fold of every row,
+Writes OUT_DIR/covers_year.csv and OUT_DIR/covers_classical.csv (cover as an absolute path,
+album_name, artist_name, total_tracks, and the target: `year` = the release year, or `classical` =
+yes/no; the release date and the genre are left out: each gives the target away) and
+OUT_DIR/folds.json (the peer's fold of every row,
 for autopilot's --folds-from). Then prints, per fold-averaged metric, the baselines on the
 album name (word 1-2 + char_wb 2-5 TF-IDF, as the peer) and log1p(total_tracks):
   * year:      RidgeCV (alphas 0.01 … 1000, inner CV) and LGBMRegressor (300 rounds, lr 0.05);
@@ -36,14 +37,16 @@ assert len(folds) == len(df), 'the fold file must have one fold per row'
 base = os.path.dirname(os.path.abspath(albums))
 year = df['release_date'].astype(str).str[:4].astype(float).to_numpy()
 classical = (df['genre'] == 'classical').to_numpy()
-pd.DataFrame({
+inputs = {
     'cover': [os.path.join(base, c) for c in df['cover']],
     'album_name': df['album_name'],
     'artist_name': df['artist_name'],
     'total_tracks': df['total_tracks'],
-    'year': year.astype(int),
-    'classical': np.where(classical, 'yes', 'no'),
-}).to_csv(os.path.join(out_dir, 'covers_tasks.csv'), index=False)
+}
+pd.DataFrame({**inputs, 'year': year.astype(int)}).to_csv(
+    os.path.join(out_dir, 'covers_year.csv'), index=False)
+pd.DataFrame({**inputs, 'classical': np.where(classical, 'yes', 'no')}).to_csv(
+    os.path.join(out_dir, 'covers_classical.csv'), index=False)
 json.dump({'folds': folds.tolist()}, open(os.path.join(out_dir, 'folds.json'), 'w'))
 
 text = df['album_name'].fillna('').to_numpy()
