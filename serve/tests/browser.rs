@@ -196,30 +196,38 @@ fn a_tune_from_the_form_adds_a_row() {
          i.value = i.value === 'true' ? 'false' : 'true'; })()",
     );
     p.click("#tune-submit");
-    let done = p.wait_for(
-        "(j => j && j.dataset.status !== 'running' && j.dataset.status)(document.querySelector('#jobs .job'))",
-        "the tuning job",
+    p.wait_for(
+        "document.querySelector('#jobs .job')",
+        "the tuning job to start",
     );
-    assert_eq!(
-        done.as_str().unwrap(),
-        "done",
-        "{}",
-        p.eval("document.querySelector('#jobs').textContent")
-    );
-    let after = get(server(), "/api/leaderboard").json()["rows"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert_eq!(after, before + 1);
-    // The leaderboard page shows the new row (parent = the tuned model).
+    // Back to the leaderboard while it trains: the new row appears there without a reload
+    // (the page polls the project's status).
     p.eval("location.hash = '#/'");
+    p.wait_for(
+        &format!(
+            "(n => n === {before} && n)(document.querySelectorAll('#lb-table tbody tr').length)"
+        ),
+        "the leaderboard before the new row",
+    );
+    let running_when_shown = get(server(), "/api/jobs").json()[0]["status"] == "running";
     let rows = p.wait_for(
         &format!(
-            "(n => n === {after} && n)(document.querySelectorAll('#lb-table tbody tr').length)"
+            "(n => n === {} && n)(document.querySelectorAll('#lb-table tbody tr').length)",
+            before + 1
         ),
         "the new row",
     );
-    assert_eq!(rows.as_u64().unwrap() as usize, after);
+    assert_eq!(rows.as_u64().unwrap() as usize, before + 1);
+    let job = get(server(), "/api/jobs").json()[0].clone();
+    assert_eq!(job["status"], "done", "{job}");
+    let new_id = job["new_models"][0].as_str().unwrap().to_string();
+    let parent = p.eval(&format!(
+        "document.querySelector(\"#lb-table tr[data-id='{new_id}'] td:last-child\").textContent"
+    ));
+    assert_eq!(parent.as_str().unwrap(), id);
+    if !running_when_shown {
+        eprintln!("note: the tune ended before the leaderboard showed; live refresh not observed");
+    }
 }
 
 #[test]

@@ -456,3 +456,24 @@ fn tuning_in_the_background_adds_a_row() {
         .unwrap();
     assert_eq!(row["parent"], id.as_str());
 }
+
+#[test]
+fn unlocking_the_holdout_shows_its_scores() {
+    let _one = tuning_lock();
+    let addr = server();
+    let r = post_json(addr, "/api/holdout/unlock", &serde_json::json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let lb = get(addr, "/api/leaderboard").json();
+    assert_eq!(lb["holdout_unlocked"], true);
+    let best = lb["best"].as_str().unwrap();
+    let row = lb["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model_id"] == best)
+        .unwrap();
+    assert!(row["holdout"]["balanced_accuracy"].is_number(), "{row}");
+    // The confusion matrix now has its holdout part (a new cache entry).
+    let c = get(addr, &format!("/api/models/{best}/insights/confusion")).json();
+    assert!(c["holdout"]["counts"].is_array(), "{c}");
+}
