@@ -107,13 +107,7 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
         .load_json_opt(project::LEADERBOARD_FILE)?
         .unwrap_or_default();
     if args.holdout && !lb.holdout_unlocked {
-        // Unlocking writes the leaderboard: a writer, so one at a time (re-read under the lock).
-        let _lock = project.lock_for_writing("autopilot leaderboard --holdout")?;
-        lb = project
-            .load_json_opt(project::LEADERBOARD_FILE)?
-            .unwrap_or_default();
-        lb.holdout_unlocked = true;
-        project.save_json(project::LEADERBOARD_FILE, &lb)?;
+        lb = autopilot::store::unlock_holdout(&project, "autopilot leaderboard --holdout")?;
     }
     let unlocked = lb.holdout_unlocked;
     match &args.model {

@@ -17,6 +17,7 @@ mod predict;
 mod profile;
 mod report;
 mod run;
+mod serve;
 mod tune;
 
 pub use demo::DemoArgs;
@@ -29,6 +30,7 @@ pub use predict::PredictArgs;
 pub use profile::ProfileArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
+pub use serve::ServeArgs;
 pub use tune::TuneArgs;
 
 /// Autopilot: multimodal AutoML (images, text, numbers, categories) from one CSV.
@@ -66,6 +68,8 @@ pub enum Command {
     Insights(InsightsArgs),
     /// Write one self-contained HTML report: data profile, leaderboard, insights of a model.
     Report(ReportArgs),
+    /// Start the local web app: leaderboard, insights, tuning and scoring in the browser.
+    Serve(ServeArgs),
 }
 
 /// The project of `--project DIR`, or the single `*.autopilot` folder in the current directory.
@@ -100,6 +104,7 @@ where
         Command::Tune(a) => tune::execute(a),
         Command::Predict(a) => predict::execute(a),
         Command::Export(a) => export::execute(a),
+        Command::Serve(a) => serve::execute(a),
     };
     match result {
         Ok(()) => 0,

@@ -261,6 +261,20 @@ impl ActivationMap {
         }
         out
     }
+
+    /// The black-and-white view: the crop in grey levels, darkened where the heat is low, so
+    /// the regions the model looks at stay bright.
+    pub fn black_and_white(&self) -> RgbImage {
+        let mut out = self.crop.clone();
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            let h = self.heat[[y as usize, x as usize]];
+            let luma =
+                0.299 * f32::from(p.0[0]) + 0.587 * f32::from(p.0[1]) + 0.114 * f32::from(p.0[2]);
+            let v = (luma * (0.15 + 0.85 * h)).round().clamp(0.0, 255.0) as u8;
+            p.0 = [v, v, v];
+        }
+        out
+    }
 }
 
 /// A grid of overlays, 4 per row, each captioned "actual → predicted (probability)" and framed

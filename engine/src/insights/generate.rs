@@ -180,6 +180,13 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), InsightError> {
+        let p = self.dir.join(name);
+        write_atomic(&p, bytes)?;
+        self.out.files.push(p);
+        Ok(())
+    }
+
     fn json<T: Serialize>(&mut self, name: &str, v: &T) -> Result<(), InsightError> {
         let p = self.dir.join(name);
         save_json(&p, v)?;
@@ -485,18 +492,29 @@ pub fn write_insights(
                     key.column, key.backbone
                 ),
             )?;
-            let summary: Vec<serde_json::Value> = maps
-                .iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "row": m.row,
-                        "actual": classes[m.actual as usize],
-                        "predicted": classes[m.predicted as usize],
-                        "probability": m.probability,
-                        "method": m.method,
-                    })
-                })
-                .collect();
+            // Each image on its own (the crop, the colour overlay, the black-and-white view),
+            // for front ends that filter and enlarge them: `<stem>/<row>_{image,overlay,bw}.png`.
+            let mut summary: Vec<serde_json::Value> = Vec::with_capacity(maps.len());
+            for m in &maps {
+                let mut files = serde_json::Map::new();
+                for (view, img) in [
+                    ("image", m.crop.clone()),
+                    ("overlay", m.overlay()),
+                    ("bw", m.black_and_white()),
+                ] {
+                    let name = format!("{stem}/{}_{view}.png", m.row);
+                    w.bytes(&name, &super::charts::encode_png(&img)?)?;
+                    files.insert(view.into(), name.into());
+                }
+                summary.push(serde_json::json!({
+                    "row": m.row,
+                    "actual": classes[m.actual as usize],
+                    "predicted": classes[m.predicted as usize],
+                    "probability": m.probability,
+                    "method": m.method,
+                    "files": files,
+                }));
+            }
             w.json(&format!("{stem}.json"), &summary)?;
         }
     }

@@ -126,6 +126,21 @@ pub fn leaderboard(project: &Project) -> Result<Leaderboard, ProjectError> {
         .unwrap_or_default())
 }
 
+/// Unlocks the project's holdout scores (permanent) and returns the leaderboard. Unlocking
+/// writes the leaderboard, so it takes the writer lock (`command` names the writer) and re-reads
+/// the leaderboard under it; an unlocked project is left as it is.
+pub fn unlock_holdout(project: &Project, command: &str) -> Result<Leaderboard, ProjectError> {
+    let lb = leaderboard(project)?;
+    if lb.holdout_unlocked {
+        return Ok(lb);
+    }
+    let _lock = project.lock_for_writing(command)?;
+    let mut lb = leaderboard(project)?;
+    lb.holdout_unlocked = true;
+    save_leaderboard(project, &lb)?;
+    Ok(lb)
+}
+
 /// Saves the leaderboard.
 pub fn save_leaderboard(project: &Project, lb: &Leaderboard) -> Result<(), ProjectError> {
     project.save_json(project::LEADERBOARD_FILE, lb)
