@@ -474,31 +474,63 @@ pub fn rmsle(y: &[f32], pred: &[f32]) -> Result<f64> {
     Ok((sse / y.len() as f64).sqrt())
 }
 
+/// One step of a threshold sweep: every row scoring at least `threshold` is called positive;
+/// `tp` of them are positive, `fp` negative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepPoint {
+    /// The threshold (a distinct score).
+    pub threshold: f32,
+    /// Positive rows called positive.
+    pub tp: usize,
+    /// Negative rows called positive.
+    pub fp: usize,
+}
+
+/// Sweeps the distinct `scores` from the highest down (rows with equal scores are called
+/// together) and returns the counts at each, with the numbers of positive and negative rows.
+/// `None` when the lengths differ.
+pub fn threshold_sweep(
+    positive: &[bool],
+    scores: &[f32],
+) -> Option<(Vec<SweepPoint>, usize, usize)> {
+    if positive.len() != scores.len() {
+        return None;
+    }
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut points = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let threshold = scores[order[i]];
+        while i < order.len() && scores[order[i]] == threshold {
+            if positive[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        points.push(SweepPoint { threshold, tp, fp });
+    }
+    Some((points, n_pos, positive.len() - n_pos))
+}
+
 /// The decision threshold on `scores` (a positive-class probability) that maximises the F1 of
 /// the `positive` rows, with that F1: a row is called positive when its score is at least the
 /// threshold. Candidate thresholds are the distinct scores; ties go to the higher threshold.
 /// `None` without positive rows.
 pub fn best_f1_threshold(positive: &[bool], scores: &[f32]) -> Option<(f32, f64)> {
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    if n_pos == 0 || positive.len() != scores.len() {
+    let (sweep, n_pos, _) = threshold_sweep(positive, scores)?;
+    if n_pos == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut called) = (0usize, 0usize);
     let mut best: Option<(f32, f64)> = None;
-    let mut i = 0;
-    while i < order.len() {
-        let t = scores[order[i]];
-        // Every row with this score is called positive together.
-        while i < order.len() && scores[order[i]] == t {
-            tp += usize::from(positive[order[i]]);
-            called += 1;
-            i += 1;
-        }
-        let f1 = 2.0 * tp as f64 / (n_pos + called) as f64;
+    for p in sweep {
+        let f1 = 2.0 * p.tp as f64 / (n_pos + p.tp + p.fp) as f64;
         if best.is_none_or(|(_, b)| f1 > b) {
-            best = Some((t, f1));
+            best = Some((p.threshold, f1));
         }
     }
     best
@@ -507,29 +539,37 @@ pub fn best_f1_threshold(positive: &[bool], scores: &[f32]) -> Option<(f32, f64)
 /// ROC curve points `(false positive rate, true positive rate)` of `scores` for the `positive`
 /// rows, from (0, 0) to (1, 1), one point per distinct score. `None` without positives or negatives.
 pub fn roc_curve(positive: &[bool], scores: &[f32]) -> Option<Vec<(f64, f64)>> {
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 || positive.len() != scores.len() {
+    let (sweep, n_pos, n_neg) = threshold_sweep(positive, scores)?;
+    if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut fp) = (0usize, 0usize);
     let mut points = vec![(0.0, 0.0)];
-    let mut i = 0;
-    while i < order.len() {
-        let t = scores[order[i]];
-        while i < order.len() && scores[order[i]] == t {
-            if positive[order[i]] {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            i += 1;
-        }
-        points.push((fp as f64 / n_neg as f64, tp as f64 / n_pos as f64));
-    }
+    points.extend(
+        sweep
+            .iter()
+            .map(|p| (p.fp as f64 / n_neg as f64, p.tp as f64 / n_pos as f64)),
+    );
     Some(points)
+}
+
+/// Precision–recall curve points `(recall, precision)` of `scores` for the `positive` rows, one
+/// per distinct score from the highest down. `None` without positives.
+pub fn precision_recall_curve(positive: &[bool], scores: &[f32]) -> Option<Vec<(f64, f64)>> {
+    let (sweep, n_pos, _) = threshold_sweep(positive, scores)?;
+    if n_pos == 0 {
+        return None;
+    }
+    Some(
+        sweep
+            .iter()
+            .map(|p| {
+                (
+                    p.tp as f64 / n_pos as f64,
+                    p.tp as f64 / (p.tp + p.fp) as f64,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// One-vs-rest ROC AUC averaged over classes (see the module notes for skipped classes).
@@ -615,6 +655,20 @@ mod tests {
             .sum();
         let auc = binary_auc(&positive, &scores.map(f64::from)).unwrap();
         assert!(close(area, auc, 1e-12), "{area} vs {auc}");
+    }
+
+    /// sklearn's `precision_recall_curve` docstring example (its points reversed, without the
+    /// final (0, 1) anchor).
+    #[test]
+    fn precision_recall_curve_matches_sklearn() {
+        let positive = [false, false, true, true];
+        let pr = precision_recall_curve(&positive, &[0.1, 0.4, 0.35, 0.8]).unwrap();
+        let expected = [(0.5, 1.0), (0.5, 0.5), (1.0, 2.0 / 3.0), (1.0, 0.5)];
+        assert_eq!(pr.len(), expected.len());
+        for (a, b) in pr.iter().zip(expected) {
+            assert!(close(a.0, b.0, 1e-12) && close(a.1, b.1, 1e-12), "{pr:?}");
+        }
+        assert!(precision_recall_curve(&[false], &[0.3]).is_none());
     }
 
     /// sklearn's docstring examples: `mean_squared_error`, `mean_absolute_error`, `r2_score`,

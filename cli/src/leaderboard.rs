@@ -148,6 +148,12 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
             } else if lb.rows.is_empty() {
                 outln!("{}: no models yet", project.dir().display())?;
             } else {
+                let better = if metric.higher_is_better() {
+                    "higher"
+                } else {
+                    "lower"
+                };
+                outln!("Ranked by {} ({better} is better)", metric.name())?;
                 outln!("{}", lb.render_text(metric, best))?;
             }
         }

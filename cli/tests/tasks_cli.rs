@@ -31,11 +31,21 @@ fn task_csv(dir: &Path, n: usize) -> PathBuf {
         let weight: f64 = rng.random_range(0.0..5.0);
         let c = rng.random_range(0..3);
         let shiny = rng.random_bool(0.4);
-        let note = if shiny {
-            "shiny new polished item"
-        } else {
-            "plain used item"
-        };
+        // Free text: the signal words plus two of a dozen fillers, so that it is typed as text.
+        let fillers = [
+            "box", "spare", "blue", "tag", "gift", "old", "boxed", "small", "kit", "set", "pair",
+            "extra",
+        ];
+        let note = format!(
+            "{} {} {}",
+            if shiny {
+                "shiny new polished"
+            } else {
+                "plain used"
+            },
+            fillers[rng.random_range(0..fillers.len())],
+            fillers[rng.random_range(0..fillers.len())]
+        );
         let noise: f64 = rng.random_range(-1.0..1.0);
         let price =
             10.0 + 3.0 * size - 2.0 * weight + 4.0 * c as f64 + 5.0 * f64::from(shiny) + noise;
@@ -48,7 +58,7 @@ fn task_csv(dir: &Path, n: usize) -> PathBuf {
             format!("{size:.3}"),
             format!("{weight:.3}"),
             colours[c].to_string(),
-            note.to_string(),
+            note,
             format!("shop{}", i % 40),
             format!("{price:.3}"),
             liked.to_string(),
@@ -107,6 +117,8 @@ fn a_numeric_target_is_a_regression_end_to_end() {
             "--backbone",
             "none",
             "--quiet",
+            "--type",
+            "note=text",
         ],
     );
     assert!(ok, "{err}");
@@ -181,6 +193,28 @@ fn a_numeric_target_is_a_regression_end_to_end() {
         mse.sqrt()
     );
 
+    // The leaderboard command ranks by RMSE; an exported model predicts the same values.
+    let (ok, table, err) = run(&cache, &["leaderboard", "--project", s(&proj)]);
+    assert!(
+        ok && table.contains("rmse") && !table.contains("balanced_accuracy"),
+        "{table}{err}"
+    );
+    let apm = tmp.path().join("price.apm");
+    let (ok, _, err) = run(
+        &cache,
+        &["export", "best", "-o", s(&apm), "--project", s(&proj)],
+    );
+    assert!(ok, "{err}");
+    let from_apm = tmp.path().join("pred_apm.csv");
+    let (ok, _, err) = run(&cache, &["predict", s(&apm), s(&csv), "-o", s(&from_apm)]);
+    assert!(ok, "{err}");
+    let (header_apm, rows_apm) = read_csv(&from_apm);
+    assert_eq!(header_apm, header);
+    for (a, b) in rows.iter().zip(&rows_apm) {
+        let (x, y): (f64, f64) = (a[col].parse().unwrap(), b[col].parse().unwrap());
+        assert!((x - y).abs() < 1e-3 * x.abs().max(1.0), "{x} vs {y}");
+    }
+
     // insights and report: predicted vs actual and the lift chart; no activation maps.
     let ins = tmp.path().join("insights");
     let (ok, _, err) = run(
@@ -198,6 +232,30 @@ fn a_numeric_target_is_a_regression_end_to_end() {
     }
     let fi = std::fs::read_to_string(ins.join("feature_impact.json")).unwrap();
     assert!(fi.contains("\"rmse\""), "{fi}");
+    // One word cloud of the note, toward a higher price: "shiny" (+5) in red, "plain" in blue.
+    let wc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ins.join("word_cloud_note.json")).unwrap())
+            .unwrap();
+    assert_eq!(wc["model"], "ridge regression");
+    let words = wc["classes"][0]["words"].as_array().unwrap();
+    assert_eq!(wc["classes"][0]["class"], "higher price");
+    let first = |positive: bool| {
+        words
+            .iter()
+            .find(|w| (w["coefficient"].as_f64().unwrap() > 0.0) == positive)
+            .map(|w| w["ngram"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        ["shiny", "new", "polished"]
+            .iter()
+            .any(|w| first(true).contains(w)),
+        "{words:?}"
+    );
+    assert!(
+        ["plain", "used"].iter().any(|w| first(false).contains(w)),
+        "{words:?}"
+    );
     let report = tmp.path().join("report.html");
     let (ok, _, err) = run(
         &cache,
@@ -206,6 +264,77 @@ fn a_numeric_target_is_a_regression_end_to_end() {
     assert!(ok, "{err}");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("Predicted vs actual") && html.contains("target-summary"));
+}
+
+/// A skewed, positive target (sales spanning orders of magnitude): the regressors are fitted
+/// on its log, chosen on each fold's training rows, shown in the row's parameters, and predict
+/// on the original scale.
+#[test]
+fn a_skewed_positive_target_is_fitted_on_the_log_scale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("sales.csv");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut text = String::from("reach,season,sales\n");
+    for _ in 0..240 {
+        let reach: f64 = rng.random_range(0.0..6.0);
+        let season: f64 = rng.random_range(0.0..1.0);
+        let sales = (reach + 0.5 * season + rng.random_range(-0.2..0.2)).exp();
+        text.push_str(&format!("{reach:.3},{season:.3},{sales:.2}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let proj = tmp.path().join("sales.autopilot");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "sales",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--quiet",
+        ],
+    );
+    assert!(ok, "{err}");
+    let lb = leaderboard(&proj);
+    let ridge = lb
+        .rows
+        .iter()
+        .find(|r| r.blueprint.contains("Ridge") && r.cv_mean.is_some())
+        .expect("a cross-validated ridge");
+    assert_eq!(
+        ridge.params.get("target_transform").map(String::as_str),
+        Some("log1p"),
+        "{:?}",
+        ridge.params
+    );
+    // On the log scale a linear model fits exp(reach) well; on the raw scale it could not.
+    assert!(cv(ridge, Metric::R2) > 0.8, "R² {}", cv(ridge, Metric::R2));
+    let out = tmp.path().join("pred.csv");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "predict",
+            &ridge.model_id,
+            s(&csv),
+            "--project",
+            s(&proj),
+            "-o",
+            s(&out),
+        ],
+    );
+    assert!(ok, "{err}");
+    let (header, rows) = read_csv(&out);
+    let col = header.iter().position(|h| h == "sales_PREDICTION").unwrap();
+    let preds: Vec<f64> = rows.iter().map(|r| r[col].parse().unwrap()).collect();
+    assert!(
+        preds.iter().all(|&p| p > 0.0),
+        "predictions on the sales scale"
+    );
+    assert!(preds.iter().cloned().fold(0.0, f64::max) > 100.0);
 }
 
 #[test]
@@ -275,6 +404,26 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
             t.value
         );
     }
+    // The exported model carries the threshold: the same labels from the file alone.
+    let apm = tmp.path().join("liked.apm");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "export",
+            &best.model_id,
+            "-o",
+            s(&apm),
+            "--project",
+            s(&proj),
+        ],
+    );
+    assert!(ok, "{err}");
+    let from_apm = tmp.path().join("pred_apm.csv");
+    let (ok, _, err) = run(&cache, &["predict", s(&apm), s(&csv), "-o", s(&from_apm)]);
+    assert!(ok, "{err}");
+    let (_, rows_apm) = read_csv(&from_apm);
+    let labels = |rows: &[Vec<String>]| rows.iter().map(|r| r[pred].clone()).collect::<Vec<_>>();
+    assert_eq!(labels(&rows), labels(&rows_apm));
 
     let ins = tmp.path().join("insights");
     let (ok, _, err) = run(
@@ -289,7 +438,30 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
         ],
     );
     assert!(ok, "{err}");
-    assert!(ins.join("roc_cv.png").is_file() && ins.join("confusion_cv.png").is_file());
+    for f in [
+        "roc_cv.png",
+        "precision_recall_cv.png",
+        "lift_cv.png",
+        "confusion_cv.png",
+    ] {
+        assert!(ins.join(f).is_file(), "{f} missing");
+    }
+    // The confusion matrix is at the decision threshold: its F1 for "yes" is the threshold's.
+    let confusion: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ins.join("confusion_cv.json")).unwrap())
+            .unwrap();
+    let classes = confusion["classes"].as_array().unwrap();
+    let y = classes.iter().position(|c| c == "yes").unwrap();
+    let counts: Vec<Vec<u64>> = serde_json::from_value(confusion["counts"].clone()).unwrap();
+    let tp = counts[y][y] as f64;
+    let actual: u64 = counts[y].iter().sum();
+    let called: u64 = counts.iter().map(|row| row[y]).sum();
+    let f1 = 2.0 * tp / (actual + called) as f64;
+    assert!(
+        (f1 - t.f1).abs() < 1e-9,
+        "confusion F1 {f1} vs threshold F1 {}",
+        t.f1
+    );
     let roc = std::fs::read_to_string(ins.join("roc_cv.txt")).unwrap();
     assert!(roc.contains("positive class 'yes'"), "{roc}");
 }

@@ -123,6 +123,26 @@ impl Threshold {
     }
 }
 
+/// The class predicted from one row's probabilities `p`: for two classes with a `positive`
+/// one and a `threshold`, the positive class when its probability reaches the threshold;
+/// otherwise the most probable class (the first on ties).
+pub fn decide_class(p: &[f32], positive: Option<usize>, threshold: Option<f32>) -> usize {
+    match (positive, threshold) {
+        (Some(pos), Some(t)) if p.len() == 2 && pos < 2 => {
+            if p[pos] >= t {
+                pos
+            } else {
+                1 - pos
+            }
+        }
+        _ => p
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |(k, _)| k),
+    }
+}
+
 impl LeaderboardRow {
     /// A row with no scores yet.
     pub fn new(model_id: &str, blueprint: &str, feature_list: &str) -> Self {
@@ -156,6 +176,18 @@ impl LeaderboardRow {
         for m in models {
             for (name, value) in m.estimator.searched_params() {
                 searched.entry(name).or_default().push(value);
+            }
+        }
+        // A regressor's target transform, when some fold chose one.
+        if models
+            .iter()
+            .any(|m| m.target_transform != crate::model::TargetTransform::Identity)
+        {
+            for m in models {
+                searched
+                    .entry("target_transform".into())
+                    .or_default()
+                    .push(m.target_transform.name().into());
             }
         }
         if text_searched {

@@ -80,7 +80,10 @@ async function leaderboardPage() {
 }
 
 async function refreshLeaderboard() {
+  const first = !state.lb;
   state.lb = await api('/api/leaderboard');
+  // Rank by the project's metric (RMSE for regression, AUC for binary) until the user picks one.
+  if (first && state.lb.metric) { state.sort.metric = state.lb.metric; state.sort.desc = higherIsBetter(); }
   $('#project').textContent = `${state.lb.project} — target ${state.lb.target}`;
   if (document.body.dataset.page === 'leaderboard') renderLeaderboard();
 }
@@ -142,7 +145,7 @@ function renderLeaderboard() {
 function higherIsBetter() { const m = state.lb.metrics.find(m => m.name === state.sort.metric); return !m || m.higher_is_better; }
 
 // ---------- model page ----------
-const TABS = [['overview', 'Overview'], ['confusion', 'Confusion matrix'], ['impact', 'Feature Impact'], ['embeddings', 'Image embeddings'], ['maps', 'Activation maps'], ['words', 'Word clouds'], ['tune', 'Advanced tuning']];
+const TABS = [['overview', 'Overview'], ['confusion', 'Confusion / fit'], ['impact', 'Feature Impact'], ['embeddings', 'Image embeddings'], ['maps', 'Activation maps'], ['words', 'Word clouds'], ['tune', 'Advanced tuning']];
 
 async function modelPage(id, tab) {
   document.body.dataset.page = 'model';
@@ -195,9 +198,58 @@ function perClassTable(c) {
     ${c.per_class.map(p => `<tr><td>${esc(p.class)}</td><td class="num">${p.support}</td><td class="num">${fmt(p.precision, 3)}</td><td class="num">${fmt(p.recall, 3)}</td></tr>`).join('')}</tbody></table>`;
 }
 
+// A small SVG chart of point series [{name, points: [[x, y]], dots, dashed}], axes fitted to the data.
+function chartSvg(series, xLabel, yLabel) {
+  const all = series.flatMap(s => s.points);
+  const xs = all.map(p => p[0]), ys = all.map(p => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const W = 420, H = 300, L = 48, B = 36;
+  const sx = x => L + (x - x0) / ((x1 - x0) || 1) * (W - L - 10);
+  const sy = y => H - B - (y - y0) / ((y1 - y0) || 1) * (H - B - 10);
+  const colours = ['#1565c0', '#c62828', '#2e7d32'];
+  const body = series.map((s, i) => s.dots
+    ? s.points.map(p => `<circle cx="${sx(p[0])}" cy="${sy(p[1])}" r="2" fill="${colours[i % 3]}" opacity="0.5"/>`).join('')
+    : `<polyline fill="none" stroke="${s.dashed ? '#888' : colours[i % 3]}" ${s.dashed ? 'stroke-dasharray="4 3"' : ''} stroke-width="2" points="${s.points.map(p => `${sx(p[0])},${sy(p[1])}`).join(' ')}"/>`).join('');
+  const legend = series.map((s, i) => `<tspan fill="${s.dashed ? '#888' : colours[i % 3]}">${esc(s.name)}</tspan>`).join(' · ');
+  return `<svg class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
+    <line x1="${L}" y1="${H - B}" x2="${W - 10}" y2="${H - B}" stroke="#444"/><line x1="${L}" y1="10" x2="${L}" y2="${H - B}" stroke="#444"/>
+    <text x="${L}" y="${H - B + 14}" font-size="11">${fmt(x0, 2)}</text><text x="${W - 10}" y="${H - B + 14}" font-size="11" text-anchor="end">${fmt(x1, 2)}</text>
+    <text x="${L - 4}" y="${H - B}" font-size="11" text-anchor="end">${fmt(y0, 2)}</text><text x="${L - 4}" y="18" font-size="11" text-anchor="end">${fmt(y1, 2)}</text>
+    <text x="${(W + L) / 2}" y="${H - 4}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>
+    <text x="12" y="${(H - B) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 12 ${(H - B) / 2})">${esc(yLabel)}</text>
+    ${body}<text x="${L + 6}" y="24" font-size="11">${legend}</text></svg>`;
+}
+
+function liftRows(lift) {
+  return lift.map((b, i) => [i + 1, b.mean_predicted, b.mean_actual]);
+}
+
+// A regression's fits (predicted vs actual, lift) or a binary model's ROC, precision-recall and lift.
+function taskCharts(c) {
+  let html = '';
+  for (const f of c.regression || []) {
+    const lo = Math.min(...f.points.flat()), hi = Math.max(...f.points.flat());
+    html += `<h3>${esc(f.source)}</h3><p id="regression-summary">${f.n} rows, RMSE ${fmt(f.rmse, 4)}, MAE ${fmt(f.mae, 4)}, R² ${f.r2 == null ? '–' : fmt(f.r2, 4)}, mean residual ${fmt(f.mean_residual, 4)}</p>
+      <div class="charts">${chartSvg([{ name: 'rows', points: f.points.slice(0, 2000), dots: true }, { name: 'predicted = actual', points: [[lo, lo], [hi, hi]], dashed: true }], 'actual', 'predicted')}
+      ${chartSvg([{ name: 'predicted', points: liftRows(f.lift).map(r => [r[0], r[1]]) }, { name: 'actual', points: liftRows(f.lift).map(r => [r[0], r[2]]) }], 'bin by prediction (low → high)', 'mean value')}</div>`;
+  }
+  if (c.roc) {
+    const r = c.roc, t = r.threshold;
+    html += `<h3>ROC, precision-recall and lift</h3><p id="roc-summary">Positive class <b>${esc(r.positive)}</b>: AUC ${fmt(r.auc, 4)}${t ? `, decision threshold ${fmt(t.value, 3)} (F1 ${fmt(t.f1, 3)}; the matrix above is at this threshold)` : ''}</p>
+      <div class="charts">${chartSvg([{ name: `ROC, AUC ${fmt(r.auc, 3)}`, points: r.points }, { name: 'chance', points: [[0, 0], [1, 1]], dashed: true }], 'false positive rate', 'true positive rate')}
+      ${chartSvg([{ name: 'precision-recall', points: r.precision_recall }], 'recall', 'precision')}
+      ${chartSvg([{ name: 'mean p', points: liftRows(r.lift).map(x => [x[0], x[1]]) }, { name: 'positive rate', points: liftRows(r.lift).map(x => [x[0], x[2]]) }], 'bin by probability (low → high)', `share of ${r.positive}`)}</div>`;
+  }
+  return html;
+}
+
 async function confusionTab(el, id) {
   const c = await api(`/api/models/${encodeURIComponent(id)}/insights/confusion`);
-  if (!c.cv) { el.innerHTML = `<p class="muted">${esc(c.notes.join(' '))}</p>`; return; }
+  if (!c.cv) {
+    const charts = taskCharts(c);
+    el.innerHTML = charts || `<p class="muted">${esc(c.notes.join(' '))}</p>`;
+    return;
+  }
   const m = c.cv;
   const max = Math.max(1, ...m.counts.flat());
   el.innerHTML = `<p>${esc(m.source)}: ${m.n} rows, accuracy ${fmt(m.accuracy, 3)}, balanced accuracy ${fmt(m.balanced_accuracy, 3)}. Rows: actual class; columns: predicted. Click a cell to list its rows.</p>
@@ -208,6 +260,7 @@ async function confusionTab(el, id) {
     }).join('')}</tr>`).join('')}</tbody></table>
     ${c.holdout ? `<h3>Holdout</h3><p>${c.holdout.n} rows, balanced accuracy ${fmt(c.holdout.balanced_accuracy, 3)}</p>` : ''}
     <h3>Per-class precision and recall</h3>${perClassTable(m)}
+    ${taskCharts(c)}
     <h3 id="cell-title"></h3><div id="cell-rows" class="rows-list"></div>`;
   $$('#confusion td.cell').forEach(td => td.addEventListener('click', async () => {
     $$('#confusion td.cell').forEach(x => x.classList.remove('selected'));

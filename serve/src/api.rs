@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 use autopilot::leaderboard::LeaderboardRow;
 use autopilot::project::{LEADERBOARD_FILE, lock};
 use autopilot::store;
-use blueprints::metrics::Metric;
 
 use crate::error::{ApiError, ApiResult, blocking};
 use crate::state::AppState;
@@ -93,14 +92,15 @@ async fn leaderboard(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
     blocking(move || {
         let project = state.project()?;
         let lb = store::leaderboard(&project).map_err(|e| ApiError::engine(e.into()))?;
-        let best =
-            store::best_model(&project, &lb, Metric::BalancedAccuracy).map(|r| r.model_id.clone());
+        let task = store::task(&project).map_err(|e| ApiError::engine(e.into()))?;
+        let best = store::best_model(&project, &lb, task.metric()).map(|r| r.model_id.clone());
         let rows: Vec<Value> = lb
             .rows
             .iter()
             .map(|r| row_json(&project, r, lb.holdout_unlocked))
             .collect();
-        let metrics: Vec<Value> = Metric::ALL
+        let metrics: Vec<Value> = task
+            .metrics()
             .iter()
             .map(|m| json!({ "name": m.name(), "higher_is_better": m.higher_is_better() }))
             .collect();
@@ -108,6 +108,8 @@ async fn leaderboard(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
             "project": project.dir().display().to_string(),
             "target": project.settings.target,
             "holdout_unlocked": lb.holdout_unlocked,
+            "task": task.as_str(),
+            "metric": task.metric().name(),
             "best": best,
             "metrics": metrics,
             "rows": rows,

@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 
 use autopilot::insights::embeddings_2d::Embedding;
 use autopilot::insights::{InsightContext, InsightOutputs, InsightSettings, Selection};
+use autopilot::leaderboard::decide_class;
 use autopilot::project::Project;
 use autopilot::store;
-use blueprints::metrics::argmax;
 
 use crate::error::{ApiError, ApiResult, blocking};
 use crate::state::AppState;
@@ -137,7 +137,13 @@ fn compute(project_dir: &Path, id: &str, kind: Kind, dir: &Path) -> ApiResult<Va
         "notes": out.notes,
     });
     let body = match kind {
-        Kind::Confusion => json!({ "cv": out.confusion_cv, "holdout": out.confusion_holdout }),
+        // A binary model adds its ROC curve; a regression has fits to the actual values instead.
+        Kind::Confusion => json!({
+            "cv": out.confusion_cv,
+            "holdout": out.confusion_holdout,
+            "roc": out.roc,
+            "regression": out.regression,
+        }),
         Kind::FeatureImpact => json!({ "feature_impact": out.feature_impact }),
         Kind::WordClouds => json!({ "word_clouds": out.word_clouds }),
         Kind::Embeddings => json!({ "embeddings": embeddings(&ctx, id, &out)? }),
@@ -169,6 +175,12 @@ fn load<T: serde::de::DeserializeOwned>(p: &Path) -> ApiResult<T> {
 /// Each embedding's points with the model's out-of-fold prediction and its probability.
 fn embeddings(ctx: &InsightContext, id: &str, out: &InsightOutputs) -> ApiResult<Vec<Value>> {
     let oof = ctx.oof(id).map_err(|e| ApiError::engine(e.into()))?;
+    let positive = ctx.target.positive.map(|p| p as usize);
+    let threshold = ctx
+        .row(id)
+        .map_err(|e| ApiError::engine(e.into()))?
+        .threshold
+        .map(|t| t.value);
     let mut all = Vec::new();
     for p in json_files(out, "embeddings_") {
         let emb: Embedding = load(p)?;
@@ -177,7 +189,7 @@ fn embeddings(ctx: &InsightContext, id: &str, out: &InsightOutputs) -> ApiResult
             .iter()
             .map(|pt| {
                 let (pred, prob) = oof.as_ref().map_or((None, None), |o| {
-                    let k = argmax(o.row(pt.row));
+                    let k = decide_class(&o.row(pt.row).to_vec(), positive, threshold);
                     (Some(k), Some(o[[pt.row, k]]))
                 });
                 json!({
@@ -275,6 +287,15 @@ pub async fn rows(
                 ApiError::not_found(format!("model {id} has no out-of-fold predictions"))
             })?;
         let labels = &data.target.labels;
+        // A binary model's prediction is at its decision threshold, as in its confusion matrix.
+        let positive = data.target.positive.map(|p| p as usize);
+        let lb = store::leaderboard(&project).map_err(|e| ApiError::engine(e.into()))?;
+        let threshold = lb
+            .rows
+            .iter()
+            .find(|r| r.model_id == id)
+            .and_then(|r| r.threshold)
+            .map(|t| t.value);
         let image_col = data
             .dataset
             .columns
@@ -292,7 +313,7 @@ pub async fn rows(
         let mut out = Vec::new();
         let mut total = 0;
         for r in data.partition.cv_rows() {
-            let k = argmax(oof.row(r));
+            let k = decide_class(&oof.row(r).to_vec(), positive, threshold);
             if actual.is_some_and(|a| labels[r] as usize != a) || predicted.is_some_and(|p| k != p)
             {
                 continue;

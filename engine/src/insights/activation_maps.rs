@@ -211,7 +211,7 @@ pub fn occlusion_map(
                 d[[i, c]] = out.features[i * dim + k];
             }
         }
-        let p = model.estimator.predict_proba(&x)?;
+        let p = model.predict_features(&x)?;
         probs.extend(p.rows().into_iter().map(|r| r.to_vec()));
     }
     let predicted = argmax(ndarray::ArrayView1::from(&probs[0][..]));

@@ -5,13 +5,14 @@
 
 use std::fmt::Write as _;
 
-use blueprints::metrics::{argmax_rows, confusion_matrix};
+use blueprints::metrics::confusion_matrix;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::charts::{Figure, heat_map};
 use super::context::InsightContext;
+use crate::leaderboard::decide_class;
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,12 +51,16 @@ pub struct Confusion {
 }
 
 impl Confusion {
-    /// Builds the matrix from labels `y` and probabilities `proba` (arg-max = prediction).
+    /// Builds the matrix from labels `y` and probabilities `proba`; the prediction is the
+    /// most probable class, or for a binary target with a `positive` class and a `threshold`
+    /// the positive class when its probability reaches it (see [`decide_class`]).
     pub fn from_proba(
         source: &str,
         y: &[u32],
         proba: ArrayView2<f32>,
         classes: &[String],
+        positive: Option<usize>,
+        threshold: Option<f32>,
     ) -> Result<Self, InsightError> {
         if proba.ncols() != classes.len() {
             return Err(InsightError::invalid(format!(
@@ -64,7 +69,11 @@ impl Confusion {
                 classes.len()
             )));
         }
-        let pred = argmax_rows(proba);
+        let pred: Vec<u32> = proba
+            .rows()
+            .into_iter()
+            .map(|row| decide_class(&row.to_vec(), positive, threshold) as u32)
+            .collect();
         Self::from_labels(source, y, &pred, classes)
     }
 
@@ -241,9 +250,15 @@ pub fn confusion_for_model(
     let classes = &ctx.target.classes;
     let labels = &ctx.target.labels;
     let rows = ctx.partition.cv_rows();
+    // A binary model's matrix is at its decision threshold, as `predict` applies it.
+    let positive = ctx.target.positive.map(|p| p as usize);
+    let threshold = ctx.row(id)?.threshold.map(|t| t.value);
+    let decide = |y: Vec<u32>, p: ArrayView2<f32>, source: &str| {
+        Confusion::from_proba(source, &y, p, classes, positive, threshold)
+    };
     let y: Vec<u32> = rows.iter().map(|&r| labels[r]).collect();
     let p = oof.select(ndarray::Axis(0), &rows);
-    let cv = Confusion::from_proba("cross-validation (out-of-fold)", &y, p.view(), classes)?;
+    let cv = decide(y, p.view(), "cross-validation (out-of-fold)")?;
     let holdout = if ctx.leaderboard.holdout_unlocked {
         match ctx.holdout(id)? {
             Some(h) if !ctx.partition.holdout_rows().is_empty() => {
@@ -253,7 +268,7 @@ pub fn confusion_for_model(
                     .iter()
                     .map(|&r| labels[r])
                     .collect();
-                Some(Confusion::from_proba("holdout", &yh, h.view(), classes)?)
+                Some(decide(yh, h.view(), "holdout")?)
             }
             _ => None,
         }
@@ -282,7 +297,7 @@ mod tests {
             [0.1, 0.2, 0.7],
             [0.0, 0.1, 0.9]
         ];
-        let c = Confusion::from_proba("cv", &y, proba.view(), &classes).unwrap();
+        let c = Confusion::from_proba("cv", &y, proba.view(), &classes, None, None).unwrap();
         assert_eq!(c.counts, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
         assert_eq!(c.n, 6);
         // a: P 2/2, R 2/3; b: P 1/2, R 1/2; c: P 1/2, R 1.
@@ -302,7 +317,30 @@ mod tests {
         let fig = c.figure("Confusion").unwrap();
         assert!(fig.svg.unwrap().contains("predicted"));
         assert!(
-            Confusion::from_proba("cv", &y, proba.slice(ndarray::s![.., ..2]), &classes).is_err()
+            Confusion::from_proba(
+                "cv",
+                &y,
+                proba.slice(ndarray::s![.., ..2]),
+                &classes,
+                None,
+                None
+            )
+            .is_err()
         );
+    }
+
+    #[test]
+    fn binary_matrix_is_at_the_decision_threshold() {
+        let classes: Vec<String> = vec!["no".into(), "yes".into()];
+        let y = [0u32, 0, 1, 1];
+        let proba = array![[0.9f32, 0.1], [0.7, 0.3], [0.65, 0.35], [0.2, 0.8]];
+        // Arg-max: only the last row is predicted "yes".
+        let argmax =
+            Confusion::from_proba("cv", &y, proba.view(), &classes, Some(1), None).unwrap();
+        assert_eq!(argmax.counts, vec![vec![2, 0], vec![1, 1]]);
+        // At threshold 0.3 on "yes", rows 2–4 are.
+        let at =
+            Confusion::from_proba("cv", &y, proba.view(), &classes, Some(1), Some(0.3)).unwrap();
+        assert_eq!(at.counts, vec![vec![1, 1], vec![0, 2]]);
     }
 }

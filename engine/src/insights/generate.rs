@@ -23,7 +23,7 @@ use super::embeddings_2d::{EmbeddingOptions, image_embedding, thumbnails};
 use super::grad_cam::grad_cam_map;
 use super::regression::RegressionFit;
 use super::roc::Roc;
-use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud};
+use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud, word_cloud_regression};
 use crate::dataset::{ColumnType, Task};
 use crate::features::ImageKey;
 use crate::features::image::{ImageSettings, featurizer_for};
@@ -282,7 +282,7 @@ pub fn write_insights(
         out.explained_by = Some(eid.clone());
         ctx.load_images_for(&saved.folds)?;
     }
-    // A regression's embeddings and word clouds group rows by quantile of the target.
+    // A regression's embeddings group rows by quantile of the target.
     let classes = ctx.target.strata_names();
     let labels = ctx.target.labels.clone();
     let regression = ctx.target.task.is_regression();
@@ -575,16 +575,39 @@ pub fn write_insights(
                 .ok_or_else(|| InsightError::invalid(format!("no column '{column}'")))?;
             let docs: Vec<Option<&str>> =
                 cv_rows.iter().map(|&r| col.values[r].as_deref()).collect();
-            let y: Vec<u32> = cv_rows.iter().map(|&r| labels[r]).collect();
             let mut o = settings.word_cloud.clone();
             o.seed = settings.seed;
-            let wc = word_cloud(column, &docs, &y, &classes, &o)?;
+            // A regression has one cloud: n-grams toward a higher prediction in red.
+            let wc = if regression {
+                let values: Vec<f32> = cv_rows.iter().map(|&r| ctx.target.values[r]).collect();
+                let label = format!("higher {}", ctx.target.column);
+                word_cloud_regression(column, &docs, &values, &label, &o)?
+            } else {
+                let y: Vec<u32> = cv_rows.iter().map(|&r| labels[r]).collect();
+                word_cloud(column, &docs, &y, &classes, &o)?
+            };
             let stem = format!("word_cloud_{}", safe_name(column));
             w.json(&format!("{stem}.json"), &wc)?;
             w.text(&format!("{stem}.txt"), &wc.render_text())?;
-            for (k, class) in classes.iter().enumerate() {
+            for (k, cloud) in wc.classes.iter().enumerate() {
                 let fig = wc.figure(k)?;
-                w.figure(&fig, &format!("{stem}_{}", safe_name(class)), "Word clouds", &format!("'{column}', class {class}: size = document frequency, colour = coefficient (blue −1 … red +1)"))?;
+                let what = if regression {
+                    format!(
+                        "'{column}', toward a higher {}: size = document frequency, colour = ridge coefficient (blue: lower … red: higher)",
+                        ctx.target.column
+                    )
+                } else {
+                    format!(
+                        "'{column}', class {}: size = document frequency, colour = coefficient (blue −1 … red +1)",
+                        cloud.class
+                    )
+                };
+                w.figure(
+                    &fig,
+                    &format!("{stem}_{}", safe_name(&cloud.class)),
+                    "Word clouds",
+                    &what,
+                )?;
             }
             w.out.word_clouds.push(wc);
         }
@@ -660,7 +683,8 @@ fn regression_fit(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), 
     Ok(())
 }
 
-/// The out-of-fold ROC curve of a binary model `id`, with its decision threshold.
+/// The out-of-fold ROC curve, precision–recall curve and lift chart of a binary model `id`, with
+/// its decision threshold.
 fn roc_curve_of(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), InsightError> {
     let (Some(oof), Some(pos)) = (ctx.oof(id)?, ctx.target.positive) else {
         return Ok(());
@@ -685,6 +709,20 @@ fn roc_curve_of(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), In
         "roc_cv",
         "ROC curve",
         "Cross-validation (out-of-fold) positive-class probabilities",
+    )?;
+    let fig = roc.precision_recall_figure(&format!("{id}: precision-recall, '{name}'"))?;
+    w.figure(
+        &fig,
+        "precision_recall_cv",
+        "ROC curve",
+        "Precision against recall as the threshold falls, out of fold",
+    )?;
+    let fig = roc.lift_figure(&format!("{id}: lift, '{name}'"))?;
+    w.figure(
+        &fig,
+        "lift_cv",
+        "ROC curve",
+        "Rows in ten bins by positive-class probability: mean probability and share of positives, out of fold",
     )?;
     w.out.roc = Some(roc);
     Ok(())

@@ -85,7 +85,7 @@ pub fn grad_cam_map(
     actual: u32,
 ) -> Result<Option<ActivationMap>, InsightError> {
     let x = model.pipeline.transform(inputs, &[row])?;
-    let probs = model.estimator.predict_proba(&x)?;
+    let probs = model.predict_features(&x)?;
     let predicted = argmax(probs.row(0));
     let Some(grad) = model.estimator.dense_logit_gradient(&x, predicted)? else {
         return Ok(None);

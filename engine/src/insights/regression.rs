@@ -1,5 +1,6 @@
 //! Regression insights on out-of-fold (or holdout) predictions: predicted against actual, the
-//! residuals, and a lift chart (rows in ten bins by prediction: mean predicted vs mean actual).
+//! residuals, and a lift chart (rows in ten bins by prediction: mean predicted vs mean actual;
+//! binary models draw one too, see [`lift_bins`]).
 
 use blueprints::metrics::{mae, r2, rmse};
 use serde::{Deserialize, Serialize};
@@ -57,22 +58,7 @@ impl RegressionFit {
             .map(|(&a, &p)| f64::from(a) - f64::from(p))
             .sum::<f64>()
             / n as f64;
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]).then(a.cmp(&b)));
-        let bins = LIFT_BINS.min(n);
-        let lift = (0..bins)
-            .map(|b| {
-                let rows = &order[b * n / bins..(b + 1) * n / bins];
-                let mean = |v: &[f32]| {
-                    rows.iter().map(|&r| f64::from(v[r])).sum::<f64>() / rows.len() as f64
-                };
-                LiftBin {
-                    rows: rows.len(),
-                    mean_predicted: mean(predicted),
-                    mean_actual: mean(actual),
-                }
-            })
-            .collect();
+        let lift = lift_bins(actual, predicted);
         Ok(Self {
             source: source.to_string(),
             n,
@@ -150,26 +136,52 @@ impl RegressionFit {
 
     /// The lift chart: mean predicted and mean actual per bin.
     pub fn lift_figure(&self, title: &str) -> Result<Figure, InsightError> {
-        let line = |name: &str, f: fn(&LiftBin) -> f64| XySeries {
-            name: name.into(),
-            points: self
-                .lift
-                .iter()
-                .enumerate()
-                .map(|(i, b)| ((i + 1) as f64, f(b)))
-                .collect(),
-            style: XyStyle::Line,
-        };
-        xy_chart(
-            title,
-            "bin of rows by prediction (low → high)",
-            "mean value",
-            &[
-                line("predicted", |b| b.mean_predicted),
-                line("actual", |b| b.mean_actual),
-            ],
-        )
+        lift_figure(&self.lift, title, "mean value")
     }
+}
+
+/// The rows in [`LIFT_BINS`] equal bins by `predicted` (lowest first), each with its mean
+/// prediction and mean `actual` value (for a binary target: the positive class's probability
+/// and 1 for a positive row, 0 otherwise).
+pub fn lift_bins(actual: &[f32], predicted: &[f32]) -> Vec<LiftBin> {
+    let n = actual.len().min(predicted.len());
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]).then(a.cmp(&b)));
+    let bins = LIFT_BINS.min(n);
+    (0..bins)
+        .map(|b| {
+            let rows = &order[b * n / bins..(b + 1) * n / bins];
+            let mean =
+                |v: &[f32]| rows.iter().map(|&r| f64::from(v[r])).sum::<f64>() / rows.len() as f64;
+            LiftBin {
+                rows: rows.len(),
+                mean_predicted: mean(predicted),
+                mean_actual: mean(actual),
+            }
+        })
+        .collect()
+}
+
+/// The lift chart of `lift`: mean predicted and mean actual per bin, `y_label` on the y axis.
+pub fn lift_figure(lift: &[LiftBin], title: &str, y_label: &str) -> Result<Figure, InsightError> {
+    let line = |name: &str, f: fn(&LiftBin) -> f64| XySeries {
+        name: name.into(),
+        points: lift
+            .iter()
+            .enumerate()
+            .map(|(i, b)| ((i + 1) as f64, f(b)))
+            .collect(),
+        style: XyStyle::Line,
+    };
+    xy_chart(
+        title,
+        "bin of rows by prediction (low → high)",
+        y_label,
+        &[
+            line("predicted", |b| b.mean_predicted),
+            line("actual", |b| b.mean_actual),
+        ],
+    )
 }
 
 #[cfg(test)]

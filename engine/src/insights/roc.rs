@@ -1,11 +1,12 @@
 //! The ROC curve of a binary model's out-of-fold positive-class probabilities, with its AUC and
 //! the decision threshold `predict` applies.
 
-use blueprints::metrics::{binary_auc, roc_curve};
+use blueprints::metrics::{binary_auc, precision_recall_curve, roc_curve};
 use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::charts::{Figure, XySeries, XyStyle, xy_chart};
+use super::regression::{LiftBin, lift_bins, lift_figure};
 use crate::leaderboard::Threshold;
 
 /// A binary model's ROC curve.
@@ -21,6 +22,12 @@ pub struct Roc {
     pub auc: f64,
     /// The model's decision threshold (max F1 out of fold), if it has one.
     pub threshold: Option<Threshold>,
+    /// `(recall, precision)` from the highest score down.
+    #[serde(default)]
+    pub precision_recall: Vec<(f64, f64)>,
+    /// The rows in ten bins by positive-class probability: mean probability vs positive rate.
+    #[serde(default)]
+    pub lift: Vec<LiftBin>,
 }
 
 impl Roc {
@@ -36,12 +43,16 @@ impl Roc {
         let points = roc_curve(positive, scores).ok_or_else(none)?;
         let wide: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
         let auc = binary_auc(positive, &wide).ok_or_else(none)?;
+        let precision_recall = precision_recall_curve(positive, scores).ok_or_else(none)?;
+        let actual: Vec<f32> = positive.iter().map(|&p| f32::from(u8::from(p))).collect();
         Ok(Self {
             source: source.to_string(),
             positive: positive_class.to_string(),
             points,
             auc,
             threshold,
+            precision_recall,
+            lift: lift_bins(&actual, scores),
         })
     }
 
@@ -54,6 +65,33 @@ impl Roc {
             "{}: positive class '{}', AUC {:.4}, decision threshold {t}\n",
             self.source, self.positive, self.auc
         )
+    }
+
+    /// The precision–recall curve, with the positive rate as the chance level.
+    pub fn precision_recall_figure(&self, title: &str) -> Result<Figure, InsightError> {
+        let base = self.precision_recall.last().map_or(0.0, |p| p.1);
+        xy_chart(
+            title,
+            "recall",
+            "precision",
+            &[
+                XySeries {
+                    name: "precision-recall".into(),
+                    points: self.precision_recall.clone(),
+                    style: XyStyle::Line,
+                },
+                XySeries {
+                    name: "positive rate".into(),
+                    points: vec![(0.0, base), (1.0, base)],
+                    style: XyStyle::Reference,
+                },
+            ],
+        )
+    }
+
+    /// The lift chart: mean positive-class probability and positive rate per bin.
+    pub fn lift_figure(&self, title: &str) -> Result<Figure, InsightError> {
+        lift_figure(&self.lift, title, &format!("share of '{}'", self.positive))
     }
 
     /// The curve with the chance diagonal.
@@ -97,5 +135,11 @@ mod tests {
                 .contains("false positive rate")
         );
         assert!(Roc::new("cv", "yes", &[true, true], &[0.1, 0.2], None).is_err());
+        // Perfect ranking: precision 1 until every positive is found; the top bin is all positive.
+        assert_eq!(r.precision_recall[..2], [(0.5, 1.0), (1.0, 1.0)]);
+        assert_eq!(r.lift.len(), 4);
+        assert!((r.lift[3].mean_actual - 1.0).abs() < 1e-12 && r.lift[0].mean_actual == 0.0);
+        assert!(r.precision_recall_figure("pr").unwrap().png.len() > 1000);
+        assert!(r.lift_figure("lift").unwrap().png.len() > 1000);
     }
 }

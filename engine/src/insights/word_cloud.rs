@@ -4,13 +4,17 @@
 //! to [−1, 1] by the class's largest absolute coefficient; the word's size is its document
 //! frequency, its colour runs from blue (−1, marks *other* classes) to red (+1, marks this class).
 //!
+//! For a regression target the model is a ridge regression and there is one cloud: red n-grams
+//! push the prediction higher, blue ones lower.
+//!
 //! The dedicated model makes the cloud available for any blueprint (a tree or a blend has no
 //! coefficients to read): it explains what the text says about the classes, the way DataRobot's
 //! word cloud explains its text model.
 
 use std::fmt::Write as _;
 
-use blueprints::linear::LogisticRegression;
+use blueprints::linear::{LogisticRegression, Ridge};
+use blueprints::search::Searched;
 use blueprints::text::{DocFreq, TfidfConfig, TfidfVectorizer};
 use blueprints::{Estimator, Features, FitContext};
 use plotters::coord::Shift;
@@ -43,7 +47,8 @@ impl Default for WordCloudOptions {
 pub struct WordStat {
     /// The n-gram.
     pub ngram: String,
-    /// Its logistic-regression coefficient for the class.
+    /// Its coefficient for the class (logistic regression), or toward a higher prediction
+    /// (ridge regression).
     pub coefficient: f64,
     /// The coefficient divided by the class's largest absolute coefficient, in [−1, 1].
     pub scaled: f64,
@@ -69,8 +74,108 @@ pub struct WordCloud {
     pub n_docs: usize,
     /// Vocabulary size.
     pub n_terms: usize,
-    /// One cloud per class, in class order.
+    /// One cloud per class, in class order (one cloud for a regression target).
     pub classes: Vec<ClassWords>,
+    /// The model whose coefficients are shown: `logistic regression` or `ridge regression`.
+    #[serde(default)]
+    pub model: String,
+}
+
+/// TF-IDF word 1–2 grams of `docs`: the matrix, the n-grams and their document frequencies.
+struct Terms {
+    x: sprs::CsMat<f32>,
+    names: Vec<String>,
+    doc_freq: Vec<usize>,
+}
+
+impl Terms {
+    fn of(column: &str, docs: &[Option<&str>], n_targets: usize) -> Result<Self, InsightError> {
+        if docs.len() != n_targets {
+            return Err(InsightError::invalid(format!(
+                "{} documents for {} labels",
+                docs.len(),
+                n_targets
+            )));
+        }
+        let mut cfg = TfidfConfig::word(1, 2);
+        if docs.len() >= 50 {
+            cfg.min_df = DocFreq::Count(2);
+        }
+        let mut vectorizer = TfidfVectorizer::new(cfg)?;
+        let x = vectorizer.fit_transform(docs)?;
+        let names: Vec<String> = vectorizer
+            .feature_names()
+            .into_iter()
+            .map(|n| n.split_once(':').map_or(n.clone(), |(_, t)| t.to_string()))
+            .collect();
+        if names.is_empty() {
+            return Err(InsightError::invalid(format!(
+                "column '{column}' has no words to learn from"
+            )));
+        }
+        let mut doc_freq = vec![0usize; names.len()];
+        for row in x.outer_iterator() {
+            for (c, _) in row.iter() {
+                doc_freq[c] += 1;
+            }
+        }
+        Ok(Self { x, names, doc_freq })
+    }
+
+    /// The cloud `label` of coefficients `c` (one per term; `None`: no words): the
+    /// `per_sign` largest positive ones, then the most negative ones.
+    fn words(&self, label: &str, c: Option<&[f64]>, per_sign: usize) -> ClassWords {
+        let mut words = Vec::new();
+        if let Some(c) = c {
+            let max_abs = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let mut order: Vec<usize> = (0..c.len()).collect();
+            order.sort_by(|&a, &b| {
+                c[b].total_cmp(&c[a])
+                    .then(self.names[a].cmp(&self.names[b]))
+            });
+            let stat = |i: usize| WordStat {
+                ngram: self.names[i].clone(),
+                coefficient: c[i],
+                scaled: if max_abs > 0.0 { c[i] / max_abs } else { 0.0 },
+                frequency: self.doc_freq[i],
+            };
+            words.extend(
+                order
+                    .iter()
+                    .take(per_sign)
+                    .filter(|&&i| c[i] > 0.0)
+                    .map(|&i| stat(i)),
+            );
+            words.extend(
+                order
+                    .iter()
+                    .rev()
+                    .take(per_sign)
+                    .filter(|&&i| c[i] < 0.0)
+                    .map(|&i| stat(i)),
+            );
+        }
+        ClassWords {
+            class: label.to_string(),
+            words,
+        }
+    }
+
+    fn cloud(
+        self,
+        column: &str,
+        model: &str,
+        n_docs: usize,
+        classes: Vec<ClassWords>,
+    ) -> WordCloud {
+        WordCloud {
+            column: column.to_string(),
+            n_docs,
+            n_terms: self.names.len(),
+            classes,
+            model: model.to_string(),
+        }
+    }
 }
 
 /// Fits the TF-IDF + logistic regression model on `docs` (one per row) with labels `y` and
@@ -82,38 +187,10 @@ pub fn word_cloud(
     classes: &[String],
     options: &WordCloudOptions,
 ) -> Result<WordCloud, InsightError> {
-    if docs.len() != y.len() {
-        return Err(InsightError::invalid(format!(
-            "{} documents for {} labels",
-            docs.len(),
-            y.len()
-        )));
-    }
-    let mut cfg = TfidfConfig::word(1, 2);
-    if docs.len() >= 50 {
-        cfg.min_df = DocFreq::Count(2);
-    }
-    let mut vectorizer = TfidfVectorizer::new(cfg)?;
-    let x = vectorizer.fit_transform(docs)?;
-    let names: Vec<String> = vectorizer
-        .feature_names()
-        .into_iter()
-        .map(|n| n.split_once(':').map_or(n.clone(), |(_, t)| t.to_string()))
-        .collect();
-    if names.is_empty() {
-        return Err(InsightError::invalid(format!(
-            "column '{column}' has no words to learn from"
-        )));
-    }
-    let mut doc_freq = vec![0usize; names.len()];
-    for row in x.outer_iterator() {
-        for (c, _) in row.iter() {
-            doc_freq[c] += 1;
-        }
-    }
+    let terms = Terms::of(column, docs, y.len())?;
     let mut lr = LogisticRegression::default();
     lr.fit(
-        &Features::sparse(x),
+        &Features::sparse(terms.x.clone()),
         y,
         &FitContext::new(classes.len(), options.seed),
     )?;
@@ -132,46 +209,42 @@ pub fn word_cloud(
             _ => Some(coef.column(pos).to_vec()),
         }
     };
-    let mut out = Vec::with_capacity(classes.len());
-    for (k, class) in classes.iter().enumerate() {
-        let mut words = Vec::new();
-        if let Some(c) = class_coef(k) {
-            let max_abs = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let mut order: Vec<usize> = (0..c.len()).collect();
-            order.sort_by(|&a, &b| c[b].total_cmp(&c[a]).then(names[a].cmp(&names[b])));
-            let stat = |i: usize| WordStat {
-                ngram: names[i].clone(),
-                coefficient: c[i],
-                scaled: if max_abs > 0.0 { c[i] / max_abs } else { 0.0 },
-                frequency: doc_freq[i],
-            };
-            words.extend(
-                order
-                    .iter()
-                    .take(options.per_sign)
-                    .filter(|&&i| c[i] > 0.0)
-                    .map(|&i| stat(i)),
-            );
-            words.extend(
-                order
-                    .iter()
-                    .rev()
-                    .take(options.per_sign)
-                    .filter(|&&i| c[i] < 0.0)
-                    .map(|&i| stat(i)),
-            );
-        }
-        out.push(ClassWords {
-            class: class.clone(),
-            words,
-        });
-    }
-    Ok(WordCloud {
-        column: column.to_string(),
-        n_docs: docs.len(),
-        n_terms: names.len(),
-        classes: out,
-    })
+    let out = classes
+        .iter()
+        .enumerate()
+        .map(|(k, class)| terms.words(class, class_coef(k).as_deref(), options.per_sign))
+        .collect();
+    Ok(terms.cloud(column, "logistic regression", docs.len(), out))
+}
+
+/// For a regression target: fits TF-IDF + ridge regression (penalty by inner CV) on `docs` with
+/// the target `values` and returns one cloud, labelled `label`, whose red n-grams push the prediction higher and
+/// blue ones lower.
+pub fn word_cloud_regression(
+    column: &str,
+    docs: &[Option<&str>],
+    values: &[f32],
+    label: &str,
+    options: &WordCloudOptions,
+) -> Result<WordCloud, InsightError> {
+    let terms = Terms::of(column, docs, values.len())?;
+    let x = Features::sparse(terms.x.clone());
+    let ctx = FitContext::new(1, options.seed);
+    // The penalty is chosen on an inner 3-fold CV: with a fixed one, rare n-grams fit the
+    // part of the target the text does not explain.
+    let mut search = Searched::new(Box::new(Ridge::default()), 1, 3);
+    search.fit_regression(&x, values, &ctx)?;
+    let alpha = search
+        .searched_params()
+        .into_iter()
+        .find(|(name, _)| name == "alpha")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1.0);
+    let mut ridge = Ridge::with_alpha(alpha);
+    ridge.fit_regression(&x, values, &ctx)?;
+    let coef = &ridge.fitted()?.coef;
+    let words = terms.words(label, Some(coef), options.per_sign);
+    Ok(terms.cloud(column, "ridge regression", docs.len(), vec![words]))
 }
 
 impl WordCloud {
@@ -180,8 +253,8 @@ impl WordCloud {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "Word cloud of '{}' (TF-IDF word 1-2 grams + logistic regression on {} CV rows, {} terms)",
-            self.column, self.n_docs, self.n_terms
+            "Word cloud of '{}' (TF-IDF word 1-2 grams + {} on {} CV rows, {} terms)",
+            self.column, self.model, self.n_docs, self.n_terms
         );
         for c in &self.classes {
             let _ = writeln!(s, "  class {}:", c.class);
@@ -340,6 +413,41 @@ mod tests {
         let fig = wc.figure(1).unwrap();
         assert!(fig.svg.unwrap().contains("rain"));
         assert!(wc.render_text().contains("class wet"));
+    }
+
+    #[test]
+    fn regression_cloud_is_red_toward_higher_values() {
+        // "gold" documents score high, "lead" ones low; "the day" is everywhere.
+        let mut docs = Vec::new();
+        let mut v = Vec::new();
+        for i in 0..60 {
+            let (word, value) = if i % 2 == 0 {
+                ("gold", 90.0)
+            } else {
+                ("lead", 10.0)
+            };
+            docs.push(format!("the day {word} {}", ["a", "b", "c"][i % 3]));
+            v.push(value + (i % 5) as f32);
+        }
+        let refs: Vec<Option<&str>> = docs.iter().map(|d| Some(d.as_str())).collect();
+        let wc = word_cloud_regression(
+            "text",
+            &refs,
+            &v,
+            "higher price",
+            &WordCloudOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(wc.classes.len(), 1);
+        let words = &wc.classes[0].words;
+        assert!(
+            words[0].ngram.contains("gold") && words[0].scaled > 0.99,
+            "{words:?}"
+        );
+        let lowest = words.iter().find(|w| w.scaled < 0.0).unwrap();
+        assert!(lowest.ngram.contains("lead"), "{lowest:?}");
+        assert!(wc.render_text().contains("ridge regression"));
+        assert!(wc.figure(0).unwrap().svg.unwrap().contains("gold"));
     }
 
     #[test]

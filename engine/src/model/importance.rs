@@ -397,7 +397,7 @@ pub fn permutation_impact(
     }
     let base_pred = prepared
         .iter()
-        .map(|p| Ok(p.model.estimator.predict_proba(&p.x)?))
+        .map(|p| Ok(p.model.predict_features(&p.x)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let baseline = pooled_score(metric, &y, &base_pred)?;
 
@@ -418,7 +418,7 @@ pub fn permutation_impact(
                 ));
                 perm.shuffle(&mut rng);
                 let xp = permute_slices(&p.x, &p.slices[c].1, &perm)?;
-                pred.push(p.model.estimator.predict_proba(&xp)?);
+                pred.push(p.model.predict_features(&xp)?);
             }
             pooled_score(metric, &y, &pred)
         })

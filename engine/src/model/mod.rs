@@ -6,16 +6,18 @@ mod blueprint;
 pub mod importance;
 mod pipeline;
 mod predictor;
+mod target_transform;
 
 pub use blocks::{BlockSpec, FittedBlock, backbone_label, describe_text_settings};
 pub use blueprint::{Candidate, FeatureList};
 pub use pipeline::Pipeline;
 pub use predictor::{FeatureSource, MemberModel, PredictionReport, Predictor, RowProblem};
+pub use target_transform::TargetTransform;
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use blueprints::{Estimator, FitContext};
+use blueprints::{Estimator, Features, FitContext};
 
 use crate::dataset::{TargetRows, Task};
 use crate::features::FeatureInputs;
@@ -32,6 +34,9 @@ pub struct Model {
     /// The task it was fitted for (a regressor predicts one value per row).
     #[serde(default)]
     pub task: Task,
+    /// What a regressor's target went through before fitting (chosen on the training rows).
+    #[serde(default)]
+    pub target_transform: TargetTransform,
 }
 
 impl Model {
@@ -47,13 +52,16 @@ impl Model {
         seed: u64,
     ) -> anyhow::Result<Model> {
         let (pipeline, x) = Pipeline::fit(blocks, inputs, rows)?;
+        let mut target_transform = TargetTransform::Identity;
         let task = match y {
             TargetRows::Classes(y) => {
                 estimator.fit(&x, y, &FitContext::new(classes.len(), seed))?;
                 Task::of_classes(classes.len())
             }
             TargetRows::Values(y) => {
-                estimator.fit_regression(&x, y, &FitContext::new(1, seed))?;
+                target_transform = TargetTransform::choose(y);
+                let fitted_to = target_transform.forward(y);
+                estimator.fit_regression(&x, &fitted_to, &FitContext::new(1, seed))?;
                 Task::Regression
             }
         };
@@ -62,6 +70,7 @@ impl Model {
             estimator,
             classes: classes.to_vec(),
             task,
+            target_transform,
         })
     }
 
@@ -93,6 +102,13 @@ impl Model {
         rows: &[usize],
     ) -> anyhow::Result<Array2<f32>> {
         let x = self.pipeline.transform(inputs, rows)?;
-        Ok(self.estimator.predict_proba(&x)?)
+        self.predict_features(&x)
+    }
+
+    /// Predictions for features `x` built by this model's pipeline: class probabilities, or a
+    /// regressor's values on the target's scale.
+    pub fn predict_features(&self, x: &Features) -> anyhow::Result<Array2<f32>> {
+        let p = self.estimator.predict_proba(x)?;
+        Ok(self.target_transform.inverse(p))
     }
 }

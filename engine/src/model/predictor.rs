@@ -208,20 +208,7 @@ impl Predictor {
             return vec![p.first().map_or_else(String::new, |v| format!("{v}"))];
         }
         let mut cells: Vec<String> = p.iter().map(|v| format!("{v}")).collect();
-        let best = match (self.positive, self.threshold) {
-            (Some(pos), Some(t)) if self.classes.len() == 2 && pos < 2 => {
-                if p[pos] >= t {
-                    pos
-                } else {
-                    1 - pos
-                }
-            }
-            _ => p
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-                .map_or(0, |(k, _)| k),
-        };
+        let best = crate::leaderboard::decide_class(p, self.positive, self.threshold);
         cells.push(self.classes[best].clone());
         cells
     }

@@ -9,7 +9,7 @@
 //! sparse-input weights, selected on the device; Adam updates only those rows (lazy Adam, as
 //! the native engine).
 
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use ndarray::{Array1, Array2};
 use rand_chacha::ChaCha8Rng;
@@ -18,7 +18,7 @@ use blueprints::error::{BlueprintError, Result};
 
 use super::forward::sparse_columns_of;
 use super::layers::{AlphaDropout, Dense, NetWeights, SELU_ALPHA, SELU_LAMBDA};
-use super::train::{TrainSet, Trainer, accumulate_cross_entropy};
+use super::train::{Target, TrainSet, Trainer};
 use super::{PREDICT_CHUNK, TASK};
 
 /// Residual scaling `1/√2` (as in the native forward pass).
@@ -335,15 +335,35 @@ impl<'a> BurnTrainer<'a> {
             .collect()
     }
 
-    /// `w_i / B` at each row's class, 0 elsewhere: `−Σ target ⊙ log_softmax` is the loss.
-    fn targets(&self, rows: &[usize]) -> Tensor<2> {
-        let k = self.set.n_classes;
+    /// The batch loss `Σ_i w_i·loss_i / B` from the head outputs (cross-entropy through
+    /// `log_softmax` for classes, squared error for values), as [`TrainSet::output_gradient`]
+    /// differentiates it.
+    fn batch_loss(&self, outputs: Tensor<2>, rows: &[usize]) -> Tensor<1> {
+        let set = self.set;
         let inv_b = 1.0 / rows.len() as f32;
-        let mut t = vec![0f32; rows.len() * k];
-        for (i, &r) in rows.iter().enumerate() {
-            t[i * k + self.set.y[r] as usize] = self.set.weights[r] as f32 * inv_b;
+        let k = set.target.n_outputs();
+        let tensor = |t: Vec<f32>, cols: usize| {
+            Tensor::<2>::from_data(TensorData::new(t, [rows.len(), cols]), &self.device)
+        };
+        match set.target {
+            Target::Classes { y, .. } => {
+                // `w_i / B` at each row's class, 0 elsewhere.
+                let mut t = vec![0f32; rows.len() * k];
+                for (i, &r) in rows.iter().enumerate() {
+                    t[i * k + y[r] as usize] = set.weights[r] as f32 * inv_b;
+                }
+                (log_softmax(outputs, 1) * tensor(t, k)).sum().neg()
+            }
+            Target::Values(y) => {
+                let values = rows.iter().map(|&r| y[r]).collect();
+                let w = rows
+                    .iter()
+                    .map(|&r| set.weights[r] as f32 * inv_b)
+                    .collect();
+                let err = outputs - tensor(values, 1);
+                (err.clone() * err * tensor(w, 1)).sum()
+            }
         }
-        Tensor::from_data(TensorData::new(t, [rows.len(), k]), &self.device)
     }
 }
 
@@ -357,7 +377,6 @@ impl BurnTrainer<'_> {
         batch: &DeviceBatch,
         drops: &[DropoutDraw],
     ) -> Result<DeviceWeights> {
-        let targets = self.targets(rows);
         let leaves = self.weights.leaves();
         let sparse_leaf = match (&batch.sparse, &self.weights.input_sparse) {
             (Some((_, idx)), Some(ws)) => {
@@ -365,8 +384,8 @@ impl BurnTrainer<'_> {
             }
             _ => None,
         };
-        let logits = forward(&leaves, sparse_leaf.as_ref(), batch, drops);
-        let loss = (log_softmax(logits, 1) * targets).sum().neg();
+        let outputs = forward(&leaves, sparse_leaf.as_ref(), batch, drops);
+        let loss = self.batch_loss(outputs, rows);
         let grads = loss.backward();
         let g2 = |t: &Tensor<2>, what: &str| t.grad(&grads).ok_or_else(|| missing_gradient(what));
         let g1 = |t: &Tensor<1>, what: &str| t.grad(&grads).ok_or_else(|| missing_gradient(what));
@@ -481,9 +500,9 @@ impl Trainer for BurnTrainer<'_> {
                 (Some((_, idx)), Some(ws)) => Some(ws.clone().select(0, idx.clone())),
                 _ => None,
             };
-            let logits = forward(&self.weights, sparse_rows.as_ref(), &batch, &[]);
-            let probs = download2(softmax(logits, 1))?;
-            accumulate_cross_entropy(&probs, chunk, self.set, &mut acc);
+            let outputs = forward(&self.weights, sparse_rows.as_ref(), &batch, &[]);
+            self.set
+                .accumulate_loss(download2(outputs)?, chunk, &mut acc);
         }
         Ok(acc.0 / acc.1.max(1e-300))
     }
@@ -544,9 +563,11 @@ mod tests {
         let set = TrainSet {
             dense: &dense,
             sparse: Some(&csr),
-            y: &y,
+            target: Target::Classes {
+                y: &y,
+                n_classes: k,
+            },
             weights: &weights,
-            n_classes: k,
         };
         let rows = [4usize, 0, 2, 5, 3];
         let drop_rate = 0.2;

@@ -169,7 +169,9 @@ pub fn backward(
         1.0
     };
     let h_last = &cache.h[n_blocks];
-    grads.head.w = h_last.t().dot(dlogits);
+    // `assign` keeps the gradients in standard layout (a one-output head makes `dot` return
+    // column-major products, which the optimizer cannot read as flat slices).
+    grads.head.w.assign(&h_last.t().dot(dlogits));
     grads.head.b = dlogits.sum_axis(Axis(0));
     let mut dh = dlogits.dot(&w.head.w.t());
     for i in (0..n_blocks).rev() {
@@ -181,13 +183,13 @@ pub fn backward(
             &cache.mask[i + 1],
             scale,
         );
-        grads.blocks[i].w = cache.h[i].t().dot(&dz);
+        grads.blocks[i].w.assign(&cache.h[i].t().dot(&dz));
         grads.blocks[i].b = dz.sum_axis(Axis(0));
         dh += &dz.dot(&w.blocks[i].w.t());
     }
     let dz0 = through_activation(&dh, &cache.z[0], &cache.a[0], &cache.mask[0], scale);
     if w.input_dense.nrows() > 0 {
-        grads.input_dense = x.dense.t().dot(&dz0);
+        grads.input_dense.assign(&x.dense.t().dot(&dz0));
     }
     grads.input_bias = dz0.sum_axis(Axis(0));
     if let Some((csr, rows)) = x.sparse {

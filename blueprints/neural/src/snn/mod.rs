@@ -5,6 +5,11 @@
 //! class weights, and early stopping on a seeded stratified validation split of the training rows
 //! (the weights of the best validation epoch are kept).
 //!
+//! Regression ([`Estimator::fit_regression`]) trains the same net and loop with a linear
+//! one-output head and weighted squared error on the target standardized over the training rows
+//! (its mean and standard deviation are kept, predictions are mapped back); the validation split
+//! is then random and early stopping watches the validation squared error. Both engines do it.
+//!
 //! Two engines train it (hyperparameter `backend`), sharing one optimisation loop
 //! (`train::run_epochs`) and one random stream, so that from a seed they start from the same
 //! weights and see the same batches and dropout draws:
@@ -42,7 +47,9 @@ use sprs::CsMat;
 
 use blueprints::error::{BlueprintError, Result};
 use blueprints::estimator::Fitted;
-use blueprints::fit_input::{ClassMap, ClassWeight, FitLabels, stratified_split};
+use blueprints::fit_input::{
+    ClassMap, ClassWeight, FitLabels, FitTargets, random_split, stratified_split,
+};
 use blueprints::params::{Param, ParamSpec, SearchDim, Tunable};
 use blueprints::{Estimator, Features, FitContext, choice_enum, field};
 
@@ -51,7 +58,7 @@ use burn_engine::BurnTrainer;
 use forward::{BatchInput, dense_input_gradient, predict_logits, softmax_rows_inplace};
 use layers::NetWeights;
 use native::NativeTrainer;
-use train::{TrainLog, TrainSet, run_epochs};
+use train::{Target, TrainLog, TrainSet, run_epochs};
 
 const TASK: &str = "Self-Normalizing Residual Net";
 
@@ -100,7 +107,8 @@ pub struct SnnParams {
     pub validation_fraction: f64,
     /// L2 penalty on weight matrices (added to the gradient).
     pub l2: f64,
-    /// `balanced` weighs classes inversely to their frequency; `none` keeps row weights.
+    /// `balanced` weighs classes inversely to their frequency; `none` keeps row weights
+    /// (classification only).
     pub class_weight: ClassWeight,
     /// Training engine: `auto`, `native`, `burn-cpu` or `burn-wgpu` (see the module docs).
     #[serde(default)]
@@ -139,14 +147,56 @@ struct FittedSnn {
     weights: NetWeights,
     /// Epochs run.
     epochs_run: usize,
-    /// Validation loss after each epoch (empty without early stopping).
+    /// Validation loss after each epoch (empty without early stopping): cross-entropy, or for a
+    /// regressor the squared error of the standardized target.
     validation_loss: Vec<f64>,
     /// The engine and device that trained it, e.g. `native (cpu)` or `burn (wgpu: …)`.
     #[serde(default)]
     trained_on: String,
+    /// Set when fitted by `fit_regression`: the head has one output, the standardized target.
+    #[serde(default)]
+    regression: Option<TargetScale>,
 }
 
-/// Deep self-normalizing residual network classifier (see the module docs).
+/// How a regressor's output maps back to the target: `mean + std · output`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct TargetScale {
+    /// Weighted mean of the target over the training rows.
+    mean: f64,
+    /// Weighted standard deviation of the target over the training rows (1 when constant).
+    std: f64,
+}
+
+impl TargetScale {
+    /// The weighted mean and standard deviation of `t` over `rows`.
+    fn of(t: &FitTargets, rows: &[usize]) -> Self {
+        let mean = t.mean(rows);
+        let (ss, w) = rows.iter().fold((0.0, 0.0), |(ss, w), &r| {
+            (
+                ss + t.weights[r] * (t.y[r] - mean).powi(2),
+                w + t.weights[r],
+            )
+        });
+        let std = if w > 0.0 { (ss / w).sqrt() } else { 0.0 };
+        let std = if std.is_finite() && std > 0.0 {
+            std
+        } else {
+            1.0
+        };
+        Self { mean, std }
+    }
+}
+
+/// One fit's task: what the net learns and how the fitted state reads its head.
+struct Task<'a> {
+    target: Target<'a>,
+    /// Weight of every row.
+    weights: &'a [f64],
+    classes: ClassMap,
+    regression: Option<TargetScale>,
+}
+
+/// Deep self-normalizing residual network classifier and regressor (see the module docs).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelfNormalizingNet {
     /// Hyperparameters.
@@ -176,6 +226,116 @@ impl SelfNormalizingNet {
     /// The engine and device of the last fit, e.g. `native (cpu)` (`None` before fitting).
     pub fn trained_on(&self) -> Option<&str> {
         self.fitted.as_option().map(|f| f.trained_on.as_str())
+    }
+
+    /// Trains a fresh net for `task` on the rows `train` (early stopping on `valid` when it is
+    /// not empty; no training at all for a single class) and stores the fitted state. `rng` has
+    /// drawn the split and goes on to the initial weights, the shuffles and the dropout.
+    fn fit_task(
+        &mut self,
+        x: &Features,
+        task: Task,
+        train: &[usize],
+        valid: &[usize],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<()> {
+        let p = self.params.clone();
+        let k = task.target.n_outputs();
+        let (mean, scale) = match &x.dense {
+            Some(d) => column_stats(d, train),
+            None => (Vec::new(), Vec::new()),
+        };
+        let dense = standardized(x, &mean, &scale);
+        let sparse = sparse_csr(x);
+        let sparse = sparse.as_deref();
+        let mut w = NetWeights::init(x.n_dense(), x.n_sparse(), p.hidden_size, p.n_blocks, k, rng);
+
+        let engine = Engine::resolve(p.backend, step_macs(&p, x.n_dense(), k))?;
+        let mut log = TrainLog {
+            epochs_run: 0,
+            validation_loss: Vec::new(),
+        };
+        if task.target.has_something_to_learn() {
+            let set = TrainSet {
+                dense: &dense,
+                sparse,
+                target: task.target,
+                weights: task.weights,
+            };
+            let (drop, lr, l2) = (p.dropout as f32, p.learning_rate as f32, p.l2 as f32);
+            let (epochs, batch, patience) = (p.epochs, p.batch_size, p.patience);
+            w = match &engine {
+                Engine::Native => {
+                    let mut t = NativeTrainer::new(&set, w, drop, lr, l2);
+                    log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
+                    t.into_weights()
+                }
+                Engine::Burn(d) => {
+                    let mut t = BurnTrainer::new(&set, &w, d.device.clone(), drop, lr, l2);
+                    log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
+                    train::Trainer::weights(&t)?
+                }
+            };
+            if !w.all_finite() {
+                return Err(BlueprintError::Numeric {
+                    task: TASK.into(),
+                    reason: "training diverged (non-finite weights); lower the learning rate"
+                        .into(),
+                });
+            }
+        }
+        self.fitted = FittedSnn {
+            classes: task.classes,
+            n_dense: x.n_dense(),
+            n_sparse: x.n_sparse(),
+            mean,
+            scale,
+            weights: w,
+            epochs_run: log.epochs_run,
+            validation_loss: log.validation_loss,
+            trained_on: engine.describe(),
+            regression: task.regression,
+        }
+        .into();
+        Ok(())
+    }
+}
+
+impl FittedSnn {
+    /// Checks `x` against the fitted columns.
+    fn check_columns(&self, x: &Features) -> Result<()> {
+        x.validate()?;
+        if x.n_dense() != self.n_dense || x.n_sparse() != self.n_sparse {
+            return Err(BlueprintError::InvalidInput(format!(
+                "{TASK} was fitted on {} dense + {} sparse columns but got {} + {}",
+                self.n_dense,
+                self.n_sparse,
+                x.n_dense(),
+                x.n_sparse()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The head's outputs (logits, or the standardized prediction) for every row of `x`.
+    fn head_outputs(&self, x: &Features) -> Array2<f32> {
+        let dense = standardized(x, &self.mean, &self.scale);
+        let sparse = sparse_csr(x);
+        let sparse = sparse.as_deref();
+        let n = x.n_rows();
+        let mut out = Array2::<f32>::zeros((n, self.weights.head.b.len()));
+        let all: Vec<usize> = (0..n).collect();
+        for (i, chunk) in all.chunks(PREDICT_CHUNK).enumerate() {
+            let d = dense.select(Axis(0), chunk);
+            let input = BatchInput {
+                dense: d.view(),
+                sparse: sparse.map(|s| (s, chunk)),
+            };
+            let start = i * PREDICT_CHUNK;
+            out.slice_mut(ndarray::s![start..start + chunk.len(), ..])
+                .assign(&predict_logits(&self.weights, &input));
+        }
+        out
     }
 }
 
@@ -361,118 +521,65 @@ impl Estimator for SelfNormalizingNet {
             weights,
         } = FitLabels::new(x, y, ctx, self.params.class_weight)?;
         self.fitted.clear();
-        let p = self.params.clone();
+        let p = &self.params;
         let k = classes.n_present();
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-
-        let early = p.patience > 0 && p.validation_fraction > 0.0 && k > 1;
-        let (train, valid) = if early {
+        let (train, valid) = if p.patience > 0 && p.validation_fraction > 0.0 && k > 1 {
             stratified_split(&yc, k, p.validation_fraction, &mut rng)
         } else {
             ((0..yc.len()).collect(), Vec::new())
         };
-        let early = early && !valid.is_empty();
-        let (mean, scale) = match &x.dense {
-            Some(d) => column_stats(d, &train),
-            None => (Vec::new(), Vec::new()),
-        };
-        let dense = standardized(x, &mean, &scale);
-        let sparse = sparse_csr(x);
-        let sparse = sparse.as_deref();
-        let mut w = NetWeights::init(
-            x.n_dense(),
-            x.n_sparse(),
-            p.hidden_size,
-            p.n_blocks,
-            k,
-            &mut rng,
-        );
-
-        let engine = Engine::resolve(p.backend, step_macs(&p, x.n_dense(), k))?;
-        let mut log = TrainLog {
-            epochs_run: 0,
-            validation_loss: Vec::new(),
-        };
-        if k > 1 {
-            let set = TrainSet {
-                dense: &dense,
-                sparse,
+        let task = Task {
+            target: Target::Classes {
                 y: &yc,
-                weights: &weights,
                 n_classes: k,
-            };
-            let (drop, lr, l2) = (p.dropout as f32, p.learning_rate as f32, p.l2 as f32);
-            let (epochs, batch, patience) = (p.epochs, p.batch_size, p.patience);
-            let valid = if early { &valid[..] } else { &[] };
-            w = match &engine {
-                Engine::Native => {
-                    let mut t = NativeTrainer::new(&set, w, drop, lr, l2);
-                    log = run_epochs(&mut t, &train, valid, epochs, batch, patience, &mut rng)?;
-                    t.into_weights()
-                }
-                Engine::Burn(d) => {
-                    let mut t = BurnTrainer::new(&set, &w, d.device.clone(), drop, lr, l2);
-                    log = run_epochs(&mut t, &train, valid, epochs, batch, patience, &mut rng)?;
-                    train::Trainer::weights(&t)?
-                }
-            };
-            if !w.all_finite() {
-                return Err(BlueprintError::Numeric {
-                    task: TASK.into(),
-                    reason: "training diverged (non-finite weights); lower the learning rate"
-                        .into(),
-                });
-            }
-        }
-        self.fitted = FittedSnn {
+            },
+            weights: &weights,
             classes,
-            n_dense: x.n_dense(),
-            n_sparse: x.n_sparse(),
-            mean,
-            scale,
-            weights: w,
-            epochs_run: log.epochs_run,
-            validation_loss: log.validation_loss,
-            trained_on: engine.describe(),
-        }
-        .into();
-        Ok(())
+            regression: None,
+        };
+        self.fit_task(x, task, &train, &valid, &mut rng)
+    }
+
+    /// Trains with a linear one-output head and weighted squared error on the target
+    /// standardized over the training rows (see the module docs).
+    fn fit_regression(&mut self, x: &Features, y: &[f32], ctx: &FitContext) -> Result<()> {
+        let t = FitTargets::new(x, y, ctx)?;
+        self.fitted.clear();
+        let p = &self.params;
+        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+        let (train, valid) = if p.patience > 0 && p.validation_fraction > 0.0 {
+            random_split(y.len(), p.validation_fraction, &mut rng)
+        } else {
+            ((0..y.len()).collect(), Vec::new())
+        };
+        let scale = TargetScale::of(&t, &train);
+        let z: Vec<f32> =
+            t.y.iter()
+                .map(|v| ((v - scale.mean) / scale.std) as f32)
+                .collect();
+        let task = Task {
+            target: Target::Values(&z),
+            weights: &t.weights,
+            classes: ClassMap::from_labels(&[0], 1),
+            regression: Some(scale),
+        };
+        self.fit_task(x, task, &train, &valid, &mut rng)
+    }
+
+    fn supports_regression(&self) -> bool {
+        true
     }
 
     fn predict_proba(&self, x: &Features) -> Result<Array2<f32>> {
         let f = self.fitted.get(TASK)?;
-        x.validate()?;
-        if x.n_dense() != f.n_dense || x.n_sparse() != f.n_sparse {
-            return Err(BlueprintError::InvalidInput(format!(
-                "{TASK} was fitted on {} dense + {} sparse columns but got {} + {}",
-                f.n_dense,
-                f.n_sparse,
-                x.n_dense(),
-                x.n_sparse()
-            )));
+        f.check_columns(x)?;
+        let mut out = f.head_outputs(x);
+        if let Some(s) = f.regression {
+            return Ok(out.mapv(|v| (s.mean + s.std * v as f64) as f32));
         }
-        let dense = standardized(x, &f.mean, &f.scale);
-        let sparse = sparse_csr(x);
-        let sparse = sparse.as_deref();
-        let n = x.n_rows();
-        let k = f.classes.n_present();
-        let mut out = Array2::<f64>::zeros((n, k));
-        let all: Vec<usize> = (0..n).collect();
-        for chunk in all.chunks(PREDICT_CHUNK) {
-            let d = dense.select(Axis(0), chunk);
-            let input = BatchInput {
-                dense: d.view(),
-                sparse: sparse.map(|s| (s, chunk)),
-            };
-            let mut p = predict_logits(&f.weights, &input);
-            softmax_rows_inplace(&mut p);
-            for (i, &r) in chunk.iter().enumerate() {
-                for c in 0..k {
-                    out[[r, c]] = p[[i, c]] as f64;
-                }
-            }
-        }
-        Ok(f.classes.expand(out.view()))
+        softmax_rows_inplace(&mut out);
+        Ok(f.classes.expand(out.mapv(f64::from).view()))
     }
 
     fn search_space(&self) -> Vec<SearchDim> {
@@ -488,6 +595,7 @@ impl Estimator for SelfNormalizingNet {
         Box::new(self.clone())
     }
 
+    /// For a regressor (`class` 0) the gradient of the predicted value.
     fn dense_logit_gradient(&self, x: &Features, class: usize) -> Result<Option<Vec<f32>>> {
         let f = self.fitted.get(TASK)?;
         x.validate()?;
@@ -508,12 +616,19 @@ impl Estimator for SelfNormalizingNet {
                 f.classes.n_classes
             )));
         }
-        // d(centred logit_c)/d logits = e_c − 1/k over the present classes.
-        let k = f.classes.n_present();
-        let mut dlogits = Array2::<f32>::from_elem((1, k), -1.0 / k as f32);
-        if let Some(c) = f.classes.present.iter().position(|&p| p as usize == class) {
-            dlogits[[0, c]] += 1.0;
-        }
+        let dlogits = match f.regression {
+            // d(mean + std · output)/d output.
+            Some(s) => Array2::<f32>::from_elem((1, 1), s.std as f32),
+            None => {
+                // d(centred logit_c)/d logits = e_c − 1/k over the present classes.
+                let k = f.classes.n_present();
+                let mut d = Array2::<f32>::from_elem((1, k), -1.0 / k as f32);
+                if let Some(c) = f.classes.present.iter().position(|&p| p as usize == class) {
+                    d[[0, c]] += 1.0;
+                }
+                d
+            }
+        };
         let dense = standardized(x, &f.mean, &f.scale);
         let sparse = sparse_csr(x);
         let rows = [0usize];

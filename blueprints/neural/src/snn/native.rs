@@ -9,12 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use blueprints::error::Result;
 
 use super::PREDICT_CHUNK;
-use super::forward::{
-    BatchInput, backward, forward_train, predict_logits, softmax_rows_inplace,
-    touched_sparse_columns,
-};
+use super::forward::{BatchInput, backward, forward_train, predict_logits, touched_sparse_columns};
 use super::layers::{Adam, AlphaDropout, NetWeights};
-use super::train::{TrainSet, Trainer, accumulate_cross_entropy};
+use super::train::{TrainSet, Trainer};
 
 /// Training state of the CPU engine.
 pub struct NativeTrainer<'a> {
@@ -53,22 +50,14 @@ impl Trainer for NativeTrainer<'_> {
             dense: d.view(),
             sparse: set.sparse.map(|s| (s, rows)),
         };
-        let (mut probs, cache) = forward_train(&self.weights, &input, &self.dropout, rng);
-        softmax_rows_inplace(&mut probs);
-        // d(mean_i w_i·CE_i)/d logits = w_i (p_i − onehot_i) / B.
-        let inv_b = 1.0 / rows.len() as f32;
-        for (i, &r) in rows.iter().enumerate() {
-            let wi = set.weights[r] as f32 * inv_b;
-            let mut row = probs.row_mut(i);
-            row[set.y[r] as usize] -= 1.0;
-            row *= wi;
-        }
+        let (mut doutputs, cache) = forward_train(&self.weights, &input, &self.dropout, rng);
+        set.output_gradient(&mut doutputs, rows);
         let touched = touched_sparse_columns(&input);
         backward(
             &self.weights,
             &input,
             &cache,
-            &probs,
+            &doutputs,
             &self.dropout,
             &mut self.grads,
             &touched,
@@ -86,9 +75,7 @@ impl Trainer for NativeTrainer<'_> {
                 dense: d.view(),
                 sparse: set.sparse.map(|s| (s, chunk)),
             };
-            let mut p = predict_logits(&self.weights, &input);
-            softmax_rows_inplace(&mut p);
-            accumulate_cross_entropy(&p, chunk, set, &mut acc);
+            set.accumulate_loss(predict_logits(&self.weights, &input), chunk, &mut acc);
         }
         Ok(acc.0 / acc.1.max(1e-300))
     }

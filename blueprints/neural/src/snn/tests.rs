@@ -325,3 +325,98 @@ fn backend_is_a_listed_choice_and_auto_trains_small_nets_natively() {
         net.predict_proba(&x).expect("predict")
     );
 }
+
+/// `y = 3·sin(x0) + x1² + 100` plus a little noise, with `noise` irrelevant columns: a
+/// non-linear target far from zero, so that the target scale matters.
+fn curve(n: usize, noise: usize, seed: u64) -> (Features, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = Array2::<f32>::zeros((n, 2 + noise));
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        for j in 0..2 + noise {
+            x[[i, j]] = rng.random::<f32>() * 4.0 - 2.0;
+        }
+        let v = 3.0 * x[[i, 0]].sin() + x[[i, 1]] * x[[i, 1]] + 100.0;
+        y.push(v + (rng.random::<f32>() - 0.5) * 0.2);
+    }
+    (Features::dense(x), y)
+}
+
+fn r2(y: &[f32], p: &Array2<f32>) -> f64 {
+    let mean = y.iter().map(|&v| v as f64).sum::<f64>() / y.len() as f64;
+    let ss_tot: f64 = y.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
+    let ss_res: f64 = y
+        .iter()
+        .zip(p.column(0))
+        .map(|(&v, &f)| (v as f64 - f as f64).powi(2))
+        .sum();
+    1.0 - ss_res / ss_tot
+}
+
+#[test]
+fn regressor_learns_a_nonlinear_curve_on_the_target_scale() {
+    let (x, y) = curve(800, 2, 1);
+    let (xt, yt) = curve(300, 2, 2);
+    let mut net = small_net();
+    assert!(net.supports_regression());
+    net.fit_regression(&x, &y, &FitContext::new(1, 7))
+        .expect("fit");
+    let p = net.predict_proba(&xt).expect("predict");
+    assert_eq!(p.dim(), (300, 1));
+    // Predictions come back on the target's scale (around 100), not the standardized one.
+    let mean_pred = p.column(0).iter().map(|&v| v as f64).sum::<f64>() / 300.0;
+    assert!(
+        (mean_pred - 101.3).abs() < 1.5,
+        "mean prediction {mean_pred}"
+    );
+    let score = r2(&yt, &p);
+    assert!(score > 0.9, "R² {score}");
+    assert!(!net.validation_loss().is_empty());
+    // Same seed, same predictions; the fitted state survives serde.
+    let mut again = small_net();
+    again
+        .fit_regression(&x, &y, &FitContext::new(1, 7))
+        .expect("fit");
+    assert_eq!(again.predict_proba(&xt).expect("predict"), p);
+    let json = serde_json::to_string(&net).expect("serialize");
+    let back: SelfNormalizingNet = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back.predict_proba(&xt).expect("predict"), p);
+    // The gradient of the predicted value is that of the curve: d/dx0 = 3·cos(x0).
+    let row = Features::dense(Array2::from_shape_vec((1, 4), vec![0.0, 1.0, 0.5, -0.5]).unwrap());
+    let g = net
+        .dense_logit_gradient(&row, 0)
+        .expect("gradient")
+        .expect("dense");
+    assert!((g[0] - 3.0).abs() < 1.2, "d/dx0 = {} (expected ≈ 3)", g[0]);
+}
+
+#[test]
+fn regressor_burn_cpu_engine_follows_the_native_engine() {
+    let (x, y) = curve(240, 1, 5);
+    let fit = |backend: &str| {
+        let mut net = small_net();
+        net.set_param("epochs", "6").expect("valid");
+        net.set_param("backend", backend).expect("valid");
+        net.fit_regression(&x, &y, &FitContext::new(1, 3))
+            .expect("fit");
+        net
+    };
+    let (native, burn) = (fit("native"), fit("burn-cpu"));
+    assert_eq!(native.epochs_run(), burn.epochs_run());
+    let (pn, pb) = (
+        native.predict_proba(&x).expect("predict"),
+        burn.predict_proba(&x).expect("predict"),
+    );
+    let diff = pn
+        .iter()
+        .zip(&pb)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        diff < 1e-2,
+        "max |Δ prediction| {diff} on a target around 100"
+    );
+    for (a, b) in native.validation_loss().iter().zip(burn.validation_loss()) {
+        assert!((a - b).abs() < 1e-3, "validation loss {a} vs {b}");
+    }
+}

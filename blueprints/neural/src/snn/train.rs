@@ -1,5 +1,7 @@
 //! The optimisation loop of the residual net, shared by its two engines: shuffled mini-batch
 //! epochs, a validation loss after each epoch, early stopping that keeps the best epoch's weights.
+//! The head and loss ([`Target`]) are the only difference between classification (softmax,
+//! cross-entropy) and regression (one linear output, squared error).
 //!
 //! An engine ([`Trainer`]) does one Adam step on a mini-batch and evaluates a loss; the loop does
 //! everything else, so both engines consume the seeded random stream in the same order (the
@@ -13,7 +15,37 @@ use sprs::CsMat;
 
 use blueprints::error::Result;
 
+use super::forward::softmax_rows_inplace;
 use super::layers::NetWeights;
+
+/// What the net learns: it fixes the head's width and the loss.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// Compact class of every row, out of `n_classes`: softmax head, cross-entropy.
+    Classes {
+        /// Class of every row.
+        y: &'a [u32],
+        /// Number of (present) classes.
+        n_classes: usize,
+    },
+    /// Standardized target of every row: one linear output, squared error.
+    Values(&'a [f32]),
+}
+
+impl Target<'_> {
+    /// Width of the head.
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            Target::Classes { n_classes, .. } => *n_classes,
+            Target::Values(_) => 1,
+        }
+    }
+
+    /// False for a single class (its probability is 1 whatever the weights).
+    pub fn has_something_to_learn(&self) -> bool {
+        !matches!(self, Target::Classes { n_classes, .. } if *n_classes < 2)
+    }
+}
 
 /// The training rows as the engines see them.
 pub struct TrainSet<'a> {
@@ -21,12 +53,49 @@ pub struct TrainSet<'a> {
     pub dense: &'a Array2<f32>,
     /// Sparse block in CSR storage, all rows.
     pub sparse: Option<&'a CsMat<f32>>,
-    /// Compact class of every row.
-    pub y: &'a [u32],
+    /// What to learn for every row.
+    pub target: Target<'a>,
     /// Weight of every row (class weights folded in).
     pub weights: &'a [f64],
-    /// Number of (present) classes.
-    pub n_classes: usize,
+}
+
+impl TrainSet<'_> {
+    /// Turns the head outputs of a training batch (row `i` is `rows[i]`) into the gradient of
+    /// the batch loss `Σ_i w_i·loss_i / B` with respect to them, in place: `w_i (p_i − onehot_i)
+    /// / B` after a softmax for classes, `2 w_i (f_i − y_i) / B` for values.
+    pub fn output_gradient(&self, outputs: &mut Array2<f32>, rows: &[usize]) {
+        let inv_b = 1.0 / rows.len() as f32;
+        if matches!(self.target, Target::Classes { .. }) {
+            softmax_rows_inplace(outputs);
+        }
+        for (i, &r) in rows.iter().enumerate() {
+            let wi = self.weights[r] as f32 * inv_b;
+            let mut row = outputs.row_mut(i);
+            match self.target {
+                Target::Classes { y, .. } => {
+                    row[y[r] as usize] -= 1.0;
+                    row *= wi;
+                }
+                Target::Values(y) => row[0] = 2.0 * wi * (row[0] - y[r]),
+            }
+        }
+    }
+
+    /// Adds the weighted loss of `rows` (cross-entropy or squared error; row `i` of the head
+    /// outputs `outputs` is `rows[i]`) and their weight to `acc`.
+    pub fn accumulate_loss(&self, mut outputs: Array2<f32>, rows: &[usize], acc: &mut (f64, f64)) {
+        if matches!(self.target, Target::Classes { .. }) {
+            softmax_rows_inplace(&mut outputs);
+        }
+        for (i, &r) in rows.iter().enumerate() {
+            let loss = match self.target {
+                Target::Classes { y, .. } => -(outputs[[i, y[r] as usize]] as f64).max(1e-15).ln(),
+                Target::Values(y) => (outputs[[i, 0]] as f64 - y[r] as f64).powi(2),
+            };
+            acc.0 += self.weights[r] * loss;
+            acc.1 += self.weights[r];
+        }
+    }
 }
 
 /// One optimisation engine of the net.
@@ -35,7 +104,7 @@ pub trait Trainer {
     type Snapshot;
     /// One Adam step on the mini-batch `rows`; dropout draws come from `rng`.
     fn step(&mut self, rows: &[usize], rng: &mut ChaCha8Rng) -> Result<()>;
-    /// Weighted mean cross-entropy of `rows` without dropout.
+    /// Weighted mean loss (cross-entropy or squared error) of `rows` without dropout.
     fn loss(&mut self, rows: &[usize]) -> Result<f64>;
     /// The current weights.
     fn snapshot(&self) -> Self::Snapshot;
@@ -101,19 +170,4 @@ pub fn run_epochs<T: Trainer>(
         trainer.restore(best);
     }
     Ok(log)
-}
-
-/// Weighted mean cross-entropy from probabilities of `rows` (row `i` of `probs` is `rows[i]`),
-/// accumulated into `(loss, weight)`.
-pub fn accumulate_cross_entropy(
-    probs: &Array2<f32>,
-    rows: &[usize],
-    set: &TrainSet,
-    acc: &mut (f64, f64),
-) {
-    for (i, &r) in rows.iter().enumerate() {
-        let pr = (probs[[i, set.y[r] as usize]] as f64).max(1e-15);
-        acc.0 -= set.weights[r] * pr.ln();
-        acc.1 += set.weights[r];
-    }
 }
