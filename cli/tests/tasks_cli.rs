@@ -87,6 +87,33 @@ fn cv(row: &LeaderboardRow, m: Metric) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// `autopilot predict MODEL CSV` in project `proj` (or from an `.apm` file when `proj` is
+/// `None`), written next to `csv` as `name`; the header and rows of the output.
+fn predict(
+    cache: &Path,
+    model: &str,
+    csv: &Path,
+    proj: Option<&Path>,
+    name: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let out = csv.with_file_name(name);
+    let mut args = vec!["predict", model, s(csv), "-o", s(&out)];
+    if let Some(p) = proj {
+        args.extend(["--project", s(p)]);
+    }
+    let (ok, _, err) = run(cache, &args);
+    assert!(ok, "{args:?}: {err}");
+    read_csv(&out)
+}
+
+/// Exports `model` of project `proj` to `<proj>.apm` and returns the file.
+fn export(cache: &Path, proj: &Path, model: &str) -> PathBuf {
+    let apm = proj.with_extension("apm");
+    let (ok, _, err) = run(cache, &["export", model, "-o", s(&apm), "--project", s(proj)]);
+    assert!(ok, "{err}");
+    apm
+}
+
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();
     let header = r.headers().unwrap().iter().map(String::from).collect();
@@ -156,21 +183,7 @@ fn a_numeric_target_is_a_regression_end_to_end() {
     );
 
     // predict: one value column, no probabilities; close to the actual values.
-    let out = tmp.path().join("pred.csv");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "predict",
-            "best",
-            s(&csv),
-            "--project",
-            s(&proj),
-            "--output",
-            s(&out),
-        ],
-    );
-    assert!(ok, "{err}");
-    let (header, rows) = read_csv(&out);
+    let (header, rows) = predict(&cache, "best", &csv, Some(&proj), "pred.csv");
     assert!(
         header.contains(&"price_PREDICTION".to_string()),
         "{header:?}"
@@ -199,16 +212,8 @@ fn a_numeric_target_is_a_regression_end_to_end() {
         ok && table.contains("rmse") && !table.contains("balanced_accuracy"),
         "{table}{err}"
     );
-    let apm = tmp.path().join("price.apm");
-    let (ok, _, err) = run(
-        &cache,
-        &["export", "best", "-o", s(&apm), "--project", s(&proj)],
-    );
-    assert!(ok, "{err}");
-    let from_apm = tmp.path().join("pred_apm.csv");
-    let (ok, _, err) = run(&cache, &["predict", s(&apm), s(&csv), "-o", s(&from_apm)]);
-    assert!(ok, "{err}");
-    let (header_apm, rows_apm) = read_csv(&from_apm);
+    let apm = export(&cache, &proj, "best");
+    let (header_apm, rows_apm) = predict(&cache, s(&apm), &csv, None, "pred_apm.csv");
     assert_eq!(header_apm, header);
     for (a, b) in rows.iter().zip(&rows_apm) {
         let (x, y): (f64, f64) = (a[col].parse().unwrap(), b[col].parse().unwrap());
@@ -313,21 +318,7 @@ fn a_skewed_positive_target_is_fitted_on_the_log_scale() {
     );
     // On the log scale a linear model fits exp(reach) well; on the raw scale it could not.
     assert!(cv(ridge, Metric::R2) > 0.8, "R² {}", cv(ridge, Metric::R2));
-    let out = tmp.path().join("pred.csv");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "predict",
-            &ridge.model_id,
-            s(&csv),
-            "--project",
-            s(&proj),
-            "-o",
-            s(&out),
-        ],
-    );
-    assert!(ok, "{err}");
-    let (header, rows) = read_csv(&out);
+    let (header, rows) = predict(&cache, &ridge.model_id, &csv, Some(&proj), "pred.csv");
     let col = header.iter().position(|h| h == "sales_PREDICTION").unwrap();
     let preds: Vec<f64> = rows.iter().map(|r| r[col].parse().unwrap()).collect();
     assert!(
@@ -375,21 +366,7 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
         .expect("a binary model has a decision threshold");
     assert!(t.value > 0.0 && t.value < 1.0 && t.f1 > 0.5, "{t:?}");
 
-    let out = tmp.path().join("pred.csv");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "predict",
-            &best.model_id,
-            s(&csv),
-            "--project",
-            s(&proj),
-            "--output",
-            s(&out),
-        ],
-    );
-    assert!(ok, "{err}");
-    let (header, rows) = read_csv(&out);
+    let (header, rows) = predict(&cache, &best.model_id, &csv, Some(&proj), "pred.csv");
     let yes = header
         .iter()
         .position(|h| h == "liked_yes_PROBABILITY")
@@ -405,23 +382,8 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
         );
     }
     // The exported model carries the threshold: the same labels from the file alone.
-    let apm = tmp.path().join("liked.apm");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "export",
-            &best.model_id,
-            "-o",
-            s(&apm),
-            "--project",
-            s(&proj),
-        ],
-    );
-    assert!(ok, "{err}");
-    let from_apm = tmp.path().join("pred_apm.csv");
-    let (ok, _, err) = run(&cache, &["predict", s(&apm), s(&csv), "-o", s(&from_apm)]);
-    assert!(ok, "{err}");
-    let (_, rows_apm) = read_csv(&from_apm);
+    let apm = export(&cache, &proj, &best.model_id);
+    let (_, rows_apm) = predict(&cache, s(&apm), &csv, None, "pred_apm.csv");
     let labels = |rows: &[Vec<String>]| rows.iter().map(|r| r[pred].clone()).collect::<Vec<_>>();
     assert_eq!(labels(&rows), labels(&rows_apm));
 
