@@ -109,7 +109,10 @@ fn predict(
 /// Exports `model` of project `proj` to `<proj>.apm` and returns the file.
 fn export(cache: &Path, proj: &Path, model: &str) -> PathBuf {
     let apm = proj.with_extension("apm");
-    let (ok, _, err) = run(cache, &["export", model, "-o", s(&apm), "--project", s(proj)]);
+    let (ok, _, err) = run(
+        cache,
+        &["export", model, "-o", s(&apm), "--project", s(proj)],
+    );
     assert!(ok, "{err}");
     apm
 }

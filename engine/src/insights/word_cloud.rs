@@ -257,7 +257,13 @@ impl WordCloud {
             self.column, self.model, self.n_docs, self.n_terms
         );
         for c in &self.classes {
-            let _ = writeln!(s, "  class {}:", c.class);
+            // A regression's one cloud is labelled by what it points to ("higher price").
+            let kind = if self.classes.len() == 1 {
+                ""
+            } else {
+                "class "
+            };
+            let _ = writeln!(s, "  {kind}{}:", c.class);
             let _ = writeln!(
                 s,
                 "    {:<32} {:>11} {:>7} {:>9}",
