@@ -38,7 +38,13 @@ pub fn execute(args: ServeArgs) -> anyhow::Result<()> {
         host: args.host,
         port: args.port,
         token: args.token.clone(),
-        max_upload: args.max_upload_mb.max(1) << 20,
+        max_upload: args
+            .max_upload_mb
+            .max(1)
+            .checked_mul(1 << 20)
+            .ok_or_else(|| {
+                anyhow::anyhow!("--max-upload-mb {} is too large", args.max_upload_mb)
+            })?,
     };
     let server = Server::start(opts)?;
     let query = args

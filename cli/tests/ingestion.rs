@@ -198,7 +198,7 @@ fn one_class_target_is_refused() {
 }
 
 #[test]
-fn numeric_target_regression_refused_but_binary_accepted() {
+fn numeric_target_is_a_regression_and_two_values_are_binary() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("x,price,flag\n");
     for i in 0..30 {
@@ -206,14 +206,17 @@ fn numeric_target_regression_refused_but_binary_accepted() {
     }
     let csv = write(dir.path(), "reg.csv", text.as_bytes());
     let ds = load(&csv, &LoadOptions::default()).unwrap();
-    let e = ds.target("price").unwrap_err().to_string();
-    assert!(
-        e.contains("regression is not supported") && e.contains("30 distinct"),
-        "{e}"
-    );
+    let t = ds.target("price").unwrap();
+    assert_eq!(t.task, dataset::Task::Regression);
+    assert!(t.reason.contains("30 distinct"), "{}", t.reason);
+    assert_eq!(&t.values[..3], &[0.5, 3.5, 6.5]);
+    // Five quantile strata of six rows each stratify the folds.
+    assert_eq!(&t.labels[..7], &[0, 0, 0, 0, 0, 0, 1]);
     let t = ds.target("flag").unwrap();
+    assert_eq!(t.task, dataset::Task::Binary);
     assert_eq!(t.classes, ["0", "1"]);
     assert_eq!(&t.labels[..4], &[0, 1, 0, 1]);
+    assert_eq!(t.positive_class(), Some("1"));
 }
 
 #[test]

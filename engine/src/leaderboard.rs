@@ -123,26 +123,6 @@ impl Threshold {
     }
 }
 
-/// The class predicted from one row's probabilities `p`: for two classes with a `positive`
-/// one and a `threshold`, the positive class when its probability reaches the threshold;
-/// otherwise the most probable class (the first on ties).
-pub fn decide_class(p: &[f32], positive: Option<usize>, threshold: Option<f32>) -> usize {
-    match (positive, threshold) {
-        (Some(pos), Some(t)) if p.len() == 2 && pos < 2 => {
-            if p[pos] >= t {
-                pos
-            } else {
-                1 - pos
-            }
-        }
-        _ => p
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-            .map_or(0, |(k, _)| k),
-    }
-}
-
 impl LeaderboardRow {
     /// A row with no scores yet.
     pub fn new(model_id: &str, blueprint: &str, feature_list: &str) -> Self {

@@ -15,9 +15,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use autopilot::dataset::decide_class;
 use autopilot::insights::embeddings_2d::Embedding;
 use autopilot::insights::{InsightContext, InsightOutputs, InsightSettings, Selection};
-use autopilot::leaderboard::decide_class;
 use autopilot::project::Project;
 use autopilot::store;
 
@@ -100,14 +100,22 @@ pub async fn insight(
     let kind = Kind::parse(&kind)?;
     let st = state.clone();
     let idc = id.clone();
-    let (dir, unlocked) = blocking(move || model_dir(&st.project()?, &idc)).await?;
-    let cache = dir.join(kind.cache_name(unlocked));
-    if let Some(v) = read_cached(&cache) {
+    let (dir, cache, cached) = blocking(move || {
+        let (dir, unlocked) = model_dir(&st.project()?, &idc)?;
+        let cache = dir.join(kind.cache_name(unlocked));
+        let cached = read_cached(&cache);
+        Ok((dir, cache, cached))
+    })
+    .await?;
+    if let Some(v) = cached {
         return Ok(Json(v));
     }
-    let _one_at_a_time = state.insights_lock.lock().await;
+    // The guard moves into the computation: a client that goes away does not free the turn
+    // while the work it started still runs.
+    let one_at_a_time = state.insights_lock.clone().lock_owned().await;
     let st = state.clone();
     let v = blocking(move || {
+        let _turn = one_at_a_time;
         if let Some(v) = read_cached(&cache) {
             return Ok(v);
         }

@@ -34,12 +34,16 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Adds a job (its id is set here) and returns it.
-    pub fn push(&self, mut job: Job) -> Job {
+    /// Adds `job` when no job is running (checked and added under one lock, so that two
+    /// requests at once cannot both start one); `None` otherwise.
+    pub fn push_if_idle(&self, mut job: Job) -> Option<Job> {
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        if list.iter().any(|j| j.status == "running") {
+            return None;
+        }
         job.id = list.len() + 1;
         list.push(job.clone());
-        job
+        Some(job)
     }
 
     /// Adds a progress event to job `id`.

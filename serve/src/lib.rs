@@ -68,12 +68,19 @@ impl ServeOptions {
         }
     }
 
-    /// Refuses a non-loopback address without a token, and an empty token.
+    /// Refuses a non-loopback address without a token, a short token, and one with characters
+    /// a URL or a cookie would change (it travels in both).
     pub fn check(&self) -> anyhow::Result<()> {
-        if let Some(t) = &self.token
-            && t.trim().len() < 8
-        {
-            anyhow::bail!("--token must have at least 8 characters");
+        if let Some(t) = &self.token {
+            if t.len() < 8 {
+                anyhow::bail!("--token must have at least 8 characters");
+            }
+            if !t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c))
+            {
+                anyhow::bail!("--token may hold only letters, digits and . _ ~ -");
+            }
         }
         if !self.host.is_loopback() && self.token.is_none() {
             anyhow::bail!(

@@ -87,9 +87,12 @@ pub async fn predict(
     let (csv_name, csv) = up
         .csv
         .ok_or_else(|| ApiError::bad("no 'csv' file in the upload"))?;
-    check_csv(&csv_name, &csv)?;
     let which = up.model.unwrap_or_else(|| "best".into());
-    let scored = blocking(move || score(&state, &which, &csv, &up.files)).await?;
+    let scored = blocking(move || {
+        check_csv(&csv_name, &csv)?;
+        score(&state, &which, &csv, &up.files)
+    })
+    .await?;
     Ok(Json(scored))
 }
 

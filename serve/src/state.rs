@@ -19,7 +19,7 @@ pub struct AppState {
     /// Background tuning jobs.
     pub jobs: Jobs,
     /// Held while insights are computed (one at a time; the cache is then read by the others).
-    pub insights_lock: tokio::sync::Mutex<()>,
+    pub insights_lock: Arc<tokio::sync::Mutex<()>>,
     data: Mutex<Option<Arc<ProjectData>>>,
 }
 
@@ -31,7 +31,7 @@ impl AppState {
             dir: project.dir().to_path_buf(),
             opts: opts.clone(),
             jobs: Jobs::default(),
-            insights_lock: tokio::sync::Mutex::new(()),
+            insights_lock: Arc::new(tokio::sync::Mutex::new(())),
             data: Mutex::new(None),
         })
     }

@@ -41,6 +41,7 @@ pub async fn start(
         return Err(ApiError::bad("no parameter changed: nothing to train"));
     }
     if state.jobs.running() {
+        // Answered before the checks below; the job is added only if still none runs then.
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "a tuning job is already running; wait for it to end",
@@ -75,15 +76,24 @@ pub async fn start(
         Ok(())
     })
     .await?;
-    let job = state.jobs.push(Job {
-        id: 0,
-        model: body.model.clone(),
-        settings: checked.clone(),
-        status: "running",
-        events: Vec::new(),
-        new_models: Vec::new(),
-        error: None,
-    });
+    let busy = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "a tuning job is already running; wait for it to end",
+        )
+    };
+    let job = state
+        .jobs
+        .push_if_idle(Job {
+            id: 0,
+            model: body.model.clone(),
+            settings: checked.clone(),
+            status: "running",
+            events: Vec::new(),
+            new_models: Vec::new(),
+            error: None,
+        })
+        .ok_or_else(busy)?;
     let id = job.id;
     let st = state.clone();
     let req = TuneRequest {

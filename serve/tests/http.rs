@@ -287,7 +287,7 @@ fn path_traversal_is_refused_everywhere() {
 }
 
 #[test]
-fn cross_site_posts_are_refused() {
+fn cross_site_requests_are_refused() {
     let addr = server();
     let body = br#"{"model":"M1","set":{"x":"1"}}"#;
     // Without the app's header (what a form of another site would send).
@@ -316,6 +316,23 @@ fn cross_site_posts_are_refused() {
         b"",
     );
     assert_eq!(r.status, 403, "{}", r.text());
+    // Another site's page loading a read that starts work (an <img> of an insight).
+    let r = request(
+        addr,
+        "GET",
+        "/api/models/M1/insights/embeddings",
+        &["Sec-Fetch-Site: cross-site"],
+        b"",
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = request(
+        addr,
+        "GET",
+        "/api/leaderboard",
+        &["Sec-Fetch-Site: same-origin"],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
     // DNS rebinding: a foreign Host on the loopback server.
     let r = request(
         addr,

@@ -31,6 +31,7 @@ pub use profile::{
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
+    decide_class,
 };
 
 /// The kind of a column, which decides how it is featurized.

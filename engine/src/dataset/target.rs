@@ -460,6 +460,26 @@ fn quantile_strata(values: &[f32], k: usize) -> Vec<u32> {
     strata
 }
 
+/// The class predicted from one row's probabilities `p`: for two classes with a `positive`
+/// one and a `threshold`, the positive class when its probability reaches the threshold;
+/// otherwise the most probable class (the first on ties).
+pub fn decide_class(p: &[f32], positive: Option<usize>, threshold: Option<f32>) -> usize {
+    match (positive, threshold) {
+        (Some(pos), Some(t)) if p.len() == 2 && pos < 2 => {
+            if p[pos] >= t {
+                pos
+            } else {
+                1 - pos
+            }
+        }
+        _ => p
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |(k, _)| k),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

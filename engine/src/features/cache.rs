@@ -74,6 +74,25 @@ impl<'p> FeatureCache<'p> {
         .into()
     }
 
+    /// Waits for and holds the lock of the cache folder's appends (`None` without a project).
+    fn append_lock(&self) -> anyhow::Result<Option<std::fs::File>> {
+        let Some(p) = self.project else {
+            return Ok(None);
+        };
+        let dir = p.path(&self.dir);
+        let path = dir.join(".append.lock");
+        let io = |source| ProjectError::io(&path, source);
+        std::fs::create_dir_all(&dir).map_err(|e| ProjectError::io(&dir, e))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(Some(file))
+    }
+
     fn load(&self) -> anyhow::Result<(CacheIndex, Option<Array2<f32>>)> {
         let Some(p) = self.project else {
             return Ok((CacheIndex::default(), None));
@@ -125,9 +144,19 @@ impl<'p> FeatureCache<'p> {
         }
         if !todo.is_empty() {
             let out = compute(&todo)?;
+            // Another process (a run, `predict`, the web app) may have appended meanwhile:
+            // append under the cache's own lock, to what is on disk then.
+            let _append = self.append_lock()?;
+            if self.project.is_some() {
+                (index, values) = self.load()?;
+            }
             let dim = out.values.ncols();
-            let fresh: Vec<usize> = (0..todo.len()).filter(|&i| !out.failed[i]).collect();
-            let old_rows = values.as_ref().map_or(0, |v| v.nrows());
+            let known: std::collections::HashSet<String> = index.hashes.iter().cloned().collect();
+            let fresh: Vec<usize> = (0..todo.len())
+                .filter(|&i| !out.failed[i])
+                .filter(|&i| !known.contains(hashes[todo[i]].as_deref().unwrap_or_default()))
+                .collect();
+            let old_rows = index.hashes.len();
             let mut all = Array2::<f32>::zeros((old_rows + fresh.len(), dim));
             if let Some(v) = &values {
                 if v.ncols() != dim {
@@ -136,7 +165,8 @@ impl<'p> FeatureCache<'p> {
                         v.ncols()
                     )));
                 }
-                all.slice_mut(ndarray::s![..old_rows, ..]).assign(v);
+                all.slice_mut(ndarray::s![..old_rows, ..])
+                    .assign(&v.slice(ndarray::s![..old_rows, ..]));
             }
             for (j, &i) in fresh.iter().enumerate() {
                 all.row_mut(old_rows + j).assign(&out.values.row(i));
@@ -167,5 +197,61 @@ impl<'p> FeatureCache<'p> {
             }
         }
         Ok(FeatureMatrix { features, ok })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::ProjectSettings;
+
+    /// A featurizer whose vector of input `i` is `[i, i]` (hashes are `h<i>`).
+    fn rows_of(cache: &FeatureCache, ids: &[usize]) -> FeatureMatrix {
+        let hashes: Vec<Option<String>> = ids.iter().map(|i| Some(format!("h{i}"))).collect();
+        let mut compute = |todo: &[usize]| {
+            let v: Vec<f32> = todo.iter().flat_map(|&r| [ids[r] as f32; 2]).collect();
+            Ok(Computed {
+                values: Array2::from_shape_vec((todo.len(), 2), v).unwrap(),
+                failed: vec![false; todo.len()],
+            })
+        };
+        cache.rows(&hashes, &mut compute).unwrap()
+    }
+
+    /// Processes that append at the same time (a run, `predict`, the web app) each keep what the
+    /// other added: every vector stays with its own input.
+    #[test]
+    fn concurrent_appends_keep_every_vector_with_its_input() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data.csv");
+        std::fs::write(&data, "a,y\n1,x\n").unwrap();
+        let dir = tmp.path().join("p");
+        Project::create(&dir, ProjectSettings::new(&data, "y")).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                let dir = &dir;
+                s.spawn(move || {
+                    let project = Project::open(dir).unwrap();
+                    let cache =
+                        FeatureCache::new(Some(&project), "features/x".into(), BTreeMap::new(), 2);
+                    for round in 0..5 {
+                        let ids: Vec<usize> = (0..3).map(|k| 100 * t + 10 * round + k).collect();
+                        let m = rows_of(&cache, &ids);
+                        assert!(m.ok.iter().all(|&ok| ok));
+                    }
+                });
+            }
+        });
+        let project = Project::open(&dir).unwrap();
+        let cache = FeatureCache::new(Some(&project), "features/x".into(), BTreeMap::new(), 2);
+        let ids: Vec<usize> = (0..4)
+            .flat_map(|t| (0..5).flat_map(move |r| (0..3).map(move |k| 100 * t + 10 * r + k)))
+            .collect();
+        let (index, _) = cache.load().unwrap();
+        assert_eq!(index.hashes.len(), ids.len(), "every input cached once");
+        let m = rows_of(&cache, &ids);
+        for (r, &i) in ids.iter().enumerate() {
+            assert_eq!(m.features.row(r).to_vec(), vec![i as f32; 2]);
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::InsightError;
 use super::charts::{Figure, heat_map};
 use super::context::InsightContext;
-use crate::leaderboard::decide_class;
+use crate::dataset::decide_class;
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -208,7 +208,7 @@ impl Predictor {
             return vec![p.first().map_or_else(String::new, |v| format!("{v}"))];
         }
         let mut cells: Vec<String> = p.iter().map(|v| format!("{v}")).collect();
-        let best = crate::leaderboard::decide_class(p, self.positive, self.threshold);
+        let best = crate::dataset::decide_class(p, self.positive, self.threshold);
         cells.push(self.classes[best].clone());
         cells
     }
