@@ -493,7 +493,8 @@ pub fn threshold_sweep(
     positive: &[bool],
     scores: &[f32],
 ) -> Option<(Vec<SweepPoint>, usize, usize)> {
-    if positive.len() != scores.len() {
+    // A NaN score would tie with nothing (not even itself): no sweep.
+    if positive.len() != scores.len() || scores.iter().any(|s| !s.is_finite()) {
         return None;
     }
     let n_pos = positive.iter().filter(|&&p| p).count();
@@ -669,6 +670,9 @@ mod tests {
             assert!(close(a.0, b.0, 1e-12) && close(a.1, b.1, 1e-12), "{pr:?}");
         }
         assert!(precision_recall_curve(&[false], &[0.3]).is_none());
+        // A non-finite score ends the sweep at once instead of looping.
+        assert!(best_f1_threshold(&[true, false], &[f32::NAN, 0.2]).is_none());
+        assert!(roc_curve(&[true, false], &[0.5, f32::INFINITY]).is_none());
     }
 
     /// sklearn's docstring examples: `mean_squared_error`, `mean_absolute_error`, `r2_score`,

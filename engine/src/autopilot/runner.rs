@@ -150,12 +150,15 @@ impl<'a> Autopilot<'a> {
         self.target.task.metric()
     }
 
-    /// `scores`' value of the ranking metric, oriented so that higher is better (NaN when absent).
+    /// `scores`' value of the ranking metric, oriented so that higher is better; −∞ when it is
+    /// absent or not a number (a diverged model ranks last, never first).
     fn goodness(&self, scores: Option<&Scores>) -> f64 {
         let m = self.metric();
         scores
             .and_then(|s| s.get(&m))
-            .map_or(f64::NAN, |&v| m.oriented(v))
+            .map(|&v| m.oriented(v))
+            .filter(|v| !v.is_nan())
+            .unwrap_or(f64::NEG_INFINITY)
     }
 
     fn emit(&mut self, e: Event) {
@@ -408,7 +411,7 @@ impl<'a> Autopilot<'a> {
                 continue;
             };
             let s = self.goodness(r.cv_mean.as_ref());
-            if s.is_nan() {
+            if !s.is_finite() {
                 continue;
             }
             if best.is_none_or(|(_, _, b)| s > b) {
@@ -586,7 +589,7 @@ impl<'a> Autopilot<'a> {
             .iter()
             .filter_map(|(id, _)| {
                 let s = self.goodness(self.leaderboard.get(id)?.cv_mean.as_ref());
-                (!s.is_nan() && self.cv_results.contains_key(id)).then_some((id, s))
+                (s.is_finite() && self.cv_results.contains_key(id)).then_some((id, s))
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
