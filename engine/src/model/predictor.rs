@@ -209,7 +209,7 @@ impl Predictor {
         }
         let mut cells: Vec<String> = p.iter().map(|v| format!("{v}")).collect();
         let best = crate::dataset::decide_class(p, self.positive, self.threshold);
-        cells.push(self.classes[best].clone());
+        cells.push(self.classes.get(best).cloned().unwrap_or_default());
         cells
     }
 

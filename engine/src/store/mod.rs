@@ -354,7 +354,13 @@ pub fn load_predictor(project: &Project, id: &str) -> anyhow::Result<Predictor> 
         model_id: id.to_string(),
         blueprint: row.blueprint.clone(),
         target: project.settings.target.clone(),
-        task: profile.as_ref().map(|p| p.task).unwrap_or_default(),
+        // The fitted models know their task; the profile is only a fallback.
+        task: members
+            .first()
+            .and_then(|m| m.folds.first())
+            .map(|f| f.task)
+            .or(profile.as_ref().map(|p| p.task))
+            .unwrap_or_default(),
         positive: profile
             .as_ref()
             .and_then(|p| p.positive_class.as_ref())
