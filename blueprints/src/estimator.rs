@@ -143,6 +143,12 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn without_search(&self) -> Box<dyn Estimator> {
         self.clone_box()
     }
+    /// The copy an inner hyperparameter search fits to score a configuration (a copy of itself;
+    /// an ensemble of bagged members scores one member, and the chosen values are then fitted
+    /// with every bag).
+    fn for_inner_fit(&self) -> Box<dyn Estimator> {
+        self.clone_box()
+    }
     /// The hyperparameter values a search inside `fit` chose (empty for plain estimators).
     fn searched_params(&self) -> Vec<(String, String)> {
         Vec::new()

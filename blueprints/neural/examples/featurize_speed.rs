@@ -1,5 +1,7 @@
 //! Featurization throughput on the Spotify covers (1,264 JPEGs): images/s per backbone, split
-//! into decode+resize and forward time.
+//! into decode+resize and forward time; then forward only, on images decoded and resized
+//! beforehand (outside the timer, as `benches/python/onnx_anchor.py` times ONNX Runtime and
+//! PyTorch), to the logits.
 //!
 //! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn]`
 //! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image;
@@ -8,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
+use neural::preprocess::{load_rgb, preprocess_rgb};
 use neural::{Backbone, DeviceChoice};
 
 fn loadavg() -> String {
@@ -106,6 +109,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             features.n_failed(),
             before,
             loadavg()
+        );
+        // Forward only: every image decoded and resized first, then the batches to the logits.
+        let mut input = Vec::new();
+        for p in &paths {
+            input.extend(preprocess_rgb(
+                &load_rgb(p)?,
+                featurizer.preprocess_config(),
+            )?);
+        }
+        let per_image = featurizer.preprocess_config().input_len();
+        let batches: Vec<Vec<f32>> = input
+            .chunks(batch * per_image)
+            .map(<[f32]>::to_vec)
+            .collect();
+        let t0 = std::time::Instant::now();
+        for b in batches {
+            let n = b.len() / per_image;
+            featurizer.run_batch(b, n, true)?;
+        }
+        let forward = t0.elapsed().as_secs_f64();
+        println!(
+            "{:<20} forward only (pre-decoded, to the logits): {:>6.1}s  {:.1} img/s",
+            backbone.name(),
+            forward,
+            paths.len() as f64 / forward
         );
     }
     Ok(())

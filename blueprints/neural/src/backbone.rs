@@ -117,6 +117,27 @@ impl ArchSpec {
         blocks
     }
 
+    /// Multiply-adds of one forward pass on a `side` × `side` image, to the logits: every
+    /// convolution and the classifier (batch norms folded away, activations and pooling not
+    /// counted), the figure torchvision quotes as "GFLOPS". Both padding styles give
+    /// `ceil(side / stride)` outputs.
+    pub fn multiply_adds(&self, side: usize) -> u64 {
+        let mut hw = side.div_ceil(2);
+        let mut macs = (hw * hw * 3 * 3 * 3 * self.stem_channels) as u64;
+        let mut last = self.stem_channels;
+        for b in self.blocks() {
+            if b.has_expand() {
+                macs += (hw * hw * b.in_channels * b.hidden_channels) as u64;
+            }
+            hw = hw.div_ceil(b.stride);
+            macs += (hw * hw * b.kernel * b.kernel * b.hidden_channels) as u64;
+            macs += (hw * hw * b.hidden_channels * b.out_channels) as u64;
+            last = b.out_channels;
+        }
+        macs += (hw * hw * last * self.head_channels) as u64;
+        macs + (self.head_channels * self.num_classes) as u64
+    }
+
     /// Index (into [`ArchSpec::blocks`]) of the last block of each stage.
     pub fn stage_ends(&self) -> Vec<usize> {
         let mut ends = Vec::with_capacity(self.stages.len());
@@ -321,6 +342,24 @@ mod tests {
         assert_eq!(blocks[0].in_channels, 32);
         assert!(!blocks[0].has_expand());
         assert_eq!(blocks[20].hidden_channels, 1248);
+    }
+
+    #[test]
+    fn multiply_adds_match_the_published_counts() {
+        // torchvision: MobileNetV2 (IMAGENET1K_V1) 0.30 GFLOPS = 300.77 M multiply-adds at 224.
+        let m = Backbone::MobileNetV2.arch().multiply_adds(224);
+        assert!((299_000_000..302_500_000).contains(&m), "{m}");
+        // EfficientNet-Lite0: about 0.4 B at 224 (the Lite paper's 407 M FLOPs); bigger inputs
+        // and wider/deeper nets cost more.
+        let lite: Vec<u64> = [
+            Backbone::EfficientNetLite0,
+            Backbone::EfficientNetLite1,
+            Backbone::EfficientNetLite2,
+        ]
+        .map(|b| b.arch().multiply_adds(b.input_size()))
+        .to_vec();
+        assert!((370_000_000..420_000_000).contains(&lite[0]), "{lite:?}");
+        assert!(lite[0] < lite[1] && lite[1] < lite[2], "{lite:?}");
     }
 
     #[test]

@@ -247,7 +247,7 @@ fn fit_group(
     truth: Truth,
     ctx: &FitContext,
 ) -> Result<Vec<Box<dyn Estimator>>> {
-    let mut est = base.clone_box();
+    let mut est = base.for_inner_fit();
     for (name, value) in &group.values {
         est.set_param(name, value)?;
     }

@@ -143,8 +143,12 @@ pub enum CvOutcome {
     },
 }
 
-/// [`cross_validate`] that asks `stop` before each fold after the first (a safe point: no fold is
-/// half-trained) and gives up, discarding the folds done, when it returns true.
+/// [`cross_validate`] that asks `stop` before each wave of folds after the first (a safe point:
+/// no fold is half-trained) and gives up, discarding the folds done, when it returns true.
+///
+/// Folds train in waves of as many folds as the thread pool has threads, in parallel: a fold's
+/// fit depends only on its rows and its seed (`seed + fold`), so the result is the same as one
+/// fold after the other, and the estimators' own parallel loops share the same pool.
 pub fn cross_validate_until(
     c: &Candidate,
     inputs: &FeatureInputs,
@@ -153,6 +157,7 @@ pub fn cross_validate_until(
     seed: u64,
     stop: &dyn Fn() -> bool,
 ) -> anyhow::Result<CvOutcome> {
+    use rayon::prelude::*;
     let n = target.labels.len();
     let k = target.n_outputs();
     let mut oof = Array2::<f32>::zeros((n, k));
@@ -161,34 +166,40 @@ pub fn cross_validate_until(
     let mut fold_scores = Vec::new();
     let mut models = Vec::new();
     let (mut fit_s, mut pred_s, mut pred_rows) = (0.0, 0.0, 0usize);
-    for fold in 0..partition.k {
-        if fold > 0 && stop() {
-            return Ok(CvOutcome::Stopped { folds_done: fold });
+    let wave = rayon::current_num_threads().max(1);
+    let folds: Vec<usize> = (0..partition.k).collect();
+    for chunk in folds.chunks(wave) {
+        if chunk[0] > 0 && stop() {
+            return Ok(CvOutcome::Stopped {
+                folds_done: chunk[0],
+            });
         }
-        let train = partition.train_rows(fold);
-        let valid = partition.valid_rows(fold);
-        let fit = fit_fold(
-            c,
-            inputs,
-            target,
-            &train,
-            &valid,
-            seed.wrapping_add(fold as u64),
-        )?;
-        for (i, &r) in valid.iter().enumerate() {
-            oof.row_mut(r).assign(&fit.valid_proba.row(i));
+        let fits: Vec<(usize, FoldFit)> = chunk
+            .par_iter()
+            .map(|&fold| {
+                let train = partition.train_rows(fold);
+                let valid = partition.valid_rows(fold);
+                let seed = seed.wrapping_add(fold as u64);
+                fit_fold(c, inputs, target, &train, &valid, seed).map(|f| (fold, f))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for (fold, fit) in fits {
+            let valid = partition.valid_rows(fold);
+            for (i, &r) in valid.iter().enumerate() {
+                oof.row_mut(r).assign(&fit.valid_proba.row(i));
+            }
+            fold_scores.push(score_all(
+                target.rows(&valid).truth(),
+                fit.valid_proba.view(),
+            ));
+            if !holdout.is_empty() {
+                holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
+            }
+            fit_s += fit.fit_seconds;
+            pred_s += fit.predict_seconds;
+            pred_rows += valid.len();
+            models.push(fit.model);
         }
-        fold_scores.push(score_all(
-            target.rows(&valid).truth(),
-            fit.valid_proba.view(),
-        ));
-        if !holdout.is_empty() {
-            holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
-        }
-        fit_s += fit.fit_seconds;
-        pred_s += fit.predict_seconds;
-        pred_rows += valid.len();
-        models.push(fit.model);
     }
     let holdout_proba = holdout_sum / partition.k as f32;
     let holdout_scores = (!holdout.is_empty())
@@ -243,16 +254,20 @@ mod tests {
         let target = Target::of_classes("y", classes, labels);
         let inputs = FeatureInputs::new(&ds);
         let asked = Cell::new(0);
-        // Stop when asked the second time: after folds 0 and 1.
+        // Stop when asked the second time: after two waves of folds.
         let stop = || {
             asked.set(asked.get() + 1);
             asked.get() >= 2
         };
         let out = cross_validate_until(&c, &inputs, &target, &p, 0, &stop).unwrap();
-        assert!(
-            matches!(out, CvOutcome::Stopped { folds_done: 2 }),
-            "{out:?}"
-        );
+        let wave = rayon::current_num_threads().max(1);
+        let expected = (2 * wave).min(p.k);
+        if expected < p.k {
+            assert!(
+                matches!(out, CvOutcome::Stopped { folds_done } if folds_done == expected),
+                "{out:?}"
+            );
+        }
         // Never stopping: every fold, same as `cross_validate`.
         let full = cross_validate_until(&c, &inputs, &target, &p, 0, &|| false).unwrap();
         let CvOutcome::Finished(full) = full else {

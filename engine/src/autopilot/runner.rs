@@ -656,16 +656,36 @@ impl<'a> Autopilot<'a> {
         Ok(())
     }
 
-    /// Retrains the best image blueprint with each alternative backbone (rows linked to it);
-    /// returns the models trained.
+    /// Retrains the best image blueprint, and the best image blueprint of the runner-up
+    /// estimator family, with each alternative backbone (rows linked to their parent); returns
+    /// the models trained. Which backbone suits the features depends on the estimator (a linear
+    /// head and a residual net can rank two backbones differently), so the second family gets
+    /// its own retune rather than inheriting the first one's.
     fn retune_backbones(
         &mut self,
         cv_done: &[(String, Candidate)],
     ) -> anyhow::Result<Vec<(String, Candidate)>> {
-        let Some((parent, best)) = self.best_cross_validated(cv_done, |c| c.backbone().is_some())
-        else {
+        let Some(first) = self.best_cross_validated(cv_done, |c| c.backbone().is_some()) else {
             return Ok(Vec::new());
         };
+        let family = first.1.estimator.name();
+        let second = self.best_cross_validated(cv_done, |c| {
+            c.backbone().is_some() && c.estimator.name() != family
+        });
+        let mut done = Vec::new();
+        for (parent, best) in std::iter::once(first).chain(second) {
+            done.extend(self.retune_on_backbones(&parent, &best)?);
+        }
+        Ok(done)
+    }
+
+    /// Retrains `best` (model `parent`) with each alternative backbone; returns the models
+    /// trained.
+    fn retune_on_backbones(
+        &mut self,
+        parent: &str,
+        best: &Candidate,
+    ) -> anyhow::Result<Vec<(String, Candidate)>> {
         let alternatives: Vec<String> = self
             .options
             .backbones
@@ -690,7 +710,7 @@ impl<'a> Autopilot<'a> {
                 });
                 continue;
             }
-            if let Some(id) = self.cross_validate_candidate(&c, Some(parent.clone()))? {
+            if let Some(id) = self.cross_validate_candidate(&c, Some(parent.to_string()))? {
                 done.push((id, c));
             }
         }

@@ -617,21 +617,25 @@ fn with_start_counts_the_time_spent_before_the_run() {
 #[test]
 fn cross_validation_stopped_at_the_time_limit_is_not_recorded() {
     let fx = Fixture::new(250, 50);
-    // Stage fits (128 rows) are instant; whole-fold fits (200 rows) take 0.4 s: the first CV
-    // starts (~0.5 s expected) but its 5 folds cannot end before the 1.3 s limit (the first stage
-    // model expects 1 s).
+    // Stage fits (128 rows) are instant; whole-fold fits (200 rows) take 0.8 s: the first CV
+    // starts (~0.5 s expected) but its 5 folds, two at a time on a two-thread pool, cannot end
+    // before the 1.3 s limit (the first stage model expects 1 s): it stops after the second wave.
     let candidates: Vec<Candidate> = [0.9, 0.8, 0.7]
         .iter()
         .map(|&s| {
             let mut e = fake("Alpha", s, "cv_stop");
-            e.sleep_ms = 400;
+            e.sleep_ms = 800;
             e.slow_above = 150;
             cand(e)
         })
         .collect();
     let mut o = options(Mode::Quick);
     o.time_limit_s = Some(1.3);
-    let (res, events, lb) = fx.run(o, None, candidates);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (res, events, lb) = pool.install(|| fx.run(o, None, candidates));
     res.unwrap();
     assert_event_order(&events, &lb);
     let reasons = skip_reasons(&events);
@@ -899,6 +903,61 @@ fn the_best_image_blueprint_is_retuned_with_every_other_backbone_and_blended() {
         stages.last().unwrap().0.starts_with("blenders of"),
         "{stages:?}"
     );
+}
+
+#[test]
+fn the_runner_up_estimator_family_gets_its_own_backbone_retune() {
+    let fx = Fixture::new(250, 50);
+    let image = |name: &str, s: f64| Candidate {
+        feature_list: "image".into(),
+        blocks: vec![BlockSpec::Image(image_key("bb1"))],
+        estimator: Box::new(fake(name, s, "retune2")),
+        search_text: false,
+    };
+    let mut o = options(Mode::Quick);
+    o.backbones = ["bb1", "bb2"].map(String::from).to_vec();
+    let candidates = vec![
+        image("Alpha", 0.9),
+        image("Alpha", 0.85),
+        image("Beta", 0.8),
+        image("Gamma", 0.7),
+    ];
+    let (res, events, lb) = fx.run(o, None, candidates);
+    res.unwrap();
+    assert_event_order(&events, &lb);
+    let cv_id = |name: &str, skill: &str| {
+        lb.rows
+            .iter()
+            .find(|r| {
+                r.sample_pct == 100.0
+                    && r.parent.is_none()
+                    && r.blueprint.ends_with(name)
+                    && r.params["skill"] == skill
+            })
+            .map(|r| r.model_id.clone())
+            .expect("cross-validated")
+    };
+    let (alpha, beta) = (cv_id("Alpha", "0.9"), cv_id("Beta", "0.8"));
+    let stages = stage_events(&events);
+    for parent in [&alpha, &beta] {
+        assert!(
+            stages.contains(&(format!("retune {parent} with other backbones"), 1)),
+            "{stages:?}"
+        );
+        let children: Vec<&LeaderboardRow> = lb
+            .rows
+            .iter()
+            .filter(|r| r.parent.as_deref() == Some(parent.as_str()))
+            .collect();
+        assert_eq!(children.len(), 1, "{parent}");
+        assert!(children[0].blueprint.starts_with("bb2 (high)"));
+    }
+    // Only the two best families: the third keeps its backbone, the second Alpha too.
+    let retunes = stages
+        .iter()
+        .filter(|(n, _)| n.starts_with("retune "))
+        .count();
+    assert_eq!(retunes, 2, "{stages:?}");
 }
 
 #[test]

@@ -5,6 +5,15 @@
 //! class weights, and early stopping on a seeded stratified validation split of the training rows
 //! (the weights of the best validation epoch are kept).
 //!
+//! **Bagging** (hyperparameter `bags`, as AutoGluon bags its neural nets): the fit trains `bags`
+//! nets, each from its own seed, so each holds out a different validation split and stops on it,
+//! and the model averages their head outputs (logits, or standardized predictions). On a few
+//! thousand rows one net's early-stopping epoch and its initial weights move its predictions by
+//! noise; the average keeps what the nets agree on and every training row teaches most members.
+//! An inner hyperparameter search scores single nets ([`Estimator::for_inner_fit`]); the chosen
+//! values are then fitted with every bag. The dense columns (and a regressor's target) are
+//! standardized over all the rows given to the fit.
+//!
 //! Regression ([`Estimator::fit_regression`]) trains the same net and loop with a linear
 //! one-output head and weighted squared error on the target standardized over the training rows
 //! (its mean and standard deviation are kept, predictions are mapped back); the validation split
@@ -42,6 +51,7 @@ use std::borrow::Cow;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
@@ -113,7 +123,18 @@ pub struct SnnParams {
     /// Training engine: `auto`, `native`, `burn-cpu` or `burn-wgpu` (see the module docs).
     #[serde(default)]
     pub backend: Backend,
+    /// Nets trained from different seeds and validation splits, averaged (see the module docs).
+    #[serde(default = "one_bag")]
+    pub bags: usize,
 }
+
+/// The bag count of models saved before bagging existed.
+fn one_bag() -> usize {
+    1
+}
+
+/// Default bag count.
+pub const DEFAULT_BAGS: usize = 3;
 
 impl Default for SnnParams {
     fn default() -> Self {
@@ -129,6 +150,7 @@ impl Default for SnnParams {
             l2: 1e-4,
             class_weight: ClassWeight::Balanced,
             backend: Backend::Auto,
+            bags: DEFAULT_BAGS,
         }
     }
 }
@@ -143,12 +165,15 @@ struct FittedSnn {
     mean: Vec<f32>,
     /// Standard deviation of each dense column (1 for constant columns).
     scale: Vec<f32>,
-    /// The weights (of the best validation epoch when early stopping ran).
+    /// The first net's weights (of the best validation epoch when early stopping ran).
     weights: NetWeights,
-    /// Epochs run.
+    /// The other bags' weights (empty for one bag).
+    #[serde(default)]
+    more_weights: Vec<NetWeights>,
+    /// Epochs the first net ran.
     epochs_run: usize,
-    /// Validation loss after each epoch (empty without early stopping): cross-entropy, or for a
-    /// regressor the squared error of the standardized target.
+    /// The first net's validation loss after each epoch (empty without early stopping):
+    /// cross-entropy, or for a regressor the squared error of the standardized target.
     validation_loss: Vec<f64>,
     /// The engine and device that trained it, e.g. `native (cpu)` or `burn (wgpu: …)`.
     #[serde(default)]
@@ -228,69 +253,59 @@ impl SelfNormalizingNet {
         self.fitted.as_option().map(|f| f.trained_on.as_str())
     }
 
-    /// Trains a fresh net for `task` on the rows `train` (early stopping on `valid` when it is
-    /// not empty; no training at all for a single class) and stores the fitted state. `rng` has
-    /// drawn the split and goes on to the initial weights, the shuffles and the dropout.
+    /// Trains `bags` nets for `task` and stores the fitted state. Bag `b` draws its split
+    /// (training rows, early-stopping rows; see `split`) from the seed `seed + b`, and the same
+    /// stream goes on to its initial weights, shuffles and dropout. A single class trains nothing.
     fn fit_task(
         &mut self,
         x: &Features,
         task: Task,
-        train: &[usize],
-        valid: &[usize],
-        rng: &mut ChaCha8Rng,
+        seed: u64,
+        split: impl Fn(&mut ChaCha8Rng) -> (Vec<usize>, Vec<usize>) + Sync,
     ) -> Result<()> {
         let p = self.params.clone();
         let k = task.target.n_outputs();
+        let all: Vec<usize> = (0..x.n_rows()).collect();
         let (mean, scale) = match &x.dense {
-            Some(d) => column_stats(d, train),
+            Some(d) => column_stats(d, &all),
             None => (Vec::new(), Vec::new()),
         };
         let dense = standardized(x, &mean, &scale);
         let sparse = sparse_csr(x);
-        let sparse = sparse.as_deref();
-        let mut w = NetWeights::init(x.n_dense(), x.n_sparse(), p.hidden_size, p.n_blocks, k, rng);
-
-        let engine = Engine::resolve(p.backend, step_macs(&p, x.n_dense(), k))?;
-        let mut log = TrainLog {
-            epochs_run: 0,
-            validation_loss: Vec::new(),
+        let set = TrainSet {
+            dense: &dense,
+            sparse: sparse.as_deref(),
+            target: task.target,
+            weights: task.weights,
         };
-        if task.target.has_something_to_learn() {
-            let set = TrainSet {
-                dense: &dense,
-                sparse,
-                target: task.target,
-                weights: task.weights,
-            };
-            let (drop, lr, l2) = (p.dropout as f32, p.learning_rate as f32, p.l2 as f32);
-            let (epochs, batch, patience) = (p.epochs, p.batch_size, p.patience);
-            w = match &engine {
-                Engine::Native => {
-                    let mut t = NativeTrainer::new(&set, w, drop, lr, l2);
-                    log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
-                    t.into_weights()
-                }
-                Engine::Burn(d) => {
-                    let mut t = BurnTrainer::new(&set, &w, d.device.clone(), drop, lr, l2);
-                    log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
-                    train::Trainer::weights(&t)?
-                }
-            };
-            if !w.all_finite() {
-                return Err(BlueprintError::Numeric {
-                    task: TASK.into(),
-                    reason: "training diverged (non-finite weights); lower the learning rate"
-                        .into(),
-                });
-            }
-        }
+        let engine = Engine::resolve(p.backend, step_macs(&p, x.n_dense(), k))?;
+        // Bags are independent (own seed, split and weights): on the CPU they train in parallel.
+        let bag = |b: usize, engine: &Engine| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(b as u64));
+            let (train, valid) = split(&mut rng);
+            train_member(&p, &set, engine, &train, &valid, &mut rng)
+        };
+        let n_bags = p.bags.max(1);
+        let trained: Vec<(NetWeights, TrainLog)> = match &engine {
+            Engine::Native => (0..n_bags)
+                .into_par_iter()
+                .map(|b| bag(b, &Engine::Native))
+                .collect::<Result<_>>()?,
+            Engine::Burn(_) => (0..n_bags)
+                .map(|b| bag(b, &engine))
+                .collect::<Result<_>>()?,
+        };
+        let (mut members, mut logs): (Vec<NetWeights>, Vec<TrainLog>) = trained.into_iter().unzip();
+        let log = logs.swap_remove(0);
+        let weights = members.remove(0);
         self.fitted = FittedSnn {
             classes: task.classes,
             n_dense: x.n_dense(),
             n_sparse: x.n_sparse(),
             mean,
             scale,
-            weights: w,
+            weights,
+            more_weights: members,
             epochs_run: log.epochs_run,
             validation_loss: log.validation_loss,
             trained_on: engine.describe(),
@@ -299,6 +314,56 @@ impl SelfNormalizingNet {
         .into();
         Ok(())
     }
+}
+
+/// Trains one fresh net of `set` on the rows `train` (early stopping on `valid` when it is not
+/// empty; nothing to learn for a single class). `rng` goes on to the initial weights, the
+/// shuffles and the dropout.
+fn train_member(
+    p: &SnnParams,
+    set: &TrainSet,
+    engine: &Engine,
+    train: &[usize],
+    valid: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Result<(NetWeights, TrainLog)> {
+    let k = set.target.n_outputs();
+    let n_sparse = set.sparse.map_or(0, |s| s.cols());
+    let mut w = NetWeights::init(
+        set.dense.ncols(),
+        n_sparse,
+        p.hidden_size,
+        p.n_blocks,
+        k,
+        rng,
+    );
+    let mut log = TrainLog {
+        epochs_run: 0,
+        validation_loss: Vec::new(),
+    };
+    if set.target.has_something_to_learn() {
+        let (drop, lr, l2) = (p.dropout as f32, p.learning_rate as f32, p.l2 as f32);
+        let (epochs, batch, patience) = (p.epochs, p.batch_size, p.patience);
+        w = match engine {
+            Engine::Native => {
+                let mut t = NativeTrainer::new(set, w, drop, lr, l2);
+                log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
+                t.into_weights()
+            }
+            Engine::Burn(d) => {
+                let mut t = BurnTrainer::new(set, &w, d.device.clone(), drop, lr, l2);
+                log = run_epochs(&mut t, train, valid, epochs, batch, patience, rng)?;
+                train::Trainer::weights(&t)?
+            }
+        };
+        if !w.all_finite() {
+            return Err(BlueprintError::Numeric {
+                task: TASK.into(),
+                reason: "training diverged (non-finite weights); lower the learning rate".into(),
+            });
+        }
+    }
+    Ok((w, log))
 }
 
 impl FittedSnn {
@@ -317,7 +382,13 @@ impl FittedSnn {
         Ok(())
     }
 
-    /// The head's outputs (logits, or the standardized prediction) for every row of `x`.
+    /// Every bag's weights.
+    fn members(&self) -> impl Iterator<Item = &NetWeights> {
+        std::iter::once(&self.weights).chain(&self.more_weights)
+    }
+
+    /// The head's outputs (logits, or the standardized prediction) for every row of `x`,
+    /// averaged over the bags.
     fn head_outputs(&self, x: &Features) -> Array2<f32> {
         let dense = standardized(x, &self.mean, &self.scale);
         let sparse = sparse_csr(x);
@@ -332,10 +403,12 @@ impl FittedSnn {
                 sparse: sparse.map(|s| (s, chunk)),
             };
             let start = i * PREDICT_CHUNK;
-            out.slice_mut(ndarray::s![start..start + chunk.len(), ..])
-                .assign(&predict_logits(&self.weights, &input));
+            let mut block = out.slice_mut(ndarray::s![start..start + chunk.len(), ..]);
+            for w in self.members() {
+                block += &predict_logits(w, &input);
+            }
         }
-        out
+        out / (1 + self.more_weights.len()) as f32
     }
 }
 
@@ -489,6 +562,12 @@ impl Tunable for SelfNormalizingNet {
                 "L2 penalty on weight matrices",
             ),
             ClassWeight::param(field!(params.class_weight)),
+            Param::int(
+                "bags",
+                1..=32,
+                field!(params.bags),
+                "nets trained from different seeds and early-stopping splits, averaged",
+            ),
             Param::choice(
                 "backend",
                 field!(params.backend),
@@ -523,11 +602,14 @@ impl Estimator for SelfNormalizingNet {
         self.fitted.clear();
         let p = &self.params;
         let k = classes.n_present();
-        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-        let (train, valid) = if p.patience > 0 && p.validation_fraction > 0.0 && k > 1 {
-            stratified_split(&yc, k, p.validation_fraction, &mut rng)
-        } else {
-            ((0..yc.len()).collect(), Vec::new())
+        let stops = p.patience > 0 && p.validation_fraction > 0.0 && k > 1;
+        let fraction = p.validation_fraction;
+        let split = |rng: &mut ChaCha8Rng| {
+            if stops {
+                stratified_split(&yc, k, fraction, rng)
+            } else {
+                ((0..yc.len()).collect(), Vec::new())
+            }
         };
         let task = Task {
             target: Target::Classes {
@@ -538,7 +620,7 @@ impl Estimator for SelfNormalizingNet {
             classes,
             regression: None,
         };
-        self.fit_task(x, task, &train, &valid, &mut rng)
+        self.fit_task(x, task, ctx.seed, split)
     }
 
     /// Trains with a linear one-output head and weighted squared error on the target
@@ -547,13 +629,17 @@ impl Estimator for SelfNormalizingNet {
         let t = FitTargets::new(x, y, ctx)?;
         self.fitted.clear();
         let p = &self.params;
-        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-        let (train, valid) = if p.patience > 0 && p.validation_fraction > 0.0 {
-            random_split(y.len(), p.validation_fraction, &mut rng)
-        } else {
-            ((0..y.len()).collect(), Vec::new())
+        let stops = p.patience > 0 && p.validation_fraction > 0.0;
+        let fraction = p.validation_fraction;
+        let split = |rng: &mut ChaCha8Rng| {
+            if stops {
+                random_split(y.len(), fraction, rng)
+            } else {
+                ((0..y.len()).collect(), Vec::new())
+            }
         };
-        let scale = TargetScale::of(&t, &train);
+        let all: Vec<usize> = (0..y.len()).collect();
+        let scale = TargetScale::of(&t, &all);
         let z: Vec<f32> =
             t.y.iter()
                 .map(|v| ((v - scale.mean) / scale.std) as f32)
@@ -564,7 +650,7 @@ impl Estimator for SelfNormalizingNet {
             classes: ClassMap::from_labels(&[0], 1),
             regression: Some(scale),
         };
-        self.fit_task(x, task, &train, &valid, &mut rng)
+        self.fit_task(x, task, ctx.seed, split)
     }
 
     fn supports_regression(&self) -> bool {
@@ -593,6 +679,13 @@ impl Estimator for SelfNormalizingNet {
 
     fn clone_box(&self) -> Box<dyn Estimator> {
         Box::new(self.clone())
+    }
+
+    /// One net: the search compares configurations, the chosen one is fitted with every bag.
+    fn for_inner_fit(&self) -> Box<dyn Estimator> {
+        let mut single = self.clone();
+        single.params.bags = 1;
+        Box::new(single)
     }
 
     /// For a regressor (`class` 0) the gradient of the predicted value.
@@ -636,7 +729,12 @@ impl Estimator for SelfNormalizingNet {
             dense: dense.view(),
             sparse: sparse.as_deref().map(|s| (s, &rows[..])),
         };
-        let g = dense_input_gradient(&f.weights, &input, &dlogits);
+        // The gradient of the bags' average output is the average of their gradients.
+        let mut g = dense_input_gradient(&f.weights, &input, &dlogits);
+        for w in &f.more_weights {
+            g += &dense_input_gradient(w, &input, &dlogits);
+        }
+        g /= (1 + f.more_weights.len()) as f32;
         // Back through the standardization x' = (x − mean) / scale.
         Ok(Some(
             g.row(0).iter().zip(&f.scale).map(|(g, s)| g / s).collect(),

@@ -420,3 +420,54 @@ fn regressor_burn_cpu_engine_follows_the_native_engine() {
         assert!((a - b).abs() < 1e-3, "validation loss {a} vs {b}");
     }
 }
+
+#[test]
+fn bagged_net_averages_the_single_nets_of_its_seeds_and_searches_one_net() {
+    let (x, y) = rings(300, 2, 5);
+    let ctx = |seed| FitContext::new(3, seed);
+    let mut bagged = small_net();
+    bagged.set_param("bags", "3").expect("valid");
+    bagged.fit(&x, &y, &ctx(11)).expect("fit");
+    // Bag `b` is the single net of seed `11 + b`: same split, initial weights and batches.
+    let mut mean = Array2::<f32>::zeros((300, 3));
+    for b in 0..3 {
+        let mut single = small_net();
+        single.set_param("bags", "1").expect("valid");
+        single.fit(&x, &y, &ctx(11 + b)).expect("fit");
+        mean += &single.fitted.get(TASK).expect("fitted").head_outputs(&x);
+    }
+    mean /= 3.0;
+    let outputs = bagged.fitted.get(TASK).expect("fitted").head_outputs(&x);
+    let gap = (&outputs - &mean)
+        .mapv(f32::abs)
+        .fold(0.0f32, |a, &v| a.max(v));
+    assert!(
+        gap < 1e-5,
+        "bagged outputs differ from the mean of the bags by {gap}"
+    );
+    // The members differ (their own splits and seeds), so the average is not one of them.
+    let first = {
+        let mut single = small_net();
+        single.set_param("bags", "1").expect("valid");
+        single.fit(&x, &y, &ctx(11)).expect("fit");
+        single.fitted.get(TASK).expect("fitted").head_outputs(&x)
+    };
+    assert!((&outputs - &first).mapv(f32::abs).sum() > 1e-3);
+    // An inner search scores one net of each configuration.
+    let inner = bagged.for_inner_fit();
+    let bags = inner
+        .params()
+        .into_iter()
+        .find(|p| p.name == "bags")
+        .expect("listed");
+    assert_eq!(bags.value, "1");
+    assert_eq!(bagged.params.bags, 3);
+    // Models saved before bagging load as one net.
+    let mut json: serde_json::Value = serde_json::to_value(&bagged).expect("serialize");
+    json["params"]
+        .as_object_mut()
+        .expect("object")
+        .remove("bags");
+    let old: SelfNormalizingNet = serde_json::from_value(json).expect("old models load");
+    assert_eq!(old.params.bags, 1);
+}

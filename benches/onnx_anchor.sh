@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# CPU runtime anchor (issue 17): our CPU kernels, then ONNX Runtime and PyTorch eager, one after
+# the other on the same machine, forward only on pre-decoded covers, batch 16, 2 threads; MiniLM
+# on 1,000 lyrics (at most 256 tokens), batch 32.
+#   benches/onnx_anchor.sh [COVERS_CSV] [OUT_DIR] [LYRICS_CSV]
+# Needs a Python with torch, torchvision, onnx, onnxruntime, pillow, efficientnet-lite-pytorch
+# ($PYTHON, default python3) and the zoo weights in the cache (`autopilot models fetch NAME`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CSV=${1:-../shared/data/covers-spotify/albums.csv}
+OUT=${2:-/tmp/onnx_anchor}
+LYRICS=${3:-../shared/data/lyrics-spotify/songs.csv}
+PYTHON=${PYTHON:-python3}
+mkdir -p "$OUT"
+WEIGHTS=${AUTOPILOT_CACHE:+$AUTOPILOT_CACHE/models}
+WEIGHTS=${WEIGHTS:-$HOME/.cache/autopilot/models}
+cargo build --release --workspace --example featurize_speed --example minilm_speed
+echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+RAYON_NUM_THREADS=2 target/release/examples/featurize_speed "$CSV" mobilenet-v2,efficientnet-lite0 16 \
+  | tee "$OUT/ours.txt"
+RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 \
+  | tee -a "$OUT/ours.txt"
+"$PYTHON" benches/python/onnx_anchor.py "$CSV" "$WEIGHTS" "$OUT/python.json" 16 2 0 "$LYRICS" 1000 32 \
+  | tee "$OUT/python.txt"

