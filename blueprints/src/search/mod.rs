@@ -21,7 +21,8 @@
 //!   (at least [`BA_TIE`]); among the configurations inside it, the lowest log loss wins. On a
 //!   few hundred rows balanced accuracy moves by noise alone, so configurations inside the band
 //!   are not told apart by it; log loss, a proper score, is steadier, and the better-calibrated
-//!   model blends better.
+//!   model blends better. With **two classes** the ROC AUC takes balanced accuracy's place (the
+//!   binary task's metric, which does not depend on the 0.5 cut that balanced accuracy takes).
 //! * **Regression** ([`Estimator::fit_regression`]): the same search with inner folds stratified
 //!   on target quantile bins ([`inner::quantile_folds`]), configurations ranked by the RMSE of
 //!   their pooled inner out-of-fold predictions, and the lowest RMSE chosen (ties to the
@@ -38,7 +39,7 @@ use crate::estimator::{Estimator, FitContext};
 use crate::features::Features;
 use crate::field;
 use crate::fit_input::{check_fit_input, check_regression_input};
-use crate::metrics::{Truth, argmax_rows, balanced_accuracy, log_loss, rmse};
+use crate::metrics::{Truth, argmax_rows, balanced_accuracy, binary_auc, log_loss, rmse};
 use crate::params::{Param, ParamSpec, SearchDim, Tunable};
 
 pub use grid::configurations;
@@ -73,6 +74,10 @@ pub struct Trial {
     /// classification, whose two scores above are then NaN).
     #[serde(default)]
     pub rmse: Option<f64>,
+    /// ROC AUC of the same predictions when there are two classes (`None` otherwise, or when
+    /// the rows hold one class only).
+    #[serde(default)]
+    pub auc: Option<f64>,
 }
 
 impl Trial {
@@ -83,11 +88,16 @@ impl Trial {
         proba: &Array2<f32>,
         folds: usize,
     ) -> Self {
-        let (mut ba, mut ll) = (f64::NAN, f64::NAN);
+        let (mut ba, mut ll, mut auc) = (f64::NAN, f64::NAN, None);
         if !y.is_empty() {
             ba =
                 balanced_accuracy(y, &argmax_rows(proba.view()), proba.ncols()).unwrap_or(f64::NAN);
             ll = log_loss(y, proba.view()).unwrap_or(f64::NAN);
+            if proba.ncols() == 2 {
+                let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+                let scores: Vec<f64> = proba.column(1).iter().map(|&p| f64::from(p)).collect();
+                auc = binary_auc(&positive, &scores).filter(|a| a.is_finite());
+            }
         }
         Self {
             values,
@@ -96,6 +106,7 @@ impl Trial {
             folds,
             rows: y.len(),
             rmse: None,
+            auc,
         }
     }
 
@@ -120,19 +131,26 @@ impl Trial {
             folds,
             rows: y.len(),
             rmse: Some(error),
+            auc: None,
         }
     }
 
-    /// A key that is higher for better trials (balanced accuracy then −log loss, or −RMSE);
-    /// `None` for a failed or unscored trial.
+    /// A key that is higher for better trials (balanced accuracy, or AUC for two classes, then
+    /// −log loss; or −RMSE); `None` for a failed or unscored trial.
     pub fn rank_key(&self) -> Option<(f64, f64)> {
         match self.rmse {
             Some(e) => e.is_finite().then_some((-e, 0.0)),
-            None => self
-                .balanced_accuracy
-                .is_finite()
-                .then_some((self.balanced_accuracy, -self.log_loss)),
+            None => {
+                let s = self.class_score();
+                s.is_finite().then_some((s, -self.log_loss))
+            }
         }
+    }
+
+    /// The classification score the choice compares: the AUC when there is one (two classes),
+    /// else the balanced accuracy.
+    pub fn class_score(&self) -> f64 {
+        self.auc.unwrap_or(self.balanced_accuracy)
     }
 }
 
@@ -237,23 +255,32 @@ fn current_values(e: &dyn Estimator, dims: &[SearchDim]) -> Vec<String> {
 }
 
 /// Index of the chosen trial (see the module docs: the lowest log loss among the trials within
-/// one standard error of the best balanced accuracy). Only trials scored on the most folds
-/// compete.
+/// one standard error of the best balanced accuracy, or of the best AUC for two classes). Only
+/// trials scored on the most folds compete.
 pub fn choose(trials: &[Trial]) -> Option<usize> {
     let most = trials.iter().map(|t| t.folds).max()?;
     let full: Vec<usize> = (0..trials.len())
-        .filter(|&i| trials[i].folds == most && trials[i].balanced_accuracy.is_finite())
+        .filter(|&i| trials[i].folds == most && trials[i].class_score().is_finite())
         .collect();
-    let best = full.iter().copied().max_by(|&a, &b| {
-        trials[a]
-            .balanced_accuracy
-            .total_cmp(&trials[b].balanced_accuracy)
-    })?;
-    let top = trials[best].balanced_accuracy;
+    // One scale for all: the AUC only when every competing trial has one.
+    let by_auc = full.iter().all(|&i| trials[i].auc.is_some());
+    let score = |i: usize| {
+        if by_auc {
+            trials[i].class_score()
+        } else {
+            trials[i].balanced_accuracy
+        }
+    };
+    let best = full
+        .iter()
+        .copied()
+        .filter(|&i| score(i).is_finite())
+        .max_by(|&a, &b| score(a).total_cmp(&score(b)))?;
+    let top = score(best);
     let rows = trials[best].rows.max(1) as f64;
     let band = (top * (1.0 - top) / rows).sqrt().max(BA_TIE);
     full.into_iter()
-        .filter(|&i| trials[i].balanced_accuracy >= top - band)
+        .filter(|&i| score(i) >= top - band)
         .min_by(|&a, &b| trials[a].log_loss.total_cmp(&trials[b].log_loss))
 }
 

@@ -161,6 +161,7 @@ fn inside_one_standard_error_of_the_best_accuracy_the_lower_log_loss_wins() {
         folds,
         rows,
         rmse: None,
+        auc: None,
     };
     // One standard error of 0.8 on 400 rows is 0.02: 0.785 is inside the band, 0.75 is not;
     // a trial scored on fewer folds never competes.
@@ -174,6 +175,31 @@ fn inside_one_standard_error_of_the_best_accuracy_the_lower_log_loss_wins() {
     // On 40,000 rows the band is the floor, 0.005: accuracy decides.
     let trials = [t(0.80, 0.9, 3, 40_000), t(0.785, 0.5, 3, 40_000)];
     assert_eq!(choose(&trials), Some(0));
+}
+
+#[test]
+fn two_classes_are_chosen_by_auc_not_by_the_accuracy_of_the_half_cut() {
+    // Configuration 0 ranks the rows perfectly but its probabilities sit on one side of 0.5
+    // (balanced accuracy 0.5); configuration 1 cuts at 0.5 well but ranks worse.
+    let y = [0u32, 0, 0, 0, 1, 1, 1, 1];
+    let p1_ranked = [0.60f32, 0.61, 0.62, 0.63, 0.70, 0.71, 0.72, 0.73];
+    let p1_cut = [0.10f32, 0.20, 0.30, 0.80, 0.40, 0.90, 0.95, 0.99];
+    let proba = |p1: &[f32]| {
+        Array2::from_shape_fn(
+            (p1.len(), 2),
+            |(r, c)| if c == 1 { p1[r] } else { 1.0 - p1[r] },
+        )
+    };
+    let ranked = Trial::score(vec![], &y, &proba(&p1_ranked), 3);
+    let cut = Trial::score(vec![], &y, &proba(&p1_cut), 3);
+    assert_eq!(ranked.auc, Some(1.0));
+    assert!(cut.auc.unwrap() < 0.95, "{:?}", cut.auc);
+    assert!(ranked.balanced_accuracy < cut.balanced_accuracy);
+    assert_eq!(choose(&[cut.clone(), ranked.clone()]), Some(1));
+    assert!(ranked.rank_key() > cut.rank_key());
+    // More than two classes: no AUC, balanced accuracy decides as before.
+    let three = Array2::from_shape_fn((3, 3), |(r, c)| if r == c { 0.8 } else { 0.1 });
+    assert_eq!(Trial::score(vec![], &[0, 1, 2], &three, 3).auc, None);
 }
 
 /// `n` rows of 100 columns; the target is the sum of the first 5 plus noise: with about as

@@ -75,8 +75,8 @@ fn with_variant(blocks: &[BlockSpec], i: usize) -> Vec<BlockSpec> {
 }
 
 /// The blocks `c` should be fitted with on `train` rows: its own when it has no text block,
-/// else the text settings ([`text_variants`]) with the best inner-CV balanced accuracy (ties to
-/// the lower log loss). Every row index refers to `inputs`; `labels` holds all rows' labels.
+/// else the text settings ([`text_variants`]) with the best inner-CV balanced accuracy, or AUC
+/// for two classes (ties to the lower log loss; [`blueprints::search::choose`]). Every row index refers to `inputs`; `labels` holds all rows' labels.
 pub fn choose_text_blocks(
     c: &Candidate,
     inputs: &FeatureInputs,
