@@ -1,7 +1,8 @@
 //! Featurization throughput on the Spotify covers (1,264 JPEGs): images/s per backbone, split
 //! into decode+resize and forward time; then forward only, on images decoded and resized
 //! beforehand (outside the timer, as `benches/python/onnx_anchor.py` times ONNX Runtime and
-//! PyTorch), to the logits.
+//! PyTorch), to the logits. That second pass holds every decoded image in memory (0.6 MB each
+//! at 224 px): cap the images with LIMIT on a large CSV.
 //!
 //! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn]`
 //! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image;

@@ -174,16 +174,23 @@ pub fn cross_validate_until(
                 folds_done: chunk[0],
             });
         }
-        let fits: Vec<(usize, FoldFit)> = chunk
+        // Each fold's fit, and its predictions for the holdout rows (none without a holdout).
+        let fits: Vec<(usize, FoldFit, Array2<f32>)> = chunk
             .par_iter()
             .map(|&fold| {
                 let train = partition.train_rows(fold);
                 let valid = partition.valid_rows(fold);
                 let seed = seed.wrapping_add(fold as u64);
-                fit_fold(c, inputs, target, &train, &valid, seed).map(|f| (fold, f))
+                let fit = fit_fold(c, inputs, target, &train, &valid, seed)?;
+                let on_holdout = if holdout.is_empty() {
+                    Array2::zeros((0, k))
+                } else {
+                    fit.model.predict_proba(inputs, &holdout)?
+                };
+                Ok((fold, fit, on_holdout))
             })
             .collect::<anyhow::Result<_>>()?;
-        for (fold, fit) in fits {
+        for (fold, fit, on_holdout) in fits {
             let valid = partition.valid_rows(fold);
             for (i, &r) in valid.iter().enumerate() {
                 oof.row_mut(r).assign(&fit.valid_proba.row(i));
@@ -192,9 +199,7 @@ pub fn cross_validate_until(
                 target.rows(&valid).truth(),
                 fit.valid_proba.view(),
             ));
-            if !holdout.is_empty() {
-                holdout_sum += &fit.model.predict_proba(inputs, &holdout)?;
-            }
+            holdout_sum += &on_holdout;
             fit_s += fit.fit_seconds;
             pred_s += fit.predict_seconds;
             pred_rows += valid.len();
@@ -221,7 +226,7 @@ mod tests {
     use crate::autopilot::candidates::estimator_by_key;
     use crate::dataset::{Column, ColumnType, Dataset};
     use crate::model::BlockSpec;
-    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn setup() -> (Dataset, Vec<u32>, Partition) {
         let n = 60;
@@ -253,21 +258,21 @@ mod tests {
         let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let target = Target::of_classes("y", classes, labels);
         let inputs = FeatureInputs::new(&ds);
-        let asked = Cell::new(0);
+        let asked = AtomicUsize::new(0);
         // Stop when asked the second time: after two waves of folds.
-        let stop = || {
-            asked.set(asked.get() + 1);
-            asked.get() >= 2
-        };
-        let out = cross_validate_until(&c, &inputs, &target, &p, 0, &stop).unwrap();
-        let wave = rayon::current_num_threads().max(1);
-        let expected = (2 * wave).min(p.k);
-        if expected < p.k {
-            assert!(
-                matches!(out, CvOutcome::Stopped { folds_done } if folds_done == expected),
-                "{out:?}"
-            );
-        }
+        let stop = || asked.fetch_add(1, Ordering::SeqCst) + 1 >= 2;
+        // On a two-thread pool a wave is two folds: stopped after four.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let out = pool
+            .install(|| cross_validate_until(&c, &inputs, &target, &p, 0, &stop))
+            .unwrap();
+        assert!(
+            matches!(out, CvOutcome::Stopped { folds_done: 4 }),
+            "{out:?}"
+        );
         // Never stopping: every fold, same as `cross_validate`.
         let full = cross_validate_until(&c, &inputs, &target, &p, 0, &|| false).unwrap();
         let CvOutcome::Finished(full) = full else {

@@ -408,7 +408,7 @@ impl FittedSnn {
                 block += &predict_logits(w, &input);
             }
         }
-        out / (1 + self.more_weights.len()) as f32
+        out / self.members().count() as f32
     }
 }
 
@@ -730,11 +730,11 @@ impl Estimator for SelfNormalizingNet {
             sparse: sparse.as_deref().map(|s| (s, &rows[..])),
         };
         // The gradient of the bags' average output is the average of their gradients.
-        let mut g = dense_input_gradient(&f.weights, &input, &dlogits);
-        for w in &f.more_weights {
+        let mut g = Array2::<f32>::zeros((1, f.n_dense));
+        for w in f.members() {
             g += &dense_input_gradient(w, &input, &dlogits);
         }
-        g /= (1 + f.more_weights.len()) as f32;
+        g /= f.members().count() as f32;
         // Back through the standardization x' = (x − mean) / scale.
         Ok(Some(
             g.row(0).iter().zip(&f.scale).map(|(g, s)| g / s).collect(),
