@@ -20,5 +20,7 @@ RAYON_NUM_THREADS=2 target/release/examples/featurize_speed "$CSV" mobilenet-v2,
   | tee "$OUT/ours.txt"
 RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 \
   | tee -a "$OUT/ours.txt"
+RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 --burn \
+  | tee -a "$OUT/ours.txt"
 "$PYTHON" benches/python/onnx_anchor.py "$CSV" "$WEIGHTS" "$OUT/python.json" 16 2 0 "$LYRICS" 1000 32 \
   | tee "$OUT/python.txt"

@@ -105,6 +105,14 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
         let _ = (x, class);
         Ok(None)
     }
+    /// For a model that runs convolutions over image maps itself (the fine-tuned CNN): the
+    /// Grad-CAM map (`height × width`, before ReLU) of class `class` for the single row `x`,
+    /// taken at its last convolution. `None` for the others (their Grad-CAM goes through
+    /// [`Estimator::dense_logit_gradient`]).
+    fn class_activation_map(&self, x: &Features, class: usize) -> Result<Option<Array2<f32>>> {
+        let _ = (x, class);
+        Ok(None)
+    }
     /// The hyperparameters worth searching inside autopilot and a few candidate values of each
     /// (the current default among them); empty when there is nothing to search
     /// ([`crate::search::Searched`] uses it).
@@ -152,6 +160,18 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     /// The hyperparameter values a search inside `fit` chose (empty for plain estimators).
     fn searched_params(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+    /// For an estimator that carries pretrained image weights (the fine-tuned CNN): use those
+    /// of `backbone`, the backbone of its image block. Others ignore it.
+    fn set_image_backbone(&mut self, backbone: &str) -> Result<()> {
+        let _ = backbone;
+        Ok(())
+    }
+    /// Seconds a fit on `n_rows` rows of `n_classes` classes may take, measured up front by
+    /// estimators slow enough for it to matter (the fine-tuned CNN); `None` for the others.
+    fn estimate_fit_seconds(&self, n_rows: usize, n_classes: usize) -> Option<f64> {
+        let _ = (n_rows, n_classes);
+        None
     }
 }
 

@@ -99,6 +99,23 @@ pub struct RunArgs {
     /// command does the same). Fails when the project does not exist yet.
     #[arg(long)]
     pub resume: bool,
+    /// Add the fine-tuned CNN blueprint (a backbone's last stage and head trained on the image
+    /// column) in any mode; it joins by itself in comprehensive mode and on a hardware GPU. Slow
+    /// on a CPU: its time estimate is printed before it starts.
+    #[arg(long)]
+    pub fine_tune: bool,
+}
+
+/// "up to ~4.2 min per fit …": a slow estimator's up-front estimate, for the console.
+pub(crate) fn fit_estimate(seconds: f64) -> String {
+    let t = if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
+    };
+    format!(
+        "estimate: up to ~{t} per fit (from one timed training step; early stopping usually ends sooner)"
+    )
 }
 
 /// Parses `name=col1,col2` into a feature list.
@@ -190,6 +207,7 @@ impl RunArgs {
             baseline_only: self.baseline_only,
             feature_lists: self.feature_lists.clone(),
             resume: self.resume,
+            fine_tune: self.fine_tune,
         }
     }
 }
@@ -416,7 +434,16 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 model_id,
                 blueprint,
                 sample_pct,
-            } => bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)")),
+                fit_estimate_s,
+            } => {
+                if let Some(s) = fit_estimate_s {
+                    bar.println(format!(
+                        "   {model_id} {blueprint} ({sample_pct}%): {}",
+                        super::run::fit_estimate(*s)
+                    ));
+                }
+                bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)"))
+            }
             Event::Finished {
                 model_id,
                 score,

@@ -86,8 +86,14 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
             Event::Started {
                 model_id,
                 blueprint,
+                fit_estimate_s,
                 ..
-            } => eprintln!("training {model_id}: {blueprint} ..."),
+            } => {
+                eprintln!("training {model_id}: {blueprint} ...");
+                if let Some(s) = fit_estimate_s {
+                    eprintln!("  {}", super::run::fit_estimate(*s));
+                }
+            }
             Event::Failed {
                 model_id, error, ..
             } => eprintln!("{model_id} failed: {error}"),

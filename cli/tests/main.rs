@@ -3,6 +3,7 @@
 
 mod common;
 mod featurize_cli;
+mod fine_tune_cli;
 mod ingestion;
 mod insights;
 mod kill_resume;

@@ -1,9 +1,10 @@
-//! MiniLM sentence embeddings per second on CPU (burn flex).
+//! MiniLM sentence embeddings per second on the CPU: the host kernels (`text::cpu_bert`), or
+//! burn flex with `--burn`.
 //!
 //! ```text
 //! cargo run --release -p autopilot-neural --example minilm_speed -- \
 //!     [CSV (default /work/shared/data/lyrics-spotify/songs.csv)] [--column lyrics] \
-//!     [--limit N] [--batch 32] [--chunks]
+//!     [--limit N] [--batch 32] [--chunks] [--burn]
 //! ```
 //! Prints texts/s end to end (tokenization + forward + pooling), the time split and the number
 //! of tokens fed to the network. Weights come from the zoo.
@@ -19,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut limit = usize::MAX;
     let mut batch = 32;
     let mut long_text = LongText::Truncate;
+    let mut burn = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -26,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--limit" => limit = args.next().ok_or("--limit needs a value")?.parse()?,
             "--batch" => batch = args.next().ok_or("--batch needs a value")?.parse()?,
             "--chunks" => long_text = LongText::Chunks,
+            "--burn" => burn = true,
             other => csv_path = other.to_string(),
         }
     }
@@ -46,10 +49,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         long_text,
         ..Default::default()
     })?;
+    let embedder = if burn {
+        embedder.with_burn_forward()
+    } else {
+        embedder
+    };
     println!(
-        "model loaded in {:.2}s on {}; rayon threads: {}",
+        "model loaded in {:.2}s on {} ({}); rayon threads: {}",
         t.elapsed().as_secs_f64(),
         embedder.device_description(),
+        if embedder.uses_fast_cpu() {
+            "host kernels"
+        } else {
+            "burn"
+        },
         rayon::current_num_threads()
     );
     // Warm-up on a few texts (allocations, kernels).

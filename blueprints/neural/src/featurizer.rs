@@ -13,9 +13,9 @@ use crate::backbone::Backbone;
 use crate::cpu::CpuNet;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
-use crate::level::FeatureLevel;
+use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::BackboneNet;
-use crate::preprocess::{PreprocessConfig, preprocess_path};
+use crate::preprocess::{PreprocessConfig, preprocess_path, preprocess_trunk_views};
 use crate::weights::load_backbone;
 use crate::zoo;
 
@@ -150,6 +150,11 @@ impl ImageFeaturizer {
                 "at least one feature level is needed".into(),
             ));
         }
+        if levels.len() > 1 && levels.contains(&FeatureLevel::Trunk) {
+            return Err(NeuralError::InvalidConfig(
+                "the trunk level is featurized alone, not with pooled levels".into(),
+            ));
+        }
         Ok(levels)
     }
 
@@ -223,14 +228,38 @@ impl ImageFeaturizer {
         &self.preprocess
     }
 
-    /// Number of features per image (sum of the levels' channels).
+    /// Number of features per image: the sum of the pooled levels' channels, or the trunk's
+    /// views × channels × height × width.
     pub fn feature_dim(&self) -> usize {
         let arch = self.backbone.arch();
-        self.levels.iter().map(|l| l.channels(&arch)).sum()
+        self.levels
+            .iter()
+            .map(|l| match l {
+                FeatureLevel::Trunk => {
+                    let (c, h, w) = arch.trunk_shape(self.preprocess.crop);
+                    TRUNK_VIEWS * c * h * w
+                }
+                _ => l.channels(&arch),
+            })
+            .sum()
     }
 
-    /// Column names: `<backbone>.<level>.<channel>`.
+    /// Network inputs per image: [`TRUNK_VIEWS`] for the trunk, else 1.
+    fn views(&self) -> usize {
+        if self.levels == [FeatureLevel::Trunk] {
+            TRUNK_VIEWS
+        } else {
+            1
+        }
+    }
+
+    /// Column names: `<backbone>.<level>.<channel>` (`<backbone>.trunk.<index>` for the trunk).
     pub fn feature_names(&self) -> Vec<String> {
+        if self.views() > 1 {
+            return (0..self.feature_dim())
+                .map(|i| format!("{}.trunk.{i}", self.backbone.name()))
+                .collect();
+        }
         let arch = self.backbone.arch();
         self.levels
             .iter()
@@ -342,6 +371,14 @@ impl ImageFeaturizer {
             .map_err(|e| NeuralError::InvalidConfig(format!("decode thread pool: {e}")))?;
         let cfg = self.preprocess;
         let batch = self.batch_size;
+        let views = self.views();
+        let prepare = move |p: &PathBuf| {
+            if views > 1 {
+                preprocess_trunk_views(p, &cfg)
+            } else {
+                preprocess_path(p, &cfg)
+            }
+        };
         // Two batches in flight ahead of the forward pass.
         let (tx, rx) = sync_channel::<(usize, Vec<Result<Vec<f32>>>, f64)>(2);
         let mut forward_error: Option<NeuralError> = None;
@@ -349,8 +386,8 @@ impl ImageFeaturizer {
             scope.spawn(move || {
                 for (b, chunk) in paths.chunks(batch).enumerate() {
                     let t = Instant::now();
-                    let pre: Vec<Result<Vec<f32>>> = pool
-                        .install(|| chunk.par_iter().map(|p| preprocess_path(p, &cfg)).collect());
+                    let pre: Vec<Result<Vec<f32>>> =
+                        pool.install(|| chunk.par_iter().map(prepare).collect());
                     if tx
                         .send((b * batch, pre, t.elapsed().as_secs_f64()))
                         .is_err()
@@ -362,7 +399,7 @@ impl ImageFeaturizer {
             for (first_row, pre, pre_secs) in rx {
                 timing.preprocess_seconds += pre_secs;
                 let mut ok_rows = Vec::with_capacity(pre.len());
-                let mut input = Vec::with_capacity(pre.len() * cfg.input_len());
+                let mut input = Vec::with_capacity(pre.len() * views * cfg.input_len());
                 for (i, r) in pre.into_iter().enumerate() {
                     match r {
                         Ok(v) => {
@@ -376,7 +413,7 @@ impl ImageFeaturizer {
                     continue;
                 }
                 let t = Instant::now();
-                match self.run_batch(input, ok_rows.len(), false) {
+                match self.run_batch(input, ok_rows.len() * views, false) {
                     Ok(out) => {
                         for (k, &row) in ok_rows.iter().enumerate() {
                             values

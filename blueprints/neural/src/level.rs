@@ -15,10 +15,23 @@ pub enum FeatureLevel {
     High,
     /// The 1280-channel head, i.e. the ImageNet classifier's input.
     Highest,
+    /// Not pooled: the activation map feeding the last stage (MobileNetV2: 160 × 7 × 7 at 224
+    /// pixels), for [`TRUNK_VIEWS`] augmented views of the image side by side — what the
+    /// fine-tuned CNN ([`crate::finetune`]) trains its tail on. Used alone, never mixed with
+    /// the pooled levels.
+    Trunk,
 }
 
+/// Views of each image in a [`FeatureLevel::Trunk`] row, in this order: the centre crop, its
+/// mirror image, a zoomed centre crop (the shorter side resized to [`TRUNK_ZOOM`] × the usual
+/// size before cropping) and its mirror image.
+pub const TRUNK_VIEWS: usize = 4;
+
+/// How much the zoomed trunk views enlarge the image before the centre crop.
+pub const TRUNK_ZOOM: f64 = 1.25;
+
 impl FeatureLevel {
-    /// All levels, shallow to deep.
+    /// All pooled levels, shallow to deep.
     pub const ALL: [FeatureLevel; 4] = [
         FeatureLevel::Low,
         FeatureLevel::Medium,
@@ -38,6 +51,7 @@ impl FeatureLevel {
             FeatureLevel::Medium => "medium",
             FeatureLevel::High => "high",
             FeatureLevel::Highest => "highest",
+            FeatureLevel::Trunk => "trunk",
         }
     }
 
@@ -46,6 +60,7 @@ impl FeatureLevel {
         let norm = name.trim().to_ascii_lowercase();
         FeatureLevel::ALL
             .into_iter()
+            .chain([FeatureLevel::Trunk])
             .find(|l| l.name() == norm)
             .ok_or_else(|| NeuralError::UnknownLevel(name.to_string()))
     }
@@ -70,12 +85,19 @@ impl FeatureLevel {
         match self {
             FeatureLevel::Low => Some(2),
             FeatureLevel::Medium => Some(4),
+            FeatureLevel::Trunk => Some(5),
             FeatureLevel::High => Some(6),
             FeatureLevel::Highest => None,
         }
     }
 
-    /// Number of channels (= features) of this level in the given architecture.
+    /// Whether the level's activations are global-average-pooled (all but the trunk).
+    pub fn is_pooled(self) -> bool {
+        self != FeatureLevel::Trunk
+    }
+
+    /// Number of channels of this level in the given architecture (a pooled level's feature
+    /// count).
     pub fn channels(self, arch: &ArchSpec) -> usize {
         match self.stage() {
             Some(s) => arch.stages[s].out_channels,
@@ -109,6 +131,21 @@ mod tests {
             .map(|l| l.channels(&lite0))
             .collect();
         assert_eq!(dims, vec![40, 112, 320, 1280]);
+    }
+
+    #[test]
+    fn the_trunk_is_the_map_feeding_the_last_stage() {
+        assert_eq!(Backbone::MobileNetV2.arch().trunk_shape(224), (160, 7, 7));
+        assert_eq!(
+            Backbone::EfficientNetLite0.arch().trunk_shape(224),
+            (192, 7, 7)
+        );
+        assert_eq!(Backbone::EfficientNetLite2.arch().trunk_shape(260).1, 9);
+        assert_eq!(
+            FeatureLevel::from_name("Trunk").unwrap(),
+            FeatureLevel::Trunk
+        );
+        assert!(!FeatureLevel::Trunk.is_pooled() && FeatureLevel::High.is_pooled());
     }
 
     #[test]

@@ -219,13 +219,23 @@ impl BackboneNet {
         }
     }
 
-    /// Forward pass on a normalised NCHW batch, returning the pooled features of `levels`
-    /// (in that order) and, if `logits`, the classifier output. Stops early when the deeper
-    /// layers are not needed.
+    /// Forward pass on a normalised NCHW batch, returning the pooled features of `levels` (in
+    /// that order; the trunk's map flattened, channels first) and, if `logits`, the classifier
+    /// output. Stops early when the deeper layers are not needed.
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {
         let (maps, logits) = self.forward_maps(input, levels, logits);
         NetOutput {
-            levels: maps.into_iter().map(global_avg_pool).collect(),
+            levels: maps
+                .into_iter()
+                .zip(levels)
+                .map(|(m, l)| {
+                    if l.is_pooled() {
+                        global_avg_pool(m)
+                    } else {
+                        m.flatten(1, 3)
+                    }
+                })
+                .collect(),
             logits,
         }
     }

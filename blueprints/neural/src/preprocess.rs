@@ -11,6 +11,7 @@ use image::RgbImage;
 use crate::backbone::{Backbone, Normalization};
 use crate::decode::{DecodeLimits, decode_image};
 use crate::error::{NeuralError, Result};
+use crate::level::{TRUNK_VIEWS, TRUNK_ZOOM};
 
 /// Geometry and normalization of a backbone's input.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,6 +132,34 @@ pub fn preprocess_path(path: &Path, cfg: &PreprocessConfig) -> Result<Vec<f32>> 
     })
 }
 
+/// Decodes one image file into the [`TRUNK_VIEWS`] inputs of a trunk row, side by side (see
+/// [`crate::level::TRUNK_VIEWS`]): centre crop, mirrored, zoomed by [`TRUNK_ZOOM`], mirrored.
+pub fn preprocess_trunk_views(path: &Path, cfg: &PreprocessConfig) -> Result<Vec<f32>> {
+    let img = load_rgb(path)?;
+    let image_error = |e: NeuralError| NeuralError::Image {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let centre = preprocess_rgb(&img, cfg).map_err(image_error)?;
+    let zoomed_cfg = PreprocessConfig {
+        resize_to: (cfg.resize_to as f64 * TRUNK_ZOOM).round() as usize,
+        ..*cfg
+    };
+    let zoomed = preprocess_rgb(&img, &zoomed_cfg).map_err(image_error)?;
+    let mut out = Vec::with_capacity(TRUNK_VIEWS * cfg.input_len());
+    for view in [&centre, &zoomed] {
+        out.extend_from_slice(view);
+        out.extend(mirrored(view, cfg.crop));
+    }
+    Ok(out)
+}
+
+/// A CHW image of side `side` flipped left to right.
+fn mirrored(chw: &[f32], side: usize) -> impl Iterator<Item = f32> + '_ {
+    chw.chunks_exact(side)
+        .flat_map(|row| row.iter().rev().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +198,24 @@ mod tests {
                 .iter()
                 .all(|&x| (x + 127.0 / 128.0).abs() < 1e-6)
         );
+    }
+
+    #[test]
+    fn trunk_views_are_centre_mirror_zoom_mirror() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.png");
+        pattern(300, 260).save(&path).unwrap();
+        let cfg = PreprocessConfig::from(Backbone::MobileNetV2);
+        let views = preprocess_trunk_views(&path, &cfg).unwrap();
+        let n = cfg.input_len();
+        assert_eq!(views.len(), 4 * n);
+        assert_eq!(views[..n], preprocess_path(&path, &cfg).unwrap()[..]);
+        let (c, m) = (&views[..n], &views[n..2 * n]);
+        assert_eq!(m[0], c[cfg.crop - 1]);
+        assert_eq!(m[n - 1], c[n - cfg.crop]);
+        // The zoomed view shows a different (magnified) centre.
+        assert_ne!(views[2 * n..3 * n], views[..n]);
+        assert!(views[2 * n..].iter().all(|v| v.is_finite()));
     }
 
     #[test]

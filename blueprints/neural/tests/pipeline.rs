@@ -134,3 +134,40 @@ fn level_maps_average_to_the_pooled_features() {
         "maps average {worst} away from the pooled features"
     );
 }
+
+/// The trunk level: one row of four views per image (centre, mirror, zoom, mirror), the same on
+/// the CPU kernels and on burn, refused next to pooled levels.
+#[test]
+fn trunk_rows_hold_four_views_on_both_forward_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_images(dir.path());
+    let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
+    config.levels = vec![FeatureLevel::Trunk];
+    config.device = DeviceChoice::Cpu;
+    config.batch_size = 2;
+    let fast = ImageFeaturizer::untrained(config.clone(), 5).unwrap();
+    assert!(fast.uses_fast_cpu());
+    assert_eq!(fast.feature_dim(), 4 * 160 * 7 * 7);
+    assert_eq!(fast.feature_names()[1], "mobilenet-v2.trunk.1");
+    let a = fast.featurize_paths(&paths).unwrap();
+    assert_eq!(a.values.dim(), (paths.len(), fast.feature_dim()));
+    assert_eq!(a.n_failed(), 0);
+    let b = ImageFeaturizer::untrained(config.clone(), 5)
+        .unwrap()
+        .with_burn_forward()
+        .featurize_paths(&paths)
+        .unwrap();
+    let diff = (&a.values - &b.values)
+        .mapv(f32::abs)
+        .fold(0f32, |m, &v| m.max(v));
+    assert!(diff < 1e-4, "cpu kernels vs burn: {diff}");
+    // The views differ (mirror, zoom) and none is all zero.
+    let len = 160 * 49;
+    let row = a.values.row(0);
+    let view = |v: usize| row.slice(ndarray::s![v * len..(v + 1) * len]).to_vec();
+    assert_ne!(view(0), view(1));
+    assert_ne!(view(0), view(2));
+    assert!((0..4).all(|v| view(v).iter().any(|&x| x != 0.0)));
+    config.levels = vec![FeatureLevel::Trunk, FeatureLevel::High];
+    assert!(ImageFeaturizer::untrained(config, 5).is_err());
+}

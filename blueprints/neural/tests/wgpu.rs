@@ -281,3 +281,50 @@ fn snn_trained_on_wgpu_follows_the_native_engine() {
     let ba = blueprints::metrics::balanced_accuracy(&y, &pred, 3).unwrap();
     assert!(ba > 0.75, "balanced accuracy {ba} (chance 0.33)");
 }
+
+/// The fine-tuned CNN trains on wgpu (autodiff through the depthwise and pointwise
+/// convolutions of the tail) and follows the CPU backend from the same start and batches.
+#[test]
+fn fine_tuned_cnn_trained_on_wgpu_follows_the_cpu() {
+    use blueprints::{Estimator, Features, FitContext};
+    use neural::finetune::{FineTunedCnn, TrainDevice};
+    if wgpu_or_skip().is_none() {
+        return;
+    }
+    // 8 rows of MobileNetV2 trunk maps (4 views × 160 × 7 × 7); class c lifts channels
+    // 10c..10c+10. One batch, no held-out rows: few shapes for lavapipe to autotune.
+    let len = 160 * 7 * 7;
+    let (n, views) = (8, 4);
+    let noise = pseudo_random(n * views * len, 3);
+    let y: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
+    let x = ndarray::Array2::from_shape_fn((n, views * len), |(r, j)| {
+        let lift = if (j % len) / 49 / 10 == y[r] as usize {
+            1.5
+        } else {
+            0.0
+        };
+        (noise[r * views * len + j] + lift).max(0.0)
+    });
+    let x = Features::dense(x);
+    let fit = |device: TrainDevice| {
+        let mut e = FineTunedCnn::new(Backbone::MobileNetV2);
+        e.random_start = true;
+        e.params.epochs = 2;
+        e.params.batch_size = 8;
+        e.params.validation_fraction = 0.0;
+        e.params.device = device;
+        e.fit(&x, &y, &FitContext::new(2, 5)).unwrap();
+        e
+    };
+    let (gpu, cpu) = (fit(TrainDevice::Wgpu), fit(TrainDevice::Cpu));
+    let on = gpu.trained_on().unwrap().to_string();
+    println!("trained on {on}");
+    assert!(on.starts_with("wgpu"), "{on}");
+    let (pg, pc) = (
+        gpu.predict_proba(&x).unwrap(),
+        cpu.predict_proba(&x).unwrap(),
+    );
+    let diff = max_abs_diff(pg.as_slice().unwrap(), pc.as_slice().unwrap());
+    println!("fine-tuned on wgpu vs cpu: max |Δp| = {diff:.2e}");
+    assert!(diff < 1e-2, "wgpu vs cpu: max |Δp| = {diff}");
+}

@@ -387,6 +387,14 @@ impl Estimator for Searched {
         self.base.without_search()
     }
 
+    fn set_image_backbone(&mut self, backbone: &str) -> Result<()> {
+        self.base.set_image_backbone(backbone)
+    }
+
+    fn estimate_fit_seconds(&self, n_rows: usize, n_classes: usize) -> Option<f64> {
+        self.base.estimate_fit_seconds(n_rows, n_classes)
+    }
+
     fn searched_params(&self) -> Vec<(String, String)> {
         self.outcome
             .as_ref()

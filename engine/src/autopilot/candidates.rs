@@ -8,7 +8,7 @@ use super::Mode;
 
 use crate::dataset::{ColumnType, Dataset, Task};
 use crate::features::{ImageKey, TextEmbeddingKey};
-use crate::model::{BlockSpec, Candidate, FeatureList};
+use crate::model::{BlockSpec, Candidate, FeatureList, TRUNK_LEVEL};
 
 /// Default feature levels of image blocks (DataRobot's default granularity: high + highest).
 pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
@@ -244,6 +244,46 @@ pub fn catalogue(
         }
     }
     out
+}
+
+/// The fine-tuned CNN blueprint (`backbone`'s last stage, head and a new classifier trained on
+/// the image's trunk maps; see [`neural::finetune`]): for the one image column of a
+/// classification task, on the "image only" list (or the informative list when it holds only
+/// that column), training on `device`. `None` for regression, without exactly one image
+/// column, or for an unknown backbone. It is slow on a CPU: the session adds it in
+/// comprehensive mode, on a hardware GPU, or when asked.
+pub fn fine_tune_candidate(
+    ds: &Dataset,
+    lists: &[FeatureList],
+    backbone: &str,
+    task: Task,
+    device: neural::DeviceChoice,
+) -> Option<Candidate> {
+    if task.is_regression() {
+        return None;
+    }
+    let image_only = |l: &&FeatureList| {
+        l.columns.len() == 1
+            && ds
+                .column(&l.columns[0])
+                .is_some_and(|c| c.kind == ColumnType::Image)
+    };
+    let list = lists
+        .iter()
+        .find(|l| l.name == "image only" && image_only(l))
+        .or_else(|| lists.first().filter(image_only))?;
+    let mut estimator = neural::FineTunedCnn::new(neural::Backbone::from_name(backbone).ok()?);
+    estimator.params.device = device.into();
+    Some(Candidate {
+        feature_list: list.name.clone(),
+        blocks: vec![BlockSpec::Image(ImageKey {
+            column: list.columns[0].clone(),
+            backbone: backbone.to_string(),
+            levels: vec![TRUNK_LEVEL.to_string()],
+        })],
+        estimator: Box::new(estimator),
+        search_text: false,
+    })
 }
 
 /// Sentence-embedding blueprints for the feature lists that hold text: every TF-IDF block

@@ -57,6 +57,10 @@ pub enum Event {
         model_id: String,
         blueprint: String,
         sample_pct: f64,
+        /// Seconds one fit may take (an upper bound measured up front), for estimators slow
+        /// enough to say so (the fine-tuned CNN).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fit_estimate_s: Option<f64>,
     },
     /// A model finished and was saved.
     Finished {
@@ -191,6 +195,12 @@ impl<'a> Autopilot<'a> {
         true
     }
 
+    /// The estimator's own up-front estimate of one fit on `rows` rows, if it gives one.
+    fn fit_estimate(&self, c: &Candidate, rows: usize) -> Option<f64> {
+        let classes = self.target.classes.len().max(1);
+        c.estimator.estimate_fit_seconds(rows, classes)
+    }
+
     fn key(c: &Candidate, pct: f64, tag: &str) -> String {
         let params: Vec<String> = c
             .estimator
@@ -242,7 +252,8 @@ impl<'a> Autopilot<'a> {
                     scored.push((self.goodness(Some(&row.validation)), c));
                     continue;
                 }
-                if !self.may_start(&c.describe(), last_seconds) {
+                let estimate = self.fit_estimate(&c, rows.len());
+                if !self.may_start(&c.describe(), estimate.unwrap_or(0.0).max(last_seconds)) {
                     continue;
                 }
                 let id = self.leaderboard.next_model_id();
@@ -250,6 +261,7 @@ impl<'a> Autopilot<'a> {
                     model_id: id.clone(),
                     blueprint: c.describe(),
                     sample_pct: pct,
+                    fit_estimate_s: estimate,
                 });
                 match fit_fold(
                     &c,
@@ -479,12 +491,13 @@ impl<'a> Autopilot<'a> {
             }
             return Ok(CvStatus::Done(id));
         }
+        let estimate = self.fit_estimate(c, self.partition.train_rows(0).len());
         let expected = self
             .leaderboard
             .rows
             .iter()
             .map(|r| r.fit_seconds)
-            .fold(0.1, f64::max)
+            .fold(estimate.unwrap_or(0.1), f64::max)
             * self.partition.k as f64;
         if !self.may_start(&c.describe(), expected) {
             return Ok(CvStatus::NotStarted);
@@ -494,6 +507,7 @@ impl<'a> Autopilot<'a> {
             model_id: id.clone(),
             blueprint: c.describe(),
             sample_pct: 100.0,
+            fit_estimate_s: estimate,
         });
         let t0 = Instant::now();
         let deadline = self.options.time_limit_s;
@@ -665,13 +679,14 @@ impl<'a> Autopilot<'a> {
         &mut self,
         cv_done: &[(String, Candidate)],
     ) -> anyhow::Result<Vec<(String, Candidate)>> {
-        let Some(first) = self.best_cross_validated(cv_done, |c| c.backbone().is_some()) else {
+        // The fine-tuned CNN is left out: its trunk maps are computed for one backbone only.
+        let frozen = |c: &Candidate| c.backbone().is_some() && !c.is_fine_tuned();
+        let Some(first) = self.best_cross_validated(cv_done, frozen) else {
             return Ok(Vec::new());
         };
         let family = first.1.estimator.name();
-        let second = self.best_cross_validated(cv_done, |c| {
-            c.backbone().is_some() && c.estimator.name() != family
-        });
+        let second =
+            self.best_cross_validated(cv_done, |c| frozen(c) && c.estimator.name() != family);
         let mut done = Vec::new();
         for (parent, best) in std::iter::once(first).chain(second) {
             done.extend(self.retune_on_backbones(&parent, &best)?);
@@ -702,7 +717,7 @@ impl<'a> Autopilot<'a> {
             models: alternatives.len(),
         });
         for b in alternatives {
-            let c = best.with_backbone(&b);
+            let c = best.with_backbone(&b)?;
             if c.learned_keys().iter().any(|k| !self.inputs.has(k)) {
                 self.emit(Event::Skipped {
                     blueprint: c.describe(),

@@ -1030,3 +1030,47 @@ fn comprehensive_mode_keeps_every_model_through_the_stages_and_cross_validates_a
     assert_eq!(trained_at(&lb, 100.0), s32);
     assert_eq!(fits("all"), 7 + 7 + 7 * 5);
 }
+
+#[test]
+fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
+    use super::candidates::{feature_lists, fine_tune_candidate};
+    use crate::dataset::Task;
+    use neural::DeviceChoice;
+    let f = Fixture::new(30, 0);
+    let both = ["x".to_string(), "img".to_string()];
+    let lists = feature_lists(&f.ds, &both, &[]);
+    let task = Task::of_classes(3);
+    let c = fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", task, DeviceChoice::Cpu).unwrap();
+    assert_eq!(c.feature_list, "image only");
+    assert!(c.is_fine_tuned());
+    assert_eq!(c.image_keys()[0].levels, vec!["trunk".to_string()]);
+    assert!(
+        c.describe().contains("(trunk) → Fine-tuned CNN"),
+        "{}",
+        c.describe()
+    );
+    // A backbone retune or `tune --set backbone=` moves the estimator's pretrained tail too.
+    let moved = c.with_backbone("efficientnet-lite0").unwrap();
+    let json = serde_json::to_string(&moved.estimator).unwrap();
+    assert!(
+        json.contains(r#""backbone":"efficientnet-lite0""#),
+        "{json}"
+    );
+    assert!(json.contains(r#""device":"cpu""#), "{json}");
+    assert!(c.with_backbone("no-such-net").is_err());
+    // Not for regression, nor without an image column.
+    assert!(
+        fine_tune_candidate(
+            &f.ds,
+            &lists,
+            "mobilenet-v2",
+            Task::Regression,
+            DeviceChoice::Cpu
+        )
+        .is_none()
+    );
+    let no_image = feature_lists(&f.ds, &both[..1], &[]);
+    assert!(
+        fine_tune_candidate(&f.ds, &no_image, "mobilenet-v2", task, DeviceChoice::Cpu).is_none()
+    );
+}

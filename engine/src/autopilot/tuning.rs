@@ -286,6 +286,11 @@ pub fn apply_setting(
         }
         _ if featurizer_params(c, &[]).iter().any(|p| p.name == name) => {
             apply_block_setting(c, name, value).map_err(|_| invalid(spec, value))?;
+            if name == BACKBONE {
+                c.estimator
+                    .set_image_backbone(value)
+                    .map_err(|_| invalid(spec, value))?;
+            }
         }
         _ => {
             c.estimator

@@ -157,6 +157,12 @@ pub fn occlusion_map(
     actual: u32,
     options: &OcclusionOptions,
 ) -> Result<ActivationMap, InsightError> {
+    if featurizer.levels() == [neural::FeatureLevel::Trunk] {
+        return Err(InsightError::invalid(
+            "occlusion maps are not available for the fine-tuned CNN (its trunk row holds four \
+             views); use Grad-CAM",
+        ));
+    }
     let input = image_input(inputs, featurizer, column, row)?;
     let dense = image_block(model, inputs, featurizer, column)?;
     let cfg = *featurizer.preprocess_config();

@@ -11,6 +11,11 @@
 //! mean is exactly `Σ_k g_k f_k`), bilinearly upsampled to the crop; the levels are summed, the
 //! negative part dropped (ReLU: only evidence *for* the class) and the maximum scaled to 1.
 //!
+//! A fine-tuned CNN runs its own convolutions over the trunk map: its Grad-CAM is taken at its
+//! last convolution (the 1×1 head) on the centre view
+//! ([`Estimator::class_activation_map`](blueprints::Estimator::class_activation_map); pooling and
+//! its classifier are linear, so the gradient there is exact in closed form).
+//!
 //! As for occlusion, each image is explained by the fold model that did not train on it.
 
 use blueprints::metrics::argmax;
@@ -87,24 +92,33 @@ pub fn grad_cam_map(
     let x = model.pipeline.transform(inputs, &[row])?;
     let probs = model.predict_features(&x)?;
     let predicted = argmax(probs.row(0));
-    let Some(grad) = model.estimator.dense_logit_gradient(&x, predicted)? else {
-        return Ok(None);
-    };
-    let dense = image_block(model, inputs, featurizer, column)?;
-    if dense.end > grad.len() {
-        return Err(InsightError::invalid(format!(
-            "the gradient has {} entries, fewer than the '{column}' block needs",
-            grad.len()
-        )));
-    }
-    let input = image_input(inputs, featurizer, column, row)?;
     let cfg = *featurizer.preprocess_config();
-    let maps = featurizer.level_maps(input.clone())?;
-    let weighted = weighted_level_maps(&maps, &grad[dense])?;
     let crop = cfg.crop;
     let mut heat = Array2::<f32>::zeros((crop, crop));
-    for m in &weighted {
-        heat += &upsample(m, crop);
+    let own_map = model.estimator.class_activation_map(&x, predicted)?;
+    let grad = match own_map {
+        Some(_) => None,
+        None => match model.estimator.dense_logit_gradient(&x, predicted)? {
+            Some(g) => Some(g),
+            None => return Ok(None),
+        },
+    };
+    let input = image_input(inputs, featurizer, column, row)?;
+    if let Some(map) = own_map {
+        // A fine-tuned network: its own last convolution, on the centre view.
+        heat += &upsample(&map, crop);
+    } else if let Some(grad) = grad {
+        let dense = image_block(model, inputs, featurizer, column)?;
+        if dense.end > grad.len() {
+            return Err(InsightError::invalid(format!(
+                "the gradient has {} entries, fewer than the '{column}' block needs",
+                grad.len()
+            )));
+        }
+        let maps = featurizer.level_maps(input.clone())?;
+        for m in &weighted_level_maps(&maps, &grad[dense])? {
+            heat += &upsample(m, crop);
+        }
     }
     heat.mapv_inplace(|v| v.max(0.0));
     let max = heat.iter().copied().fold(0.0f32, f32::max);

@@ -8,6 +8,10 @@ use blueprints::Estimator;
 use super::BlockSpec;
 use crate::features::{FeatureKey, ImageKey};
 
+/// The image "level" of the fine-tuned CNN's block: the unpooled trunk maps
+/// ([`neural::FeatureLevel::Trunk`]).
+pub const TRUNK_LEVEL: &str = "trunk";
+
 /// A named list of input columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureList {
@@ -71,15 +75,24 @@ impl Candidate {
         })
     }
 
-    /// A copy whose image blocks use `backbone`.
-    pub fn with_backbone(&self, backbone: &str) -> Candidate {
+    /// A copy whose image blocks (and an estimator carrying pretrained image weights) use
+    /// `backbone`.
+    pub fn with_backbone(&self, backbone: &str) -> blueprints::error::Result<Candidate> {
         let mut c = self.clone();
         for b in &mut c.blocks {
             if let BlockSpec::Image(k) = b {
                 k.backbone = backbone.to_string();
             }
         }
-        c
+        c.estimator.set_image_backbone(backbone)?;
+        Ok(c)
+    }
+
+    /// Whether this is the fine-tuned CNN blueprint: its image block is the trunk maps.
+    pub fn is_fine_tuned(&self) -> bool {
+        self.image_keys()
+            .iter()
+            .any(|k| k.levels.iter().any(|l| l == TRUNK_LEVEL))
     }
 
     /// Every image key this blueprint needs.

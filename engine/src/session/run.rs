@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::autopilot::candidates::{
-    DEFAULT_LEVELS, catalogue, feature_lists, text_embedding_candidates,
+    DEFAULT_LEVELS, catalogue, feature_lists, fine_tune_candidate, text_embedding_candidates,
 };
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
 use crate::dataset::{self, ColumnType, Dataset, Profile, Target, TaskChoice};
@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub feature_lists: Vec<FeatureList>,
     /// Continue an existing project only (an error when there is none).
     pub resume: bool,
+    /// Add the fine-tuned CNN blueprint in any mode (it joins by itself in comprehensive mode
+    /// and on a hardware GPU).
+    pub fine_tune: bool,
 }
 
 impl RunOptions {
@@ -97,6 +100,7 @@ impl RunOptions {
             baseline_only: false,
             feature_lists: Vec::new(),
             resume: false,
+            fine_tune: false,
         }
     }
 
@@ -434,6 +438,21 @@ impl Session {
                 "no MiniLM text blueprints: {e:#}"
             ))),
         }
+        if let Some(c) = self.wanted_fine_tune(opts, &lists, &first) {
+            let key = c.learned_keys().remove(0);
+            match self.featurize(&key, &settings, on_event) {
+                Ok(m) => {
+                    inputs.insert(key, m);
+                    cands.push(c);
+                }
+                Err(e) if ProjectError::find_in(&e).is_some() => {
+                    return Err(e.context("caching the trunk maps of the fine-tuned CNN"));
+                }
+                Err(e) => on_event(&RunEvent::Warning(format!(
+                    "no fine-tuned CNN blueprint: {e:#}"
+                ))),
+            }
+        }
         let options = AutopilotOptions {
             mode: opts.mode,
             max_models: opts.max_models,
@@ -464,6 +483,29 @@ impl Session {
         drop(ap);
         skipped_for_time.extend(time_skips.into_inner());
         Ok((leaderboard, skipped_for_time))
+    }
+
+    /// The fine-tuned CNN blueprint on `backbone`, when this run takes it: asked for, in
+    /// comprehensive mode, or with a hardware GPU (on a CPU it is slow).
+    fn wanted_fine_tune(
+        &self,
+        opts: &RunOptions,
+        lists: &[FeatureList],
+        backbone: &str,
+    ) -> Option<Candidate> {
+        let candidate = fine_tune_candidate(
+            &self.dataset,
+            lists,
+            backbone,
+            self.target.task,
+            opts.device,
+        )?;
+        let gpu = || {
+            opts.device != neural::DeviceChoice::Cpu
+                && neural::device::select_device(neural::DeviceChoice::Auto)
+                    .is_ok_and(|d| d.adapter.is_some_and(|a| a.is_hardware()))
+        };
+        (opts.fine_tune || opts.mode == Mode::Comprehensive || gpu()).then_some(candidate)
     }
 
     /// The learned features of `key` (from the project's cache where it has them), with

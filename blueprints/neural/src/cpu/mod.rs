@@ -160,6 +160,17 @@ fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 /// Mean over the `pixels` rows of an NHWC map with `c` channels.
+/// A channels-last map (`pixels × c`) in channels-first order (`c × pixels`), as burn's NCHW.
+fn channels_first(x: &[f32], pixels: usize, c: usize) -> Vec<f32> {
+    let mut out = vec![0f32; pixels * c];
+    for (p, px) in x.chunks_exact(c).enumerate() {
+        for (ch, &v) in px.iter().enumerate() {
+            out[ch * pixels + p] = v;
+        }
+    }
+    out
+}
+
 fn average_pool(x: &[f32], pixels: usize, c: usize) -> Vec<f32> {
     let mut sum = vec![0f32; c];
     for px in x[..pixels * c].chunks_exact(c) {
@@ -249,19 +260,9 @@ impl CpuNet {
         })
     }
 
-    /// Feature width of `levels`.
-    fn feature_dim(&self, levels: &[FeatureLevel]) -> usize {
-        levels
-            .iter()
-            .map(|l| match l.stage().and_then(|s| self.stage_ends.get(s)) {
-                Some(&b) => self.blocks[b].project.n,
-                None => self.head.n,
-            })
-            .sum()
-    }
-
     /// Runs `n` CHW images of side `size` (normalised, `n·3·size²` values) and returns the
-    /// pooled features of `levels` (in that order) and, if `logits`, the classifier output.
+    /// pooled features of `levels` (in that order; the trunk's map unpooled, channels first)
+    /// and, if `logits`, the classifier output.
     pub fn forward(
         &self,
         input: &[f32],
@@ -293,7 +294,7 @@ impl CpuNet {
                 )
             })
             .collect();
-        let dim = self.feature_dim(levels);
+        let dim = outputs.first().map_or(0, |(f, _)| f.len());
         let mut features = Vec::with_capacity(n * dim);
         let mut all_logits = logits.then(|| Vec::with_capacity(n * self.classifier.n));
         for (f, l) in outputs {
@@ -407,7 +408,12 @@ impl CpuNet {
             clock.lap("project");
             (h, w, c) = (dg.out_h, dg.out_w, b.project.n);
             for &(level, _) in taps.iter().filter(|&&(_, tb)| tb == i) {
-                pooled.push((level, average_pool(&ws.x, h * w, c)));
+                let values = if level.is_pooled() {
+                    average_pool(&ws.x, h * w, c)
+                } else {
+                    channels_first(&ws.x[..h * w * c], h * w, c)
+                };
+                pooled.push((level, values));
             }
             clock.lap("pool");
         }
@@ -447,7 +453,7 @@ impl CpuNet {
 mod tests {
     use super::*;
     use crate::backbone::Backbone;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::{Device, Distribution, TensorData};
 
     fn to_vec(t: Tensor<2>) -> Vec<f32> {
         t.into_data().try_into_vec_as::<f32>().unwrap()
@@ -497,6 +503,23 @@ mod tests {
                 .unwrap();
             assert_eq!(one.features, got.features[..dim]);
             assert!(one.logits.is_none());
+
+            // The trunk map comes back unpooled, channels first, as burn's NCHW.
+            let x = Tensor::<4>::from_data(
+                TensorData::new(host_x.clone(), [n, 3, size, size]),
+                &device,
+            );
+            let (maps, _) = net.forward_maps(x, &[FeatureLevel::Trunk], false);
+            let want_map = maps[0]
+                .clone()
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap();
+            let got = cpu
+                .forward(&host_x, n, size, &[FeatureLevel::Trunk], false)
+                .unwrap();
+            let dm = max_diff(&got.features, &want_map);
+            assert!(dm < 1e-4, "{backbone}: trunk {dm}");
         }
     }
 

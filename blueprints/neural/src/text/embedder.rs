@@ -10,6 +10,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::bert::{BertConfig, BertEncoder};
+use super::cpu_bert::CpuBert;
 use super::load::load_minilm;
 use super::pooling::mean_pool_normalized;
 use super::tokenize::{LongText, WordPieceTokenizer};
@@ -73,6 +74,8 @@ pub struct EmbedTiming {
 pub struct SentenceEmbedder {
     tokenizer: WordPieceTokenizer,
     net: BertEncoder,
+    /// The host copy of the encoder, used instead of burn on the CPU device.
+    fast_cpu: Option<CpuBert>,
     device: Device,
     device_description: String,
     batch_size: usize,
@@ -104,9 +107,13 @@ impl SentenceEmbedder {
         let selected = select_device(config.device)?;
         let tokenizer = WordPieceTokenizer::from_file(&tokenizer)?;
         let net = load_minilm(&weights, &selected.device)?;
+        let fast_cpu = (selected.device == Device::flex())
+            .then(|| CpuBert::from_burn(&net, BertConfig::MINILM_L6))
+            .transpose()?;
         Ok(SentenceEmbedder {
             tokenizer,
             net,
+            fast_cpu,
             device: selected.device,
             device_description: selected.description,
             batch_size: config.batch_size,
@@ -123,6 +130,17 @@ impl SentenceEmbedder {
     ) -> Result<Self> {
         config.files = Some((weights.to_path_buf(), tokenizer.to_path_buf()));
         Self::new(config)
+    }
+
+    /// Runs the encoder through burn even on the CPU (for comparisons and tests).
+    pub fn with_burn_forward(mut self) -> Self {
+        self.fast_cpu = None;
+        self
+    }
+
+    /// Whether the encoder runs on the host kernels of [`super::cpu_bert`] rather than burn.
+    pub fn uses_fast_cpu(&self) -> bool {
+        self.fast_cpu.is_some()
     }
 
     /// The tokenizer.
@@ -217,6 +235,9 @@ impl SentenceEmbedder {
             return Err(NeuralError::InvalidConfig(format!(
                 "a sequence of {len} tokens is longer than the model's {max_positions} positions"
             )));
+        }
+        if let Some(fast) = &self.fast_cpu {
+            return Ok(fast.embed_all(seqs)?.concat());
         }
         let mut ids = vec![0i64; n * len];
         let mut mask = vec![0f32; n * len];

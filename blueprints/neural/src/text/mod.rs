@@ -3,7 +3,9 @@
 //! [`pooling`] (masked mean + L2 norm) and [`embedder`] (batched embedding of texts).
 
 pub mod bert;
+pub mod cpu_bert;
 pub mod embedder;
+mod fast_math;
 pub mod load;
 pub mod pooling;
 pub mod tokenize;

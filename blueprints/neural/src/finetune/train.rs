@@ -1,0 +1,233 @@
+//! The fine-tuning loop: Adam on the tail (a smaller step) and the new classifier, one random
+//! augmented view of each image per epoch, dropout before the classifier, class-weighted
+//! cross-entropy, early stopping on held-out rows scored on all views.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+use ndarray::Array2;
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use blueprints::error::{BlueprintError, Result};
+
+use super::FineTuneParams;
+use super::tail::TailNet;
+use crate::level::TRUNK_VIEWS;
+
+/// Trunk rows per forward pass when scoring (each with all its views).
+const SCORE_CHUNK: usize = 32;
+
+/// Training rows: trunk maps, labels, row weights.
+pub struct TrainData<'a> {
+    /// One row per image: [`TRUNK_VIEWS`] maps of `shape`, side by side.
+    pub x: &'a Array2<f32>,
+    /// Labels in `0..n_classes`.
+    pub y: &'a [u32],
+    /// Weight of every row.
+    pub weights: &'a [f64],
+    /// `[channels, height, width]` of one view's map.
+    pub shape: [usize; 3],
+    /// Classes of the classifier.
+    pub n_classes: usize,
+}
+
+/// What training produced.
+pub struct Trained {
+    /// The tail of the best validation epoch (of the last epoch without early stopping).
+    pub tail: TailNet,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Validation loss after each epoch (empty without early stopping).
+    pub validation_loss: Vec<f64>,
+}
+
+fn read_error(e: impl std::fmt::Debug) -> BlueprintError {
+    BlueprintError::Numeric {
+        task: super::TASK.into(),
+        reason: format!("reading a tensor back: {e:?}"),
+    }
+}
+
+/// `[b, c, h, w]` maps: view `views[i]` of row `rows[i]`.
+pub fn gather_views(
+    x: &Array2<f32>,
+    shape: [usize; 3],
+    picks: &[(usize, usize)],
+    device: &Device,
+) -> Tensor<4> {
+    let len: usize = shape.iter().product();
+    let mut buf: Vec<f32> = Vec::with_capacity(picks.len() * len);
+    for &(row, view) in picks {
+        let r = x.row(row);
+        buf.extend(r.iter().skip(view * len).take(len));
+    }
+    let [c, h, w] = shape;
+    Tensor::from_data(TensorData::new(buf, [picks.len(), c, h, w]), device)
+}
+
+/// Class probabilities of `rows`, the softmax averaged over every view (test-time
+/// augmentation), `rows × n_classes`.
+pub fn predict_rows(
+    tail: &TailNet,
+    x: &Array2<f32>,
+    shape: [usize; 3],
+    rows: &[usize],
+    device: &Device,
+) -> Result<Array2<f64>> {
+    let k = tail.classifier.weight.val().dims()[1];
+    let mut out = Array2::<f64>::zeros((rows.len(), k));
+    for (ci, chunk) in rows.chunks(SCORE_CHUNK).enumerate() {
+        let picks: Vec<(usize, usize)> = chunk
+            .iter()
+            .flat_map(|&r| (0..TRUNK_VIEWS).map(move |v| (r, v)))
+            .collect();
+        let p = softmax(
+            tail.forward(gather_views(x, shape, &picks, device), None),
+            1,
+        );
+        let p = p.into_data().try_into_vec::<f32>().map_err(read_error)?;
+        for (i, views) in p.chunks(TRUNK_VIEWS * k).enumerate() {
+            for v in views.chunks(k) {
+                for (c, &pv) in v.iter().enumerate() {
+                    out[[ci * SCORE_CHUNK + i, c]] += f64::from(pv) / TRUNK_VIEWS as f64;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Weighted cross-entropy of probabilities `p` (rows of `rows`) against their labels.
+fn weighted_log_loss(p: &Array2<f64>, data: &TrainData<'_>, rows: &[usize]) -> f64 {
+    let (mut loss, mut total) = (0.0, 0.0);
+    for (i, &r) in rows.iter().enumerate() {
+        let w = data.weights[r];
+        loss -= w * p[[i, data.y[r] as usize]].max(1e-12).ln();
+        total += w;
+    }
+    if total > 0.0 { loss / total } else { 0.0 }
+}
+
+/// Trains `tail` on `train` rows, stopping early on `valid` rows (none: every epoch runs).
+pub fn train(
+    tail: TailNet,
+    data: &TrainData<'_>,
+    train: &[usize],
+    valid: &[usize],
+    p: &FineTuneParams,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Result<Trained> {
+    let mut tail = tail.train();
+    let mut tail_optim = AdamConfig::new().init();
+    let mut head_optim = AdamConfig::new().init();
+    let k = data.n_classes;
+    let keep_scale = (1.0 / (1.0 - p.dropout)) as f32;
+    let features = tail.classifier.weight.val().dims()[0];
+    let mut order = train.to_vec();
+    let mut best: Option<(f64, TailNet)> = None;
+    let mut validation_loss = Vec::new();
+    let mut epochs_run = 0;
+    let mut since_best = 0;
+    for _ in 0..p.epochs {
+        order.shuffle(rng);
+        for batch in order.chunks(p.batch_size.max(1)) {
+            let picks: Vec<(usize, usize)> = batch
+                .iter()
+                .map(|&r| (r, rng.random_range(0..TRUNK_VIEWS)))
+                .collect();
+            let x = gather_views(data.x, data.shape, &picks, device).autodiff();
+            let mask: Vec<f32> = (0..batch.len() * features)
+                .map(|_| {
+                    if rng.random::<f64>() < p.dropout {
+                        0.0
+                    } else {
+                        keep_scale
+                    }
+                })
+                .collect();
+            let mask =
+                Tensor::<2>::from_data(TensorData::new(mask, [batch.len(), features]), device)
+                    .autodiff();
+            let total: f64 = batch.iter().map(|&r| data.weights[r]).sum();
+            let mut target = vec![0f32; batch.len() * k];
+            for (i, &r) in batch.iter().enumerate() {
+                target[i * k + data.y[r] as usize] = (data.weights[r] / total.max(1e-12)) as f32;
+            }
+            let target = Tensor::<2>::from_data(TensorData::new(target, [batch.len(), k]), device)
+                .autodiff();
+            let logits = tail.forward(x, Some(mask));
+            let loss = log_softmax(logits, 1).mul(target).sum().neg();
+            let mut grads = loss.backward();
+            let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
+            let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
+            let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
+            tail.classifier = head_optim.step(p.learning_rate, tail.classifier, g_head);
+            tail.blocks = tail_optim.step(p.tail_learning_rate, tail.blocks, g_blocks);
+            tail.head = tail_optim.step(p.tail_learning_rate, tail.head, g_conv);
+        }
+        epochs_run += 1;
+        if valid.is_empty() {
+            continue;
+        }
+        let snapshot = tail.valid();
+        let probs = predict_rows(&snapshot, data.x, data.shape, valid, device)?;
+        let loss = weighted_log_loss(&probs, data, valid);
+        validation_loss.push(loss);
+        if !loss.is_finite() {
+            return Err(BlueprintError::Numeric {
+                task: super::TASK.into(),
+                reason: format!("validation loss {loss} after epoch {epochs_run}"),
+            });
+        }
+        if best.as_ref().is_none_or(|(b, _)| loss < *b) {
+            best = Some((loss, snapshot));
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if p.patience > 0 && since_best >= p.patience {
+                break;
+            }
+        }
+    }
+    Ok(Trained {
+        tail: best.map_or_else(|| tail.valid(), |(_, t)| t),
+        epochs_run,
+        validation_loss,
+    })
+}
+
+/// Seconds one training step of `batch` rows takes on `device` (the second of two steps on
+/// random maps: the first pays for allocation and autotuning).
+pub fn time_one_step(tail: TailNet, shape: [usize; 3], batch: usize, device: &Device) -> f64 {
+    let mut tail = tail.train();
+    let mut optim = AdamConfig::new().init();
+    let [c, h, w] = shape;
+    let mut seconds = 0.0;
+    for _ in 0..2 {
+        let start = Instant::now();
+        let x = Tensor::<4>::random(
+            [batch, c, h, w],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            device,
+        )
+        .autodiff();
+        let loss = tail.forward(x, None).powi_scalar(2).mean();
+        let mut grads = loss.backward();
+        let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
+        let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
+        let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
+        tail.blocks = optim.step(1e-6, tail.blocks, g_blocks);
+        tail.head = optim.step(1e-6, tail.head, g_conv);
+        tail.classifier = optim.step(1e-6, tail.classifier, g_head);
+        // Reading a value back waits for the device.
+        let _ = tail.classifier.weight.val().into_data();
+        seconds = start.elapsed().as_secs_f64();
+    }
+    seconds
+}
