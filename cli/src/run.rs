@@ -439,7 +439,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 if let Some(s) = fit_estimate_s {
                     bar.println(format!(
                         "   {model_id} {blueprint} ({sample_pct}%): {}",
-                        super::run::fit_estimate(*s)
+                        fit_estimate(*s)
                     ));
                 }
                 bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)"))
