@@ -435,7 +435,7 @@ impl Estimator for FineTunedCnn {
         let shape = self.shape().ok()?;
         let batch = self.params.batch_size.max(1);
         let tail = TailNet::empty(self.backbone().ok()?, n_classes.max(2), &device.device);
-        let step = time_one_step(tail, shape, batch, &device.device);
+        let step = time_one_step(tail, shape, &self.params, &device.device);
         let valid = (n_rows as f64 * self.params.validation_fraction).round();
         let steps = ((n_rows as f64 - valid) / batch as f64).ceil();
         // Scoring a row's views costs about a third of training on as many inputs.

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
-use ndarray::Array2;
+use ndarray::{Array2, s};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +53,7 @@ fn read_error(e: impl std::fmt::Debug) -> BlueprintError {
     }
 }
 
-/// `[b, c, h, w]` maps: view `views[i]` of row `rows[i]`.
+/// `[b, c, h, w]` maps: for each `(row, view)` pick, that view of that row.
 pub fn gather_views(
     x: &Array2<f32>,
     shape: [usize; 3],
@@ -63,8 +63,7 @@ pub fn gather_views(
     let len: usize = shape.iter().product();
     let mut buf: Vec<f32> = Vec::with_capacity(picks.len() * len);
     for &(row, view) in picks {
-        let r = x.row(row);
-        buf.extend(r.iter().skip(view * len).take(len));
+        buf.extend(x.slice(s![row, view * len..(view + 1) * len]).iter());
     }
     let [c, h, w] = shape;
     Tensor::from_data(TensorData::new(buf, [picks.len(), c, h, w]), device)
@@ -113,6 +112,44 @@ fn weighted_log_loss(p: &Array2<f64>, data: &TrainData<'_>, rows: &[usize]) -> f
     if total > 0.0 { loss / total } else { 0.0 }
 }
 
+/// Adam for the pretrained tail and for the new classifier (their own steps and moments).
+struct Optimizers {
+    tail: burn::optim::ModuleOptimizer,
+    head: burn::optim::ModuleOptimizer,
+}
+
+impl Optimizers {
+    fn new() -> Self {
+        Self {
+            tail: AdamConfig::new().init(),
+            head: AdamConfig::new().init(),
+        }
+    }
+
+    /// One step on a batch: `x` the maps, `keep` the dropout mask (entries 0 or 1/(1−p)),
+    /// `target` the one-hot labels scaled by each row's share of the batch's weight; the loss is
+    /// the weighted cross-entropy `−Σ target · log softmax(logits)`.
+    fn step(
+        &mut self,
+        mut tail: TailNet,
+        x: Tensor<4>,
+        keep: Tensor<2>,
+        target: Tensor<2>,
+        p: &FineTuneParams,
+    ) -> TailNet {
+        let logits = tail.forward(x.autodiff(), Some(keep.autodiff()));
+        let loss = log_softmax(logits, 1).mul(target.autodiff()).sum().neg();
+        let mut grads = loss.backward();
+        let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
+        let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
+        let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
+        tail.classifier = self.head.step(p.learning_rate, tail.classifier, g_head);
+        tail.blocks = self.tail.step(p.tail_learning_rate, tail.blocks, g_blocks);
+        tail.head = self.tail.step(p.tail_learning_rate, tail.head, g_conv);
+        tail
+    }
+}
+
 /// Trains `tail` on `train` rows, stopping early on `valid` rows (none: every epoch runs).
 pub fn train(
     tail: TailNet,
@@ -124,8 +161,7 @@ pub fn train(
     device: &Device,
 ) -> Result<Trained> {
     let mut tail = tail.train();
-    let mut tail_optim = AdamConfig::new().init();
-    let mut head_optim = AdamConfig::new().init();
+    let mut optims = Optimizers::new();
     let k = data.n_classes;
     let keep_scale = (1.0 / (1.0 - p.dropout)) as f32;
     let features = tail.classifier.weight.val().dims()[0];
@@ -141,7 +177,7 @@ pub fn train(
                 .iter()
                 .map(|&r| (r, rng.random_range(0..TRUNK_VIEWS)))
                 .collect();
-            let x = gather_views(data.x, data.shape, &picks, device).autodiff();
+            let x = gather_views(data.x, data.shape, &picks, device);
             let mask: Vec<f32> = (0..batch.len() * features)
                 .map(|_| {
                     if rng.random::<f64>() < p.dropout {
@@ -152,24 +188,14 @@ pub fn train(
                 })
                 .collect();
             let mask =
-                Tensor::<2>::from_data(TensorData::new(mask, [batch.len(), features]), device)
-                    .autodiff();
+                Tensor::<2>::from_data(TensorData::new(mask, [batch.len(), features]), device);
             let total: f64 = batch.iter().map(|&r| data.weights[r]).sum();
             let mut target = vec![0f32; batch.len() * k];
             for (i, &r) in batch.iter().enumerate() {
                 target[i * k + data.y[r] as usize] = (data.weights[r] / total.max(1e-12)) as f32;
             }
-            let target = Tensor::<2>::from_data(TensorData::new(target, [batch.len(), k]), device)
-                .autodiff();
-            let logits = tail.forward(x, Some(mask));
-            let loss = log_softmax(logits, 1).mul(target).sum().neg();
-            let mut grads = loss.backward();
-            let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
-            let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
-            let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
-            tail.classifier = head_optim.step(p.learning_rate, tail.classifier, g_head);
-            tail.blocks = tail_optim.step(p.tail_learning_rate, tail.blocks, g_blocks);
-            tail.head = tail_optim.step(p.tail_learning_rate, tail.head, g_conv);
+            let target = Tensor::<2>::from_data(TensorData::new(target, [batch.len(), k]), device);
+            tail = optims.step(tail, x, mask, target, p);
         }
         epochs_run += 1;
         if valid.is_empty() {
@@ -202,29 +228,23 @@ pub fn train(
     })
 }
 
-/// Seconds one training step of `batch` rows takes on `device` (the second of two steps on
-/// random maps: the first pays for allocation and autotuning).
-pub fn time_one_step(tail: TailNet, shape: [usize; 3], batch: usize, device: &Device) -> f64 {
+/// Seconds one training step of `p.batch_size` rows takes on `device` (the same step as
+/// [`train`], on random maps; the second of two: the first pays for allocation and autotuning).
+pub fn time_one_step(tail: TailNet, shape: [usize; 3], p: &FineTuneParams, device: &Device) -> f64 {
     let mut tail = tail.train();
-    let mut optim = AdamConfig::new().init();
+    let mut optims = Optimizers::new();
     let [c, h, w] = shape;
+    let batch = p.batch_size.max(1);
+    let features = tail.classifier.weight.val().dims()[0];
+    let k = tail.classifier.weight.val().dims()[1];
     let mut seconds = 0.0;
     for _ in 0..2 {
         let start = Instant::now();
-        let x = Tensor::<4>::random(
-            [batch, c, h, w],
-            burn::tensor::Distribution::Normal(0.0, 1.0),
-            device,
-        )
-        .autodiff();
-        let loss = tail.forward(x, None).powi_scalar(2).mean();
-        let mut grads = loss.backward();
-        let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
-        let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
-        let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
-        tail.blocks = optim.step(1e-6, tail.blocks, g_blocks);
-        tail.head = optim.step(1e-6, tail.head, g_conv);
-        tail.classifier = optim.step(1e-6, tail.classifier, g_head);
+        let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([batch, c, h, w], normal, device);
+        let keep = Tensor::<2>::ones([batch, features], device);
+        let target = Tensor::<2>::full([batch, k], 1.0 / (batch * k) as f32, device);
+        tail = optims.step(tail, x, keep, target, p);
         // Reading a value back waits for the device.
         let _ = tail.classifier.weight.val().into_data();
         seconds = start.elapsed().as_secs_f64();
