@@ -1,13 +1,25 @@
 //! Depthwise `k × k` convolution on one NHWC image with bias and optional ReLU6.
 //!
-//! For each output pixel the valid taps are listed once, then channels are processed in blocks
-//! of 64 (eight AVX registers of accumulators) with the taps in the inner loop, so every
-//! multiply-add needs two loads and no store. Output rows run in parallel when asked.
+//! With AVX-512 or AVX2, interior output pixels (every tap inside the image) go in groups of
+//! 8 (AVX-512) or 4 (AVX2) along the row: for each block of 32 (AVX-512) or 16 (AVX2) channels the tap's
+//! weights are loaded once for the whole group and the group's accumulators stay in
+//! registers, so a multiply-add costs about one load; the last, partial channel block is
+//! masked. Other pixels (the border, and everything on other CPUs) list their valid taps and
+//! run one at a time, channels in register blocks of 64, 8 and 1. Output rows run in parallel
+//! when asked.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::simd::{fmadd, has_avx2_fma, relu6_if};
+use super::simd::{Isa, fmadd, relu6_if};
+
+/// Output pixels per register-blocked group: AVX-512 has 32 registers, AVX2 16.
+#[cfg(target_arch = "x86_64")]
+const PIXELS_AVX512: usize = 4;
+#[cfg(target_arch = "x86_64")]
+const PIXELS_AVX2: usize = 4;
 
 /// Weights of a depthwise layer.
 #[derive(Debug, Clone)]
@@ -30,19 +42,68 @@ pub fn depthwise(
     out: &mut [f32],
     parallel: bool,
 ) {
+    let rows = 0..geom.out_h;
+    depthwise_rows_on(Isa::detect(), x, 0, geom, layer, rows, out, parallel);
+}
+
+/// Output rows `rows` of [`depthwise`] into `out` (`rows.len() × out_w × c`), single-threaded,
+/// from a band of the input that starts at input row `row0` and holds every row they need.
+pub fn depthwise_rows(
+    x: &[f32],
+    row0: usize,
+    geom: &ConvGeometry,
+    layer: &DepthwiseWeights,
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
+    depthwise_rows_on(Isa::detect(), x, row0, geom, layer, rows, out, false);
+}
+
+/// [`depthwise_rows`] on a given instruction set (the tests run each one), optionally with
+/// the output rows in parallel.
+///
+/// # Panics
+/// When `isa` cannot run on this CPU or the band misses rows the output needs.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_rows_on(
+    isa: Isa,
+    x: &[f32],
+    row0: usize,
+    geom: &ConvGeometry,
+    layer: &DepthwiseWeights,
+    rows: Range<usize>,
+    out: &mut [f32],
+    parallel: bool,
+) {
+    assert!(isa.available(), "{isa:?} kernels on this CPU");
     let c = layer.channels;
+    if rows.is_empty() {
+        return;
+    }
+    // The grouped kernels index without checks: every input row they read lies in `need`.
+    let need_start = (rows.start * geom.stride).saturating_sub(geom.pad_top);
+    let need_end = ((rows.end - 1) * geom.stride + geom.kernel)
+        .saturating_sub(geom.pad_top)
+        .min(geom.in_h);
+    assert!(
+        row0 <= need_start && x.len() >= (need_end - row0) * geom.in_w * c,
+        "band from row {row0} with {} values for output rows {rows:?} of {geom:?}",
+        x.len()
+    );
+    assert!(layer.weight.len() >= geom.kernel * geom.kernel * c && layer.bias.len() >= c);
     let row_len = geom.out_w * c;
-    let out = &mut out[..geom.out_h * row_len];
-    let fma = has_avx2_fma();
-    let run_row = |(oy, row): (usize, &mut [f32])| {
-        if fma {
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
+    let out = &mut out[..rows.len() * row_len];
+    let first = rows.start;
+    let run_row = |(i, row): (usize, &mut [f32])| {
+        let oy = first + i;
+        match isa {
+            // SAFETY: `available` checked the CPU features; the band holds every row read.
             #[cfg(target_arch = "x86_64")]
-            unsafe {
-                row_avx2(x, geom, layer, oy, row)
-            }
-        } else {
-            row_kernel::<false>(x, geom, layer, oy, row);
+            Isa::Avx512 => unsafe { x86::row_avx512(x, row0, geom, layer, oy, row) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { x86::row_avx2(x, row0, geom, layer, oy, row) },
+            _ => row_kernel::<false>(x, row0, geom, layer, oy, row, None),
         }
     };
     if parallel {
@@ -52,63 +113,101 @@ pub fn depthwise(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn row_avx2(
-    x: &[f32],
-    geom: &ConvGeometry,
-    layer: &DepthwiseWeights,
-    oy: usize,
-    row: &mut [f32],
-) {
-    row_kernel::<true>(x, geom, layer, oy, row);
+/// The output columns whose taps all fall inside the input row.
+fn interior_columns(g: &ConvGeometry) -> std::ops::Range<usize> {
+    let lo = g.pad_left.div_ceil(g.stride);
+    let hi = match (g.in_w + g.pad_left).checked_sub(g.kernel) {
+        Some(last_start) => (last_start / g.stride + 1).min(g.out_w),
+        None => 0,
+    };
+    lo..hi.max(lo)
 }
 
+/// Runs a group of interior pixels: `(x, geom, layer, iy0, ix0, out)` with the group's input
+/// origin and its output pixels; paired with the group's pixel count.
+type GroupKernel = (GroupFn, usize);
+type GroupFn = fn(&[f32], &ConvGeometry, &DepthwiseWeights, usize, usize, &mut [f32]);
+
+/// One output row from a band of input rows starting at `row0`: interior pixels in groups when
+/// a group kernel is given, the rest one by one.
 #[inline(always)]
 fn row_kernel<const FMA: bool>(
     x: &[f32],
+    row0: usize,
     geom: &ConvGeometry,
     layer: &DepthwiseWeights,
     oy: usize,
     row: &mut [f32],
+    group: Option<GroupKernel>,
+) {
+    let c = layer.channels;
+    let ky_range = geom.valid_taps(oy, geom.in_h, geom.pad_top);
+    let mut interior = match group {
+        Some(_) if ky_range.len() == geom.kernel => interior_columns(geom),
+        _ => 0..0,
+    };
+    // Whole groups only; the rest of the interior goes pixel by pixel.
+    let pixels = group.map_or(1, |(_, p)| p);
+    interior.end = interior.start + interior.len() / pixels * pixels;
+    for ox in (0..interior.start).chain(interior.end..geom.out_w) {
+        border_pixel::<FMA>(x, row0, geom, layer, oy, ox, &mut row[ox * c..(ox + 1) * c]);
+    }
+    if let Some((group, pixels)) = group {
+        // Band row of each group's first pixel: all its taps are inside the image.
+        let iy0 = (oy * geom.stride).saturating_sub(geom.pad_top) - row0;
+        for ox0 in interior.step_by(pixels) {
+            let ix0 = ox0 * geom.stride - geom.pad_left;
+            group(
+                x,
+                geom,
+                layer,
+                iy0,
+                ix0,
+                &mut row[ox0 * c..(ox0 + pixels) * c],
+            );
+        }
+    }
+}
+
+/// One output pixel with its valid taps listed first (the border).
+#[inline(always)]
+fn border_pixel<const FMA: bool>(
+    x: &[f32],
+    row0: usize,
+    geom: &ConvGeometry,
+    layer: &DepthwiseWeights,
+    oy: usize,
+    ox: usize,
+    out_px: &mut [f32],
 ) {
     let c = layer.channels;
     let k = geom.kernel;
-    let ky_range = geom.valid_taps(oy, geom.in_h, geom.pad_top);
-    // (input offset, weight offset) of every valid tap of the current pixel (at most 7×7).
+    // (input offset, weight offset) of every valid tap of the pixel (at most 7×7).
     let mut taps = [(0usize, 0usize); 49];
-    for (ox, out_px) in row.chunks_exact_mut(c).enumerate() {
-        let kx_range = geom.valid_taps(ox, geom.in_w, geom.pad_left);
-        let mut n_taps = 0;
-        for ky in ky_range.clone() {
-            let iy = oy * geom.stride + ky - geom.pad_top;
-            for kx in kx_range.clone() {
-                let ix = ox * geom.stride + kx - geom.pad_left;
-                if let Some(t) = taps.get_mut(n_taps) {
-                    *t = ((iy * geom.in_w + ix) * c, (ky * k + kx) * c);
-                    n_taps += 1;
-                }
+    let mut n_taps = 0;
+    for ky in geom.valid_taps(oy, geom.in_h, geom.pad_top) {
+        let iy = oy * geom.stride + ky - geom.pad_top;
+        for kx in geom.valid_taps(ox, geom.in_w, geom.pad_left) {
+            let ix = ox * geom.stride + kx - geom.pad_left;
+            if let Some(t) = taps.get_mut(n_taps) {
+                *t = (((iy - row0) * geom.in_w + ix) * c, (ky * k + kx) * c);
+                n_taps += 1;
             }
         }
-        let taps = &taps[..n_taps];
-        // Wide channel blocks first (eight independent FMA chains), then narrower tails.
-        let mut c0 = 0;
-        while c0 + 64 <= c {
-            channel_block::<64, FMA>(x, layer, taps, c0, out_px);
-            c0 += 64;
-        }
-        if c0 + 32 <= c {
-            channel_block::<32, FMA>(x, layer, taps, c0, out_px);
-            c0 += 32;
-        }
-        while c0 + 8 <= c {
-            channel_block::<8, FMA>(x, layer, taps, c0, out_px);
-            c0 += 8;
-        }
-        while c0 < c {
-            channel_block::<1, FMA>(x, layer, taps, c0, out_px);
-            c0 += 1;
-        }
+    }
+    let taps = &taps[..n_taps];
+    let mut c0 = 0;
+    while c0 + 64 <= c {
+        channel_block::<64, FMA>(x, layer, taps, c0, out_px);
+        c0 += 64;
+    }
+    while c0 + 8 <= c {
+        channel_block::<8, FMA>(x, layer, taps, c0, out_px);
+        c0 += 8;
+    }
+    while c0 < c {
+        channel_block::<1, FMA>(x, layer, taps, c0, out_px);
+        c0 += 1;
     }
 }
 
@@ -135,6 +234,204 @@ fn channel_block<const B: usize, const FMA: bool>(
     for (o, a) in out_px[c0..c0 + B].iter_mut().zip(acc) {
         *o = relu6_if(layer.relu6, a);
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{ConvGeometry, DepthwiseWeights, GroupFn, PIXELS_AVX2, PIXELS_AVX512, row_kernel};
+    use crate::cpu::simd::x86::{Vector, Ymm, Zmm};
+
+    /// # Safety
+    /// The CPU must have AVX-512 F; `x`, the weights and `row` must hold the whole image,
+    /// kernel and output row (asserted by `depthwise_rows_on`).
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn row_avx512(
+        x: &[f32],
+        row0: usize,
+        g: &ConvGeometry,
+        layer: &DepthwiseWeights,
+        oy: usize,
+        row: &mut [f32],
+    ) {
+        let group = Some((group_avx512 as GroupFn, PIXELS_AVX512));
+        row_kernel::<true>(x, row0, g, layer, oy, row, group);
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; buffers as for [`row_avx512`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn row_avx2(
+        x: &[f32],
+        row0: usize,
+        g: &ConvGeometry,
+        layer: &DepthwiseWeights,
+        oy: usize,
+        row: &mut [f32],
+    ) {
+        let group = Some((group_avx2 as GroupFn, PIXELS_AVX2));
+        row_kernel::<true>(x, row0, g, layer, oy, row, group);
+    }
+
+    /// Calls the group kernel unrolled for the layer's kernel size and stride (3 or 5, 1 or
+    /// 2: every layer of the zoo), or the one that reads them at run time (`0`).
+    macro_rules! by_shape {
+        ($group:ident, $v:ty, $p:expr, ($x:expr, $g:expr, $($rest:expr),*)) => {
+            match ($g.kernel, $g.stride) {
+                (3, 1) => $group::<$v, $p, 3, 1>($x, $g, $($rest),*),
+                (3, 2) => $group::<$v, $p, 3, 2>($x, $g, $($rest),*),
+                (5, 1) => $group::<$v, $p, 5, 1>($x, $g, $($rest),*),
+                (5, 2) => $group::<$v, $p, 5, 2>($x, $g, $($rest),*),
+                _ => $group::<$v, $p, 0, 0>($x, $g, $($rest),*),
+            }
+        };
+    }
+
+    fn group_avx512(
+        x: &[f32],
+        g: &ConvGeometry,
+        l: &DepthwiseWeights,
+        iy0: usize,
+        ix0: usize,
+        out: &mut [f32],
+    ) {
+        // SAFETY: only reached through `row_avx512` (AVX-512 present).
+        unsafe { by_shape!(group512, Zmm, PIXELS_AVX512, (x, g, l, iy0, ix0, out)) }
+    }
+
+    fn group_avx2(
+        x: &[f32],
+        g: &ConvGeometry,
+        l: &DepthwiseWeights,
+        iy0: usize,
+        ix0: usize,
+        out: &mut [f32],
+    ) {
+        // SAFETY: only reached through `row_avx2` (AVX2 + FMA present).
+        unsafe { by_shape!(group256, Ymm, PIXELS_AVX2, (x, g, l, iy0, ix0, out)) }
+    }
+
+    /// Defines the grouped kernel `$group` and its channel block `$block`, written once and
+    /// compiled with each width's features (generic code without them would not inline the
+    /// intrinsics).
+    macro_rules! grouped_kernel {
+        ($group:ident, $block:ident, $features:literal) => {
+            /// Every channel of a group of `P` interior pixels: blocks of two vectors, then single
+            /// vectors, the last one masked. `K` and `S` are the kernel size and stride when known
+            /// at compile time (the tap loops unroll and share input loads), else 0.
+            ///
+            /// # Safety
+            /// The width's target features are enabled in the caller; interior pixels keep every
+            /// index inside the buffers `depthwise_rows_on` checked.
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn $group<V: Vector, const P: usize, const K: usize, const S: usize>(
+                x: &[f32],
+                g: &ConvGeometry,
+                l: &DepthwiseWeights,
+                iy0: usize,
+                ix0: usize,
+                out: &mut [f32],
+            ) {
+                let c = l.channels;
+                let mut c0 = 0;
+                // SAFETY: as documented above; masks cover the channel tail.
+                unsafe {
+                    let full = V::mask(V::LANES);
+                    while c0 + 2 * V::LANES <= c {
+                        $block::<V, 2, P, K, S, false>(x, g, l, iy0, ix0, c0, full, out);
+                        c0 += 2 * V::LANES;
+                    }
+                    while c0 < c {
+                        $block::<V, 1, P, K, S, true>(x, g, l, iy0, ix0, c0, V::mask(c - c0), out);
+                        c0 += V::LANES;
+                    }
+                }
+            }
+
+            /// Channels `c0..c0 + N·LANES` (the last vector masked by `last` when `MASKED`) of `P`
+            /// pixels, the accumulators in registers over the taps.
+            ///
+            /// # Safety
+            /// As for the group function.
+            #[target_feature(enable = $features)]
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn $block<
+                V: Vector,
+                const N: usize,
+                const P: usize,
+                const K: usize,
+                const S: usize,
+                const MASKED: bool,
+            >(
+                x: &[f32],
+                g: &ConvGeometry,
+                l: &DepthwiseWeights,
+                iy0: usize,
+                ix0: usize,
+                c0: usize,
+                last: V::Mask,
+                out: &mut [f32],
+            ) {
+                let k = if K == 0 { g.kernel } else { K };
+                let s = if S == 0 { g.stride } else { S };
+                let (c, lanes) = (l.channels, V::LANES);
+                // SAFETY (whole body): see `group`.
+                unsafe {
+                    let full = V::mask(lanes);
+                    // Plain loops, not closures: everything must inline into the caller's features.
+                    let mut masks = [full; N];
+                    masks[N - 1] = last;
+                    let (xp, wp, op) = (
+                        x.as_ptr().add(c0),
+                        l.weight.as_ptr().add(c0),
+                        out.as_mut_ptr().add(c0),
+                    );
+                    let mut bias = [V::splat(0.0); N];
+                    for (v, b) in bias.iter_mut().enumerate() {
+                        *b = V::load(masks[v], l.bias.as_ptr().add(c0 + v * lanes));
+                    }
+                    let mut acc = [bias; P];
+                    for ky in 0..k {
+                        let in_row = (iy0 + ky) * g.in_w + ix0;
+                        for kx in 0..k {
+                            let wo = (ky * k + kx) * c;
+                            let mut w = [bias[0]; N];
+                            for (v, wv) in w.iter_mut().enumerate() {
+                                let wp = wp.add(wo + v * lanes);
+                                *wv = if MASKED {
+                                    V::load(masks[v], wp)
+                                } else {
+                                    V::loadu(wp)
+                                };
+                            }
+                            for (p, acc_p) in acc.iter_mut().enumerate() {
+                                let xo = (in_row + p * s + kx) * c;
+                                for v in 0..N {
+                                    let xp = xp.add(xo + v * lanes);
+                                    let xv = if MASKED {
+                                        V::load(masks[v], xp)
+                                    } else {
+                                        V::loadu(xp)
+                                    };
+                                    acc_p[v] = V::fmadd(w[v], xv, acc_p[v]);
+                                }
+                            }
+                        }
+                    }
+                    for (p, acc_p) in acc.iter().enumerate() {
+                        for (v, &a) in acc_p.iter().enumerate() {
+                            let r = if l.relu6 { V::relu6(a) } else { a };
+                            V::store(masks[v], op.add(p * c + v * lanes), r);
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    grouped_kernel!(group512, block512, "avx512f,avx2,fma");
+    grouped_kernel!(group256, block256, "avx2,fma");
 }
 
 #[cfg(test)]
@@ -188,8 +485,17 @@ mod tests {
             (3, 2, PaddingStyle::TfSame, 8, 9),
             (5, 2, PaddingStyle::TfSame, 11, 10),
             (5, 1, PaddingStyle::TfSame, 6, 5),
+            // Wide rows: several interior groups of pixels and a partial one.
+            (3, 1, PaddingStyle::Symmetric, 5, 14),
+            (3, 2, PaddingStyle::Symmetric, 6, 23),
+            (5, 2, PaddingStyle::TfSame, 7, 21),
+            (5, 1, PaddingStyle::TfSame, 6, 17),
+            // A kernel size no backbone uses: the group kernel reading it at run time.
+            (7, 1, PaddingStyle::Symmetric, 9, 16),
         ] {
-            let c = 115; // blocks of 64, 32, 8, 8 and 3 single channels
+            // Border pixels: blocks of 64, 8, 8, 8 and 3 single channels; interior groups:
+            // 32, 32, 32, 8, 8 (or 16 × 7) and 3 single channels.
+            let c = 115;
             let g = ConvGeometry::new(h, w, k, stride, style);
             let layer = DepthwiseWeights {
                 weight: pseudo(k * k * c, 1),
@@ -199,15 +505,34 @@ mod tests {
             };
             let x = pseudo(h * w * c, 3);
             let want = naive(&x, &g, &layer);
-            for parallel in [false, true] {
-                let mut out = vec![f32::NAN; want.len()];
-                depthwise(&x, &g, &layer, &mut out, parallel);
-                let d = out
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(d < 1e-5, "k{k} s{stride} {style:?}: max |Δ| = {d}");
+            for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+                if !isa.available() {
+                    continue;
+                }
+                let max_diff = |got: &[f32], want: &[f32]| {
+                    got.iter()
+                        .zip(want)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0f32, f32::max)
+                };
+                for parallel in [false, true] {
+                    let mut out = vec![f32::NAN; want.len()];
+                    depthwise_rows_on(isa, &x, 0, &g, &layer, 0..g.out_h, &mut out, parallel);
+                    let d = max_diff(&out, &want);
+                    assert!(d < 1e-5, "{isa:?} k{k} s{stride} {style:?}: max |Δ| = {d}");
+                }
+                // Bands of two output rows, each from only the input rows it needs.
+                let row_len = g.out_w * c;
+                for oy0 in (0..g.out_h).step_by(2) {
+                    let oy1 = (oy0 + 2).min(g.out_h);
+                    let lo = (oy0 * stride).saturating_sub(g.pad_top);
+                    let hi = ((oy1 - 1) * stride + k).saturating_sub(g.pad_top).min(h);
+                    let band = &x[lo * w * c..hi * w * c];
+                    let mut out = vec![f32::NAN; (oy1 - oy0) * row_len];
+                    depthwise_rows_on(isa, band, lo, &g, &layer, oy0..oy1, &mut out, false);
+                    let d = max_diff(&out, &want[oy0 * row_len..oy1 * row_len]);
+                    assert!(d < 1e-5, "{isa:?} k{k} s{stride} band {oy0}: max |Δ| = {d}");
+                }
             }
         }
     }

@@ -6,8 +6,10 @@
 //! on one thread; a batch smaller than the thread count splits each layer's rows instead.
 //! Results do not depend on the batch composition or the thread count.
 
+pub mod banded;
 pub mod depthwise;
 pub mod geometry;
+pub mod panel_gemm;
 pub mod pointwise;
 pub mod simd;
 pub mod stem;
@@ -110,13 +112,13 @@ fn dense(layer: &ConvBnAct) -> Result<PointwiseWeights> {
             }
         }
     }
-    Ok(PointwiseWeights {
-        weight,
-        bias: bias_of(conv, n)?,
+    Ok(PointwiseWeights::new(
+        &weight,
+        bias_of(conv, n)?,
         k,
         n,
-        relu6: layer.relu6,
-    })
+        layer.relu6,
+    ))
 }
 
 /// A depthwise convolution `[c, 1, k, k]` as `k² × c`.
@@ -150,6 +152,7 @@ struct Workspace {
     x: Vec<f32>,
     hidden: Vec<f32>,
     spatial: Vec<f32>,
+    bands: banded::BandBuffers,
 }
 
 fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -248,13 +251,7 @@ impl CpuNet {
             in_channels,
             blocks,
             head: dense(&net.head)?,
-            classifier: PointwiseWeights {
-                weight,
-                bias,
-                k,
-                n,
-                relu6: false,
-            },
+            classifier: PointwiseWeights::new(&weight, bias, k, n, false),
             stage_ends: net.stage_ends.clone(),
             padding: arch.padding,
         })
@@ -329,6 +326,57 @@ impl CpuNet {
         clock.totals
     }
 
+    /// One block a layer at a time over the whole map (each layer's rows split across threads
+    /// when `parallel`); leaves the block's output in `ws.x`.
+    fn layer_by_layer(
+        &self,
+        b: &Block,
+        dg: &ConvGeometry,
+        (h, w, c): (usize, usize, usize),
+        ws: &mut Workspace,
+        parallel: bool,
+        clock: &mut Clock,
+    ) {
+        let hidden_c = b.depthwise.channels;
+        let out_px = dg.out_h * dg.out_w;
+        if let Some(e) = &b.expand {
+            pointwise(
+                &ws.x[..h * w * c],
+                h * w,
+                e,
+                None,
+                sized(&mut ws.hidden, h * w * hidden_c),
+                parallel,
+            );
+            clock.lap("expand");
+        }
+        let dw_in: &[f32] = if b.expand.is_some() {
+            &ws.hidden
+        } else {
+            &ws.x
+        };
+        depthwise(
+            &dw_in[..h * w * hidden_c],
+            dg,
+            &b.depthwise,
+            sized(&mut ws.spatial, out_px * hidden_c),
+            parallel,
+        );
+        clock.lap("depthwise");
+        let residual = b.residual.then_some(&ws.x[..out_px * b.project.n]);
+        let out = sized(&mut ws.hidden, out_px * b.project.n);
+        pointwise(
+            &ws.spatial[..out_px * hidden_c],
+            out_px,
+            &b.project,
+            residual,
+            out,
+            parallel,
+        );
+        std::mem::swap(&mut ws.x, &mut ws.hidden);
+        clock.lap("project");
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn forward_image(
         &self,
@@ -367,45 +415,23 @@ impl CpuNet {
         );
         clock.lap("stem");
         for (i, b) in self.blocks.iter().take(last_needed).enumerate() {
-            let hidden_c = b.depthwise.channels;
-            if let Some(e) = &b.expand {
-                pointwise(
-                    &ws.x[..h * w * c],
-                    h * w,
-                    e,
-                    None,
-                    sized(&mut ws.hidden, h * w * hidden_c),
-                    parallel,
-                );
-                clock.lap("expand");
-            }
             let dg = ConvGeometry::new(h, w, b.kernel, b.stride, self.padding);
-            let dw_in: &[f32] = if b.expand.is_some() {
-                &ws.hidden
-            } else {
-                &ws.x
-            };
             let out_px = dg.out_h * dg.out_w;
-            depthwise(
-                &dw_in[..h * w * hidden_c],
-                &dg,
-                &b.depthwise,
-                sized(&mut ws.spatial, out_px * hidden_c),
-                parallel,
-            );
-            clock.lap("depthwise");
-            let residual = b.residual.then_some(&ws.x[..out_px * b.project.n]);
-            let out = sized(&mut ws.hidden, out_px * b.project.n);
-            pointwise(
-                &ws.spatial[..out_px * hidden_c],
-                out_px,
-                &b.project,
-                residual,
-                out,
-                parallel,
-            );
-            std::mem::swap(&mut ws.x, &mut ws.hidden);
-            clock.lap("project");
+            if let (Some(expand), false) = (&b.expand, parallel) {
+                let block = banded::ExpandedBlock {
+                    expand,
+                    depthwise: &b.depthwise,
+                    geometry: &dg,
+                    project: &b.project,
+                    residual: b.residual,
+                };
+                let out = sized(&mut ws.hidden, out_px * b.project.n);
+                banded::run(&block, &ws.x[..h * w * c], &mut ws.bands, out);
+                std::mem::swap(&mut ws.x, &mut ws.hidden);
+                clock.lap("banded block");
+            } else {
+                self.layer_by_layer(b, &dg, (h, w, c), ws, parallel, clock);
+            }
             (h, w, c) = (dg.out_h, dg.out_w, b.project.n);
             for &(level, _) in taps.iter().filter(|&&(_, tb)| tb == i) {
                 let values = if level.is_pooled() {

@@ -1,16 +1,15 @@
-//! 1×1 convolution (and any `rows × k` by `k × n` product) as a GEMM (the `gemm` crate) on
-//! NHWC rows, with bias, optional residual and optional ReLU6 applied to each row tile while
-//! it is in cache.
+//! 1×1 convolution (and any `rows × k` by `k × n` product) on NHWC rows: row tiles go to the
+//! register-blocked [`panel_gemm`](super::panel_gemm), which applies bias, optional residual
+//! and optional ReLU6 before it stores.
 
 use rayon::prelude::*;
 
-use super::simd::relu6_if;
+use super::panel_gemm::{Epilogue, Panels, gemm_fused};
 
-/// Weights of a 1×1 convolution (or a linear layer).
+/// Weights of a 1×1 convolution (or a linear layer), packed for [`pointwise`].
 #[derive(Debug, Clone)]
 pub struct PointwiseWeights {
-    /// `k × n`, row-major (output channel fastest).
-    pub weight: Vec<f32>,
+    panels: Panels,
     /// Per-output bias (`n`).
     pub bias: Vec<f32>,
     /// Input channels.
@@ -21,10 +20,24 @@ pub struct PointwiseWeights {
     pub relu6: bool,
 }
 
-/// Output rows per GEMM call: about 128 KiB of output (so the epilogue finds it in cache),
-/// at least 128 rows (each call packs the weights again).
-fn tile_rows(n: usize) -> usize {
-    (32_768 / n.max(1)).clamp(128, 1024)
+impl PointwiseWeights {
+    /// A layer from its `k × n` row-major weights (output channel fastest) and bias.
+    pub fn new(weight: &[f32], bias: Vec<f32>, k: usize, n: usize, relu6: bool) -> Self {
+        assert_eq!(bias.len(), n, "bias of a layer with {n} outputs");
+        PointwiseWeights {
+            panels: Panels::pack(weight, k, n),
+            bias,
+            k,
+            n,
+            relu6,
+        }
+    }
+}
+
+/// Rows per task: the input tile stays within about 192 KiB (L2) while it is read once per
+/// weight panel; a multiple of every kernel's row block.
+fn tile_rows(k: usize) -> usize {
+    (49_152 / k.max(1)).clamp(48, 1_008) / 12 * 12
 }
 
 /// `out[r] = act(x[r]·W + bias (+ residual[r]))` for the `rows` rows of `x` (`rows × k`).
@@ -37,72 +50,22 @@ pub fn pointwise(
     parallel: bool,
 ) {
     let (k, n) = (layer.k, layer.n);
-    let tile = tile_rows(n);
+    let tile = tile_rows(k);
     let out = &mut out[..rows * n];
     let run_tile = |(t, dst): (usize, &mut [f32])| {
         let r0 = t * tile;
         let m = dst.len() / n;
-        let src = &x[r0 * k..(r0 + m) * k];
-        let res = residual.map(|r| &r[r0 * n..(r0 + m) * n]);
-        gemm_rows(src, m, layer, dst);
-        epilogue(dst, layer, res);
+        let epi = Epilogue {
+            bias: &layer.bias,
+            residual: residual.map(|r| &r[r0 * n..(r0 + m) * n]),
+            relu6: layer.relu6,
+        };
+        gemm_fused(&x[r0 * k..(r0 + m) * k], m, &layer.panels, epi, dst);
     };
     if parallel {
         out.par_chunks_mut(tile * n).enumerate().for_each(run_tile);
     } else {
         out.chunks_mut(tile * n).enumerate().for_each(run_tile);
-    }
-}
-
-/// `dst (m × n) = src (m × k) · W (k × n)`, single-threaded.
-fn gemm_rows(src: &[f32], m: usize, layer: &PointwiseWeights, dst: &mut [f32]) {
-    let (k, n) = (layer.k, layer.n);
-    assert!(src.len() >= m * k && dst.len() >= m * n && layer.weight.len() >= k * n);
-    // SAFETY: the three buffers hold at least m×k, k×n and m×n values (asserted above), laid
-    // out row-major with the strides given; `dst` is exclusively borrowed.
-    unsafe {
-        gemm::gemm::<f32>(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            src.as_ptr(),
-            1,
-            k as isize,
-            layer.weight.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
-/// Adds the bias (and residual), then ReLU6, in place.
-fn epilogue(dst: &mut [f32], layer: &PointwiseWeights, residual: Option<&[f32]>) {
-    let n = layer.n;
-    match residual {
-        Some(res) => {
-            for (row, res_row) in dst.chunks_exact_mut(n).zip(res.chunks_exact(n)) {
-                for ((v, b), r) in row.iter_mut().zip(&layer.bias).zip(res_row) {
-                    *v = relu6_if(layer.relu6, *v + b + r);
-                }
-            }
-        }
-        None => {
-            for row in dst.chunks_exact_mut(n) {
-                for (v, b) in row.iter_mut().zip(&layer.bias) {
-                    *v = relu6_if(layer.relu6, *v + b);
-                }
-            }
-        }
     }
 }
 
@@ -118,13 +81,9 @@ mod tests {
             let x: Vec<f32> = (0..rows * k).map(|i| val(i, 1)).collect();
             let res: Vec<f32> = (0..rows * n).map(|i| val(i, 2)).collect();
             for relu6 in [false, true] {
-                let layer = PointwiseWeights {
-                    weight: (0..k * n).map(|i| val(i, 3) / 4.0).collect(),
-                    bias: (0..n).map(|i| val(i, 4)).collect(),
-                    k,
-                    n,
-                    relu6,
-                };
+                let weight: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
+                let bias = (0..n).map(|i| val(i, 4)).collect();
+                let layer = PointwiseWeights::new(&weight, bias, k, n, relu6);
                 for parallel in [false, true] {
                     for residual in [None, Some(res.as_slice())] {
                         let mut out = vec![f32::NAN; rows * n];
@@ -134,7 +93,7 @@ mod tests {
                             for j in 0..n {
                                 let mut v = layer.bias[j] + residual.map_or(0.0, |s| s[r * n + j]);
                                 for i in 0..k {
-                                    v += x[r * k + i] * layer.weight[i * n + j];
+                                    v += x[r * k + i] * weight[i * n + j];
                                 }
                                 if relu6 {
                                     v = v.clamp(0.0, 6.0);

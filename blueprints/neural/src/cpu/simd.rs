@@ -1,5 +1,5 @@
 //! Runtime CPU-feature dispatch: the hot loops are written once as `#[inline(always)]` code
-//! and compiled twice, plainly and with AVX2 + FMA, the second one chosen when the CPU has it.
+//! and compiled for each instruction set ([`Isa`]), the widest the CPU has chosen at run time.
 
 /// Whether the AVX2 + FMA versions of the kernels can run on this CPU.
 pub fn has_avx2_fma() -> bool {
@@ -13,6 +13,41 @@ pub fn has_avx2_fma() -> bool {
     }
 }
 
+/// The instruction set a kernel is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512 F.
+    Avx512,
+    /// AVX2 with FMA.
+    Avx2,
+    /// Whatever the build target has (auto-vectorised).
+    Portable,
+}
+
+impl Isa {
+    /// The widest kernel this CPU runs.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if has_avx2_fma() {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn available(self) -> bool {
+        matches!(
+            (self, Isa::detect()),
+            (Isa::Portable, _) | (_, Isa::Avx512) | (Isa::Avx2, Isa::Avx2)
+        )
+    }
+}
+
 /// `a·b + c`, fused when compiled with FMA (inlined into the caller's target features).
 #[inline(always)]
 pub fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
@@ -23,4 +58,144 @@ pub fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 #[inline(always)]
 pub fn relu6_if(on: bool, v: f32) -> f32 {
     if on { v.max(0.0).min(6.0) } else { v }
+}
+
+/// Register-width vectors for kernels written once and compiled per instruction set.
+#[cfg(target_arch = "x86_64")]
+pub mod x86 {
+    use std::arch::x86_64::*;
+
+    /// The vector operations the kernels need, at one register width.
+    ///
+    /// # Safety
+    /// Every method is `#[inline(always)]` and may only be called from a function compiled
+    /// with the width's target features (AVX-512 F for [`Zmm`], AVX2 + FMA for [`Ymm`]);
+    /// pointers must be valid for the lanes the mask selects (all lanes for `loadu`).
+    #[allow(clippy::missing_safety_doc)]
+    pub trait Vector: Copy {
+        /// f32 lanes.
+        const LANES: usize;
+        /// A lane mask for loads and stores.
+        type Mask: Copy;
+        /// The first `valid` lanes (all when `valid ≥ LANES`).
+        unsafe fn mask(valid: usize) -> Self::Mask;
+        unsafe fn splat(v: f32) -> Self;
+        /// All lanes (a plain load: masked loads cost more on some AVX2 CPUs).
+        unsafe fn loadu(p: *const f32) -> Self;
+        unsafe fn load(mask: Self::Mask, p: *const f32) -> Self;
+        unsafe fn add(a: Self, b: Self) -> Self;
+        unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
+        unsafe fn relu6(v: Self) -> Self;
+        unsafe fn store(mask: Self::Mask, p: *mut f32, v: Self);
+    }
+
+    /// 16 lanes, AVX-512.
+    #[derive(Clone, Copy)]
+    pub struct Zmm(__m512);
+
+    impl Vector for Zmm {
+        const LANES: usize = 16;
+        type Mask = __mmask16;
+        #[inline(always)]
+        unsafe fn mask(valid: usize) -> __mmask16 {
+            if valid >= 16 {
+                0xFFFF
+            } else {
+                (1u16 << valid) - 1
+            }
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            // SAFETY: the caller's features.
+            Zmm(unsafe { _mm512_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn loadu(p: *const f32) -> Self {
+            // SAFETY: the caller's pointer and features.
+            Zmm(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn load(mask: __mmask16, p: *const f32) -> Self {
+            // SAFETY: the caller's pointer and features.
+            Zmm(unsafe { _mm512_maskz_loadu_ps(mask, p) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: the caller's features.
+            Zmm(unsafe { _mm512_add_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: the caller's features.
+            Zmm(unsafe { _mm512_fmadd_ps(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
+        unsafe fn relu6(v: Self) -> Self {
+            // SAFETY: the caller's features.
+            unsafe {
+                let low = _mm512_max_ps(v.0, _mm512_setzero_ps());
+                Zmm(_mm512_min_ps(low, _mm512_set1_ps(6.0)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(mask: __mmask16, p: *mut f32, v: Self) {
+            // SAFETY: the caller's pointer and features.
+            unsafe { _mm512_mask_storeu_ps(p, mask, v.0) }
+        }
+    }
+
+    /// 8 lanes, AVX2 + FMA.
+    #[derive(Clone, Copy)]
+    pub struct Ymm(__m256);
+
+    impl Vector for Ymm {
+        const LANES: usize = 8;
+        type Mask = __m256i;
+        #[inline(always)]
+        unsafe fn mask(valid: usize) -> __m256i {
+            // SAFETY: the caller's features.
+            unsafe {
+                let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(valid.min(8) as i32), lanes)
+            }
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            // SAFETY: the caller's features.
+            Ymm(unsafe { _mm256_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn loadu(p: *const f32) -> Self {
+            // SAFETY: the caller's pointer and features.
+            Ymm(unsafe { _mm256_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn load(mask: __m256i, p: *const f32) -> Self {
+            // SAFETY: the caller's pointer and features.
+            Ymm(unsafe { _mm256_maskload_ps(p, mask) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: the caller's features.
+            Ymm(unsafe { _mm256_add_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: the caller's features.
+            Ymm(unsafe { _mm256_fmadd_ps(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
+        unsafe fn relu6(v: Self) -> Self {
+            // SAFETY: the caller's features.
+            unsafe {
+                let low = _mm256_max_ps(v.0, _mm256_setzero_ps());
+                Ymm(_mm256_min_ps(low, _mm256_set1_ps(6.0)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(mask: __m256i, p: *mut f32, v: Self) {
+            // SAFETY: the caller's pointer and features.
+            unsafe { _mm256_maskstore_ps(p, mask, v.0) }
+        }
+    }
 }

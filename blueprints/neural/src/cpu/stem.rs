@@ -104,13 +104,8 @@ mod tests {
                     }
                 }
             }
-            let layer = PointwiseWeights {
-                weight,
-                bias: (0..n).map(|i| val(i, 3)).collect(),
-                k: cin * k * k,
-                n,
-                relu6: true,
-            };
+            let bias = (0..n).map(|i| val(i, 3)).collect();
+            let layer = PointwiseWeights::new(&weight, bias, cin * k * k, n, true);
             for style in [PaddingStyle::Symmetric, PaddingStyle::TfSame] {
                 let g = ConvGeometry::new(h, w, k, 2, style);
                 let mut out = vec![f32::NAN; g.out_h * g.out_w * n];
