@@ -1,7 +1,8 @@
 //! The MiniLM encoder on the CPU without burn, for the embedder's CPU path: each sequence at its
-//! own length (no padding to the batch's longest), every product a GEMM (the `gemm` crate, one
-//! thread per sequence, sequences spread over the threads), then the sentence-transformers
-//! pooling. The same function as [`BertEncoder::forward`] + mean pooling + L2 normalisation
+//! own length (no padding to the batch's longest), every product a GEMM — the weight products on
+//! the backbones' register-blocked kernel with the bias in its epilogue
+//! ([`crate::cpu::pointwise`]), attention's strided products on the `gemm` crate — one thread
+//! per sequence, sequences spread over the threads, then the sentence-transformers pooling. The same function as [`BertEncoder::forward`] + mean pooling + L2 normalisation
 //! (parity tested at 1e-5 on random weights).
 
 use burn::module::Param;
@@ -10,9 +11,10 @@ use burn::tensor::Tensor;
 
 use super::bert::{BertConfig, BertEncoder, BertLayer};
 use super::fast_math::{gelu_in_place, softmax_rows};
+use crate::cpu::pointwise::{PointwiseWeights, pointwise};
 use crate::error::{NeuralError, Result};
 
-/// `x · W + b` with `W` `k × n` row-major.
+/// `x · W + b` with `W` `k × n` row-major, as loaded (packed by [`Dense::packed`]).
 struct Dense {
     w: Vec<f32>,
     b: Vec<f32>,
@@ -29,11 +31,11 @@ struct Norm {
 /// One transformer layer: fused Q/K/V projection (`h × 3h`), output projection, norms, the
 /// feed-forward block.
 struct Layer {
-    qkv: Dense,
-    attention_output: Dense,
+    qkv: PointwiseWeights,
+    attention_output: PointwiseWeights,
     attention_norm: Norm,
-    up: Dense,
-    down: Dense,
+    up: PointwiseWeights,
+    down: PointwiseWeights,
     output_norm: Norm,
 }
 
@@ -148,25 +150,15 @@ impl std::fmt::Debug for CpuBert {
 }
 
 impl Dense {
-    /// `out (m × n) = x (m × k) · W + b`.
-    fn apply(&self, x: &[f32], m: usize, out: &mut Vec<f32>) {
-        out.resize(m * self.n, 0.0);
-        product(
-            m,
-            self.n,
-            self.k,
-            out,
-            self.n,
-            x,
-            self.k,
-            &self.w,
-            (self.n, 1),
-            1.0,
-        );
-        for row in out.chunks_exact_mut(self.n) {
-            row.iter_mut().zip(&self.b).for_each(|(v, b)| *v += b);
-        }
+    fn packed(self) -> PointwiseWeights {
+        PointwiseWeights::new(&self.w, self.b, self.k, self.n, false)
     }
+}
+
+/// `out (m × n) = x (m × k) · W + b`.
+fn linear(w: &PointwiseWeights, x: &[f32], m: usize, out: &mut Vec<f32>) {
+    out.resize(m * w.n, 0.0);
+    pointwise(x, m, w, None, out, false);
 }
 
 impl Norm {
@@ -217,11 +209,11 @@ impl CpuBert {
                 .iter()
                 .map(|l| {
                     Ok(Layer {
-                        qkv: fused_qkv(l)?,
-                        attention_output: dense(&l.attention_output)?,
+                        qkv: fused_qkv(l)?.packed(),
+                        attention_output: dense(&l.attention_output)?.packed(),
                         attention_norm: norm(&l.attention_norm)?,
-                        up: dense(&l.intermediate)?,
-                        down: dense(&l.output)?,
+                        up: dense(&l.intermediate)?.packed(),
+                        down: dense(&l.output)?.packed(),
                         output_norm: norm(&l.output_norm)?,
                     })
                 })
@@ -292,7 +284,7 @@ impl CpuBert {
         let cfg = &self.cfg;
         let (h, heads) = (cfg.hidden, cfg.heads);
         let d = cfg.head_dim();
-        l.qkv.apply(&s.x, len, &mut s.qkv);
+        linear(&l.qkv, &s.x, len, &mut s.qkv);
         s.context.resize(len * h, 0.0);
         s.scores.resize(len * len, 0.0);
         let scale = 1.0 / (d as f32).sqrt();
@@ -327,12 +319,12 @@ impl CpuBert {
                 1.0,
             );
         }
-        l.attention_output.apply(&s.context, len, &mut s.attended);
+        linear(&l.attention_output, &s.context, len, &mut s.attended);
         l.attention_norm
             .apply(&mut s.attended, &s.x, cfg.layer_norm_eps);
-        l.up.apply(&s.attended, len, &mut s.inner);
+        linear(&l.up, &s.attended, len, &mut s.inner);
         gelu_in_place(&mut s.inner);
-        l.down.apply(&s.inner, len, &mut s.out);
+        linear(&l.down, &s.inner, len, &mut s.out);
         l.output_norm
             .apply(&mut s.out, &s.attended, cfg.layer_norm_eps);
         std::mem::swap(&mut s.x, &mut s.out);
