@@ -139,6 +139,7 @@ fn feature_impact_ranks_the_informative_column_above_noise() {
 #[test]
 fn grad_cam_maps_add_up_to_the_logistic_head_s_image_score() {
     use autopilot::features::image::{ImageSettings, featurizer_for, image_features};
+    use autopilot::insights::activation_maps::{Decision, MapSubject};
     use autopilot::insights::grad_cam::{grad_cam_map, weighted_level_maps};
     use autopilot::model::BlockSpec;
     use blueprints::metrics::argmax;
@@ -189,16 +190,15 @@ fn grad_cam_maps_add_up_to_the_logistic_head_s_image_score() {
         logs[c] - logs.iter().sum::<f64>() / logs.len() as f64
     };
     for row in [45usize, 52] {
-        let map = grad_cam_map(
-            &model,
-            &inputs,
-            &featurizer,
-            "image",
+        let subject = MapSubject {
+            column: "image",
             row,
-            target.labels[row],
-        )
-        .unwrap()
-        .expect("logistic regression is differentiable");
+            actual: target.labels[row],
+            decision: Decision::default(),
+        };
+        let map = grad_cam_map(&model, &inputs, &featurizer, subject)
+            .unwrap()
+            .expect("logistic regression is differentiable");
         let crop = featurizer.preprocess_config().crop;
         assert_eq!(map.heat.dim(), (crop, crop));
         let max = map.heat.iter().copied().fold(0.0f32, f32::max);

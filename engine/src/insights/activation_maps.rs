@@ -14,7 +14,6 @@
 //! Each image is explained by the fold model that did **not** train on it (out-of-fold), like the
 //! model's cross-validation predictions.
 
-use blueprints::metrics::argmax;
 use std::ops::Range;
 
 use image::RgbImage;
@@ -146,17 +145,48 @@ pub(crate) fn image_input(
     Ok(preprocess_rgb(&img, featurizer.preprocess_config())?)
 }
 
-/// Occlusion map of dataset row `row`'s image (column `column`) explained by `model`, whose
-/// image block must read `column` with the same backbone and levels as `featurizer`.
+/// How a row's probabilities become its predicted class: the model's binary decision threshold
+/// when it has one (as `predict` and the confusion matrix apply it), else the most probable.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Decision {
+    /// The positive class of a binary target.
+    pub positive: Option<usize>,
+    /// The model's decision threshold on the positive class's probability.
+    pub threshold: Option<f32>,
+}
+
+impl Decision {
+    /// The predicted class of probabilities `p`.
+    pub fn class(&self, p: &[f32]) -> usize {
+        crate::dataset::decide_class(p, self.positive, self.threshold)
+    }
+}
+
+/// The image an activation map explains: dataset row `row` of image column `column`, its
+/// actual class, and how the model's prediction is decided.
+#[derive(Debug, Clone, Copy)]
+pub struct MapSubject<'a> {
+    pub column: &'a str,
+    pub row: usize,
+    pub actual: u32,
+    pub decision: Decision,
+}
+
+/// Occlusion map of `subject`'s image explained by `model`, whose image block must read the
+/// subject's column with the same backbone and levels as `featurizer`.
 pub fn occlusion_map(
     model: &Model,
     inputs: &FeatureInputs,
     featurizer: &ImageFeaturizer,
-    column: &str,
-    row: usize,
-    actual: u32,
+    subject: MapSubject,
     options: &OcclusionOptions,
 ) -> Result<ActivationMap, InsightError> {
+    let MapSubject {
+        column,
+        row,
+        actual,
+        decision,
+    } = subject;
     if featurizer.levels() == [neural::FeatureLevel::Trunk] {
         return Err(InsightError::invalid(
             "occlusion maps are not available for the fine-tuned CNN (its trunk row holds four \
@@ -220,7 +250,7 @@ pub fn occlusion_map(
         let p = model.predict_features(&x)?;
         probs.extend(p.rows().into_iter().map(|r| r.to_vec()));
     }
-    let predicted = argmax(ndarray::ArrayView1::from(&probs[0][..]));
+    let predicted = decision.class(&probs[0]);
     let p0 = probs[0][predicted];
     let mut sum = Array2::<f32>::zeros((crop, crop));
     let mut cover = Array2::<f32>::zeros((crop, crop));
@@ -358,6 +388,19 @@ pub fn grid_figure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_predicted_class_follows_the_binary_threshold() {
+        let p = [0.65f32, 0.35];
+        // Arg-max says class 0; a threshold of 0.3 on positive class 1 says 1, as `predict`.
+        assert_eq!(Decision::default().class(&p), 0);
+        let binary = Decision {
+            positive: Some(1),
+            threshold: Some(0.3),
+        };
+        assert_eq!(binary.class(&p), 1);
+        assert_eq!(binary.class(&[0.8, 0.2]), 0);
+    }
 
     #[test]
     fn overlay_keeps_cold_pixels_close_to_the_image() {

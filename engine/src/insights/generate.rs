@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::activation_maps::{
-    ActivationMap, MapMethod, OcclusionOptions, grid_figure, occlusion_map,
+    ActivationMap, Decision, MapMethod, MapSubject, OcclusionOptions, grid_figure, occlusion_map,
 };
 use super::charts::{Figure, bar_chart};
 use super::confusion::{Confusion, confusion_for_model};
@@ -289,10 +289,12 @@ pub fn write_insights(
     let mut w = Writer { dir, out };
 
     if settings.selection.confusion && regression {
-        regression_fit(ctx, id, &mut w)?;
+        let fit = regression_fit(ctx, id, &mut w);
+        or_note(fit, "regression fit", &mut w.out.notes)?;
     } else if settings.selection.confusion {
         if ctx.target.task == Task::Binary {
-            roc_curve_of(ctx, id, &mut w)?;
+            let roc = roc_curve_of(ctx, id, &mut w);
+            or_note(roc, "ROC curve", &mut w.out.notes)?;
         }
         match confusion_for_model(ctx, id) {
             Ok((cv, holdout)) => {
@@ -336,27 +338,8 @@ pub fn write_insights(
     };
     let inputs = ctx.inputs();
     if settings.selection.feature_impact {
-        let mut o = settings.feature_impact.clone();
-        o.seed = settings.seed;
-        let fi = permutation_impact_cv(&saved.folds, &inputs, &ctx.target, &ctx.partition, &o)?;
-        w.json("feature_impact.json", &fi)?;
-        w.text("feature_impact.txt", &fi.render_text())?;
-        let names: Vec<String> = fi
-            .columns
-            .iter()
-            .map(|c| format!("{} ({})", c.column, c.kind))
-            .collect();
-        let vals: Vec<f64> = fi.columns.iter().map(|c| c.impact).collect();
-        let errs: Vec<f64> = fi.columns.iter().map(|c| c.impact_std).collect();
-        let fig = bar_chart(
-            &format!("{eid}: Feature Impact (permutation, out-of-fold)"),
-            &format!("normalized impact (drop of {}, top column = 1)", fi.metric),
-            &names,
-            &vals,
-            &errs,
-        )?;
-        w.figure(&fig, "feature_impact", "Feature Impact", "Permutation importance per input column; whiskers: ± one standard deviation over the repeats")?;
-        w.out.feature_impact = Some(fi);
+        let fi = feature_impact_section(&eid, &saved.folds, &inputs, ctx, settings, &mut w);
+        or_note(fi, "Feature Impact", &mut w.out.notes)?;
     }
 
     let fold0 = &saved.folds[0];
@@ -392,6 +375,11 @@ pub fn write_insights(
                 .push(format!("activation maps: {eid} uses no image column"));
         }
         let oof = ctx.oof(&eid)?;
+        // "Predicted" as `predict` decides it: a binary model's threshold applies.
+        let decision = Decision {
+            positive: ctx.target.positive.map(|p| p as usize),
+            threshold: ctx.row(&eid)?.threshold.map(|t| t.value),
+        };
         for key in &image_keys {
             let matrix = ctx.image(key).ok_or_else(|| {
                 InsightError::invalid(format!("image features of '{}' are not loaded", key.column))
@@ -399,7 +387,7 @@ pub fn write_insights(
             let predicted: Vec<Option<u32>> = (0..labels.len())
                 .map(|r| {
                     oof.as_ref()
-                        .map(|p| blueprints::metrics::argmax(p.row(r)) as u32)
+                        .map(|p| decision.class(&p.row(r).to_vec()) as u32)
                 })
                 .collect();
             let class_index = |name: &str| -> Result<u32, InsightError> {
@@ -452,13 +440,17 @@ pub fn write_insights(
                     .fold_of(r)
                     .unwrap_or(0)
                     .min(saved.folds.len() - 1);
+                let subject = MapSubject {
+                    column: &key.column,
+                    row: r,
+                    actual: labels[r],
+                    decision,
+                };
                 maps.push(activation_map(
                     &saved.folds[fold],
                     &inputs,
                     &featurizer,
-                    &key.column,
-                    r,
-                    labels[r],
+                    subject,
                     settings,
                 )?);
             }
@@ -634,6 +626,55 @@ pub fn write_insights(
     Ok(w.out)
 }
 
+/// A section's `Invalid` error (what the data or model cannot give) becomes a note and the
+/// other sections still run; I/O and other errors abort.
+fn or_note(
+    result: Result<(), InsightError>,
+    section: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), InsightError> {
+    match result {
+        Err(InsightError::Invalid(m)) => {
+            notes.push(format!("{section}: {m}"));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Permutation Feature Impact of the explaining model `eid` (out of fold), with its chart.
+fn feature_impact_section(
+    eid: &str,
+    folds: &[crate::model::Model],
+    inputs: &crate::features::FeatureInputs,
+    ctx: &InsightContext,
+    settings: &InsightSettings,
+    w: &mut Writer,
+) -> Result<(), InsightError> {
+    let mut o = settings.feature_impact.clone();
+    o.seed = settings.seed;
+    let fi = permutation_impact_cv(folds, inputs, &ctx.target, &ctx.partition, &o)?;
+    w.json("feature_impact.json", &fi)?;
+    w.text("feature_impact.txt", &fi.render_text())?;
+    let names: Vec<String> = fi
+        .columns
+        .iter()
+        .map(|c| format!("{} ({})", c.column, c.kind))
+        .collect();
+    let vals: Vec<f64> = fi.columns.iter().map(|c| c.impact).collect();
+    let errs: Vec<f64> = fi.columns.iter().map(|c| c.impact_std).collect();
+    let fig = bar_chart(
+        &format!("{eid}: Feature Impact (permutation, out-of-fold)"),
+        &format!("normalized impact (drop of {}, top column = 1)", fi.metric),
+        &names,
+        &vals,
+        &errs,
+    )?;
+    w.figure(&fig, "feature_impact", "Feature Impact", "Permutation importance per input column; whiskers: ± one standard deviation over the repeats")?;
+    w.out.feature_impact = Some(fi);
+    Ok(())
+}
+
 /// The regression insights of `id`: predicted vs actual and the lift chart, out of fold and (when
 /// unlocked) on the holdout.
 fn regression_fit(ctx: &InsightContext, id: &str, w: &mut Writer) -> Result<(), InsightError> {
@@ -745,13 +786,11 @@ fn activation_map(
     model: &crate::model::Model,
     inputs: &crate::features::FeatureInputs,
     featurizer: &neural::ImageFeaturizer,
-    column: &str,
-    row: usize,
-    actual: u32,
+    subject: MapSubject,
     settings: &InsightSettings,
 ) -> Result<ActivationMap, InsightError> {
     if settings.map_method != Some(MapMethod::Occlusion) {
-        if let Some(map) = grad_cam_map(model, inputs, featurizer, column, row, actual)? {
+        if let Some(map) = grad_cam_map(model, inputs, featurizer, subject)? {
             return Ok(map);
         }
         if settings.map_method == Some(MapMethod::GradCam) {
@@ -761,13 +800,25 @@ fn activation_map(
             )));
         }
     }
-    occlusion_map(
-        model,
-        inputs,
-        featurizer,
-        column,
-        row,
-        actual,
-        &settings.occlusion,
-    )
+    occlusion_map(model, inputs, featurizer, subject, &settings.occlusion)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_section_becomes_a_note_and_an_io_error_aborts() {
+        let mut notes = Vec::new();
+        let invalid = Err(InsightError::invalid("no out-of-fold predictions"));
+        assert!(or_note(invalid, "ROC curve", &mut notes).is_ok());
+        assert_eq!(notes, ["ROC curve: no out-of-fold predictions"]);
+        let io = Err(InsightError::Io {
+            path: "x".into(),
+            error: std::io::Error::other("disk full"),
+        });
+        assert!(or_note(io, "ROC curve", &mut notes).is_err());
+        assert!(or_note(Ok(()), "ROC curve", &mut notes).is_ok());
+        assert_eq!(notes.len(), 1);
+    }
 }

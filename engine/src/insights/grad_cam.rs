@@ -18,12 +18,13 @@
 //!
 //! As for occlusion, each image is explained by the fold model that did not train on it.
 
-use blueprints::metrics::argmax;
 use ndarray::Array2;
 use neural::{ImageFeaturizer, LevelMap};
 
 use super::InsightError;
-use super::activation_maps::{ActivationMap, MapMethod, crop_image, image_block, image_input};
+use super::activation_maps::{
+    ActivationMap, MapMethod, MapSubject, crop_image, image_block, image_input,
+};
 use crate::features::FeatureInputs;
 use crate::model::Model;
 
@@ -78,20 +79,24 @@ pub fn upsample(map: &Array2<f32>, size: usize) -> Array2<f32> {
     })
 }
 
-/// Grad-CAM map of dataset row `row`'s image (column `column`) explained by `model`, whose image
-/// block must read `column` with the same backbone and levels as `featurizer`. `Ok(None)` when
+/// Grad-CAM map of `subject`'s image explained by `model`, whose image block must read the
+/// subject's column with the same backbone and levels as `featurizer`. `Ok(None)` when
 /// the model's estimator is not differentiable.
 pub fn grad_cam_map(
     model: &Model,
     inputs: &FeatureInputs,
     featurizer: &ImageFeaturizer,
-    column: &str,
-    row: usize,
-    actual: u32,
+    subject: MapSubject,
 ) -> Result<Option<ActivationMap>, InsightError> {
+    let MapSubject {
+        column,
+        row,
+        actual,
+        decision,
+    } = subject;
     let x = model.pipeline.transform(inputs, &[row])?;
     let probs = model.predict_features(&x)?;
-    let predicted = argmax(probs.row(0));
+    let predicted = decision.class(&probs.row(0).to_vec());
     let cfg = *featurizer.preprocess_config();
     let crop = cfg.crop;
     let mut heat = Array2::<f32>::zeros((crop, crop));
