@@ -13,9 +13,11 @@ pub mod panel_gemm;
 pub mod pointwise;
 pub mod simd;
 pub mod stem;
+pub mod tail;
 
 use std::time::Instant;
 
+use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use rayon::prelude::*;
@@ -23,7 +25,7 @@ use rayon::prelude::*;
 use crate::backbone::{ArchSpec, PaddingStyle};
 use crate::error::{NeuralError, Result};
 use crate::level::FeatureLevel;
-use crate::net::{BackboneNet, ConvBnAct};
+use crate::net::{BackboneNet, ConvBnAct, InvertedResidual};
 use depthwise::{DepthwiseWeights, depthwise};
 use geometry::ConvGeometry;
 use pointwise::{PointwiseWeights, pointwise};
@@ -37,6 +39,101 @@ struct Block {
     stride: usize,
     project: PointwiseWeights,
     residual: bool,
+}
+
+impl Block {
+    fn of(b: &InvertedResidual) -> Result<Self> {
+        let (dw, kernel, stride) = depthwise_of(&b.depthwise)?;
+        Ok(Block {
+            expand: b.expand.as_ref().map(dense).transpose()?,
+            depthwise: dw,
+            kernel,
+            stride,
+            project: dense(&b.project)?,
+            residual: b.residual,
+        })
+    }
+
+    /// Runs the block on the `h × w × c` map in `ws.x`, leaving its output there; returns the
+    /// output's shape. Banded (expand, depthwise and project per L2-sized band of rows) when
+    /// the block expands and the image has its thread to itself, else layer by layer.
+    fn run(
+        &self,
+        padding: PaddingStyle,
+        (h, w, c): (usize, usize, usize),
+        ws: &mut Workspace,
+        parallel: bool,
+        clock: &mut Clock,
+    ) -> (usize, usize, usize) {
+        let dg = ConvGeometry::new(h, w, self.kernel, self.stride, padding);
+        let out_px = dg.out_h * dg.out_w;
+        if let (Some(expand), false) = (&self.expand, parallel) {
+            let block = banded::ExpandedBlock {
+                expand,
+                depthwise: &self.depthwise,
+                geometry: &dg,
+                project: &self.project,
+                residual: self.residual,
+            };
+            let out = sized(&mut ws.hidden, out_px * self.project.n);
+            banded::run(&block, &ws.x[..h * w * c], &mut ws.bands, out);
+            std::mem::swap(&mut ws.x, &mut ws.hidden);
+            clock.lap("banded block");
+        } else {
+            self.layer_by_layer(&dg, (h, w, c), ws, parallel, clock);
+        }
+        (dg.out_h, dg.out_w, self.project.n)
+    }
+
+    /// One block a layer at a time over the whole map (each layer's rows split across threads
+    /// when `parallel`); leaves the block's output in `ws.x`.
+    fn layer_by_layer(
+        &self,
+        dg: &ConvGeometry,
+        (h, w, c): (usize, usize, usize),
+        ws: &mut Workspace,
+        parallel: bool,
+        clock: &mut Clock,
+    ) {
+        let hidden_c = self.depthwise.channels;
+        let out_px = dg.out_h * dg.out_w;
+        if let Some(e) = &self.expand {
+            pointwise(
+                &ws.x[..h * w * c],
+                h * w,
+                e,
+                None,
+                sized(&mut ws.hidden, h * w * hidden_c),
+                parallel,
+            );
+            clock.lap("expand");
+        }
+        let dw_in: &[f32] = if self.expand.is_some() {
+            &ws.hidden
+        } else {
+            &ws.x
+        };
+        depthwise(
+            &dw_in[..h * w * hidden_c],
+            dg,
+            &self.depthwise,
+            sized(&mut ws.spatial, out_px * hidden_c),
+            parallel,
+        );
+        clock.lap("depthwise");
+        let residual = self.residual.then_some(&ws.x[..out_px * self.project.n]);
+        let out = sized(&mut ws.hidden, out_px * self.project.n);
+        pointwise(
+            &ws.spatial[..out_px * hidden_c],
+            out_px,
+            &self.project,
+            residual,
+            out,
+            parallel,
+        );
+        std::mem::swap(&mut ws.x, &mut ws.hidden);
+        clock.lap("project");
+    }
 }
 
 /// A backbone ready for CPU inference.
@@ -119,6 +216,16 @@ fn dense(layer: &ConvBnAct) -> Result<PointwiseWeights> {
         n,
         layer.relu6,
     ))
+}
+
+/// A linear layer (`[k, n]` weights) as a `k × n` product.
+fn linear_of(l: &Linear) -> Result<PointwiseWeights> {
+    let (weight, [k, n]) = host(l.weight.val())?;
+    let bias = match &l.bias {
+        Some(b) => host(b.val())?.0,
+        None => vec![0.0; n],
+    };
+    Ok(PointwiseWeights::new(&weight, bias, k, n, false))
 }
 
 /// A depthwise convolution `[c, 1, k, k]` as `k² × c`.
@@ -227,23 +334,8 @@ impl CpuNet {
         let blocks = net
             .blocks
             .iter()
-            .map(|b| {
-                let (dw, kernel, stride) = depthwise_of(&b.depthwise)?;
-                Ok(Block {
-                    expand: b.expand.as_ref().map(dense).transpose()?,
-                    depthwise: dw,
-                    kernel,
-                    stride,
-                    project: dense(&b.project)?,
-                    residual: b.residual,
-                })
-            })
+            .map(Block::of)
             .collect::<Result<Vec<_>>>()?;
-        let (weight, [k, n]) = host(net.classifier.weight.val())?;
-        let bias = match &net.classifier.bias {
-            Some(b) => host(b.val())?.0,
-            None => vec![0.0; n],
-        };
         Ok(CpuNet {
             stem,
             stem_kernel,
@@ -251,7 +343,7 @@ impl CpuNet {
             in_channels,
             blocks,
             head: dense(&net.head)?,
-            classifier: PointwiseWeights::new(&weight, bias, k, n, false),
+            classifier: linear_of(&net.classifier)?,
             stage_ends: net.stage_ends.clone(),
             padding: arch.padding,
         })
@@ -326,57 +418,6 @@ impl CpuNet {
         clock.totals
     }
 
-    /// One block a layer at a time over the whole map (each layer's rows split across threads
-    /// when `parallel`); leaves the block's output in `ws.x`.
-    fn layer_by_layer(
-        &self,
-        b: &Block,
-        dg: &ConvGeometry,
-        (h, w, c): (usize, usize, usize),
-        ws: &mut Workspace,
-        parallel: bool,
-        clock: &mut Clock,
-    ) {
-        let hidden_c = b.depthwise.channels;
-        let out_px = dg.out_h * dg.out_w;
-        if let Some(e) = &b.expand {
-            pointwise(
-                &ws.x[..h * w * c],
-                h * w,
-                e,
-                None,
-                sized(&mut ws.hidden, h * w * hidden_c),
-                parallel,
-            );
-            clock.lap("expand");
-        }
-        let dw_in: &[f32] = if b.expand.is_some() {
-            &ws.hidden
-        } else {
-            &ws.x
-        };
-        depthwise(
-            &dw_in[..h * w * hidden_c],
-            dg,
-            &b.depthwise,
-            sized(&mut ws.spatial, out_px * hidden_c),
-            parallel,
-        );
-        clock.lap("depthwise");
-        let residual = b.residual.then_some(&ws.x[..out_px * b.project.n]);
-        let out = sized(&mut ws.hidden, out_px * b.project.n);
-        pointwise(
-            &ws.spatial[..out_px * hidden_c],
-            out_px,
-            &b.project,
-            residual,
-            out,
-            parallel,
-        );
-        std::mem::swap(&mut ws.x, &mut ws.hidden);
-        clock.lap("project");
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn forward_image(
         &self,
@@ -415,24 +456,7 @@ impl CpuNet {
         );
         clock.lap("stem");
         for (i, b) in self.blocks.iter().take(last_needed).enumerate() {
-            let dg = ConvGeometry::new(h, w, b.kernel, b.stride, self.padding);
-            let out_px = dg.out_h * dg.out_w;
-            if let (Some(expand), false) = (&b.expand, parallel) {
-                let block = banded::ExpandedBlock {
-                    expand,
-                    depthwise: &b.depthwise,
-                    geometry: &dg,
-                    project: &b.project,
-                    residual: b.residual,
-                };
-                let out = sized(&mut ws.hidden, out_px * b.project.n);
-                banded::run(&block, &ws.x[..h * w * c], &mut ws.bands, out);
-                std::mem::swap(&mut ws.x, &mut ws.hidden);
-                clock.lap("banded block");
-            } else {
-                self.layer_by_layer(b, &dg, (h, w, c), ws, parallel, clock);
-            }
-            (h, w, c) = (dg.out_h, dg.out_w, b.project.n);
+            (h, w, c) = b.run(self.padding, (h, w, c), ws, parallel, clock);
             for &(level, _) in taps.iter().filter(|&&(_, tb)| tb == i) {
                 let values = if level.is_pooled() {
                     average_pool(&ws.x, h * w, c)

@@ -94,3 +94,25 @@ fn stored_tensors_refuse_another_layout() {
     let loaded = stored.load_into(same, &device).unwrap();
     assert_eq!(StoredTensors::of(&loaded).unwrap(), stored);
 }
+
+#[test]
+fn cpu_kernel_predictions_match_burn() {
+    for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
+        let device = burn::tensor::Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let tail = tail::TailNet::empty(backbone, 3, &device).randomized(&mut rng);
+        let (c, h, w) = backbone.arch().trunk_shape(224);
+        let n = 5;
+        let x = Array2::from_shape_fn((n, TRUNK_VIEWS * c * h * w), |_| {
+            rng.random_range(-1.0f32..2.0).max(0.0)
+        });
+        let rows: Vec<usize> = (0..n).collect();
+        let want = predict_rows(&tail, &x, [c, h, w], &rows, &device).unwrap();
+        let padding = backbone.arch().padding;
+        let got = predict_all_on_cpu_kernels(&tail, &x, [c, h, w], padding).unwrap();
+        let diff = (&got - &want).iter().fold(0f64, |m, v| m.max(v.abs()));
+        assert!(diff < 1e-5, "{backbone}: max |Δp| {diff}");
+        // Something other than a uniform 1/3 was compared.
+        assert!(want.iter().any(|&p| (p - 1.0 / 3.0).abs() > 1e-3));
+    }
+}

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
-use ndarray::{Array2, s};
+use ndarray::{Array2, Axis, s};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +17,8 @@ use blueprints::error::{BlueprintError, Result};
 
 use super::FineTuneParams;
 use super::tail::TailNet;
+use crate::backbone::PaddingStyle;
+use crate::cpu::tail::CpuTail;
 use crate::level::TRUNK_VIEWS;
 
 /// Trunk rows per forward pass when scoring (each with all its views).
@@ -94,6 +96,44 @@ pub fn predict_rows(
             for v in views.chunks(k) {
                 for (c, &pv) in v.iter().enumerate() {
                     out[[ci * SCORE_CHUNK + i, c]] += f64::from(pv) / TRUNK_VIEWS as f64;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`predict_rows`] for every row on the CPU kernels ([`CpuTail`]) instead of burn: the same
+/// average of the views' softmax, several times faster on the CPU.
+pub fn predict_all_on_cpu_kernels(
+    tail: &TailNet,
+    x: &Array2<f32>,
+    shape: [usize; 3],
+    padding: PaddingStyle,
+) -> Result<Array2<f64>> {
+    let kernel_error = |e: crate::NeuralError| BlueprintError::Numeric {
+        task: super::TASK.into(),
+        reason: e.to_string(),
+    };
+    let cpu =
+        CpuTail::new(&tail.blocks, &tail.head, &tail.classifier, padding).map_err(kernel_error)?;
+    let k = tail.classifier.weight.val().dims()[1];
+    let mut out = Array2::<f64>::zeros((x.nrows(), k));
+    for (chunk, mut dst) in x
+        .axis_chunks_iter(Axis(0), SCORE_CHUNK)
+        .zip(out.axis_chunks_iter_mut(Axis(0), SCORE_CHUNK))
+    {
+        let flat: Vec<f32> = chunk.iter().copied().collect();
+        let logits = cpu
+            .logits(&flat, chunk.nrows() * TRUNK_VIEWS, shape)
+            .map_err(kernel_error)?;
+        for (views, mut row) in logits.chunks(TRUNK_VIEWS * k).zip(dst.rows_mut()) {
+            for v in views.chunks(k) {
+                let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let e: Vec<f64> = v.iter().map(|&z| f64::from(z - max).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                for (o, ei) in row.iter_mut().zip(&e) {
+                    *o += ei / sum / TRUNK_VIEWS as f64;
                 }
             }
         }
