@@ -13,20 +13,37 @@ pub fn has_avx2_fma() -> bool {
     }
 }
 
-/// The instruction set a kernel is compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The instruction set a kernel is compiled for, narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
-    /// AVX-512 F.
-    Avx512,
-    /// AVX2 with FMA.
-    Avx2,
     /// Whatever the build target has (auto-vectorised).
     Portable,
+    /// AVX2 with FMA.
+    Avx2,
+    /// AVX-512 F.
+    Avx512,
 }
 
+/// Caps the kernels' instruction set (`avx2` or `portable`), to measure the narrower paths on
+/// a wider CPU; unset, unknown or wider values change nothing.
+pub const ISA_CAP_ENV: &str = "AUTOPILOT_CPU_KERNELS";
+
 impl Isa {
-    /// The widest kernel this CPU runs.
+    /// The widest kernel this CPU runs, capped by [`ISA_CAP_ENV`] (read once).
     pub fn detect() -> Isa {
+        static CHOSEN: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let cap = match std::env::var(ISA_CAP_ENV).as_deref() {
+                Ok("avx2") => Isa::Avx2,
+                Ok("portable") => Isa::Portable,
+                _ => Isa::Avx512,
+            };
+            Isa::widest().min(cap)
+        })
+    }
+
+    /// The widest kernel the CPU itself supports.
+    fn widest() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") {
@@ -41,10 +58,7 @@ impl Isa {
 
     /// Whether this CPU can run the kernel.
     pub fn available(self) -> bool {
-        matches!(
-            (self, Isa::detect()),
-            (Isa::Portable, _) | (_, Isa::Avx512) | (Isa::Avx2, Isa::Avx2)
-        )
+        self <= Isa::widest()
     }
 }
 

@@ -4,7 +4,7 @@
 //! after Cody–Waite range reduction (relative error ≈ 1e-7); `erf`: the rational approximation
 //! of Eigen's `erf` for `float` on `[-4, 4]` (±1 beyond, as in `f32`).
 
-use crate::cpu::simd::{fmadd, has_avx2_fma};
+use crate::cpu::simd::{Isa, fmadd};
 
 /// `e^x` for `x` in about `[-87, 88]` (clamped there).
 #[inline(always)]
@@ -85,7 +85,7 @@ unsafe fn softmax_avx2(scores: &mut [f32], len: usize) {
 
 /// Exact-erf GELU `x·(1 + erf(x/√2))/2` in place.
 pub fn gelu_in_place(xs: &mut [f32]) {
-    if has_avx2_fma() {
+    if Isa::detect() >= Isa::Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX2 and FMA (checked above).
         unsafe {
@@ -97,7 +97,7 @@ pub fn gelu_in_place(xs: &mut [f32]) {
 
 /// Softmax of each row of `len` values, in place.
 pub fn softmax_rows(scores: &mut [f32], len: usize) {
-    if has_avx2_fma() {
+    if Isa::detect() >= Isa::Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX2 and FMA (checked above).
         unsafe {
