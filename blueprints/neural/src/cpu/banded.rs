@@ -8,6 +8,7 @@
 use super::depthwise::{DepthwiseWeights, depthwise_rows};
 use super::geometry::ConvGeometry;
 use super::pointwise::{PointwiseWeights, pointwise};
+use super::sized;
 
 /// Bytes of expanded rows a band aims to hold (about a quarter of a 1 MiB L2).
 const BAND_BYTES: usize = 256 * 1024;
@@ -26,13 +27,6 @@ pub struct ExpandedBlock<'a> {
 pub struct BandBuffers {
     expanded: Vec<f32>,
     filtered: Vec<f32>,
-}
-
-fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if v.len() < len {
-        v.resize(len, 0.0);
-    }
-    &mut v[..len]
 }
 
 /// Output rows per band for a block: enough input rows to fill [`BAND_BYTES`], at least one.

@@ -1,12 +1,12 @@
 //! Depthwise `k × k` convolution on one NHWC image with bias and optional ReLU6.
 //!
 //! With AVX-512 or AVX2, interior output pixels (every tap inside the image) go in groups of
-//! 8 (AVX-512) or 4 (AVX2) along the row: for each block of 32 (AVX-512) or 16 (AVX2) channels the tap's
-//! weights are loaded once for the whole group and the group's accumulators stay in
-//! registers, so a multiply-add costs about one load; the last, partial channel block is
-//! masked. Other pixels (the border, and everything on other CPUs) list their valid taps and
-//! run one at a time, channels in register blocks of 64, 8 and 1. Output rows run in parallel
-//! when asked.
+//! `GROUP_PIXELS` (4) along the row: for each block of 32 (AVX-512) or 16 (AVX2) channels the
+//! tap's weights are loaded once for the whole group, the group's accumulators stay in
+//! registers and the tap loops are unrolled for the zoo's kernel sizes and strides, so a
+//! multiply-add costs about one load; the last, partial channel block is masked. Other pixels
+//! (the border, and everything on other CPUs) list their valid taps and run one at a time,
+//! channels in register blocks of 64, 8 and 1. Output rows run in parallel when asked.
 
 use std::ops::Range;
 
@@ -15,11 +15,10 @@ use rayon::prelude::*;
 use super::geometry::ConvGeometry;
 use super::simd::{Isa, fmadd, relu6_if};
 
-/// Output pixels per register-blocked group: AVX-512 has 32 registers, AVX2 16.
+/// Output pixels per register-blocked group (8 was slower with AVX-512: on the 7×7 and 14×14
+/// maps too few interior pixels fill a group).
 #[cfg(target_arch = "x86_64")]
-const PIXELS_AVX512: usize = 4;
-#[cfg(target_arch = "x86_64")]
-const PIXELS_AVX2: usize = 4;
+const GROUP_PIXELS: usize = 4;
 
 /// Weights of a depthwise layer.
 #[derive(Debug, Clone)]
@@ -238,7 +237,7 @@ fn channel_block<const B: usize, const FMA: bool>(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{ConvGeometry, DepthwiseWeights, GroupFn, PIXELS_AVX2, PIXELS_AVX512, row_kernel};
+    use super::{ConvGeometry, DepthwiseWeights, GROUP_PIXELS, GroupFn, row_kernel};
     use crate::cpu::simd::x86::{Vector, Ymm, Zmm};
 
     /// # Safety
@@ -253,7 +252,7 @@ mod x86 {
         oy: usize,
         row: &mut [f32],
     ) {
-        let group = Some((group_avx512 as GroupFn, PIXELS_AVX512));
+        let group = Some((group_avx512 as GroupFn, GROUP_PIXELS));
         row_kernel::<true>(x, row0, g, layer, oy, row, group);
     }
 
@@ -268,7 +267,7 @@ mod x86 {
         oy: usize,
         row: &mut [f32],
     ) {
-        let group = Some((group_avx2 as GroupFn, PIXELS_AVX2));
+        let group = Some((group_avx2 as GroupFn, GROUP_PIXELS));
         row_kernel::<true>(x, row0, g, layer, oy, row, group);
     }
 
@@ -295,7 +294,7 @@ mod x86 {
         out: &mut [f32],
     ) {
         // SAFETY: only reached through `row_avx512` (AVX-512 present).
-        unsafe { by_shape!(group512, Zmm, PIXELS_AVX512, (x, g, l, iy0, ix0, out)) }
+        unsafe { by_shape!(group512, Zmm, GROUP_PIXELS, (x, g, l, iy0, ix0, out)) }
     }
 
     fn group_avx2(
@@ -307,7 +306,7 @@ mod x86 {
         out: &mut [f32],
     ) {
         // SAFETY: only reached through `row_avx2` (AVX2 + FMA present).
-        unsafe { by_shape!(group256, Ymm, PIXELS_AVX2, (x, g, l, iy0, ix0, out)) }
+        unsafe { by_shape!(group256, Ymm, GROUP_PIXELS, (x, g, l, iy0, ix0, out)) }
     }
 
     /// Defines the grouped kernel `$group` and its channel block `$block`, written once and
