@@ -27,3 +27,12 @@ pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer, LevelMap}
 pub use finetune::FineTunedCnn;
 pub use level::FeatureLevel;
 pub use snn::{SelfNormalizingNet, SnnParams};
+
+/// Serialises the unit tests that seed or draw from burn's global CPU (flex) random generator
+/// (network initialisation, random tensors): run concurrently, one test's draws would land
+/// between another's seed and its draws.
+#[cfg(test)]
+pub(crate) fn flex_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -299,6 +299,7 @@ mod tests {
 
     #[test]
     fn output_shapes_on_a_tiny_input() {
+        let _rng = crate::flex_rng_lock();
         let device = Device::flex();
         device.seed(7);
         for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite2] {
@@ -319,6 +320,7 @@ mod tests {
 
     #[test]
     fn levels_come_back_in_request_order_without_the_head() {
+        let _rng = crate::flex_rng_lock();
         let device = Device::flex();
         let net = BackboneNet::new(&Backbone::EfficientNetLite0.arch(), &device);
         let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
@@ -330,6 +332,7 @@ mod tests {
 
     #[test]
     fn tf_same_padding_puts_the_extra_pixel_bottom_right() {
+        let _rng = crate::flex_rng_lock();
         // All-ones 4×4 input, all-ones 3×3 kernel, stride 2: TF "SAME" pads (0, 1) on each axis,
         // so the window sums are [[9, 6], [6, 4]] (symmetric padding would give [[4, 6], [6, 9]]).
         let device = Device::flex();
@@ -351,6 +354,7 @@ mod tests {
 
     #[test]
     fn folding_batch_norm_keeps_the_output() {
+        let _rng = crate::flex_rng_lock();
         let device = Device::flex();
         device.seed(3);
         let arch = Backbone::MobileNetV2.arch();

@@ -240,37 +240,6 @@ mod x86 {
     use super::{ConvGeometry, DepthwiseWeights, GROUP_PIXELS, GroupFn, row_kernel};
     use crate::cpu::simd::x86::{Vector, Ymm, Zmm};
 
-    /// # Safety
-    /// The CPU must have AVX-512 F; `x`, the weights and `row` must hold the whole image,
-    /// kernel and output row (asserted by `depthwise_rows_on`).
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn row_avx512(
-        x: &[f32],
-        row0: usize,
-        g: &ConvGeometry,
-        layer: &DepthwiseWeights,
-        oy: usize,
-        row: &mut [f32],
-    ) {
-        let group = Some((group_avx512 as GroupFn, GROUP_PIXELS));
-        row_kernel::<true>(x, row0, g, layer, oy, row, group);
-    }
-
-    /// # Safety
-    /// The CPU must have AVX2 and FMA; buffers as for [`row_avx512`].
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn row_avx2(
-        x: &[f32],
-        row0: usize,
-        g: &ConvGeometry,
-        layer: &DepthwiseWeights,
-        oy: usize,
-        row: &mut [f32],
-    ) {
-        let group = Some((group_avx2 as GroupFn, GROUP_PIXELS));
-        row_kernel::<true>(x, row0, g, layer, oy, row, group);
-    }
-
     /// Calls the group kernel unrolled for the layer's kernel size and stride (3 or 5, 1 or
     /// 2: every layer of the zoo), or the one that reads them at run time (`0`).
     macro_rules! by_shape {
@@ -285,35 +254,40 @@ mod x86 {
         };
     }
 
-    fn group_avx512(
-        x: &[f32],
-        g: &ConvGeometry,
-        l: &DepthwiseWeights,
-        iy0: usize,
-        ix0: usize,
-        out: &mut [f32],
-    ) {
-        // SAFETY: only reached through `row_avx512` (AVX-512 present).
-        unsafe { by_shape!(group512, Zmm, GROUP_PIXELS, (x, g, l, iy0, ix0, out)) }
-    }
-
-    fn group_avx2(
-        x: &[f32],
-        g: &ConvGeometry,
-        l: &DepthwiseWeights,
-        iy0: usize,
-        ix0: usize,
-        out: &mut [f32],
-    ) {
-        // SAFETY: only reached through `row_avx2` (AVX2 + FMA present).
-        unsafe { by_shape!(group256, Ymm, GROUP_PIXELS, (x, g, l, iy0, ix0, out)) }
-    }
-
-    /// Defines the grouped kernel `$group` and its channel block `$block`, written once and
-    /// compiled with each width's features (generic code without them would not inline the
+    /// Defines, for one register width `$v`: the row entry `$row`, its group dispatcher
+    /// `$dispatch`, the grouped kernel `$group` and its channel block `$block` — written once
+    /// and compiled with the width's features (generic code without them would not inline the
     /// intrinsics).
     macro_rules! grouped_kernel {
-        ($group:ident, $block:ident, $features:literal) => {
+        ($row:ident, $dispatch:ident, $group:ident, $block:ident, $v:ty, $features:literal) => {
+            /// # Safety
+            /// The CPU must have the features; `x`, the weights and `row` must hold the band,
+            /// kernel and output row (asserted by `depthwise_rows_on`).
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn $row(
+                x: &[f32],
+                row0: usize,
+                g: &ConvGeometry,
+                layer: &DepthwiseWeights,
+                oy: usize,
+                row: &mut [f32],
+            ) {
+                let group = Some(($dispatch as GroupFn, GROUP_PIXELS));
+                row_kernel::<true>(x, row0, g, layer, oy, row, group);
+            }
+
+            fn $dispatch(
+                x: &[f32],
+                g: &ConvGeometry,
+                l: &DepthwiseWeights,
+                iy0: usize,
+                ix0: usize,
+                out: &mut [f32],
+            ) {
+                // SAFETY: only reached through the row entry above (the CPU has the features).
+                unsafe { by_shape!($group, $v, GROUP_PIXELS, (x, g, l, iy0, ix0, out)) }
+            }
+
             /// Every channel of a group of `P` interior pixels: blocks of two vectors, then single
             /// vectors, the last one masked. `K` and `S` are the kernel size and stride when known
             /// at compile time (the tap loops unroll and share input loads), else 0.
@@ -429,8 +403,15 @@ mod x86 {
         };
     }
 
-    grouped_kernel!(group512, block512, "avx512f,avx2,fma");
-    grouped_kernel!(group256, block256, "avx2,fma");
+    grouped_kernel!(
+        row_avx512,
+        group_avx512,
+        group512,
+        block512,
+        Zmm,
+        "avx512f,avx2,fma"
+    );
+    grouped_kernel!(row_avx2, group_avx2, group256, block256, Ymm, "avx2,fma");
 }
 
 #[cfg(test)]

@@ -294,6 +294,25 @@ fn average_pool(x: &[f32], pixels: usize, c: usize) -> Vec<f32> {
     sum.into_iter().map(|s| s / n).collect()
 }
 
+/// The head's 1×1 convolution on the `h × w × c` map in `ws.x`, average-pooled.
+fn pooled_head(
+    head: &PointwiseWeights,
+    (h, w, c): (usize, usize, usize),
+    ws: &mut Workspace,
+    parallel: bool,
+) -> Vec<f32> {
+    let out = sized(&mut ws.hidden, h * w * head.n);
+    pointwise(&ws.x[..h * w * c], h * w, head, None, out, parallel);
+    average_pool(&ws.hidden, h * w, head.n)
+}
+
+/// The classifier's logits of pooled features.
+fn classify(classifier: &PointwiseWeights, pooled: &[f32]) -> Vec<f32> {
+    let mut logits = vec![0f32; classifier.n];
+    pointwise(pooled, 1, classifier, None, &mut logits, false);
+    logits
+}
+
 /// Optional per-layer-kind stopwatch of [`CpuNet::profile`].
 struct Clock {
     start: Option<Instant>,
@@ -471,22 +490,10 @@ impl CpuNet {
         }
         let mut out_logits = None;
         if need_head {
-            let hc = self.head.n;
-            pointwise(
-                &ws.x[..h * w * c],
-                h * w,
-                &self.head,
-                None,
-                sized(&mut ws.hidden, h * w * hc),
-                parallel,
-            );
+            let head = pooled_head(&self.head, (h, w, c), ws, parallel);
             clock.lap("head");
-            let head = average_pool(&ws.hidden, h * w, hc);
-            clock.lap("pool");
             if logits {
-                let mut l = vec![0f32; self.classifier.n];
-                pointwise(&head, 1, &self.classifier, None, &mut l, false);
-                out_logits = Some(l);
+                out_logits = Some(classify(&self.classifier, &head));
                 clock.lap("classifier");
             }
             pooled.push((FeatureLevel::Highest, head));
@@ -513,6 +520,7 @@ mod tests {
 
     #[test]
     fn matches_the_burn_network_on_every_level_and_the_logits() {
+        let _rng = crate::flex_rng_lock();
         let device = Device::flex();
         device.seed(11);
         for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
@@ -577,6 +585,7 @@ mod tests {
 
     #[test]
     fn rejects_a_wrongly_sized_batch_and_an_unfolded_network() {
+        let _rng = crate::flex_rng_lock();
         let device = Device::flex();
         let arch = Backbone::EfficientNetLite0.arch();
         let net = BackboneNet::new(&arch, &device);

@@ -68,8 +68,9 @@ pub fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// ReLU6 when `on`: `min(max(v, 0), 6)`.
+/// ReLU6 when `on`: `min(max(v, 0), 6)` (a NaN becomes 0, as `clamp` would not do).
 #[inline(always)]
+#[allow(clippy::manual_clamp)]
 pub fn relu6_if(on: bool, v: f32) -> f32 {
     if on { v.max(0.0).min(6.0) } else { v }
 }

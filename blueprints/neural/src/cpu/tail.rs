@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::pointwise::{PointwiseWeights, pointwise};
-use super::{Block, Clock, Workspace, average_pool, dense, linear_of, sized};
+use super::pointwise::PointwiseWeights;
+use super::{Block, Clock, Workspace, classify, dense, linear_of, pooled_head, sized};
 use crate::backbone::PaddingStyle;
 use crate::error::{NeuralError, Result};
 use crate::net::{ConvBnAct, InvertedResidual};
@@ -65,19 +65,6 @@ impl CpuTail {
         for b in &self.blocks {
             shape = b.run(self.padding, shape, ws, false, &mut clock);
         }
-        let (h, w, c) = shape;
-        let hc = self.head.n;
-        pointwise(
-            &ws.x[..h * w * c],
-            h * w,
-            &self.head,
-            None,
-            sized(&mut ws.hidden, h * w * hc),
-            false,
-        );
-        let pooled = average_pool(&ws.hidden, h * w, hc);
-        let mut logits = vec![0f32; self.classifier.n];
-        pointwise(&pooled, 1, &self.classifier, None, &mut logits, false);
-        logits
+        classify(&self.classifier, &pooled_head(&self.head, shape, ws, false))
     }
 }

@@ -37,6 +37,7 @@ fn accuracy(p: &Array2<f32>, y: &[u32]) -> f64 {
 
 #[test]
 fn learns_a_signal_in_the_trunk_maps_and_round_trips() {
+    let _rng = crate::flex_rng_lock();
     let (x, y) = trunk_rows(72, 3, 1);
     let (xt, yt) = trunk_rows(30, 3, 2);
     let mut e = quick(true);
@@ -70,6 +71,7 @@ fn learns_a_signal_in_the_trunk_maps_and_round_trips() {
 
 #[test]
 fn refuses_features_that_are_not_its_trunk_maps() {
+    let _rng = crate::flex_rng_lock();
     let x = Features::dense(Array2::zeros((4, 1280)));
     let mut e = quick(true);
     let err = e
@@ -85,6 +87,7 @@ fn refuses_features_that_are_not_its_trunk_maps() {
 
 #[test]
 fn stored_tensors_refuse_another_layout() {
+    let _rng = crate::flex_rng_lock();
     let device = burn::tensor::Device::flex();
     let tail = TailNet::empty(Backbone::MobileNetV2, 3, &device);
     let stored = StoredTensors::of(&tail).unwrap();
@@ -97,6 +100,7 @@ fn stored_tensors_refuse_another_layout() {
 
 #[test]
 fn cpu_kernel_predictions_match_burn() {
+    let _rng = crate::flex_rng_lock();
     for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
         let device = burn::tensor::Device::flex();
         let mut rng = ChaCha8Rng::seed_from_u64(5);

@@ -23,7 +23,7 @@ fn exp_poly<const FMA: bool>(x: f32) -> f32 {
     p = fmadd::<FMA>(p, r, 8.333_452e-3);
     p = fmadd::<FMA>(p, r, 4.166_579_6e-2);
     p = fmadd::<FMA>(p, r, 1.666_666_5e-1);
-    p = fmadd::<FMA>(p, r, 5.000_000_1e-1);
+    p = fmadd::<FMA>(p, r, 0.5);
     let p = fmadd::<FMA>(p, r * r, r + 1.0);
     // 2ⁿ from the integer in `shifted`'s low bits: (n + 127) << 23.
     let bits = (shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32 + 127) << 23;
