@@ -161,6 +161,12 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn searched_params(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// For an estimator that reads one image feature level of its own choosing (the fine-tuned
+    /// CNN's trunk maps, set by its parameters): that level's name, which its image block must
+    /// produce. `None` for the others.
+    fn image_level(&self) -> Option<String> {
+        None
+    }
     /// For an estimator that carries pretrained image weights (the fine-tuned CNN): use those
     /// of `backbone`, the backbone of its image block. Others ignore it.
     fn set_image_backbone(&mut self, backbone: &str) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The fine-tuned CNN end to end: `run --fine-tune` puts a cross-validated fine-tuned row on the
 //! leaderboard (its time estimate announced before it starts), `insights --activation-maps`
 //! explains it by Grad-CAM from its own head, `predict` scores rows with it, `tune` retrains it
-//! with other settings.
+//! with other settings (two trained stages included).
 
 use autopilot::synth::{self, DemoSpec};
 
@@ -92,7 +92,7 @@ fn run_fine_tune_gives_a_cross_validated_row_explained_by_its_own_grad_cam() {
     let text = std::fs::read_to_string(&preds).unwrap();
     assert_eq!(text.lines().count(), spec.n_rows + 1);
 
-    // Advanced tuning retrains it with another setting.
+    // Advanced tuning retrains it with other settings: two stages read the deeper trunk maps.
     assert_eq!(
         cli(&[
             "tune",
@@ -101,6 +101,8 @@ fn run_fine_tune_gives_a_cross_validated_row_explained_by_its_own_grad_cam() {
             s(&proj),
             "--set",
             "epochs=2",
+            "--set",
+            "stages=2",
             "--quiet"
         ]),
         0
@@ -110,7 +112,8 @@ fn run_fine_tune_gives_a_cross_validated_row_explained_by_its_own_grad_cam() {
         lb.rows
             .iter()
             .any(|r| r.parent.as_deref() == Some(id.as_str())
-                && r.blueprint.contains("Fine-tuned CNN")),
+                && r.blueprint.contains("(trunk2) → Fine-tuned CNN")
+                && r.cv_mean.is_some()),
         "{:?}",
         lb.rows
     );

@@ -138,17 +138,6 @@ impl ArchSpec {
         macs + (self.head_channels * self.num_classes) as u64
     }
 
-    /// Shape `(channels, height, width)` of the trunk map ([`crate::FeatureLevel::Trunk`]:
-    /// the output of the second-to-last stage) of a `side` × `side` input.
-    pub fn trunk_shape(&self, side: usize) -> (usize, usize, usize) {
-        let blocks = self.blocks();
-        let last = self.stage_ends()[self.stages.len() - 2];
-        let hw = blocks[..=last]
-            .iter()
-            .fold(side.div_ceil(2), |hw, b| hw.div_ceil(b.stride));
-        (blocks[last].out_channels, hw, hw)
-    }
-
     /// Index (into [`ArchSpec::blocks`]) of the last block of each stage.
     pub fn stage_ends(&self) -> Vec<usize> {
         let mut ends = Vec::with_capacity(self.stages.len());

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use ndarray::{Array2, ArrayView1};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::backbone::Backbone;
@@ -14,7 +16,7 @@ use crate::cpu::CpuNet;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
-use crate::net::BackboneNet;
+use crate::net::{BURN_DEFAULT_GAIN, BackboneNet, redraw_weights};
 use crate::preprocess::{PreprocessConfig, preprocess_path, preprocess_trunk_views};
 use crate::weights::load_backbone;
 use crate::zoo;
@@ -126,13 +128,14 @@ impl ImageFeaturizer {
         Ok(Self::assemble(config, levels, selected, net))
     }
 
-    /// A featurizer with randomly initialised (seeded) weights: same shapes and pipeline as
-    /// [`ImageFeaturizer::new`], meaningless features. For tests and benchmarks without weights.
+    /// A featurizer with randomly initialised weights drawn from `seed` alone
+    /// ([`redraw_weights`] at burn's initial scale): same shapes and pipeline as [`ImageFeaturizer::new`], meaningless
+    /// features. For tests and benchmarks without weights.
     pub fn untrained(config: FeaturizerConfig, seed: u64) -> Result<Self> {
         let levels = Self::check_config(&config)?;
         let selected = select_device(config.device)?;
-        selected.device.seed(seed);
         let net = BackboneNet::new(&config.backbone.arch(), &selected.device).fuse();
+        let net = redraw_weights(net, BURN_DEFAULT_GAIN, &mut ChaCha8Rng::seed_from_u64(seed));
         Ok(Self::assemble(config, levels, selected, net))
     }
 
@@ -150,9 +153,9 @@ impl ImageFeaturizer {
                 "at least one feature level is needed".into(),
             ));
         }
-        if levels.len() > 1 && levels.contains(&FeatureLevel::Trunk) {
+        if levels.len() > 1 && levels.iter().any(|l| !l.is_pooled()) {
             return Err(NeuralError::InvalidConfig(
-                "the trunk level is featurized alone, not with pooled levels".into(),
+                "a trunk level is featurized alone, not with other levels".into(),
             ));
         }
         Ok(levels)
@@ -234,30 +237,32 @@ impl ImageFeaturizer {
         let arch = self.backbone.arch();
         self.levels
             .iter()
-            .map(|l| match l {
-                FeatureLevel::Trunk => {
-                    let (c, h, w) = arch.trunk_shape(self.preprocess.crop);
+            .map(|l| {
+                if l.is_pooled() {
+                    l.channels(&arch)
+                } else {
+                    let (c, h, w) = l.map_shape(&arch, self.preprocess.crop);
                     TRUNK_VIEWS * c * h * w
                 }
-                _ => l.channels(&arch),
             })
             .sum()
     }
 
     /// Network inputs per image: [`TRUNK_VIEWS`] for the trunk, else 1.
     fn views(&self) -> usize {
-        if self.levels == [FeatureLevel::Trunk] {
+        if self.levels.iter().any(|l| !l.is_pooled()) {
             TRUNK_VIEWS
         } else {
             1
         }
     }
 
-    /// Column names: `<backbone>.<level>.<channel>` (`<backbone>.trunk.<index>` for the trunk).
+    /// Column names: `<backbone>.<level>.<channel>` (`<backbone>.<trunk level>.<index>` for a
+    /// trunk).
     pub fn feature_names(&self) -> Vec<String> {
         if self.views() > 1 {
             return (0..self.feature_dim())
-                .map(|i| format!("{}.trunk.{i}", self.backbone.name()))
+                .map(|i| format!("{}.{}.{i}", self.backbone.name(), self.levels[0]))
                 .collect();
         }
         let arch = self.backbone.arch();

@@ -20,6 +20,9 @@ pub enum FeatureLevel {
     /// fine-tuned CNN ([`crate::finetune`]) trains its tail on. Used alone, never mixed with
     /// the pooled levels.
     Trunk,
+    /// Like [`FeatureLevel::Trunk`], one stage lower: the map feeding the last two stages
+    /// (MobileNetV2: 96 × 14 × 14 at 224 pixels), for a fine-tuned CNN that trains both.
+    Trunk2,
 }
 
 /// Views of each image in a [`FeatureLevel::Trunk`] row, in this order: the centre crop, its
@@ -44,7 +47,16 @@ impl FeatureLevel {
         vec![FeatureLevel::High, FeatureLevel::Highest]
     }
 
-    /// Lower-case name (`low`, `medium`, `high`, `highest`).
+    /// The unpooled trunk level under the last `stages` stages (1 or 2).
+    pub fn trunk(stages: usize) -> Option<FeatureLevel> {
+        match stages {
+            1 => Some(FeatureLevel::Trunk),
+            2 => Some(FeatureLevel::Trunk2),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name (`low`, `medium`, `high`, `highest`, `trunk`, `trunk2`).
     pub fn name(self) -> &'static str {
         match self {
             FeatureLevel::Low => "low",
@@ -52,6 +64,7 @@ impl FeatureLevel {
             FeatureLevel::High => "high",
             FeatureLevel::Highest => "highest",
             FeatureLevel::Trunk => "trunk",
+            FeatureLevel::Trunk2 => "trunk2",
         }
     }
 
@@ -60,7 +73,7 @@ impl FeatureLevel {
         let norm = name.trim().to_ascii_lowercase();
         FeatureLevel::ALL
             .into_iter()
-            .chain([FeatureLevel::Trunk])
+            .chain([FeatureLevel::Trunk, FeatureLevel::Trunk2])
             .find(|l| l.name() == norm)
             .ok_or_else(|| NeuralError::UnknownLevel(name.to_string()))
     }
@@ -86,14 +99,29 @@ impl FeatureLevel {
             FeatureLevel::Low => Some(2),
             FeatureLevel::Medium => Some(4),
             FeatureLevel::Trunk => Some(5),
+            FeatureLevel::Trunk2 => Some(4),
             FeatureLevel::High => Some(6),
             FeatureLevel::Highest => None,
         }
     }
 
-    /// Whether the level's activations are global-average-pooled (all but the trunk).
+    /// Whether the level's activations are global-average-pooled (all but the trunks).
     pub fn is_pooled(self) -> bool {
-        self != FeatureLevel::Trunk
+        !matches!(self, FeatureLevel::Trunk | FeatureLevel::Trunk2)
+    }
+
+    /// `(channels, height, width)` of this level's map in `arch` on a `side` × `side` input
+    /// (the head's for [`FeatureLevel::Highest`]).
+    pub fn map_shape(self, arch: &ArchSpec, side: usize) -> (usize, usize, usize) {
+        let blocks = arch.blocks();
+        let last = match self.stage() {
+            Some(s) => arch.stage_ends()[s] + 1,
+            None => blocks.len(),
+        };
+        let hw = blocks[..last]
+            .iter()
+            .fold(side.div_ceil(2), |hw, b| hw.div_ceil(b.stride));
+        (self.channels(arch), hw, hw)
     }
 
     /// Number of channels of this level in the given architecture (a pooled level's feature
@@ -134,13 +162,22 @@ mod tests {
     }
 
     #[test]
-    fn the_trunk_is_the_map_feeding_the_last_stage() {
-        assert_eq!(Backbone::MobileNetV2.arch().trunk_shape(224), (160, 7, 7));
-        assert_eq!(
-            Backbone::EfficientNetLite0.arch().trunk_shape(224),
-            (192, 7, 7)
+    fn the_trunks_are_the_maps_feeding_the_last_stages() {
+        let (mnv2, lite0) = (
+            Backbone::MobileNetV2.arch(),
+            Backbone::EfficientNetLite0.arch(),
         );
-        assert_eq!(Backbone::EfficientNetLite2.arch().trunk_shape(260).1, 9);
+        assert_eq!(FeatureLevel::Trunk.map_shape(&mnv2, 224), (160, 7, 7));
+        assert_eq!(FeatureLevel::Trunk.map_shape(&lite0, 224), (192, 7, 7));
+        assert_eq!(FeatureLevel::Trunk2.map_shape(&mnv2, 224), (96, 14, 14));
+        assert_eq!(FeatureLevel::Trunk2.map_shape(&lite0, 224), (112, 14, 14));
+        assert_eq!(FeatureLevel::Highest.map_shape(&mnv2, 224), (1280, 7, 7));
+        let lite2 = Backbone::EfficientNetLite2.arch();
+        assert_eq!(FeatureLevel::Trunk.map_shape(&lite2, 260).1, 9);
+        assert_eq!(FeatureLevel::Trunk2.map_shape(&lite2, 260).1, 17);
+        assert_eq!(FeatureLevel::trunk(2), Some(FeatureLevel::Trunk2));
+        assert_eq!(FeatureLevel::trunk(3), None);
+        assert!(!FeatureLevel::Trunk2.is_pooled());
         assert_eq!(
             FeatureLevel::from_name("Trunk").unwrap(),
             FeatureLevel::Trunk

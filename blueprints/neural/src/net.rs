@@ -1,10 +1,12 @@
 //! The backbone network on burn: inverted-residual blocks, forward pass with feature taps,
 //! and batch-norm folding for inference.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::backbone::{ArchSpec, BlockSpec, PaddingStyle};
 use crate::level::FeatureLevel;
@@ -175,6 +177,46 @@ pub struct BackboneNet {
     /// Index of the last block of each stage.
     #[module(skip)]
     pub stage_ends: Vec<usize>,
+}
+
+/// Scale of [`redraw_weights`] as burn initialises convolutions and linear layers
+/// (Kaiming-uniform with gain 1/√3: weights in ±1/√fan-in).
+pub const BURN_DEFAULT_GAIN: f64 = 1.0;
+
+/// Scale of [`redraw_weights`] that keeps the activations' scale through ReLU layers (He:
+/// weights in ±√(6/fan-in)), so a deep random stack's outputs do not shrink towards zero.
+pub const HE_GAIN: f64 = 2.449_489_742_783_178; // √6
+
+/// `module` with every float parameter redrawn from `rng`: weights uniform in
+/// ±`gain`/√fan-in, vectors (biases) zero. Depends only on `rng`, not on the device's shared
+/// generator, so concurrent callers with the same seed get the same weights. Meant for
+/// batch-norm-free (fused) modules.
+pub fn redraw_weights<M: Module>(module: M, gain: f64, rng: &mut ChaCha8Rng) -> M {
+    struct Redraw<'a>(&'a mut ChaCha8Rng, f64);
+    impl ModuleMapper for Redraw<'_> {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let t = param.val();
+            let dims = t.dims();
+            let n: usize = dims.iter().product();
+            // Linear weights are `[inputs, outputs]`; convolutions `[out, in / groups, kh, kw]`.
+            let fan_in = match D {
+                1 => 0,
+                2 => dims[0],
+                _ => dims[1..].iter().product(),
+            };
+            let values: Vec<f32> = if fan_in == 0 {
+                vec![0.0; n]
+            } else {
+                let bound = (self.1 / (fan_in as f64).sqrt()) as f32;
+                (0..n).map(|_| self.0.random_range(-bound..bound)).collect()
+            };
+            Param::from_tensor(Tensor::from_data(
+                TensorData::new(values, dims.to_vec()),
+                &t.device(),
+            ))
+        }
+    }
+    module.map(&mut Redraw(rng, gain))
 }
 
 /// Global average pool `[b, c, h, w]` → `[b, c]`.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use image::{Rgb, RgbImage};
+use ndarray::Array2;
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::preprocess::preprocess_path;
 use neural::{Backbone, DeviceChoice, FeatureLevel};
@@ -135,8 +136,32 @@ fn level_maps_average_to_the_pooled_features() {
     );
 }
 
-/// The trunk level: one row of four views per image (centre, mirror, zoom, mirror), the same on
-/// the CPU kernels and on burn, refused next to pooled levels.
+/// Rows of `paths` from an untrained featurizer of `config` on the CPU kernels, checked equal
+/// (≤ 1e-4) to burn's forward pass on the same weights.
+fn featurize_on_both_paths(config: &FeaturizerConfig, paths: &[PathBuf]) -> Array2<f32> {
+    let fast = ImageFeaturizer::untrained(config.clone(), 5).unwrap();
+    assert!(fast.uses_fast_cpu());
+    let a = fast.featurize_paths(paths).unwrap();
+    assert_eq!(a.values.dim(), (paths.len(), fast.feature_dim()));
+    assert_eq!(a.n_failed(), 0);
+    let b = ImageFeaturizer::untrained(config.clone(), 5)
+        .unwrap()
+        .with_burn_forward()
+        .featurize_paths(paths)
+        .unwrap();
+    let diff = (&a.values - &b.values)
+        .mapv(f32::abs)
+        .fold(0f32, |m, &v| m.max(v));
+    assert!(
+        diff < 1e-4,
+        "{:?}: cpu kernels vs burn: {diff}",
+        config.levels
+    );
+    a.values
+}
+
+/// The trunk levels: one row of four views per image (centre, mirror, zoom, mirror), the same
+/// on the CPU kernels and on burn, refused next to other levels.
 #[test]
 fn trunk_rows_hold_four_views_on_both_forward_paths() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,28 +171,27 @@ fn trunk_rows_hold_four_views_on_both_forward_paths() {
     config.device = DeviceChoice::Cpu;
     config.batch_size = 2;
     let fast = ImageFeaturizer::untrained(config.clone(), 5).unwrap();
-    assert!(fast.uses_fast_cpu());
     assert_eq!(fast.feature_dim(), 4 * 160 * 7 * 7);
     assert_eq!(fast.feature_names()[1], "mobilenet-v2.trunk.1");
-    let a = fast.featurize_paths(&paths).unwrap();
-    assert_eq!(a.values.dim(), (paths.len(), fast.feature_dim()));
-    assert_eq!(a.n_failed(), 0);
-    let b = ImageFeaturizer::untrained(config.clone(), 5)
-        .unwrap()
-        .with_burn_forward()
-        .featurize_paths(&paths)
-        .unwrap();
-    let diff = (&a.values - &b.values)
-        .mapv(f32::abs)
-        .fold(0f32, |m, &v| m.max(v));
-    assert!(diff < 1e-4, "cpu kernels vs burn: {diff}");
+    let values = featurize_on_both_paths(&config, &paths);
     // The views differ (mirror, zoom) and none is all zero.
     let len = 160 * 49;
-    let row = a.values.row(0);
+    let row = values.row(0);
     let view = |v: usize| row.slice(ndarray::s![v * len..(v + 1) * len]).to_vec();
     assert_ne!(view(0), view(1));
     assert_ne!(view(0), view(2));
     assert!((0..4).all(|v| view(v).iter().any(|&x| x != 0.0)));
+    // The deeper trunk: the same four views, one stage lower (96 × 14 × 14).
+    config.levels = vec![FeatureLevel::Trunk2];
+    let deep = ImageFeaturizer::untrained(config.clone(), 5).unwrap();
+    assert_eq!(deep.feature_dim(), 4 * 96 * 14 * 14);
+    assert_eq!(deep.feature_names()[1], "mobilenet-v2.trunk2.1");
+    let values = featurize_on_both_paths(&config, &paths);
+    assert!(values.iter().any(|&x| x != 0.0));
+    for other in [FeatureLevel::High, FeatureLevel::Trunk] {
+        config.levels = vec![FeatureLevel::Trunk2, other];
+        assert!(ImageFeaturizer::untrained(config.clone(), 5).is_err());
+    }
     config.levels = vec![FeatureLevel::Trunk, FeatureLevel::High];
     assert!(ImageFeaturizer::untrained(config, 5).is_err());
 }

@@ -8,7 +8,7 @@ use super::Mode;
 
 use crate::dataset::{ColumnType, Dataset, Task};
 use crate::features::{ImageKey, TextEmbeddingKey};
-use crate::model::{BlockSpec, Candidate, FeatureList, TRUNK_LEVEL};
+use crate::model::{BlockSpec, Candidate, FeatureList};
 
 /// Default feature levels of image blocks (DataRobot's default granularity: high + highest).
 pub const DEFAULT_LEVELS: [&str; 2] = ["high", "highest"];
@@ -279,7 +279,7 @@ pub fn fine_tune_candidate(
         blocks: vec![BlockSpec::Image(ImageKey {
             column: list.columns[0].clone(),
             backbone: backbone.to_string(),
-            levels: vec![TRUNK_LEVEL.to_string()],
+            levels: vec![estimator.image_level()?],
         })],
         estimator: Box::new(estimator),
         search_text: false,

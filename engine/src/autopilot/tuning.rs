@@ -118,12 +118,15 @@ pub fn featurizer_params(c: &Candidate, lists: &[FeatureList]) -> Vec<ParamSpec>
             ),
             "pretrained image backbone",
         ));
-        out.push(ParamSpec::new(
-            IMAGE_LEVELS,
-            k.levels.join("+"),
-            ParamDomain::Choice(level_choices()),
-            "pooled backbone stages concatenated (shallow to deep)",
-        ));
+        // Trunk maps follow the estimator that reads them (the fine-tuned CNN's `stages`).
+        if !k.is_trunk() {
+            out.push(ParamSpec::new(
+                IMAGE_LEVELS,
+                k.levels.join("+"),
+                ParamDomain::Choice(level_choices()),
+                "pooled backbone stages concatenated (shallow to deep)",
+            ));
+        }
     }
     if let Some(analyzers) = text_analyzers(c) {
         let word = analyzers.iter().find(|a| a.analyzer == Analyzer::Word);
@@ -296,6 +299,13 @@ pub fn apply_setting(
             c.estimator
                 .set_param(name, value)
                 .map_err(|_| invalid(spec, value))?;
+        }
+    }
+    if let Some(level) = c.estimator.image_level() {
+        for b in &mut c.blocks {
+            if let BlockSpec::Image(k) = b {
+                k.levels = vec![level.clone()];
+            }
         }
     }
     *target = next;
@@ -516,6 +526,39 @@ mod tests {
         assert_eq!(c.blocks.len(), 2);
         assert!(c.image_keys().is_empty());
         assert_eq!(value(&c, ONEHOT_MIN_COUNT), "5");
+    }
+
+    #[test]
+    fn the_fine_tuned_cnns_stages_choose_its_trunk_level() {
+        let ds = dataset();
+        let lists = vec![FeatureList {
+            name: "image only".into(),
+            columns: vec!["img".into()],
+        }];
+        let mut c = crate::autopilot::candidates::fine_tune_candidate(
+            &ds,
+            &lists,
+            "mobilenet-v2",
+            crate::dataset::Task::Multiclass,
+            neural::DeviceChoice::Cpu,
+        )
+        .unwrap();
+        let levels = |c: &Candidate| c.image_keys()[0].levels.clone();
+        assert_eq!(levels(&c), vec!["trunk".to_string()]);
+        // Trunk maps are not a pooled-level choice: the estimator's stages pick them.
+        assert!(
+            tunable_params(&c, &lists)
+                .iter()
+                .all(|p| p.name != IMAGE_LEVELS)
+        );
+        apply_setting(&mut c, "stages", "2", &ds, &lists).unwrap();
+        assert_eq!(levels(&c), vec!["trunk2".to_string()]);
+        apply_setting(&mut c, BACKBONE, "efficientnet-lite0", &ds, &lists).unwrap();
+        assert_eq!(levels(&c), vec!["trunk2".to_string()]);
+        assert!(c.is_fine_tuned());
+        assert!(apply_setting(&mut c, "stages", "3", &ds, &lists).is_err());
+        apply_setting(&mut c, "stages", "1", &ds, &lists).unwrap();
+        assert_eq!(levels(&c), vec!["trunk".to_string()]);
     }
 
     #[test]

@@ -14,6 +14,16 @@ pub struct ImageKey {
     pub levels: Vec<String>,
 }
 
+impl ImageKey {
+    /// Whether it holds unpooled trunk maps (the fine-tuned CNN's input, levels `trunk` or
+    /// `trunk2`) rather than pooled features.
+    pub fn is_trunk(&self) -> bool {
+        self.levels
+            .iter()
+            .any(|l| neural::FeatureLevel::from_name(l).is_ok_and(|level| !level.is_pooled()))
+    }
+}
+
 /// Identifies a precomputed sentence-embedding matrix of a text column (e.g. MiniLM).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TextEmbeddingKey {

@@ -187,7 +187,7 @@ pub fn occlusion_map(
         actual,
         decision,
     } = subject;
-    if featurizer.levels() == [neural::FeatureLevel::Trunk] {
+    if featurizer.levels().iter().any(|l| !l.is_pooled()) {
         return Err(InsightError::invalid(
             "occlusion maps are not available for the fine-tuned CNN (its trunk row holds four \
              views); use Grad-CAM",

@@ -27,8 +27,8 @@ use super::word_cloud::{WordCloud, WordCloudOptions, word_cloud, word_cloud_regr
 use crate::dataset::{ColumnType, Task};
 use crate::features::ImageKey;
 use crate::features::image::{ImageSettings, featurizer_for};
+use crate::model::FittedBlock;
 use crate::model::importance::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
-use crate::model::{FittedBlock, TRUNK_LEVEL};
 use crate::project::atomic::{save_json, write_atomic};
 use crate::store::SavedModel;
 
@@ -467,7 +467,7 @@ pub fn write_insights(
             );
             let fig = grid_figure(&maps, &classes, &title)?;
             let stem = format!("activation_maps_{}", safe_name(&key.column));
-            let fine_tuned = key.levels.iter().any(|l| l == TRUNK_LEVEL);
+            let fine_tuned = key.is_trunk();
             let how = match method {
                 MapMethod::GradCam if fine_tuned => {
                     "Grad-CAM at the fine-tuned network's last convolution (centre view): red = activations pushing the predicted class's logit up the most"
@@ -522,7 +522,7 @@ pub fn write_insights(
                 .push(format!("image embeddings: {eid} uses no image column"));
         }
         for key in &image_keys {
-            if key.levels.iter().any(|l| l == TRUNK_LEVEL) {
+            if key.is_trunk() {
                 w.out.notes.push(format!(
                     "image embeddings: {eid} reads unpooled trunk maps (the fine-tuned CNN); \
                      see a model on pooled features"

@@ -8,10 +8,6 @@ use blueprints::Estimator;
 use super::BlockSpec;
 use crate::features::{FeatureKey, ImageKey};
 
-/// The image "level" of the fine-tuned CNN's block: the unpooled trunk maps
-/// ([`neural::FeatureLevel::Trunk`]).
-pub const TRUNK_LEVEL: &str = "trunk";
-
 /// A named list of input columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureList {
@@ -88,11 +84,9 @@ impl Candidate {
         Ok(c)
     }
 
-    /// Whether this is the fine-tuned CNN blueprint: its image block is the trunk maps.
+    /// Whether this is the fine-tuned CNN blueprint: its image block is trunk maps.
     pub fn is_fine_tuned(&self) -> bool {
-        self.image_keys()
-            .iter()
-            .any(|k| k.levels.iter().any(|l| l == TRUNK_LEVEL))
+        self.image_keys().iter().any(ImageKey::is_trunk)
     }
 
     /// Every image key this blueprint needs.

@@ -9,7 +9,7 @@ mod predictor;
 mod target_transform;
 
 pub use blocks::{BlockSpec, FittedBlock, backbone_label, describe_text_settings};
-pub use blueprint::{Candidate, FeatureList, TRUNK_LEVEL};
+pub use blueprint::{Candidate, FeatureList};
 pub use pipeline::Pipeline;
 pub use predictor::{FeatureSource, MemberModel, PredictionReport, Predictor, RowProblem};
 pub use target_transform::TargetTransform;

@@ -1,11 +1,11 @@
-//! Fine-tuned CNN: a pretrained backbone whose last stage and 1×1 head are trained together
-//! with a new classifier, with burn autodiff (on a hardware GPU through wgpu when there is one,
-//! else burn's CPU backend).
+//! Fine-tuned CNN: a pretrained backbone whose last stage or last two stages (`stages`) and 1×1
+//! head are trained together with a new classifier, with burn autodiff (on a hardware GPU
+//! through wgpu when there is one, else burn's CPU backend).
 //!
-//! The network below the last stage stays frozen, so its output — the trunk map, for four
-//! augmented views of each image ([`FeatureLevel::Trunk`](crate::FeatureLevel::Trunk)) — is
-//! computed once by the featurizer and cached like any image feature; every fold and epoch
-//! then trains only the tail. Each epoch shows every training image in one of its views drawn
+//! The network below them stays frozen, so its output — the trunk map, for four augmented
+//! views of each image ([`FeatureLevel::Trunk`], or [`FeatureLevel::Trunk2`] for two stages)
+//! — is computed once by the featurizer and cached like any image feature; every fold and
+//! epoch then trains only the tail. Each epoch shows every training image in one of its views drawn
 //! at random (augmentation: mirror and zoom); dropout precedes the classifier; the tail takes a
 //! ten times smaller Adam step than the new classifier; early stopping keeps the epoch with the
 //! lowest class-weighted log loss on held-out rows (stratified). Predictions average the
@@ -35,7 +35,7 @@ use blueprints::{Estimator, Features, FitContext, choice_enum, field};
 
 use crate::backbone::Backbone;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
-use crate::level::TRUNK_VIEWS;
+use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::BackboneNet;
 use crate::weights::load_backbone;
 use crate::zoo;
@@ -43,6 +43,9 @@ use train::{TrainData, predict_all_on_cpu_kernels, predict_rows, time_one_step};
 
 /// The estimator's name.
 pub const TASK: &str = "Fine-tuned CNN";
+
+/// Stages trained by default (see [`FineTuneParams::stages`]).
+pub const DEFAULT_STAGES: usize = 1;
 
 choice_enum! {
     /// Where the tail trains.
@@ -81,6 +84,9 @@ impl From<TrainDevice> for DeviceChoice {
 /// Hyperparameters of [`FineTunedCnn`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuneParams {
+    /// Pretrained stages trained (1 = the last, 2 = the last two), besides the head.
+    #[serde(default = "one_stage")]
+    pub stages: usize,
     /// Most passes over the training images.
     pub epochs: usize,
     /// Images per step.
@@ -101,9 +107,15 @@ pub struct FineTuneParams {
     pub device: TrainDevice,
 }
 
+/// Models stored before `stages` existed trained the last stage.
+fn one_stage() -> usize {
+    1
+}
+
 impl Default for FineTuneParams {
     fn default() -> Self {
         Self {
+            stages: DEFAULT_STAGES,
             epochs: 20,
             batch_size: 32,
             learning_rate: 1e-3,
@@ -175,11 +187,30 @@ impl FineTunedCnn {
         parse_backbone(&self.backbone)
     }
 
+    /// The trunk level its input is: the map under the trained stages.
+    pub fn trunk_level(&self) -> Result<FeatureLevel> {
+        FeatureLevel::trunk(self.params.stages).ok_or_else(|| BlueprintError::InvalidParam {
+            name: "stages".into(),
+            value: self.params.stages.to_string(),
+            reason: "1 or 2 stages can be trained".into(),
+        })
+    }
+
     /// `[channels, height, width]` of one view's trunk map.
     fn shape(&self) -> Result<[usize; 3]> {
         let b = self.backbone()?;
-        let (c, h, w) = b.arch().trunk_shape(b.input_size());
+        let (c, h, w) = self.trunk_level()?.map_shape(&b.arch(), b.input_size());
         Ok([c, h, w])
+    }
+
+    /// A tail of the trained layout with placeholder weights (to load stored ones into).
+    fn empty_tail(&self, n_outputs: usize, device: &burn::tensor::Device) -> Result<TailNet> {
+        Ok(TailNet::empty(
+            self.backbone()?,
+            self.trunk_level()?,
+            n_outputs,
+            device,
+        ))
     }
 
     fn device(&self) -> Result<SelectedDevice> {
@@ -211,9 +242,10 @@ impl FineTunedCnn {
         match &x.dense {
             Some(d) if x.sparse.is_none() && d.ncols() == want => Ok(d),
             _ => Err(BlueprintError::InvalidInput(format!(
-                "{TASK} on {} needs the trunk maps of its image column alone ({want} columns: \
+                "{TASK} on {} needs the {} maps of its image column alone ({want} columns: \
                  {TRUNK_VIEWS} views × {c}×{h}×{w}), got {} dense + {} sparse columns",
                 self.backbone,
+                self.trunk_level()?,
                 x.n_dense(),
                 x.n_sparse()
             ))),
@@ -233,6 +265,13 @@ fn parse_backbone(name: &str) -> Result<Backbone> {
 impl Tunable for FineTunedCnn {
     fn param_table() -> Vec<Param<Self>> {
         vec![
+            Param::int(
+                "stages",
+                1..=2,
+                field!(params.stages),
+                "pretrained stages trained with the head: 1 = the last, 2 = the last two (reads \
+                 the trunk2 maps: slower, larger cache)",
+            ),
             Param::int(
                 "epochs",
                 1..=10_000,
@@ -313,7 +352,8 @@ impl Estimator for FineTunedCnn {
         let device = self.device()?;
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
         let net = self.start_net(&device)?;
-        let mut tail = TailNet::from_backbone(net, k, &mut rng, &device.device);
+        let mut tail =
+            TailNet::from_backbone(net, self.trunk_level()?, k, &mut rng, &device.device);
         if self.random_start {
             tail = tail.randomized(&mut rng);
         }
@@ -364,7 +404,7 @@ impl Estimator for FineTunedCnn {
         let selected = self.device()?;
         let device = selected.device;
         let backbone = self.backbone()?;
-        let empty = TailNet::empty(backbone, f.classes.n_present(), &device);
+        let empty = self.empty_tail(f.classes.n_present(), &device)?;
         let tail = f.weights.load_into(empty, &device)?;
         // On the CPU our kernels beat burn's; on a GPU burn runs there.
         let p = if selected.adapter.is_none() {
@@ -401,9 +441,7 @@ impl Estimator for FineTunedCnn {
         };
         let device = self.device()?.device;
         let k = f.classes.n_present();
-        let tail = f
-            .weights
-            .load_into(TailNet::empty(self.backbone()?, k, &device), &device)?;
+        let tail = f.weights.load_into(self.empty_tail(k, &device)?, &device)?;
         let shape = self.shape()?;
         let maps = tail.head_maps(train::gather_views(dense, shape, &[(0, 0)], &device));
         let [_, channels, h, w] = maps.dims();
@@ -429,6 +467,10 @@ impl Estimator for FineTunedCnn {
             .map_err(|e| BlueprintError::InvalidInput(e.to_string()))
     }
 
+    fn image_level(&self) -> Option<String> {
+        self.trunk_level().ok().map(|l| l.name().to_string())
+    }
+
     fn set_image_backbone(&mut self, backbone: &str) -> Result<()> {
         self.backbone = parse_backbone(backbone)?.name().to_string();
         self.fitted.clear();
@@ -441,7 +483,7 @@ impl Estimator for FineTunedCnn {
         let device = self.device().ok()?;
         let shape = self.shape().ok()?;
         let batch = self.params.batch_size.max(1);
-        let tail = TailNet::empty(self.backbone().ok()?, n_classes.max(2), &device.device);
+        let tail = self.empty_tail(n_classes.max(2), &device.device).ok()?;
         let step = time_one_step(tail, shape, &self.params, &device.device);
         let valid = (n_rows as f64 * self.params.validation_fraction).round();
         let steps = ((n_rows as f64 - valid) / batch as f64).ceil();

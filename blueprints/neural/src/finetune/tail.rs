@@ -1,7 +1,8 @@
-//! The fine-tuned tail: a pretrained backbone's last stage and 1×1 head (batch norms folded,
-//! the weights trained) with a new linear classifier, on the trunk map ([`FeatureLevel::Trunk`]).
+//! The fine-tuned tail: a pretrained backbone's last stage or stages and 1×1 head (batch norms
+//! folded, the weights trained) with a new linear classifier, on a trunk map
+//! ([`FeatureLevel::Trunk`] or [`FeatureLevel::Trunk2`]).
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
@@ -9,9 +10,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::backbone::Backbone;
 use crate::level::FeatureLevel;
-use crate::net::{BackboneNet, ConvBnAct, InvertedResidual, global_avg_pool};
+use crate::net::{
+    BackboneNet, ConvBnAct, HE_GAIN, InvertedResidual, global_avg_pool, redraw_weights,
+};
 
-/// The trainable part of the network: last-stage blocks, head, classifier.
+/// The trainable part of the network: the blocks after the trunk, head, classifier.
 #[derive(Module, Debug)]
 pub struct TailNet {
     /// The pretrained blocks after the trunk (batch norms folded in).
@@ -23,16 +26,19 @@ pub struct TailNet {
 }
 
 impl TailNet {
-    /// The tail of `net` (fused here when it is not yet) with a classifier of `n_outputs`
-    /// initialised from `rng` (Glorot uniform weights, zero bias).
+    /// The part of `net` above the `trunk` level (fused here when it is not yet) with a
+    /// classifier of `n_outputs` initialised from `rng` (Glorot uniform weights, zero bias).
     pub fn from_backbone(
         net: BackboneNet,
+        trunk: FeatureLevel,
         n_outputs: usize,
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Self {
         let net = net.fuse();
-        let first = net.stage_ends[FeatureLevel::Trunk.stage().unwrap_or(0)] + 1;
+        let first = trunk
+            .stage()
+            .map_or(net.blocks.len(), |s| net.stage_ends[s] + 1);
         let in_features = net.classifier.weight.val().dims()[0];
         let bound = (6.0 / (in_features + n_outputs) as f64).sqrt() as f32;
         let weights: Vec<f32> = (0..in_features * n_outputs)
@@ -51,47 +57,29 @@ impl TailNet {
         }
     }
 
-    /// A tail of `backbone`'s layout with placeholder weights, to load stored weights into.
-    pub fn empty(backbone: Backbone, n_outputs: usize, device: &Device) -> Self {
+    /// A tail of `backbone`'s layout above `trunk` with placeholder weights, to load stored
+    /// weights into.
+    pub fn empty(
+        backbone: Backbone,
+        trunk: FeatureLevel,
+        n_outputs: usize,
+        device: &Device,
+    ) -> Self {
         let net = BackboneNet::new(&backbone.arch(), device);
         Self::from_backbone(
             net,
+            trunk,
             n_outputs,
             &mut rand::SeedableRng::seed_from_u64(0),
             device,
         )
     }
 
-    /// Every weight redrawn from `rng` (uniform in ±1/√fan-in, biases zero): a random start
-    /// that depends only on the seed, whatever else uses the device's generator.
+    /// Every weight redrawn from `rng` ([`redraw_weights`], He scale, so the several blocks of
+    /// a two-stage tail do not shrink its outputs to nothing): a random start that depends only
+    /// on the seed, whatever else uses the device's generator.
     pub fn randomized(self, rng: &mut ChaCha8Rng) -> Self {
-        struct Redraw<'a>(&'a mut ChaCha8Rng);
-        impl ModuleMapper for Redraw<'_> {
-            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-                let t = param.val();
-                let dims = t.dims();
-                let fan_in: usize = dims.iter().skip(1).product::<usize>().max(1);
-                let bound = if D == 1 {
-                    0.0
-                } else {
-                    (1.0 / fan_in as f64).sqrt() as f32
-                };
-                let values: Vec<f32> = (0..dims.iter().product::<usize>())
-                    .map(|_| {
-                        if bound > 0.0 {
-                            self.0.random_range(-bound..bound)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                Param::from_tensor(Tensor::from_data(
-                    TensorData::new(values, dims.to_vec()),
-                    &t.device(),
-                ))
-            }
-        }
-        self.map(&mut Redraw(rng))
+        redraw_weights(self, HE_GAIN, rng)
     }
 
     /// The head's activations `[b, 1280, h, w]` of a trunk batch `[b, c, h, w]`.

@@ -2,10 +2,10 @@ use super::*;
 
 use rand::Rng;
 
-/// `n` rows of trunk maps for MobileNetV2 (4 views × 160 × 7 × 7): class `c` raises channels
-/// `10c..10c+10` in every view, on top of noise.
-fn trunk_rows(n: usize, classes: usize, seed: u64) -> (Features, Vec<u32>) {
-    let (c, h, w) = Backbone::MobileNetV2.arch().trunk_shape(224);
+/// `n` rows of `level` maps for MobileNetV2 (4 views × 160 × 7 × 7 for the trunk): class `c`
+/// raises channels `10c..10c+10` in every view, on top of noise.
+fn trunk_rows(level: FeatureLevel, n: usize, classes: usize, seed: u64) -> (Features, Vec<u32>) {
+    let (c, h, w) = level.map_shape(&Backbone::MobileNetV2.arch(), 224);
     let len = c * h * w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let y: Vec<u32> = (0..n).map(|i| (i % classes) as u32).collect();
@@ -38,8 +38,8 @@ fn accuracy(p: &Array2<f32>, y: &[u32]) -> f64 {
 #[test]
 fn learns_a_signal_in_the_trunk_maps_and_round_trips() {
     let _rng = crate::flex_rng_lock();
-    let (x, y) = trunk_rows(72, 3, 1);
-    let (xt, yt) = trunk_rows(30, 3, 2);
+    let (x, y) = trunk_rows(FeatureLevel::Trunk, 72, 3, 1);
+    let (xt, yt) = trunk_rows(FeatureLevel::Trunk, 30, 3, 2);
     let mut e = quick(true);
     e.fit(&x, &y, &FitContext::new(3, 7)).unwrap();
     assert!(e.epochs_run().unwrap() >= 1);
@@ -70,6 +70,39 @@ fn learns_a_signal_in_the_trunk_maps_and_round_trips() {
 }
 
 #[test]
+fn trains_the_last_two_stages_on_the_deeper_trunk() {
+    let _rng = crate::flex_rng_lock();
+    let (x, y) = trunk_rows(FeatureLevel::Trunk2, 72, 3, 3);
+    let (xt, yt) = trunk_rows(FeatureLevel::Trunk2, 30, 3, 4);
+    let mut e = quick(true);
+    e.set_param("stages", "2").unwrap();
+    assert_eq!(e.image_level().as_deref(), Some("trunk2"));
+    assert_eq!(e.shape().unwrap(), [96, 14, 14]);
+    // The tail holds MobileNetV2's last two stages: three 160-channel blocks and the 320 one.
+    let device = burn::tensor::Device::flex();
+    assert_eq!(e.empty_tail(3, &device).unwrap().blocks.len(), 4);
+    e.fit(&x, &y, &FitContext::new(3, 7)).unwrap();
+    let p = e.predict_proba(&xt).unwrap();
+    let acc = accuracy(&p, &yt);
+    assert!(acc > 0.8, "held-out balanced accuracy {acc}");
+    let one = xt.select_rows(&[0]);
+    assert_eq!(
+        e.class_activation_map(&one, 1).unwrap().unwrap().dim(),
+        (7, 7)
+    );
+    // The one-stage maps are refused.
+    let (shallow, _) = trunk_rows(FeatureLevel::Trunk, 4, 3, 5);
+    let err = e.predict_proba(&shallow).unwrap_err().to_string();
+    assert!(err.contains("75264"), "{err}");
+    assert!(e.set_param("stages", "3").is_err());
+    // Models stored before `stages` existed trained one stage.
+    let mut old = serde_json::to_value(FineTuneParams::default()).unwrap();
+    old.as_object_mut().unwrap().remove("stages");
+    let old: FineTuneParams = serde_json::from_value(old).unwrap();
+    assert_eq!(old.stages, 1);
+}
+
+#[test]
 fn refuses_features_that_are_not_its_trunk_maps() {
     let _rng = crate::flex_rng_lock();
     let x = Features::dense(Array2::zeros((4, 1280)));
@@ -89,11 +122,20 @@ fn refuses_features_that_are_not_its_trunk_maps() {
 fn stored_tensors_refuse_another_layout() {
     let _rng = crate::flex_rng_lock();
     let device = burn::tensor::Device::flex();
-    let tail = TailNet::empty(Backbone::MobileNetV2, 3, &device);
+    let empty = |level, k| TailNet::empty(Backbone::MobileNetV2, level, k, &device);
+    let tail = empty(FeatureLevel::Trunk, 3);
     let stored = StoredTensors::of(&tail).unwrap();
-    let other = TailNet::empty(Backbone::MobileNetV2, 4, &device);
-    assert!(stored.load_into(other, &device).is_err());
-    let same = TailNet::empty(Backbone::MobileNetV2, 3, &device);
+    assert!(
+        stored
+            .load_into(empty(FeatureLevel::Trunk, 4), &device)
+            .is_err()
+    );
+    assert!(
+        stored
+            .load_into(empty(FeatureLevel::Trunk2, 3), &device)
+            .is_err()
+    );
+    let same = empty(FeatureLevel::Trunk, 3);
     let loaded = stored.load_into(same, &device).unwrap();
     assert_eq!(StoredTensors::of(&loaded).unwrap(), stored);
 }
@@ -101,11 +143,15 @@ fn stored_tensors_refuse_another_layout() {
 #[test]
 fn cpu_kernel_predictions_match_burn() {
     let _rng = crate::flex_rng_lock();
-    for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
+    let levels = [FeatureLevel::Trunk, FeatureLevel::Trunk2];
+    for (backbone, level) in [Backbone::MobileNetV2, Backbone::EfficientNetLite0]
+        .into_iter()
+        .flat_map(|b| levels.map(|l| (b, l)))
+    {
         let device = burn::tensor::Device::flex();
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let tail = tail::TailNet::empty(backbone, 3, &device).randomized(&mut rng);
-        let (c, h, w) = backbone.arch().trunk_shape(224);
+        let tail = tail::TailNet::empty(backbone, level, 3, &device).randomized(&mut rng);
+        let (c, h, w) = level.map_shape(&backbone.arch(), 224);
         let n = 5;
         let x = Array2::from_shape_fn((n, TRUNK_VIEWS * c * h * w), |_| {
             rng.random_range(-1.0f32..2.0).max(0.0)
@@ -115,7 +161,7 @@ fn cpu_kernel_predictions_match_burn() {
         let padding = backbone.arch().padding;
         let got = predict_all_on_cpu_kernels(&tail, &x, [c, h, w], padding).unwrap();
         let diff = (&got - &want).iter().fold(0f64, |m, v| m.max(v.abs()));
-        assert!(diff < 1e-5, "{backbone}: max |Δp| {diff}");
+        assert!(diff < 1e-5, "{backbone} {level}: max |Δp| {diff}");
         // Something other than a uniform 1/3 was compared.
         assert!(want.iter().any(|&p| (p - 1.0 / 3.0).abs() > 1e-3));
     }
