@@ -246,16 +246,17 @@ pub fn catalogue(
     out
 }
 
-/// The fine-tuned CNN blueprint (`backbone`'s last stage, head and a new classifier trained on
-/// the image's trunk maps; see [`neural::finetune`]): for the one image column of a
-/// classification task, on the "image only" list (or the informative list when it holds only
-/// that column), training on `device`. `None` for regression, without exactly one image
-/// column, or for an unknown backbone. It is slow on a CPU: the session adds it in
-/// comprehensive mode, on a hardware GPU, or when asked.
+/// The fine-tuned CNN blueprint (`backbone`'s last `stages` stages (1 or 2), head and a new
+/// classifier trained on the image's trunk maps; see [`neural::finetune`]): for the one image
+/// column of a classification task, on the "image only" list (or the informative list when it
+/// holds only that column), training on `device`. `None` for regression, without exactly one
+/// image column, for an unknown backbone or another number of stages. It is slow on a CPU: the
+/// session adds it in comprehensive mode, on a hardware GPU, or when asked.
 pub fn fine_tune_candidate(
     ds: &Dataset,
     lists: &[FeatureList],
     backbone: &str,
+    stages: usize,
     task: Task,
     device: neural::DeviceChoice,
 ) -> Option<Candidate> {
@@ -274,6 +275,7 @@ pub fn fine_tune_candidate(
         .or_else(|| lists.first().filter(image_only))?;
     let mut estimator = neural::FineTunedCnn::new(neural::Backbone::from_name(backbone).ok()?);
     estimator.params.device = device.into();
+    estimator.params.stages = stages;
     Some(Candidate {
         feature_list: list.name.clone(),
         blocks: vec![BlockSpec::Image(ImageKey {

@@ -1040,7 +1040,7 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     let both = ["x".to_string(), "img".to_string()];
     let lists = feature_lists(&f.ds, &both, &[]);
     let task = Task::of_classes(3);
-    let c = fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", task, DeviceChoice::Cpu).unwrap();
+    let c = fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 1, task, DeviceChoice::Cpu).unwrap();
     assert_eq!(c.feature_list, "image only");
     assert!(c.is_fine_tuned());
     assert_eq!(c.image_keys()[0].levels, vec!["trunk".to_string()]);
@@ -1058,12 +1058,22 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     );
     assert!(json.contains(r#""device":"cpu""#), "{json}");
     assert!(c.with_backbone("no-such-net").is_err());
+    // Two stages read the deeper trunk; a third is not offered.
+    let deeper =
+        fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 2, task, DeviceChoice::Cpu).unwrap();
+    assert_eq!(deeper.image_keys()[0].levels, vec!["trunk2".to_string()]);
+    assert!(deeper.is_fine_tuned());
+    assert_ne!(deeper.describe(), c.describe());
+    assert!(
+        fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 3, task, DeviceChoice::Cpu).is_none()
+    );
     // Not for regression, nor without an image column.
     assert!(
         fine_tune_candidate(
             &f.ds,
             &lists,
             "mobilenet-v2",
+            1,
             Task::Regression,
             DeviceChoice::Cpu
         )
@@ -1071,6 +1081,6 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     );
     let no_image = feature_lists(&f.ds, &both[..1], &[]);
     assert!(
-        fine_tune_candidate(&f.ds, &no_image, "mobilenet-v2", task, DeviceChoice::Cpu).is_none()
+        fine_tune_candidate(&f.ds, &no_image, "mobilenet-v2", 1, task, DeviceChoice::Cpu).is_none()
     );
 }

@@ -539,6 +539,7 @@ mod tests {
             &ds,
             &lists,
             "mobilenet-v2",
+            1,
             crate::dataset::Task::Multiclass,
             neural::DeviceChoice::Cpu,
         )

@@ -438,7 +438,7 @@ impl Session {
                 "no MiniLM text blueprints: {e:#}"
             ))),
         }
-        if let Some(c) = self.wanted_fine_tune(opts, &lists, &first) {
+        for c in self.wanted_fine_tunes(opts, &lists, &first) {
             let key = c.learned_keys().remove(0);
             match self.featurize(&key, &settings, on_event) {
                 Ok(m) => {
@@ -485,27 +485,40 @@ impl Session {
         Ok((leaderboard, skipped_for_time))
     }
 
-    /// The fine-tuned CNN blueprint on `backbone`, when this run takes it: asked for, in
-    /// comprehensive mode, or with a hardware GPU (on a CPU it is slow).
-    fn wanted_fine_tune(
+    /// The fine-tuned CNN blueprints on `backbone` this run takes: the last stage trained when
+    /// asked for, in comprehensive mode or with a hardware GPU (on a CPU it is slow); in
+    /// comprehensive mode and on a hardware GPU also the last two stages, as a blueprint of its
+    /// own (which depth pays depends on the data: cross-validation ranks them).
+    fn wanted_fine_tunes(
         &self,
         opts: &RunOptions,
         lists: &[FeatureList],
         backbone: &str,
-    ) -> Option<Candidate> {
-        let candidate = fine_tune_candidate(
-            &self.dataset,
-            lists,
-            backbone,
-            self.target.task,
-            opts.device,
-        )?;
+    ) -> Vec<Candidate> {
         let gpu = || {
             opts.device != neural::DeviceChoice::Cpu
                 && neural::device::select_device(neural::DeviceChoice::Auto)
                     .is_ok_and(|d| d.adapter.is_some_and(|a| a.is_hardware()))
         };
-        (opts.fine_tune || opts.mode == Mode::Comprehensive || gpu()).then_some(candidate)
+        let both = opts.mode == Mode::Comprehensive || gpu();
+        let stages: &[usize] = match (both, opts.fine_tune) {
+            (true, _) => &[1, 2],
+            (false, true) => &[1],
+            (false, false) => &[],
+        };
+        stages
+            .iter()
+            .filter_map(|&s| {
+                fine_tune_candidate(
+                    &self.dataset,
+                    lists,
+                    backbone,
+                    s,
+                    self.target.task,
+                    opts.device,
+                )
+            })
+            .collect()
     }
 
     /// The learned features of `key` (from the project's cache where it has them), with
