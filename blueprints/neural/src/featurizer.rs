@@ -129,8 +129,8 @@ impl ImageFeaturizer {
     }
 
     /// A featurizer with randomly initialised weights drawn from `seed` alone
-    /// ([`redraw_weights`] at burn's initial scale): same shapes and pipeline as [`ImageFeaturizer::new`], meaningless
-    /// features. For tests and benchmarks without weights.
+    /// ([`redraw_weights`] at burn's initial scale): same shapes and pipeline as
+    /// [`ImageFeaturizer::new`], meaningless features. For tests and benchmarks without weights.
     pub fn untrained(config: FeaturizerConfig, seed: u64) -> Result<Self> {
         let levels = Self::check_config(&config)?;
         let selected = select_device(config.device)?;

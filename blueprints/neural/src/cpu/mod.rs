@@ -1,9 +1,9 @@
 //! The CPU inference path: the same network as [`crate::net::BackboneNet`] (weights loaded
 //! through burn, batch norms folded), run with its own kernels on NHWC buffers — 1×1
-//! convolutions on a register-blocked GEMM ([`pointwise`], [`panel_gemm`]) with bias, residual
-//! and ReLU6 applied in registers, depthwise convolutions in register groups of pixels
-//! ([`depthwise`]), the stem as im2col + GEMM ([`stem`]); kernels for AVX-512, AVX2 or any CPU,
-//! picked at run time ([`simd`]). Images of a batch run in parallel (rayon), each on one thread,
+//! convolutions on a register-blocked GEMM ([`pointwise`](mod@pointwise), [`panel_gemm`]) with
+//! bias, residual and ReLU6 applied in registers, depthwise convolutions in register groups of
+//! pixels ([`depthwise`](mod@depthwise)), the stem as im2col + GEMM ([`stem`]); kernels for
+//! AVX-512, AVX2 or any CPU, picked at run time ([`simd`]). Images of a batch run in parallel (rayon), each on one thread,
 //! each expanding block in L2-sized row bands ([`banded`]); a batch smaller than the thread count
 //! splits each layer's rows instead. Results do not depend on the batch composition or the
 //! thread count. [`tail`] runs the part after the trunk map (the fine-tuned CNN's).

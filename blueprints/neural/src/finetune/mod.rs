@@ -5,11 +5,11 @@
 //! The network below them stays frozen, so its output — the trunk map, for four augmented
 //! views of each image ([`FeatureLevel::Trunk`], or [`FeatureLevel::Trunk2`] for two stages)
 //! — is computed once by the featurizer and cached like any image feature; every fold and
-//! epoch then trains only the tail. Each epoch shows every training image in one of its views drawn
-//! at random (augmentation: mirror and zoom); dropout precedes the classifier; the tail takes a
-//! ten times smaller Adam step than the new classifier; early stopping keeps the epoch with the
-//! lowest class-weighted log loss on held-out rows (stratified). Predictions average the
-//! softmax over the four views (test-time augmentation).
+//! epoch then trains only the tail. Each epoch shows every training image in one of its views
+//! drawn at random (augmentation: mirror and zoom); dropout precedes the classifier; the tail
+//! takes a ten times smaller Adam step than the new classifier; early stopping keeps the epoch
+//! with the lowest class-weighted log loss on held-out rows (stratified). Predictions average
+//! the softmax over the four views (test-time augmentation).
 
 mod stored;
 mod tail;
