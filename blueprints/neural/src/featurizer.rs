@@ -17,6 +17,7 @@ use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::{BURN_DEFAULT_GAIN, BackboneNet, redraw_weights};
+use crate::precision::{Precision, to_f32};
 use crate::preprocess::{PreprocessConfig, preprocess_path, preprocess_trunk_views};
 use crate::weights::load_backbone;
 use crate::zoo;
@@ -36,6 +37,8 @@ pub struct FeaturizerConfig {
     pub weights: Option<PathBuf>,
     /// Threads decoding and resizing images (0 = number of CPUs).
     pub decode_threads: usize,
+    /// Float precision of the forward pass (f16 on a wgpu adapter that has it).
+    pub precision: Precision,
 }
 
 impl FeaturizerConfig {
@@ -48,6 +51,7 @@ impl FeaturizerConfig {
             batch_size: 16,
             weights: None,
             decode_threads: 0,
+            precision: Precision::F32,
         }
     }
 }
@@ -113,6 +117,7 @@ pub struct ImageFeaturizer {
     batch_size: usize,
     decode_threads: usize,
     preprocess: PreprocessConfig,
+    precision: Precision,
     net: BackboneNet,
     /// The CPU kernels' copy of the network, used instead of burn on the CPU device.
     fast_cpu: Option<CpuNet>,
@@ -123,6 +128,9 @@ impl ImageFeaturizer {
     pub fn new(config: FeaturizerConfig) -> Result<Self> {
         let levels = Self::check_config(&config)?;
         let selected = select_device(config.device)?;
+        config
+            .precision
+            .check(&selected.device, &selected.description)?;
         let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
         let net = load_backbone(config.backbone, &path, &selected.device)?.fuse();
         Ok(Self::assemble(config, levels, selected, net))
@@ -134,6 +142,9 @@ impl ImageFeaturizer {
     pub fn untrained(config: FeaturizerConfig, seed: u64) -> Result<Self> {
         let levels = Self::check_config(&config)?;
         let selected = select_device(config.device)?;
+        config
+            .precision
+            .check(&selected.device, &selected.description)?;
         let net = BackboneNet::new(&config.backbone.arch(), &selected.device).fuse();
         let net = redraw_weights(net, BURN_DEFAULT_GAIN, &mut ChaCha8Rng::seed_from_u64(seed));
         Ok(Self::assemble(config, levels, selected, net))
@@ -185,7 +196,8 @@ impl ImageFeaturizer {
             batch_size: config.batch_size,
             decode_threads,
             preprocess: config.backbone.into(),
-            net,
+            precision: config.precision,
+            net: config.precision.cast_module(net),
             fast_cpu,
         }
     }
@@ -224,6 +236,11 @@ impl ImageFeaturizer {
     /// Images per forward pass.
     pub fn batch_size(&self) -> usize {
         self.batch_size
+    }
+
+    /// Float precision of the forward pass.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The preprocessing geometry.
@@ -293,10 +310,13 @@ impl ImageFeaturizer {
             });
         }
         let x = Tensor::<4>::from_data(TensorData::new(input, [n, 3, c, c]), &self.device);
-        let out = self.net.forward(x, &self.levels, logits);
+        let out = self
+            .net
+            .forward(self.precision.cast(x), &self.levels, logits);
         let features = Tensor::cat(out.levels, 1);
         let to_host = |t: Tensor<2>| {
-            t.into_data()
+            to_f32(t)
+                .into_data()
                 .try_into_vec::<f32>()
                 .map_err(|e| NeuralError::InvalidConfig(format!("reading the output back: {e:?}")))
         };
@@ -318,12 +338,14 @@ impl ImageFeaturizer {
             )));
         }
         let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, c, c]), &self.device);
-        let (maps, _) = self.net.forward_maps(x, &self.levels, false);
+        let (maps, _) = self
+            .net
+            .forward_maps(self.precision.cast(x), &self.levels, false);
         maps.into_iter()
             .zip(&self.levels)
             .map(|(t, &level)| {
                 let [_, channels, height, width] = t.dims();
-                let values = t.into_data().try_into_vec::<f32>().map_err(|e| {
+                let values = to_f32(t).into_data().try_into_vec::<f32>().map_err(|e| {
                     NeuralError::InvalidConfig(format!("reading the maps back: {e:?}"))
                 })?;
                 Ok(LevelMap {

@@ -14,6 +14,7 @@ pub mod featurizer;
 pub mod finetune;
 pub mod level;
 pub mod net;
+pub mod precision;
 pub mod preprocess;
 pub mod snn;
 pub mod text;
@@ -26,6 +27,7 @@ pub use error::{NeuralError, Result};
 pub use featurizer::{FeaturizerConfig, ImageFeatures, ImageFeaturizer, LevelMap};
 pub use finetune::FineTunedCnn;
 pub use level::FeatureLevel;
+pub use precision::Precision;
 pub use snn::{SelfNormalizingNet, SnnParams};
 
 /// Serialises the unit tests that seed or draw from burn's global CPU (flex) random generator

@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use neural::device::{SelectedDevice, select_device, wgpu_adapters};
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::net::BackboneNet;
-use neural::{Backbone, DeviceChoice, FeatureLevel};
+use neural::{Backbone, DeviceChoice, FeatureLevel, Precision};
 
 use super::common::{
     MINILM_REFERENCE, argmax, cosine, json_f32, max_abs_diff, read_f32, reference_dir,
@@ -113,6 +113,53 @@ fn random_mobilenet_v2_gives_the_cpu_numbers_on_wgpu() {
     let d = max_abs_diff(&cpu_logits, &gpu_logits);
     println!("logits: max |Δ| = {d:.2e} (max |x| = {scale:.2})");
     assert!(d <= 1e-3 * scale, "logits differ by {d}");
+}
+
+/// f16 on wgpu, pretrained MobileNetV2 on the reference input: features within 5e-2 of the
+/// PyTorch reference relative to their largest value (cosine ≥ 0.999), the same top-1 class;
+/// on an adapter without 16-bit float shaders, f16 is refused with an error naming it.
+#[test]
+fn f16_forward_follows_the_reference_or_is_refused() {
+    let Some(dir) = reference_dir() else { return };
+    let Some(selected) = wgpu_or_skip() else {
+        return;
+    };
+    let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
+    config.levels = vec![FeatureLevel::Highest];
+    config.device = DeviceChoice::Wgpu;
+    config.precision = Precision::F16;
+    let half = match ImageFeaturizer::new(config) {
+        Ok(f) => f,
+        Err(e) => {
+            let e = e.to_string();
+            println!("f16 refused: {e}");
+            assert!(!selected.device.supports_dtype(burn::tensor::DType::F16));
+            assert!(
+                e.contains("16-bit") && e.contains(&selected.description),
+                "{e}"
+            );
+            return;
+        }
+    };
+    assert_eq!(half.precision(), Precision::F16);
+    let bb = dir.join("backbones");
+    let out = half
+        .run_batch(read_f32(&bb.join("mnv2_chelsea_in.f32")), 1, true)
+        .unwrap();
+    let want = read_f32(&bb.join("mnv2_chelsea_feat.f32"));
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let d = max_abs_diff(&want, &out.features);
+    let cos = cosine(&want, &out.features);
+    let logits = out.logits.unwrap();
+    let want_logits = read_f32(&bb.join("mnv2_chelsea_logits.f32"));
+    let d_logits = max_abs_diff(&want_logits, &logits);
+    println!(
+        "f16 on wgpu vs reference: max |Δfeature| = {d:.2e} (max |x| = {scale:.2}), cosine \
+         {cos:.6}, max |Δlogit| = {d_logits:.2e}"
+    );
+    assert!(d <= 5e-2 * scale, "f16 features differ by {d}");
+    assert!(cos >= 0.999, "cosine {cos}");
+    assert_eq!(argmax(&logits), argmax(&want_logits));
 }
 
 /// Logits and pooled features on the reference input within 1e-3, and the full

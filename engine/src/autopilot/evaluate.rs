@@ -126,7 +126,7 @@ pub fn cross_validate(
     seed: u64,
 ) -> anyhow::Result<CvResult> {
     match cross_validate_until(c, inputs, target, partition, seed, &|| false)? {
-        CvOutcome::Finished(r) => Ok(r),
+        CvOutcome::Finished(r) => Ok(*r),
         CvOutcome::Stopped { .. } => anyhow::bail!("cross-validation stopped"),
     }
 }
@@ -134,8 +134,8 @@ pub fn cross_validate(
 /// How a cross-validation that may be stopped ended.
 #[derive(Debug)]
 pub enum CvOutcome {
-    /// Every fold was fitted.
-    Finished(CvResult),
+    /// Every fold was fitted (boxed: the result is large, the stop small).
+    Finished(Box<CvResult>),
     /// `stop` said so between two folds; nothing of the partial model is kept.
     Stopped {
         /// Folds that were fitted before the stop.
@@ -209,7 +209,7 @@ pub fn cross_validate_until(
     let holdout_proba = holdout_sum / partition.k as f32;
     let holdout_scores = (!holdout.is_empty())
         .then(|| score_all(target.rows(&holdout).truth(), holdout_proba.view()));
-    Ok(CvOutcome::Finished(CvResult {
+    Ok(CvOutcome::Finished(Box::new(CvResult {
         fold_scores,
         oof,
         holdout_proba,
@@ -217,7 +217,7 @@ pub fn cross_validate_until(
         fit_seconds: fit_s / partition.k as f64,
         predict_seconds_per_1000: pred_s / pred_rows.max(1) as f64 * 1000.0,
         models,
-    }))
+    })))
 }
 
 #[cfg(test)]

@@ -521,7 +521,7 @@ impl<'a> Autopilot<'a> {
             self.options.seed,
             &stop,
         ) {
-            Ok(CvOutcome::Finished(r)) => r,
+            Ok(CvOutcome::Finished(r)) => *r,
             Ok(CvOutcome::Stopped { folds_done }) => {
                 self.emit(Event::Skipped {
                     blueprint: c.describe(),

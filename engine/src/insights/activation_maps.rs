@@ -291,8 +291,8 @@ impl ActivationMap {
             let h = self.heat[[y as usize, x as usize]];
             let c = heat(f64::from(h));
             let a = 0.15 + 0.5 * h;
-            for k in 0..3 {
-                p.0[k] = (f32::from(p.0[k]) * (1.0 - a) + f32::from(c[k]) * a).round() as u8;
+            for (v, &heat) in p.0.iter_mut().zip(&c) {
+                *v = (f32::from(*v) * (1.0 - a) + f32::from(heat) * a).round() as u8;
             }
         }
         out

@@ -397,7 +397,7 @@ pub fn permutation_impact(
     }
     let base_pred = prepared
         .iter()
-        .map(|p| Ok(p.model.predict_features(&p.x)?))
+        .map(|p| p.model.predict_features(&p.x))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let baseline = pooled_score(metric, &y, &base_pred)?;
 
@@ -518,8 +518,8 @@ mod tests {
             names: Vec::new(),
         };
         let slices = ColumnSlices {
-            dense: vec![1..2],
-            sparse: vec![2..4],
+            dense: std::iter::once(1..2).collect(),
+            sparse: std::iter::once(2..4).collect(),
         };
         let perm = [2usize, 0, 1];
         let y = permute_slices(&x, &slices, &perm).unwrap();

@@ -23,7 +23,7 @@ impl TargetTransform {
     /// `Log1p` when every training value is ≥ 0, their skewness exceeds 1 and the log makes
     /// them less skewed; `Identity` otherwise.
     pub fn choose(y: &[f32]) -> Self {
-        if y.len() < 3 || y.iter().any(|&v| !(v >= 0.0) || !v.is_finite()) {
+        if y.len() < 3 || y.iter().any(|&v| v.is_nan() || v < 0.0 || !v.is_finite()) {
             return Self::Identity;
         }
         let raw = skewness(y.iter().map(|&v| v as f64));

@@ -500,13 +500,7 @@ impl Session {
                 && neural::device::select_device(neural::DeviceChoice::Auto)
                     .is_ok_and(|d| d.adapter.is_some_and(|a| a.is_hardware()))
         };
-        let both = opts.mode == Mode::Comprehensive || gpu();
-        let stages: &[usize] = match (both, opts.fine_tune) {
-            (true, _) => &[1, 2],
-            (false, true) => &[1],
-            (false, false) => &[],
-        };
-        stages
+        fine_tune_depths(opts.mode, opts.fine_tune, gpu)
             .iter()
             .filter_map(|&s| {
                 fine_tune_candidate(
@@ -577,4 +571,45 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
         None => Partition::stratified(&target.labels, &target.strata_names(), &spec)?,
     };
     Ok(p)
+}
+
+/// The fine-tuned CNN depths (trained stages) a run schedules: both depths in comprehensive
+/// mode or on a hardware GPU (`hardware_gpu`, asked only when needed), one stage when asked
+/// for with `--fine-tune`, none otherwise (on a CPU fine-tuning is slow).
+fn fine_tune_depths(
+    mode: Mode,
+    asked: bool,
+    hardware_gpu: impl FnOnce() -> bool,
+) -> &'static [usize] {
+    if mode == Mode::Comprehensive || hardware_gpu() {
+        &[1, 2]
+    } else if asked {
+        &[1]
+    } else {
+        &[]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fine_tune_depths_follow_mode_request_and_hardware() {
+        let no_gpu = || false;
+        assert_eq!(
+            fine_tune_depths(Mode::Quick, false, no_gpu),
+            &[] as &[usize]
+        );
+        assert_eq!(fine_tune_depths(Mode::Quick, true, no_gpu), &[1]);
+        assert_eq!(fine_tune_depths(Mode::Full, true, no_gpu), &[1]);
+        assert_eq!(
+            fine_tune_depths(Mode::Comprehensive, false, no_gpu),
+            &[1, 2]
+        );
+        assert_eq!(fine_tune_depths(Mode::Quick, false, || true), &[1, 2]);
+        // Comprehensive mode does not probe the adapters.
+        let probe = || panic!("the GPU was probed");
+        assert_eq!(fine_tune_depths(Mode::Comprehensive, true, probe), &[1, 2]);
+    }
 }

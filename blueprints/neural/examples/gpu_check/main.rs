@@ -1,11 +1,18 @@
 //! One-shot check of the wgpu path on a lent GPU machine (no toolchain, no network there):
 //! which adapter wgpu takes, parity of each backbone with the PyTorch reference on wgpu, and
-//! featurization throughput on wgpu and on the CPU backend for N generated 640×640 JPEGs.
+//! featurization throughput on wgpu and on the CPU backend for N generated 640×640 JPEGs;
+//! optionally forward-only throughput over batch sizes and precisions ([`sweep`]) and
+//! fine-tuning time on wgpu and the CPU ([`fine_tune`]).
 //!
 //! ```text
 //! gpu_check --weights-dir DIR --reference-dir DIR [--images N] [--cpu-images M] [--batch B]
 //!           [--backbones a,b] [--json FILE] [--markdown FILE] [--images-dir DIR]
+//!           [--sweep-batches 64,128,256] [--precisions f32,f16]
+//!           [--fine-tune-images N] [--fine-tune-cpu-images M] [--fine-tune-epochs E]
 //! ```
+//!
+//! Fine-tuning loads its backbone from the zoo cache (`$AUTOPILOT_CACHE/models`), so point
+//! `AUTOPILOT_CACHE` at a folder whose `models` holds the weights.
 //!
 //! The images are generated in a temporary folder, or in `--images-dir` (kept, e.g. for a
 //! PyTorch baseline on the same files).
@@ -13,6 +20,9 @@
 //! A backbone is checked when its weight file (the zoo's file name, e.g.
 //! `mobilenet_v2-b0353104.pth`) is in `--weights-dir`. Build:
 //! `cargo build --release -p autopilot-neural --example gpu_check`.
+
+mod fine_tune;
+mod sweep;
 
 use std::fmt::Write as _;
 use std::io::BufWriter;
@@ -23,8 +33,9 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use neural::device::{select_device, wgpu_adapters};
 use neural::featurizer::{FeaturizeTiming, FeaturizerConfig, ImageFeaturizer};
-use neural::{Backbone, DeviceChoice, FeatureLevel, zoo};
+use neural::{Backbone, DeviceChoice, FeatureLevel, Precision, zoo};
 use rayon::prelude::*;
+use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -39,6 +50,25 @@ struct Options {
     json: Option<PathBuf>,
     markdown: Option<PathBuf>,
     images_dir: Option<PathBuf>,
+    sweep_batches: Vec<usize>,
+    precisions: Vec<Precision>,
+    fine_tune_images: usize,
+    fine_tune_cpu_images: usize,
+    fine_tune_epochs: usize,
+}
+
+/// A comma-separated list.
+fn list<T: std::str::FromStr>(s: &str) -> Result<Vec<T>, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    s.split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .map_err(|e| format!("`{v}`: {e}").into())
+        })
+        .collect()
 }
 
 fn parse_args() -> Result<Options, Error> {
@@ -52,6 +82,11 @@ fn parse_args() -> Result<Options, Error> {
         json: None,
         markdown: None,
         images_dir: None,
+        sweep_batches: Vec::new(),
+        precisions: vec![Precision::F32, Precision::F16],
+        fine_tune_images: 0,
+        fine_tune_cpu_images: 0,
+        fine_tune_epochs: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -71,18 +106,27 @@ fn parse_args() -> Result<Options, Error> {
             "--json" => o.json = Some(value()?.into()),
             "--markdown" => o.markdown = Some(value()?.into()),
             "--images-dir" => o.images_dir = Some(value()?.into()),
+            "--sweep-batches" => o.sweep_batches = list(&value()?)?,
+            "--precisions" => o.precisions = list(&value()?)?,
+            "--fine-tune-images" => o.fine_tune_images = value()?.parse()?,
+            "--fine-tune-cpu-images" => o.fine_tune_cpu_images = value()?.parse()?,
+            "--fine-tune-epochs" => o.fine_tune_epochs = value()?.parse()?,
             "-h" | "--help" => {
                 println!(
                     "gpu_check --weights-dir DIR --reference-dir DIR [--images N] [--cpu-images M] \
-                     [--batch B] [--backbones a,b] [--json FILE] [--markdown FILE] [--images-dir DIR]"
+                     [--batch B] [--backbones a,b] [--json FILE] [--markdown FILE] [--images-dir DIR] \
+                     [--sweep-batches 64,128,256] [--precisions f32,f16] [--fine-tune-images N] \
+                     [--fine-tune-cpu-images M] [--fine-tune-epochs E]"
                 );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    if o.images == 0 || o.batch == 0 {
-        return Err("--images and --batch must be at least 1".into());
+    if o.images == 0 || o.batch == 0 || o.sweep_batches.contains(&0) || o.fine_tune_epochs == 0 {
+        return Err(
+            "--images, --batch, --sweep-batches and --fine-tune-epochs must be at least 1".into(),
+        );
     }
     Ok(o)
 }
@@ -198,6 +242,8 @@ struct BackboneReport {
     cpu: Option<Speed>,
     /// Max |Δ| between wgpu and CPU features on the generated images, and the largest |x|.
     d_wgpu_cpu: Option<(f32, f32)>,
+    sweep: Option<sweep::Sweep>,
+    fine_tune: Vec<fine_tune::FineTuneTime>,
     error: Option<String>,
 }
 
@@ -284,6 +330,8 @@ fn check_backbone(
         wgpu: None,
         cpu: None,
         d_wgpu_cpu: None,
+        sweep: None,
+        fine_tune: Vec::new(),
         error: None,
     };
     let result = (|| -> Result<(), Error> {
@@ -330,6 +378,27 @@ fn check_backbone(
             );
             r.d_wgpu_cpu = Some((d, scale));
         }
+        if !o.sweep_batches.is_empty() {
+            r.sweep = Some(sweep::sweep(
+                backbone,
+                weights,
+                &o.reference_dir,
+                images,
+                &o.sweep_batches,
+                &o.precisions,
+            )?);
+        }
+        if o.fine_tune_images > 0 {
+            let n = o.fine_tune_images.min(images.len());
+            r.fine_tune = fine_tune::time_fine_tuning(
+                backbone,
+                weights,
+                &images[..n],
+                o.fine_tune_cpu_images,
+                o.fine_tune_epochs,
+                o.batch,
+            )?;
+        }
         Ok(())
     })();
     if let Err(e) = result {
@@ -352,71 +421,41 @@ fn describe(s: &Speed) -> String {
     )
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn json_num<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "null".to_string(), |v| v.to_string())
-}
-
-fn speed_json(s: &Option<Speed>) -> String {
-    match s {
-        None => "null".into(),
-        Some(s) => format!(
-            "{{\"images\": {}, \"total_s\": {:.4}, \"decode_resize_s\": {:.4}, \"forward_s\": {:.4}, \
-             \"images_per_s\": {:.2}, \"forward_images_per_s\": {:.2}, \"warmup_s\": {:.3}}}",
-            s.images,
-            s.timing.total_seconds,
-            s.timing.preprocess_seconds,
-            s.timing.forward_seconds,
-            s.images_per_s(),
-            s.forward_images_per_s(),
-            s.warmup_seconds
-        ),
-    }
+fn speed_json(s: &Option<Speed>) -> Value {
+    s.map_or(Value::Null, |s| {
+        json!({
+            "images": s.images, "total_s": s.timing.total_seconds,
+            "decode_resize_s": s.timing.preprocess_seconds, "forward_s": s.timing.forward_seconds,
+            "images_per_s": s.images_per_s(), "forward_images_per_s": s.forward_images_per_s(),
+            "warmup_s": s.warmup_seconds,
+        })
+    })
 }
 
 fn to_json(header: &[(String, String)], reports: &[BackboneReport]) -> String {
-    let mut out = String::from("{\n");
+    let mut out = serde_json::Map::new();
     for (k, v) in header {
-        let _ = writeln!(out, "  {}: {},", json_str(k), json_str(v));
+        out.insert(k.clone(), json!(v));
     }
-    out.push_str("  \"backbones\": [\n");
-    for (i, r) in reports.iter().enumerate() {
-        let _ = write!(
-            out,
-            "    {{\"name\": {}, \"weights_sha256_ok\": {}, \"max_abs_diff_logits\": {}, \
-             \"max_abs_diff_features\": {}, \"top1_chelsea\": {}, \"top1_coffee\": {}, \
-             \"wgpu\": {}, \"cpu\": {}, \"max_abs_diff_wgpu_cpu\": {}, \"max_abs_cpu\": {}, \"error\": {}}}",
-            json_str(&r.name),
-            r.weights_ok,
-            json_num(r.parity.d_logits),
-            json_num(r.parity.d_features),
-            json_num(r.parity.top1_chelsea),
-            json_num(r.parity.top1_coffee),
-            speed_json(&r.wgpu),
-            speed_json(&r.cpu),
-            json_num(r.d_wgpu_cpu.map(|d| d.0)),
-            json_num(r.d_wgpu_cpu.map(|d| d.1)),
-            r.error.as_deref().map_or("null".into(), json_str)
-        );
-        out.push_str(if i + 1 < reports.len() { ",\n" } else { "\n" });
-    }
-    out.push_str("  ]\n}\n");
-    out
+    let backbones: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name, "weights_sha256_ok": r.weights_ok,
+                "max_abs_diff_logits": r.parity.d_logits,
+                "max_abs_diff_features": r.parity.d_features,
+                "top1_chelsea": r.parity.top1_chelsea, "top1_coffee": r.parity.top1_coffee,
+                "wgpu": speed_json(&r.wgpu), "cpu": speed_json(&r.cpu),
+                "max_abs_diff_wgpu_cpu": r.d_wgpu_cpu.map(|d| d.0),
+                "max_abs_cpu": r.d_wgpu_cpu.map(|d| d.1),
+                "forward_sweep": r.sweep.as_ref().map(sweep::Sweep::to_json),
+                "fine_tune": r.fine_tune.iter().map(|t| t.to_json()).collect::<Vec<_>>(),
+                "error": r.error,
+            })
+        })
+        .collect();
+    out.insert("backbones".into(), Value::Array(backbones));
+    serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default() + "\n"
 }
 
 fn to_markdown(header: &[(String, String)], reports: &[BackboneReport]) -> String {
@@ -458,6 +497,36 @@ fn to_markdown(header: &[(String, String)], reports: &[BackboneReport]) -> Strin
             r.d_wgpu_cpu
                 .map_or("—".into(), |(d, s)| format!("{d:.2e} (max |x| {s:.1})")),
         );
+    }
+    if reports.iter().any(|r| r.sweep.is_some()) {
+        out.push_str(
+            "\nForward only on wgpu (preprocessed once, outside the timer; host → device → features → host):\n\n\
+             | backbone | precision | batch | img/s |\n|---|---|---|---|\n",
+        );
+        for r in reports {
+            if let Some(s) = &r.sweep {
+                out.push_str(&s.markdown_rows(&r.name));
+                if let Some((d, scale)) = s.f16_parity {
+                    let _ = writeln!(
+                        out,
+                        "| {} | f16 parity | | max Δ features {d:.2e} vs reference (max |x| {scale:.1}) |",
+                        r.name
+                    );
+                }
+            }
+        }
+    }
+    if reports.iter().any(|r| !r.fine_tune.is_empty()) {
+        out.push_str(
+            "\nFine-tuning (trunk maps featurized on wgpu; synthetic labels; no early stopping):\n\n\
+             | backbone | stages | device | images | epochs | trunk featurize s | fit s | s/epoch |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for r in reports {
+            for t in &r.fine_tune {
+                out.push_str(&t.markdown_row(&r.name));
+            }
+        }
     }
     out
 }
