@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use neural::DeviceChoice;
 use neural::text::LongText;
+use neural::{DeviceChoice, Precision};
 
 use super::models::parse_device;
 use autopilot::autopilot::candidates::DEFAULT_LEVELS;
@@ -47,9 +47,17 @@ pub struct FeaturizeArgs {
     /// Images or texts per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// Float precision of the image backbone: f32, or f16 (a wgpu GPU with 16-bit float shaders;
+    /// features within about 1 % of the largest f32 value).
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
     /// Allow image paths outside the data folder.
     #[arg(long)]
     pub allow_outside: bool,
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse::<Precision>().map_err(|e| e.to_string())
 }
 
 fn parse_long_text(s: &str) -> Result<LongText, String> {
@@ -78,6 +86,7 @@ impl FeaturizeArgs {
             long_text: self.long_text,
             device: self.device,
             batch_size: self.batch_size,
+            precision: self.precision,
             allow_outside: self.allow_outside,
         }
     }

@@ -78,7 +78,7 @@ pub fn execute(args: ProfileArgs) -> anyhow::Result<()> {
         ..LoadOptions::default()
     };
     let ds = dataset::load(&args.data, &opts)?;
-    let profile = dataset::profile(&ds, &args.task.spec(&args.target), args.group.as_deref())?;
+    let profile = dataset::profile(&ds, args.task.spec(&args.target), args.group.as_deref())?;
     if args.json {
         let json = serde_json::to_string_pretty(&profile).context("serializing the profile")?;
         outln!("{json}")?;

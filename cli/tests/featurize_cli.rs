@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use autopilot::project::npy::read_npy;
 use autopilot::synth::{DemoSpec, write_demo_dataset};
 
-use crate::common::{cli, s};
+use crate::common::{autopilot, cli, output_within, s, stderr};
 
 fn demo(dir: &Path, n_rows: usize) -> PathBuf {
     let spec = DemoSpec {
@@ -214,10 +214,11 @@ fn unreadable_images_are_reported_rows_not_a_panic() {
     let (header, rows) = read_dense_csv(&csv_out);
     assert_eq!(header.len(), 1280);
     assert!(header[0].starts_with("image["), "{}", header[0]);
-    for r in 0..12 {
+    assert_eq!(rows.len(), 12);
+    for (r, row) in rows.iter().enumerate() {
         let bad = r == 3 || r == 7;
         assert_eq!(m.row(r).iter().all(|v| v.is_nan()), bad, "row {r}");
-        assert_eq!(rows[r].iter().all(|v| v.is_none()), bad, "row {r}");
+        assert_eq!(row.iter().all(|v| v.is_none()), bad, "row {r}");
         if !bad {
             assert!(m.row(r).iter().all(|v| v.is_finite() && *v >= 0.0));
         }
@@ -267,4 +268,38 @@ fn bad_requests_fail_with_an_exit_code() {
         1
     );
     assert!(!out("x.npy").exists() && !out("x.txt").exists() && !out("x.csv").exists());
+}
+
+/// `--precision f16` needs a wgpu adapter: on the CPU it is refused with a clear message (before
+/// any weights are fetched), and an unknown precision is a usage error.
+#[test]
+fn f16_on_the_cpu_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = demo(tmp.path(), 6);
+    let out = tmp.path().join("f.npy");
+    let run = |precision: &str| {
+        output_within(
+            autopilot(&tmp.path().join("cache")).args([
+                "featurize",
+                s(&data),
+                "--backbone",
+                "mobilenet-v2",
+                "--device",
+                "cpu",
+                "--precision",
+                precision,
+                "-o",
+                s(&out),
+            ]),
+            std::time::Duration::from_secs(120),
+        )
+    };
+    let refused = run("f16");
+    let err = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains("f16") && err.contains("wgpu"), "{err}");
+    let unknown = run("bf16");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown precision"));
+    assert!(!out.exists());
 }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use neural::{
     Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeatures, ImageFeaturizer,
+    Precision,
 };
 
 use super::cache::{Computed, FeatureCache, sha256_hex};
@@ -45,6 +46,9 @@ pub struct ImageSettings {
     pub batch_size: usize,
     /// Weight files by backbone name (from an exported model), instead of the model zoo.
     pub weights: BTreeMap<String, PathBuf>,
+    /// Float precision of the forward pass. f16 features differ from f32 ones (by about 1 % of
+    /// the largest value), so only `featurize` offers it; a project caches f32 features only.
+    pub precision: Precision,
 }
 
 impl Default for ImageSettings {
@@ -53,19 +57,25 @@ impl Default for ImageSettings {
             device: DeviceChoice::Auto,
             batch_size: 16,
             weights: BTreeMap::new(),
+            precision: Precision::F32,
         }
     }
 }
 
 /// Features of every row's image in `key.column`, computing only images not yet cached in
 /// `project` (or computing everything when `project` is `None`). Rows whose image is missing or
-/// unreadable get zeros and `ok = false`.
+/// unreadable get zeros and `ok = false`. The project cache holds f32 features only.
 pub fn image_features(
     project: Option<&Project>,
     ds: &Dataset,
     key: &ImageKey,
     settings: &ImageSettings,
 ) -> anyhow::Result<FeatureMatrix> {
+    anyhow::ensure!(
+        project.is_none() || settings.precision == Precision::F32,
+        "features cached in a project are computed in f32, not {}",
+        settings.precision
+    );
     image_features_with(project, ds, key, &mut |paths| {
         featurizer_for(key, settings)?
             .featurize_paths(paths)
@@ -123,5 +133,44 @@ pub fn featurizer_for(key: &ImageKey, settings: &ImageSettings) -> anyhow::Resul
     cfg.device = settings.device;
     cfg.batch_size = settings.batch_size;
     cfg.weights = settings.weights.get(&key.backbone).cloned();
+    cfg.precision = settings.precision;
     Ok(ImageFeaturizer::new(cfg)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Column, ColumnType};
+    use crate::project::ProjectSettings;
+
+    #[test]
+    fn a_project_cache_refuses_f16_features() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::create(
+            &dir.path().join("p"),
+            ProjectSettings::new(Path::new("fake.csv"), "y"),
+        )
+        .unwrap();
+        let ds = Dataset {
+            source: "fake.csv".into(),
+            base_dir: ".".into(),
+            columns: vec![Column {
+                name: "img".into(),
+                kind: ColumnType::Image,
+                values: vec![Some("a.png".into())],
+            }],
+            skipped: vec![],
+        };
+        let key = ImageKey {
+            column: "img".into(),
+            backbone: "mobilenet-v2".into(),
+            levels: vec!["high".into()],
+        };
+        let settings = ImageSettings {
+            precision: Precision::F16,
+            ..ImageSettings::default()
+        };
+        let e = image_features(Some(&project), &ds, &key, &settings).unwrap_err();
+        assert!(e.to_string().contains("f32, not f16"), "{e}");
+    }
 }

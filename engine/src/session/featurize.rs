@@ -28,9 +28,9 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use sprs::CsMat;
 
-use neural::DeviceChoice;
 use neural::decode::{DecodeLimits, probe_image};
 use neural::text::LongText;
+use neural::{DeviceChoice, Precision};
 
 use crate::autopilot::candidates::text_analyzers;
 use crate::dataset::{self, ColumnType, Dataset, LoadOptions};
@@ -73,6 +73,8 @@ pub struct FeaturizeRequest {
     pub device: DeviceChoice,
     /// Images or texts per forward pass.
     pub batch_size: usize,
+    /// Float precision of the image backbone (f16 on a wgpu adapter that has it).
+    pub precision: Precision,
     /// Allow image paths outside the data folder.
     pub allow_outside: bool,
 }
@@ -250,6 +252,7 @@ fn featurize_images(args: &FeaturizeRequest) -> anyhow::Result<FeatureOutput> {
         &ImageSettings {
             device: args.device,
             batch_size: args.batch_size,
+            precision: args.precision,
             ..ImageSettings::default()
         },
     )?;
