@@ -57,12 +57,12 @@ fn sparse_problem(rng: &mut ChaCha8Rng) -> (Features, Vec<u32>) {
     let (n, d, nnz) = (4000, 50_000, 150);
     let y: Vec<u32> = (0..n).map(|_| rng.random_range(0..K as u32)).collect();
     let mut tri = sprs::TriMat::new((n, d));
-    for i in 0..n {
+    for (i, &yi) in y.iter().enumerate() {
         let mut cols = std::collections::BTreeMap::new();
         while cols.len() < nnz {
             // 6% of words from a class-specific vocabulary of 2000 words, the rest shared.
             let j = if rng.random::<f32>() < 0.06 {
-                y[i] as usize * 2000 + rng.random_range(0..2000)
+                yi as usize * 2000 + rng.random_range(0..2000)
             } else {
                 rng.random_range(0..d)
             };

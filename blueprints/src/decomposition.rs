@@ -346,14 +346,14 @@ mod tests {
             assert!(cos.abs() > 0.9999, "component {i}: |cos| = {}", cos.abs());
         }
         // The projection's column norms are the singular values (X V = U S).
-        for i in 0..4 {
+        for (i, &s_i) in s.iter().enumerate().take(4) {
             let norm = proj
                 .column(i)
                 .iter()
                 .map(|&a| f64::from(a).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            assert!((norm - s[i]).abs() < 1e-3 * s[i], "column {i}: {norm}");
+            assert!((norm - s_i).abs() < 1e-3 * s_i, "column {i}: {norm}");
         }
         // Same seed, same components; other rows project with the same components.
         let mut again = TruncatedSvd::new(4, 3);

@@ -2,7 +2,7 @@
 //! ranks by the task's metric (RMSE, AUC), and a model page shows the regression's fit or the
 //! binary model's ROC curve and its decision threshold, through the API and in the browser.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use autopilot_serve::ServeOptions;
@@ -77,8 +77,8 @@ fn projects() -> &'static TaskProjects {
     })
 }
 
-fn serve(project: &PathBuf) -> autopilot_serve::Server {
-    let mut o = ServeOptions::new(project.clone());
+fn serve(project: &Path) -> autopilot_serve::Server {
+    let mut o = ServeOptions::new(project.to_path_buf());
     o.port = 0;
     start(o)
 }
