@@ -115,20 +115,24 @@ fn random_mobilenet_v2_gives_the_cpu_numbers_on_wgpu() {
     assert!(d <= 1e-3 * scale, "logits differ by {d}");
 }
 
-/// f16 on wgpu, pretrained MobileNetV2 on the reference input: features within 5e-2 of the
-/// PyTorch reference relative to their largest value (cosine ≥ 0.999), the same top-1 class;
-/// on an adapter without 16-bit float shaders, f16 is refused with an error naming it.
+/// f16 on wgpu, pretrained MobileNetV2 (zoo weights, no shared data needed): on two generated
+/// inputs its features and logits stay within 5e-2 of the CPU's f32 ones relative to their
+/// largest value, cosine ≥ 0.999 per image; where the shared reference is present, the cat is
+/// still classified as its PyTorch top-1. On an adapter without 16-bit float shaders, f16 is
+/// refused with an error naming it.
 #[test]
-fn f16_forward_follows_the_reference_or_is_refused() {
-    let Some(dir) = reference_dir() else { return };
+fn f16_forward_follows_f32_or_is_refused() {
     let Some(selected) = wgpu_or_skip() else {
         return;
     };
-    let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
-    config.levels = vec![FeatureLevel::Highest];
-    config.device = DeviceChoice::Wgpu;
-    config.precision = Precision::F16;
-    let half = match ImageFeaturizer::new(config) {
+    let config = |device, precision| {
+        let mut c = FeaturizerConfig::new(Backbone::MobileNetV2);
+        c.levels = vec![FeatureLevel::Highest];
+        c.device = device;
+        c.precision = precision;
+        c
+    };
+    let half = match ImageFeaturizer::new(config(DeviceChoice::Wgpu, Precision::F16)) {
         Ok(f) => f,
         Err(e) => {
             let e = e.to_string();
@@ -142,24 +146,41 @@ fn f16_forward_follows_the_reference_or_is_refused() {
         }
     };
     assert_eq!(half.precision(), Precision::F16);
-    let bb = dir.join("backbones");
-    let out = half
-        .run_batch(read_f32(&bb.join("mnv2_chelsea_in.f32")), 1, true)
-        .unwrap();
-    let want = read_f32(&bb.join("mnv2_chelsea_feat.f32"));
-    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let d = max_abs_diff(&want, &out.features);
-    let cos = cosine(&want, &out.features);
-    let logits = out.logits.unwrap();
-    let want_logits = read_f32(&bb.join("mnv2_chelsea_logits.f32"));
-    let d_logits = max_abs_diff(&want_logits, &logits);
-    println!(
-        "f16 on wgpu vs reference: max |Δfeature| = {d:.2e} (max |x| = {scale:.2}), cosine \
-         {cos:.6}, max |Δlogit| = {d_logits:.2e}"
-    );
-    assert!(d <= 5e-2 * scale, "f16 features differ by {d}");
-    assert!(cos >= 0.999, "cosine {cos}");
-    assert_eq!(argmax(&logits), argmax(&want_logits));
+    let full = ImageFeaturizer::new(config(DeviceChoice::Cpu, Precision::F32))
+        .expect("weights fetched from the zoo and loaded");
+    let n = 2;
+    let input = pseudo_random(n * full.preprocess_config().input_len(), 9);
+    let want = full.run_batch(input.clone(), n, true).unwrap();
+    let got = half.run_batch(input, n, true).unwrap();
+    for (what, w, g) in [
+        ("features", &want.features, &got.features),
+        (
+            "logits",
+            want.logits.as_ref().unwrap(),
+            got.logits.as_ref().unwrap(),
+        ),
+    ] {
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = max_abs_diff(w, g);
+        let per = w.len() / n;
+        let cos: Vec<f64> = (0..n)
+            .map(|i| cosine(&w[i * per..(i + 1) * per], &g[i * per..(i + 1) * per]))
+            .collect();
+        println!(
+            "f16 on wgpu vs f32 on the CPU, {what}: max |Δ| = {d:.2e} (max |x| = {scale:.2}), cosine {cos:?}"
+        );
+        assert!(scale > 0.1, "{what}: degenerate output (max |x| = {scale})");
+        assert!(d <= 5e-2 * scale, "{what} differ by {d}");
+        assert!(cos.iter().all(|&c| c >= 0.999), "{what}: cosine {cos:?}");
+    }
+    if let Some(dir) = reference_dir() {
+        let bb = dir.join("backbones");
+        let out = half
+            .run_batch(read_f32(&bb.join("mnv2_chelsea_in.f32")), 1, true)
+            .unwrap();
+        let want_logits = read_f32(&bb.join("mnv2_chelsea_logits.f32"));
+        assert_eq!(argmax(&out.logits.unwrap()), argmax(&want_logits));
+    }
 }
 
 /// Logits and pooled features on the reference input within 1e-3, and the full

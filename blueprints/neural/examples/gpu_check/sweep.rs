@@ -93,14 +93,21 @@ fn time_forward(
     })
 }
 
-/// f16 features on the reference input against the f32 PyTorch reference.
+/// f16 features on the reference input against the f32 PyTorch reference (`None` without the
+/// reference files).
 fn f16_parity(f: &ImageFeaturizer, reference: &Path, backbone: Backbone) -> Option<(f32, f32)> {
     let bb = reference.join("backbones");
     let tag = reference_tag(backbone);
     let input = read_f32(&bb.join(format!("{tag}_chelsea_in.f32"))).ok()?;
     let want = read_f32(&bb.join(format!("{tag}_chelsea_feat.f32"))).ok()?;
     // The reference holds the highest level only: the last channels of high + highest.
-    let got = f.run_batch(input, 1, false).ok()?.features;
+    let got = match f.run_batch(input, 1, false) {
+        Ok(out) => out.features,
+        Err(e) => {
+            println!("  f16 parity: the forward pass failed: {e}");
+            return None;
+        }
+    };
     let got = &got[got.len().checked_sub(want.len())?..];
     let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
     Some((max_abs_diff(got, &want), scale))
