@@ -11,7 +11,7 @@
 #   scripts/gpu_check.sh [N_IMAGES] [BATCH]   # on the GPU machine (no toolchain, no network),
 #       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it (parity, featurization
 #       at BATCH on wgpu and CPU, forward-only sweep over $SWEEP_BATCHES (default 64,128,256) in f32
-#       and f16, fine-tuning time on $FINE_TUNE_IMAGES images (default 512) on wgpu and CPU) and
+#       and f16 ($PRECISIONS, default f32,f16), fine-tuning time on $FINE_TUNE_IMAGES images (default 512) on wgpu and CPU) and
 #       writes gpu_check.{json,md,log} to $OUT (default ./gpu_check_out); then, when PyTorch with
 #       CUDA is there, its peer on the same images (benches/python/torch_gpu_anchor.py:
 #       cudnn.benchmark, channels_last, fp32/tf32/fp16, DataLoader workers and GPU decode)
@@ -111,7 +111,8 @@ run_check() {
     mkdir -p /tmp/gpu_check_cache && ln -sfn "$(realpath "$CARRY/weights")" /tmp/gpu_check_cache/models
     AUTOPILOT_CACHE=/tmp/gpu_check_cache /tmp/gpu_check --weights-dir "$CARRY/weights" \
       --reference-dir "$CARRY/reference" --images "$n" --batch "$batch" --images-dir "$images" \
-      --sweep-batches "$SWEEP_BATCHES" --fine-tune-images "$FINE_TUNE_IMAGES" \
+      --sweep-batches "$SWEEP_BATCHES" --precisions "${PRECISIONS:-f32,f16}" \
+      --fine-tune-images "$FINE_TUNE_IMAGES" \
       --fine-tune-cpu-images "$FINE_TUNE_IMAGES" --fine-tune-epochs 3 \
       --json "$out/gpu_check.json" --markdown "$out/gpu_check.md"
     echo "gpu_check exit $? after $((SECONDS - t0)) s"
