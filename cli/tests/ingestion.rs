@@ -1,5 +1,5 @@
 //! Ingestion tests: CSV parsing, type inference, every bad-input case, profiling, and the real
-//! Spotify data (skipped when /work/shared is absent).
+//! Spotify data (skipped when `shared/` is absent, unless `AUTOPILOT_REQUIRE_SHARED=1`).
 
 use std::path::{Path, PathBuf};
 
@@ -607,19 +607,9 @@ fn leakage_purity_by_hand() {
     assert!((baseline - 0.6).abs() < 1e-12);
 }
 
-fn real(path: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(path);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {path} is absent");
-        None
-    }
-}
-
 #[test]
 fn real_covers_profile() {
-    let Some(csv) = real("/work/shared/data/covers-spotify/albums.csv") else {
+    let Some(csv) = autopilot_testkit::shared("data/covers-spotify/albums.csv") else {
         return;
     };
     // Decoding all 1,264 covers takes a while on two cores; the path checks are enough here.
@@ -652,7 +642,7 @@ fn real_covers_profile() {
 
 #[test]
 fn real_lyrics_profile() {
-    let Some(csv) = real("/work/shared/data/lyrics-spotify/songs.csv") else {
+    let Some(csv) = autopilot_testkit::shared("data/lyrics-spotify/songs.csv") else {
         return;
     };
     let ds = load(&csv, &opts_with_target("genre")).unwrap();

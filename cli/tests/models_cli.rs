@@ -1,12 +1,10 @@
 //! `autopilot models list | fetch | check`, run as the real binary (stdout is part of the
 //! contract). The cache is pointed at a temporary folder with `AUTOPILOT_CACHE`, except for
 //! `check`, which uses the user's cache (weights are fetched there by the zoo when missing) and
-//! skips when `/work/shared/reference` is absent.
+//! skips when `shared/reference` is absent (unless `AUTOPILOT_REQUIRE_SHARED=1`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-const REFERENCE: &str = "/work/shared/reference";
 
 fn autopilot(args: &[&str], cache: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autopilot"));
@@ -113,13 +111,11 @@ fn fetch_with_a_wrong_local_file_is_refused_and_nothing_is_cached() {
 #[test]
 fn fetch_with_the_right_local_file_fills_the_cache() {
     let cached = neural::zoo::cache_dir().join("mobilenet_v2-b0353104.pth");
-    if !cached.is_file() {
-        println!(
-            "SKIP: no cached MobileNetV2 weights at {}",
-            cached.display()
-        );
+    if let Err(e) = neural::zoo::fetch("mobilenet-v2") {
+        autopilot_testkit::missing("WEIGHTS", &format!("no MobileNetV2 weights: {e}"));
         return;
     }
+    assert!(cached.is_file(), "{} after a fetch", cached.display());
     let cache = tempfile::tempdir().unwrap();
     let out = autopilot(
         &[
@@ -182,13 +178,12 @@ fn unknown_backbone_and_missing_images_are_clear_errors() {
 
 #[test]
 fn check_classifies_the_reference_images() {
-    let dir = PathBuf::from(REFERENCE);
-    if !dir.join("chelsea.png").is_file() {
-        println!("SKIP: {REFERENCE} is absent");
+    let (Some(chelsea), Some(coffee)) = (
+        autopilot_testkit::shared("reference/chelsea.png"),
+        autopilot_testkit::shared("reference/coffee.png"),
+    ) else {
         return;
-    }
-    let chelsea = dir.join("chelsea.png");
-    let coffee = dir.join("coffee.png");
+    };
     let out = autopilot(
         &[
             "models",

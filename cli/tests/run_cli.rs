@@ -246,15 +246,14 @@ fn run_on_the_generated_demo_dataset() {
     assert!((0.0..=0.5).contains(&ba), "{ba}");
 }
 
-/// The real Spotify covers data (skipped when `/work/shared` is absent): no artist is in two
+/// The real Spotify covers data (skipped when `shared/` is absent): no artist is in two
 /// folds, nor in both cross-validation and holdout.
 #[test]
 fn covers_partition_keeps_artists_together() {
-    let csv = Path::new("/work/shared/data/covers-spotify/albums.csv");
-    if !csv.exists() {
-        eprintln!("skipping: {} is absent", csv.display());
+    let Some(csv) = autopilot_testkit::shared("data/covers-spotify/albums.csv") else {
         return;
-    }
+    };
+    let csv = csv.as_path();
     let tmp = tempfile::tempdir().unwrap();
     let proj = tmp.path().join("covers");
     let code = cli(&[
@@ -283,12 +282,13 @@ fn covers_partition_keeps_artists_together() {
 /// holdout whose folds keep artists together, so both sides can be compared on identical folds.
 #[test]
 fn imports_peer_fold_ids() {
-    let results = Path::new("/work/shared/bench/peer/results/covers_efficientnet_lite0.json");
-    let csv = Path::new("/work/shared/data/covers-spotify/albums.csv");
-    if !results.exists() || !csv.exists() {
-        eprintln!("skipping: peer results or covers data absent");
+    let (Some(results), Some(csv)) = (
+        autopilot_testkit::shared("bench/peer/results/covers_efficientnet_lite0.json"),
+        autopilot_testkit::shared("data/covers-spotify/albums.csv"),
+    ) else {
         return;
-    }
+    };
+    let csv = csv.as_path();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(results).unwrap()).unwrap();
     let ids: Vec<i32> = serde_json::from_value(json["folds"].clone()).unwrap();
     let p = Partition::from_fold_ids(ids).unwrap();

