@@ -23,6 +23,9 @@ pub enum FeatureLevel {
     /// Like [`FeatureLevel::Trunk`], one stage lower: the map feeding the last two stages
     /// (MobileNetV2: 96 × 14 × 14 at 224 pixels), for a fine-tuned CNN that trains both.
     Trunk2,
+    /// Like [`FeatureLevel::Trunk`], two stages lower: the map feeding the last three stages
+    /// (MobileNetV2: 64 × 14 × 14 at 224 pixels), for a fine-tuned CNN that trains all three.
+    Trunk3,
 }
 
 /// Views of each image in a [`FeatureLevel::Trunk`] row, in this order: the centre crop, its
@@ -47,16 +50,21 @@ impl FeatureLevel {
         vec![FeatureLevel::High, FeatureLevel::Highest]
     }
 
-    /// The unpooled trunk level under the last `stages` stages (1 or 2).
+    /// The trunk levels, by the number of stages above them (1, 2, 3).
+    pub const TRUNKS: [FeatureLevel; 3] = [
+        FeatureLevel::Trunk,
+        FeatureLevel::Trunk2,
+        FeatureLevel::Trunk3,
+    ];
+
+    /// The unpooled trunk level under the last `stages` stages (1 to 3).
     pub fn trunk(stages: usize) -> Option<FeatureLevel> {
-        match stages {
-            1 => Some(FeatureLevel::Trunk),
-            2 => Some(FeatureLevel::Trunk2),
-            _ => None,
-        }
+        stages
+            .checked_sub(1)
+            .and_then(|i| FeatureLevel::TRUNKS.get(i).copied())
     }
 
-    /// Lower-case name (`low`, `medium`, `high`, `highest`, `trunk`, `trunk2`).
+    /// Lower-case name (`low`, `medium`, `high`, `highest`, `trunk`, `trunk2`, `trunk3`).
     pub fn name(self) -> &'static str {
         match self {
             FeatureLevel::Low => "low",
@@ -65,6 +73,7 @@ impl FeatureLevel {
             FeatureLevel::Highest => "highest",
             FeatureLevel::Trunk => "trunk",
             FeatureLevel::Trunk2 => "trunk2",
+            FeatureLevel::Trunk3 => "trunk3",
         }
     }
 
@@ -73,7 +82,7 @@ impl FeatureLevel {
         let norm = name.trim().to_ascii_lowercase();
         FeatureLevel::ALL
             .into_iter()
-            .chain([FeatureLevel::Trunk, FeatureLevel::Trunk2])
+            .chain(FeatureLevel::TRUNKS)
             .find(|l| l.name() == norm)
             .ok_or_else(|| NeuralError::UnknownLevel(name.to_string()))
     }
@@ -100,6 +109,7 @@ impl FeatureLevel {
             FeatureLevel::Medium => Some(4),
             FeatureLevel::Trunk => Some(5),
             FeatureLevel::Trunk2 => Some(4),
+            FeatureLevel::Trunk3 => Some(3),
             FeatureLevel::High => Some(6),
             FeatureLevel::Highest => None,
         }
@@ -107,7 +117,7 @@ impl FeatureLevel {
 
     /// Whether the level's activations are global-average-pooled (all but the trunks).
     pub fn is_pooled(self) -> bool {
-        !matches!(self, FeatureLevel::Trunk | FeatureLevel::Trunk2)
+        !FeatureLevel::TRUNKS.contains(&self)
     }
 
     /// `(channels, height, width)` of this level's map in `arch` on a `side` × `side` input
@@ -175,9 +185,17 @@ mod tests {
         let lite2 = Backbone::EfficientNetLite2.arch();
         assert_eq!(FeatureLevel::Trunk.map_shape(&lite2, 260).1, 9);
         assert_eq!(FeatureLevel::Trunk2.map_shape(&lite2, 260).1, 17);
+        assert_eq!(FeatureLevel::Trunk3.map_shape(&mnv2, 224), (64, 14, 14));
+        assert_eq!(FeatureLevel::Trunk3.map_shape(&lite0, 224), (80, 14, 14));
         assert_eq!(FeatureLevel::trunk(2), Some(FeatureLevel::Trunk2));
-        assert_eq!(FeatureLevel::trunk(3), None);
-        assert!(!FeatureLevel::Trunk2.is_pooled());
+        assert_eq!(FeatureLevel::trunk(3), Some(FeatureLevel::Trunk3));
+        assert_eq!(FeatureLevel::trunk(0), None);
+        assert_eq!(FeatureLevel::trunk(4), None);
+        assert!(!FeatureLevel::Trunk2.is_pooled() && !FeatureLevel::Trunk3.is_pooled());
+        assert_eq!(
+            FeatureLevel::from_name("trunk3").unwrap(),
+            FeatureLevel::Trunk3
+        );
         assert_eq!(
             FeatureLevel::from_name("Trunk").unwrap(),
             FeatureLevel::Trunk

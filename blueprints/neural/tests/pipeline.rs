@@ -188,6 +188,13 @@ fn trunk_rows_hold_four_views_on_both_forward_paths() {
     assert_eq!(deep.feature_names()[1], "mobilenet-v2.trunk2.1");
     let values = featurize_on_both_paths(&config, &paths);
     assert!(values.iter().any(|&x| x != 0.0));
+    // Three stages lower still: 64 × 14 × 14, on both paths alike.
+    config.levels = vec![FeatureLevel::Trunk3];
+    let deeper = ImageFeaturizer::untrained(config.clone(), 5).unwrap();
+    assert_eq!(deeper.feature_dim(), 4 * 64 * 14 * 14);
+    assert_eq!(deeper.feature_names()[1], "mobilenet-v2.trunk3.1");
+    let values = featurize_on_both_paths(&config, &paths);
+    assert!(values.iter().any(|&x| x != 0.0));
     for other in [FeatureLevel::High, FeatureLevel::Trunk] {
         config.levels = vec![FeatureLevel::Trunk2, other];
         assert!(ImageFeaturizer::untrained(config.clone(), 5).is_err());

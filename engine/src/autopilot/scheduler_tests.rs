@@ -1058,14 +1058,17 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     );
     assert!(json.contains(r#""device":"cpu""#), "{json}");
     assert!(c.with_backbone("no-such-net").is_err());
-    // Two stages read the deeper trunk; a third is not offered.
+    // Two stages read the deeper trunk, three the one below it; a fourth is not offered.
     let deeper =
         fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 2, task, DeviceChoice::Cpu).unwrap();
     assert_eq!(deeper.image_keys()[0].levels, vec!["trunk2".to_string()]);
     assert!(deeper.is_fine_tuned());
     assert_ne!(deeper.describe(), c.describe());
+    let deepest =
+        fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 3, task, DeviceChoice::Cpu).unwrap();
+    assert_eq!(deepest.image_keys()[0].levels, vec!["trunk3".to_string()]);
     assert!(
-        fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 3, task, DeviceChoice::Cpu).is_none()
+        fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 4, task, DeviceChoice::Cpu).is_none()
     );
     // Not for regression, nor without an image column.
     assert!(

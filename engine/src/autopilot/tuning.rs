@@ -557,7 +557,9 @@ mod tests {
         apply_setting(&mut c, BACKBONE, "efficientnet-lite0", &ds, &lists).unwrap();
         assert_eq!(levels(&c), vec!["trunk2".to_string()]);
         assert!(c.is_fine_tuned());
-        assert!(apply_setting(&mut c, "stages", "3", &ds, &lists).is_err());
+        apply_setting(&mut c, "stages", "3", &ds, &lists).unwrap();
+        assert_eq!(levels(&c), vec!["trunk3".to_string()]);
+        assert!(apply_setting(&mut c, "stages", "4", &ds, &lists).is_err());
         apply_setting(&mut c, "stages", "1", &ds, &lists).unwrap();
         assert_eq!(levels(&c), vec!["trunk".to_string()]);
     }

@@ -15,8 +15,8 @@ pub struct ImageKey {
 }
 
 impl ImageKey {
-    /// Whether it holds unpooled trunk maps (the fine-tuned CNN's input, levels `trunk` or
-    /// `trunk2`) rather than pooled features.
+    /// Whether it holds unpooled trunk maps (the fine-tuned CNN's input, levels `trunk`,
+    /// `trunk2` or `trunk3`) rather than pooled features.
     pub fn is_trunk(&self) -> bool {
         self.levels
             .iter()

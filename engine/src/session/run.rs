@@ -487,8 +487,9 @@ impl Session {
 
     /// The fine-tuned CNN blueprints on `backbone` this run takes: the last stage trained when
     /// asked for, in comprehensive mode or with a hardware GPU (on a CPU it is slow); in
-    /// comprehensive mode and on a hardware GPU also the last two stages, as a blueprint of its
-    /// own (which depth pays depends on the data: cross-validation ranks them).
+    /// comprehensive mode also the last two stages, and on a hardware GPU the last two and the
+    /// last three, each a blueprint of its own (which depth pays depends on the data:
+    /// cross-validation ranks them).
     fn wanted_fine_tunes(
         &self,
         opts: &RunOptions,
@@ -573,15 +574,18 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
     Ok(p)
 }
 
-/// The fine-tuned CNN depths (trained stages) a run schedules: both depths in comprehensive
-/// mode or on a hardware GPU (`hardware_gpu`, asked only when needed), one stage when asked
-/// for with `--fine-tune`, none otherwise (on a CPU fine-tuning is slow).
+/// The fine-tuned CNN depths (trained stages) a run schedules: one, two and three stages on a
+/// hardware GPU (`hardware_gpu`, probed unless the run is on the CPU), one and two in
+/// comprehensive mode on a CPU, one stage when asked for with `--fine-tune`, none otherwise
+/// (on a CPU fine-tuning is slow, and slower with each stage).
 fn fine_tune_depths(
     mode: Mode,
     asked: bool,
     hardware_gpu: impl FnOnce() -> bool,
 ) -> &'static [usize] {
-    if mode == Mode::Comprehensive || hardware_gpu() {
+    if hardware_gpu() {
+        &[1, 2, 3]
+    } else if mode == Mode::Comprehensive {
         &[1, 2]
     } else if asked {
         &[1]
@@ -607,9 +611,10 @@ mod tests {
             fine_tune_depths(Mode::Comprehensive, false, no_gpu),
             &[1, 2]
         );
-        assert_eq!(fine_tune_depths(Mode::Quick, false, || true), &[1, 2]);
-        // Comprehensive mode does not probe the adapters.
-        let probe = || panic!("the GPU was probed");
-        assert_eq!(fine_tune_depths(Mode::Comprehensive, true, probe), &[1, 2]);
+        assert_eq!(fine_tune_depths(Mode::Quick, false, || true), &[1, 2, 3]);
+        assert_eq!(
+            fine_tune_depths(Mode::Comprehensive, true, || true),
+            &[1, 2, 3]
+        );
     }
 }

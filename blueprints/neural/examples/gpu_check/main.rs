@@ -39,6 +39,20 @@ use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
 
+/// Runs one part of the check, turning a panic inside it (e.g. a GPU kernel that a burn/cubecl
+/// version panics on, as an f16 one might) into an error, so that the parts after it still run
+/// on the lent machine's one try.
+pub(crate) fn unpanicked<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        Err(format!("{what} panicked: {message}").into())
+    })
+}
+
 #[derive(Debug)]
 struct Options {
     weights_dir: PathBuf,
@@ -334,7 +348,8 @@ fn check_backbone(
         fine_tune: Vec::new(),
         error: None,
     };
-    let result = (|| -> Result<(), Error> {
+    let what = format!("the check of {}", backbone.name());
+    let result = unpanicked(&what, || -> Result<(), Error> {
         r.weights_ok = zoo::file_sha256(weights)? == zoo::weight_spec(backbone).sha256;
         let f = featurizer(
             backbone,
@@ -390,17 +405,19 @@ fn check_backbone(
         }
         if o.fine_tune_images > 0 {
             let n = o.fine_tune_images.min(images.len());
-            r.fine_tune = fine_tune::time_fine_tuning(
-                backbone,
-                weights,
-                &images[..n],
-                o.fine_tune_cpu_images,
-                o.fine_tune_epochs,
-                o.batch,
-            )?;
+            r.fine_tune = unpanicked("fine-tuning", || {
+                fine_tune::time_fine_tuning(
+                    backbone,
+                    weights,
+                    &images[..n],
+                    o.fine_tune_cpu_images,
+                    o.fine_tune_epochs,
+                    o.batch,
+                )
+            })?;
         }
         Ok(())
-    })();
+    });
     if let Err(e) = result {
         println!("  ERROR: {e}");
         r.error = Some(e.to_string());

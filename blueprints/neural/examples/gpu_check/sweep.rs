@@ -129,14 +129,14 @@ pub fn sweep(
     let mut out = Sweep::default();
     for &precision in precisions {
         for &batch in batches {
-            let result = featurizer(backbone, weights, precision, batch)
-                .map_err(Error::from)
-                .and_then(|f| {
-                    if precision == Precision::F16 && out.f16_parity.is_none() {
-                        out.f16_parity = f16_parity(&f, reference, backbone);
-                    }
-                    time_forward(&f, &inputs, batch)
-                });
+            let what = format!("the {precision} forward at batch {batch}");
+            let result = crate::unpanicked(&what, || {
+                let f = featurizer(backbone, weights, precision, batch)?;
+                if precision == Precision::F16 && out.f16_parity.is_none() {
+                    out.f16_parity = f16_parity(&f, reference, backbone);
+                }
+                time_forward(&f, &inputs, batch)
+            });
             match result {
                 Ok(p) => {
                     println!(

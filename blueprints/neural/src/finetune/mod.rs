@@ -1,9 +1,10 @@
-//! Fine-tuned CNN: a pretrained backbone whose last stage or last two stages (`stages`) and 1×1
+//! Fine-tuned CNN: a pretrained backbone whose last one, two or three stages (`stages`) and 1×1
 //! head are trained together with a new classifier, with burn autodiff (on a hardware GPU
 //! through wgpu when there is one, else burn's CPU backend).
 //!
 //! The network below them stays frozen, so its output — the trunk map, for four augmented
-//! views of each image ([`FeatureLevel::Trunk`], or [`FeatureLevel::Trunk2`] for two stages)
+//! views of each image ([`FeatureLevel::Trunk`]; [`FeatureLevel::Trunk2`] / `Trunk3` for two /
+//! three stages)
 //! — is computed once by the featurizer and cached like any image feature; every fold and
 //! epoch then trains only the tail. Each epoch shows every training image in one of its views
 //! drawn at random (augmentation: mirror and zoom); dropout precedes the classifier; the tail
@@ -84,7 +85,8 @@ impl From<TrainDevice> for DeviceChoice {
 /// Hyperparameters of [`FineTunedCnn`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuneParams {
-    /// Pretrained stages trained (1 = the last, 2 = the last two), besides the head.
+    /// Pretrained stages trained (1 = the last, 2 = the last two, 3 = the last three), besides
+    /// the head.
     #[serde(default = "one_stage")]
     pub stages: usize,
     /// Most passes over the training images.
@@ -192,7 +194,7 @@ impl FineTunedCnn {
         FeatureLevel::trunk(self.params.stages).ok_or_else(|| BlueprintError::InvalidParam {
             name: "stages".into(),
             value: self.params.stages.to_string(),
-            reason: "1 or 2 stages can be trained".into(),
+            reason: format!("1 to {} stages can be trained", FeatureLevel::TRUNKS.len()),
         })
     }
 
@@ -267,10 +269,10 @@ impl Tunable for FineTunedCnn {
         vec![
             Param::int(
                 "stages",
-                1..=2,
+                1..=FeatureLevel::TRUNKS.len() as i64,
                 field!(params.stages),
-                "pretrained stages trained with the head: 1 = the last, 2 = the last two (reads \
-                 the trunk2 maps: slower, larger cache)",
+                "pretrained stages trained with the head: 1 = the last, 2 = the last two, 3 = the \
+                 last three (read the trunk2 / trunk3 maps; each added stage trains slower)",
             ),
             Param::int(
                 "epochs",

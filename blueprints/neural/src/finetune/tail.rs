@@ -1,6 +1,6 @@
 //! The fine-tuned tail: a pretrained backbone's last stage or stages and 1×1 head (batch norms
 //! folded, the weights trained) with a new linear classifier, on a trunk map
-//! ([`FeatureLevel::Trunk`] or [`FeatureLevel::Trunk2`]).
+//! ([`FeatureLevel::Trunk`], [`FeatureLevel::Trunk2`] or [`FeatureLevel::Trunk3`]).
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;

@@ -94,7 +94,13 @@ fn trains_the_last_two_stages_on_the_deeper_trunk() {
     let (shallow, _) = trunk_rows(FeatureLevel::Trunk, 4, 3, 5);
     let err = e.predict_proba(&shallow).unwrap_err().to_string();
     assert!(err.contains("75264"), "{err}");
-    assert!(e.set_param("stages", "3").is_err());
+    assert!(e.set_param("stages", "4").is_err());
+    assert!(e.set_param("stages", "0").is_err());
+    // Three stages read the trunk3 maps and hold stage 4's three 96-channel blocks too.
+    e.set_param("stages", "3").unwrap();
+    assert_eq!(e.image_level().as_deref(), Some("trunk3"));
+    assert_eq!(e.shape().unwrap(), [64, 14, 14]);
+    assert_eq!(e.empty_tail(3, &device).unwrap().blocks.len(), 7);
     // Models stored before `stages` existed trained one stage.
     let mut old = serde_json::to_value(FineTuneParams::default()).unwrap();
     old.as_object_mut().unwrap().remove("stages");
@@ -143,7 +149,7 @@ fn stored_tensors_refuse_another_layout() {
 #[test]
 fn cpu_kernel_predictions_match_burn() {
     let _rng = crate::flex_rng_lock();
-    let levels = [FeatureLevel::Trunk, FeatureLevel::Trunk2];
+    let levels = FeatureLevel::TRUNKS;
     for (backbone, level) in [Backbone::MobileNetV2, Backbone::EfficientNetLite0]
         .into_iter()
         .flat_map(|b| levels.map(|l| (b, l)))
