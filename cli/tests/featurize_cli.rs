@@ -303,3 +303,50 @@ fn f16_on_the_cpu_is_refused() {
     assert!(stderr(&unknown).contains("unknown precision"));
     assert!(!out.exists());
 }
+
+/// `--precision int8` runs the backbone's 1×1 convolutions in int8 on a CPU with AVX-512 VNNI:
+/// its features follow f32's row by row (cosine ≥ 0.99); elsewhere, and on wgpu, it is refused.
+#[test]
+fn int8_features_follow_f32_on_the_cpu() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = demo(tmp.path(), 8);
+    let featurize = |precision: &str, device: &str, out: &Path| {
+        cli(&[
+            "featurize",
+            s(&data),
+            "--backbone",
+            "mobilenet-v2",
+            "--device",
+            device,
+            "--precision",
+            precision,
+            "-o",
+            s(out),
+        ])
+    };
+    let on_wgpu = tmp.path().join("w.npy");
+    assert_eq!(featurize("int8", "wgpu", &on_wgpu), 1);
+    assert!(!on_wgpu.exists());
+    let (f32_out, int8_out) = (tmp.path().join("f32.npy"), tmp.path().join("int8.npy"));
+    let code = featurize("int8", "cpu", &int8_out);
+    if !neural::cpu::int8_gemm::vnni_available() {
+        assert_eq!(code, 1, "int8 without VNNI is refused");
+        return;
+    }
+    if !crate::common::weights_available(&["mobilenet-v2"]) {
+        return;
+    }
+    assert_eq!(code, 0);
+    assert_eq!(featurize("f32", "cpu", &f32_out), 0);
+    let dims = (Some(8), Some(1600));
+    let (want, got) = (
+        read_npy(&f32_out, dims).unwrap(),
+        read_npy(&int8_out, dims).unwrap(),
+    );
+    assert_ne!(want, got, "int8 gave exactly the f32 features");
+    for (r, (w, g)) in want.rows().into_iter().zip(got.rows()).enumerate() {
+        let dot: f32 = w.iter().zip(g).map(|(a, b)| a * b).sum();
+        let cos = dot / (w.dot(&w).sqrt() * g.dot(&g).sqrt());
+        assert!(cos >= 0.99, "row {r}: cosine {cos}");
+    }
+}

@@ -4,15 +4,17 @@
 //! PyTorch), to the logits. That second pass holds every decoded image in memory (0.6 MB each
 //! at 224 px): cap the images with LIMIT on a large CSV.
 //!
-//! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn]`
-//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image;
-//! `burn` runs the forward passes through burn's flex backend instead of the CPU kernels).
+//! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn|PRECISIONS]`
+//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image,
+//! f32; `burn` runs the forward passes through burn's flex backend instead of the CPU kernels;
+//! PRECISIONS such as `f32,int8` times each backbone at each precision, one right after the
+//! other).
 
 use std::path::{Path, PathBuf};
 
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::preprocess::{load_rgb, preprocess_rgb};
-use neural::{Backbone, DeviceChoice};
+use neural::{Backbone, DeviceChoice, Precision};
 
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -73,15 +75,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         paths.truncate(limit);
     }
     let burn_forward = args.get(4).is_some_and(|s| s == "burn");
+    let precisions: Vec<Precision> = match args.get(4).filter(|_| !burn_forward) {
+        Some(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
+        None => vec![Precision::F32],
+    };
     println!(
         "{} images, batch {batch}, {} CPUs",
         paths.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    for backbone in backbones {
+    for (backbone, precision) in backbones
+        .into_iter()
+        .flat_map(|b| precisions.iter().map(move |&p| (b, p)))
+    {
         let mut config = FeaturizerConfig::new(backbone);
         config.device = DeviceChoice::Cpu;
         config.batch_size = batch;
+        config.precision = precision;
+        let name = format!("{} {precision}", backbone.name());
         let mut featurizer = ImageFeaturizer::new(config)?;
         if burn_forward {
             featurizer = featurizer.with_burn_forward();
@@ -93,8 +104,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu_before = cpu_seconds();
         let (features, t) = featurizer.featurize_paths_timed(&paths)?;
         println!(
-            "{:<20} {} {:>6.1} img/s  wall {:>6.1}s  decode+resize {:>6.1}s  forward {:>6.1}s ({:.1} img/s)  cpu {:.1}s  dim {}  failed {}  loadavg {} -> {}",
-            backbone.name(),
+            "{:<25} {} {:>6.1} img/s  wall {:>6.1}s  decode+resize {:>6.1}s  forward {:>6.1}s ({:.1} img/s)  cpu {:.1}s  dim {}  failed {}  loadavg {} -> {}",
+            name,
             if featurizer.uses_fast_cpu() {
                 "cpu-kernels"
             } else {
@@ -131,8 +142,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let forward = t0.elapsed().as_secs_f64();
         println!(
-            "{:<20} forward only (pre-decoded, to the logits): {:>6.1}s  {:.1} img/s",
-            backbone.name(),
+            "{:<25} forward only (pre-decoded, to the logits): {:>6.1}s  {:.1} img/s",
+            name,
             forward,
             paths.len() as f64 / forward
         );

@@ -37,7 +37,8 @@ pub struct FeaturizerConfig {
     pub weights: Option<PathBuf>,
     /// Threads decoding and resizing images (0 = number of CPUs).
     pub decode_threads: usize,
-    /// Float precision of the forward pass (f16 on a wgpu adapter that has it).
+    /// Precision of the forward pass (f16 on a wgpu adapter that has it, int8 on a CPU with
+    /// AVX-512 VNNI).
     pub precision: Precision,
 }
 
@@ -183,11 +184,16 @@ impl ImageFeaturizer {
         } else {
             config.decode_threads
         };
-        // On the CPU, the network runs on the crate's own kernels (`crate::cpu`); should the
-        // copy fail (it cannot for the zoo layouts), burn's path is used instead.
+        // On the CPU, the network runs on the crate's own kernels (`crate::cpu`), in int8 when
+        // asked; should the copy fail (it cannot for the zoo layouts), burn's f32 path is used
+        // instead.
         let fast_cpu = (selected.device == Device::flex())
             .then(|| CpuNet::from_burn(&net, &config.backbone.arch()).ok())
-            .flatten();
+            .flatten()
+            .map(|cpu| match config.precision {
+                Precision::Int8 => cpu.to_int8(),
+                _ => cpu,
+            });
         ImageFeaturizer {
             backbone: config.backbone,
             levels,

@@ -1,6 +1,8 @@
-//! Float precision of a network's forward pass: `f32` everywhere (the default, parity ≤ 1e-4
-//! with PyTorch), or `f16` weights and activations on a wgpu adapter with 16-bit float shaders
-//! (half the memory traffic; parity in the 1e-2 range). The CPU kernels compute in f32 only.
+//! Numeric precision of a network's forward pass: `f32` everywhere (the default, parity ≤ 1e-4
+//! with PyTorch); `f16` weights and activations on a wgpu adapter with 16-bit float shaders
+//! (half the memory traffic; parity in the 1e-2 range); or `int8` 1×1 convolutions on the CPU
+//! kernels of a CPU with AVX-512 VNNI ([`crate::cpu::int8_gemm`]: weights per output channel,
+//! inputs per pixel; the stem, depthwise layers and classifier stay f32).
 
 use std::fmt;
 
@@ -17,6 +19,8 @@ pub enum Precision {
     F32,
     /// 16-bit floats (wgpu adapters with 16-bit float shaders only).
     F16,
+    /// 8-bit integer 1×1 convolutions (the CPU kernels, on a CPU with AVX-512 VNNI only).
+    Int8,
 }
 
 impl std::str::FromStr for Precision {
@@ -26,8 +30,9 @@ impl std::str::FromStr for Precision {
         match s.trim().to_ascii_lowercase().as_str() {
             "f32" | "fp32" => Ok(Precision::F32),
             "f16" | "fp16" | "half" => Ok(Precision::F16),
+            "int8" | "i8" => Ok(Precision::Int8),
             other => Err(NeuralError::InvalidConfig(format!(
-                "unknown precision `{other}` (f32, f16)"
+                "unknown precision `{other}` (f32, f16, int8)"
             ))),
         }
     }
@@ -38,24 +43,42 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
+            Precision::Int8 => "int8",
         })
     }
 }
 
 impl Precision {
-    /// burn's float type for this precision.
+    /// burn's float type for this precision (int8 runs on the CPU kernels; burn's copy of the
+    /// network, for activation maps, stays f32).
     pub fn dtype(self) -> FloatDType {
         match self {
-            Precision::F32 => FloatDType::F32,
+            Precision::F32 | Precision::Int8 => FloatDType::F32,
             Precision::F16 => FloatDType::F16,
         }
     }
 
     /// An error unless `device` (described by `description`) computes in this precision:
-    /// f16 needs a wgpu device with 16-bit float shaders.
+    /// f16 needs a wgpu device with 16-bit float shaders, int8 the CPU with AVX-512 VNNI.
     pub fn check(self, device: &Device, description: &str) -> Result<()> {
-        if self == Precision::F32 {
-            return Ok(());
+        match self {
+            Precision::F32 => return Ok(()),
+            Precision::Int8 => {
+                if *device != Device::flex() {
+                    return Err(NeuralError::InvalidConfig(format!(
+                        "int8 precision runs on the CPU kernels only, not on {description}"
+                    )));
+                }
+                if !crate::cpu::int8_gemm::vnni_available() {
+                    return Err(NeuralError::DeviceUnavailable(
+                        "int8 precision needs a CPU with AVX-512 VNNI (this one would run it \
+                         slower than f32): use f32"
+                            .into(),
+                    ));
+                }
+                return Ok(());
+            }
+            Precision::F16 => {}
         }
         if *device == Device::flex() {
             return Err(NeuralError::InvalidConfig(
@@ -78,7 +101,7 @@ impl Precision {
                 Param::from_tensor(param.val().cast(self.0))
             }
         }
-        if self == Precision::F32 {
+        if self.dtype() == FloatDType::F32 {
             return module;
         }
         module.map(&mut Cast(self.dtype()))
@@ -86,9 +109,9 @@ impl Precision {
 
     /// `x` in this precision (a no-op when it already is).
     pub fn cast<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Precision::F32 => x,
-            Precision::F16 => x.cast(FloatDType::F16),
+        match self.dtype() {
+            FloatDType::F32 => x,
+            dtype => x.cast(dtype),
         }
     }
 }
@@ -108,7 +131,7 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for p in [Precision::F32, Precision::F16] {
+        for p in [Precision::F32, Precision::F16, Precision::Int8] {
             assert_eq!(p.to_string().parse::<Precision>().unwrap(), p);
         }
         assert_eq!("FP16".parse::<Precision>().unwrap(), Precision::F16);
@@ -121,5 +144,12 @@ mod tests {
         assert!(Precision::F32.check(&cpu, "cpu").is_ok());
         let e = Precision::F16.check(&cpu, "cpu").unwrap_err().to_string();
         assert!(e.contains("f16") && e.contains("wgpu"), "{e}");
+        // int8 runs on the CPU kernels, where the CPU has VNNI.
+        let int8 = Precision::Int8.check(&cpu, "cpu");
+        assert_eq!(
+            int8.is_ok(),
+            crate::cpu::int8_gemm::vnni_available(),
+            "{int8:?}"
+        );
     }
 }

@@ -15,7 +15,8 @@ use neural::net::BackboneNet;
 use neural::{Backbone, DeviceChoice, FeatureLevel, Precision};
 
 use super::common::{
-    argmax, cosine, json_f32, max_abs_diff, minilm_reference, read_f32, reference_dir,
+    argmax, cosine, json_f32, max_abs_diff, minilm_reference, pseudo_random, read_f32,
+    reference_dir,
 };
 
 /// The wgpu device, or `None` (with a printed note) when there is no Vulkan adapter and CI
@@ -40,17 +41,6 @@ fn wgpu_or_skip() -> Option<SelectedDevice> {
 
 fn host(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap()
-}
-
-/// Deterministic values in [-1, 1) (a 32-bit LCG).
-fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 #[test]

@@ -7,10 +7,12 @@
 //! each expanding block in L2-sized row bands ([`banded`]); a batch smaller than the thread count
 //! splits each layer's rows instead. Results do not depend on the batch composition or the
 //! thread count. [`tail`] runs the part after the trunk map (the fine-tuned CNN's).
+//! [`int8_gemm`] is the 1×1 convolutions' int8 kernel, for `Precision::Int8`.
 
 pub mod banded;
 pub mod depthwise;
 pub mod geometry;
+pub mod int8_gemm;
 pub mod panel_gemm;
 pub mod pointwise;
 pub mod simd;
@@ -368,6 +370,25 @@ impl CpuNet {
             stage_ends: net.stage_ends.clone(),
             padding: arch.padding,
         })
+    }
+
+    /// The same network with its expand, project and head 1×1 convolutions in int8
+    /// ([`int8_gemm`]); the stem, the depthwise layers and the classifier stay f32.
+    pub fn to_int8(&self) -> Self {
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| Block {
+                expand: b.expand.as_ref().map(PointwiseWeights::to_int8),
+                project: b.project.to_int8(),
+                ..b.clone()
+            })
+            .collect();
+        CpuNet {
+            blocks,
+            head: self.head.to_int8(),
+            ..self.clone()
+        }
     }
 
     /// Runs `n` CHW images of side `size` (normalised, `n·3·size²` values) and returns the

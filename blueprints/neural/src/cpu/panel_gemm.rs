@@ -40,6 +40,17 @@ impl Panels {
         Panels { data, k, n }
     }
 
+    /// The row-major `k × n` matrix back (what [`Panels::pack`] was given).
+    pub fn unpack(&self) -> Vec<f32> {
+        let mut weight = vec![0f32; self.k * self.n];
+        for (j, col) in (0..self.n).map(|j| (j, self.panel(j / PANEL))) {
+            for (i, row) in weight.chunks_exact_mut(self.n).enumerate() {
+                row[j] = col[i * PANEL + j % PANEL];
+            }
+        }
+        weight
+    }
+
     fn panel(&self, p: usize) -> &[f32] {
         &self.data[p * self.k * PANEL..(p + 1) * self.k * PANEL]
     }
@@ -320,6 +331,7 @@ mod tests {
             let w: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
             let bias: Vec<f32> = (0..n).map(|i| val(i, 4)).collect();
             let panels = Panels::pack(&w, k, n);
+            assert_eq!(panels.unpack(), w);
             for relu6 in [false, true] {
                 for residual in [None, Some(res.as_slice())] {
                     let epi = Epilogue {

@@ -1,15 +1,19 @@
 //! 1×1 convolution (and any `rows × k` by `k × n` product) on NHWC rows: row tiles go to the
-//! register-blocked [`panel_gemm`](super::panel_gemm), which applies bias, optional residual
-//! and optional ReLU6 before it stores.
+//! register-blocked [`panel_gemm`](super::panel_gemm) — or, for a layer quantized to int8, to
+//! [`int8_gemm`](super::int8_gemm) — which applies bias, optional residual and optional ReLU6
+//! before it stores.
 
 use rayon::prelude::*;
 
+use super::int8_gemm::{QuantPanels, gemm_fused_int8};
 use super::panel_gemm::{Epilogue, Panels, gemm_fused};
 
 /// Weights of a 1×1 convolution (or a linear layer), packed for [`pointwise`].
 #[derive(Debug, Clone)]
 pub struct PointwiseWeights {
     panels: Panels,
+    /// The same weights quantized, when the layer runs in int8 ([`PointwiseWeights::to_int8`]).
+    int8: Option<QuantPanels>,
     /// Per-output bias (`n`).
     pub bias: Vec<f32>,
     /// Input channels.
@@ -26,11 +30,25 @@ impl PointwiseWeights {
         assert_eq!(bias.len(), n, "bias of a layer with {n} outputs");
         PointwiseWeights {
             panels: Panels::pack(weight, k, n),
+            int8: None,
             bias,
             k,
             n,
             relu6,
         }
+    }
+
+    /// The same layer computing in int8 (weights per output channel, inputs per row).
+    pub fn to_int8(&self) -> Self {
+        PointwiseWeights {
+            int8: Some(QuantPanels::pack(&self.panels.unpack(), self.k, self.n)),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the layer computes in int8.
+    pub fn is_int8(&self) -> bool {
+        self.int8.is_some()
     }
 }
 
@@ -60,7 +78,11 @@ pub fn pointwise(
             residual: residual.map(|r| &r[r0 * n..(r0 + m) * n]),
             relu6: layer.relu6,
         };
-        gemm_fused(&x[r0 * k..(r0 + m) * k], m, &layer.panels, epi, dst);
+        let x = &x[r0 * k..(r0 + m) * k];
+        match &layer.int8 {
+            Some(q) => gemm_fused_int8(x, m, q, epi, dst),
+            None => gemm_fused(x, m, &layer.panels, epi, dst),
+        }
     };
     if parallel {
         out.par_chunks_mut(tile * n).enumerate().for_each(run_tile);

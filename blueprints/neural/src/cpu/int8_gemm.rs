@@ -1,0 +1,439 @@
+//! The int8 variant of [`panel_gemm`](super::panel_gemm), for `--precision int8` on the CPU:
+//! `out = act(x · W + bias (+ residual))` with `W` quantized once per output channel
+//! (symmetric, `i8`) and each input row quantized as it is read (symmetric with its own scale,
+//! stored as `u8` with an offset of 128). The products are summed exactly in `i32` by AVX-512
+//! VNNI (`vpdpbusd`: 64 multiply-adds per instruction, four times an f32 FMA's), the offset is
+//! taken back out with the panel's column sums, and the epilogue scales to f32 and applies
+//! bias, residual and ReLU6 in registers like the f32 kernel. A portable kernel computes the
+//! same integers on any CPU (tests; the network refuses int8 without VNNI, where it would be
+//! slower than f32).
+
+use std::cell::RefCell;
+
+use super::panel_gemm::Epilogue;
+
+/// Output channels per packed panel (two vectors of 16 `i32` accumulators).
+pub const QPANEL: usize = 32;
+
+/// Input rows per register block (12 rows × 2 vectors = 24 accumulators).
+const ROWS: usize = 12;
+
+/// The offset that makes a signed quantized activation an unsigned byte.
+const OFFSET: i32 = 128;
+
+/// Whether this CPU runs the VNNI kernel (AVX-512 F + VNNI).
+pub fn vnni_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A `k × n` weight matrix quantized per output channel, in panels of [`QPANEL`] columns: per
+/// panel, `k` rounded up to 4 in groups of 4 rows, each group `QPANEL` columns × 4 bytes (the
+/// operand layout of `vpdpbusd`), zero-padded.
+#[derive(Debug, Clone)]
+pub struct QuantPanels {
+    data: Vec<i8>,
+    /// Per output channel: the weight scale (`w ≈ scale · q`).
+    scale: Vec<f32>,
+    /// Per output channel: `OFFSET · Σ_k q`, what the unsigned offset adds to a dot product.
+    offset_sum: Vec<i32>,
+    k: usize,
+    /// `k` rounded up to a multiple of 4.
+    kq: usize,
+    n: usize,
+}
+
+impl QuantPanels {
+    /// Quantizes a row-major `k × n` matrix (output channel fastest).
+    pub fn pack(weight: &[f32], k: usize, n: usize) -> Self {
+        assert_eq!(weight.len(), k * n, "weights of a {k} × {n} layer");
+        let kq = k.div_ceil(4) * 4;
+        let scale: Vec<f32> = (0..n)
+            .map(|j| {
+                let max = (0..k).fold(0f32, |m, i| m.max(weight[i * n + j].abs()));
+                if max > 0.0 { max / 127.0 } else { 1.0 }
+            })
+            .collect();
+        let q =
+            |i: usize, j: usize| (weight[i * n + j] / scale[j]).round().clamp(-127.0, 127.0) as i8;
+        let panels = n.div_ceil(QPANEL);
+        let mut data = vec![0i8; panels * kq * QPANEL];
+        let mut offset_sum = vec![0i32; n];
+        for (j, sum) in offset_sum.iter_mut().enumerate() {
+            let (p, col) = (j / QPANEL, j % QPANEL);
+            for i in 0..k {
+                let v = q(i, j);
+                *sum += OFFSET * v as i32;
+                data[p * kq * QPANEL + (i / 4) * QPANEL * 4 + col * 4 + i % 4] = v;
+            }
+        }
+        QuantPanels {
+            data,
+            scale,
+            offset_sum,
+            k,
+            kq,
+            n,
+        }
+    }
+
+    /// Input channels.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Output channels.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    fn panel(&self, p: usize) -> &[i8] {
+        &self.data[p * self.kq * QPANEL..(p + 1) * self.kq * QPANEL]
+    }
+}
+
+/// Quantizes `rows` rows of `x` (`k` values each) into `q` (`kq` bytes each, padded with the
+/// offset) and returns each row's scale in `scales`.
+fn quantize_rows(
+    x: &[f32],
+    rows: usize,
+    k: usize,
+    kq: usize,
+    q: &mut Vec<u8>,
+    scales: &mut Vec<f32>,
+) {
+    q.clear();
+    q.resize(rows * kq, OFFSET as u8);
+    scales.clear();
+    for (row, dst) in x.chunks_exact(k).take(rows).zip(q.chunks_exact_mut(kq)) {
+        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let inv = 1.0 / scale;
+        for (d, &v) in dst.iter_mut().zip(row) {
+            *d = ((v * inv).round().clamp(-127.0, 127.0) as i32 + OFFSET) as u8;
+        }
+        scales.push(scale);
+    }
+}
+
+thread_local! {
+    /// Each thread's quantized rows and their scales, reused across calls.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `out (rows × n) = act(x (rows × k) · W + bias (+ residual))` on the VNNI kernel when the
+/// CPU has it, else on the portable one (same integers, same result).
+pub fn gemm_fused_int8(x: &[f32], rows: usize, w: &QuantPanels, epi: Epilogue, out: &mut [f32]) {
+    gemm_fused_int8_on(vnni_available(), x, rows, w, epi, out);
+}
+
+/// [`gemm_fused_int8`] on the VNNI kernel or the portable one (tests compare them).
+///
+/// # Panics
+/// When a buffer is shorter than its shape or `vnni` is asked for on a CPU without it.
+pub fn gemm_fused_int8_on(
+    vnni: bool,
+    x: &[f32],
+    rows: usize,
+    w: &QuantPanels,
+    epi: Epilogue,
+    out: &mut [f32],
+) {
+    let (k, n) = (w.k, w.n);
+    assert!(x.len() >= rows * k, "input of {rows} × {k}");
+    assert!(out.len() >= rows * n, "output of {rows} × {n}");
+    assert!(epi.bias.len() >= n, "bias of {n}");
+    if let Some(r) = epi.residual {
+        assert!(r.len() >= rows * n, "residual of {rows} × {n}");
+    }
+    assert!(!vnni || vnni_available(), "VNNI kernels on this CPU");
+    SCRATCH.with_borrow_mut(|(q, scales)| {
+        quantize_rows(x, rows, k, w.kq, q, scales);
+        for p in 0..n.div_ceil(QPANEL) {
+            let col0 = p * QPANEL;
+            let mut r0 = 0;
+            while r0 < rows {
+                let m = (rows - r0).min(ROWS);
+                let block = Block {
+                    a: &q[r0 * w.kq..(r0 + m) * w.kq],
+                    a_scale: &scales[r0..r0 + m],
+                    kq: w.kq,
+                    b: w.panel(p),
+                    w_scale: &w.scale[col0..],
+                    offset_sum: &w.offset_sum[col0..],
+                    bias: &epi.bias[col0..],
+                    residual: epi.residual.map(|r| &r[r0 * n + col0..]),
+                    relu6: epi.relu6,
+                    ldc: n,
+                    cols: (n - col0).min(QPANEL),
+                };
+                let c = &mut out[r0 * n + col0..];
+                block.check(m, c);
+                #[cfg(target_arch = "x86_64")]
+                if vnni {
+                    // SAFETY: VNNI checked above; `Block::check` bounds every access.
+                    unsafe { x86::vnni(m, &block, c) };
+                    r0 += m;
+                    continue;
+                }
+                portable(m, &block, c);
+                r0 += m;
+            }
+        }
+    });
+}
+
+/// One block of quantized rows times one panel.
+struct Block<'a> {
+    /// `m` rows of `kq` bytes.
+    a: &'a [u8],
+    a_scale: &'a [f32],
+    kq: usize,
+    /// The panel.
+    b: &'a [i8],
+    /// From the panel's first column on: weight scales, offset sums, bias.
+    w_scale: &'a [f32],
+    offset_sum: &'a [i32],
+    bias: &'a [f32],
+    /// From the block's first row and the panel's first column; rows `ldc` apart.
+    residual: Option<&'a [f32]>,
+    relu6: bool,
+    ldc: usize,
+    /// Valid columns of the panel (≤ QPANEL).
+    cols: usize,
+}
+
+impl Block<'_> {
+    /// Asserts that `m` rows fit every buffer (the VNNI kernel indexes without checks).
+    fn check(&self, m: usize, c: &[f32]) {
+        assert!((1..=ROWS).contains(&m) && (1..=QPANEL).contains(&self.cols));
+        assert!(self.a.len() >= m * self.kq && self.a_scale.len() >= m);
+        assert!(self.b.len() >= self.kq * QPANEL);
+        assert!(self.w_scale.len() >= self.cols && self.offset_sum.len() >= self.cols);
+        assert!(self.bias.len() >= self.cols);
+        let span = (m - 1) * self.ldc + self.cols;
+        assert!(c.len() >= span);
+        if let Some(r) = self.residual {
+            assert!(r.len() >= span);
+        }
+    }
+
+    /// The f32 output value of row `r`, column `j` from its integer dot product.
+    #[inline(always)]
+    fn finish(&self, r: usize, j: usize, dot: i32) -> f32 {
+        let mut v =
+            (dot - self.offset_sum[j]) as f32 * (self.a_scale[r] * self.w_scale[j]) + self.bias[j];
+        if let Some(res) = self.residual {
+            v += res[r * self.ldc + j];
+        }
+        super::simd::relu6_if(self.relu6, v)
+    }
+}
+
+fn portable(m: usize, blk: &Block, c: &mut [f32]) {
+    for r in 0..m {
+        let a = &blk.a[r * blk.kq..(r + 1) * blk.kq];
+        for j in 0..blk.cols {
+            let mut dot = 0i32;
+            for (g, a4) in a.chunks_exact(4).enumerate() {
+                let b4 = &blk.b[g * QPANEL * 4 + j * 4..][..4];
+                dot += a4
+                    .iter()
+                    .zip(b4)
+                    .map(|(&x, &w)| x as i32 * w as i32)
+                    .sum::<i32>();
+            }
+            c[r * blk.ldc + j] = blk.finish(r, j, dot);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{Block, QPANEL};
+
+    /// # Safety
+    /// The CPU has AVX-512 F and VNNI; `Block::check` passed for `m` rows.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub(super) unsafe fn vnni(m: usize, blk: &Block, c: &mut [f32]) {
+        macro_rules! by_rows {
+            ($($r:literal)*) => {
+                match m {
+                    $($r => unsafe { rows::<$r>(blk, c) },)*
+                    _ => unreachable!("row block of {m}"),
+                }
+            };
+        }
+        by_rows!(1 2 3 4 5 6 7 8 9 10 11 12)
+    }
+
+    /// `M` rows × the panel's two vectors, summed over all of `kq` in registers.
+    ///
+    /// # Safety
+    /// As [`vnni`].
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    #[inline]
+    unsafe fn rows<const M: usize>(blk: &Block, c: &mut [f32]) {
+        // SAFETY (whole body): `Block::check` bounds every offset; masks cover the columns past
+        // `cols`.
+        unsafe {
+            let (a, b, kq) = (blk.a.as_ptr(), blk.b.as_ptr(), blk.kq);
+            let mut acc = [[_mm512_setzero_si512(); 2]; M];
+            for g in 0..kq / 4 {
+                let b0 = _mm512_loadu_si512(b.add(g * QPANEL * 4) as *const _);
+                let b1 = _mm512_loadu_si512(b.add(g * QPANEL * 4 + 64) as *const _);
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let a4 = (a.add(r * kq + g * 4) as *const i32).read_unaligned();
+                    let av = _mm512_set1_epi32(a4);
+                    acc_r[0] = _mm512_dpbusd_epi32(acc_r[0], av, b0);
+                    acc_r[1] = _mm512_dpbusd_epi32(acc_r[1], av, b1);
+                }
+            }
+            let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+            for h in 0..2 {
+                let first = h * 16;
+                let valid = blk.cols.saturating_sub(first).min(16);
+                if valid == 0 {
+                    break;
+                }
+                let mask: __mmask16 = ((1u32 << valid) - 1) as __mmask16;
+                let w_scale = _mm512_maskz_loadu_ps(mask, blk.w_scale.as_ptr().add(first));
+                let offset = _mm512_maskz_loadu_epi32(mask, blk.offset_sum.as_ptr().add(first));
+                let bias = _mm512_maskz_loadu_ps(mask, blk.bias.as_ptr().add(first));
+                for (r, acc_r) in acc.iter().enumerate() {
+                    let dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc_r[h], offset));
+                    let scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(blk.a_scale[r]));
+                    let mut v = _mm512_fmadd_ps(dot, scale, bias);
+                    let off = r * blk.ldc + first;
+                    if let Some(res) = blk.residual {
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res.as_ptr().add(off)));
+                    }
+                    if blk.relu6 {
+                        v = _mm512_min_ps(_mm512_max_ps(v, zero), six);
+                    }
+                    _mm512_mask_storeu_ps(c.as_mut_ptr().add(off), mask, v);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn val(i: usize, s: usize) -> f32 {
+        ((i * 7919 + s * 104_729) % 97) as f32 / 24.0 - 2.0
+    }
+
+    #[test]
+    fn both_kernels_follow_the_f32_product_within_the_quantization_error() {
+        let kernels: Vec<bool> = [false, true]
+            .into_iter()
+            .filter(|&v| !v || vnni_available())
+            .collect();
+        // Rows not a multiple of 12, k not a multiple of 4, columns past one panel's half.
+        for (rows, k, n) in [
+            (1, 1, 1),
+            (13, 24, 45),
+            (25, 3, 144),
+            (49, 97, 7),
+            (31, 40, 96),
+        ] {
+            let x: Vec<f32> = (0..rows * k).map(|i| val(i, 1)).collect();
+            let res: Vec<f32> = (0..rows * n).map(|i| val(i, 2)).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
+            let bias: Vec<f32> = (0..n).map(|i| val(i, 4)).collect();
+            let q = QuantPanels::pack(&w, k, n);
+            for relu6 in [false, true] {
+                for residual in [None, Some(res.as_slice())] {
+                    let epi = Epilogue {
+                        bias: &bias,
+                        residual,
+                        relu6,
+                    };
+                    let mut outs = Vec::new();
+                    for &vnni in &kernels {
+                        let mut out = vec![f32::NAN; rows * n + 1];
+                        gemm_fused_int8_on(vnni, &x, rows, &q, epi, &mut out);
+                        assert!(out[rows * n].is_nan(), "vnni {vnni} wrote past the output");
+                        for r in 0..rows {
+                            for j in 0..n {
+                                let mut want = bias[j] + residual.map_or(0.0, |s| s[r * n + j]);
+                                let row = &x[r * k..(r + 1) * k];
+                                let col: Vec<f32> = (0..k).map(|i| w[i * n + j]).collect();
+                                for i in 0..k {
+                                    want += row[i] * col[i];
+                                }
+                                if relu6 {
+                                    want = want.clamp(0.0, 6.0);
+                                }
+                                // Each value is rounded by at most half a step: 1/254 of its
+                                // row's (input) or column's (weight) largest magnitude.
+                                let largest =
+                                    |v: &[f32]| v.iter().fold(0f32, |m, a| m.max(a.abs()));
+                                let (dx, dw) = (largest(row) / 254.0, largest(&col) / 254.0);
+                                let sum = |v: &[f32]| v.iter().map(|a| a.abs()).sum::<f32>();
+                                let tol = dw * sum(row)
+                                    + dx * sum(&col)
+                                    + k as f32 * dx * dw
+                                    + 1e-4 * (1.0 + want.abs());
+                                let got = out[r * n + j];
+                                assert!(
+                                    (got - want).abs() <= tol,
+                                    "vnni {vnni} {rows}×{k}×{n} [{r},{j}]: {got} vs {want}"
+                                );
+                            }
+                        }
+                        outs.push(out);
+                    }
+                    // The integers are exact: both kernels give the same floats but for the
+                    // order of the last multiply-adds.
+                    if let [p, v] = outs.as_slice() {
+                        let d = p
+                            .iter()
+                            .zip(v)
+                            .take(rows * n)
+                            .map(|(a, b)| (a - b).abs())
+                            .fold(0f32, f32::max);
+                        assert!(d < 1e-4, "portable vs VNNI: {d}");
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "int8 kernels compared: portable{}",
+            if kernels.len() > 1 { " + VNNI" } else { "" }
+        );
+    }
+
+    #[test]
+    fn an_all_zero_row_or_column_stays_exact() {
+        let (rows, k, n) = (3, 8, 5);
+        let mut x: Vec<f32> = (0..rows * k).map(|i| val(i, 5)).collect();
+        x[..k].fill(0.0);
+        let mut w: Vec<f32> = (0..k * n).map(|i| val(i, 6)).collect();
+        for i in 0..k {
+            w[i * n + 2] = 0.0;
+        }
+        let bias = vec![0.5f32; n];
+        let q = QuantPanels::pack(&w, k, n);
+        let epi = Epilogue {
+            bias: &bias,
+            residual: None,
+            relu6: false,
+        };
+        let mut out = vec![0f32; rows * n];
+        gemm_fused_int8(&x, rows, &q, epi, &mut out);
+        assert!(out[..n].iter().all(|&v| v == 0.5), "{:?}", &out[..n]);
+        assert!((0..rows).all(|r| out[r * n + 2] == 0.5));
+    }
+}
