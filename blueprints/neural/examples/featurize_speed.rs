@@ -5,7 +5,8 @@
 //! at 224 px): cap the images with LIMIT on a large CSV.
 //!
 //! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn|PRECISIONS]`
-//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image,
+//! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image (also
+//! for a LIMIT that is not a number),
 //! f32; `burn` runs the forward passes through burn's flex backend instead of the CPU kernels;
 //! PRECISIONS such as `f32,int8` times each backbone at each precision, one right after the
 //! other).

@@ -99,8 +99,11 @@ impl QuantPanels {
 }
 
 /// Quantizes `rows` rows of `x` (`k` values each) into `q` (`kq` bytes each, padded with the
-/// offset) and returns each row's scale in `scales`.
+/// offset) and returns each row's scale in `scales`: `q = round(x / scale) + 128`, the scale
+/// `max |x| / 127` (1 for an all-zero row), rounding half to even. Vectorized where the VNNI
+/// kernel runs (a scalar `round` is a library call per value, slower than the product itself).
 fn quantize_rows(
+    vnni: bool,
     x: &[f32],
     rows: usize,
     k: usize,
@@ -112,11 +115,18 @@ fn quantize_rows(
     q.resize(rows * kq, OFFSET as u8);
     scales.clear();
     for (row, dst) in x.chunks_exact(k).take(rows).zip(q.chunks_exact_mut(kq)) {
+        #[cfg(target_arch = "x86_64")]
+        if vnni {
+            // SAFETY: the caller checked VNNI (and so AVX-512 F); `dst` is as long as the row.
+            scales.push(unsafe { x86::quantize_row(row, &mut dst[..k]) });
+            continue;
+        }
+        let _ = vnni;
         let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
         let inv = 1.0 / scale;
         for (d, &v) in dst.iter_mut().zip(row) {
-            *d = ((v * inv).round().clamp(-127.0, 127.0) as i32 + OFFSET) as u8;
+            *d = ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + OFFSET) as u8;
         }
         scales.push(scale);
     }
@@ -154,7 +164,7 @@ pub fn gemm_fused_int8_on(
     }
     assert!(!vnni || vnni_available(), "VNNI kernels on this CPU");
     SCRATCH.with_borrow_mut(|(q, scales)| {
-        quantize_rows(x, rows, k, w.kq, q, scales);
+        quantize_rows(vnni, x, rows, k, w.kq, q, scales);
         for p in 0..n.div_ceil(QPANEL) {
             let col0 = p * QPANEL;
             let mut r0 = 0;
@@ -258,70 +268,137 @@ fn portable(m: usize, blk: &Block, c: &mut [f32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Block, QPANEL};
+    use super::{Block, OFFSET, QPANEL};
 
     /// # Safety
     /// The CPU has AVX-512 F and VNNI; `Block::check` passed for `m` rows.
     #[target_feature(enable = "avx512f,avx512vnni")]
     pub(super) unsafe fn vnni(m: usize, blk: &Block, c: &mut [f32]) {
+        // A panel with at most 16 valid columns (a layer's last, or a narrow layer) skips its
+        // padded half.
         macro_rules! by_rows {
-            ($($r:literal)*) => {
+            ($two:literal, $($r:literal)*) => {
                 match m {
-                    $($r => unsafe { rows::<$r>(blk, c) },)*
+                    $($r => unsafe { rows::<$r, $two>(blk, c) },)*
                     _ => unreachable!("row block of {m}"),
                 }
             };
         }
-        by_rows!(1 2 3 4 5 6 7 8 9 10 11 12)
+        if blk.cols > 16 {
+            by_rows!(true, 1 2 3 4 5 6 7 8 9 10 11 12)
+        } else {
+            by_rows!(false, 1 2 3 4 5 6 7 8 9 10 11 12)
+        }
     }
 
-    /// `M` rows × the panel's two vectors, summed over all of `kq` in registers.
+    /// `M` rows × the panel's first vector, and its second when `TWO`, summed over all of `kq`
+    /// in registers.
     ///
     /// # Safety
     /// As [`vnni`].
     #[target_feature(enable = "avx512f,avx512vnni")]
     #[inline]
-    unsafe fn rows<const M: usize>(blk: &Block, c: &mut [f32]) {
-        // SAFETY (whole body): `Block::check` bounds every offset; masks cover the columns past
-        // `cols`.
+    unsafe fn rows<const M: usize, const TWO: bool>(blk: &Block, c: &mut [f32]) {
+        // SAFETY (whole body): `Block::check` bounds every offset.
         unsafe {
             let (a, b, kq) = (blk.a.as_ptr(), blk.b.as_ptr(), blk.kq);
-            let mut acc = [[_mm512_setzero_si512(); 2]; M];
+            // Two arrays, not one indexed by vector: the accumulators must stay in registers
+            // (indexed by a loop variable in the epilogue, LLVM stored every one of them to the
+            // stack after each multiply-add).
+            let mut acc0 = [_mm512_setzero_si512(); M];
+            let mut acc1 = [_mm512_setzero_si512(); M];
             for g in 0..kq / 4 {
                 let b0 = _mm512_loadu_si512(b.add(g * QPANEL * 4) as *const _);
-                let b1 = _mm512_loadu_si512(b.add(g * QPANEL * 4 + 64) as *const _);
-                for (r, acc_r) in acc.iter_mut().enumerate() {
+                let b1 = if TWO {
+                    _mm512_loadu_si512(b.add(g * QPANEL * 4 + 64) as *const _)
+                } else {
+                    _mm512_setzero_si512()
+                };
+                for r in 0..M {
                     let a4 = (a.add(r * kq + g * 4) as *const i32).read_unaligned();
                     let av = _mm512_set1_epi32(a4);
-                    acc_r[0] = _mm512_dpbusd_epi32(acc_r[0], av, b0);
-                    acc_r[1] = _mm512_dpbusd_epi32(acc_r[1], av, b1);
+                    acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
+                    if TWO {
+                        acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+                    }
                 }
             }
+            finish(blk, 0, &acc0, c);
+            if TWO {
+                finish(blk, 16, &acc1, c);
+            }
+        }
+    }
+
+    /// Scales one vector of `M` rows' dot products (columns `first..first + 16` of the panel)
+    /// to f32, adds bias and residual, applies ReLU6 and stores the valid columns.
+    ///
+    /// # Safety
+    /// As [`vnni`].
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    #[inline]
+    unsafe fn finish<const M: usize>(blk: &Block, first: usize, acc: &[__m512i; M], c: &mut [f32]) {
+        let valid = blk.cols.saturating_sub(first).min(16);
+        if valid == 0 {
+            return;
+        }
+        // SAFETY (whole body): `Block::check` bounds every offset; the mask covers the columns
+        // past `cols`.
+        unsafe {
+            let mask: __mmask16 = ((1u32 << valid) - 1) as __mmask16;
             let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
-            for h in 0..2 {
-                let first = h * 16;
-                let valid = blk.cols.saturating_sub(first).min(16);
-                if valid == 0 {
-                    break;
+            let w_scale = _mm512_maskz_loadu_ps(mask, blk.w_scale.as_ptr().add(first));
+            let offset = _mm512_maskz_loadu_epi32(mask, blk.offset_sum.as_ptr().add(first));
+            let bias = _mm512_maskz_loadu_ps(mask, blk.bias.as_ptr().add(first));
+            for (r, &dot) in acc.iter().enumerate() {
+                let dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, offset));
+                let scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(blk.a_scale[r]));
+                let mut v = _mm512_fmadd_ps(dot, scale, bias);
+                let off = r * blk.ldc + first;
+                if let Some(res) = blk.residual {
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res.as_ptr().add(off)));
                 }
-                let mask: __mmask16 = ((1u32 << valid) - 1) as __mmask16;
-                let w_scale = _mm512_maskz_loadu_ps(mask, blk.w_scale.as_ptr().add(first));
-                let offset = _mm512_maskz_loadu_epi32(mask, blk.offset_sum.as_ptr().add(first));
-                let bias = _mm512_maskz_loadu_ps(mask, blk.bias.as_ptr().add(first));
-                for (r, acc_r) in acc.iter().enumerate() {
-                    let dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc_r[h], offset));
-                    let scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(blk.a_scale[r]));
-                    let mut v = _mm512_fmadd_ps(dot, scale, bias);
-                    let off = r * blk.ldc + first;
-                    if let Some(res) = blk.residual {
-                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res.as_ptr().add(off)));
-                    }
-                    if blk.relu6 {
-                        v = _mm512_min_ps(_mm512_max_ps(v, zero), six);
-                    }
-                    _mm512_mask_storeu_ps(c.as_mut_ptr().add(off), mask, v);
+                if blk.relu6 {
+                    v = _mm512_min_ps(_mm512_max_ps(v, zero), six);
                 }
+                _mm512_mask_storeu_ps(c.as_mut_ptr().add(off), mask, v);
             }
+        }
+    }
+
+    /// Quantizes one row into `dst` (as long as the row) and returns its scale, as the
+    /// portable loop in `quantize_rows` does.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F; `dst.len() == row.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn quantize_row(row: &[f32], dst: &mut [u8]) -> f32 {
+        let n = row.len().min(dst.len());
+        let mask = |i: usize| -> __mmask16 { ((1u32 << (n - i).min(16)) - 1) as __mmask16 };
+        // SAFETY (whole body): every load and store is masked to the first `n` values.
+        unsafe {
+            let mut max = _mm512_setzero_ps();
+            for i in (0..n).step_by(16) {
+                let v = _mm512_maskz_loadu_ps(mask(i), row.as_ptr().add(i));
+                max = _mm512_max_ps(max, _mm512_abs_ps(v));
+            }
+            let max = _mm512_reduce_max_ps(max);
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let inv = _mm512_set1_ps(1.0 / scale);
+            let (lo, hi, offset) = (
+                _mm512_set1_epi32(-127),
+                _mm512_set1_epi32(127),
+                _mm512_set1_epi32(OFFSET),
+            );
+            for i in (0..n).step_by(16) {
+                let m = mask(i);
+                let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row.as_ptr().add(i)), inv);
+                // Round half to even (the default rounding mode), clamp, shift to unsigned.
+                let q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), lo), hi);
+                let q = _mm512_add_epi32(q, offset);
+                _mm512_mask_cvtepi32_storeu_epi8(dst.as_mut_ptr().add(i) as *mut _, m, q);
+            }
+            scale
         }
     }
 }

@@ -45,11 +45,6 @@ impl PointwiseWeights {
             ..self.clone()
         }
     }
-
-    /// Whether the layer computes in int8.
-    pub fn is_int8(&self) -> bool {
-        self.int8.is_some()
-    }
 }
 
 /// Rows per task: the input tile stays within about 192 KiB (L2) while it is read once per
