@@ -138,7 +138,8 @@ thread_local! {
 }
 
 /// `out (rows × n) = act(x (rows × k) · W + bias (+ residual))` on the VNNI kernel when the
-/// CPU has it, else on the portable one (same integers, same result).
+/// CPU has it, else on the portable one (the same integers; the same floats up to the rounding
+/// of the epilogue's fused multiply-add).
 pub fn gemm_fused_int8(x: &[f32], rows: usize, w: &QuantPanels, epi: Epilogue, out: &mut [f32]) {
     gemm_fused_int8_on(vnni_available(), x, rows, w, epi, out);
 }
