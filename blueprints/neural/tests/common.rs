@@ -19,6 +19,25 @@ pub fn minilm_reference() -> Option<PathBuf> {
     autopilot_testkit::shared("reference/minilm/embeddings.json")
 }
 
+/// Classifies the reference's `chelsea.png` and `coffee.png` through the full decode →
+/// preprocess → forward path and asserts ImageNet top-1: a cat (tabby/tiger/Persian/Siamese/
+/// Egyptian = 281..=285) and an espresso (967). `what` names the network in messages.
+pub fn assert_reference_top1(featurizer: &neural::ImageFeaturizer, dir: &Path, what: &str) {
+    let paths = vec![dir.join("chelsea.png"), dir.join("coffee.png")];
+    let top: Vec<usize> = featurizer
+        .classify_paths(&paths)
+        .iter()
+        .map(|l| argmax(l.as_ref().unwrap()))
+        .collect();
+    println!("{what}: top-1 chelsea = {}, coffee = {}", top[0], top[1]);
+    assert!(
+        (281..=285).contains(&top[0]),
+        "{what}: chelsea top-1 {}",
+        top[0]
+    );
+    assert_eq!(top[1], 967, "{what}: coffee top-1");
+}
+
 /// A little-endian `f32` file.
 pub fn read_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

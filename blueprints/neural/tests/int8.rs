@@ -6,7 +6,7 @@ use neural::cpu::int8_gemm::vnni_available;
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::{Backbone, DeviceChoice, FeatureLevel, Precision};
 
-use super::common::{argmax, cosine, pseudo_random, read_f32, reference_dir};
+use super::common::{assert_reference_top1, cosine, pseudo_random, read_f32, reference_dir};
 
 fn featurizer(backbone: Backbone, precision: Precision) -> neural::Result<ImageFeaturizer> {
     let mut config = FeaturizerConfig::new(backbone);
@@ -74,22 +74,7 @@ fn int8_follows_f32(backbone: Backbone) {
         "{backbone}: int8 gave exactly the f32 features"
     );
     if let Some(dir) = reference {
-        let paths = vec![dir.join("chelsea.png"), dir.join("coffee.png")];
-        let top: Vec<usize> = int8
-            .classify_paths(&paths)
-            .iter()
-            .map(|l| argmax(l.as_ref().unwrap()))
-            .collect();
-        println!(
-            "{backbone} int8: top-1 chelsea = {}, coffee = {}",
-            top[0], top[1]
-        );
-        assert!(
-            (281..=285).contains(&top[0]),
-            "{backbone}: chelsea top-1 {}",
-            top[0]
-        );
-        assert_eq!(top[1], 967, "{backbone}: coffee top-1");
+        assert_reference_top1(&int8, &dir, &format!("{backbone} int8"));
     }
 }
 

@@ -8,7 +8,7 @@ use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
 use neural::preprocess::preprocess_path;
 use neural::{Backbone, DeviceChoice, FeatureLevel};
 
-use super::common::{argmax, max_abs_diff, read_f32, reference_dir};
+use super::common::{assert_reference_top1, max_abs_diff, read_f32, reference_dir};
 
 fn check_backbone(backbone: Backbone, tag: &str) {
     let Some(dir) = reference_dir() else { return };
@@ -59,20 +59,9 @@ fn check_backbone(backbone: Backbone, tag: &str) {
         "{backbone}: mean preprocessing difference {mean_level} levels"
     );
 
-    // 3. Full path: ImageNet top-1 (tabby/tiger/Persian/Siamese/Egyptian cat = 281..=285; espresso = 967).
-    let paths = vec![dir.join("chelsea.png"), dir.join("coffee.png")];
-    let logits = featurizer.classify_paths(&paths);
-    let top: Vec<usize> = logits.iter().map(|l| argmax(l.as_ref().unwrap())).collect();
-    println!(
-        "{backbone}: top-1 chelsea = {}, coffee = {}",
-        top[0], top[1]
-    );
-    assert!(
-        (281..=285).contains(&top[0]),
-        "{backbone}: chelsea top-1 {}",
-        top[0]
-    );
-    assert_eq!(top[1], 967, "{backbone}: coffee top-1");
+    // 3. Full path: ImageNet top-1 on the two reference images.
+    assert_reference_top1(&featurizer, &dir, &backbone.to_string());
+    let paths = [dir.join("chelsea.png"), dir.join("coffee.png")];
 
     // 4. The batched pipeline gives the same features as the single forward, plus a failing row.
     let bogus = std::env::temp_dir().join(format!("autopilot-neural-not-an-image-{tag}.jpg"));
