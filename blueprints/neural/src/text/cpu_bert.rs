@@ -2,8 +2,9 @@
 //! own length (no padding to the batch's longest), every product a GEMM — the weight products on
 //! the backbones' register-blocked kernel with the bias in its epilogue
 //! ([`crate::cpu::pointwise`]), attention's strided products on the `gemm` crate — one thread
-//! per sequence, sequences spread over the threads, then the sentence-transformers pooling. The same function as [`BertEncoder::forward`] + mean pooling + L2 normalisation
-//! (parity tested at 1e-5 on random weights).
+//! per sequence, sequences spread over the threads, then the sentence-transformers pooling. The
+//! same function as [`BertEncoder::forward`] + mean pooling + L2 normalisation (parity tested at
+//! 1e-5 on random weights); [`CpuBert::to_int8`] runs the weight products in int8.
 
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
@@ -23,6 +24,7 @@ struct Dense {
 }
 
 /// Layer-norm scale and shift.
+#[derive(Clone)]
 struct Norm {
     gamma: Vec<f32>,
     beta: Vec<f32>,
@@ -221,6 +223,31 @@ impl CpuBert {
         })
     }
 
+    /// The same encoder with every weight product (Q/K/V, attention output, feed-forward up and
+    /// down) in int8 ([`crate::cpu::int8_gemm`]: weights per output column, inputs per token);
+    /// embeddings, attention's token-by-token products, layer norms and GELU stay f32.
+    pub fn to_int8(&self) -> Self {
+        CpuBert {
+            cfg: self.cfg,
+            word: self.word.clone(),
+            position: self.position.clone(),
+            token_type0: self.token_type0.clone(),
+            embedding_norm: self.embedding_norm.clone(),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Layer {
+                    qkv: l.qkv.to_int8(),
+                    attention_output: l.attention_output.to_int8(),
+                    attention_norm: l.attention_norm.clone(),
+                    up: l.up.to_int8(),
+                    down: l.down.to_int8(),
+                    output_norm: l.output_norm.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The mean-pooled, L2-normalised last hidden state of one token sequence.
     pub fn embed(&self, ids: &[u32]) -> Result<Vec<f32>> {
         let mut s = Scratch::default();
@@ -337,11 +364,10 @@ mod tests {
     use crate::text::pooling::mean_pool_normalized;
     use burn::tensor::{Device, Int, TensorData};
 
-    #[test]
-    fn matches_the_burn_encoder_and_pooling() {
-        let _rng = crate::flex_rng_lock();
+    /// A two-layer encoder with random weights (seeded).
+    fn small_encoder(seed: u64) -> (BertEncoder, BertConfig) {
         let device = Device::flex();
-        device.seed(3);
+        device.seed(seed);
         let cfg = BertConfig {
             vocab_size: 50,
             hidden: 24,
@@ -352,7 +378,36 @@ mod tests {
             type_vocab: 2,
             layer_norm_eps: 1e-12,
         };
-        let net = BertEncoder::new(&cfg, &device);
+        (BertEncoder::new(&cfg, &device), cfg)
+    }
+
+    #[test]
+    fn int8_embeddings_follow_f32() {
+        let _rng = crate::flex_rng_lock();
+        let (net, cfg) = small_encoder(4);
+        let f32_net = CpuBert::from_burn(&net, cfg).unwrap();
+        let int8_net = f32_net.to_int8();
+        let seqs: [&[u32]; 3] = [&[1, 7, 9, 2], &[1, 30, 2], &[1, 4, 4, 49, 11, 12, 13, 2]];
+        let want = f32_net.embed_all(&seqs).unwrap();
+        let got = int8_net.embed_all(&seqs).unwrap();
+        for (a, b) in want.iter().zip(&got) {
+            // Both are unit vectors: their dot product is the cosine.
+            let cosine: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(cosine > 0.995, "cosine {cosine}");
+            assert!(diff > 0.0, "int8 computed exactly f32's embedding");
+        }
+    }
+
+    #[test]
+    fn matches_the_burn_encoder_and_pooling() {
+        let _rng = crate::flex_rng_lock();
+        let (net, cfg) = small_encoder(3);
+        let device = Device::flex();
         let cpu = CpuBert::from_burn(&net, cfg).unwrap();
         let seqs: [&[u32]; 3] = [&[1, 7, 9, 2], &[1, 30, 2], &[1, 4, 4, 49, 11, 12, 13, 2]];
         let got = cpu.embed_all(&seqs).unwrap();

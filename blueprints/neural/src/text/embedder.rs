@@ -16,6 +16,7 @@ use super::pooling::mean_pool_normalized;
 use super::tokenize::{LongText, WordPieceTokenizer};
 use crate::device::{DeviceChoice, select_device};
 use crate::error::{NeuralError, Result};
+use crate::precision::Precision;
 use crate::zoo;
 
 /// Dimension of a MiniLM sentence embedding.
@@ -38,10 +39,14 @@ pub struct SentenceEmbedderConfig {
     pub long_text: LongText,
     /// Local `(model.safetensors, tokenizer.json)` to use instead of the zoo.
     pub files: Option<(PathBuf, PathBuf)>,
+    /// f32, or int8 weight products on the CPU kernels (a CPU with AVX-512 VNNI; embeddings
+    /// within cosine 0.98 of f32's, 0.994 on real lyrics). f16 is refused: the encoder has no
+    /// 16-bit path.
+    pub precision: Precision,
 }
 
 impl Default for SentenceEmbedderConfig {
-    /// Auto device, batches of 32, 256 tokens, truncation, weights from the zoo.
+    /// Auto device, batches of 32, 256 tokens, truncation, weights from the zoo, f32.
     fn default() -> Self {
         SentenceEmbedderConfig {
             device: DeviceChoice::Auto,
@@ -49,6 +54,7 @@ impl Default for SentenceEmbedderConfig {
             max_tokens: MINILM_MAX_TOKENS,
             long_text: LongText::Truncate,
             files: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -78,6 +84,7 @@ pub struct SentenceEmbedder {
     fast_cpu: Option<CpuBert>,
     device: Device,
     device_description: String,
+    precision: Precision,
     batch_size: usize,
     max_tokens: usize,
     long_text: LongText,
@@ -97,6 +104,16 @@ impl SentenceEmbedder {
                 config.max_tokens
             )));
         }
+        if config.precision == Precision::F16 {
+            return Err(NeuralError::InvalidConfig(
+                "MiniLM computes in f32 or int8 (f16 is for the image backbones on wgpu)".into(),
+            ));
+        }
+        // The device and precision are checked before any weights are fetched.
+        let selected = select_device(config.device)?;
+        config
+            .precision
+            .check(&selected.device, &selected.description)?;
         let (weights, tokenizer) = match &config.files {
             Some((w, t)) => (w.clone(), t.clone()),
             None => {
@@ -104,18 +121,22 @@ impl SentenceEmbedder {
                 (files.weights, files.tokenizer)
             }
         };
-        let selected = select_device(config.device)?;
         let tokenizer = WordPieceTokenizer::from_file(&tokenizer)?;
         let net = load_minilm(&weights, &selected.device)?;
         let fast_cpu = (selected.device == Device::flex())
             .then(|| CpuBert::from_burn(&net, BertConfig::MINILM_L6))
-            .transpose()?;
+            .transpose()?
+            .map(|cpu| match config.precision {
+                Precision::Int8 => cpu.to_int8(),
+                _ => cpu,
+            });
         Ok(SentenceEmbedder {
             tokenizer,
             net,
             fast_cpu,
             device: selected.device,
             device_description: selected.description,
+            precision: config.precision,
             batch_size: config.batch_size,
             max_tokens: config.max_tokens,
             long_text: config.long_text,
@@ -132,10 +153,16 @@ impl SentenceEmbedder {
         Self::new(config)
     }
 
-    /// Runs the encoder through burn even on the CPU (for comparisons and tests).
+    /// Runs the encoder through burn even on the CPU (for comparisons and tests), in f32.
     pub fn with_burn_forward(mut self) -> Self {
         self.fast_cpu = None;
+        self.precision = Precision::F32;
         self
+    }
+
+    /// The precision of the forward pass.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Whether the encoder runs on the host kernels of [`super::cpu_bert`] rather than burn.
