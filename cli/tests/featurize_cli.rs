@@ -389,7 +389,7 @@ fn minilm_int8_follows_f32_and_tfidf_refuses_it() {
     assert_eq!(code, 0);
     assert_eq!(featurize("minilm", "f32", &f32_out), 0);
     let dims = (Some(8), Some(384));
-    // 0.98: the worst case, an empty caption, is two tokens with no averaging of errors.
+    // 0.98: the shortest captions (an empty one is two tokens) average no errors away.
     assert_rows_follow(
         &read_npy(&f32_out, dims).unwrap(),
         &read_npy(&int8_out, dims).unwrap(),

@@ -141,7 +141,7 @@ fn check_band(
 #[cfg(target_arch = "x86_64")]
 fn pads_its_input(g: &ConvGeometry) -> bool {
     const PAD_BELOW: f64 = 0.75;
-    if g.kernel < 5 || g.stride != 1 {
+    if g.kernel < 5 || g.stride != 1 || g.out_w == 0 || g.out_h == 0 {
         return false;
     }
     let interior = interior_columns(g);

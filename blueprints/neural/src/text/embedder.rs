@@ -39,8 +39,8 @@ pub struct SentenceEmbedderConfig {
     pub long_text: LongText,
     /// Local `(model.safetensors, tokenizer.json)` to use instead of the zoo.
     pub files: Option<(PathBuf, PathBuf)>,
-    /// f32, or int8 weight products on the CPU kernels (a CPU with AVX-512 VNNI; embeddings
-    /// within cosine 0.98 of f32's, 0.994 on real lyrics). f16 is refused: the encoder has no
+    /// f32, or int8 weight products on the CPU kernels (a CPU with AVX-512 VNNI; embeddings at
+    /// cosine ≥ 0.98 to f32's, ≥ 0.994 on real lyrics). f16 is refused: the encoder has no
     /// 16-bit path.
     pub precision: Precision,
 }
