@@ -187,9 +187,14 @@ pub(crate) fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
     ranked
 }
 
-/// The ImageNet name of class `id` (empty when out of range).
-fn class_name(id: usize) -> &'static str {
-    IMAGENET_CLASSES.lines().nth(id).unwrap_or("")
+/// The name of `backbone`'s class `id`: ImageNet's, or Open-NSFW's two for ResNet-50-1by2
+/// (empty when out of range).
+fn class_name(backbone: Backbone, id: usize) -> &'static str {
+    if backbone.classifies_imagenet() {
+        IMAGENET_CLASSES.lines().nth(id).unwrap_or("")
+    } else {
+        ["safe for work", "NSFW"].get(id).copied().unwrap_or("")
+    }
 }
 
 /// `models check NAME IMAGE...`: prints the device, then each image's top classes.
@@ -246,7 +251,11 @@ fn check(
             Ok(logits) => {
                 outln!("{}", path.display())?;
                 for (rank, (id, p)) in top_k(&logits, top).into_iter().enumerate() {
-                    outln!("  {}. {id:>3} {:<28} {p:.4}", rank + 1, class_name(id))?;
+                    outln!(
+                        "  {}. {id:>3} {:<28} {p:.4}",
+                        rank + 1,
+                        class_name(backbone, id)
+                    )?;
                 }
             }
             Err(e) => {
@@ -271,11 +280,14 @@ mod tests {
     #[test]
     fn class_names_cover_imagenet() {
         assert_eq!(IMAGENET_CLASSES.lines().count(), 1000);
-        assert_eq!(class_name(0), "tench");
-        assert_eq!(class_name(281), "tabby");
-        assert_eq!(class_name(967), "espresso");
-        assert_eq!(class_name(999), "toilet tissue");
-        assert_eq!(class_name(1000), "");
+        let mnv2 = Backbone::MobileNetV2;
+        assert_eq!(class_name(mnv2, 0), "tench");
+        assert_eq!(class_name(mnv2, 281), "tabby");
+        assert_eq!(class_name(mnv2, 967), "espresso");
+        assert_eq!(class_name(mnv2, 999), "toilet tissue");
+        assert_eq!(class_name(mnv2, 1000), "");
+        assert_eq!(class_name(Backbone::ResNet50Half, 1), "NSFW");
+        assert_eq!(class_name(Backbone::ResNet50Half, 2), "");
     }
 
     #[test]

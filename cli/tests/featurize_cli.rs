@@ -331,6 +331,7 @@ fn int8_features_follow_f32_on_the_cpu() {
     let code = featurize("int8", "cpu", &int8_out);
     if !neural::cpu::int8_gemm::vnni_available() {
         assert_eq!(code, 1, "int8 without VNNI is refused");
+        println!("SKIP: int8 refused on this CPU (no AVX-512 VNNI); only the refusal was checked");
         return;
     }
     if !crate::common::weights_available(&["mobilenet-v2"]) {
@@ -384,6 +385,7 @@ fn minilm_int8_follows_f32_and_tfidf_refuses_it() {
     let code = featurize("minilm", "int8", &int8_out);
     if !neural::cpu::int8_gemm::vnni_available() {
         assert_eq!(code, 1, "int8 without VNNI is refused");
+        println!("SKIP: int8 refused on this CPU (no AVX-512 VNNI); only the refusal was checked");
         return;
     }
     assert_eq!(code, 0);
@@ -395,4 +397,47 @@ fn minilm_int8_follows_f32_and_tfidf_refuses_it() {
         &read_npy(&int8_out, dims).unwrap(),
         0.98,
     );
+}
+
+/// `--backbone resnet50-1by2` featurizes through the ONNX-loaded ResNet on burn: the four stage
+/// outputs at `--levels low,medium,high,highest` (128 + 256 + 512 + 1024 features, all ≥ 0
+/// after the ReLUs, not all zero), and `models check` names its two Open-NSFW classes.
+#[test]
+fn resnet50_1by2_featurizes_and_classifies_end_to_end() {
+    if !crate::common::weights_available(&["resnet50-1by2"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = demo(tmp.path(), 6);
+    let out = tmp.path().join("r.npy");
+    let code = cli(&[
+        "featurize",
+        s(&data),
+        "--backbone",
+        "resnet50-1by2",
+        "--levels",
+        "low,medium,high,highest",
+        "--device",
+        "cpu",
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(code, 0);
+    let m = read_npy(&out, (Some(6), Some(1920))).unwrap();
+    assert!(m.iter().all(|v| v.is_finite() && *v >= 0.0));
+    assert!(m.rows().into_iter().all(|r| r.iter().any(|v| *v > 0.0)));
+    let mut r = csv::Reader::from_path(&data).unwrap();
+    let image = r.records().next().unwrap().unwrap()[0].to_string();
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_autopilot"))
+        .args(["models", "check", "resnet50-1by2", "--device", "cpu"])
+        .arg(tmp.path().join(image))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(text.contains("NSFW") && !text.contains("tench"), "{text}");
 }

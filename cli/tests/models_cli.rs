@@ -64,6 +64,12 @@ fn list_shows_every_backbone_with_its_geometry_and_cache_state() {
             "1632",
             "efficientnet-lite2-9656183e.pth",
         ),
+        (
+            "resnet50-1by2",
+            "224x224",
+            "1536",
+            "resnet50-1by2-fb29e60f.onnx",
+        ),
     ] {
         let r = row(&text, name);
         assert_eq!(r[3], input, "{name}");
@@ -78,6 +84,7 @@ fn list_shows_every_backbone_with_its_geometry_and_cache_state() {
     let gmac = |name| row(&text, name)[2].parse::<f64>().expect("a number");
     assert!(gmac("efficientnet-lite0") < gmac("efficientnet-lite1"));
     assert!(gmac("efficientnet-lite1") < gmac("efficientnet-lite2"));
+    assert!(gmac("efficientnet-lite2") < gmac("resnet50-1by2"));
     assert_eq!(row(&text, "all-minilm-l6-v2")[2], "-");
 }
 

@@ -93,7 +93,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .split(',')
             .map(Backbone::from_name)
             .collect::<Result<_, _>>()?,
-        None => Backbone::ALL.to_vec(),
+        // The profile follows the inverted-residual layers (`load_backbone` refuses the ResNet).
+        None => Backbone::ALL
+            .into_iter()
+            .filter(|b| b.family() == neural::backbone::Family::InvertedResidual)
+            .collect(),
     };
     let batch: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let csv = PathBuf::from(

@@ -1,9 +1,11 @@
 //! The pretrained backbones: names, input geometry, normalization and block layout.
 //!
-//! Both families are stacks of inverted-residual blocks (1×1 expand → k×k depthwise → 1×1
-//! project) between a 3×3 stride-2 stem and a 1×1 head to 1280 channels, with ReLU6 activations.
-//! They differ in padding (torchvision pads k/2 on every side, the EfficientNet-Lite port pads
-//! TensorFlow-"SAME", asymmetrically), batch-norm epsilon and channel/depth scaling.
+//! MobileNetV2 and EfficientNet-Lite are stacks of inverted-residual blocks (1×1 expand → k×k
+//! depthwise → 1×1 project) between a 3×3 stride-2 stem and a 1×1 head to 1280 channels, with
+//! ReLU6 activations. They differ in padding (torchvision pads k/2 on every side, the
+//! EfficientNet-Lite port pads TensorFlow-"SAME", asymmetrically), batch-norm epsilon and
+//! channel/depth scaling. ResNet-50-1by2 is a ResNet v1 of bottleneck blocks (see
+//! [`crate::resnet`]).
 
 use crate::error::{NeuralError, Result};
 
@@ -18,6 +20,20 @@ pub enum Backbone {
     EfficientNetLite1,
     /// EfficientNet-Lite2 (260 px).
     EfficientNetLite2,
+    /// ResNet-50-1by2 (ResNet-50 at half width), Yahoo's Open-NSFW network: trained on
+    /// ImageNet, then fine-tuned to tell NSFW images apart (its classifier has 2 outputs).
+    ResNet50Half,
+}
+
+/// How a backbone's blocks are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Inverted residuals (1×1 expand → k×k depthwise → 1×1 project) and a 1×1 head.
+    InvertedResidual,
+    /// ResNet v1 bottlenecks (1×1 reduce, strided → 3×3 → 1×1 expand, with a strided 1×1
+    /// projection shortcut in each stage's first block) after a 7×7 stem and a 3×3 max pool;
+    /// the last stage feeds the classifier directly.
+    Bottleneck,
 }
 
 /// Per-channel normalization `(x − mean) / std` on 0..255 pixel values.
@@ -41,7 +57,8 @@ pub enum PaddingStyle {
 /// One stage: `repeats` blocks with the same output channels; only the first one strides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageSpec {
-    /// Expansion ratio of the hidden (depthwise) width over the block input width.
+    /// Inverted residuals: the hidden (depthwise) width over the block input width.
+    /// Bottlenecks: the output width over the inner (3×3) width.
     pub expand_ratio: usize,
     /// Depthwise kernel size.
     pub kernel: usize,
@@ -58,7 +75,8 @@ pub struct StageSpec {
 pub struct BlockSpec {
     /// Input channels.
     pub in_channels: usize,
-    /// Hidden (expanded) channels; equals `in_channels` when there is no expansion.
+    /// Hidden channels: the expanded width of an inverted residual (equal to `in_channels`
+    /// when there is no expansion), the inner width of a bottleneck.
     pub hidden_channels: usize,
     /// Output channels.
     pub out_channels: usize,
@@ -83,11 +101,14 @@ impl BlockSpec {
 /// The full layer layout of a backbone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArchSpec {
+    /// The block family.
+    pub family: Family,
     /// Stem output channels.
     pub stem_channels: usize,
-    /// The seven stages.
+    /// The stages (seven inverted-residual ones, four bottleneck ones).
     pub stages: Vec<StageSpec>,
-    /// Head (last 1×1 conv) output channels.
+    /// Head (last 1×1 conv) output channels; a bottleneck net has no head and this is its last
+    /// stage's width.
     pub head_channels: usize,
     /// Number of classifier outputs.
     pub num_classes: usize,
@@ -104,9 +125,13 @@ impl ArchSpec {
         let mut in_channels = self.stem_channels;
         for stage in &self.stages {
             for r in 0..stage.repeats {
+                let hidden_channels = match self.family {
+                    Family::InvertedResidual => in_channels * stage.expand_ratio,
+                    Family::Bottleneck => stage.out_channels / stage.expand_ratio,
+                };
                 blocks.push(BlockSpec {
                     in_channels,
-                    hidden_channels: in_channels * stage.expand_ratio,
+                    hidden_channels,
                     out_channels: stage.out_channels,
                     kernel: stage.kernel,
                     stride: if r == 0 { stage.stride } else { 1 },
@@ -122,6 +147,9 @@ impl ArchSpec {
     /// counted), the figure torchvision quotes as "GFLOPS". Both padding styles give
     /// `ceil(side / stride)` outputs.
     pub fn multiply_adds(&self, side: usize) -> u64 {
+        if self.family == Family::Bottleneck {
+            return self.bottleneck_multiply_adds(side);
+        }
         let mut hw = side.div_ceil(2);
         let mut macs = (hw * hw * 3 * 3 * 3 * self.stem_channels) as u64;
         let mut last = self.stem_channels;
@@ -136,6 +164,33 @@ impl ArchSpec {
         }
         macs += (hw * hw * last * self.head_channels) as u64;
         macs + (self.head_channels * self.num_classes) as u64
+    }
+
+    /// [`ArchSpec::multiply_adds`] of a bottleneck net: the 7×7 stem, every block's three
+    /// convolutions and projection shortcut, and the classifier.
+    fn bottleneck_multiply_adds(&self, side: usize) -> u64 {
+        let mut hw = side.div_ceil(2);
+        let mut macs = (hw * hw * 7 * 7 * 3 * self.stem_channels) as u64;
+        hw = hw.div_ceil(2); // the max pool
+        for b in self.blocks() {
+            hw = hw.div_ceil(b.stride);
+            let pixels = (hw * hw) as u64;
+            let (i, h, o) = (b.in_channels, b.hidden_channels, b.out_channels);
+            macs += pixels * (i * h + b.kernel * b.kernel * h * h + h * o) as u64;
+            if !b.residual() {
+                macs += pixels * (i * o) as u64;
+            }
+        }
+        macs + (self.head_channels * self.num_classes) as u64
+    }
+
+    /// Side of the map after the stem (and, in a bottleneck net, the max pool) on a
+    /// `side` × `side` input.
+    pub fn stem_side(&self, side: usize) -> usize {
+        match self.family {
+            Family::InvertedResidual => side.div_ceil(2),
+            Family::Bottleneck => side.div_ceil(2).div_ceil(2),
+        }
     }
 
     /// Index (into [`ArchSpec::blocks`]) of the last block of each stage.
@@ -192,11 +247,12 @@ fn round_repeats(repeats: usize, depth: f64) -> usize {
 
 impl Backbone {
     /// Every backbone of the zoo.
-    pub const ALL: [Backbone; 4] = [
+    pub const ALL: [Backbone; 5] = [
         Backbone::MobileNetV2,
         Backbone::EfficientNetLite0,
         Backbone::EfficientNetLite1,
         Backbone::EfficientNetLite2,
+        Backbone::ResNet50Half,
     ];
 
     /// The zoo name (`mobilenet-v2`, `efficientnet-lite0`, …).
@@ -206,7 +262,19 @@ impl Backbone {
             Backbone::EfficientNetLite0 => "efficientnet-lite0",
             Backbone::EfficientNetLite1 => "efficientnet-lite1",
             Backbone::EfficientNetLite2 => "efficientnet-lite2",
+            Backbone::ResNet50Half => "resnet50-1by2",
         }
+    }
+
+    /// The block family.
+    pub fn family(self) -> Family {
+        self.arch().family
+    }
+
+    /// Whether the backbone's classifier predicts the 1,000 ImageNet classes (ResNet-50-1by2's
+    /// predicts NSFW / not NSFW).
+    pub fn classifies_imagenet(self) -> bool {
+        self.arch().num_classes == 1000
     }
 
     /// Parses a zoo name (also accepts `_` for `-`, case-insensitive).
@@ -226,7 +294,7 @@ impl Backbone {
     /// Side of the square network input (the centre crop).
     pub fn input_size(self) -> usize {
         match self {
-            Backbone::MobileNetV2 | Backbone::EfficientNetLite0 => 224,
+            Backbone::MobileNetV2 | Backbone::EfficientNetLite0 | Backbone::ResNet50Half => 224,
             Backbone::EfficientNetLite1 => 240,
             Backbone::EfficientNetLite2 => 260,
         }
@@ -235,7 +303,7 @@ impl Backbone {
     /// The shorter image side is resized to this before the centre crop.
     pub fn resize_to(self) -> usize {
         match self {
-            Backbone::MobileNetV2 => 256,
+            Backbone::MobileNetV2 | Backbone::ResNet50Half => 256,
             _ => self.input_size() + 32,
         }
     }
@@ -246,6 +314,12 @@ impl Backbone {
             Backbone::MobileNetV2 => Normalization {
                 mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
                 std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+            },
+            // Caffe's: the training set's channel means, no scaling (the network takes RGB;
+            // the loader flips the stem's BGR input channels).
+            Backbone::ResNet50Half => Normalization {
+                mean: [123.0, 117.0, 104.0],
+                std: [1.0; 3],
             },
             _ => Normalization {
                 mean: [127.0; 3],
@@ -258,6 +332,7 @@ impl Backbone {
     pub fn arch(self) -> ArchSpec {
         match self {
             Backbone::MobileNetV2 => ArchSpec {
+                family: Family::InvertedResidual,
                 stem_channels: 32,
                 stages: MOBILENET_V2_STAGES
                     .iter()
@@ -277,6 +352,7 @@ impl Backbone {
             Backbone::EfficientNetLite0 => lite_arch(1.0, 1.0),
             Backbone::EfficientNetLite1 => lite_arch(1.0, 1.1),
             Backbone::EfficientNetLite2 => lite_arch(1.1, 1.2),
+            Backbone::ResNet50Half => resnet50_half_arch(),
         }
     }
 }
@@ -300,12 +376,36 @@ fn lite_arch(width: f64, depth: f64) -> ArchSpec {
         })
         .collect();
     ArchSpec {
+        family: Family::InvertedResidual,
         stem_channels: 32,
         stages,
         head_channels: 1280,
         num_classes: 1000,
         bn_eps: 1e-3,
         padding: PaddingStyle::TfSame,
+    }
+}
+
+/// ResNet-50-1by2: ResNet-50's (3, 4, 6, 3) bottlenecks at half width (inner widths 32 to 256,
+/// outputs 128 to 1024), the stride on each stage's first 1×1 convolution (Caffe's ResNet v1).
+fn resnet50_half_arch() -> ArchSpec {
+    let stages = [(3, 128, 1), (4, 256, 2), (6, 512, 2), (3, 1024, 2)]
+        .map(|(repeats, out_channels, stride)| StageSpec {
+            expand_ratio: 4,
+            kernel: 3,
+            stride,
+            out_channels,
+            repeats,
+        })
+        .to_vec();
+    ArchSpec {
+        family: Family::Bottleneck,
+        stem_channels: 64,
+        stages,
+        head_channels: 1024,
+        num_classes: 2,
+        bn_eps: 1e-5,
+        padding: PaddingStyle::Symmetric,
     }
 }
 
@@ -360,6 +460,10 @@ mod tests {
         .to_vec();
         assert!((370_000_000..420_000_000).contains(&lite[0]), "{lite:?}");
         assert!(lite[0] < lite[1] && lite[1] < lite[2], "{lite:?}");
+        // ResNet-50 is 4.1 G multiply-adds; half the width of every block (not the stem) costs
+        // a quarter of its convolutions: about 1.1 G.
+        let r = Backbone::ResNet50Half.arch().multiply_adds(224);
+        assert!((1_000_000_000..1_200_000_000).contains(&r), "{r}");
     }
 
     #[test]
@@ -372,5 +476,9 @@ mod tests {
             Backbone::EfficientNetLite1
         );
         assert!(Backbone::from_name("resnet50").is_err());
+        assert_eq!(
+            Backbone::from_name("ResNet50_1by2").unwrap(),
+            Backbone::ResNet50Half
+        );
     }
 }

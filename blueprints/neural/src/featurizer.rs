@@ -16,10 +16,10 @@ use crate::cpu::CpuNet;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
-use crate::net::{BURN_DEFAULT_GAIN, BackboneNet, redraw_weights};
+use crate::net::BURN_DEFAULT_GAIN;
+use crate::network::Network;
 use crate::precision::{Precision, to_f32};
 use crate::preprocess::{PreprocessConfig, preprocess_path, preprocess_trunk_views};
-use crate::weights::load_backbone;
 use crate::zoo;
 
 /// How to build an [`ImageFeaturizer`].
@@ -119,7 +119,7 @@ pub struct ImageFeaturizer {
     decode_threads: usize,
     preprocess: PreprocessConfig,
     precision: Precision,
-    net: BackboneNet,
+    net: Network,
     /// The CPU kernels' copy of the network, used instead of burn on the CPU device.
     fast_cpu: Option<CpuNet>,
 }
@@ -133,7 +133,7 @@ impl ImageFeaturizer {
             .precision
             .check(&selected.device, &selected.description)?;
         let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
-        let net = load_backbone(config.backbone, &path, &selected.device)?.fuse();
+        let net = Network::load(config.backbone, &path, &selected.device)?;
         Ok(Self::assemble(config, levels, selected, net))
     }
 
@@ -146,12 +146,25 @@ impl ImageFeaturizer {
         config
             .precision
             .check(&selected.device, &selected.description)?;
-        let net = BackboneNet::new(&config.backbone.arch(), &selected.device).fuse();
-        let net = redraw_weights(net, BURN_DEFAULT_GAIN, &mut ChaCha8Rng::seed_from_u64(seed));
+        let net = Network::untrained(
+            config.backbone,
+            BURN_DEFAULT_GAIN,
+            &mut ChaCha8Rng::seed_from_u64(seed),
+            &selected.device,
+        );
         Ok(Self::assemble(config, levels, selected, net))
     }
 
     fn check_config(config: &FeaturizerConfig) -> Result<Vec<FeatureLevel>> {
+        if config.precision == Precision::Int8
+            && config.backbone.family() != crate::backbone::Family::InvertedResidual
+        {
+            return Err(NeuralError::InvalidConfig(format!(
+                "int8 runs on the CPU kernels of the inverted-residual backbones; {} runs in f32 \
+                 (or f16 on wgpu)",
+                config.backbone
+            )));
+        }
         if config.batch_size == 0 {
             return Err(NeuralError::InvalidConfig(
                 "batch_size must be at least 1".into(),
@@ -177,19 +190,20 @@ impl ImageFeaturizer {
         config: FeaturizerConfig,
         levels: Vec<FeatureLevel>,
         selected: SelectedDevice,
-        net: BackboneNet,
+        net: Network,
     ) -> Self {
         let decode_threads = if config.decode_threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
             config.decode_threads
         };
-        // On the CPU, the network runs on the crate's own kernels (`crate::cpu`), in int8 when
-        // asked; should the copy fail (it cannot for the zoo layouts), burn's f32 path is used
-        // instead.
-        let fast_cpu = (selected.device == Device::flex())
-            .then(|| CpuNet::from_burn(&net, &config.backbone.arch()).ok())
-            .flatten()
+        // On the CPU, an inverted-residual network runs on the crate's own kernels
+        // (`crate::cpu`), in int8 when asked; should the copy fail (it cannot for the zoo
+        // layouts), and for the bottleneck ResNet, burn's f32 path is used instead.
+        let fast_cpu = net
+            .inverted()
+            .filter(|_| selected.device == Device::flex())
+            .and_then(|net| CpuNet::from_burn(net, &config.backbone.arch()).ok())
             .map(|cpu| match config.precision {
                 Precision::Int8 => cpu.to_int8(),
                 _ => cpu,
@@ -203,7 +217,7 @@ impl ImageFeaturizer {
             decode_threads,
             preprocess: config.backbone.into(),
             precision: config.precision,
-            net: config.precision.cast_module(net),
+            net: net.cast(config.precision),
             fast_cpu,
         }
     }
@@ -365,7 +379,8 @@ impl ImageFeaturizer {
             .collect()
     }
 
-    /// ImageNet logits (1000 per image) of image files; a failing image gives its error.
+    /// Classifier logits of image files (ImageNet's 1,000, or ResNet-50-1by2's 2); a failing image
+    /// gives its error.
     pub fn classify_paths(&self, paths: &[PathBuf]) -> Vec<Result<Vec<f32>>> {
         paths
             .iter()

@@ -1,19 +1,23 @@
 //! Feature levels: pooled activations taken at several depths of a backbone.
 
-use crate::backbone::ArchSpec;
+use crate::backbone::{ArchSpec, Family};
 use crate::error::{NeuralError, Result};
 
 /// A depth at which activations are global-average-pooled into features
 /// (the "low / medium / high / highest level" image features of DataRobot Visual AI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FeatureLevel {
-    /// End of the stride-8 stage (MobileNetV2: 32 channels, Lite: 40/48).
+    /// End of the stride-8 stage (MobileNetV2: 32 channels, Lite: 40/48; ResNet-50-1by2: its
+    /// first stage, 128 channels at stride 4).
     Low,
-    /// End of the last stride-16 stage (MobileNetV2: 96 channels, Lite: 112/120).
+    /// End of the last stride-16 stage (MobileNetV2: 96 channels, Lite: 112/120; ResNet-50-1by2:
+    /// its second stage, 256 channels at stride 8).
     Medium,
-    /// Output of the last inverted-residual block (320/352 channels).
+    /// Output of the last inverted-residual block (320/352 channels; ResNet-50-1by2: its third
+    /// stage, 512 channels at stride 16).
     High,
-    /// The 1280-channel head, i.e. the ImageNet classifier's input.
+    /// The 1280-channel head, i.e. the ImageNet classifier's input (ResNet-50-1by2: its last
+    /// stage, 1024 channels, its classifier's input).
     Highest,
     /// Not pooled: the activation map feeding the last stage (MobileNetV2: 160 × 7 × 7 at 224
     /// pixels), for [`TRUNK_VIEWS`] augmented views of the image side by side — what the
@@ -102,8 +106,18 @@ impl FeatureLevel {
         Ok(levels)
     }
 
-    /// Index of the stage whose last block is tapped (None for the head).
-    pub(crate) fn stage(self) -> Option<usize> {
+    /// Index of the stage whose last block is tapped (None for the head), in a net of
+    /// `family`: of the seven inverted-residual stages, or of the four bottleneck stages (low,
+    /// medium, high and highest are their four outputs, strides 4 to 32).
+    pub(crate) fn stage(self, family: Family) -> Option<usize> {
+        if family == Family::Bottleneck {
+            return match self {
+                FeatureLevel::Low | FeatureLevel::Trunk3 => Some(0),
+                FeatureLevel::Medium | FeatureLevel::Trunk2 => Some(1),
+                FeatureLevel::High | FeatureLevel::Trunk => Some(2),
+                FeatureLevel::Highest => None,
+            };
+        }
         match self {
             FeatureLevel::Low => Some(2),
             FeatureLevel::Medium => Some(4),
@@ -124,20 +138,20 @@ impl FeatureLevel {
     /// (the head's for [`FeatureLevel::Highest`]).
     pub fn map_shape(self, arch: &ArchSpec, side: usize) -> (usize, usize, usize) {
         let blocks = arch.blocks();
-        let last = match self.stage() {
+        let last = match self.stage(arch.family) {
             Some(s) => arch.stage_ends()[s] + 1,
             None => blocks.len(),
         };
         let hw = blocks[..last]
             .iter()
-            .fold(side.div_ceil(2), |hw, b| hw.div_ceil(b.stride));
+            .fold(arch.stem_side(side), |hw, b| hw.div_ceil(b.stride));
         (self.channels(arch), hw, hw)
     }
 
     /// Number of channels of this level in the given architecture (a pooled level's feature
     /// count).
     pub fn channels(self, arch: &ArchSpec) -> usize {
-        match self.stage() {
+        match self.stage(arch.family) {
             Some(s) => arch.stages[s].out_channels,
             None => arch.head_channels,
         }
@@ -169,6 +183,15 @@ mod tests {
             .map(|l| l.channels(&lite0))
             .collect();
         assert_eq!(dims, vec![40, 112, 320, 1280]);
+        let resnet = Backbone::ResNet50Half.arch();
+        let shapes: Vec<_> = FeatureLevel::ALL
+            .iter()
+            .map(|l| l.map_shape(&resnet, 224))
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![(128, 56, 56), (256, 28, 28), (512, 14, 14), (1024, 7, 7)]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Neural blueprint tasks on burn (pretrained CNN backbones, sentence embeddings, deep nets).
 //!
-//! Image side: [`backbone`] (layouts), [`net`] (the burn network), [`weights`] (checkpoint
+//! Image side: [`backbone`] (layouts), [`net`] and [`resnet`] (the burn networks, one of them
+//! behind [`network`]), [`onnx`] (reading ONNX weights), [`weights`] (checkpoint
 //! loading), [`zoo`] (fetching and caching the published weights), [`decode`] (the one guarded
 //! image decode), [`preprocess`] (PIL-like decode/resize/crop/normalise) and [`featurizer`]
 //! (batched, pipelined featurization).
@@ -14,8 +15,11 @@ pub mod featurizer;
 pub mod finetune;
 pub mod level;
 pub mod net;
+pub mod network;
+pub mod onnx;
 pub mod precision;
 pub mod preprocess;
+pub mod resnet;
 pub mod snn;
 pub mod text;
 pub mod weights;

@@ -159,7 +159,7 @@ impl InvertedResidual {
 pub struct NetOutput {
     /// Pooled features per requested level, each `[batch, channels]`, in request order.
     pub levels: Vec<Tensor<2>>,
-    /// ImageNet logits `[batch, 1000]` when requested.
+    /// Classifier logits `[batch, classes]` when requested.
     pub logits: Option<Tensor<2>>,
 }
 
@@ -225,6 +225,20 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     x.reshape([b, c, h * w]).mean_dim(2).reshape([b, c])
 }
 
+/// The features of each level's map: pooled, or a trunk's map flattened (channels first).
+pub fn level_features(maps: Vec<Tensor<4>>, levels: &[FeatureLevel]) -> Vec<Tensor<2>> {
+    maps.into_iter()
+        .zip(levels)
+        .map(|(m, l)| {
+            if l.is_pooled() {
+                global_avg_pool(m)
+            } else {
+                m.flatten(1, 3)
+            }
+        })
+        .collect()
+}
+
 impl BackboneNet {
     /// A randomly initialised network with the given layout.
     pub fn new(arch: &ArchSpec, device: &Device) -> Self {
@@ -267,17 +281,7 @@ impl BackboneNet {
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {
         let (maps, logits) = self.forward_maps(input, levels, logits);
         NetOutput {
-            levels: maps
-                .into_iter()
-                .zip(levels)
-                .map(|(m, l)| {
-                    if l.is_pooled() {
-                        global_avg_pool(m)
-                    } else {
-                        m.flatten(1, 3)
-                    }
-                })
-                .collect(),
+            levels: level_features(maps, levels),
             logits,
         }
     }
@@ -294,7 +298,7 @@ impl BackboneNet {
         let tap_blocks: Vec<(FeatureLevel, usize)> = levels
             .iter()
             .filter_map(|l| {
-                l.stage()
+                l.stage(crate::backbone::Family::InvertedResidual)
                     .and_then(|s| self.stage_ends.get(s).map(|&b| (*l, b)))
             })
             .collect();

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::store::{ModuleSnapshot, ModuleStore, PytorchStore};
 use burn::tensor::Device;
 
-use crate::backbone::Backbone;
+use crate::backbone::{Backbone, Family};
 use crate::error::{NeuralError, Result};
 use crate::net::BackboneNet;
 
@@ -81,6 +81,8 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
                 add(from.into(), to.into());
             }
         }
+        // No PyTorch checkpoint: its ONNX graph is read by `ResNet::from_onnx`.
+        Backbone::ResNet50Half => {}
     }
     map
 }
@@ -89,6 +91,12 @@ pub fn key_remapping(backbone: Backbone) -> Vec<(String, String)> {
 /// parameter must be present with the right shape; keys left over other than
 /// `num_batches_tracked` are an error. Batch norms are not folded yet.
 pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result<BackboneNet> {
+    if backbone.family() != Family::InvertedResidual {
+        return Err(NeuralError::weight_load(
+            path,
+            format!("{backbone} is not an inverted-residual network (see `Network::load`)"),
+        ));
+    }
     if !path.is_file() {
         return Err(NeuralError::weight_load(path, "file not found"));
     }

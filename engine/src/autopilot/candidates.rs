@@ -250,8 +250,8 @@ pub fn catalogue(
 /// classifier trained on the image's trunk maps; see [`neural::finetune`]): for the one image
 /// column of a classification task, on the "image only" list (or the informative list when it
 /// holds only that column), training on `device`. `None` for regression, without exactly one
-/// image column, for an unknown backbone or another number of stages. It is slow on a CPU: the
-/// session adds it in comprehensive mode, on a hardware GPU, or when asked.
+/// image column, for an unknown or bottleneck backbone or another number of stages. It is
+/// slow on a CPU: the session adds it in comprehensive mode, on a hardware GPU, or when asked.
 pub fn fine_tune_candidate(
     ds: &Dataset,
     lists: &[FeatureList],
@@ -273,7 +273,11 @@ pub fn fine_tune_candidate(
         .iter()
         .find(|l| l.name == "image only" && image_only(l))
         .or_else(|| lists.first().filter(image_only))?;
-    let mut estimator = neural::FineTunedCnn::new(neural::Backbone::from_name(backbone).ok()?);
+    // Only the inverted-residual backbones' tails can be fine-tuned.
+    let backbone_net = neural::Backbone::from_name(backbone)
+        .ok()
+        .filter(|b| b.family() == neural::backbone::Family::InvertedResidual)?;
+    let mut estimator = neural::FineTunedCnn::new(backbone_net);
     estimator.params.device = device.into();
     estimator.params.stages = stages;
     Some(Candidate {

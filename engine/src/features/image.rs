@@ -18,11 +18,13 @@ use crate::dataset::Dataset;
 use crate::project::Project;
 
 /// Backbones autopilot uses by default: the first builds the catalogue, the others retune.
-pub const DEFAULT_BACKBONES: [&str; 4] = [
+/// The slowest, ResNet-50-1by2 (on burn rather than the CPU kernels), comes last.
+pub const DEFAULT_BACKBONES: [&str; 5] = [
     "efficientnet-lite0",
     "mobilenet-v2",
     "efficientnet-lite1",
     "efficientnet-lite2",
+    "resnet50-1by2",
 ];
 
 /// The project folder caching the features of `key` (`features/<backbone>__<levels>`).

@@ -82,10 +82,12 @@ impl BlockSpec {
 }
 
 /// The readable name of a zoo backbone ("efficientnet-lite0" → "EfficientNet-Lite0",
-/// "mobilenet-v2" → "MobileNetV2"); unknown names are returned as given.
+/// "mobilenet-v2" → "MobileNetV2", "resnet50-1by2" → "ResNet-50-1by2"); unknown names are
+/// returned as given.
 pub fn backbone_label(name: &str) -> String {
     match name {
         "mobilenet-v2" => "MobileNetV2".into(),
+        "resnet50-1by2" => "ResNet-50-1by2".into(),
         "all-minilm-l6-v2" => "MiniLM-L6 embeddings".into(),
         n if n.starts_with("efficientnet-lite") => {
             format!("EfficientNet-Lite{}", &n["efficientnet-lite".len()..])

@@ -475,7 +475,7 @@ impl CpuNet {
         let taps: Vec<(FeatureLevel, usize)> = levels
             .iter()
             .filter_map(|l| {
-                l.stage()
+                l.stage(crate::backbone::Family::InvertedResidual)
                     .and_then(|s| self.stage_ends.get(s).map(|&b| (*l, b)))
             })
             .collect();

@@ -34,7 +34,7 @@ use blueprints::fit_input::{
 use blueprints::params::{Param, ParamSpec, Tunable};
 use blueprints::{Estimator, Features, FitContext, choice_enum, field};
 
-use crate::backbone::Backbone;
+use crate::backbone::{Backbone, Family};
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::BackboneNet;
@@ -255,13 +255,22 @@ impl FineTunedCnn {
     }
 }
 
-/// A zoo backbone by name; an unknown one is an invalid `backbone`.
+/// A zoo backbone by name; an unknown one, or one whose tail this task cannot train (the
+/// bottleneck ResNet), is an invalid `backbone`.
 fn parse_backbone(name: &str) -> Result<Backbone> {
-    Backbone::from_name(name).map_err(|e| BlueprintError::InvalidParam {
+    let invalid = |reason: String| BlueprintError::InvalidParam {
         name: "backbone".into(),
         value: name.into(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let backbone = Backbone::from_name(name).map_err(|e| invalid(e.to_string()))?;
+    if backbone.family() != Family::InvertedResidual {
+        return Err(invalid(format!(
+            "{TASK} trains the tails of the inverted-residual backbones (mobilenet-v2, \
+             efficientnet-lite0/1/2), not {backbone}'s bottlenecks"
+        )));
+    }
+    Ok(backbone)
 }
 
 impl Tunable for FineTunedCnn {

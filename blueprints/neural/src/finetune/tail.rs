@@ -37,7 +37,7 @@ impl TailNet {
     ) -> Self {
         let net = net.fuse();
         let first = trunk
-            .stage()
+            .stage(crate::backbone::Family::InvertedResidual)
             .map_or(net.blocks.len(), |s| net.stage_ends[s] + 1);
         let in_features = net.classifier.weight.val().dims()[0];
         let bound = (6.0 / (in_features + n_outputs) as f64).sqrt() as f32;
