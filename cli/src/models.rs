@@ -187,13 +187,12 @@ pub(crate) fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
     ranked
 }
 
-/// The name of `backbone`'s class `id`: ImageNet's, or Open-NSFW's two for ResNet-50-1by2
+/// The name of `backbone`'s class `id`: its own ([`Backbone::own_class_names`]) or ImageNet's
 /// (empty when out of range).
 fn class_name(backbone: Backbone, id: usize) -> &'static str {
-    if backbone.classifies_imagenet() {
-        IMAGENET_CLASSES.lines().nth(id).unwrap_or("")
-    } else {
-        ["safe for work", "NSFW"].get(id).copied().unwrap_or("")
+    match backbone.own_class_names() {
+        Some(names) => names.get(id).copied().unwrap_or(""),
+        None => IMAGENET_CLASSES.lines().nth(id).unwrap_or(""),
     }
 }
 

@@ -10,7 +10,8 @@ This script
    TensorFlow-"SAME" max pool) taking RGB input normalised as `x − (123, 117, 104)`,
 3. checks it against ONNX Runtime on the original graph (max |Δ| of the softmax),
 4. writes the four pooled stage features and the two logits of a synthetic input that
-   `blueprints/neural/tests/resnet.rs` regenerates bit for bit (see `synthetic_input`).
+   `blueprints/neural/tests/resnet.rs` recomputes the same way (in f64, rounded to f32; see
+   `synthetic_input`).
 
 Run once (PyTorch, onnx, onnxruntime, numpy):
     python scripts/reference/resnet50_1by2.py WHEEL_OR_ONNX blueprints/neural/tests/data/resnet50_1by2
@@ -77,7 +78,7 @@ def conv_layers(model: onnx.ModelProto):
 class Net:
     def __init__(self, layers, fc):
         self.layers = [tuple(torch.from_numpy(np.array(a)) for a in l) for l in layers]
-        self.fc_w, self.fc_b = (torch.from_numpy(a) for a in fc)
+        self.fc_w, self.fc_b = (torch.from_numpy(np.array(a)) for a in fc)
         # The graph takes BGR; the rebuilt net takes RGB, so the stem's input channels flip.
         w, *rest = self.layers[0]
         self.layers[0] = (w.flip(1), *rest)

@@ -274,7 +274,15 @@ impl Backbone {
     /// Whether the backbone's classifier predicts the 1,000 ImageNet classes (ResNet-50-1by2's
     /// predicts NSFW / not NSFW).
     pub fn classifies_imagenet(self) -> bool {
-        self.arch().num_classes == 1000
+        self.own_class_names().is_none()
+    }
+
+    /// The names of the classifier's classes when they are not ImageNet's, in output order.
+    pub fn own_class_names(self) -> Option<&'static [&'static str]> {
+        match self {
+            Backbone::ResNet50Half => Some(&["safe for work", "NSFW"]),
+            _ => None,
+        }
     }
 
     /// Parses a zoo name (also accepts `_` for `-`, case-insensitive).
@@ -464,6 +472,18 @@ mod tests {
         // a quarter of its convolutions: about 1.1 G.
         let r = Backbone::ResNet50Half.arch().multiply_adds(224);
         assert!((1_000_000_000..1_200_000_000).contains(&r), "{r}");
+    }
+
+    #[test]
+    fn class_names_match_the_classifiers() {
+        for b in Backbone::ALL {
+            let classes = b.arch().num_classes;
+            match b.own_class_names() {
+                Some(names) => assert_eq!(names.len(), classes, "{b}"),
+                None => assert_eq!(classes, 1000, "{b}: ImageNet's names"),
+            }
+        }
+        assert!(!Backbone::ResNet50Half.classifies_imagenet());
     }
 
     #[test]

@@ -89,7 +89,8 @@ pub struct FeaturizeTiming {
 pub struct BatchOutput {
     /// `n × feature_dim`, row-major.
     pub features: Vec<f32>,
-    /// `n × 1000` ImageNet logits, row-major, when requested.
+    /// `n × classes` classifier logits (ImageNet's 1,000 or ResNet-50-1by2's 2), row-major,
+    /// when requested.
     pub logits: Option<Vec<f32>>,
 }
 

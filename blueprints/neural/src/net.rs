@@ -225,18 +225,26 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     x.reshape([b, c, h * w]).mean_dim(2).reshape([b, c])
 }
 
-/// The features of each level's map: pooled, or a trunk's map flattened (channels first).
-pub fn level_features(maps: Vec<Tensor<4>>, levels: &[FeatureLevel]) -> Vec<Tensor<2>> {
-    maps.into_iter()
-        .zip(levels)
-        .map(|(m, l)| {
-            if l.is_pooled() {
-                global_avg_pool(m)
-            } else {
-                m.flatten(1, 3)
-            }
-        })
-        .collect()
+impl NetOutput {
+    /// The output of a forward pass that returned `(maps, logits)` for `levels`: each level's
+    /// map pooled, or a trunk's map flattened (channels first).
+    pub fn from_maps(
+        (maps, logits): (Vec<Tensor<4>>, Option<Tensor<2>>),
+        levels: &[FeatureLevel],
+    ) -> Self {
+        let levels = maps
+            .into_iter()
+            .zip(levels)
+            .map(|(m, l)| {
+                if l.is_pooled() {
+                    global_avg_pool(m)
+                } else {
+                    m.flatten(1, 3)
+                }
+            })
+            .collect();
+        NetOutput { levels, logits }
+    }
 }
 
 impl BackboneNet {
@@ -279,11 +287,7 @@ impl BackboneNet {
     /// that order; the trunk's map flattened, channels first) and, if `logits`, the classifier
     /// output. Stops early when the deeper layers are not needed.
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {
-        let (maps, logits) = self.forward_maps(input, levels, logits);
-        NetOutput {
-            levels: level_features(maps, levels),
-            logits,
-        }
+        NetOutput::from_maps(self.forward_maps(input, levels, logits), levels)
     }
 
     /// Like [`BackboneNet::forward`], but the activations of `levels` are returned before

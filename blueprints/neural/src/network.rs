@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::backbone::{Backbone, Family};
 use crate::error::Result;
 use crate::level::FeatureLevel;
-use crate::net::{BackboneNet, NetOutput, level_features, redraw_weights};
+use crate::net::{BackboneNet, NetOutput, redraw_weights};
 use crate::precision::Precision;
 use crate::resnet::ResNet;
 use crate::weights::load_backbone;
@@ -73,11 +73,7 @@ impl Network {
     /// The features of `levels` (pooled, or a trunk flattened) and, if `logits`, the
     /// classifier's output.
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {
-        let (maps, logits) = self.forward_maps(input, levels, logits);
-        NetOutput {
-            levels: level_features(maps, levels),
-            logits,
-        }
+        NetOutput::from_maps(self.forward_maps(input, levels, logits), levels)
     }
 
     /// The unpooled maps of `levels` and, if `logits`, the classifier's output.

@@ -163,12 +163,13 @@ pub fn read_convolutions(path: &Path, affine_len: usize) -> Result<ConvGraph> {
     Ok(ConvGraph { convs, dense })
 }
 
-/// The single node reading `output`, looking through data-movement nodes.
+/// The single node reading `output`, looking through data-movement nodes (at most as many as
+/// the graph has, so a cycle of them ends in an error, not a hang).
 fn next_op<'g>(
     consumers: &HashMap<&'g str, Vec<&'g NodeProto>>,
     mut output: &'g str,
 ) -> std::result::Result<&'g NodeProto, String> {
-    loop {
+    for _ in 0..=consumers.len() {
         let node = match consumers.get(output).map(Vec::as_slice) {
             Some([node]) => *node,
             _ => return Err(format!("{output} does not feed exactly one node")),
@@ -181,12 +182,16 @@ fn next_op<'g>(
         }
         output = node.output.first().map(String::as_str).unwrap_or_default();
     }
+    Err(format!("{output} is in a cycle of data-movement nodes"))
 }
 
 /// A float initializer's values (raw little-endian bytes or the `float_data` list).
 fn tensor_values(t: &TensorProto) -> std::result::Result<Constant, String> {
     let dims: Vec<usize> = t.dims.iter().map(|&d| d.max(0) as usize).collect();
-    let n: usize = dims.iter().product();
+    let n = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("initializer {} has an impossible shape {dims:?}", t.name))?;
     let values: Vec<f32> = if t.raw_data.is_empty() {
         t.float_data.clone()
     } else {
@@ -269,6 +274,19 @@ mod tests {
         // Asking for a third constant runs into the Relu: a clear error, not a guess.
         let e = read_convolutions(file.path(), 3).unwrap_err().to_string();
         assert!(e.contains("Relu"), "{e}");
+        // A cycle of data-movement nodes after a convolution: an error, not a hang.
+        let cycle = GraphProto {
+            node: vec![
+                node("Conv", &["x", "w"], "c"),
+                node("Transpose", &["c"], "t1"),
+                node("Transpose", &["t1", "t2"], "t2"),
+            ],
+            initializer: vec![tensor("w", &[2, 1, 1, 1], &[1.0, 2.0])],
+        };
+        let model = ModelProto { graph: Some(cycle) };
+        std::fs::write(file.path(), model.encode_to_vec()).unwrap();
+        let e = read_convolutions(file.path(), 1).unwrap_err().to_string();
+        assert!(e.contains("cycle"), "{e}");
         // Not a protobuf at all.
         std::fs::write(file.path(), b"\xff\xff\xff").unwrap();
         assert!(read_convolutions(file.path(), 2).is_err());

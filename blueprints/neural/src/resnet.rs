@@ -188,8 +188,7 @@ impl ResNet {
             )));
         }
         for (k, (target, layer)) in targets.into_iter().zip(&graph.convs).enumerate() {
-            let (mut weight, bias) =
-                fold(layer).map_err(|m| err(format!("convolution {k}: {m}")))?;
+            // Shapes first: `fold` divides by the (then non-zero) output channels.
             let want = target.conv.weight.val().dims();
             if layer.weight.dims != want {
                 return Err(err(format!(
@@ -197,6 +196,8 @@ impl ResNet {
                     layer.weight.dims
                 )));
             }
+            let (mut weight, bias) =
+                fold(layer).map_err(|m| err(format!("convolution {k}: {m}")))?;
             if k == 0 {
                 weight = flip_input_channels(&weight, &want);
             }
@@ -321,6 +322,30 @@ mod tests {
         let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, 4, 4]), &device);
         let y = max_pool_same(x).into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(y, vec![10.0, 11.0, 14.0, 15.0]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_graph_is_an_error_naming_it() {
+        let device = Device::flex();
+        let arch = Backbone::ResNet50Half.arch();
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.onnx");
+        let e = ResNet::from_onnx(&arch, &missing, &device).unwrap_err();
+        assert!(e.to_string().contains("none.onnx"), "{e}");
+        // An empty file is a valid, empty protobuf: no graph.
+        let empty = dir.path().join("empty.onnx");
+        std::fs::write(&empty, b"").unwrap();
+        let e = ResNet::from_onnx(&arch, &empty, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty.onnx") && e.contains("no graph"), "{e}");
+        // A zip (a PyTorch checkpoint, say) is no ONNX model.
+        let zip = dir.path().join("weights.pth");
+        std::fs::write(&zip, b"PK\x03\x04\x14\x00\x00\x00\x08\x00garbage").unwrap();
+        let e = ResNet::from_onnx(&arch, &zip, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("weights.pth"), "{e}");
     }
 
     #[test]

@@ -273,10 +273,9 @@ pub fn fine_tune_candidate(
         .iter()
         .find(|l| l.name == "image only" && image_only(l))
         .or_else(|| lists.first().filter(image_only))?;
-    // Only the inverted-residual backbones' tails can be fine-tuned.
     let backbone_net = neural::Backbone::from_name(backbone)
         .ok()
-        .filter(|b| b.family() == neural::backbone::Family::InvertedResidual)?;
+        .filter(|&b| neural::FineTunedCnn::supports(b))?;
     let mut estimator = neural::FineTunedCnn::new(backbone_net);
     estimator.params.device = device.into();
     estimator.params.stages = stages;

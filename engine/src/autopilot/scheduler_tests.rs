@@ -1070,6 +1070,10 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     assert!(
         fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 4, task, DeviceChoice::Cpu).is_none()
     );
+    // Not on the bottleneck ResNet, whose tail the task cannot train.
+    assert!(
+        fine_tune_candidate(&f.ds, &lists, "resnet50-1by2", 1, task, DeviceChoice::Cpu).is_none()
+    );
     // Not for regression, nor without an image column.
     assert!(
         fine_tune_candidate(

@@ -160,6 +160,12 @@ pub struct FineTunedCnn {
 }
 
 impl FineTunedCnn {
+    /// Whether `backbone`'s tail can be fine-tuned: the inverted-residual backbones', not the
+    /// bottleneck ResNet's.
+    pub fn supports(backbone: Backbone) -> bool {
+        backbone.family() == Family::InvertedResidual
+    }
+
     /// An unfitted estimator for `backbone`'s pretrained tail.
     pub fn new(backbone: Backbone) -> Self {
         Self {
@@ -264,7 +270,7 @@ fn parse_backbone(name: &str) -> Result<Backbone> {
         reason,
     };
     let backbone = Backbone::from_name(name).map_err(|e| invalid(e.to_string()))?;
-    if backbone.family() != Family::InvertedResidual {
+    if !FineTunedCnn::supports(backbone) {
         return Err(invalid(format!(
             "{TASK} trains the tails of the inverted-residual backbones (mobilenet-v2, \
              efficientnet-lite0/1/2), not {backbone}'s bottlenecks"

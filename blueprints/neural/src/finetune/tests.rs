@@ -172,3 +172,15 @@ fn cpu_kernel_predictions_match_burn() {
         assert!(want.iter().any(|&p| (p - 1.0 / 3.0).abs() > 1e-3));
     }
 }
+
+#[test]
+fn the_bottleneck_resnet_is_an_invalid_backbone() {
+    assert!(FineTunedCnn::supports(Backbone::MobileNetV2));
+    assert!(!FineTunedCnn::supports(Backbone::ResNet50Half));
+    let e = parse_backbone("resnet50-1by2").unwrap_err().to_string();
+    assert!(
+        e.contains("resnet50-1by2") && e.contains("bottleneck"),
+        "{e}"
+    );
+    assert!(parse_backbone("efficientnet-lite0").is_ok());
+}
