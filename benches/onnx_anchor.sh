@@ -20,7 +20,7 @@ WEIGHTS=${WEIGHTS:-$HOME/.cache/autopilot/models}
 cargo build --release --workspace --example featurize_speed --example minilm_speed
 echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The backbones timed on both sides (comma-separated zoo names).
-export ANCHOR_BACKBONES=${ANCHOR_BACKBONES:-mobilenet-v2,efficientnet-lite0,efficientnet-lite1,efficientnet-lite2}
+export ANCHOR_BACKBONES=${ANCHOR_BACKBONES:-mobilenet-v2,efficientnet-lite0,efficientnet-lite1,efficientnet-lite2,resnet50-1by2}
 # Rounds of (ours, then Python), alternating so that both sides see the same drift of a shared box;
 # MiniLM is timed unless ANCHOR_MINILM=0.
 ROUNDS=${ANCHOR_ROUNDS:-1}

@@ -19,8 +19,11 @@ Run it side by side with ours (`benches/onnx_anchor.sh` does both, one after the
 (CSV `-` skips the backbones.)
 
 WEIGHTS_DIR holds the zoo's pinned files (`autopilot models fetch` puts them in
-~/.cache/autopilot/models): mobilenet_v2-b0353104.pth and efficientnet-lite{0,1,2}-*.pth
-($ANCHOR_BACKBONES picks the backbones, default all four).
+~/.cache/autopilot/models): mobilenet_v2-b0353104.pth, efficientnet-lite{0,1,2}-*.pth and
+resnet50-1by2-fb29e60f.onnx ($ANCHOR_BACKBONES picks the backbones, default all five). The
+ResNet is published as ONNX: ONNX Runtime runs that graph as it ships (NHWC BGR input, converted
+outside the timer), PyTorch eager its rebuild from scripts/reference/resnet50_1by2.py; both
+end in the softmax.
 With $ANCHOR_ORT_INT8=1 each backbone is also quantized by ONNX Runtime's own static int8
 (`quantize_static`, QDQ, per-channel i8 weights, u8 activations calibrated on the first 64 images:
 its recommended path for CNNs) and timed the same way; its logits are compared with PyTorch's
@@ -53,6 +56,9 @@ BACKBONES = {
                            (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
     "efficientnet-lite2": ("efficientnet-lite2-9656183e.pth", 260,
                            (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    # Published as an ONNX graph (NHWC, BGR, softmax output): ONNX Runtime runs that file,
+    # PyTorch eager the rebuild of scripts/reference/resnet50_1by2.py.
+    "resnet50-1by2": ("resnet50-1by2-fb29e60f.onnx", 224, (123.0, 117.0, 104.0), (1.0, 1.0, 1.0)),
 }
 # Which of them to time: $ANCHOR_BACKBONES (comma-separated), default all.
 SELECTED = [b for b in os.environ.get("ANCHOR_BACKBONES", ",".join(BACKBONES)).split(",") if b]
@@ -77,8 +83,33 @@ def decode(paths, side, mean, std):
     return out
 
 
+class ResNetEager:
+    """The Open-NSFW ResNet rebuilt in PyTorch from its ONNX graph, to its softmax (as the
+    graph ends); NCHW RGB input."""
+
+    def __init__(self, onnx_path):
+        from pathlib import Path
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "..", "..", "scripts", "reference"))
+        import resnet50_1by2 as ref
+        self.net = ref.Net(*ref.conv_layers(ref.load_model(Path(onnx_path))))
+
+    def __call__(self, x):
+        import torch
+        return torch.softmax(self.net.forward(x)[1], dim=1)
+
+
+def graph_input(x, name):
+    """The batch as the ONNX graph takes it: the ResNet's graph wants NHWC BGR."""
+    if name == "resnet50-1by2":
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)[..., ::-1])
+    return x
+
+
 def build(name, weights):
     import torch
+    if name == "resnet50-1by2":
+        return ResNetEager(weights)
     if name == "mobilenet-v2":
         import torchvision
         model = torchvision.models.mobilenet_v2()
@@ -106,12 +137,14 @@ def time_torch(model, x, batch):
 
 def quantize_ort_int8(onnx_path, x, out_path):
     """ONNX Runtime's static int8 of `onnx_path` (QDQ, per-channel), calibrated on x[:64]."""
+    import onnx
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
+    input_name = onnx.load(onnx_path).graph.input[0].name
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.items = iter([{"image": b} for b in batches(x[:64], 16)])
+            self.items = iter([{input_name: b} for b in batches(x[:64], 16)])
 
         def get_next(self):
             return next(self.items, None)
@@ -263,18 +296,22 @@ def main():
         file, side, mean, std = BACKBONES[name]
         x = decode(paths, side, mean, std)
         model = build(name, os.path.join(weights_dir, file))
+        gx = graph_input(x, name)
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = os.path.join(tmp, name + ".onnx")
-            torch.onnx.export(model, torch.from_numpy(x[:1]), onnx_path, opset_version=17,
-                              input_names=["image"], output_names=["logits"],
-                              dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
-                              dynamo=False)
-            ort_s, ort_logits = time_ort(onnx_path, x, batch, threads)
+            if isinstance(model, ResNetEager):
+                onnx_path = os.path.join(weights_dir, file)
+            else:
+                torch.onnx.export(model, torch.from_numpy(x[:1]), onnx_path, opset_version=17,
+                                  input_names=["image"], output_names=["logits"],
+                                  dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
+                                  dynamo=False)
+            ort_s, ort_logits = time_ort(onnx_path, gx, batch, threads)
             int8 = None
             if os.environ.get("ANCHOR_ORT_INT8") == "1":
                 int8_path = os.path.join(tmp, name + ".int8.onnx")
-                quantize_ort_int8(onnx_path, x, int8_path)
-                int8 = time_ort(int8_path, x, batch, threads)
+                quantize_ort_int8(onnx_path, gx, int8_path)
+                int8 = time_ort(int8_path, gx, batch, threads)
         torch_s, torch_logits = time_torch(model, x, batch)
         delta = float(np.abs(ort_logits - torch_logits).max())
         result["backbones"][name] = {

@@ -399,7 +399,7 @@ fn minilm_int8_follows_f32_and_tfidf_refuses_it() {
     );
 }
 
-/// `--backbone resnet50-1by2` featurizes through the ONNX-loaded ResNet on burn: the four stage
+/// `--backbone resnet50-1by2` featurizes through the ONNX-loaded ResNet (on the CPU kernels): the four stage
 /// outputs at `--levels low,medium,high,highest` (128 + 256 + 512 + 1024 features, all ≥ 0
 /// after the ReLUs, not all zero), and `models check` names its two Open-NSFW classes.
 #[test]

@@ -1,5 +1,6 @@
 //! Our CPU kernels layer by layer, one thread, on every 1×1 and depthwise layer of a backbone
-//! at 224 px, side by side in one run:
+//! at 224 px (for the ResNet: every convolution, the 7×7 and 3×3s as their im2col products),
+//! side by side in one run:
 //! * the register-blocked 1×1 GEMM (`cpu::panel_gemm`, widest kernel of this CPU) against the
 //!   general `gemm` crate plus a separate bias/ReLU6 pass (what the CPU path used before);
 //! * the depthwise convolution (`cpu::depthwise`) on each instruction set this CPU has.
@@ -15,7 +16,7 @@ use neural::Backbone;
 use neural::cpu::depthwise::{DepthwiseWeights, depthwise_rows_on};
 use neural::cpu::geometry::ConvGeometry;
 use neural::cpu::panel_gemm::{Epilogue, Panels, gemm_fused_on};
-use neural::cpu::simd::Isa;
+use neural::cpu::simd::{Activation, Isa};
 
 fn val(i: usize, s: usize) -> f32 {
     ((i * 7919 + s * 104_729) % 97) as f32 / 48.0 - 1.0
@@ -92,6 +93,22 @@ fn layers(
     let arch = backbone.arch();
     let mut side = 112usize;
     let (mut pointwise, mut depthwise) = (Vec::new(), Vec::new());
+    if arch.family == neural::backbone::Family::Bottleneck {
+        // The 7×7 stem and the 3×3s as their im2col products, then the 1×1s; no depthwise.
+        pointwise.push((side * side, 49 * 3, arch.stem_channels));
+        side = side.div_ceil(2);
+        for b in arch.blocks() {
+            side = side.div_ceil(b.stride);
+            let (px, k2) = (side * side, b.kernel * b.kernel);
+            pointwise.push((px, b.in_channels, b.hidden_channels));
+            pointwise.push((px, k2 * b.hidden_channels, b.hidden_channels));
+            if !b.residual() {
+                pointwise.push((px, b.in_channels, b.out_channels));
+            }
+            pointwise.push((px, b.hidden_channels, b.out_channels));
+        }
+        return (pointwise, depthwise);
+    }
     for b in arch.blocks() {
         if b.has_expand() {
             pointwise.push((side * side, b.in_channels, b.hidden_channels));
@@ -116,7 +133,7 @@ fn pointwise_section(shapes: &[(usize, usize, usize)], repeats: usize) {
         let epi = Epilogue {
             bias: &bias,
             residual: None,
-            relu6: true,
+            act: Activation::Relu6,
         };
         let (mut ours, mut theirs) = (vec![0f32; rows * n], vec![0f32; rows * n]);
         let t_ours = time(repeats, || {

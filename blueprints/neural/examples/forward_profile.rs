@@ -2,7 +2,7 @@
 //! burn (flex) network and on the fast CPU path, and decode vs resize on real covers.
 //!
 //! `cargo run --release -p autopilot-neural --example forward_profile -- [BACKBONE,...] [BATCH] [COVERS_CSV]`
-//! (defaults: all four backbones, 16, /work/shared/data/covers-spotify/albums.csv; the image part is
+//! (defaults: every backbone (the ResNet on the fast path only), 16, /work/shared/data/covers-spotify/albums.csv; the image part is
 //! skipped when the CSV is absent).
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Tensor};
 use neural::Backbone;
 use neural::cpu::CpuNet;
+use neural::cpu::resnet::CpuResNet;
 use neural::net::{BackboneNet, ConvBnAct, global_avg_pool};
 use neural::preprocess::{PreprocessConfig, load_rgb, preprocess_rgb};
 
@@ -73,6 +74,50 @@ fn print_split(label: &str, s: &Split, n: usize) {
     );
 }
 
+fn print_profile(label: &str, p: &[(&str, f64)], n: usize) {
+    let total: f64 = p.iter().map(|(_, v)| v).sum();
+    println!(
+        "  {label} total {:>7.1} ms ({:>6.1} img/s): {}",
+        total * 1e3,
+        n as f64 / total,
+        p.iter()
+            .map(|(k, v)| format!("{k} {:.1}", v * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// The bottleneck ResNet on the CPU kernels, per layer kind: each image on one thread, then
+/// each layer across all threads; then the batch with its images in parallel.
+fn resnet_profile(
+    backbone: Backbone,
+    path: &Path,
+    batch: usize,
+    device: &Device,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let c = backbone.input_size();
+    let net = neural::resnet::ResNet::from_onnx(&backbone.arch(), path, device)?;
+    let cpu = CpuResNet::from_burn(&net)?;
+    let x = Tensor::<4>::random([batch, 3, c, c], Distribution::Default, device);
+    let host: Vec<f32> = x.into_data().try_into_vec::<f32>().unwrap_or_default();
+    println!("{backbone} batch {batch} at {c}×{c}:");
+    for (label, parallel) in [("one thread  ", false), ("layers split", true)] {
+        let _ = cpu.profile(&host, batch, c, parallel);
+        print_profile(label, &cpu.profile(&host, batch, c, parallel), batch);
+    }
+    let levels = neural::FeatureLevel::defaults();
+    cpu.forward(&host, batch, c, &levels, true)?;
+    let t = Instant::now();
+    cpu.forward(&host, batch, c, &levels, true)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "  fast batch forward (images in parallel): {:.1} ms ({:.1} img/s)",
+        secs * 1e3,
+        batch as f64 / secs
+    );
+    Ok(())
+}
+
 fn cover_paths(csv_path: &Path, limit: usize) -> Vec<PathBuf> {
     let base = csv_path.parent().unwrap_or(Path::new("."));
     let Ok(text) = std::fs::read_to_string(csv_path) else {
@@ -93,11 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .split(',')
             .map(Backbone::from_name)
             .collect::<Result<_, _>>()?,
-        // The profile follows the inverted-residual layers (`load_backbone` refuses the ResNet).
-        None => Backbone::ALL
-            .into_iter()
-            .filter(|b| b.family() == neural::backbone::Family::InvertedResidual)
-            .collect(),
+        None => Backbone::ALL.to_vec(),
     };
     let batch: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let csv = PathBuf::from(
@@ -111,6 +152,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for backbone in backbones {
         let c = backbone.input_size();
         let path = neural::zoo::resolve_weights(backbone, None)?;
+        if backbone.family() == neural::backbone::Family::Bottleneck {
+            resnet_profile(backbone, &path, batch, &device)?;
+            continue;
+        }
         let net = neural::weights::load_backbone(backbone, &path, &device)?.fuse();
         let cpu = CpuNet::from_burn(&net, &backbone.arch())?;
         let x = Tensor::<4>::random([batch, 3, c, c], Distribution::Default, &device);
@@ -123,16 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = burn_profile(&net, x.clone()); // warm-up
         print_split("burn", &burn_profile(&net, x), batch);
         let _ = cpu.profile(&host, batch, c);
-        let p = cpu.profile(&host, batch, c);
-        println!(
-            "  fast   total {:>7.1} ms ({:>6.1} img/s): {}",
-            p.iter().map(|(_, v)| v).sum::<f64>() * 1e3,
-            batch as f64 / p.iter().map(|(_, v)| v).sum::<f64>(),
-            p.iter()
-                .map(|(k, v)| format!("{k} {:.1}", v * 1e3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        print_profile("fast  ", &cpu.profile(&host, batch, c), batch);
         let levels = neural::FeatureLevel::defaults();
         cpu.forward(&host, batch, c, &levels, false)?;
         let t = Instant::now();

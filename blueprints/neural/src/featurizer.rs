@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::backbone::Backbone;
-use crate::cpu::CpuNet;
+use crate::cpu::CpuBackbone;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
@@ -122,7 +122,7 @@ pub struct ImageFeaturizer {
     precision: Precision,
     net: Network,
     /// The CPU kernels' copy of the network, used instead of burn on the CPU device.
-    fast_cpu: Option<CpuNet>,
+    fast_cpu: Option<CpuBackbone>,
 }
 
 impl ImageFeaturizer {
@@ -157,15 +157,6 @@ impl ImageFeaturizer {
     }
 
     fn check_config(config: &FeaturizerConfig) -> Result<Vec<FeatureLevel>> {
-        if config.precision == Precision::Int8
-            && config.backbone.family() != crate::backbone::Family::InvertedResidual
-        {
-            return Err(NeuralError::InvalidConfig(format!(
-                "int8 runs on the CPU kernels of the inverted-residual backbones; {} runs in f32 \
-                 (or f16 on wgpu)",
-                config.backbone
-            )));
-        }
         if config.batch_size == 0 {
             return Err(NeuralError::InvalidConfig(
                 "batch_size must be at least 1".into(),
@@ -198,13 +189,12 @@ impl ImageFeaturizer {
         } else {
             config.decode_threads
         };
-        // On the CPU, an inverted-residual network runs on the crate's own kernels
-        // (`crate::cpu`), in int8 when asked; should the copy fail (it cannot for the zoo
-        // layouts), and for the bottleneck ResNet, burn's f32 path is used instead.
-        let fast_cpu = net
-            .inverted()
-            .filter(|_| selected.device == Device::flex())
-            .and_then(|net| CpuNet::from_burn(net, &config.backbone.arch()).ok())
+        // On the CPU the network runs on the crate's own kernels (`crate::cpu`), in int8 when
+        // asked; should the copy fail (it cannot for the zoo layouts), burn's f32 path is used
+        // instead.
+        let fast_cpu = (selected.device == Device::flex())
+            .then(|| CpuBackbone::from_network(&net, config.backbone).ok())
+            .flatten()
             .map(|cpu| match config.precision {
                 Precision::Int8 => cpu.to_int8(),
                 _ => cpu,

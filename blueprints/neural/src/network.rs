@@ -62,14 +62,6 @@ impl Network {
         }
     }
 
-    /// The inverted-residual network, which the CPU kernels ([`crate::cpu`]) can copy.
-    pub fn inverted(&self) -> Option<&BackboneNet> {
-        match self {
-            Network::Inverted(n) => Some(n),
-            Network::Bottleneck(_) => None,
-        }
-    }
-
     /// The features of `levels` (pooled, or a trunk flattened) and, if `logits`, the
     /// classifier's output.
     pub fn forward(&self, input: Tensor<4>, levels: &[FeatureLevel], logits: bool) -> NetOutput {

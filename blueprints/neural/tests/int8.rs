@@ -1,5 +1,6 @@
 //! int8 on the CPU kernels (`Precision::Int8`): features and logits of every backbone against
-//! f32 on the same zoo weights and inputs, and the reference images' ImageNet top-1 unchanged;
+//! f32 on the same zoo weights and inputs, and the reference images' ImageNet top-1 unchanged
+//! (the ImageNet classifiers);
 //! MiniLM's embeddings against f32 and sentence-transformers.
 //! On a CPU without AVX-512 VNNI the precision is refused with an error naming it (checked).
 
@@ -56,10 +57,11 @@ fn int8_follows_f32(backbone: Backbone) {
     assert_eq!(int8.precision(), Precision::Int8);
     assert!(int8.uses_fast_cpu());
     let full = featurizer(backbone, Precision::F32).expect("weights fetched from the zoo");
-    // Two generated inputs, plus the reference's preprocessed cat where the shared folder is.
+    // Two generated inputs, plus the reference's preprocessed cat where the shared folder is
+    // (for the ImageNet classifiers).
     let len = full.preprocess_config().input_len();
     let mut input = pseudo_random(2 * len, 17);
-    let reference = reference_dir();
+    let reference = reference_dir().filter(|_| backbone.classifies_imagenet());
     if let Some(dir) = &reference {
         let tag = match backbone {
             Backbone::MobileNetV2 => "mnv2".to_string(),
@@ -108,6 +110,11 @@ fn efficientnet_lite1_int8_follows_f32() {
 #[test]
 fn efficientnet_lite2_int8_follows_f32() {
     int8_follows_f32(Backbone::EfficientNetLite2);
+}
+
+#[test]
+fn resnet50_1by2_int8_follows_f32() {
+    int8_follows_f32(Backbone::ResNet50Half);
 }
 
 /// MiniLM in int8 (weight products): each embedding follows f32's (cosine ≥ 0.98, ≥ 0.99 on

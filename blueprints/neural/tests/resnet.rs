@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use neural::featurizer::{FeaturizerConfig, ImageFeaturizer};
-use neural::{Backbone, DeviceChoice, FeatureLevel, Precision};
+use neural::{Backbone, DeviceChoice, FeatureLevel};
 
 use super::common::{max_abs_diff, read_f32};
 
@@ -30,17 +30,20 @@ fn synthetic_input(side: usize) -> Vec<f32> {
     x
 }
 
-/// Features of every level and the logits on `device` within `tolerance` of the reference.
-pub fn check_resnet_reference(device: DeviceChoice, tolerance: f32) {
+/// Features of every level and the logits on `device` within `tolerance` of the reference
+/// (on the CPU: on the crate's kernels, or on burn's backend when `burn_forward`).
+pub fn check_resnet_reference(device: DeviceChoice, burn_forward: bool, tolerance: f32) {
     let mut config = FeaturizerConfig::new(Backbone::ResNet50Half);
     config.levels = FeatureLevel::ALL.to_vec();
     config.device = device;
     config.batch_size = 1;
-    let featurizer = ImageFeaturizer::new(config).expect("weights fetched from the zoo and loaded");
-    assert!(
-        !featurizer.uses_fast_cpu(),
-        "the CPU kernels do not run bottlenecks"
-    );
+    let mut featurizer =
+        ImageFeaturizer::new(config).expect("weights fetched from the zoo and loaded");
+    if burn_forward {
+        featurizer = featurizer.with_burn_forward();
+    }
+    let kernels = device == DeviceChoice::Cpu && !burn_forward;
+    assert_eq!(featurizer.uses_fast_cpu(), kernels);
     let out = featurizer.run_batch(synthetic_input(224), 1, true).unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/resnet50_1by2");
     let want: Vec<f32> = (0..4)
@@ -49,23 +52,20 @@ pub fn check_resnet_reference(device: DeviceChoice, tolerance: f32) {
     let d_feat = max_abs_diff(&out.features, &want);
     let d_logits = max_abs_diff(&out.logits.unwrap(), &read_f32(&dir.join("logits.f32")));
     println!(
-        "resnet50-1by2 on {}: max |Δfeature| = {d_feat:.3e}, max |Δlogit| = {d_logits:.3e}",
-        featurizer.device_description()
+        "resnet50-1by2 on {}{}: max |Δfeature| = {d_feat:.3e}, max |Δlogit| = {d_logits:.3e}",
+        featurizer.device_description(),
+        if kernels { " (CPU kernels)" } else { "" }
     );
     assert!(d_feat <= tolerance, "features differ by {d_feat}");
     assert!(d_logits <= tolerance, "logits differ by {d_logits}");
 }
 
 #[test]
-fn resnet50_1by2_matches_the_pytorch_rebuild_on_the_cpu() {
-    check_resnet_reference(DeviceChoice::Cpu, 1e-4);
+fn resnet50_1by2_matches_the_pytorch_rebuild_on_the_cpu_kernels() {
+    check_resnet_reference(DeviceChoice::Cpu, false, 1e-4);
 }
 
 #[test]
-fn resnet50_1by2_refuses_int8() {
-    let mut config = FeaturizerConfig::new(Backbone::ResNet50Half);
-    config.device = DeviceChoice::Cpu;
-    config.precision = Precision::Int8;
-    let e = ImageFeaturizer::new(config).unwrap_err().to_string();
-    assert!(e.contains("int8") && e.contains("resnet50-1by2"), "{e}");
+fn resnet50_1by2_matches_the_pytorch_rebuild_on_burns_cpu_backend() {
+    check_resnet_reference(DeviceChoice::Cpu, true, 1e-4);
 }

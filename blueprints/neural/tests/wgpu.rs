@@ -233,7 +233,7 @@ fn efficientnet_lite2_matches_reference_on_wgpu() {
 #[test]
 fn resnet50_1by2_matches_the_pytorch_rebuild_on_wgpu() {
     if wgpu_or_skip().is_some() {
-        super::resnet::check_resnet_reference(DeviceChoice::Wgpu, 1e-3);
+        super::resnet::check_resnet_reference(DeviceChoice::Wgpu, false, 1e-3);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::dataset::Dataset;
 use crate::project::Project;
 
 /// Backbones autopilot uses by default: the first builds the catalogue, the others retune.
-/// The slowest, ResNet-50-1by2 (on burn rather than the CPU kernels), comes last.
+/// The largest, ResNet-50-1by2 (1.07 G multiply-adds against Lite2's 0.86 G), comes last.
 pub const DEFAULT_BACKBONES: [&str; 5] = [
     "efficientnet-lite0",
     "mobilenet-v2",

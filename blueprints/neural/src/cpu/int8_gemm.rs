@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 
 use super::panel_gemm::Epilogue;
+use super::simd::Activation;
 
 /// Output channels per packed panel (two vectors of 16 `i32` accumulators).
 pub const QPANEL: usize = 32;
@@ -180,7 +181,7 @@ pub fn gemm_fused_int8_on(
                     offset_sum: &w.offset_sum[col0..],
                     bias: &epi.bias[col0..],
                     residual: epi.residual.map(|r| &r[r0 * n + col0..]),
-                    relu6: epi.relu6,
+                    act: epi.act,
                     ldc: n,
                     cols: (n - col0).min(QPANEL),
                 };
@@ -214,7 +215,7 @@ struct Block<'a> {
     bias: &'a [f32],
     /// From the block's first row and the panel's first column; rows `ldc` apart.
     residual: Option<&'a [f32]>,
-    relu6: bool,
+    act: Activation,
     ldc: usize,
     /// Valid columns of the panel (≤ QPANEL).
     cols: usize,
@@ -243,7 +244,7 @@ impl Block<'_> {
         if let Some(res) = self.residual {
             v += res[r * self.ldc + j];
         }
-        super::simd::relu6_if(self.relu6, v)
+        self.act.apply(v)
     }
 }
 
@@ -347,7 +348,7 @@ mod x86 {
         // past `cols`.
         unsafe {
             let mask: __mmask16 = ((1u32 << valid) - 1) as __mmask16;
-            let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+            let ceiling = blk.act.ceiling();
             let w_scale = _mm512_maskz_loadu_ps(mask, blk.w_scale.as_ptr().add(first));
             let offset = _mm512_maskz_loadu_epi32(mask, blk.offset_sum.as_ptr().add(first));
             let bias = _mm512_maskz_loadu_ps(mask, blk.bias.as_ptr().add(first));
@@ -359,8 +360,8 @@ mod x86 {
                 if let Some(res) = blk.residual {
                     v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res.as_ptr().add(off)));
                 }
-                if blk.relu6 {
-                    v = _mm512_min_ps(_mm512_max_ps(v, zero), six);
+                if let Some(hi) = ceiling {
+                    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(hi));
                 }
                 _mm512_mask_storeu_ps(c.as_mut_ptr().add(off), mask, v);
             }
@@ -431,12 +432,12 @@ mod tests {
             let w: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
             let bias: Vec<f32> = (0..n).map(|i| val(i, 4)).collect();
             let q = QuantPanels::pack(&w, k, n);
-            for relu6 in [false, true] {
+            for act in [Activation::Identity, Activation::Relu, Activation::Relu6] {
                 for residual in [None, Some(res.as_slice())] {
                     let epi = Epilogue {
                         bias: &bias,
                         residual,
-                        relu6,
+                        act,
                     };
                     let mut outs = Vec::new();
                     for &vnni in &kernels {
@@ -451,9 +452,7 @@ mod tests {
                                 for i in 0..k {
                                     want += row[i] * col[i];
                                 }
-                                if relu6 {
-                                    want = want.clamp(0.0, 6.0);
-                                }
+                                want = act.apply(want);
                                 // Each value is rounded by at most half a step: 1/254 of its
                                 // row's (input) or column's (weight) largest magnitude.
                                 let largest =
@@ -507,7 +506,7 @@ mod tests {
         let epi = Epilogue {
             bias: &bias,
             residual: None,
-            relu6: false,
+            act: Activation::Identity,
         };
         let mut out = vec![0f32; rows * n];
         gemm_fused_int8(&x, rows, &q, epi, &mut out);

@@ -2,21 +2,25 @@
 //! through burn, batch norms folded), run with its own kernels on NHWC buffers — 1×1
 //! convolutions on a register-blocked GEMM ([`pointwise`](mod@pointwise), [`panel_gemm`]) with
 //! bias, residual and ReLU6 applied in registers, depthwise convolutions in register groups of
-//! pixels ([`depthwise`](mod@depthwise)), the stem as im2col + GEMM ([`stem`]); kernels for
+//! pixels ([`depthwise`](mod@depthwise)), the stem as im2col + GEMM ([`dense`]); kernels for
 //! AVX-512, AVX2 or any CPU, picked at run time ([`simd`]). Images of a batch run in parallel (rayon), each on one thread,
 //! each expanding block in L2-sized row bands ([`banded`]); a batch smaller than the thread count
 //! splits each layer's rows instead. Results do not depend on the batch composition or the
-//! thread count. [`tail`] runs the part after the trunk map (the fine-tuned CNN's).
+//! thread count. [`tail`] runs the part after the trunk map (the fine-tuned CNN's);
+//! [`resnet`](mod@resnet) runs the bottleneck ResNet on the same GEMM and im2col;
+//! [`CpuBackbone`] is either network.
 //! [`int8_gemm`] is the 1×1 convolutions' int8 kernel, for `Precision::Int8`.
 
 pub mod banded;
+pub mod dense;
 pub mod depthwise;
+pub mod general_gemm;
 pub mod geometry;
 pub mod int8_gemm;
 pub mod panel_gemm;
 pub mod pointwise;
+pub mod resnet;
 pub mod simd;
-pub mod stem;
 pub mod tail;
 
 use std::time::Instant;
@@ -26,13 +30,15 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::backbone::{ArchSpec, PaddingStyle};
+use crate::backbone::{ArchSpec, Backbone, PaddingStyle};
 use crate::error::{NeuralError, Result};
 use crate::level::FeatureLevel;
 use crate::net::{BackboneNet, ConvBnAct, InvertedResidual};
+use crate::network::Network;
 use depthwise::{DepthwiseWeights, depthwise};
 use geometry::ConvGeometry;
 use pointwise::{PointwiseWeights, pointwise};
+use simd::Activation;
 
 /// One inverted-residual block.
 #[derive(Debug, Clone)]
@@ -154,6 +160,52 @@ pub struct CpuNet {
     padding: PaddingStyle,
 }
 
+/// A backbone of either family ready for CPU inference.
+#[derive(Debug, Clone)]
+pub enum CpuBackbone {
+    /// MobileNetV2 / EfficientNet-Lite.
+    Inverted(Box<CpuNet>),
+    /// The bottleneck ResNet.
+    Bottleneck(Box<resnet::CpuResNet>),
+}
+
+impl CpuBackbone {
+    /// Copies the weights of `net` (`backbone`'s network on burn, batch norms folded).
+    pub fn from_network(net: &Network, backbone: Backbone) -> Result<Self> {
+        Ok(match net {
+            Network::Inverted(n) => {
+                CpuBackbone::Inverted(Box::new(CpuNet::from_burn(n, &backbone.arch())?))
+            }
+            Network::Bottleneck(n) => {
+                CpuBackbone::Bottleneck(Box::new(resnet::CpuResNet::from_burn(n)?))
+            }
+        })
+    }
+
+    /// The same network with its GEMMs in int8 (see each family's `to_int8`).
+    pub fn to_int8(&self) -> Self {
+        match self {
+            CpuBackbone::Inverted(n) => CpuBackbone::Inverted(Box::new(n.to_int8())),
+            CpuBackbone::Bottleneck(n) => CpuBackbone::Bottleneck(Box::new(n.to_int8())),
+        }
+    }
+
+    /// [`CpuNet::forward`] of either family.
+    pub fn forward(
+        &self,
+        input: &[f32],
+        n: usize,
+        size: usize,
+        levels: &[FeatureLevel],
+        logits: bool,
+    ) -> Result<CpuOutput> {
+        match self {
+            CpuBackbone::Inverted(net) => net.forward(input, n, size, levels, logits),
+            CpuBackbone::Bottleneck(net) => net.forward(input, n, size, levels, logits),
+        }
+    }
+}
+
 /// Pooled features and logits of a batch, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CpuOutput {
@@ -193,9 +245,13 @@ fn folded(layer: &ConvBnAct) -> Result<&Conv2d> {
 }
 
 /// A dense convolution `[n, cin, k, k]` as a `k²·cin × n` matrix, rows ordered kernel row,
-/// kernel column, input channel (the order of [`stem`]'s patches; plain `cin × n` for 1×1).
+/// kernel column, input channel (the order of [`dense`]'s patches; plain `cin × n` for 1×1).
 fn dense(layer: &ConvBnAct) -> Result<PointwiseWeights> {
-    let conv = folded(layer)?;
+    conv_weights(folded(layer)?, Activation::from_relu6(layer.relu6))
+}
+
+/// [`dense`] of a bare convolution followed by `act`.
+fn conv_weights(conv: &Conv2d, act: Activation) -> Result<PointwiseWeights> {
     let (w, [n, cin, kh, kw]) = host(conv.weight.val())?;
     if conv.groups != 1 || kh != kw {
         return Err(load_err(format!(
@@ -213,13 +269,7 @@ fn dense(layer: &ConvBnAct) -> Result<PointwiseWeights> {
             }
         }
     }
-    Ok(PointwiseWeights::new(
-        &weight,
-        bias_of(conv, n)?,
-        k,
-        n,
-        layer.relu6,
-    ))
+    Ok(PointwiseWeights::new(&weight, bias_of(conv, n)?, k, n, act))
 }
 
 /// A linear layer (`[k, n]` weights) as a `k × n` product.
@@ -229,7 +279,13 @@ fn linear_of(l: &Linear) -> Result<PointwiseWeights> {
         Some(b) => host(b.val())?.0,
         None => vec![0.0; n],
     };
-    Ok(PointwiseWeights::new(&weight, bias, k, n, false))
+    Ok(PointwiseWeights::new(
+        &weight,
+        bias,
+        k,
+        n,
+        Activation::Identity,
+    ))
 }
 
 /// A depthwise convolution `[c, 1, k, k]` as `k² × c`.
@@ -341,6 +397,44 @@ impl Clock {
     }
 }
 
+/// Runs `forward_image(image, workspace, split_layers)` on each of the `n` images of `input`
+/// (`per_image` values each) and stacks their features and logits. The images run in
+/// parallel, each on one thread with its own workspace; a batch smaller than the thread count
+/// runs one image after another with each layer's rows split across threads instead.
+fn forward_batch<W: Default + Send>(
+    input: &[f32],
+    n: usize,
+    per_image: usize,
+    forward_image: impl Fn(&[f32], &mut W, bool) -> (Vec<f32>, Option<Vec<f32>>) + Sync,
+) -> Result<CpuOutput> {
+    if n == 0 || input.len() != n * per_image {
+        return Err(NeuralError::InvalidConfig(format!(
+            "batch of {n} images ({per_image} values each) needs {} values, got {}",
+            n * per_image,
+            input.len()
+        )));
+    }
+    let split_layers = n < rayon::current_num_threads();
+    let outputs: Vec<(Vec<f32>, Option<Vec<f32>>)> = input
+        .par_chunks(per_image)
+        .map_init(W::default, |ws, img| forward_image(img, ws, split_layers))
+        .collect();
+    let mut features = Vec::with_capacity(n * outputs.first().map_or(0, |(f, _)| f.len()));
+    let mut all_logits: Option<Vec<f32>> = None;
+    for (f, l) in outputs {
+        features.extend_from_slice(&f);
+        if let Some(l) = l {
+            all_logits
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(&l);
+        }
+    }
+    Ok(CpuOutput {
+        features,
+        logits: all_logits,
+    })
+}
+
 impl CpuNet {
     /// Copies the weights of a batch-norm-folded [`BackboneNet`] (see [`BackboneNet::fuse`]).
     pub fn from_burn(net: &BackboneNet, arch: &ArchSpec) -> Result<Self> {
@@ -402,42 +496,14 @@ impl CpuNet {
         levels: &[FeatureLevel],
         logits: bool,
     ) -> Result<CpuOutput> {
-        let per_image = self.in_channels * size * size;
-        if n == 0 || input.len() != n * per_image {
-            return Err(NeuralError::InvalidConfig(format!(
-                "batch of {n} images of {size}×{size} needs {} values, got {}",
-                n * per_image,
-                input.len()
-            )));
-        }
-        let split_layers = n < rayon::current_num_threads();
-        let outputs: Vec<(Vec<f32>, Option<Vec<f32>>)> = input
-            .par_chunks(per_image)
-            .map_init(Workspace::default, |ws, img| {
-                self.forward_image(
-                    img,
-                    size,
-                    levels,
-                    logits,
-                    ws,
-                    split_layers,
-                    &mut Clock::new(false),
-                )
-            })
-            .collect();
-        let dim = outputs.first().map_or(0, |(f, _)| f.len());
-        let mut features = Vec::with_capacity(n * dim);
-        let mut all_logits = logits.then(|| Vec::with_capacity(n * self.classifier.n));
-        for (f, l) in outputs {
-            features.extend_from_slice(&f);
-            if let (Some(all), Some(l)) = (all_logits.as_mut(), l) {
-                all.extend_from_slice(&l);
-            }
-        }
-        Ok(CpuOutput {
-            features,
-            logits: all_logits,
-        })
+        forward_batch(
+            input,
+            n,
+            self.in_channels * size * size,
+            |img, ws, split| {
+                self.forward_image(img, size, levels, logits, ws, split, &mut Clock::new(false))
+            },
+        )
     }
 
     /// Seconds per layer kind (stem, expand, depthwise, project, head, pool) for a forward of
@@ -488,7 +554,7 @@ impl CpuNet {
 
         let g = ConvGeometry::new(size, size, self.stem_kernel, self.stem_stride, self.padding);
         let (mut h, mut w, mut c) = (g.out_h, g.out_w, self.stem.n);
-        stem::stem(
+        dense::stem(
             image,
             self.in_channels,
             &g,
@@ -532,7 +598,6 @@ impl CpuNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backbone::Backbone;
     use burn::tensor::{Device, Distribution, TensorData};
 
     fn to_vec(t: Tensor<2>) -> Vec<f32> {

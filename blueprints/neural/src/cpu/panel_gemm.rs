@@ -3,15 +3,17 @@
 //! The weights are packed once into panels of [`PANEL`] output channels (zero-padded), each
 //! panel `k × PANEL` contiguous. The input rows are read in place (NHWC rows are already
 //! row-major), a block of rows times one panel is accumulated in registers over the whole `k`,
-//! and bias, residual and ReLU6 are applied to the accumulators before the only store. Three
+//! and bias, residual and the activation are applied to the accumulators before the only store. Three
 //! kernels, picked at run time: AVX-512 (12 rows × 32 channels in 24 registers), AVX2 + FMA
 //! (6 rows × 16 channels in 12 registers) and portable code for other CPUs.
 //!
 //! Compared with the general `gemm` crate on the shapes of MobileNetV2 / EfficientNet-Lite
-//! (small `k`, few rows per image) this avoids packing the input and a second pass over the
-//! output for the epilogue; `examples/pointwise_speed.rs` measures both side by side.
+//! (small `k`, few rows per image, banded tiles) this avoids packing and a second pass over
+//! the output for the epilogue; `examples/cpu_kernels_speed.rs` measures both side by side
+//! layer by layer and `examples/forward_profile.rs` in the network. The ResNet's larger
+//! products run on the crate instead ([`super::general_gemm`]).
 
-use super::simd::Isa;
+use super::simd::{Activation, Isa};
 
 /// Output channels per packed weight panel.
 pub const PANEL: usize = 32;
@@ -63,8 +65,8 @@ pub struct Epilogue<'a> {
     pub bias: &'a [f32],
     /// `rows × n`, same layout as the output.
     pub residual: Option<&'a [f32]>,
-    /// Clamp to `[0, 6]`.
-    pub relu6: bool,
+    /// The activation after the sum.
+    pub act: Activation,
 }
 
 /// Input rows per register block of each kernel.
@@ -108,7 +110,7 @@ pub fn gemm_fused_on(isa: Isa, x: &[f32], rows: usize, w: &Panels, epi: Epilogue
                 b: panel,
                 bias: &epi.bias[col0..],
                 residual: epi.residual.map(|r| &r[r0 * n + col0..]),
-                relu6: epi.relu6,
+                act: epi.act,
                 ldc: n,
                 cols,
             };
@@ -140,7 +142,7 @@ struct Block<'a> {
     bias: &'a [f32],
     /// Residual from the block's first row and the panel's first column; rows `ldc` apart.
     residual: Option<&'a [f32]>,
-    relu6: bool,
+    act: Activation,
     /// Row stride of the output and the residual.
     ldc: usize,
     /// Valid columns of the panel (≤ PANEL).
@@ -162,11 +164,6 @@ impl Block<'_> {
     }
 }
 
-#[inline(always)]
-fn finish(v: f32, relu6: bool) -> f32 {
-    if relu6 { v.clamp(0.0, 6.0) } else { v }
-}
-
 fn portable(m: usize, blk: &Block, c: &mut [f32]) {
     blk.check(m, c);
     let mut acc = [[0f32; PANEL]; 4];
@@ -182,7 +179,7 @@ fn portable(m: usize, blk: &Block, c: &mut [f32]) {
         let row = r * blk.ldc;
         for j in 0..blk.cols {
             let res = blk.residual.map_or(0.0, |res| res[row + j]);
-            c[row + j] = finish(acc_r[j] + blk.bias[j] + res, blk.relu6);
+            c[row + j] = blk.act.apply(acc_r[j] + blk.bias[j] + res);
         }
     }
 }
@@ -231,7 +228,7 @@ mod x86 {
     }
 
     /// Defines `$name`: `M` rows × `NV` vectors of the panel from column `col0`, accumulated
-    /// in registers over the whole `k`; bias, residual and ReLU6 applied before the masked
+    /// in registers over the whole `k`; bias, residual and the activation applied before the masked
     /// store. Written once, compiled with each width's features (a generic function without
     /// them would not inline the intrinsics).
     macro_rules! rows_kernel {
@@ -275,8 +272,8 @@ mod x86 {
                             if let Some(res) = blk.residual {
                                 v = V::add(v, V::load(mask, res.as_ptr().add(off)));
                             }
-                            if blk.relu6 {
-                                v = V::relu6(v);
+                            if let Some(hi) = blk.act.ceiling() {
+                                v = V::clamp(v, hi);
                             }
                             V::store(mask, c.as_mut_ptr().add(off), v);
                         }
@@ -306,7 +303,7 @@ mod tests {
                 for i in 0..k {
                     v += x[r * k + i] * w[i * n + j];
                 }
-                out[r * n + j] = finish(v, epi.relu6);
+                out[r * n + j] = epi.act.apply(v);
             }
         }
         out
@@ -332,12 +329,12 @@ mod tests {
             let bias: Vec<f32> = (0..n).map(|i| val(i, 4)).collect();
             let panels = Panels::pack(&w, k, n);
             assert_eq!(panels.unpack(), w);
-            for relu6 in [false, true] {
+            for act in [Activation::Identity, Activation::Relu, Activation::Relu6] {
                 for residual in [None, Some(res.as_slice())] {
                     let epi = Epilogue {
                         bias: &bias,
                         residual,
-                        relu6,
+                        act,
                     };
                     let want = naive(&x, rows, &w, k, n, epi);
                     for &isa in &isas {

@@ -68,11 +68,53 @@ pub fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
+/// What follows a layer's sum: nothing, ReLU or ReLU6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// The sum as it is.
+    Identity,
+    /// `max(v, 0)` (ResNet).
+    Relu,
+    /// `min(max(v, 0), 6)` (MobileNetV2, EfficientNet-Lite).
+    Relu6,
+}
+
+impl Activation {
+    /// ReLU6 when `relu6`, else the identity.
+    pub fn from_relu6(relu6: bool) -> Self {
+        if relu6 {
+            Activation::Relu6
+        } else {
+            Activation::Identity
+        }
+    }
+
+    /// The upper bound of the clamp that starts at 0 (infinite for ReLU), `None` for the
+    /// identity.
+    #[inline(always)]
+    pub fn ceiling(self) -> Option<f32> {
+        match self {
+            Activation::Identity => None,
+            Activation::Relu => Some(f32::INFINITY),
+            Activation::Relu6 => Some(6.0),
+        }
+    }
+
+    /// The activation of one value (a NaN becomes 0).
+    #[inline(always)]
+    #[allow(clippy::manual_clamp)]
+    pub fn apply(self, v: f32) -> f32 {
+        match self.ceiling() {
+            Some(hi) => v.max(0.0).min(hi),
+            None => v,
+        }
+    }
+}
+
 /// ReLU6 when `on`: `min(max(v, 0), 6)` (a NaN becomes 0, as `clamp` would not do).
 #[inline(always)]
-#[allow(clippy::manual_clamp)]
 pub fn relu6_if(on: bool, v: f32) -> f32 {
-    if on { v.max(0.0).min(6.0) } else { v }
+    Activation::from_relu6(on).apply(v)
 }
 
 /// Register-width vectors for kernels written once and compiled per instruction set.
@@ -100,7 +142,14 @@ pub mod x86 {
         unsafe fn load(mask: Self::Mask, p: *const f32) -> Self;
         unsafe fn add(a: Self, b: Self) -> Self;
         unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
-        unsafe fn relu6(v: Self) -> Self;
+        /// `min(max(v, 0), hi)`.
+        unsafe fn clamp(v: Self, hi: f32) -> Self;
+        /// `min(max(v, 0), 6)`.
+        #[inline(always)]
+        unsafe fn relu6(v: Self) -> Self {
+            // SAFETY: the caller's features.
+            unsafe { Self::clamp(v, 6.0) }
+        }
         unsafe fn store(mask: Self::Mask, p: *mut f32, v: Self);
     }
 
@@ -145,11 +194,11 @@ pub mod x86 {
             Zmm(unsafe { _mm512_fmadd_ps(a.0, b.0, c.0) })
         }
         #[inline(always)]
-        unsafe fn relu6(v: Self) -> Self {
+        unsafe fn clamp(v: Self, hi: f32) -> Self {
             // SAFETY: the caller's features.
             unsafe {
                 let low = _mm512_max_ps(v.0, _mm512_setzero_ps());
-                Zmm(_mm512_min_ps(low, _mm512_set1_ps(6.0)))
+                Zmm(_mm512_min_ps(low, _mm512_set1_ps(hi)))
             }
         }
         #[inline(always)]
@@ -200,11 +249,11 @@ pub mod x86 {
             Ymm(unsafe { _mm256_fmadd_ps(a.0, b.0, c.0) })
         }
         #[inline(always)]
-        unsafe fn relu6(v: Self) -> Self {
+        unsafe fn clamp(v: Self, hi: f32) -> Self {
             // SAFETY: the caller's features.
             unsafe {
                 let low = _mm256_max_ps(v.0, _mm256_setzero_ps());
-                Ymm(_mm256_min_ps(low, _mm256_set1_ps(6.0)))
+                Ymm(_mm256_min_ps(low, _mm256_set1_ps(hi)))
             }
         }
         #[inline(always)]
