@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::geometry::ConvGeometry;
 use super::pointwise::{PointwiseWeights, pointwise};
 
-/// Output rows (of the feature map) per im2col tile for the fused kernel.
+/// Output rows (of the feature map) per im2col tile.
 const TILE_ROWS: usize = 8;
 
 thread_local! {
@@ -61,21 +61,13 @@ pub fn conv(
     parallel: bool,
 ) {
     let n = layer.n;
-    // A layer on the `gemm` crate takes one product per thread (the crate packs the weights on
-    // each call); the fused kernel takes L2-sized tiles.
-    let tile_rows = match (layer.is_general(), parallel) {
-        (false, _) => TILE_ROWS,
-        (true, false) => geom.out_h,
-        (true, true) => geom.out_h.div_ceil(rayon::current_num_threads()),
-    }
-    .max(1);
-    let chunk = tile_rows * geom.out_w * n;
+    let chunk = TILE_ROWS * geom.out_w * n;
     let out = &mut out[..geom.out_h * geom.out_w * n];
     let padded = SCRATCH.with_borrow_mut(|(pad, _)| {
         Padded::new(input, layout, in_channels, geom, std::mem::take(pad))
     });
     let run_tile = |(t, dst): (usize, &mut [f32])| {
-        let y0 = t * tile_rows;
+        let y0 = t * TILE_ROWS;
         let rows = dst.len() / (geom.out_w * n);
         SCRATCH.with_borrow_mut(|(_, cols)| {
             padded.im2col(geom, y0, rows, cols);

@@ -14,7 +14,6 @@
 pub mod banded;
 pub mod dense;
 pub mod depthwise;
-pub mod general_gemm;
 pub mod geometry;
 pub mod int8_gemm;
 pub mod panel_gemm;

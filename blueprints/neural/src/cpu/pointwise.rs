@@ -1,12 +1,10 @@
 //! 1×1 convolution (and any `rows × k` by `k × n` product) on NHWC rows: row tiles go to the
 //! register-blocked [`panel_gemm`](super::panel_gemm) — or, for a layer quantized to int8, to
 //! [`int8_gemm`](super::int8_gemm) — which applies bias, optional residual and the activation
-//! before it stores; a layer made [`PointwiseWeights::general`] goes to the `gemm` crate
-//! ([`general_gemm`](super::general_gemm)) in one product per thread instead.
+//! before it stores.
 
 use rayon::prelude::*;
 
-use super::general_gemm::gemm_then_epilogue;
 use super::int8_gemm::{QuantPanels, gemm_fused_int8};
 use super::panel_gemm::{Epilogue, Panels, gemm_fused};
 use super::simd::Activation;
@@ -15,9 +13,6 @@ use super::simd::Activation;
 #[derive(Debug, Clone)]
 pub struct PointwiseWeights {
     panels: Panels,
-    /// The row-major `k × n` weights when the f32 product runs on the `gemm` crate
-    /// ([`PointwiseWeights::general`]).
-    general: Option<Vec<f32>>,
     /// The same weights quantized, when the layer runs in int8 ([`PointwiseWeights::to_int8`]).
     int8: Option<QuantPanels>,
     /// Per-output bias (`n`).
@@ -36,28 +31,12 @@ impl PointwiseWeights {
         assert_eq!(bias.len(), n, "bias of a layer with {n} outputs");
         PointwiseWeights {
             panels: Panels::pack(weight, k, n),
-            general: None,
             int8: None,
             bias,
             k,
             n,
             act,
         }
-    }
-
-    /// The same layer with its f32 product on the `gemm` crate (packed and cache-blocked:
-    /// faster on the larger products of the ResNet, slower on the inverted-residual nets' small
-    /// tiles).
-    pub fn general(self) -> Self {
-        PointwiseWeights {
-            general: Some(self.panels.unpack()),
-            ..self
-        }
-    }
-
-    /// Whether the f32 product runs on the `gemm` crate.
-    pub fn is_general(&self) -> bool {
-        self.general.is_some() && self.int8.is_none()
     }
 
     /// The same layer computing in int8 (weights per output channel, inputs per row).
@@ -85,13 +64,7 @@ pub fn pointwise(
     parallel: bool,
 ) {
     let (k, n) = (layer.k, layer.n);
-    let general = layer.general.as_deref().filter(|_| layer.is_general());
-    let tile = match general {
-        // One product per thread: the crate packs the weights on each call.
-        Some(_) if parallel => rows.div_ceil(rayon::current_num_threads()).max(1),
-        Some(_) => rows.max(1),
-        None => tile_rows(k),
-    };
+    let tile = tile_rows(k);
     let out = &mut out[..rows * n];
     let run_tile = |(t, dst): (usize, &mut [f32])| {
         let r0 = t * tile;
@@ -102,10 +75,9 @@ pub fn pointwise(
             act: layer.act,
         };
         let x = &x[r0 * k..(r0 + m) * k];
-        match (&layer.int8, general) {
-            (Some(q), _) => gemm_fused_int8(x, m, q, epi, dst),
-            (None, Some(w)) => gemm_then_epilogue(x, m, w, (k, n), epi, dst),
-            (None, None) => gemm_fused(x, m, &layer.panels, epi, dst),
+        match &layer.int8 {
+            Some(q) => gemm_fused_int8(x, m, q, epi, dst),
+            None => gemm_fused(x, m, &layer.panels, epi, dst),
         }
     };
     if parallel {
@@ -129,13 +101,8 @@ mod tests {
             for act in [Activation::Identity, Activation::Relu, Activation::Relu6] {
                 let weight: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
                 let bias = (0..n).map(|i| val(i, 4)).collect();
-                let fused = PointwiseWeights::new(&weight, bias, k, n, act);
-                for (layer, parallel) in [
-                    (fused.clone(), false),
-                    (fused.clone(), true),
-                    (fused.clone().general(), false),
-                    (fused.general(), true),
-                ] {
+                let layer = PointwiseWeights::new(&weight, bias, k, n, act);
+                for parallel in [false, true] {
                     for residual in [None, Some(res.as_slice())] {
                         let mut out = vec![f32::NAN; rows * n];
                         pointwise(&x, rows, &layer, residual, &mut out, parallel);

@@ -1,9 +1,8 @@
 //! The bottleneck ResNet ([`crate::resnet::ResNet`]) on the CPU kernels, on NHWC maps: the
 //! 7×7 stem and the 3×3 convolutions as im2col + GEMM ([`dense`](mod@super::dense)), the 1×1
-//! convolutions as GEMMs followed by bias, shortcut and ReLU
-//! ([`pointwise`](mod@super::pointwise); every product here on the `gemm` crate,
-//! [`general_gemm`](mod@super::general_gemm)), a strided 1×1 on a subsampled copy of its
-//! input, and the TensorFlow-"SAME" 3×3/2 max pool.
+//! convolutions on the GEMM with bias, shortcut and ReLU applied before the store
+//! ([`pointwise`](mod@super::pointwise)), a strided 1×1 on a subsampled copy of its input, and
+//! the TensorFlow-"SAME" 3×3/2 max pool.
 
 use crate::backbone::{Family, PaddingStyle};
 use crate::error::Result;
@@ -55,8 +54,7 @@ fn weights_of(layer: &ConvRelu) -> Result<(PointwiseWeights, usize)> {
     if sh != sw {
         return Err(load_err(format!("unexpected stride {sh}×{sw}")));
     }
-    // The larger products of this net run faster on the `gemm` crate (see `general_gemm`).
-    Ok((conv_weights(&layer.conv, act)?.general(), sh))
+    Ok((conv_weights(&layer.conv, act)?, sh))
 }
 
 impl Bottleneck {
@@ -406,7 +404,7 @@ mod tests {
             "features {df}, logits {dl} (largest feature {scale})"
         );
 
-        // One image alone gives the batch's first row exactly.
+        // One image alone (each layer split across threads) gives the batch's first row.
         let dim = got.features.len() / n;
         let one = cpu
             .forward(&host_x[..3 * size * size], 1, size, &levels, false)

@@ -12,7 +12,6 @@ use burn::tensor::Tensor;
 
 use super::bert::{BertConfig, BertEncoder, BertLayer};
 use super::fast_math::{gelu_in_place, softmax_rows};
-use crate::cpu::general_gemm::product;
 use crate::cpu::pointwise::{PointwiseWeights, pointwise};
 use crate::cpu::simd::Activation;
 use crate::error::{NeuralError, Result};
@@ -99,6 +98,52 @@ fn fused_qkv(layer: &BertLayer) -> Result<Dense> {
     }
     let b = parts.iter().flat_map(|p| p.b.iter().copied()).collect();
     Ok(Dense { w, b, k, n: 3 * n })
+}
+
+/// `dst (m × n, row stride dst_rs) = scale · lhs (m × k) · rhs (k × n)` for strided row-major
+/// operands, single-threaded.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    lhs: &[f32],
+    lhs_rs: usize,
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    scale: f32,
+) {
+    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(m > 0 && n > 0 && k > 0);
+    assert!(dst.len() > last(m, dst_rs, n, 1) && lhs.len() > last(m, lhs_rs, k, 1));
+    assert!(rhs.len() > last(k, rhs_rs, n, rhs_cs));
+    // SAFETY: the asserts above bound every element the strides reach in each buffer; `dst`
+    // is exclusively borrowed and does not alias `lhs` or `rhs`.
+    unsafe {
+        gemm::gemm::<f32>(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            0.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 impl std::fmt::Debug for CpuBert {
