@@ -1,7 +1,7 @@
 //! The CPU inference path: the same network as [`crate::net::BackboneNet`] (weights loaded
 //! through burn, batch norms folded), run with its own kernels on NHWC buffers — 1×1
 //! convolutions on a register-blocked GEMM ([`pointwise`](mod@pointwise), [`panel_gemm`]) with
-//! bias, residual and ReLU6 applied in registers, depthwise convolutions in register groups of
+//! bias, residual and activation applied in registers, depthwise convolutions in register groups of
 //! pixels ([`depthwise`](mod@depthwise)), the stem as im2col + GEMM ([`dense`]); kernels for
 //! AVX-512, AVX2 or any CPU, picked at run time ([`simd`]). Images of a batch run in parallel (rayon), each on one thread,
 //! each expanding block in L2-sized row bands ([`banded`]); a batch smaller than the thread count
