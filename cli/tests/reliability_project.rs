@@ -240,9 +240,9 @@ fn saved_floats_read_back_bit_for_bit() {
     }
     let first = tmp.path().join("a.json");
     let second = tmp.path().join("b.json");
-    atomic::save_json(&first, &lb).unwrap();
+    atomic::save_json(&first, &lb, atomic::JsonLayout::Pretty).unwrap();
     let back: Leaderboard = atomic::load_json(&first).unwrap();
-    atomic::save_json(&second, &back).unwrap();
+    atomic::save_json(&second, &back, atomic::JsonLayout::Pretty).unwrap();
     assert_eq!(
         std::fs::read(&first).unwrap(),
         std::fs::read(&second).unwrap(),
@@ -251,7 +251,7 @@ fn saved_floats_read_back_bit_for_bit() {
     // And every value is the same double, not merely the same text.
     let raw: Vec<f64> = atomic::load_json(&{
         let p = tmp.path().join("v.json");
-        atomic::save_json(&p, &values).unwrap();
+        atomic::save_json(&p, &values, atomic::JsonLayout::Pretty).unwrap();
         p
     })
     .unwrap();

@@ -120,8 +120,12 @@ pub async fn insight(
             return Ok(v);
         }
         let v = compute(&st.dir, &id, kind, &dir)?;
-        autopilot::project::atomic::save_json(&cache, &v)
-            .map_err(|e| ApiError::engine(e.into()))?;
+        autopilot::project::atomic::save_json(
+            &cache,
+            &v,
+            autopilot::project::atomic::JsonLayout::Pretty,
+        )
+        .map_err(|e| ApiError::engine(e.into()))?;
         Ok(v)
     })
     .await?;

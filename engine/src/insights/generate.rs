@@ -29,7 +29,7 @@ use crate::features::ImageKey;
 use crate::features::image::{ImageSettings, featurizer_for};
 use crate::model::FittedBlock;
 use crate::model::importance::{FeatureImpact, FeatureImpactOptions, permutation_impact_cv};
-use crate::project::atomic::{save_json, write_atomic};
+use crate::project::atomic::{JsonLayout, save_json, write_atomic};
 use crate::store::SavedModel;
 
 /// Which insights to compute.
@@ -189,7 +189,7 @@ impl Writer<'_> {
 
     fn json<T: Serialize>(&mut self, name: &str, v: &T) -> Result<(), InsightError> {
         let p = self.dir.join(name);
-        save_json(&p, v)?;
+        save_json(&p, v, JsonLayout::Pretty)?;
         self.out.files.push(p);
         Ok(())
     }

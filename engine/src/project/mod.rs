@@ -360,13 +360,22 @@ impl Project {
         self.path(rel).exists()
     }
 
-    /// Writes `value` as JSON to `rel`, atomically.
+    /// Writes `value` as indented JSON to `rel`, atomically.
     pub fn save_json<T: Serialize + ?Sized>(
         &self,
         rel: &str,
         value: &T,
     ) -> Result<(), ProjectError> {
-        atomic::save_json(&self.path(rel), value)
+        atomic::save_json(&self.path(rel), value, atomic::JsonLayout::Pretty)
+    }
+
+    /// Writes `value` as compact JSON to `rel`, atomically (fitted models: their weights).
+    pub fn save_json_compact<T: Serialize + ?Sized>(
+        &self,
+        rel: &str,
+        value: &T,
+    ) -> Result<(), ProjectError> {
+        atomic::save_json(&self.path(rel), value, atomic::JsonLayout::Compact)
     }
 
     /// Reads JSON file `rel`.

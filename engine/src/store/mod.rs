@@ -188,7 +188,7 @@ pub fn save_cv_model<T: Serialize>(
     let files = ModelFiles::of(id);
     project.save_matrix(&files.oof(), oof)?;
     project.save_matrix(&files.holdout(), holdout)?;
-    project.save_json(&files.model(), saved)?;
+    project.save_json_compact(&files.model(), saved)?;
     project.save_json(&files.cv(), cv)
 }
 
