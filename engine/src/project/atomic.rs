@@ -86,13 +86,7 @@ pub fn save_json<T: Serialize + ?Sized>(
             JsonLayout::Pretty => serde_json::to_writer_pretty(&mut *w, value),
             JsonLayout::Compact => serde_json::to_writer(&mut *w, value),
         }
-        .map_err(|e| match e.io_error_kind() {
-            Some(kind) => ProjectError::io(path, std::io::Error::new(kind, e)),
-            None => ProjectError::Corrupt {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            },
-        })?;
+        .map_err(|e| json_error(path, e))?;
         w.write_all(b"\n").map_err(|e| ProjectError::io(path, e))
     })
 }
@@ -101,12 +95,20 @@ pub fn save_json<T: Serialize + ?Sized>(
 /// invalid or mistyped JSON is [`ProjectError::Corrupt`] naming the file, line and column.
 pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
     let file = std::fs::File::open(path).map_err(|e| ProjectError::io(path, e))?;
-    serde_json::from_reader(BufReader::with_capacity(1 << 20, file)).map_err(|e| {
-        ProjectError::Corrupt {
+    serde_json::from_reader(BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| json_error(path, e))
+}
+
+/// A JSON error on `path`: an I/O failure as [`ProjectError::Io`], anything else (syntax, types,
+/// a value JSON cannot hold) as [`ProjectError::Corrupt`] with serde's line and column.
+fn json_error(path: &Path, e: serde_json::Error) -> ProjectError {
+    match e.io_error_kind() {
+        Some(kind) => ProjectError::io(path, std::io::Error::new(kind, e)),
+        None => ProjectError::Corrupt {
             path: path.to_path_buf(),
             message: e.to_string(),
-        }
-    })
+        },
+    }
 }
 
 /// Like [`load_json`], but `Ok(None)` when the file does not exist.
@@ -155,6 +157,13 @@ mod tests {
         assert_eq!(load_json::<String>(&path).unwrap(), "good");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn a_folder_in_place_of_a_file_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load_json::<Vec<i32>>(dir.path()).unwrap_err();
+        assert!(matches!(e, ProjectError::Io { .. }), "{e:?}");
     }
 
     #[test]
