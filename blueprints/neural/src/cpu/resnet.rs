@@ -251,17 +251,14 @@ impl CpuResNet {
         levels: &[FeatureLevel],
         logits: bool,
     ) -> Result<CpuOutput> {
-        // Each image on one thread even when the batch is smaller than the thread count: the
-        // `gemm` crate's rounding depends on how a product's rows are split, and an image's
-        // features must not depend on its batch.
-        forward_batch(input, n, 3 * size * size, |img, maps, _| {
+        forward_batch(input, n, 3 * size * size, |img, maps, split| {
             self.forward_image(
                 img,
                 size,
                 levels,
                 logits,
                 maps,
-                false,
+                split,
                 &mut Clock::new(false),
             )
         })
