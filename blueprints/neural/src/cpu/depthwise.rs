@@ -530,6 +530,7 @@ mod x86 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{max_abs_diff as max_diff, pseudo};
     use super::*;
     use crate::backbone::PaddingStyle;
 
@@ -559,16 +560,6 @@ mod tests {
             }
         }
         out
-    }
-
-    fn pseudo(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 1000) as f32
-                    / 250.0
-                    - 2.0
-            })
-            .collect()
     }
 
     #[test]
@@ -603,12 +594,6 @@ mod tests {
                 if !isa.available() {
                     continue;
                 }
-                let max_diff = |got: &[f32], want: &[f32]| {
-                    got.iter()
-                        .zip(want)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(0f32, f32::max)
-                };
                 for parallel in [false, true] {
                     let mut out = vec![f32::NAN; want.len()];
                     depthwise_rows_on(isa, &x, 0, &g, &layer, 0..g.out_h, &mut out, parallel);

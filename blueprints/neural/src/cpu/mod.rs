@@ -594,8 +594,37 @@ impl CpuNet {
     }
 }
 
+/// Helpers the kernels' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// `n` deterministic values in [-2, 2) (a multiplicative hash of the index and `seed`).
+    pub fn pseudo(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 1000) as f32
+                    / 250.0
+                    - 2.0
+            })
+            .collect()
+    }
+
+    /// The largest |a − b| over two equally long slices; infinite where either holds a NaN
+    /// (an output left unwritten), which `f32::max` alone would skip.
+    pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(
+                0f32,
+                |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_support::max_abs_diff as max_diff;
     use super::*;
     use burn::tensor::{Device, Distribution, TensorData};
 
@@ -625,13 +654,6 @@ mod tests {
             let want_features = to_vec(Tensor::cat(want.levels, 1));
             let want_logits = to_vec(want.logits.unwrap());
             let got = cpu.forward(&host_x, n, size, &levels, true).unwrap();
-            let max_diff = |a: &[f32], b: &[f32]| {
-                assert_eq!(a.len(), b.len());
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0f32, f32::max)
-            };
             let df = max_diff(&got.features, &want_features);
             let dl = max_diff(got.logits.as_deref().unwrap(), &want_logits);
             assert!(
