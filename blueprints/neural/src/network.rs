@@ -37,20 +37,23 @@ impl Network {
         })
     }
 
-    /// `backbone`'s layout with weights redrawn from `rng` ([`redraw_weights`] at `gain`).
-    pub fn untrained(backbone: Backbone, gain: f64, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    /// `backbone`'s layout (batch norms folded) with burn's initial weights: a placeholder to
+    /// load or redraw weights into.
+    pub fn placeholder(backbone: Backbone, device: &Device) -> Self {
         let arch = backbone.arch();
         match arch.family {
-            Family::InvertedResidual => Network::Inverted(Box::new(redraw_weights(
-                BackboneNet::new(&arch, device).fuse(),
-                gain,
-                rng,
-            ))),
-            Family::Bottleneck => Network::Bottleneck(Box::new(redraw_weights(
-                ResNet::new(&arch, device),
-                gain,
-                rng,
-            ))),
+            Family::InvertedResidual => {
+                Network::Inverted(Box::new(BackboneNet::new(&arch, device).fuse()))
+            }
+            Family::Bottleneck => Network::Bottleneck(Box::new(ResNet::new(&arch, device))),
+        }
+    }
+
+    /// `backbone`'s layout with weights redrawn from `rng` ([`redraw_weights`] at `gain`).
+    pub fn untrained(backbone: Backbone, gain: f64, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        match Self::placeholder(backbone, device) {
+            Network::Inverted(n) => Network::Inverted(Box::new(redraw_weights(*n, gain, rng))),
+            Network::Bottleneck(n) => Network::Bottleneck(Box::new(redraw_weights(*n, gain, rng))),
         }
     }
 

@@ -273,9 +273,7 @@ pub fn fine_tune_candidate(
         .iter()
         .find(|l| l.name == "image only" && image_only(l))
         .or_else(|| lists.first().filter(image_only))?;
-    let backbone_net = neural::Backbone::from_name(backbone)
-        .ok()
-        .filter(|&b| neural::FineTunedCnn::supports(b))?;
+    let backbone_net = neural::Backbone::from_name(backbone).ok()?;
     let mut estimator = neural::FineTunedCnn::new(backbone_net);
     estimator.params.device = device.into();
     estimator.params.stages = stages;

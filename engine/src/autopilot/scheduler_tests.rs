@@ -1070,10 +1070,12 @@ fn the_fine_tuned_cnn_reads_the_image_only_trunk_and_follows_the_backbone() {
     assert!(
         fine_tune_candidate(&f.ds, &lists, "mobilenet-v2", 4, task, DeviceChoice::Cpu).is_none()
     );
-    // Not on the bottleneck ResNet, whose tail the task cannot train.
-    assert!(
-        fine_tune_candidate(&f.ds, &lists, "resnet50-1by2", 1, task, DeviceChoice::Cpu).is_none()
-    );
+    // The bottleneck ResNet's last stage too, on its own trunk.
+    let resnet =
+        fine_tune_candidate(&f.ds, &lists, "resnet50-1by2", 1, task, DeviceChoice::Cpu).unwrap();
+    assert_eq!(resnet.image_keys()[0].backbone, "resnet50-1by2");
+    assert_eq!(resnet.image_keys()[0].levels, vec!["trunk".to_string()]);
+    assert!(c.with_backbone("resnet50-1by2").is_ok());
     // Not for regression, nor without an image column.
     assert!(
         fine_tune_candidate(

@@ -20,7 +20,7 @@ use super::{
 
 /// One bottleneck: 1×1 reduce (carrying the stride), 3×3, 1×1 expand + shortcut, ReLU.
 #[derive(Debug, Clone)]
-struct Bottleneck {
+pub(super) struct Bottleneck {
     reduce: PointwiseWeights,
     conv: PointwiseWeights,
     expand: PointwiseWeights,
@@ -32,9 +32,9 @@ struct Bottleneck {
 
 /// The maps of one image, reused from image to image by a worker.
 #[derive(Default)]
-struct Maps {
+pub(super) struct Maps {
     /// The current map (a block's input, then its output).
-    x: Vec<f32>,
+    pub(super) x: Vec<f32>,
     /// The input subsampled for a strided block.
     strided: Vec<f32>,
     reduced: Vec<f32>,
@@ -58,9 +58,44 @@ fn weights_of(layer: &ConvRelu) -> Result<(PointwiseWeights, usize)> {
 }
 
 impl Bottleneck {
+    /// Copies a block of the burn network (batch norms already folded).
+    pub(super) fn from_burn(b: &crate::resnet::Bottleneck) -> Result<Self> {
+        let (reduce, stride) = weights_of(&b.reduce)?;
+        let (conv, conv_stride) = weights_of(&b.conv)?;
+        if b.expand.relu {
+            return Err(load_err("a ReLU before the shortcut's sum".into()));
+        }
+        let (mut expand, expand_stride) = weights_of(&b.expand)?;
+        // The block's ReLU follows the sum with the shortcut, which the GEMM adds before its
+        // activation.
+        expand.act = Activation::Relu;
+        let shortcut = b.shortcut.as_ref().map(weights_of).transpose()?;
+        let [_, _, kernel, _] = b.conv.conv.weight.val().dims();
+        let shortcut_stride = shortcut.as_ref().map_or(stride, |s| s.1);
+        if conv_stride != 1 || expand_stride != 1 || shortcut_stride != stride {
+            return Err(load_err(format!(
+                "strides {stride}/{conv_stride}/{expand_stride}/{shortcut_stride}: only the \
+                 reduction and its projection may stride"
+            )));
+        }
+        if shortcut.is_none() && (stride != 1 || reduce.k != expand.n) {
+            return Err(load_err(
+                "an identity shortcut needs the block's input shape".into(),
+            ));
+        }
+        Ok(Bottleneck {
+            reduce,
+            conv,
+            expand,
+            shortcut: shortcut.map(|s| s.0),
+            stride,
+            kernel,
+        })
+    }
+
     /// Runs the block on the `h × w × c` map in `maps.x`, leaving its output there; returns
     /// the output's shape.
-    fn run(
+    pub(super) fn run(
         &self,
         [h, w, c]: [usize; 3],
         maps: &mut Maps,
@@ -177,39 +212,7 @@ impl CpuResNet {
         let blocks = net
             .blocks
             .iter()
-            .map(|b| {
-                let (reduce, stride) = weights_of(&b.reduce)?;
-                let (conv, conv_stride) = weights_of(&b.conv)?;
-                if b.expand.relu {
-                    return Err(load_err("a ReLU before the shortcut's sum".into()));
-                }
-                let (mut expand, expand_stride) = weights_of(&b.expand)?;
-                // The block's ReLU follows the sum with the shortcut, which the GEMM adds
-                // before its activation.
-                expand.act = Activation::Relu;
-                let shortcut = b.shortcut.as_ref().map(weights_of).transpose()?;
-                let [_, _, kernel, _] = b.conv.conv.weight.val().dims();
-                let shortcut_stride = shortcut.as_ref().map_or(stride, |s| s.1);
-                if conv_stride != 1 || expand_stride != 1 || shortcut_stride != stride {
-                    return Err(load_err(format!(
-                        "strides {stride}/{conv_stride}/{expand_stride}/{shortcut_stride}: only \
-                         the reduction and its projection may stride"
-                    )));
-                }
-                if shortcut.is_none() && (stride != 1 || reduce.k != expand.n) {
-                    return Err(load_err(
-                        "an identity shortcut needs the block's input shape".into(),
-                    ));
-                }
-                Ok(Bottleneck {
-                    reduce,
-                    conv,
-                    expand,
-                    shortcut: shortcut.map(|s| s.0),
-                    stride,
-                    kernel,
-                })
-            })
+            .map(Bottleneck::from_burn)
             .collect::<Result<Vec<_>>>()?;
         Ok(CpuResNet {
             stem,
@@ -351,17 +354,10 @@ impl CpuResNet {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::max_abs_diff as max_diff;
     use super::*;
     use crate::backbone::Backbone;
     use burn::tensor::{Device, Distribution, Tensor};
-
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0f32, f32::max)
-    }
 
     #[test]
     fn matches_the_burn_resnet_on_every_level_a_trunk_and_the_logits() {

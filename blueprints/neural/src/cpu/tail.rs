@@ -1,38 +1,72 @@
-//! The part of a backbone after the trunk map — its last stage, 1×1 head and a classifier — on
-//! the CPU kernels: how the fine-tuned CNN predicts on the CPU (trained weights, batch norms
-//! folded). Maps run in parallel, one per thread.
+//! The part of a backbone after the trunk map — its last stage or stages (and the
+//! inverted-residual nets' 1×1 head) and a classifier — on the CPU kernels: how the fine-tuned
+//! CNN predicts on the CPU (trained weights, batch norms folded). Maps run in parallel, one
+//! per thread.
 
 use rayon::prelude::*;
 
 use super::pointwise::PointwiseWeights;
-use super::{Block, Clock, Workspace, classify, dense, linear_of, pooled_head, sized};
+use super::resnet::{self, Maps};
+use super::{
+    Block, Clock, Workspace, average_pool, classify, dense, linear_of, pooled_head, sized,
+};
 use crate::backbone::PaddingStyle;
 use crate::error::{NeuralError, Result};
-use crate::net::{ConvBnAct, InvertedResidual};
+use crate::finetune::TailBody;
 use burn::nn::Linear;
 
-/// Last-stage blocks, head and classifier ready for CPU inference.
+/// The layers between the trunk map and the pooled features, of either family.
+#[derive(Debug, Clone)]
+enum Stages {
+    /// Inverted-residual blocks and the 1×1 head.
+    Inverted {
+        blocks: Vec<Block>,
+        head: PointwiseWeights,
+        padding: PaddingStyle,
+    },
+    /// The ResNet's bottlenecks.
+    Bottleneck(Vec<resnet::Bottleneck>),
+}
+
+/// A fine-tuned tail ready for CPU inference.
 #[derive(Debug, Clone)]
 pub struct CpuTail {
-    blocks: Vec<Block>,
-    head: PointwiseWeights,
+    stages: Stages,
     classifier: PointwiseWeights,
-    padding: PaddingStyle,
+}
+
+/// A worker's buffers for either family.
+#[derive(Default)]
+struct Buffers {
+    inverted: Workspace,
+    bottleneck: Maps,
 }
 
 impl CpuTail {
-    /// Copies batch-norm-folded layers (as [`crate::finetune`]'s tail holds them).
-    pub fn new(
-        blocks: &[InvertedResidual],
-        head: &ConvBnAct,
-        classifier: &Linear,
-        padding: PaddingStyle,
-    ) -> Result<Self> {
+    /// Copies batch-norm-folded layers (as [`crate::finetune`]'s tail holds them); `padding`
+    /// is the inverted-residual backbone's.
+    pub fn new(body: &TailBody, classifier: &Linear, padding: PaddingStyle) -> Result<Self> {
+        let stages = match (&body.head, body.bottlenecks.is_empty()) {
+            (Some(head), true) => Stages::Inverted {
+                blocks: body.blocks.iter().map(Block::of).collect::<Result<_>>()?,
+                head: dense(head)?,
+                padding,
+            },
+            (None, _) if body.blocks.is_empty() => Stages::Bottleneck(
+                body.bottlenecks
+                    .iter()
+                    .map(resnet::Bottleneck::from_burn)
+                    .collect::<Result<_>>()?,
+            ),
+            _ => {
+                return Err(NeuralError::InvalidConfig(
+                    "a tail mixes inverted-residual blocks and bottlenecks".into(),
+                ));
+            }
+        };
         Ok(CpuTail {
-            blocks: blocks.iter().map(Block::of).collect::<Result<_>>()?,
-            head: dense(head)?,
+            stages,
             classifier: linear_of(classifier)?,
-            padding,
         })
     }
 
@@ -48,23 +82,47 @@ impl CpuTail {
         }
         let rows: Vec<Vec<f32>> = maps
             .par_chunks(per_map)
-            .map_init(Workspace::default, |ws, map| self.one(map, [c, h, w], ws))
+            .map_init(Buffers::default, |bufs, map| self.one(map, [c, h, w], bufs))
             .collect();
         Ok(rows.concat())
     }
 
-    fn one(&self, map: &[f32], [c, h, w]: [usize; 3], ws: &mut Workspace) -> Vec<f32> {
-        let x = sized(&mut ws.x, h * w * c);
+    fn one(&self, map: &[f32], [c, h, w]: [usize; 3], bufs: &mut Buffers) -> Vec<f32> {
+        let x = match &self.stages {
+            Stages::Inverted { .. } => &mut bufs.inverted.x,
+            Stages::Bottleneck(_) => &mut bufs.bottleneck.x,
+        };
+        // Channels first to channels last.
+        let x = sized(x, h * w * c);
         for (p, px) in x.chunks_exact_mut(c).enumerate() {
             for (ch, v) in px.iter_mut().enumerate() {
                 *v = map[ch * h * w + p];
             }
         }
         let mut clock = Clock::new(false);
-        let mut shape = (h, w, c);
-        for b in &self.blocks {
-            shape = b.run(self.padding, shape, ws, false, &mut clock);
-        }
-        classify(&self.classifier, &pooled_head(&self.head, shape, ws, false))
+        let pooled = match &self.stages {
+            Stages::Inverted {
+                blocks,
+                head,
+                padding,
+            } => {
+                let ws = &mut bufs.inverted;
+                let mut shape = (h, w, c);
+                for b in blocks {
+                    shape = b.run(*padding, shape, ws, false, &mut clock);
+                }
+                pooled_head(head, shape, ws, false)
+            }
+            Stages::Bottleneck(blocks) => {
+                let maps = &mut bufs.bottleneck;
+                let mut shape = [h, w, c];
+                for b in blocks {
+                    shape = b.run(shape, maps, false, &mut clock);
+                }
+                let [h, w, c] = shape;
+                average_pool(&maps.x, h * w, c)
+            }
+        };
+        classify(&self.classifier, &pooled)
     }
 }

@@ -1,6 +1,7 @@
-//! Fine-tuned CNN: a pretrained backbone whose last one, two or three stages (`stages`) and 1×1
-//! head are trained together with a new classifier, with burn autodiff (on a hardware GPU
-//! through wgpu when there is one, else burn's CPU backend).
+//! Fine-tuned CNN: a pretrained backbone whose last one, two or three stages (`stages`) — and
+//! the 1×1 head of the inverted-residual nets — are trained together with a new classifier,
+//! with burn autodiff (on a hardware GPU through wgpu when there is one, else burn's CPU
+//! backend).
 //!
 //! The network below them stays frozen, so its output — the trunk map, for four augmented
 //! views of each image ([`FeatureLevel::Trunk`]; [`FeatureLevel::Trunk2`] / `Trunk3` for two /
@@ -17,7 +18,7 @@ mod tail;
 mod train;
 
 pub use stored::StoredTensors;
-pub use tail::TailNet;
+pub use tail::{TailBody, TailNet};
 
 use std::time::Instant;
 
@@ -34,11 +35,10 @@ use blueprints::fit_input::{
 use blueprints::params::{Param, ParamSpec, Tunable};
 use blueprints::{Estimator, Features, FitContext, choice_enum, field};
 
-use crate::backbone::{Backbone, Family};
+use crate::backbone::Backbone;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
-use crate::net::BackboneNet;
-use crate::weights::load_backbone;
+use crate::network::Network;
 use crate::zoo;
 use train::{TrainData, predict_all_on_cpu_kernels, predict_rows, time_one_step};
 
@@ -160,12 +160,6 @@ pub struct FineTunedCnn {
 }
 
 impl FineTunedCnn {
-    /// Whether `backbone`'s tail can be fine-tuned: the inverted-residual backbones', not the
-    /// bottleneck ResNet's.
-    pub fn supports(backbone: Backbone) -> bool {
-        backbone.family() == Family::InvertedResidual
-    }
-
     /// An unfitted estimator for `backbone`'s pretrained tail.
     pub fn new(backbone: Backbone) -> Self {
         Self {
@@ -231,16 +225,16 @@ impl FineTunedCnn {
 
     /// The backbone network the tail comes from: the zoo's weights, or placeholder ones
     /// (redrawn from the seed by the caller) for a random start.
-    fn start_net(&self, device: &SelectedDevice) -> Result<BackboneNet> {
+    fn start_net(&self, device: &SelectedDevice) -> Result<Network> {
         let backbone = self.backbone()?;
         if self.random_start {
-            return Ok(BackboneNet::new(&backbone.arch(), &device.device));
+            return Ok(Network::placeholder(backbone, &device.device));
         }
         let weights_error = |e: crate::NeuralError| {
             BlueprintError::Unsupported(format!("{TASK}: the pretrained {backbone} weights: {e}"))
         };
         let path = zoo::resolve_weights(backbone, None).map_err(weights_error)?;
-        load_backbone(backbone, &path, &device.device).map_err(weights_error)
+        Network::load(backbone, &path, &device.device).map_err(weights_error)
     }
 
     /// The dense trunk maps of `x`, checked against the backbone's trunk width.
@@ -261,22 +255,13 @@ impl FineTunedCnn {
     }
 }
 
-/// A zoo backbone by name; an unknown one, or one whose tail this task cannot train (the
-/// bottleneck ResNet), is an invalid `backbone`.
+/// A zoo backbone by name; an unknown one is an invalid `backbone`.
 fn parse_backbone(name: &str) -> Result<Backbone> {
-    let invalid = |reason: String| BlueprintError::InvalidParam {
+    Backbone::from_name(name).map_err(|e| BlueprintError::InvalidParam {
         name: "backbone".into(),
         value: name.into(),
-        reason,
-    };
-    let backbone = Backbone::from_name(name).map_err(|e| invalid(e.to_string()))?;
-    if !FineTunedCnn::supports(backbone) {
-        return Err(invalid(format!(
-            "{TASK} trains the tails of the inverted-residual backbones (mobilenet-v2, \
-             efficientnet-lite0/1/2), not {backbone}'s bottlenecks"
-        )));
-    }
-    Ok(backbone)
+        reason: e.to_string(),
+    })
 }
 
 impl Tunable for FineTunedCnn {
@@ -369,8 +354,14 @@ impl Estimator for FineTunedCnn {
         let device = self.device()?;
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
         let net = self.start_net(&device)?;
-        let mut tail =
-            TailNet::from_backbone(net, self.trunk_level()?, k, &mut rng, &device.device);
+        let mut tail = TailNet::from_network(
+            net,
+            self.backbone()?,
+            self.trunk_level()?,
+            k,
+            &mut rng,
+            &device.device,
+        );
         if self.random_start {
             tail = tail.randomized(&mut rng);
         }

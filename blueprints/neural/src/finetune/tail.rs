@@ -1,6 +1,7 @@
-//! The fine-tuned tail: a pretrained backbone's last stage or stages and 1×1 head (batch norms
-//! folded, the weights trained) with a new linear classifier, on a trunk map
-//! ([`FeatureLevel::Trunk`], [`FeatureLevel::Trunk2`] or [`FeatureLevel::Trunk3`]).
+//! The fine-tuned tail: a pretrained backbone's last stage or stages (and, for the
+//! inverted-residual nets, their 1×1 head; batch norms folded, the weights trained) with a new
+//! linear classifier, on a trunk map ([`FeatureLevel::Trunk`], [`FeatureLevel::Trunk2`] or
+//! [`FeatureLevel::Trunk3`]).
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -10,50 +11,90 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::backbone::Backbone;
 use crate::level::FeatureLevel;
-use crate::net::{
-    BackboneNet, ConvBnAct, HE_GAIN, InvertedResidual, global_avg_pool, redraw_weights,
-};
+use crate::net::{ConvBnAct, HE_GAIN, InvertedResidual, global_avg_pool, redraw_weights};
+use crate::network::Network;
+use crate::resnet::Bottleneck;
 
-/// The trainable part of the network: the blocks after the trunk, head, classifier.
+/// The pretrained layers after the trunk: one family's blocks (the other list stays empty)
+/// and the inverted-residual nets' 1×1 head.
+#[derive(Module, Debug)]
+pub struct TailBody {
+    /// MobileNetV2 / EfficientNet-Lite blocks after the trunk.
+    pub blocks: Vec<InvertedResidual>,
+    /// The ResNet's bottlenecks after the trunk.
+    pub bottlenecks: Vec<Bottleneck>,
+    /// The 1×1 head convolution (to 1280 channels) of the inverted-residual nets.
+    pub head: Option<ConvBnAct>,
+}
+
+impl TailBody {
+    /// The activations of the last convolution `[b, channels, h, w]` of a trunk batch.
+    pub fn forward(&self, trunk: Tensor<4>) -> Tensor<4> {
+        let mut x = trunk;
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        for block in &self.bottlenecks {
+            x = block.forward(x);
+        }
+        match &self.head {
+            Some(head) => head.forward(x),
+            None => x,
+        }
+    }
+}
+
+/// The trainable part of the network: the pretrained layers after the trunk, a new classifier.
 #[derive(Module, Debug)]
 pub struct TailNet {
-    /// The pretrained blocks after the trunk (batch norms folded in).
-    pub blocks: Vec<InvertedResidual>,
-    /// The pretrained 1×1 head convolution (to 1280 channels).
-    pub head: ConvBnAct,
+    /// The pretrained layers, trained with a smaller step.
+    pub body: TailBody,
     /// The new classifier.
     pub classifier: Linear,
 }
 
+/// The first block after `trunk` in a network whose stages end at `stage_ends`.
+fn first_block(trunk: FeatureLevel, backbone: Backbone, stage_ends: &[usize]) -> usize {
+    trunk
+        .stage(backbone.family())
+        .map_or(usize::MAX, |s| stage_ends[s] + 1)
+}
+
 impl TailNet {
-    /// The part of `net` above the `trunk` level (fused here when it is not yet) with a
-    /// classifier of `n_outputs` initialised from `rng` (Glorot uniform weights, zero bias).
-    pub fn from_backbone(
-        net: BackboneNet,
+    /// The part of `net` (`backbone`'s network) above the `trunk` level with a classifier of
+    /// `n_outputs` replacing `net`'s (Glorot uniform weights from `rng`, zero bias).
+    pub fn from_network(
+        net: Network,
+        backbone: Backbone,
         trunk: FeatureLevel,
         n_outputs: usize,
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Self {
-        let net = net.fuse();
-        let first = trunk
-            .stage(crate::backbone::Family::InvertedResidual)
-            .map_or(net.blocks.len(), |s| net.stage_ends[s] + 1);
-        let in_features = net.classifier.weight.val().dims()[0];
-        let bound = (6.0 / (in_features + n_outputs) as f64).sqrt() as f32;
-        let weights: Vec<f32> = (0..in_features * n_outputs)
-            .map(|_| rng.random_range(-bound..bound))
-            .collect();
-        let weight =
-            Tensor::<2>::from_data(TensorData::new(weights, [in_features, n_outputs]), device);
-        let bias = Tensor::<1>::zeros([n_outputs], device);
-        let mut classifier = net.classifier;
-        classifier.weight = Param::from_tensor(weight);
-        classifier.bias = Some(Param::from_tensor(bias));
+        let (body, classifier) = match net {
+            Network::Inverted(net) => {
+                let net = net.fuse();
+                let first = first_block(trunk, backbone, &net.stage_ends);
+                let body = TailBody {
+                    blocks: net.blocks.into_iter().skip(first).collect(),
+                    bottlenecks: Vec::new(),
+                    head: Some(net.head),
+                };
+                (body, net.classifier)
+            }
+            Network::Bottleneck(net) => {
+                let first = first_block(trunk, backbone, &net.stage_ends);
+                let body = TailBody {
+                    blocks: Vec::new(),
+                    bottlenecks: net.blocks.into_iter().skip(first).collect(),
+                    head: None,
+                };
+                (body, net.classifier)
+            }
+        };
         TailNet {
-            blocks: net.blocks.into_iter().skip(first).collect(),
-            head: net.head,
-            classifier,
+            body,
+            classifier: new_classifier(classifier, n_outputs, rng, device),
         }
     }
 
@@ -65,9 +106,9 @@ impl TailNet {
         n_outputs: usize,
         device: &Device,
     ) -> Self {
-        let net = BackboneNet::new(&backbone.arch(), device);
-        Self::from_backbone(
-            net,
+        Self::from_network(
+            Network::placeholder(backbone, device),
+            backbone,
             trunk,
             n_outputs,
             &mut rand::SeedableRng::seed_from_u64(0),
@@ -82,16 +123,13 @@ impl TailNet {
         redraw_weights(self, HE_GAIN, rng)
     }
 
-    /// The head's activations `[b, 1280, h, w]` of a trunk batch `[b, c, h, w]`.
+    /// The last convolution's activations `[b, channels, h, w]` of a trunk batch `[b, c, h,
+    /// w]` (the head's 1280 channels, or the ResNet's last bottleneck).
     pub fn head_maps(&self, trunk: Tensor<4>) -> Tensor<4> {
-        let mut x = trunk;
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
-        self.head.forward(x)
+        self.body.forward(trunk)
     }
 
-    /// The pooled 1280-channel head features of a trunk batch `[b, c, h, w]`.
+    /// The pooled features of a trunk batch `[b, c, h, w]`.
     pub fn pooled(&self, trunk: Tensor<4>) -> Tensor<2> {
         global_avg_pool(self.head_maps(trunk))
     }
@@ -106,4 +144,22 @@ impl TailNet {
         };
         self.classifier.forward(pooled)
     }
+}
+
+/// `classifier` with new `n_outputs`: Glorot uniform weights from `rng`, zero bias.
+fn new_classifier(
+    mut classifier: Linear,
+    n_outputs: usize,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Linear {
+    let in_features = classifier.weight.val().dims()[0];
+    let bound = (6.0 / (in_features + n_outputs) as f64).sqrt() as f32;
+    let weights: Vec<f32> = (0..in_features * n_outputs)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect();
+    let weight = Tensor::<2>::from_data(TensorData::new(weights, [in_features, n_outputs]), device);
+    classifier.weight = Param::from_tensor(weight);
+    classifier.bias = Some(Param::from_tensor(Tensor::<1>::zeros([n_outputs], device)));
+    classifier
 }

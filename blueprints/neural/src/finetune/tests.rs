@@ -5,7 +5,18 @@ use rand::Rng;
 /// `n` rows of `level` maps for MobileNetV2 (4 views × 160 × 7 × 7 for the trunk): class `c`
 /// raises channels `10c..10c+10` in every view, on top of noise.
 fn trunk_rows(level: FeatureLevel, n: usize, classes: usize, seed: u64) -> (Features, Vec<u32>) {
-    let (c, h, w) = level.map_shape(&Backbone::MobileNetV2.arch(), 224);
+    backbone_trunk_rows(Backbone::MobileNetV2, level, n, classes, seed)
+}
+
+/// [`trunk_rows`] for `backbone`'s maps at its input size.
+fn backbone_trunk_rows(
+    backbone: Backbone,
+    level: FeatureLevel,
+    n: usize,
+    classes: usize,
+    seed: u64,
+) -> (Features, Vec<u32>) {
+    let (c, h, w) = level.map_shape(&backbone.arch(), backbone.input_size());
     let len = c * h * w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let y: Vec<u32> = (0..n).map(|i| (i % classes) as u32).collect();
@@ -22,7 +33,11 @@ fn trunk_rows(level: FeatureLevel, n: usize, classes: usize, seed: u64) -> (Feat
 }
 
 fn quick(seed_start: bool) -> FineTunedCnn {
-    let mut e = FineTunedCnn::new(Backbone::MobileNetV2);
+    quick_on(Backbone::MobileNetV2, seed_start)
+}
+
+fn quick_on(backbone: Backbone, seed_start: bool) -> FineTunedCnn {
+    let mut e = FineTunedCnn::new(backbone);
     e.random_start = seed_start;
     e.params.epochs = 6;
     e.params.batch_size = 16;
@@ -80,7 +95,7 @@ fn trains_the_last_two_stages_on_the_deeper_trunk() {
     assert_eq!(e.shape().unwrap(), [96, 14, 14]);
     // The tail holds MobileNetV2's last two stages: three 160-channel blocks and the 320 one.
     let device = burn::tensor::Device::flex();
-    assert_eq!(e.empty_tail(3, &device).unwrap().blocks.len(), 4);
+    assert_eq!(e.empty_tail(3, &device).unwrap().body.blocks.len(), 4);
     e.fit(&x, &y, &FitContext::new(3, 7)).unwrap();
     let p = e.predict_proba(&xt).unwrap();
     let acc = accuracy(&p, &yt);
@@ -100,7 +115,7 @@ fn trains_the_last_two_stages_on_the_deeper_trunk() {
     e.set_param("stages", "3").unwrap();
     assert_eq!(e.image_level().as_deref(), Some("trunk3"));
     assert_eq!(e.shape().unwrap(), [64, 14, 14]);
-    assert_eq!(e.empty_tail(3, &device).unwrap().blocks.len(), 7);
+    assert_eq!(e.empty_tail(3, &device).unwrap().body.blocks.len(), 7);
     // Models stored before `stages` existed trained one stage.
     let mut old = serde_json::to_value(FineTuneParams::default()).unwrap();
     old.as_object_mut().unwrap().remove("stages");
@@ -150,14 +165,17 @@ fn stored_tensors_refuse_another_layout() {
 fn cpu_kernel_predictions_match_burn() {
     let _rng = crate::flex_rng_lock();
     let levels = FeatureLevel::TRUNKS;
-    for (backbone, level) in [Backbone::MobileNetV2, Backbone::EfficientNetLite0]
-        .into_iter()
-        .flat_map(|b| levels.map(|l| (b, l)))
-    {
+    // The ResNet on small maps (64 px input: a 4 × 4 trunk) to keep burn's side quick.
+    let nets = [
+        (Backbone::MobileNetV2, 224),
+        (Backbone::EfficientNetLite0, 224),
+        (Backbone::ResNet50Half, 64),
+    ];
+    for ((backbone, side), level) in nets.into_iter().flat_map(|b| levels.map(|l| (b, l))) {
         let device = burn::tensor::Device::flex();
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let tail = tail::TailNet::empty(backbone, level, 3, &device).randomized(&mut rng);
-        let (c, h, w) = level.map_shape(&backbone.arch(), 224);
+        let (c, h, w) = level.map_shape(&backbone.arch(), side);
         let n = 5;
         let x = Array2::from_shape_fn((n, TRUNK_VIEWS * c * h * w), |_| {
             rng.random_range(-1.0f32..2.0).max(0.0)
@@ -174,13 +192,32 @@ fn cpu_kernel_predictions_match_burn() {
 }
 
 #[test]
-fn the_bottleneck_resnet_is_an_invalid_backbone() {
-    assert!(FineTunedCnn::supports(Backbone::MobileNetV2));
-    assert!(!FineTunedCnn::supports(Backbone::ResNet50Half));
-    let e = parse_backbone("resnet50-1by2").unwrap_err().to_string();
-    assert!(
-        e.contains("resnet50-1by2") && e.contains("bottleneck"),
-        "{e}"
-    );
-    assert!(parse_backbone("efficientnet-lite0").is_ok());
+fn fine_tunes_the_resnets_last_stage() {
+    let _rng = crate::flex_rng_lock();
+    let backbone = Backbone::ResNet50Half;
+    let (x, y) = backbone_trunk_rows(backbone, FeatureLevel::Trunk, 48, 3, 11);
+    let (xt, yt) = backbone_trunk_rows(backbone, FeatureLevel::Trunk, 24, 3, 12);
+    let mut e = quick_on(backbone, true);
+    e.params.epochs = 4;
+    // The tail is layer 4's three bottlenecks (the first projects 512 → 1024 channels), no
+    // 1×1 head, a classifier on the pooled 1024 channels; it reads the 512 × 14 × 14 maps.
+    let device = burn::tensor::Device::flex();
+    let tail = e.empty_tail(3, &device).unwrap();
+    assert_eq!(tail.body.bottlenecks.len(), 3);
+    assert!(tail.body.blocks.is_empty() && tail.body.head.is_none());
+    assert_eq!(tail.classifier.weight.val().dims(), [1024, 3]);
+    assert_eq!(e.shape().unwrap(), [512, 14, 14]);
+    e.fit(&x, &y, &FitContext::new(3, 7)).unwrap();
+    let p = e.predict_proba(&xt).unwrap();
+    let acc = accuracy(&p, &yt);
+    assert!(acc > 0.8, "held-out balanced accuracy {acc}");
+    // Grad-CAM on the last bottleneck's 7 × 7 map.
+    let one = xt.select_rows(&[0]);
+    let map = e.class_activation_map(&one, 1).unwrap().unwrap();
+    assert_eq!(map.dim(), (7, 7));
+    assert!(map.iter().any(|&v| v != 0.0));
+    let json = serde_json::to_string(&(Box::new(e) as Box<dyn Estimator>)).unwrap();
+    let back: Box<dyn Estimator> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.predict_proba(&xt).unwrap(), p);
+    assert!(parse_backbone("resnet50-1by2").is_ok());
 }

@@ -115,8 +115,7 @@ pub fn predict_all_on_cpu_kernels(
         task: super::TASK.into(),
         reason: e.to_string(),
     };
-    let cpu =
-        CpuTail::new(&tail.blocks, &tail.head, &tail.classifier, padding).map_err(kernel_error)?;
+    let cpu = CpuTail::new(&tail.body, &tail.classifier, padding).map_err(kernel_error)?;
     let k = tail.classifier.weight.val().dims()[1];
     let mut out = Array2::<f64>::zeros((x.nrows(), k));
     for (chunk, mut dst) in x
@@ -181,11 +180,9 @@ impl Optimizers {
         let loss = log_softmax(logits, 1).mul(target.autodiff()).sum().neg();
         let mut grads = loss.backward();
         let g_head = GradientsParams::from_module(&mut grads, &tail.classifier);
-        let g_blocks = GradientsParams::from_module(&mut grads, &tail.blocks);
-        let g_conv = GradientsParams::from_module(&mut grads, &tail.head);
+        let g_body = GradientsParams::from_module(&mut grads, &tail.body);
         tail.classifier = self.head.step(p.learning_rate, tail.classifier, g_head);
-        tail.blocks = self.tail.step(p.tail_learning_rate, tail.blocks, g_blocks);
-        tail.head = self.tail.step(p.tail_learning_rate, tail.head, g_conv);
+        tail.body = self.tail.step(p.tail_learning_rate, tail.body, g_body);
         tail
     }
 }
