@@ -99,8 +99,8 @@ pub struct RunArgs {
     /// command does the same). Fails when the project does not exist yet.
     #[arg(long)]
     pub resume: bool,
-    /// Add the fine-tuned CNN blueprint (a backbone's last stage and head trained on the image
-    /// column) in any mode; it joins by itself in comprehensive mode and on a hardware GPU. Slow
+    /// Add the fine-tuned CNN blueprint (a backbone's last stage, with its 1×1 head if it has
+    /// one, trained on the image column) in any mode; it joins by itself in comprehensive mode and on a hardware GPU. Slow
     /// on a CPU: its time estimate is printed before it starts.
     #[arg(long)]
     pub fine_tune: bool,
@@ -412,6 +412,8 @@ pub fn run_and_print(
 }
 
 /// One progress line on stderr (warnings and notes even when `quiet`); scores are in `metric`.
+/// Lines go through `suspend`, not `ProgressBar::println`, which writes nothing when stderr is
+/// not a terminal (a log file would lose every model's line and time estimate).
 fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
     let say = |line: String| bar.suspend(|| eprintln!("{line}"));
     match e {
@@ -429,7 +431,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
             "  {rows} rows in {seconds:.1}s ({failed} without features)"
         )),
         RunEvent::Autopilot(e) => match e {
-            Event::Stage { name, models } => bar.println(format!("== {name}: {models} models")),
+            Event::Stage { name, models } => say(format!("== {name}: {models} models")),
             Event::Started {
                 model_id,
                 blueprint,
@@ -437,7 +439,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 fit_estimate_s,
             } => {
                 if let Some(s) = fit_estimate_s {
-                    bar.println(format!(
+                    say(format!(
                         "   {model_id} {blueprint} ({sample_pct}%): {}",
                         fit_estimate(*s)
                     ));
@@ -448,7 +450,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 model_id,
                 score,
                 seconds,
-            } => bar.println(format!(
+            } => say(format!(
                 "   {model_id}: {metric} {} ({seconds:.1}s)",
                 score.map_or("-".into(), |s| format!("{s:.4}"))
             )),
@@ -456,9 +458,9 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 model_id,
                 blueprint,
                 error,
-            } => bar.println(format!("   {model_id} failed ({blueprint}): {error}")),
+            } => say(format!("   {model_id} failed ({blueprint}): {error}")),
             Event::Skipped { blueprint, reason } => {
-                bar.println(format!("   skipped {blueprint}: {reason}"))
+                say(format!("   skipped {blueprint}: {reason}"))
             }
         },
     }

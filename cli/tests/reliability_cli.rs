@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use autopilot::autopilot::tuning::tunable_params;
-use autopilot::leaderboard::{Leaderboard, LeaderboardRow};
+use autopilot::leaderboard::{BASELINE_BLUEPRINT, Leaderboard, LeaderboardRow};
 use autopilot::project::{self, Project};
 use autopilot::store;
 use autopilot_cli::{Cli, Command as CliCommand};
@@ -135,6 +135,32 @@ fn trained_project(dir: &Path, n: usize) -> PathBuf {
     let proj = dir.join("p");
     assert_eq!(cli(&run_args(&csv, &proj, &[])), 0);
     proj
+}
+
+/// A run whose stderr is a file (a log, CI) still writes every stage and model line there:
+/// the progress bar's own `println` drops lines when stderr is not a terminal.
+#[test]
+fn a_run_logged_to_a_file_lists_every_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tabular_csv(tmp.path(), 120);
+    let proj = tmp.path().join("p");
+    let mut args = run_args(&csv, &proj, &["--device", "cpu"]);
+    args.retain(|&a| a != "--quiet");
+    let ran = bin(&args);
+    assert!(ran.status.success(), "{}", ran.stderr);
+    assert!(ran.stderr.contains("== "), "no stage line:\n{}", ran.stderr);
+    let lb = leaderboard(&proj);
+    assert!(lb.rows.len() > 1);
+    // Every model but the majority-class baseline (scored without a training event).
+    for row in lb.rows.iter().filter(|r| r.blueprint != BASELINE_BLUEPRINT) {
+        let line = format!("   {}: ", row.model_id);
+        assert!(
+            ran.stderr.contains(&line),
+            "no line for {}:\n{}",
+            row.model_id,
+            ran.stderr
+        );
+    }
 }
 
 // Finding 7: piping to `head` must not panic; a run goes on to its end.

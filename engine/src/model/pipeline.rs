@@ -203,11 +203,15 @@ impl Pipeline {
                 }
             }
         }
-        let dense = if dense_parts.is_empty() {
-            None
-        } else {
-            let views: Vec<_> = dense_parts.iter().map(|a| a.view()).collect();
-            Some(ndarray::concatenate(ndarray::Axis(1), &views)?)
+        // One part is the matrix itself: no copy (a fine-tuned CNN's trunk maps are 0.1–1.6 MB
+        // a row).
+        let dense = match dense_parts.len() {
+            0 => None,
+            1 => dense_parts.pop(),
+            _ => {
+                let views: Vec<_> = dense_parts.iter().map(|a| a.view()).collect();
+                Some(ndarray::concatenate(ndarray::Axis(1), &views)?)
+            }
         };
         let sparse = if sparse_parts.is_empty() {
             None
