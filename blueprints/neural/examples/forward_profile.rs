@@ -170,15 +170,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = cpu.profile(&host, batch, c);
         print_profile("fast  ", &cpu.profile(&host, batch, c), batch);
         let levels = neural::FeatureLevel::defaults();
-        cpu.forward(&host, batch, c, &levels, false)?;
-        let t = Instant::now();
-        cpu.forward(&host, batch, c, &levels, false)?;
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "  fast batch forward (images in parallel): {:.1} ms ({:.1} img/s)",
-            secs * 1e3,
-            batch as f64 / secs
-        );
+        let int8 = neural::cpu::int8_gemm::vnni_available().then(|| cpu.to_int8());
+        if let Some(q) = &int8 {
+            let _ = q.profile(&host, batch, c);
+            print_profile("int8  ", &q.profile(&host, batch, c), batch);
+        }
+        for (label, net) in [("f32", Some(&cpu)), ("int8", int8.as_ref())] {
+            let Some(net) = net else { continue };
+            net.forward(&host, batch, c, &levels, false)?;
+            let t = Instant::now();
+            net.forward(&host, batch, c, &levels, false)?;
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "  fast batch forward {label} (images in parallel): {:.1} ms ({:.1} img/s)",
+                secs * 1e3,
+                batch as f64 / secs
+            );
+        }
     }
 
     let paths = cover_paths(&csv, 200);

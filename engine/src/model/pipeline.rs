@@ -102,8 +102,7 @@ impl Pipeline {
             blocks.push(block);
         }
         let pipeline = Pipeline { blocks };
-        let mut x = pipeline.transform(inputs, rows)?;
-        x.names = pipeline.feature_names(inputs);
+        let x = pipeline.transform(inputs, rows)?;
         Ok((pipeline, x))
     }
 
@@ -152,9 +151,8 @@ impl Pipeline {
             .collect()
     }
 
-    /// Features of `rows` with the fitted blocks. Column names are left empty (building tens of
-    /// thousands of n-gram names on every fold and prediction is wasted work); see
-    /// [`feature_names`](Self::feature_names).
+    /// Features of `rows` with the fitted blocks, their columns named by
+    /// [`feature_names`](Self::feature_names) (what an error about a column cites).
     pub fn transform(&self, inputs: &FeatureInputs, rows: &[usize]) -> anyhow::Result<Features> {
         let n = rows.len();
         let mut dense_parts: Vec<Array2<f32>> = Vec::new();
