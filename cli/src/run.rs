@@ -100,8 +100,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Add the fine-tuned CNN blueprint (a backbone's last stage, with its 1×1 head if it has
-    /// one, trained on the image column) in any mode; it joins by itself in comprehensive mode and on a hardware GPU. Slow
-    /// on a CPU: its time estimate is printed before it starts.
+    /// one, trained on the image column) in any mode; it joins by itself in comprehensive mode
+    /// and on a hardware GPU. Slow on a CPU: its time estimate is printed before it starts.
     #[arg(long)]
     pub fine_tune: bool,
 }
