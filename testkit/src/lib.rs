@@ -1,5 +1,5 @@
-//! What the workspace's test suites share: the `AUTOPILOT_REQUIRE_*` switches and the read-only
-//! `shared/` folder (real data, peer results, PyTorch reference outputs).
+//! What the workspace's test suites share: the `AUTOPILOT_REQUIRE_*` switches, the read-only
+//! `shared/` folder (real data, peer results, PyTorch reference outputs) and numeric comparison.
 //!
 //! A test whose prerequisite is missing (pretrained weights, a Vulkan adapter, chromium, the shared
 //! folder) skips with a printed note on a developer's machine; CI sets every switch to `1`, so
@@ -65,6 +65,19 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
     None
 }
 
+/// The largest |a − b| over two equally long slices; infinite where either holds a NaN (an
+/// output left unwritten, say), which a plain `fold(0.0, f32::max)` would skip.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "slices of different lengths");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(
+            0.0,
+            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +118,12 @@ mod tests {
             "{candidates:?}"
         );
         assert_eq!(candidates.last().unwrap(), Path::new("/work/shared"));
+    }
+
+    #[test]
+    fn max_abs_diff_counts_a_nan_as_infinitely_far() {
+        assert_eq!(max_abs_diff(&[1.0, -2.0], &[1.5, -2.25]), 0.5);
+        assert_eq!(max_abs_diff(&[1.0, f32::NAN], &[1.0, 2.0]), f32::INFINITY);
+        assert_eq!(max_abs_diff(&[], &[]), 0.0);
     }
 }

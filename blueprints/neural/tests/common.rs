@@ -47,14 +47,7 @@ pub fn read_f32(path: &Path) -> Vec<f32> {
         .collect()
 }
 
-/// Largest absolute difference of two equally long slices.
-pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
+pub use autopilot_testkit::max_abs_diff;
 
 /// Index of the largest value (the first one on ties).
 pub fn argmax(v: &[f32]) -> usize {

@@ -608,18 +608,7 @@ pub(crate) mod test_support {
             .collect()
     }
 
-    /// The largest |a − b| over two equally long slices; infinite where either holds a NaN
-    /// (an output left unwritten), which `f32::max` alone would skip.
-    pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(
-                0f32,
-                |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
-            )
-    }
+    pub use autopilot_testkit::max_abs_diff;
 }
 
 #[cfg(test)]
