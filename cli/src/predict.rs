@@ -27,6 +27,10 @@ pub struct PredictArgs {
     /// not used with an `.apm` file.
     #[arg(long)]
     pub project: Option<PathBuf>,
+    /// Allow image paths outside the data folder (`..`, absolute paths, symlinks), as a project
+    /// run with `--allow-outside` does by itself.
+    #[arg(long)]
+    pub allow_outside: bool,
 }
 
 /// Whether `model` names an exported model file rather than a project model.
@@ -55,7 +59,8 @@ fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Resul
 pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
     if is_apm(&args.model) {
         check_output(&args.output, None, &[&args.data, Path::new(&args.model)])?;
-        let apm = read_apm(Path::new(&args.model))?;
+        let mut apm = read_apm(Path::new(&args.model))?;
+        apm.predictor.allow_outside |= args.allow_outside;
         let source = FeatureSource {
             project: None,
             weights: apm.weights.clone(),
@@ -77,7 +82,8 @@ pub fn execute(args: PredictArgs) -> anyhow::Result<()> {
         &[&args.data, &project.settings.data_path],
     )?;
     let id = resolve_model_id(&project, &args.model)?;
-    let predictor = load_predictor(&project, &id)?;
+    let mut predictor = load_predictor(&project, &id)?;
+    predictor.allow_outside |= args.allow_outside;
     let source = FeatureSource {
         project: Some(&project),
         weights: Default::default(),

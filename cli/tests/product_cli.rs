@@ -528,6 +528,33 @@ fn exported_model_predicts_elsewhere_and_bad_images_are_reported() {
         ]),
         0
     );
+    if images {
+        // The same rows from a CSV elsewhere, its image paths absolute: refused unless
+        // `--allow-outside`, as the error says.
+        let img = header.iter().position(|h| h == "image").unwrap();
+        let absolute: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[img] = s(&data.join(&r[img])).to_string();
+                r
+            })
+            .collect();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let outside_csv = elsewhere.join("new.csv");
+        write_csv(&outside_csv, &header, &absolute);
+        let preds = tmp.path().join("outside_preds.csv");
+        let predict = |extra: &[&str]| {
+            let mut args = vec!["predict", &best, s(&outside_csv), "-o", s(&preds)];
+            args.extend_from_slice(&["--project", s(&proj)]);
+            args.extend_from_slice(extra);
+            cli(&args)
+        };
+        assert_eq!(predict(&[]), 1);
+        assert_eq!(predict(&["--allow-outside"]), 0);
+        assert_eq!(read_csv(&preds).1.len(), 12);
+    }
     let apm = tmp.path().join("model.apm");
     assert_eq!(
         cli(&["export", &best, "-o", s(&apm), "--project", s(&proj)]),
