@@ -265,14 +265,7 @@ impl ImageFeaturizer {
         let arch = self.backbone.arch();
         self.levels
             .iter()
-            .map(|l| {
-                if l.is_pooled() {
-                    l.channels(&arch)
-                } else {
-                    let (c, h, w) = l.map_shape(&arch, self.preprocess.crop);
-                    TRUNK_VIEWS * c * h * w
-                }
-            })
+            .map(|l| l.features_per_image(&arch, self.preprocess.crop))
             .sum()
     }
 

@@ -148,6 +148,17 @@ impl FeatureLevel {
         (self.channels(arch), hw, hw)
     }
 
+    /// Values this level adds to an image's feature row in `arch` on a `side` × `side` input:
+    /// a pooled level's channels, or [`TRUNK_VIEWS`] trunk maps.
+    pub fn features_per_image(self, arch: &ArchSpec, side: usize) -> usize {
+        if self.is_pooled() {
+            self.channels(arch)
+        } else {
+            let (c, h, w) = self.map_shape(arch, side);
+            TRUNK_VIEWS * c * h * w
+        }
+    }
+
     /// Number of channels of this level in the given architecture (a pooled level's feature
     /// count).
     pub fn channels(self, arch: &ArchSpec) -> usize {

@@ -27,6 +27,18 @@ pub const DEFAULT_BACKBONES: [&str; 5] = [
     "resnet50-1by2",
 ];
 
+/// Bytes of one row of `key`'s features (f32), from the backbone's layout alone (nothing is
+/// loaded).
+pub fn row_bytes(key: &ImageKey) -> anyhow::Result<usize> {
+    let backbone = Backbone::from_name(&key.backbone)?;
+    let (arch, side) = (backbone.arch(), backbone.input_size());
+    let mut values = 0;
+    for name in &key.levels {
+        values += FeatureLevel::from_name(name)?.features_per_image(&arch, side);
+    }
+    Ok(values * std::mem::size_of::<f32>())
+}
+
 /// The project folder caching the features of `key` (`features/<backbone>__<levels>`).
 pub fn cache_dir(key: &ImageKey) -> String {
     format!("features/{}__{}", key.backbone, key.levels.join("+"))

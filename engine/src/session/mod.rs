@@ -9,6 +9,7 @@
 //!   insights: [`crate::insights::write_insights`].
 
 pub mod featurize;
+pub mod memory;
 pub mod run;
 pub mod tune;
 

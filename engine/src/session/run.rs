@@ -440,6 +440,10 @@ impl Session {
         }
         for c in self.wanted_fine_tunes(opts, &lists, &first) {
             let key = c.learned_keys().remove(0);
+            if let Some(why) = super::memory::too_large(&key, ds.n_rows()) {
+                on_event(&RunEvent::Note(format!("no {}: {why}", c.describe())));
+                continue;
+            }
             match self.featurize(&key, &settings, on_event) {
                 Ok(m) => {
                     inputs.insert(key, m);
