@@ -88,17 +88,6 @@ impl CpuTail {
     }
 
     fn one(&self, map: &[f32], [c, h, w]: [usize; 3], bufs: &mut Buffers) -> Vec<f32> {
-        let x = match &self.stages {
-            Stages::Inverted { .. } => &mut bufs.inverted.x,
-            Stages::Bottleneck(_) => &mut bufs.bottleneck.x,
-        };
-        // Channels first to channels last.
-        let x = sized(x, h * w * c);
-        for (p, px) in x.chunks_exact_mut(c).enumerate() {
-            for (ch, v) in px.iter_mut().enumerate() {
-                *v = map[ch * h * w + p];
-            }
-        }
         let mut clock = Clock::new(false);
         let pooled = match &self.stages {
             Stages::Inverted {
@@ -107,6 +96,7 @@ impl CpuTail {
                 padding,
             } => {
                 let ws = &mut bufs.inverted;
+                channels_last(map, [c, h, w], &mut ws.x);
                 let mut shape = (h, w, c);
                 for b in blocks {
                     shape = b.run(*padding, shape, ws, false, &mut clock);
@@ -115,6 +105,7 @@ impl CpuTail {
             }
             Stages::Bottleneck(blocks) => {
                 let maps = &mut bufs.bottleneck;
+                channels_last(map, [c, h, w], &mut maps.x);
                 let mut shape = [h, w, c];
                 for b in blocks {
                     shape = b.run(shape, maps, false, &mut clock);
@@ -124,5 +115,15 @@ impl CpuTail {
             }
         };
         classify(&self.classifier, &pooled)
+    }
+}
+
+/// A `[c, h, w]` map (channels first) into `x` channels last.
+fn channels_last(map: &[f32], [c, h, w]: [usize; 3], x: &mut Vec<f32>) {
+    let x = sized(x, h * w * c);
+    for (p, px) in x.chunks_exact_mut(c).enumerate() {
+        for (ch, v) in px.iter_mut().enumerate() {
+            *v = map[ch * h * w + p];
+        }
     }
 }
