@@ -13,6 +13,7 @@
 //! with the lowest class-weighted log loss on held-out rows (stratified). Predictions average
 //! the softmax over the four views (test-time augmentation).
 
+mod channels_last;
 mod stored;
 mod tail;
 mod train;
@@ -40,7 +41,7 @@ use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::network::Network;
 use crate::zoo;
-use train::{TrainData, predict_all_on_cpu_kernels, predict_rows, time_one_step};
+use train::{Scorer, TrainData, Validation, time_one_step};
 
 /// The estimator's name.
 pub const TASK: &str = "Fine-tuned CNN";
@@ -255,6 +256,15 @@ impl FineTunedCnn {
     }
 }
 
+/// Where `backbone`'s tail scores rows on `device`: the CPU kernels on the CPU (they beat
+/// burn's backend there), burn on a GPU.
+fn scorer(device: &SelectedDevice, backbone: Backbone) -> Scorer<'_> {
+    match device.adapter {
+        None => Scorer::CpuKernels(backbone.arch().padding),
+        Some(_) => Scorer::Burn(&device.device),
+    }
+}
+
 /// A zoo backbone by name; an unknown one is an invalid `backbone`.
 fn parse_backbone(name: &str) -> Result<Backbone> {
     Backbone::from_name(name).map_err(|e| BlueprintError::InvalidParam {
@@ -387,7 +397,10 @@ impl Estimator for FineTunedCnn {
             tail,
             &data,
             &train_rows,
-            &valid_rows,
+            &Validation {
+                rows: &valid_rows,
+                scorer: scorer(&device, self.backbone()?),
+            },
             &params,
             &mut rng,
             &device.device,
@@ -410,17 +423,15 @@ impl Estimator for FineTunedCnn {
         check_predict_columns(x, f.n_dense, 0)?;
         let dense = self.trunk_rows(x)?;
         let selected = self.device()?;
-        let device = selected.device;
-        let backbone = self.backbone()?;
-        let empty = self.empty_tail(f.classes.n_present(), &device)?;
-        let tail = f.weights.load_into(empty, &device)?;
-        // On the CPU our kernels beat burn's; on a GPU burn runs there.
-        let p = if selected.adapter.is_none() {
-            predict_all_on_cpu_kernels(&tail, dense, self.shape()?, backbone.arch().padding)?
-        } else {
-            let rows: Vec<usize> = (0..dense.nrows()).collect();
-            predict_rows(&tail, dense, self.shape()?, &rows, &device)?
-        };
+        let empty = self.empty_tail(f.classes.n_present(), &selected.device)?;
+        let tail = f.weights.load_into(empty, &selected.device)?;
+        let rows: Vec<usize> = (0..dense.nrows()).collect();
+        let p = scorer(&selected, self.backbone()?).probabilities(
+            &tail,
+            dense,
+            self.shape()?,
+            &rows,
+        )?;
         Ok(f.classes.expand(p.view()))
     }
 
@@ -495,7 +506,8 @@ impl Estimator for FineTunedCnn {
         let step = time_one_step(tail, shape, &self.params, &device.device);
         let valid = (n_rows as f64 * self.params.validation_fraction).round();
         let steps = ((n_rows as f64 - valid) / batch as f64).ceil();
-        // Scoring a row's views costs about a third of training on as many inputs.
+        // Scoring a row's views with burn costs about a third of training on as many inputs
+        // (with the CPU kernels about a tenth: there this overestimates).
         let scoring = valid * TRUNK_VIEWS as f64 / batch as f64 / 3.0;
         Some(self.params.epochs as f64 * (steps + scoring) * step)
     }

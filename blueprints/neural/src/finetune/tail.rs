@@ -9,9 +9,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::channels_last;
 use crate::backbone::Backbone;
 use crate::level::FeatureLevel;
-use crate::net::{ConvBnAct, HE_GAIN, InvertedResidual, global_avg_pool, redraw_weights};
+use crate::net::{ConvBnAct, HE_GAIN, InvertedResidual, redraw_weights};
 use crate::network::Network;
 use crate::resnet::Bottleneck;
 
@@ -30,15 +31,20 @@ pub struct TailBody {
 impl TailBody {
     /// The activations of the last convolution `[b, channels, h, w]` of a trunk batch.
     pub fn forward(&self, trunk: Tensor<4>) -> Tensor<4> {
-        let mut x = trunk;
+        channels_last::to_channels_first(self.forward_channels_last(trunk))
+    }
+
+    /// [`TailBody::forward`] channels-last, `[b, h, w, channels]` (see [`channels_last`]).
+    fn forward_channels_last(&self, trunk: Tensor<4>) -> Tensor<4> {
+        let mut x = channels_last::from_channels_first(trunk);
         for block in &self.blocks {
-            x = block.forward(x);
+            x = channels_last::inverted_residual(block, x);
         }
         for block in &self.bottlenecks {
-            x = block.forward(x);
+            x = channels_last::bottleneck(block, x);
         }
         match &self.head {
-            Some(head) => head.forward(x),
+            Some(head) => channels_last::head(head, x),
             None => x,
         }
     }
@@ -131,7 +137,7 @@ impl TailNet {
 
     /// The pooled features of a trunk batch `[b, c, h, w]`.
     pub fn pooled(&self, trunk: Tensor<4>) -> Tensor<2> {
-        global_avg_pool(self.head_maps(trunk))
+        channels_last::global_avg_pool(self.body.forward_channels_last(trunk))
     }
 
     /// Logits of a trunk batch; `keep` (same shape as the pooled features, entries 0 or

@@ -180,10 +180,15 @@ fn cpu_kernel_predictions_match_burn() {
         let x = Array2::from_shape_fn((n, TRUNK_VIEWS * c * h * w), |_| {
             rng.random_range(-1.0f32..2.0).max(0.0)
         });
-        let rows: Vec<usize> = (0..n).collect();
-        let want = predict_rows(&tail, &x, [c, h, w], &rows, &device).unwrap();
+        // Rows picked out of order: each must land in its own output row.
+        let rows = [3, 0, 4, 1];
+        let want = Scorer::Burn(&device)
+            .probabilities(&tail, &x, [c, h, w], &rows)
+            .unwrap();
         let padding = backbone.arch().padding;
-        let got = predict_all_on_cpu_kernels(&tail, &x, [c, h, w], padding).unwrap();
+        let got = Scorer::CpuKernels(padding)
+            .probabilities(&tail, &x, [c, h, w], &rows)
+            .unwrap();
         let diff = (&got - &want).iter().fold(0f64, |m, v| m.max(v.abs()));
         assert!(diff < 1e-5, "{backbone} {level}: max |Δp| {diff}");
         // Something other than a uniform 1/3 was compared.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use ndarray::{Array2, Axis, s};
 use rand::Rng;
@@ -71,73 +71,80 @@ pub fn gather_views(
     Tensor::from_data(TensorData::new(buf, [picks.len(), c, h, w]), device)
 }
 
-/// Class probabilities of `rows`, the softmax averaged over every view (test-time
-/// augmentation), `rows × n_classes`.
-pub fn predict_rows(
-    tail: &TailNet,
-    x: &Array2<f32>,
-    shape: [usize; 3],
-    rows: &[usize],
-    device: &Device,
-) -> Result<Array2<f64>> {
-    let k = tail.classifier.weight.val().dims()[1];
-    let mut out = Array2::<f64>::zeros((rows.len(), k));
-    for (ci, chunk) in rows.chunks(SCORE_CHUNK).enumerate() {
-        let picks: Vec<(usize, usize)> = chunk
-            .iter()
-            .flat_map(|&r| (0..TRUNK_VIEWS).map(move |v| (r, v)))
-            .collect();
-        let p = softmax(
-            tail.forward(gather_views(x, shape, &picks, device), None),
-            1,
-        );
-        let p = p.into_data().try_into_vec::<f32>().map_err(read_error)?;
-        for (i, views) in p.chunks(TRUNK_VIEWS * k).enumerate() {
-            for v in views.chunks(k) {
-                for (c, &pv) in v.iter().enumerate() {
-                    out[[ci * SCORE_CHUNK + i, c]] += f64::from(pv) / TRUNK_VIEWS as f64;
-                }
-            }
-        }
-    }
-    Ok(out)
+/// Where class probabilities of trunk rows are computed.
+pub enum Scorer<'a> {
+    /// With burn, on its device (a GPU's).
+    Burn(&'a Device),
+    /// With the CPU kernels ([`CpuTail`]): several times faster than burn's CPU backend.
+    CpuKernels(PaddingStyle),
 }
 
-/// [`predict_rows`] for every row on the CPU kernels ([`CpuTail`]) instead of burn: the same
-/// average of the views' softmax, several times faster on the CPU.
-pub fn predict_all_on_cpu_kernels(
-    tail: &TailNet,
-    x: &Array2<f32>,
-    shape: [usize; 3],
-    padding: PaddingStyle,
-) -> Result<Array2<f64>> {
-    let kernel_error = |e: crate::NeuralError| BlueprintError::Numeric {
-        task: super::TASK.into(),
-        reason: e.to_string(),
-    };
-    let cpu = CpuTail::new(&tail.body, &tail.classifier, padding).map_err(kernel_error)?;
-    let k = tail.classifier.weight.val().dims()[1];
-    let mut out = Array2::<f64>::zeros((x.nrows(), k));
-    for (chunk, mut dst) in x
-        .axis_chunks_iter(Axis(0), SCORE_CHUNK)
-        .zip(out.axis_chunks_iter_mut(Axis(0), SCORE_CHUNK))
-    {
-        let flat: Vec<f32> = chunk.iter().copied().collect();
-        let logits = cpu
-            .logits(&flat, chunk.nrows() * TRUNK_VIEWS, shape)
-            .map_err(kernel_error)?;
-        for (views, mut row) in logits.chunks(TRUNK_VIEWS * k).zip(dst.rows_mut()) {
-            for v in views.chunks(k) {
-                let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let e: Vec<f64> = v.iter().map(|&z| f64::from(z - max).exp()).collect();
-                let sum: f64 = e.iter().sum();
-                for (o, ei) in row.iter_mut().zip(&e) {
-                    *o += ei / sum / TRUNK_VIEWS as f64;
+impl Scorer<'_> {
+    /// Class probabilities of `rows`, the softmax averaged over every view (test-time
+    /// augmentation), `rows × n_classes`.
+    pub fn probabilities(
+        &self,
+        tail: &TailNet,
+        x: &Array2<f32>,
+        shape: [usize; 3],
+        rows: &[usize],
+    ) -> Result<Array2<f64>> {
+        let k = tail.classifier.weight.val().dims()[1];
+        let engine = match self {
+            Scorer::Burn(device) => Engine::Burn(device),
+            Scorer::CpuKernels(padding) => Engine::Cpu(Box::new(
+                CpuTail::new(&tail.body, &tail.classifier, *padding).map_err(kernel_error)?,
+            )),
+        };
+        let mut out = Array2::<f64>::zeros((rows.len(), k));
+        for (chunk, mut dst) in rows
+            .chunks(SCORE_CHUNK)
+            .zip(out.axis_chunks_iter_mut(Axis(0), SCORE_CHUNK))
+        {
+            let logits = match &engine {
+                Engine::Cpu(cpu) => {
+                    let mut flat = Vec::with_capacity(chunk.len() * x.ncols());
+                    for &r in chunk {
+                        flat.extend(x.row(r).iter());
+                    }
+                    cpu.logits(&flat, chunk.len() * TRUNK_VIEWS, shape)
+                        .map_err(kernel_error)?
+                }
+                Engine::Burn(device) => {
+                    let picks: Vec<(usize, usize)> = chunk
+                        .iter()
+                        .flat_map(|&r| (0..TRUNK_VIEWS).map(move |v| (r, v)))
+                        .collect();
+                    let z = tail.forward(gather_views(x, shape, &picks, device), None);
+                    z.into_data().try_into_vec::<f32>().map_err(read_error)?
+                }
+            };
+            for (views, mut row) in logits.chunks(TRUNK_VIEWS * k).zip(dst.rows_mut()) {
+                for v in views.chunks(k) {
+                    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let e: Vec<f64> = v.iter().map(|&z| f64::from(z - max).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for (o, ei) in row.iter_mut().zip(&e) {
+                        *o += ei / sum / TRUNK_VIEWS as f64;
+                    }
                 }
             }
         }
+        Ok(out)
     }
-    Ok(out)
+}
+
+/// A [`Scorer`] ready to run: the CPU kernels hold their copy of the tail's weights.
+enum Engine<'a> {
+    Burn(&'a Device),
+    Cpu(Box<CpuTail>),
+}
+
+fn kernel_error(e: crate::NeuralError) -> BlueprintError {
+    BlueprintError::Numeric {
+        task: super::TASK.into(),
+        reason: e.to_string(),
+    }
 }
 
 /// Weighted cross-entropy of probabilities `p` (rows of `rows`) against their labels.
@@ -187,12 +194,20 @@ impl Optimizers {
     }
 }
 
-/// Trains `tail` on `train` rows, stopping early on `valid` rows (none: every epoch runs).
+/// Held-out rows for early stopping (none: every epoch runs) and how they are scored.
+pub struct Validation<'a> {
+    /// The rows.
+    pub rows: &'a [usize],
+    /// What scores them after each epoch.
+    pub scorer: Scorer<'a>,
+}
+
+/// Trains `tail` on `device`, stopping early on `valid` rows.
 pub fn train(
     tail: TailNet,
     data: &TrainData<'_>,
     train: &[usize],
-    valid: &[usize],
+    valid: &Validation<'_>,
     p: &FineTuneParams,
     rng: &mut ChaCha8Rng,
     device: &Device,
@@ -235,12 +250,14 @@ pub fn train(
             tail = optims.step(tail, x, mask, target, p);
         }
         epochs_run += 1;
-        if valid.is_empty() {
+        if valid.rows.is_empty() {
             continue;
         }
         let snapshot = tail.valid();
-        let probs = predict_rows(&snapshot, data.x, data.shape, valid, device)?;
-        let loss = weighted_log_loss(&probs, data, valid);
+        let probs = valid
+            .scorer
+            .probabilities(&snapshot, data.x, data.shape, valid.rows)?;
+        let loss = weighted_log_loss(&probs, data, valid.rows);
         validation_loss.push(loss);
         if !loss.is_finite() {
             return Err(BlueprintError::Numeric {

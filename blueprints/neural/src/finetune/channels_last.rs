@@ -1,0 +1,260 @@
+//! The tail's layers on channels-last maps `[b, h, w, c]`, for training: a 1×1 convolution is
+//! then one matrix product `[b·h·w, c] × [c, o]`, whose backward pass is two more with long
+//! inner dimensions — on burn's CPU backend about twice as fast, forward and backward, as its
+//! `conv2d` (`examples/finetune_profile.rs`). Spatial and depthwise convolutions stay burn's,
+//! with the map turned channels-first around them. The weights are the modules' own
+//! (`[o, c, 1, 1]`), so stored tails, the CPU kernels and Grad-CAM read them unchanged.
+
+use burn::nn::conv::Conv2d;
+use burn::tensor::{Tensor, s};
+
+use crate::net::{ConvBnAct, InvertedResidual};
+use crate::resnet::{Bottleneck, ConvRelu};
+
+/// `[b, c, h, w]` → `[b, h, w, c]`.
+pub fn from_channels_first(x: Tensor<4>) -> Tensor<4> {
+    x.permute([0, 2, 3, 1])
+}
+
+/// `[b, h, w, c]` → `[b, c, h, w]`.
+pub fn to_channels_first(x: Tensor<4>) -> Tensor<4> {
+    x.permute([0, 3, 1, 2])
+}
+
+/// Global average pool `[b, h, w, c]` → `[b, c]`.
+pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
+    let [b, h, w, c] = x.dims();
+    x.reshape([b, h * w, c]).mean_dim(1).reshape([b, c])
+}
+
+/// Whether `conv` is a plain 1×1 convolution (any stride; a 1×1 kernel reads no padding).
+fn is_pointwise(conv: &Conv2d) -> bool {
+    conv.kernel_size == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1]
+}
+
+/// `conv` on a channels-last map: a matrix product for a 1×1 kernel (the strided positions
+/// picked first), else burn's convolution on the map turned channels-first.
+fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if !is_pointwise(conv) {
+        return from_channels_first(conv.forward(to_channels_first(x)));
+    }
+    let [sh, sw] = conv.stride;
+    let x = if sh > 1 || sw > 1 {
+        x.slice(s![.., ..;sh as isize, ..;sw as isize, ..])
+    } else {
+        x
+    };
+    let [b, h, w, c] = x.dims();
+    let o = conv.weight.dims()[0];
+    let weight = conv.weight.val().reshape([o, c]).transpose();
+    let mut y = x.reshape([b * h * w, c]).matmul(weight);
+    if let Some(bias) = &conv.bias {
+        y = y.add(bias.val().reshape([1, o]));
+    }
+    y.reshape([b, h, w, o])
+}
+
+/// [`ConvBnAct::forward`] on a channels-last map.
+fn conv_bn_act(layer: &ConvBnAct, x: Tensor<4>) -> Tensor<4> {
+    if layer.bn.is_some() {
+        // Unfused batch norm normalises channel dimension 1: the layer as it is.
+        return from_channels_first(layer.forward(to_channels_first(x)));
+    }
+    let y = convolve(&layer.conv, x);
+    if layer.relu6 { y.clamp(0.0, 6.0) } else { y }
+}
+
+/// [`ConvRelu::forward`] on a channels-last map.
+fn conv_relu(layer: &ConvRelu, x: Tensor<4>) -> Tensor<4> {
+    let y = convolve(&layer.conv, x);
+    if layer.relu { y.clamp_min(0.0) } else { y }
+}
+
+/// [`InvertedResidual::forward`] on a channels-last map.
+pub fn inverted_residual(block: &InvertedResidual, input: Tensor<4>) -> Tensor<4> {
+    let mut x = match &block.expand {
+        Some(e) => conv_bn_act(e, input.clone()),
+        None => input.clone(),
+    };
+    x = conv_bn_act(&block.depthwise, x);
+    x = conv_bn_act(&block.project, x);
+    if block.residual { x.add(input) } else { x }
+}
+
+/// [`Bottleneck::forward`] on a channels-last map.
+pub fn bottleneck(block: &Bottleneck, x: Tensor<4>) -> Tensor<4> {
+    let y = conv_relu(
+        &block.expand,
+        conv_relu(&block.conv, conv_relu(&block.reduce, x.clone())),
+    );
+    let shortcut = match &block.shortcut {
+        Some(s) => conv_relu(s, x),
+        None => x,
+    };
+    y.add(shortcut).clamp_min(0.0)
+}
+
+/// The 1×1 head on a channels-last map.
+pub fn head(layer: &ConvBnAct, x: Tensor<4>) -> Tensor<4> {
+    conv_bn_act(layer, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use autopilot_testkit::max_abs_diff;
+    use burn::module::Module;
+    use burn::tensor::{Device, TensorData};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::backbone::Backbone;
+    use crate::device::{DeviceChoice, select_device};
+    use crate::net::BackboneNet;
+    use crate::network::Network;
+
+    /// Uniform in ±8: wide enough that the ReLU6 clamps.
+    fn random(shape: [usize; 4], rng: &mut ChaCha8Rng, device: &Device) -> Tensor<4> {
+        let n = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-8.0..8.0)).collect();
+        Tensor::from_data(TensorData::new(v, shape), device)
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    /// The output, the input's gradient and the first convolution's weight gradient of `f` on
+    /// `x`, for the loss `Σ f(x) · r`.
+    fn output_and_gradients(
+        f: impl Fn(Tensor<4>) -> Tensor<4>,
+        weight: &Tensor<4>,
+        x: &Tensor<4>,
+        r: &Tensor<4>,
+    ) -> [Vec<f32>; 3] {
+        let x = x.clone().autodiff().require_grad();
+        let y = f(x.clone());
+        let grads = y.clone().mul(r.clone().autodiff()).sum().backward();
+        [
+            values(y),
+            values(x.grad(&grads).expect("input gradient")),
+            values(weight.grad(&grads).expect("weight gradient")),
+        ]
+    }
+
+    /// Channels-last and channels-first forward passes agree, and so do their gradients.
+    fn assert_same(
+        channels_first: impl Fn(Tensor<4>) -> Tensor<4>,
+        channels_last: impl Fn(Tensor<4>) -> Tensor<4>,
+        weight: &Tensor<4>,
+        x: &Tensor<4>,
+        r: &Tensor<4>,
+    ) {
+        let want = output_and_gradients(channels_first, weight, x, r);
+        let got = output_and_gradients(
+            |x| to_channels_first(channels_last(from_channels_first(x))),
+            weight,
+            x,
+            r,
+        );
+        for (what, (w, g)) in ["output", "input gradient", "weight gradient"]
+            .iter()
+            .zip(want.iter().zip(&got))
+        {
+            assert_eq!(w.len(), g.len(), "{what}");
+            let scale = w.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let d = max_abs_diff(w, g);
+            assert!(
+                d < 1e-5 * scale,
+                "{what}: max |Δ| {d} (largest |value| {scale})"
+            );
+        }
+    }
+
+    /// Strided first bottlenecks (with their projection shortcut) and plain ones, on an odd map
+    /// (the stride-2 1×1 convolutions then keep ⌈9/2⌉ positions, as burn's do).
+    #[test]
+    fn bottlenecks_match_the_channels_first_layers() {
+        let device = select_device(DeviceChoice::Cpu).unwrap().device;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let Network::Bottleneck(net) = Network::placeholder(Backbone::ResNet50Half, &device) else {
+            panic!("the ResNet is a bottleneck network")
+        };
+        let net = net.train();
+        let strided = net
+            .blocks
+            .iter()
+            .find(|b| b.shortcut.is_some() && b.reduce.conv.stride[0] == 2);
+        let plain = net.blocks.last().unwrap();
+        for block in [strided.expect("a strided first block"), plain] {
+            let c = block.reduce.conv.weight.dims()[1];
+            let x = random([2, c, 9, 9], &mut rng, &device);
+            let out = block.forward(x.clone()).dims();
+            let r = random(out, &mut rng, &device);
+            let weight = block.reduce.conv.weight.val();
+            assert_same(
+                |x| block.forward(x),
+                |x| bottleneck(block, x),
+                &weight,
+                &x,
+                &r,
+            );
+            if let Some(s) = &block.shortcut {
+                let weight = s.conv.weight.val();
+                assert_same(
+                    |x| block.forward(x),
+                    |x| bottleneck(block, x),
+                    &weight,
+                    &x,
+                    &r,
+                );
+            }
+        }
+    }
+
+    /// Inverted-residual blocks (strided, residual, with and without an expansion), fused as
+    /// the tail trains them and with their batch norms (run as they are).
+    #[test]
+    fn inverted_residuals_match_the_channels_first_layers() {
+        let device = select_device(DeviceChoice::Cpu).unwrap().device;
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for backbone in [Backbone::MobileNetV2, Backbone::EfficientNetLite0] {
+            let unfused = BackboneNet::new(&backbone.arch(), &device);
+            let Network::Inverted(fused) = Network::placeholder(backbone, &device) else {
+                panic!("{backbone} is an inverted-residual network")
+            };
+            for net in [unfused.valid(), fused.train()] {
+                let picks = [0, 1, 2, net.blocks.len() - 1];
+                for block in picks.iter().map(|&i| &net.blocks[i]) {
+                    let c = block.depthwise.conv.weight.dims()[0];
+                    let c_in = block.expand.as_ref().map_or(c, |e| e.conv.weight.dims()[1]);
+                    let x = random([2, c_in, 9, 9], &mut rng, &device);
+                    let r = random(block.forward(x.clone()).dims(), &mut rng, &device);
+                    let weight = block.project.conv.weight.val();
+                    if weight.is_tracked() {
+                        assert_same(
+                            |x| block.forward(x),
+                            |x| inverted_residual(block, x),
+                            &weight,
+                            &x,
+                            &r,
+                        );
+                    } else {
+                        let want = values(block.forward(x.clone()));
+                        let got = values(to_channels_first(inverted_residual(
+                            block,
+                            from_channels_first(x),
+                        )));
+                        assert!(max_abs_diff(&want, &got) < 1e-4, "{backbone}");
+                    }
+                }
+                let head = &net.head;
+                let c = head.conv.weight.dims()[1];
+                let x = random([2, c, 5, 5], &mut rng, &device);
+                let want = values(head.forward(x.clone()));
+                let got = values(to_channels_first(super::head(head, from_channels_first(x))));
+                assert!(max_abs_diff(&want, &got) < 1e-4, "{backbone} head");
+            }
+        }
+    }
+}
