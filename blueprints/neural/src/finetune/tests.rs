@@ -191,6 +191,18 @@ fn cpu_kernel_predictions_match_burn() {
             .unwrap();
         let diff = (&got - &want).iter().fold(0f64, |m, v| m.max(v.abs()));
         assert!(diff < 1e-5, "{backbone} {level}: max |Δp| {diff}");
+        let all = Scorer::CpuKernels(padding)
+            .probabilities(&tail, &x, [c, h, w], &[0, 1, 2, 3, 4])
+            .unwrap();
+        for (i, &r) in rows.iter().enumerate() {
+            let d = (&got.row(i) - &all.row(r))
+                .iter()
+                .fold(0f64, |m, v| m.max(v.abs()));
+            assert!(
+                d < 1e-6,
+                "{backbone} {level}: row {r} scored as another: {d}"
+            );
+        }
         // Something other than a uniform 1/3 was compared.
         assert!(want.iter().any(|&p| (p - 1.0 / 3.0).abs() > 1e-3));
     }
