@@ -124,8 +124,8 @@ mod tests {
         t.into_data().try_to_vec::<f32>().unwrap()
     }
 
-    /// The output, the input's gradient and the first convolution's weight gradient of `f` on
-    /// `x`, for the loss `Σ f(x) · r`.
+    /// The output, the input's gradient and `weight`'s gradient of `f` on `x`, for the loss
+    /// `Σ f(x) · r`.
     fn output_and_gradients(
         f: impl Fn(Tensor<4>) -> Tensor<4>,
         weight: &Tensor<4>,
@@ -191,16 +191,9 @@ mod tests {
             let x = random([2, c, 9, 9], &mut rng, &device);
             let out = block.forward(x.clone()).dims();
             let r = random(out, &mut rng, &device);
-            let weight = block.reduce.conv.weight.val();
-            assert_same(
-                |x| block.forward(x),
-                |x| bottleneck(block, x),
-                &weight,
-                &x,
-                &r,
-            );
-            if let Some(s) = &block.shortcut {
-                let weight = s.conv.weight.val();
+            let layers = [&block.reduce, &block.conv, &block.expand];
+            for layer in layers.into_iter().chain(&block.shortcut) {
+                let weight = layer.conv.weight.val();
                 assert_same(
                     |x| block.forward(x),
                     |x| bottleneck(block, x),
