@@ -388,3 +388,53 @@ fn fine_tuned_cnn_trained_on_wgpu_follows_the_cpu() {
     println!("fine-tuned on wgpu vs cpu: max |Δp| = {diff:.2e}");
     assert!(diff < 1e-2, "wgpu vs cpu: max |Δp| = {diff}");
 }
+
+/// The ResNet's tail (layer 4: its first bottleneck's strided 1×1 convolutions pick every
+/// other position of channels-last maps) trains on wgpu as on the CPU: the same logits and
+/// gradients from the same weights and maps.
+#[test]
+fn resnet_tail_gradients_on_wgpu_follow_the_cpu() {
+    use burn::tensor::activation::log_softmax;
+    use neural::finetune::TailNet;
+    use rand::SeedableRng;
+    let Some(selected) = wgpu_or_skip() else {
+        return;
+    };
+    let backbone = Backbone::ResNet50Half;
+    let level = FeatureLevel::Trunk;
+    let (c, side) = (level.map_shape(&backbone.arch(), 224).0, 9);
+    let x = pseudo_random(2 * c * side * side, 4);
+    let run = |device: &Device| {
+        let rng = &mut rand_chacha::ChaCha8Rng::seed_from_u64(6);
+        let tail = TailNet::empty(backbone, level, 3, device)
+            .randomized(rng)
+            .train();
+        let x = Tensor::<4>::from_data(TensorData::new(x.clone(), [2, c, side, side]), device)
+            .autodiff()
+            .require_grad();
+        let logits = tail.forward(x.clone(), None);
+        let grads = log_softmax(logits.clone(), 1).sum().neg().backward();
+        let first = &tail.body.bottlenecks[0];
+        let weight = first.shortcut.as_ref().unwrap().conv.weight.val();
+        let input: Tensor<4> = x.grad(&grads).unwrap();
+        let weight: Tensor<4> = weight.grad(&grads).unwrap();
+        let [o, i, _, _] = weight.dims();
+        [
+            host(logits),
+            host(input.reshape([2, c * side * side])),
+            host(weight.reshape([o, i])),
+        ]
+    };
+    let cpu = run(&select_device(DeviceChoice::Cpu).unwrap().device);
+    let gpu = run(&selected.device);
+    for (what, (want, got)) in ["logits", "input gradient", "shortcut weight gradient"]
+        .iter()
+        .zip(cpu.iter().zip(&gpu))
+    {
+        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(want, got);
+        println!("{what}: max |Δ| {diff:.2e} (largest |value| {scale:.2e})");
+        assert!(want.iter().any(|&v| v != 0.0), "{what} all zero");
+        assert!(diff <= 1e-3 * scale, "{what}: max |Δ| {diff} of {scale}");
+    }
+}
