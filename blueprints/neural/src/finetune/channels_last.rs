@@ -1,10 +1,13 @@
 //! The tail's layers on channels-last maps `[b, h, w, c]`, for training: a 1×1 convolution is
 //! then one matrix product `[b·h·w, c] × [c, o]`, whose backward pass is two more with long
 //! inner dimensions — on burn's CPU backend about twice as fast, forward and backward, as its
-//! `conv2d` (`examples/finetune_profile.rs`). Spatial and depthwise convolutions stay burn's,
-//! with the map turned channels-first around them. The weights are the modules' own
-//! (`[o, c, 1, 1]`), so stored tails, the CPU kernels and Grad-CAM read them unchanged.
+//! `conv2d` (`examples/finetune_profile.rs`). A dense stride-1 `k × k` convolution is one
+//! product too, over the `k²` shifted copies of the padded map; depthwise (and any other)
+//! convolutions stay burn's, with the map turned channels-first around them. The weights are the
+//! modules' own (`[o, c, k, k]`), so stored tails, the CPU kernels and Grad-CAM read them
+//! unchanged.
 
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Tensor, s};
 
@@ -33,8 +36,12 @@ fn is_pointwise(conv: &Conv2d) -> bool {
 }
 
 /// `conv` on a channels-last map: a matrix product for a 1×1 kernel (the strided positions
-/// picked first), else burn's convolution on the map turned channels-first.
+/// picked first) or a dense one keeping the map's size, else burn's convolution on the map
+/// turned channels-first.
 fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if let Some(p) = same_size_padding(conv) {
+        return dense_same_size(conv, x, p);
+    }
     if !is_pointwise(conv) {
         return from_channels_first(conv.forward(to_channels_first(x)));
     }
@@ -48,6 +55,49 @@ fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let o = conv.weight.dims()[0];
     let weight = conv.weight.val().reshape([o, c]).transpose();
     let mut y = x.reshape([b * h * w, c]).matmul(weight);
+    if let Some(bias) = &conv.bias {
+        y = y.add(bias.val().reshape([1, o]));
+    }
+    y.reshape([b, h, w, o])
+}
+
+/// The padding `k / 2` of a dense stride-1 convolution with an odd `k × k` kernel (k > 1) that
+/// keeps the map's size, or `None` for any other.
+fn same_size_padding(conv: &Conv2d) -> Option<usize> {
+    let [k, k2] = conv.kernel_size;
+    let p = k / 2;
+    let plain = k == k2 && k % 2 == 1 && k > 1 && conv.groups == 1;
+    let unit = conv.stride == [1, 1] && conv.dilation == [1, 1];
+    let padded = matches!(conv.padding, PaddingConfig2d::Same)
+        || conv.padding == PaddingConfig2d::Explicit(p, p, p, p);
+    (plain && unit && padded).then_some(p)
+}
+
+/// A dense `k × k` convolution keeping the map's size, as one matrix product: the `k²` shifted
+/// copies of the zero-padded map side by side (`[b·h·w, k²·c]`) times the weight (`[k²·c, o]`).
+fn dense_same_size(conv: &Conv2d, x: Tensor<4>, p: usize) -> Tensor<4> {
+    let [b, h, w, c] = x.dims();
+    let [o, _, k, _] = conv.weight.dims();
+    let device = x.device();
+    let rows = Tensor::<4>::zeros([b, p, w, c], &device);
+    let x = Tensor::cat(vec![rows.clone(), x, rows], 1);
+    let cols = Tensor::<4>::zeros([b, h + 2 * p, p, c], &device);
+    let x = Tensor::cat(vec![cols.clone(), x, cols], 2);
+    let mut shifted = Vec::with_capacity(k * k);
+    for i in 0..k {
+        for j in 0..k {
+            shifted.push(x.clone().slice(s![.., i..i + h, j..j + w, ..]));
+        }
+    }
+    let patches = Tensor::cat(shifted, 3).reshape([b * h * w, k * k * c]);
+    // [o, c, k, k] → [o, k, k, c] → [k²·c, o], in the patches' order.
+    let weight = conv
+        .weight
+        .val()
+        .permute([0, 2, 3, 1])
+        .reshape([o, k * k * c])
+        .transpose();
+    let mut y = patches.matmul(weight);
     if let Some(bias) = &conv.bias {
         y = y.add(bias.val().reshape([1, o]));
     }
@@ -168,6 +218,39 @@ mod tests {
                 d < 1e-5 * scale,
                 "{what}: max |Δ| {d} (largest |value| {scale})"
             );
+        }
+    }
+
+    /// Dense convolutions: as one product where they keep the map's size (3×3 and 5×5, explicit
+    /// or `Same` padding), burn's otherwise (stride 2, no padding); all as burn computes them.
+    #[test]
+    fn dense_convolutions_match_burns() {
+        use burn::nn::conv::Conv2dConfig;
+        let device = select_device(DeviceChoice::Cpu).unwrap().device;
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let cases = [
+            (3, 1, PaddingConfig2d::Explicit(1, 1, 1, 1), true),
+            (5, 1, PaddingConfig2d::Same, true),
+            (3, 1, PaddingConfig2d::Same, true),
+            (3, 2, PaddingConfig2d::Explicit(1, 1, 1, 1), false),
+            (3, 1, PaddingConfig2d::Valid, false),
+        ];
+        for (k, stride, padding, one_product) in cases {
+            let conv = Conv2dConfig::new([6, 5], [k, k])
+                .with_stride([stride, stride])
+                .with_padding(padding.clone())
+                .init(&device);
+            assert_eq!(
+                same_size_padding(&conv).is_some(),
+                one_product,
+                "{k} {padding:?}"
+            );
+            let x = random([2, 6, 9, 7], &mut rng, &device);
+            let want = values(conv.forward(x.clone()));
+            let got = values(to_channels_first(convolve(&conv, from_channels_first(x))));
+            assert_eq!(want.len(), got.len());
+            let d = max_abs_diff(&want, &got);
+            assert!(d < 1e-4, "{k}×{k} stride {stride} {padding:?}: max |Δ| {d}");
         }
     }
 
