@@ -11,7 +11,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 
 use super::bert::{BertConfig, BertEncoder, BertLayer};
-use super::fast_math::{gelu_in_place, softmax_rows};
+use super::fast_math::{gelu_in_place, layer_norm_rows, softmax_rows};
 use crate::cpu::pointwise::{PointwiseWeights, pointwise};
 use crate::cpu::simd::Activation;
 use crate::error::{NeuralError, Result};
@@ -167,20 +167,7 @@ fn linear(w: &PointwiseWeights, x: &[f32], m: usize, out: &mut Vec<f32>) {
 impl Norm {
     /// Each row of `x` (plus `residual`) normalised in place: `(x − mean)/√(var + eps)·γ + β`.
     fn apply(&self, x: &mut [f32], residual: &[f32], eps: f64) {
-        let h = self.gamma.len();
-        for (row, res) in x.chunks_exact_mut(h).zip(residual.chunks_exact(h)) {
-            row.iter_mut().zip(res).for_each(|(v, r)| *v += r);
-            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / h as f64;
-            let var = row
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / h as f64;
-            let inv = 1.0 / (var + eps).sqrt();
-            for ((v, g), b) in row.iter_mut().zip(&self.gamma).zip(&self.beta) {
-                *v = ((f64::from(*v) - mean) * inv) as f32 * g + b;
-            }
-        }
+        layer_norm_rows(x, residual, &self.gamma, &self.beta, eps as f32);
     }
 }
 

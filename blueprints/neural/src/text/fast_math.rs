@@ -1,6 +1,7 @@
 //! The encoder's element-wise hot loops — exact-erf GELU and the attention softmax — written
-//! with branch-free polynomial `exp` and `erf` that the compiler vectorizes, compiled plainly and
-//! with AVX2 + FMA (chosen at run time, [`crate::cpu::simd`]). `exp`: Cephes' `expf` polynomial
+//! with branch-free polynomial `exp` and `erf` and lane-wise reductions that the compiler
+//! vectorizes, compiled plainly, with AVX2 + FMA and with AVX-512 (chosen at run time,
+//! [`crate::cpu::simd`]). `exp`: Cephes' `expf` polynomial
 //! after Cody–Waite range reduction (relative error ≈ 1e-7); `erf`: the rational approximation
 //! of Eigen's `erf` for `float` on `[-4, 4]` (±1 beyond, as in `f32`).
 
@@ -57,17 +58,60 @@ fn gelu_kernel<const FMA: bool>(xs: &mut [f32]) {
     }
 }
 
+/// Independent partial results of a [`lane_fold`]: as many as an AVX-512 register holds.
+const LANES: usize = 16;
+
+/// `map` of each of `xs` folded with `f` into [`LANES`] partial results side by side, then
+/// those together: a float sum or maximum the compiler can vectorize (a single running one it
+/// must keep in order, one value at a time).
+#[inline(always)]
+fn lane_fold(
+    xs: &[f32],
+    init: f32,
+    map: impl Fn(f32) -> f32 + Copy,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) -> f32 {
+    let mut acc = [init; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, map(v));
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &v| f(a, map(v)));
+    acc.into_iter().fold(tail, f)
+}
+
+/// The sum of `map` of each of `xs` ([`lane_fold`]).
+#[inline(always)]
+fn lane_sum(xs: &[f32], map: impl Fn(f32) -> f32 + Copy) -> f32 {
+    lane_fold(xs, 0.0, map, |a, b| a + b)
+}
+
 #[inline(always)]
 fn softmax_kernel<const FMA: bool>(scores: &mut [f32], len: usize) {
     for row in scores.chunks_exact_mut(len) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
+        let max = lane_fold(row, f32::NEG_INFINITY, |v| v, f32::max);
         for v in row.iter_mut() {
             *v = exp_poly::<FMA>(*v - max);
-            sum += *v;
         }
-        let inv = 1.0 / sum;
+        let inv = 1.0 / lane_sum(row, |v| v);
         row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// Each row of `x` plus `residual` normalised in place: `(x − mean)/√(var + eps)·γ + β`.
+#[inline(always)]
+fn layer_norm_kernel(x: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let h = gamma.len();
+    for (row, res) in x.chunks_exact_mut(h).zip(residual.chunks_exact(h)) {
+        row.iter_mut().zip(res).for_each(|(v, r)| *v += r);
+        let mean = lane_sum(row, |v| v) / h as f32;
+        row.iter_mut().for_each(|v| *v -= mean);
+        let inv = 1.0 / (lane_sum(row, |v| v * v) / h as f32 + eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = *v * inv * g + b;
+        }
     }
 }
 
@@ -83,8 +127,45 @@ unsafe fn softmax_avx2(scores: &mut [f32], len: usize) {
     softmax_kernel::<true>(scores, len);
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn layer_norm_avx2(x: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    layer_norm_kernel(x, residual, gamma, beta, eps);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn layer_norm_avx512(
+    x: &mut [f32],
+    residual: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+) {
+    layer_norm_kernel(x, residual, gamma, beta, eps);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gelu_avx512(xs: &mut [f32]) {
+    gelu_kernel::<true>(xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn softmax_avx512(scores: &mut [f32], len: usize) {
+    softmax_kernel::<true>(scores, len);
+}
+
 /// Exact-erf GELU `x·(1 + erf(x/√2))/2` in place.
 pub fn gelu_in_place(xs: &mut [f32]) {
+    if Isa::detect() >= Isa::Avx512 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX-512 F (and so AVX2 and FMA; checked above).
+        unsafe {
+            return gelu_avx512(xs);
+        }
+    }
     if Isa::detect() >= Isa::Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX2 and FMA (checked above).
@@ -95,8 +176,28 @@ pub fn gelu_in_place(xs: &mut [f32]) {
     gelu_kernel::<false>(xs);
 }
 
+/// Each row of `x` (rows of `gamma.len()` values) plus the same row of `residual`, normalised
+/// in place: `(x − mean)/√(var + eps)·γ + β`.
+pub fn layer_norm_rows(x: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    #[cfg(target_arch = "x86_64")]
+    match Isa::detect() {
+        // SAFETY: the CPU has the instructions of the ISA detected.
+        Isa::Avx512 => return unsafe { layer_norm_avx512(x, residual, gamma, beta, eps) },
+        Isa::Avx2 => return unsafe { layer_norm_avx2(x, residual, gamma, beta, eps) },
+        Isa::Portable => {}
+    }
+    layer_norm_kernel(x, residual, gamma, beta, eps);
+}
+
 /// Softmax of each row of `len` values, in place.
 pub fn softmax_rows(scores: &mut [f32], len: usize) {
+    if Isa::detect() >= Isa::Avx512 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX-512 F (and so AVX2 and FMA; checked above).
+        unsafe {
+            return softmax_avx512(scores, len);
+        }
+    }
     if Isa::detect() >= Isa::Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX2 and FMA (checked above).
@@ -127,6 +228,84 @@ mod tests {
         assert!(worst.0 < 1e-6, "exp relative error {}", worst.0);
         assert!(worst.1 < 1e-6, "erf absolute error {}", worst.1);
         assert!(exp_poly::<false>(-200.0) < 1e-37);
+    }
+
+    type NormFn = fn(&mut [f32], &[f32], &[f32], &[f32], f32);
+    type SoftmaxFn = fn(&mut [f32], usize);
+
+    /// Every build this CPU runs: portable, AVX2 + FMA, AVX-512.
+    fn builds() -> Vec<(&'static str, NormFn, SoftmaxFn)> {
+        let mut b: Vec<(&'static str, NormFn, SoftmaxFn)> =
+            vec![("portable", layer_norm_kernel, softmax_kernel::<false>)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::cpu::simd::Isa;
+            // SAFETY (closures): each is listed only where the CPU has its instructions.
+            if Isa::detect() >= Isa::Avx2 {
+                b.push((
+                    "avx2",
+                    |x, r, g, be, e| unsafe { layer_norm_avx2(x, r, g, be, e) },
+                    |s, l| unsafe { softmax_avx2(s, l) },
+                ));
+            }
+            if Isa::detect() >= Isa::Avx512 {
+                b.push((
+                    "avx512",
+                    |x, r, g, be, e| unsafe { layer_norm_avx512(x, r, g, be, e) },
+                    |s, l| unsafe { softmax_avx512(s, l) },
+                ));
+            }
+        }
+        b
+    }
+
+    /// Layer norm and softmax of every build against f64 arithmetic, on rows of a length
+    /// that is not a multiple of the lanes (the remainder folded separately) and of MiniLM's.
+    #[test]
+    fn every_build_matches_f64_layer_norm_and_softmax() {
+        for len in [37, 384] {
+            let rows = 3;
+            let x: Vec<f32> = (0..rows * len)
+                .map(|i| (i as f32 * 0.61).sin() * 4.0 + 1.0)
+                .collect();
+            let res: Vec<f32> = (0..rows * len).map(|i| (i as f32 * 0.23).cos()).collect();
+            let gamma: Vec<f32> = (0..len).map(|i| 1.0 + (i % 7) as f32 * 0.1).collect();
+            let beta: Vec<f32> = (0..len).map(|i| (i % 5) as f32 * 0.05 - 0.1).collect();
+            let eps = 1e-12f32;
+            for (name, norm, softmax) in builds() {
+                let mut got = x.clone();
+                norm(&mut got, &res, &gamma, &beta, eps);
+                let mut soft = x.clone();
+                softmax(&mut soft, len);
+                for r in 0..rows {
+                    let row: Vec<f64> = (0..len)
+                        .map(|i| f64::from(x[r * len + i]) + f64::from(res[r * len + i]))
+                        .collect();
+                    let mean = row.iter().sum::<f64>() / len as f64;
+                    let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / len as f64;
+                    let max = x[r * len..(r + 1) * len]
+                        .iter()
+                        .fold(f64::MIN, |m, &v| m.max(f64::from(v)));
+                    let exps: Vec<f64> = (0..len)
+                        .map(|i| (f64::from(x[r * len + i]) - max).exp())
+                        .collect();
+                    let total: f64 = exps.iter().sum();
+                    for i in 0..len {
+                        let want = (row[i] - mean) / (var + f64::from(eps)).sqrt()
+                            * f64::from(gamma[i])
+                            + f64::from(beta[i]);
+                        let d = (f64::from(got[r * len + i]) - want).abs();
+                        assert!(
+                            d < 1e-5,
+                            "{name} norm {len} [{r},{i}]: {} vs {want}",
+                            got[r * len + i]
+                        );
+                        let d = (f64::from(soft[r * len + i]) - exps[i] / total).abs();
+                        assert!(d < 1e-6, "{name} softmax {len} [{r},{i}]: {d}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
