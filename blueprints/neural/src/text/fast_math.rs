@@ -1,6 +1,6 @@
-//! The encoder's element-wise hot loops — exact-erf GELU and the attention softmax — written
-//! with branch-free polynomial `exp` and `erf` and lane-wise reductions that the compiler
-//! vectorizes, compiled plainly, with AVX2 + FMA and with AVX-512 (chosen at run time,
+//! The encoder's element-wise hot loops — exact-erf GELU, the attention softmax and the layer
+//! norm — written with branch-free polynomial `exp` and `erf` and lane-wise reductions that the
+//! compiler vectorizes, compiled plainly, with AVX2 + FMA and with AVX-512 (chosen at run time,
 //! [`crate::cpu::simd`]). `exp`: Cephes' `expf` polynomial
 //! after Cody–Waite range reduction (relative error ≈ 1e-7); `erf`: the rational approximation
 //! of Eigen's `erf` for `float` on `[-4, 4]` (±1 beyond, as in `f32`).
@@ -159,19 +159,12 @@ unsafe fn softmax_avx512(scores: &mut [f32], len: usize) {
 
 /// Exact-erf GELU `x·(1 + erf(x/√2))/2` in place.
 pub fn gelu_in_place(xs: &mut [f32]) {
-    if Isa::detect() >= Isa::Avx512 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512 F (and so AVX2 and FMA; checked above).
-        unsafe {
-            return gelu_avx512(xs);
-        }
-    }
-    if Isa::detect() >= Isa::Avx2 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
-        unsafe {
-            return gelu_avx2(xs);
-        }
+    #[cfg(target_arch = "x86_64")]
+    match Isa::detect() {
+        // SAFETY: the CPU has the instructions of the ISA detected.
+        Isa::Avx512 => return unsafe { gelu_avx512(xs) },
+        Isa::Avx2 => return unsafe { gelu_avx2(xs) },
+        Isa::Portable => {}
     }
     gelu_kernel::<false>(xs);
 }
@@ -191,19 +184,12 @@ pub fn layer_norm_rows(x: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f
 
 /// Softmax of each row of `len` values, in place.
 pub fn softmax_rows(scores: &mut [f32], len: usize) {
-    if Isa::detect() >= Isa::Avx512 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512 F (and so AVX2 and FMA; checked above).
-        unsafe {
-            return softmax_avx512(scores, len);
-        }
-    }
-    if Isa::detect() >= Isa::Avx2 {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
-        unsafe {
-            return softmax_avx2(scores, len);
-        }
+    #[cfg(target_arch = "x86_64")]
+    match Isa::detect() {
+        // SAFETY: the CPU has the instructions of the ISA detected.
+        Isa::Avx512 => return unsafe { softmax_avx512(scores, len) },
+        Isa::Avx2 => return unsafe { softmax_avx2(scores, len) },
+        Isa::Portable => {}
     }
     softmax_kernel::<false>(scores, len);
 }
