@@ -52,9 +52,21 @@ fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         x
     };
     let [b, h, w, c] = x.dims();
-    let o = conv.weight.dims()[0];
-    let weight = conv.weight.val().reshape([o, c]).transpose();
-    let mut y = x.reshape([b * h * w, c]).matmul(weight);
+    product(conv, x.reshape([b * h * w, c]), [b, h, w])
+}
+
+/// `conv` as the product of `patches` (`[b·h·w, k²·c]`: for each output position its inputs,
+/// tap by tap, channels fastest) and its weight turned to match (`[o, c, k, k]` → `[k²·c, o]`),
+/// plus its bias: the `[b, h, w, o]` map.
+fn product(conv: &Conv2d, patches: Tensor<2>, [b, h, w]: [usize; 3]) -> Tensor<4> {
+    let [o, c, k, k2] = conv.weight.dims();
+    let weight = conv
+        .weight
+        .val()
+        .permute([0, 2, 3, 1])
+        .reshape([o, k * k2 * c])
+        .transpose();
+    let mut y = patches.matmul(weight);
     if let Some(bias) = &conv.bias {
         y = y.add(bias.val().reshape([1, o]));
     }
@@ -77,7 +89,7 @@ fn same_size_padding(conv: &Conv2d) -> Option<usize> {
 /// copies of the zero-padded map side by side (`[b·h·w, k²·c]`) times the weight (`[k²·c, o]`).
 fn dense_same_size(conv: &Conv2d, x: Tensor<4>, p: usize) -> Tensor<4> {
     let [b, h, w, c] = x.dims();
-    let [o, _, k, _] = conv.weight.dims();
+    let k = conv.kernel_size[0];
     let device = x.device();
     let rows = Tensor::<4>::zeros([b, p, w, c], &device);
     let x = Tensor::cat(vec![rows.clone(), x, rows], 1);
@@ -89,19 +101,11 @@ fn dense_same_size(conv: &Conv2d, x: Tensor<4>, p: usize) -> Tensor<4> {
             shifted.push(x.clone().slice(s![.., i..i + h, j..j + w, ..]));
         }
     }
-    let patches = Tensor::cat(shifted, 3).reshape([b * h * w, k * k * c]);
-    // [o, c, k, k] → [o, k, k, c] → [k²·c, o], in the patches' order.
-    let weight = conv
-        .weight
-        .val()
-        .permute([0, 2, 3, 1])
-        .reshape([o, k * k * c])
-        .transpose();
-    let mut y = patches.matmul(weight);
-    if let Some(bias) = &conv.bias {
-        y = y.add(bias.val().reshape([1, o]));
-    }
-    y.reshape([b, h, w, o])
+    product(
+        conv,
+        Tensor::cat(shifted, 3).reshape([b * h * w, k * k * c]),
+        [b, h, w],
+    )
 }
 
 /// [`ConvBnAct::forward`] on a channels-last map.
