@@ -506,9 +506,14 @@ impl Estimator for FineTunedCnn {
         let step = time_one_step(tail, shape, &self.params, &device.device);
         let valid = (n_rows as f64 * self.params.validation_fraction).round();
         let steps = ((n_rows as f64 - valid) / batch as f64).ceil();
-        // Scoring a row's views with burn costs about a third of training on as many inputs
-        // (with the CPU kernels about a tenth: there this overestimates).
-        let scoring = valid * TRUNK_VIEWS as f64 / batch as f64 / 3.0;
+        // Scoring as many inputs as a training step sees costs about a third of the step with
+        // burn, an eighth or less with the CPU kernels (`examples/finetune_profile.rs`: 53 vs
+        // 416 ms on the ResNet's tail, 12 vs 132 on MobileNetV2's).
+        let share = match scorer(&device, self.backbone().ok()?) {
+            Scorer::CpuKernels(_) => 1.0 / 8.0,
+            Scorer::Burn(_) => 1.0 / 3.0,
+        };
+        let scoring = valid * TRUNK_VIEWS as f64 / batch as f64 * share;
         Some(self.params.epochs as f64 * (steps + scoring) * step)
     }
 }
