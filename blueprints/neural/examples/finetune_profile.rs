@@ -1,7 +1,8 @@
 //! Where a fine-tuning step's time goes on burn's CPU backend, per backbone tail (placeholder
 //! weights, random trunk maps): the forward pass, forward + backward with the tail's layers
-//! channels-first (burn's `conv2d` for every convolution) and channels-last (the 1×1
-//! convolutions as matrix products, what training runs), and the CPU kernels' forward pass
+//! channels-first (burn's `conv2d` for every convolution) and channels-last (the 1×1 and dense
+//! convolutions as matrix products, the depthwise ones our own operation: what training runs),
+//! and the CPU kernels' forward pass
 //! (what scores validation rows on the CPU). Side by side in one run.
 //!
 //! `RAYON_NUM_THREADS=1 cargo run --release -p autopilot-neural --example finetune_profile [batch]`

@@ -14,6 +14,7 @@
 pub mod banded;
 pub mod dense;
 pub mod depthwise;
+pub mod depthwise_grad;
 pub mod geometry;
 pub mod int8_gemm;
 pub mod panel_gemm;

@@ -2,15 +2,17 @@
 //! then one matrix product `[b·h·w, c] × [c, o]`, whose backward pass is two more with long
 //! inner dimensions — on burn's CPU backend about twice as fast, forward and backward, as its
 //! `conv2d` (`examples/finetune_profile.rs`). A dense stride-1 `k × k` convolution is one
-//! product too, over the `k²` shifted copies of the padded map; depthwise (and any other)
-//! convolutions stay burn's, with the map turned channels-first around them. The weights are the
-//! modules' own (`[o, c, k, k]`), so stored tails, the CPU kernels and Grad-CAM read them
-//! unchanged.
+//! product too, over the `k²` shifted copies of the padded map; a depthwise one is its own
+//! operation on burn's CPU backend ([`super::depthwise_op`]); any other convolution (and a
+//! depthwise one on wgpu) stays burn's, with the map turned channels-first around it. The
+//! weights are the modules' own (`[o, c, k, k]`), so stored tails, the CPU kernels and Grad-CAM
+//! read them unchanged.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Tensor, s};
 
+use super::depthwise_op::depthwise_channels_last;
 use crate::net::{ConvBnAct, InvertedResidual};
 use crate::resnet::{Bottleneck, ConvRelu};
 
@@ -43,7 +45,8 @@ fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         return dense_same_size(conv, x, p);
     }
     if !is_pointwise(conv) {
-        return from_channels_first(conv.forward(to_channels_first(x)));
+        return depthwise_channels_last(conv, &x)
+            .unwrap_or_else(|| from_channels_first(conv.forward(to_channels_first(x))));
     }
     let [sh, sw] = conv.stride;
     let x = if sh > 1 || sw > 1 {
@@ -154,7 +157,7 @@ pub fn head(layer: &ConvBnAct, x: Tensor<4>) -> Tensor<4> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use autopilot_testkit::max_abs_diff;
     use burn::module::Module;
     use burn::tensor::{Device, TensorData};
@@ -168,13 +171,13 @@ mod tests {
     use crate::network::Network;
 
     /// Uniform in ±8: wide enough that the ReLU6 clamps.
-    fn random(shape: [usize; 4], rng: &mut ChaCha8Rng, device: &Device) -> Tensor<4> {
+    pub fn random(shape: [usize; 4], rng: &mut ChaCha8Rng, device: &Device) -> Tensor<4> {
         let n = shape.iter().product();
         let v: Vec<f32> = (0..n).map(|_| rng.random_range(-8.0..8.0)).collect();
         Tensor::from_data(TensorData::new(v, shape), device)
     }
 
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
     }
 
@@ -211,18 +214,21 @@ mod tests {
             x,
             r,
         );
-        for (what, (w, g)) in ["output", "input gradient", "weight gradient"]
-            .iter()
-            .zip(want.iter().zip(&got))
-        {
-            assert_eq!(w.len(), g.len(), "{what}");
-            let scale = w.iter().fold(1f32, |m, v| m.max(v.abs()));
-            let d = max_abs_diff(w, g);
-            assert!(
-                d < 1e-5 * scale,
-                "{what}: max |Δ| {d} (largest |value| {scale})"
-            );
+        let names = ["output", "input gradient", "weight gradient"];
+        for (what, (w, g)) in names.iter().zip(want.iter().zip(&got)) {
+            assert_within_1e5_of_largest(w, g, what);
         }
+    }
+
+    /// `got` agrees with `want` within 1e-5 of `want`'s largest magnitude (at least 1).
+    pub fn assert_within_1e5_of_largest(want: &[f32], got: &[f32], what: &str) {
+        assert_eq!(want.len(), got.len(), "{what}");
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let d = max_abs_diff(want, got);
+        assert!(
+            d < 1e-5 * scale,
+            "{what}: max |Δ| {d} (largest |value| {scale})"
+        );
     }
 
     /// Dense convolutions: as one product where they keep the map's size (3×3 and 5×5, explicit
@@ -312,13 +318,15 @@ mod tests {
                     let r = random(block.forward(x.clone()).dims(), &mut rng, &device);
                     let weight = block.project.conv.weight.val();
                     if weight.is_tracked() {
-                        assert_same(
-                            |x| block.forward(x),
-                            |x| inverted_residual(block, x),
-                            &weight,
-                            &x,
-                            &r,
-                        );
+                        for weight in [weight, block.depthwise.conv.weight.val()] {
+                            assert_same(
+                                |x| block.forward(x),
+                                |x| inverted_residual(block, x),
+                                &weight,
+                                &x,
+                                &r,
+                            );
+                        }
                     } else {
                         let want = values(block.forward(x.clone()));
                         let got = values(to_channels_first(inverted_residual(

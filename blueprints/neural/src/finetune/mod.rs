@@ -14,6 +14,8 @@
 //! the softmax over the four views (test-time augmentation).
 
 mod channels_last;
+mod cpu_tensor;
+mod depthwise_op;
 mod stored;
 mod tail;
 mod train;
