@@ -1,7 +1,8 @@
 //! Where a fine-tuning step's time goes on burn's CPU backend, per backbone tail (placeholder
 //! weights, random trunk maps): the forward pass, forward + backward with the tail's layers
 //! channels-first (burn's `conv2d` for every convolution) and channels-last (the 1×1 and dense
-//! convolutions as matrix products, the depthwise ones our own operation: what training runs),
+//! convolutions as matrix products, the depthwise ones and the ReLUs our own operations: what
+//! training runs),
 //! and the CPU kernels' forward pass
 //! (what scores validation rows on the CPU). Side by side in one run.
 //!

@@ -2,16 +2,17 @@
 //! then one matrix product `[b·h·w, c] × [c, o]`, whose backward pass is two more with long
 //! inner dimensions — on burn's CPU backend about twice as fast, forward and backward, as its
 //! `conv2d` (`examples/finetune_profile.rs`). A dense stride-1 `k × k` convolution is one
-//! product too, over the `k²` shifted copies of the padded map; a depthwise one is its own
-//! operation on burn's CPU backend ([`super::depthwise_op`]); any other convolution (and a
-//! depthwise one on wgpu) stays burn's, with the map turned channels-first around it. The
-//! weights are the modules' own (`[o, c, k, k]`), so stored tails, the CPU kernels and Grad-CAM
-//! read them unchanged.
+//! product too, over the `k²` shifted copies of the padded map. On burn's CPU backend a depthwise
+//! convolution ([`super::depthwise_op`]) and each ReLU6 or ReLU ([`super::clamp_op`]) are our own
+//! operations; any other convolution (and a depthwise one on wgpu) stays burn's, with the map
+//! turned channels-first around it. The weights are the modules' own (`[o, c, k, k]`), so stored
+//! tails, the CPU kernels and Grad-CAM read them unchanged.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Tensor, s};
 
+use super::clamp_op::{Bounds, clamp_cpu};
 use super::depthwise_op::depthwise_channels_last;
 use crate::net::{ConvBnAct, InvertedResidual};
 use crate::resnet::{Bottleneck, ConvRelu};
@@ -111,6 +112,11 @@ fn dense_same_size(conv: &Conv2d, x: Tensor<4>, p: usize) -> Tensor<4> {
     )
 }
 
+/// `x` clamped to `bounds`: our operation on burn's CPU autodiff backend, burn's clamp elsewhere.
+fn activation(x: Tensor<4>, bounds: Bounds) -> Tensor<4> {
+    clamp_cpu(&x, bounds).unwrap_or_else(|| x.clamp(bounds.min, bounds.max))
+}
+
 /// [`ConvBnAct::forward`] on a channels-last map.
 fn conv_bn_act(layer: &ConvBnAct, x: Tensor<4>) -> Tensor<4> {
     if layer.bn.is_some() {
@@ -118,13 +124,21 @@ fn conv_bn_act(layer: &ConvBnAct, x: Tensor<4>) -> Tensor<4> {
         return from_channels_first(layer.forward(to_channels_first(x)));
     }
     let y = convolve(&layer.conv, x);
-    if layer.relu6 { y.clamp(0.0, 6.0) } else { y }
+    if layer.relu6 {
+        activation(y, Bounds::RELU6)
+    } else {
+        y
+    }
 }
 
 /// [`ConvRelu::forward`] on a channels-last map.
 fn conv_relu(layer: &ConvRelu, x: Tensor<4>) -> Tensor<4> {
     let y = convolve(&layer.conv, x);
-    if layer.relu { y.clamp_min(0.0) } else { y }
+    if layer.relu {
+        activation(y, Bounds::RELU)
+    } else {
+        y
+    }
 }
 
 /// [`InvertedResidual::forward`] on a channels-last map.
@@ -148,7 +162,7 @@ pub fn bottleneck(block: &Bottleneck, x: Tensor<4>) -> Tensor<4> {
         Some(s) => conv_relu(s, x),
         None => x,
     };
-    y.add(shortcut).clamp_min(0.0)
+    activation(y.add(shortcut), Bounds::RELU)
 }
 
 /// The 1×1 head on a channels-last map.

@@ -1,6 +1,6 @@
 //! Glue for the tail's own autodiff operations on burn's CPU backend (`Autodiff<Flex>`, no
-//! checkpointing — the default; [`super::depthwise_op`]): tensors in and out of it, and their
-//! values as slices.
+//! checkpointing — the default; [`super::depthwise_op`], [`super::clamp_op`]): tensors in and out
+//! of it, and their values as slices.
 
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 use burn_autodiff::Autodiff;

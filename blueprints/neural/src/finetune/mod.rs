@@ -14,6 +14,7 @@
 //! the softmax over the four views (test-time augmentation).
 
 mod channels_last;
+mod clamp_op;
 mod cpu_tensor;
 mod depthwise_op;
 mod stored;
