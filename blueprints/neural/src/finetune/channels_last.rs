@@ -112,9 +112,16 @@ fn dense_same_size(conv: &Conv2d, x: Tensor<4>, p: usize) -> Tensor<4> {
     )
 }
 
-/// `x` clamped to `bounds`: our operation on burn's CPU autodiff backend, burn's clamp elsewhere.
+/// `x` clamped to `bounds`: our operation on burn's CPU autodiff backend, burn's clamp elsewhere
+/// (`clamp_min` for a ReLU: one bound, one comparison).
 fn activation(x: Tensor<4>, bounds: Bounds) -> Tensor<4> {
-    clamp_cpu(&x, bounds).unwrap_or_else(|| x.clamp(bounds.min, bounds.max))
+    clamp_cpu(&x, bounds).unwrap_or_else(|| {
+        if bounds.max.is_finite() {
+            x.clamp(bounds.min, bounds.max)
+        } else {
+            x.clamp_min(bounds.min)
+        }
+    })
 }
 
 /// [`ConvBnAct::forward`] on a channels-last map.
