@@ -55,12 +55,14 @@ pub fn clamp_cpu<const D: usize>(x: &Tensor<D>, bounds: Bounds) -> Option<Tensor
     let xp = cpu_autodiff(x.clone())?;
     let input = contiguous(xp.primitive());
     let shape = input.layout().shape().clone();
-    let mut out = slice(&input).to_vec();
-    out.par_chunks_mut(CHUNK).for_each(|chunk| {
-        for v in chunk {
-            *v = bounds.clamp(*v);
-        }
-    });
+    let mut out = vec![0f32; shape.num_elements()];
+    out.par_chunks_mut(CHUNK)
+        .zip(slice(&input).par_chunks(CHUNK))
+        .for_each(|(out, x)| {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = bounds.clamp(v);
+            }
+        });
     let out = flex(out, shape);
     let prep = ClampBackward
         .prepare::<NoCheckpointing>([xp.node()])
@@ -87,14 +89,23 @@ impl Backward<Flex, 1> for ClampBackward {
     type State = ClampState;
 
     fn backward(self, ops: Ops<ClampState, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node);
         let [Some(node)] = ops.parents else {
             return;
         };
         let ClampState { x, bounds } = ops.state;
-        let shape = x.layout().shape().clone();
-        let mut dx = slice(&dy).to_vec();
-        dx.par_chunks_mut(CHUNK)
+        // The incoming gradient zeroed in place when this step holds its whole buffer alone,
+        // else on a copy.
+        let n = x.layout().num_elements();
+        let whole =
+            dy.is_contiguous() && dy.layout().start_offset() == 0 && dy.storage::<f32>().len() == n;
+        let mut dx = if whole && dy.is_unique() {
+            dy
+        } else {
+            flex(slice(&contiguous(&dy)).to_vec(), x.layout().shape().clone())
+        };
+        dx.storage_mut::<f32>()
+            .par_chunks_mut(CHUNK)
             .zip(slice(&x).par_chunks(CHUNK))
             .for_each(|(dx, x)| {
                 for (d, &v) in dx.iter_mut().zip(x) {
@@ -102,7 +113,7 @@ impl Backward<Flex, 1> for ClampBackward {
                     *d = if bounds.passes(v) { *d } else { 0.0 };
                 }
             });
-        grads.register::<Flex>(node.id, flex(dx, shape));
+        grads.register::<Flex>(node.id, dx);
     }
 }
 
