@@ -36,6 +36,23 @@ pub fn depthwise_grads(
     c: usize,
     want_x: bool,
 ) -> DepthwiseGrads {
+    depthwise_grads_on(Isa::detect(), x, weight, dy, geom, c, want_x)
+}
+
+/// [`depthwise_grads`] on a given instruction set (the tests run each one).
+///
+/// # Panics
+/// When `isa` cannot run on this CPU or the slices do not fit `geom` and `c`.
+pub fn depthwise_grads_on(
+    isa: Isa,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    geom: &ConvGeometry,
+    c: usize,
+    want_x: bool,
+) -> DepthwiseGrads {
+    assert!(isa.available(), "{isa:?} kernels on this CPU");
     let in_len = geom.in_h * geom.in_w * c;
     let out_len = geom.out_h * geom.out_w * c;
     let taps = geom.kernel * geom.kernel * c;
@@ -51,7 +68,6 @@ pub fn depthwise_grads(
     } else {
         Vec::new()
     };
-    let isa = Isa::detect();
     let per_image: Vec<(Vec<f32>, Vec<f32>)> = if want_x {
         dx.par_chunks_mut(in_len)
             .zip(x.par_chunks(in_len).zip(dy.par_chunks(out_len)))
@@ -98,7 +114,7 @@ fn image_grads(
     };
     #[cfg(target_arch = "x86_64")]
     match isa {
-        // SAFETY: `Isa::detect` only picks instruction sets this CPU has.
+        // SAFETY: `depthwise_grads_on` checked that this CPU has the instruction set.
         Isa::Avx512 => unsafe { image_avx512(&mut image, geom, c) },
         Isa::Avx2 => unsafe { image_avx2(&mut image, geom, c) },
         Isa::Portable => image_kernel::<false>(&mut image, geom, c),
@@ -229,8 +245,9 @@ mod tests {
         }
     }
 
+    /// Every build this CPU runs (portable, AVX2, AVX-512) against the definition in f64.
     #[test]
-    fn gradients_match_the_definition_on_every_geometry() {
+    fn gradients_match_the_definition_on_every_geometry_and_build() {
         // Odd sizes, both paddings, strides 1 and 2, kernels 3 and 5; 37 channels leave a
         // remainder after every vector width.
         for (k, stride, style) in [
@@ -246,14 +263,17 @@ mod tests {
             let wt = values(k * k * c, 2);
             let r = values(b * g.out_h * g.out_w * c, 3);
             let (dx, dw, db) = reference(&x, &wt, &r, &g, c);
-            let got = depthwise_grads(&x, &wt, &r, &g, c, true);
-            let what = format!("k {k} stride {stride} {style:?}");
-            assert_close(&got.x, &dx, &format!("dx {what}"));
-            assert_close(&got.weight, &dw, &format!("dw {what}"));
-            assert_close(&got.bias, &db, &format!("db {what}"));
-            let without_x = depthwise_grads(&x, &wt, &r, &g, c, false);
-            assert!(without_x.x.is_empty());
-            assert_eq!(without_x.weight, got.weight);
+            let isas = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+            for isa in isas.into_iter().filter(|i| i.available()) {
+                let got = depthwise_grads_on(isa, &x, &wt, &r, &g, c, true);
+                let what = format!("{isa:?} k {k} stride {stride} {style:?}");
+                assert_close(&got.x, &dx, &format!("dx {what}"));
+                assert_close(&got.weight, &dw, &format!("dw {what}"));
+                assert_close(&got.bias, &db, &format!("db {what}"));
+                let without_x = depthwise_grads_on(isa, &x, &wt, &r, &g, c, false);
+                assert!(without_x.x.is_empty());
+                assert_eq!(without_x.weight, got.weight);
+            }
         }
     }
 }

@@ -7,13 +7,12 @@
 
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use super::cpu_tensor::{contiguous, cpu_autodiff, flex, from_cpu_autodiff, slice};
+use super::cpu_tensor::{contiguous, cpu_autodiff, flex, from_cpu_autodiff, record, slice};
 
 /// Values per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -64,15 +63,13 @@ pub fn clamp_cpu<const D: usize>(x: &Tensor<D>, bounds: Bounds) -> Option<Tensor
             }
         });
     let out = flex(out, shape);
-    let prep = ClampBackward
-        .prepare::<NoCheckpointing>([xp.node()])
-        .compute_bound()
-        .stateful();
-    let output = match prep {
-        OpsKind::Tracked(prep) => prep.finish(ClampState { x: input, bounds }, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Some(from_cpu_autodiff(output))
+    let state = ClampState { x: input, bounds };
+    Some(from_cpu_autodiff(record(
+        ClampBackward,
+        [xp.node()],
+        state,
+        out,
+    )))
 }
 
 /// What the backward pass reads: the input and the bounds.

@@ -4,6 +4,8 @@
 
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 use burn_autodiff::Autodiff;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::ops::{Backward, NodeGuard, OpsKind};
 use burn_backend::BackendTypes;
 use burn_flex::{Flex, FlexTensor};
 
@@ -20,6 +22,24 @@ pub fn cpu_autodiff<const D: usize>(t: Tensor<D>) -> Option<CpuAutodiffTensor> {
         return None;
     }
     t.try_into_primitive::<CpuAutodiff>().ok()
+}
+
+/// `out`, computed by `op`'s forward pass from the tensors whose `nodes` are given, as an
+/// autodiff tensor: with `state` for `op`'s backward pass when any of them needs a gradient.
+pub fn record<O: Backward<Flex, N>, const N: usize>(
+    op: O,
+    nodes: [NodeGuard; N],
+    state: O::State,
+    out: FlexTensor,
+) -> CpuAutodiffTensor {
+    match op
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
 }
 
 /// `t` back as a tensor.

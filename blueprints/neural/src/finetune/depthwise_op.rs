@@ -10,13 +10,12 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use super::cpu_tensor::{contiguous, cpu_autodiff, flex, from_cpu_autodiff, slice, values};
+use super::cpu_tensor::{contiguous, cpu_autodiff, flex, from_cpu_autodiff, record, slice, values};
 use crate::backbone::PaddingStyle;
 use crate::cpu::depthwise::{DepthwiseWeights, depthwise};
 use crate::cpu::depthwise_grad::depthwise_grads;
@@ -48,22 +47,14 @@ pub fn depthwise_channels_last(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>
         relu6: false,
     };
     let out = forward(&x_values, &geom, &weights, b);
-    let prep = DepthwiseBackward
-        .prepare::<NoCheckpointing>([xp.node(), wp.node(), bp.node()])
-        .compute_bound()
-        .stateful();
-    let output = match prep {
-        OpsKind::Tracked(prep) => {
-            let state = DepthwiseState {
-                x: x_values,
-                weight: weights.weight,
-                geom,
-                channels: c,
-            };
-            prep.finish(state, out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(out),
+    let state = DepthwiseState {
+        x: x_values,
+        weight: weights.weight,
+        geom,
+        channels: c,
     };
+    let nodes = [xp.node(), wp.node(), bp.node()];
+    let output = record(DepthwiseBackward, nodes, state, out);
     Some(from_cpu_autodiff(output))
 }
 
