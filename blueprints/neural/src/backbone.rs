@@ -184,6 +184,27 @@ impl ArchSpec {
         macs + (self.head_channels * self.num_classes) as u64
     }
 
+    /// Values in the largest tensor of one image's forward pass on a `side` × `side` input:
+    /// the input, every convolution's output and every k×k convolution's padded input (in
+    /// case a kernel pads a copy). Bounds how many images a device's largest buffer holds.
+    pub fn largest_map(&self, side: usize) -> usize {
+        let stem_kernel = match self.family {
+            Family::InvertedResidual => 3,
+            Family::Bottleneck => 7,
+        };
+        let padded_input = side + stem_kernel - 1;
+        let mut hw = side.div_ceil(2);
+        let mut largest = (3 * padded_input * padded_input).max(self.stem_channels * hw * hw);
+        hw = self.stem_side(side);
+        for b in self.blocks() {
+            let padded = hw + b.kernel - 1;
+            largest = largest.max(b.hidden_channels * padded * padded);
+            hw = hw.div_ceil(b.stride);
+            largest = largest.max(b.hidden_channels.max(b.out_channels) * hw * hw);
+        }
+        largest.max(self.head_channels * hw * hw)
+    }
+
     /// Side of the map after the stem (and, in a bottleneck net, the max pool) on a
     /// `side` × `side` input.
     pub fn stem_side(&self, side: usize) -> usize {
@@ -472,6 +493,26 @@ mod tests {
         // a quarter of its convolutions: about 1.1 G.
         let r = Backbone::ResNet50Half.arch().multiply_adds(224);
         assert!((1_000_000_000..1_200_000_000).contains(&r), "{r}");
+    }
+
+    #[test]
+    fn largest_map_is_the_widest_activation_padded() {
+        // MobileNetV2 at 224: the second block's 96-channel expansion at 112×112, padded by one
+        // for its 3×3 depthwise convolution.
+        assert_eq!(
+            Backbone::MobileNetV2.arch().largest_map(224),
+            96 * 114 * 114
+        );
+        // Lite2 at 260: the same expansion at 130×130.
+        assert_eq!(
+            Backbone::EfficientNetLite2.arch().largest_map(260),
+            96 * 132 * 132
+        );
+        // ResNet-50-1by2: the full-width stem's 64 channels at 112×112.
+        assert_eq!(
+            Backbone::ResNet50Half.arch().largest_map(224),
+            64 * 112 * 112
+        );
     }
 
     #[test]

@@ -165,6 +165,10 @@ pub struct SelectedDevice {
     pub description: String,
     /// The wgpu adapter, `None` on the CPU backend.
     pub adapter: Option<AdapterInfo>,
+    /// The largest buffer one kernel may bind on the device, in bytes (wgpu's storage-binding
+    /// and buffer-size limits, the smaller): 128 MiB on lavapipe and many OpenGL drivers, GiBs
+    /// on discrete GPUs. `None` on the CPU backend. Batches are split so no tensor exceeds it.
+    pub max_buffer_bytes: Option<u64>,
 }
 
 /// Resolves a [`DeviceChoice`]: `Cpu` always succeeds, `Wgpu` fails with
@@ -183,6 +187,7 @@ fn cpu() -> SelectedDevice {
         device: Device::flex(),
         description: "cpu (burn flex)".into(),
         adapter: None,
+        max_buffer_bytes: None,
     }
 }
 
@@ -322,10 +327,16 @@ fn wgpu_device(hardware_only: bool) -> Result<SelectedDevice> {
             .map_err(|_| unavailable(format!("initialising wgpu on {} panicked", best.info)))?
             .map_err(|e| unavailable(format!("initialising wgpu on {}: {e}", best.info)))?;
     let info = AdapterInfo::from_wgpu(&setup.adapter.get_info());
+    let limits = setup.device.limits();
     let selected = SelectedDevice {
         device,
         description: format!("wgpu: {info}"),
         adapter: Some(info),
+        max_buffer_bytes: Some(
+            limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+        ),
     };
     init.push((best.info.name.clone(), best.api, selected.clone()));
     Ok(selected)

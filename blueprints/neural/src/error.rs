@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum NeuralError {
     /// A backbone name that is not in the zoo.
     #[error(
-        "unknown backbone `{0}` (known: mobilenet-v2, efficientnet-lite0, efficientnet-lite1, efficientnet-lite2)"
+        "unknown backbone `{0}` (known: mobilenet-v2, efficientnet-lite0, efficientnet-lite1, efficientnet-lite2, resnet50-1by2)"
     )]
     UnknownBackbone(String),
     /// A feature level name that is not one of low, medium, high, highest.
@@ -64,6 +64,12 @@ impl NeuralError {
             path: path.into(),
             error,
         }
+    }
+
+    /// A device's failure to read `what` back to the host (see [`crate::precision::host_f32`]),
+    /// naming the device.
+    pub(crate) fn read_back(device: &str, what: &str, report: String) -> Self {
+        NeuralError::DeviceUnavailable(format!("{device}: reading {what} back failed: {report}"))
     }
 
     /// A [`NeuralError::WeightLoad`] for the file at `path`.

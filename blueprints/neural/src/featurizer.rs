@@ -18,7 +18,7 @@ use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::BURN_DEFAULT_GAIN;
 use crate::network::Network;
-use crate::precision::{Precision, to_f32};
+use crate::precision::{Precision, host_f32};
 use crate::preprocess::{PreprocessConfig, preprocess_path, preprocess_trunk_views};
 use crate::zoo;
 
@@ -123,6 +123,9 @@ pub struct ImageFeaturizer {
     net: Network,
     /// The CPU kernels' copy of the network, used instead of burn on the CPU device.
     fast_cpu: Option<CpuBackbone>,
+    /// Images one burn forward pass takes at most: as many as the device's largest buffer
+    /// holds of the network's largest map ([`forward_images_on`]).
+    forward_images: usize,
 }
 
 impl ImageFeaturizer {
@@ -135,7 +138,7 @@ impl ImageFeaturizer {
             .check(&selected.device, &selected.description)?;
         let path = zoo::resolve_weights(config.backbone, config.weights.as_deref())?;
         let net = Network::load(config.backbone, &path, &selected.device)?;
-        Ok(Self::assemble(config, levels, selected, net))
+        Self::assemble(config, levels, selected, net)
     }
 
     /// A featurizer with randomly initialised weights drawn from `seed` alone
@@ -153,7 +156,7 @@ impl ImageFeaturizer {
             &mut ChaCha8Rng::seed_from_u64(seed),
             &selected.device,
         );
-        Ok(Self::assemble(config, levels, selected, net))
+        Self::assemble(config, levels, selected, net)
     }
 
     fn check_config(config: &FeaturizerConfig) -> Result<Vec<FeatureLevel>> {
@@ -183,7 +186,8 @@ impl ImageFeaturizer {
         levels: Vec<FeatureLevel>,
         selected: SelectedDevice,
         net: Network,
-    ) -> Self {
+    ) -> Result<Self> {
+        let forward_images = forward_images_on(&selected, config.backbone, config.precision)?;
         let decode_threads = if config.decode_threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -199,7 +203,7 @@ impl ImageFeaturizer {
                 Precision::Int8 => cpu.to_int8(),
                 _ => cpu,
             });
-        ImageFeaturizer {
+        Ok(ImageFeaturizer {
             backbone: config.backbone,
             levels,
             device: selected.device,
@@ -210,7 +214,8 @@ impl ImageFeaturizer {
             precision: config.precision,
             net: net.cast(config.precision),
             fast_cpu,
-        }
+            forward_images,
+        })
     }
 
     /// Whether forward passes run on the CPU kernels of [`crate::cpu`] rather than on burn.
@@ -222,6 +227,12 @@ impl ImageFeaturizer {
     pub fn with_burn_forward(mut self) -> Self {
         self.fast_cpu = None;
         self
+    }
+
+    /// Images one forward pass takes at most on this device (larger batches run in turns):
+    /// `usize::MAX` on the CPU.
+    pub fn forward_images(&self) -> usize {
+        self.forward_images
     }
 
     /// The backbone.
@@ -313,16 +324,39 @@ impl ImageFeaturizer {
                 logits: out.logits,
             });
         }
+        if n <= self.forward_images {
+            return self.burn_forward(input, n, logits);
+        }
+        // More images than the device's largest buffer holds at once: in turns.
+        let mut out = BatchOutput {
+            features: Vec::with_capacity(n * self.feature_dim()),
+            logits: logits.then(Vec::new),
+        };
+        let per_image = self.preprocess.input_len();
+        for chunk in input.chunks(self.forward_images * per_image) {
+            let part = self.burn_forward(chunk.to_vec(), chunk.len() / per_image, logits)?;
+            out.features.extend(part.features);
+            if let (Some(all), Some(these)) = (out.logits.as_mut(), part.logits) {
+                all.extend(these);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One burn forward pass of `n` preprocessed images, read back to the host; a device
+    /// failure (out of memory, a lost device) is an error, not a panic.
+    fn burn_forward(&self, input: Vec<f32>, n: usize, logits: bool) -> Result<BatchOutput> {
+        let c = self.preprocess.crop;
         let x = Tensor::<4>::from_data(TensorData::new(input, [n, 3, c, c]), &self.device);
         let out = self
             .net
             .forward(self.precision.cast(x), &self.levels, logits);
         let features = Tensor::cat(out.levels, 1);
         let to_host = |t: Tensor<2>| {
-            to_f32(t)
-                .into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| NeuralError::InvalidConfig(format!("reading the output back: {e:?}")))
+            host_f32(t).map_err(|e| {
+                let what = format!("the outputs of {n} images");
+                NeuralError::read_back(&self.device_description, &what, e)
+            })
         };
         let features = to_host(features)?;
         let logits = out.logits.map(to_host).transpose()?;
@@ -349,9 +383,8 @@ impl ImageFeaturizer {
             .zip(&self.levels)
             .map(|(t, &level)| {
                 let [_, channels, height, width] = t.dims();
-                let values = to_f32(t).into_data().try_into_vec::<f32>().map_err(|e| {
-                    NeuralError::InvalidConfig(format!("reading the maps back: {e:?}"))
-                })?;
+                let values = host_f32(t)
+                    .map_err(|e| NeuralError::read_back(&self.device_description, "the maps", e))?;
                 Ok(LevelMap {
                     level,
                     channels,
@@ -469,7 +502,88 @@ impl ImageFeaturizer {
     }
 }
 
+/// How many images one burn forward pass of `backbone` may take on `selected`: all of them on
+/// the CPU; on wgpu, as many as fit the device's largest buffer with the network's largest map
+/// (a batch over it fails to allocate: 32 MobileNetV2 images need 154 MB, lavapipe binds 128 MiB).
+/// An error when not even one image fits.
+fn forward_images_on(
+    selected: &SelectedDevice,
+    backbone: Backbone,
+    precision: Precision,
+) -> Result<usize> {
+    let Some(limit) = selected.max_buffer_bytes else {
+        return Ok(usize::MAX);
+    };
+    let per_image =
+        (backbone.arch().largest_map(backbone.input_size()) * precision.burn_value_bytes()) as u64;
+    match limit / per_image {
+        0 => Err(NeuralError::DeviceUnavailable(format!(
+            "{}: its largest buffer ({limit} bytes) is smaller than one {backbone} image's \
+             largest map ({per_image} bytes); use the CPU",
+            selected.description
+        ))),
+        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
+}
+
 /// Convenience: decodes and preprocesses one file for `backbone` (see [`crate::preprocess`]).
 pub fn preprocess_for(backbone: Backbone, path: &Path) -> Result<Vec<f32>> {
     preprocess_path(path, &backbone.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::test_support::{max_abs_diff, pseudo};
+
+    #[test]
+    fn a_batch_over_the_forward_limit_runs_in_turns_with_the_same_numbers() {
+        let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
+        config.device = DeviceChoice::Cpu;
+        config.levels = vec![FeatureLevel::Low, FeatureLevel::Highest];
+        let whole = ImageFeaturizer::untrained(config.clone(), 3)
+            .unwrap()
+            .with_burn_forward();
+        assert_eq!(whole.forward_images, usize::MAX, "no limit on the CPU");
+        let mut in_turns = ImageFeaturizer::untrained(config, 3)
+            .unwrap()
+            .with_burn_forward();
+        in_turns.forward_images = 2;
+        let n = 5;
+        let input = pseudo(n * whole.preprocess.input_len(), 11);
+        let a = whole.run_batch(input.clone(), n, true).unwrap();
+        let b = in_turns.run_batch(input, n, true).unwrap();
+        assert_eq!(a.features.len(), n * whole.feature_dim());
+        assert_eq!(b.features.len(), a.features.len());
+        let (la, lb) = (a.logits.unwrap(), b.logits.unwrap());
+        assert_eq!(lb.len(), la.len());
+        let scale = a.features.iter().fold(1f32, |m, v| m.max(v.abs()));
+        assert!(max_abs_diff(&a.features, &b.features) <= 1e-5 * scale);
+        assert!(max_abs_diff(&la, &lb) <= 1e-5 * la.iter().fold(1f32, |m, v| m.max(v.abs())));
+    }
+
+    #[test]
+    fn the_forward_limit_follows_the_devices_largest_buffer() {
+        let mut device = select_device(DeviceChoice::Cpu).unwrap();
+        let per_image = 96 * 114 * 114 * 4; // MobileNetV2's largest map in f32
+        let on = |device: &SelectedDevice, precision| {
+            forward_images_on(device, Backbone::MobileNetV2, precision)
+        };
+        assert_eq!(on(&device, Precision::F32).unwrap(), usize::MAX);
+        device.max_buffer_bytes = Some(128 << 20); // lavapipe's 128 MiB
+        assert_eq!(
+            on(&device, Precision::F32).unwrap(),
+            (128 << 20) / per_image
+        );
+        assert_eq!(
+            on(&device, Precision::F16).unwrap(),
+            (128 << 20) / (per_image / 2)
+        );
+        device.max_buffer_bytes = Some(per_image as u64 - 1);
+        let err = on(&device, Precision::F32).unwrap_err().to_string();
+        assert!(
+            err.contains("mobilenet") && err.contains("use the CPU"),
+            "{err}"
+        );
+    }
 }

@@ -95,6 +95,14 @@ impl Precision {
         Ok(())
     }
 
+    /// Bytes of one value of burn's copy of the network in this precision.
+    pub fn burn_value_bytes(self) -> usize {
+        match self {
+            Precision::F16 => 2,
+            Precision::F32 | Precision::Int8 => 4,
+        }
+    }
+
     /// `module` with every float parameter converted to this precision.
     pub fn cast_module<M: Module>(self, module: M) -> M {
         struct Cast(FloatDType);
@@ -125,6 +133,17 @@ pub fn to_f32<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     } else {
         x.cast(FloatDType::F32)
     }
+}
+
+/// `x`'s values on the host, as f32. A device that fails to produce them (out of memory, a
+/// lost device) gives an error with the first lines of the backend's often very long report,
+/// not a panic.
+pub fn host_f32<const D: usize>(x: Tensor<D>) -> std::result::Result<Vec<f32>, String> {
+    let data = to_f32(x).try_into_data().map_err(|e| {
+        let report = e.to_string();
+        report.lines().take(6).collect::<Vec<_>>().join(" / ")
+    })?;
+    data.try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
 }
 
 #[cfg(test)]

@@ -96,6 +96,40 @@ fn batched_equals_one_by_one_and_is_deterministic() {
     assert!(max_abs_diff(&plain.row(0).to_vec(), &accented.row(0).to_vec()) < 1e-5);
 }
 
+/// On a device whose largest buffer holds the attention scores of fewer sequences than the
+/// batch, the batch runs in turns with the same embeddings; when not even one fits, an error
+/// says to use the CPU.
+#[test]
+fn a_batch_over_the_largest_buffer_runs_in_turns() {
+    let burn = || {
+        SentenceEmbedder::new(cpu_config())
+            .unwrap()
+            .with_burn_forward()
+    };
+    let texts = [
+        "One two three four five six seven eight nine ten eleven twelve.",
+        "A short one.",
+        "The quick brown fox jumps over the lazy dog, then runs back into the forest again.",
+        "Café déjà vu — naïve façade!",
+        "words words words",
+    ];
+    let whole = burn().embed(&texts).unwrap();
+    // Room for two sequences of the longest text's length (about 20 tokens).
+    let per_seq = (BertConfig::MINILM_L6.largest_map(24) * 4) as u64;
+    let in_turns = burn()
+        .with_largest_buffer(2 * per_seq)
+        .embed(&texts)
+        .unwrap();
+    let d = max_abs_diff(whole.as_slice().unwrap(), in_turns.as_slice().unwrap());
+    assert!(d < 1e-5, "in turns vs whole differ by {d}");
+    let err = burn()
+        .with_largest_buffer(1000)
+        .embed(&texts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("use the CPU"), "{err}");
+}
+
 #[test]
 fn empty_text_is_the_cls_sep_embedding() {
     let e = embedder();

@@ -103,6 +103,47 @@ fn random_mobilenet_v2_gives_the_cpu_numbers_on_wgpu() {
     assert!(d <= 1e-3 * scale, "logits differ by {d}");
 }
 
+/// A batch whose largest map exceeds the device's largest buffer (32 MobileNetV2 images at 224
+/// need 154 MB; lavapipe binds 128 MiB) runs in turns and gives the CPU's numbers, instead of
+/// failing to allocate. (About a minute on lavapipe, mostly compiling kernels for the batch.)
+#[test]
+fn a_batch_over_the_largest_buffer_runs_in_turns() {
+    let Some(selected) = wgpu_or_skip() else {
+        return;
+    };
+    let limit = selected
+        .max_buffer_bytes
+        .expect("a wgpu device states its largest buffer");
+    let featurizer = |device| {
+        let mut config = FeaturizerConfig::new(Backbone::MobileNetV2);
+        config.device = device;
+        // The low level stops after the second stage, past the largest map (block 2's).
+        config.levels = vec![FeatureLevel::Low];
+        ImageFeaturizer::new(config).expect("weights fetched from the zoo and loaded")
+    };
+    let (gpu, cpu) = (
+        featurizer(DeviceChoice::Wgpu),
+        featurizer(DeviceChoice::Cpu),
+    );
+    let per_image = Backbone::MobileNetV2.arch().largest_map(224) * 4;
+    let n = 32;
+    println!(
+        "largest buffer {limit} bytes: {} images per pass of {n}",
+        gpu.forward_images()
+    );
+    assert!(gpu.forward_images() as u64 * per_image as u64 <= limit);
+    if limit < (n * per_image) as u64 {
+        assert!(gpu.forward_images() < n, "the batch must be split");
+    }
+    let input = pseudo_random(n * 3 * 224 * 224, 9);
+    let got = gpu.run_batch(input.clone(), n, false).unwrap().features;
+    let want = cpu.run_batch(input, n, false).unwrap().features;
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let d = max_abs_diff(&got, &want);
+    println!("{n} images: max |Δ| = {d:.2e} (max |x| = {scale:.2})");
+    assert!(d <= 1e-3 * scale, "features differ by {d}");
+}
+
 /// f16 on wgpu, pretrained MobileNetV2 (zoo weights, no shared data needed): on two generated
 /// inputs its features and logits stay within 5e-2 of the CPU's f32 ones relative to their
 /// largest value, cosine ≥ 0.999 per image; where the shared reference is present, the cat is

@@ -43,6 +43,7 @@ use crate::backbone::Backbone;
 use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::network::Network;
+use crate::precision::host_f32;
 use crate::zoo;
 use train::{Scorer, TrainData, Validation, time_one_step};
 
@@ -468,12 +469,10 @@ impl Estimator for FineTunedCnn {
         let maps = tail.head_maps(train::gather_views(dense, shape, &[(0, 0)], &device));
         let [_, channels, h, w] = maps.dims();
         let read = |t: burn::tensor::Tensor<2>| {
-            t.into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| BlueprintError::Numeric {
-                    task: TASK.into(),
-                    reason: format!("reading a tensor back: {e:?}"),
-                })
+            host_f32(t).map_err(|e| BlueprintError::Numeric {
+                task: TASK.into(),
+                reason: format!("reading a tensor back: {e}"),
+            })
         };
         let a = read(maps.reshape([channels, h * w]))?;
         let weights = read(tail.classifier.weight.val())?; // [channels, k]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use blueprints::error::{BlueprintError, Result};
 
+use crate::precision::host_f32;
+
 /// Every float parameter of a module, in visiting order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredTensors {
@@ -35,9 +37,9 @@ impl ModuleVisitor for Collect {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let t = param.val();
         self.shapes.push(t.dims().to_vec());
-        match t.into_data().try_into_vec::<f32>() {
+        match host_f32(t) {
             Ok(v) => self.bytes.extend(v.iter().flat_map(|x| x.to_le_bytes())),
-            Err(e) => self.error = Some(format!("reading a parameter back: {e:?}")),
+            Err(e) => self.error = Some(format!("reading a parameter back: {e}")),
         }
     }
 }

@@ -20,6 +20,7 @@ use super::tail::TailNet;
 use crate::backbone::PaddingStyle;
 use crate::cpu::tail::CpuTail;
 use crate::level::TRUNK_VIEWS;
+use crate::precision::host_f32;
 
 /// Trunk rows per forward pass when scoring (each with all its views).
 const SCORE_CHUNK: usize = 32;
@@ -48,10 +49,10 @@ pub struct Trained {
     pub validation_loss: Vec<f64>,
 }
 
-fn read_error(e: impl std::fmt::Debug) -> BlueprintError {
+fn read_error(e: impl std::fmt::Display) -> BlueprintError {
     BlueprintError::Numeric {
         task: super::TASK.into(),
-        reason: format!("reading a tensor back: {e:?}"),
+        reason: format!("reading a tensor back: {e}"),
     }
 }
 
@@ -116,7 +117,7 @@ impl Scorer<'_> {
                         .flat_map(|&r| (0..TRUNK_VIEWS).map(move |v| (r, v)))
                         .collect();
                     let z = tail.forward(gather_views(x, shape, &picks, device), None);
-                    z.into_data().try_into_vec::<f32>().map_err(read_error)?
+                    host_f32(z).map_err(read_error)?
                 }
             };
             for (views, mut row) in logits.chunks(TRUNK_VIEWS * k).zip(dst.rows_mut()) {

@@ -20,6 +20,7 @@ use super::forward::sparse_columns_of;
 use super::layers::{AlphaDropout, Dense, NetWeights, SELU_ALPHA, SELU_LAMBDA};
 use super::train::{Target, TrainSet, Trainer};
 use super::{PREDICT_CHUNK, TASK};
+use crate::precision::host_f32;
 
 /// Residual scaling `1/√2` (as in the native forward pass).
 const RESIDUAL_SCALE: f32 = std::f32::consts::FRAC_1_SQRT_2;
@@ -116,21 +117,21 @@ fn upload1(a: &Array1<f32>, device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(a.to_vec(), [a.len()]), device)
 }
 
-fn read_error(e: impl std::fmt::Debug) -> BlueprintError {
+fn read_error(e: impl std::fmt::Display) -> BlueprintError {
     BlueprintError::Numeric {
         task: TASK.into(),
-        reason: format!("could not read a tensor back from the device: {e:?}"),
+        reason: format!("could not read a tensor back from the device: {e}"),
     }
 }
 
 fn download2(t: Tensor<2>) -> Result<Array2<f32>> {
     let [r, c] = t.dims();
-    let values = t.into_data().try_into_vec::<f32>().map_err(read_error)?;
+    let values = host_f32(t).map_err(read_error)?;
     Array2::from_shape_vec((r, c), values).map_err(read_error)
 }
 
 fn download1(t: Tensor<1>) -> Result<Array1<f32>> {
-    let values = t.into_data().try_into_vec::<f32>().map_err(read_error)?;
+    let values = host_f32(t).map_err(read_error)?;
     Ok(Array1::from(values))
 }
 

@@ -469,7 +469,7 @@ fn step_macs(p: &SnnParams, n_dense: usize, n_classes: usize) -> usize {
 /// Which engine trains the net.
 enum Engine {
     Native,
-    Burn(SelectedDevice),
+    Burn(Box<SelectedDevice>),
 }
 
 impl Engine {
@@ -484,11 +484,13 @@ impl Engine {
             })
         };
         match backend {
-            Backend::BurnCpu => Ok(Engine::Burn(device(DeviceChoice::Cpu)?)),
-            Backend::BurnWgpu => Ok(Engine::Burn(device(DeviceChoice::Wgpu)?)),
+            Backend::BurnCpu => Ok(Engine::Burn(Box::new(device(DeviceChoice::Cpu)?))),
+            Backend::BurnWgpu => Ok(Engine::Burn(Box::new(device(DeviceChoice::Wgpu)?))),
             Backend::Auto if step_macs >= AUTO_GPU_STEP_MACS => {
                 Ok(match select_device(DeviceChoice::Auto) {
-                    Ok(d) if d.adapter.as_ref().is_some_and(|a| a.is_hardware()) => Engine::Burn(d),
+                    Ok(d) if d.adapter.as_ref().is_some_and(|a| a.is_hardware()) => {
+                        Engine::Burn(Box::new(d))
+                    }
                     _ => Engine::Native,
                 })
             }

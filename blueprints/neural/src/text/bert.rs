@@ -40,6 +40,13 @@ impl BertConfig {
         layer_norm_eps: 1e-12,
     };
 
+    /// Values in the largest tensor of one sequence of `len` tokens' forward pass: the
+    /// attention scores of all heads or the feed-forward block's inner activations. Bounds how
+    /// many sequences a device's largest buffer holds.
+    pub fn largest_map(&self, len: usize) -> usize {
+        (self.heads * len * len).max(len * self.intermediate.max(3 * self.hidden))
+    }
+
     /// Dimension of one attention head.
     pub fn head_dim(&self) -> usize {
         self.hidden / self.heads

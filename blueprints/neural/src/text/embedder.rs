@@ -16,7 +16,7 @@ use super::pooling::mean_pool_normalized;
 use super::tokenize::{LongText, WordPieceTokenizer};
 use crate::device::{DeviceChoice, select_device};
 use crate::error::{NeuralError, Result};
-use crate::precision::Precision;
+use crate::precision::{Precision, host_f32};
 use crate::zoo;
 
 /// Dimension of a MiniLM sentence embedding.
@@ -88,6 +88,8 @@ pub struct SentenceEmbedder {
     batch_size: usize,
     max_tokens: usize,
     long_text: LongText,
+    /// The device's largest buffer in bytes (`None` on the CPU): longer batches run in turns.
+    max_buffer_bytes: Option<u64>,
 }
 
 impl SentenceEmbedder {
@@ -140,6 +142,7 @@ impl SentenceEmbedder {
             batch_size: config.batch_size,
             max_tokens: config.max_tokens,
             long_text: config.long_text,
+            max_buffer_bytes: selected.max_buffer_bytes,
         })
     }
 
@@ -157,6 +160,14 @@ impl SentenceEmbedder {
     pub fn with_burn_forward(mut self) -> Self {
         self.fast_cpu = None;
         self.precision = Precision::F32;
+        self
+    }
+
+    /// Runs burn's forward passes as on a device whose largest buffer is `bytes`: a batch
+    /// whose attention scores would not fit runs in turns (for tests of that path on any
+    /// device, and to bound a pass's memory).
+    pub fn with_largest_buffer(mut self, bytes: u64) -> Self {
+        self.max_buffer_bytes = Some(bytes);
         self
     }
 
@@ -266,6 +277,15 @@ impl SentenceEmbedder {
         if let Some(fast) = &self.fast_cpu {
             return Ok(fast.embed_all(seqs)?.concat());
         }
+        let fit = self.sequences_per_pass(len)?;
+        if n > fit {
+            // More than the device's largest buffer holds at once: in turns.
+            let parts: Vec<Vec<f32>> = seqs
+                .chunks(fit)
+                .map(|part| self.forward_batch(part))
+                .collect::<Result<_>>()?;
+            return Ok(parts.concat());
+        }
         let mut ids = vec![0i64; n * len];
         let mut mask = vec![0f32; n * len];
         for (r, s) in seqs.iter().enumerate() {
@@ -277,9 +297,25 @@ impl SentenceEmbedder {
         let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, len]), &self.device);
         let mask = Tensor::<2>::from_data(TensorData::new(mask, [n, len]), &self.device);
         let hidden = self.net.forward(ids, mask.clone());
-        mean_pool_normalized(hidden, mask)
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| NeuralError::InvalidConfig(format!("reading the output back: {e:?}")))
+        host_f32(mean_pool_normalized(hidden, mask)).map_err(|e| {
+            NeuralError::read_back(&self.device_description, &format!("{n} embeddings"), e)
+        })
+    }
+
+    /// Sequences of `len` tokens one burn forward pass may take on this device: as many as fit
+    /// its largest buffer with the attention scores or feed-forward activations (f32).
+    fn sequences_per_pass(&self, len: usize) -> Result<usize> {
+        let Some(limit) = self.max_buffer_bytes else {
+            return Ok(usize::MAX);
+        };
+        let per_seq = (BertConfig::MINILM_L6.largest_map(len) * 4) as u64;
+        match limit / per_seq {
+            0 => Err(NeuralError::DeviceUnavailable(format!(
+                "{}: its largest buffer ({limit} bytes) is smaller than one {len}-token \
+                 sequence's attention scores ({per_seq} bytes); use the CPU",
+                self.device_description
+            ))),
+            fit => Ok(usize::try_from(fit).unwrap_or(usize::MAX)),
+        }
     }
 }
