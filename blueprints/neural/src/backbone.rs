@@ -195,6 +195,10 @@ impl ArchSpec {
         let padded_input = side + stem_kernel - 1;
         let mut hw = side.div_ceil(2);
         let mut largest = (3 * padded_input * padded_input).max(self.stem_channels * hw * hw);
+        if self.family == Family::Bottleneck {
+            // The 3×3 max pool's padded input.
+            largest = largest.max(self.stem_channels * (hw + 2) * (hw + 2));
+        }
         hw = self.stem_side(side);
         for b in self.blocks() {
             let padded = hw + b.kernel - 1;
@@ -508,10 +512,10 @@ mod tests {
             Backbone::EfficientNetLite2.arch().largest_map(260),
             96 * 132 * 132
         );
-        // ResNet-50-1by2: the full-width stem's 64 channels at 112×112.
+        // ResNet-50-1by2: the full-width stem's 64 channels at 112×112, padded for the max pool.
         assert_eq!(
             Backbone::ResNet50Half.arch().largest_map(224),
-            64 * 112 * 112
+            64 * 114 * 114
         );
     }
 
