@@ -540,7 +540,11 @@ mod tests {
             Backbone::from_name("EfficientNet_Lite1").unwrap(),
             Backbone::EfficientNetLite1
         );
-        assert!(Backbone::from_name("resnet50").is_err());
+        let err = Backbone::from_name("resnet50").unwrap_err().to_string();
+        assert!(
+            err.contains("`resnet50`") && Backbone::ALL.iter().all(|b| err.contains(b.name())),
+            "{err}"
+        );
         assert_eq!(
             Backbone::from_name("ResNet50_1by2").unwrap(),
             Backbone::ResNet50Half

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 pub enum NeuralError {
     /// A backbone name that is not in the zoo.
     #[error(
-        "unknown backbone `{0}` (known: mobilenet-v2, efficientnet-lite0, efficientnet-lite1, efficientnet-lite2, resnet50-1by2)"
+        "unknown backbone `{0}` (known: {known})",
+        known = crate::Backbone::ALL.map(crate::Backbone::name).join(", ")
     )]
     UnknownBackbone(String),
     /// A feature level name that is not one of low, medium, high, highest.
