@@ -171,6 +171,27 @@ pub struct SelectedDevice {
     pub max_buffer_bytes: Option<u64>,
 }
 
+/// How many items one forward pass may take on a device whose largest buffer is
+/// `max_buffer_bytes`, when an item's largest tensor takes `item_bytes`: unbounded on the CPU
+/// (`None`); an error naming `device` and `item` when not even one fits.
+pub fn items_per_pass(
+    max_buffer_bytes: Option<u64>,
+    item_bytes: usize,
+    device: &str,
+    item: &str,
+) -> Result<usize> {
+    let Some(limit) = max_buffer_bytes else {
+        return Ok(usize::MAX);
+    };
+    match limit / item_bytes.max(1) as u64 {
+        0 => Err(unavailable(format!(
+            "{device}: its largest buffer ({limit} bytes) is smaller than {item} \
+             ({item_bytes} bytes); use the CPU"
+        ))),
+        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
+}
+
 /// Resolves a [`DeviceChoice`]: `Cpu` always succeeds, `Wgpu` fails with
 /// [`NeuralError::DeviceUnavailable`] when there is no usable adapter, `Auto` falls back to the
 /// CPU when there is no hardware GPU.

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::backbone::Backbone;
 use crate::cpu::CpuBackbone;
-use crate::device::{DeviceChoice, SelectedDevice, select_device};
+use crate::device::{DeviceChoice, SelectedDevice, items_per_pass, select_device};
 use crate::error::{NeuralError, Result};
 use crate::level::{FeatureLevel, TRUNK_VIEWS};
 use crate::net::BURN_DEFAULT_GAIN;
@@ -511,19 +511,14 @@ fn forward_images_on(
     backbone: Backbone,
     precision: Precision,
 ) -> Result<usize> {
-    let Some(limit) = selected.max_buffer_bytes else {
-        return Ok(usize::MAX);
-    };
     let per_image =
-        (backbone.arch().largest_map(backbone.input_size()) * precision.burn_value_bytes()) as u64;
-    match limit / per_image {
-        0 => Err(NeuralError::DeviceUnavailable(format!(
-            "{}: its largest buffer ({limit} bytes) is smaller than one {backbone} image's \
-             largest map ({per_image} bytes); use the CPU",
-            selected.description
-        ))),
-        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-    }
+        backbone.arch().largest_map(backbone.input_size()) * precision.burn_value_bytes();
+    items_per_pass(
+        selected.max_buffer_bytes,
+        per_image,
+        &selected.description,
+        &format!("one {backbone} image's largest map"),
+    )
 }
 
 /// Convenience: decodes and preprocesses one file for `backbone` (see [`crate::preprocess`]).

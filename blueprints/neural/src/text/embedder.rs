@@ -14,7 +14,7 @@ use super::cpu_bert::CpuBert;
 use super::load::load_minilm;
 use super::pooling::mean_pool_normalized;
 use super::tokenize::{LongText, WordPieceTokenizer};
-use crate::device::{DeviceChoice, select_device};
+use crate::device::{DeviceChoice, items_per_pass, select_device};
 use crate::error::{NeuralError, Result};
 use crate::precision::{Precision, host_f32};
 use crate::zoo;
@@ -305,17 +305,11 @@ impl SentenceEmbedder {
     /// Sequences of `len` tokens one burn forward pass may take on this device: as many as fit
     /// its largest buffer with the attention scores or feed-forward activations (f32).
     fn sequences_per_pass(&self, len: usize) -> Result<usize> {
-        let Some(limit) = self.max_buffer_bytes else {
-            return Ok(usize::MAX);
-        };
-        let per_seq = (BertConfig::MINILM_L6.largest_map(len) * 4) as u64;
-        match limit / per_seq {
-            0 => Err(NeuralError::DeviceUnavailable(format!(
-                "{}: its largest buffer ({limit} bytes) is smaller than one {len}-token \
-                 sequence's attention scores ({per_seq} bytes); use the CPU",
-                self.device_description
-            ))),
-            fit => Ok(usize::try_from(fit).unwrap_or(usize::MAX)),
-        }
+        items_per_pass(
+            self.max_buffer_bytes,
+            BertConfig::MINILM_L6.largest_map(len) * 4,
+            &self.device_description,
+            &format!("one {len}-token sequence's attention scores"),
+        )
     }
 }
