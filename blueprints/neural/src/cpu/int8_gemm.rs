@@ -1,7 +1,9 @@
 //! The int8 variant of [`panel_gemm`](super::panel_gemm), for `--precision int8` on the CPU:
 //! `out = act(x · W + bias (+ residual))` with `W` quantized once per output channel
-//! (symmetric, `i8`) and each input row quantized as it is read (symmetric with its own scale,
-//! stored as `u8` with an offset of 128). The products are summed exactly in `i32` by AVX-512
+//! (symmetric, `i8`) and each input row quantized as it is read: symmetric with its own scale,
+//! stored as `u8` with an offset of 128 ([`InputRange::Signed`]) — or, for the output of a
+//! ReLU or ReLU6, on the whole unsigned byte with no offset ([`InputRange::NonNegative`]: twice
+//! the steps for the same row). The products are summed exactly in `i32` by AVX-512
 //! VNNI (`vpdpbusd`: 64 multiply-adds per instruction, four times an f32 FMA's), the offset is
 //! taken back out with the panel's column sums, and the epilogue scales to f32 and applies
 //! bias, residual and ReLU6 in registers like the f32 kernel. A portable kernel computes the
@@ -34,6 +36,27 @@ pub fn vnni_available() -> bool {
     }
 }
 
+/// What a layer's inputs can be, which says how its rows are quantized (each with its own
+/// scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputRange {
+    /// Either sign: `round(x / scale) + 128` with the scale `max |x| / 127`.
+    Signed,
+    /// Never negative (a ReLU's or ReLU6's output): `round(x / scale)` with the scale
+    /// `max x / 255`; a negative value would become 0.
+    NonNegative,
+}
+
+impl InputRange {
+    /// The range of the values `act` leaves.
+    pub fn after(act: Activation) -> Self {
+        match act {
+            Activation::Identity => InputRange::Signed,
+            Activation::Relu | Activation::Relu6 => InputRange::NonNegative,
+        }
+    }
+}
+
 /// A `k × n` weight matrix quantized per output channel, in panels of [`QPANEL`] columns: per
 /// panel, `k` rounded up to 4 in groups of 4 rows, each group `QPANEL` columns × 4 bytes (the
 /// operand layout of `vpdpbusd`), zero-padded.
@@ -42,8 +65,11 @@ pub struct QuantPanels {
     data: Vec<i8>,
     /// Per output channel: the weight scale (`w ≈ scale · q`).
     scale: Vec<f32>,
-    /// Per output channel: `OFFSET · Σ_k q`, what the unsigned offset adds to a dot product.
+    /// Per output channel: `OFFSET · Σ_k q`, what the unsigned offset adds to a dot product
+    /// (zeros for a non-negative input, which has no offset).
     offset_sum: Vec<i32>,
+    /// How the input rows are quantized.
+    input: InputRange,
     k: usize,
     /// `k` rounded up to a multiple of 4.
     kq: usize,
@@ -51,8 +77,17 @@ pub struct QuantPanels {
 }
 
 impl QuantPanels {
-    /// Quantizes a row-major `k × n` matrix (output channel fastest).
+    /// Quantizes a row-major `k × n` matrix (output channel fastest) for inputs of any sign.
     pub fn pack(weight: &[f32], k: usize, n: usize) -> Self {
+        Self::pack_for(weight, k, n, InputRange::Signed)
+    }
+
+    /// [`pack`](Self::pack) for inputs in `input`'s range.
+    pub fn pack_for(weight: &[f32], k: usize, n: usize, input: InputRange) -> Self {
+        let offset = match input {
+            InputRange::Signed => OFFSET,
+            InputRange::NonNegative => 0,
+        };
         assert_eq!(weight.len(), k * n, "weights of a {k} × {n} layer");
         let kq = k.div_ceil(4) * 4;
         let scale: Vec<f32> = (0..n)
@@ -70,7 +105,7 @@ impl QuantPanels {
             let (p, col) = (j / QPANEL, j % QPANEL);
             for i in 0..k {
                 let v = q(i, j);
-                *sum += OFFSET * v as i32;
+                *sum += offset * v as i32;
                 data[p * kq * QPANEL + (i / 4) * QPANEL * 4 + col * 4 + i % 4] = v;
             }
         }
@@ -78,6 +113,7 @@ impl QuantPanels {
             data,
             scale,
             offset_sum,
+            input,
             k,
             kq,
             n,
@@ -94,17 +130,25 @@ impl QuantPanels {
         self.n
     }
 
+    /// How the input rows are quantized.
+    pub fn input(&self) -> InputRange {
+        self.input
+    }
+
     fn panel(&self, p: usize) -> &[i8] {
         &self.data[p * self.kq * QPANEL..(p + 1) * self.kq * QPANEL]
     }
 }
 
-/// Quantizes `rows` rows of `x` (`k` values each) into `q` (`kq` bytes each, padded with the
-/// offset) and returns each row's scale in `scales`: `q = round(x / scale) + 128`, the scale
-/// `max |x| / 127` (1 for an all-zero row), rounding half to even. Vectorized where the VNNI
-/// kernel runs (a scalar `round` is a library call per value, slower than the product itself).
+/// Quantizes `rows` rows of `x` (`k` values each) into `q` (`kq` bytes each) and returns each
+/// row's scale in `scales`, as `input` says (the scale 1 for an all-zero row); rounding half
+/// to even. A row's bytes past `k` meet zero weights and are left as they are. Vectorized
+/// where the VNNI kernel runs (a scalar `round` is a library call per value, slower than the
+/// product itself).
+#[allow(clippy::too_many_arguments)]
 fn quantize_rows(
     vnni: bool,
+    input: InputRange,
     x: &[f32],
     rows: usize,
     k: usize,
@@ -112,24 +156,49 @@ fn quantize_rows(
     q: &mut Vec<u8>,
     scales: &mut Vec<f32>,
 ) {
-    q.clear();
-    q.resize(rows * kq, OFFSET as u8);
+    if q.len() < rows * kq {
+        q.resize(rows * kq, 0);
+    }
     scales.clear();
+    let unsigned = input == InputRange::NonNegative;
     for (row, dst) in x.chunks_exact(k).take(rows).zip(q.chunks_exact_mut(kq)) {
+        let dst = &mut dst[..k];
         #[cfg(target_arch = "x86_64")]
         if vnni {
             // SAFETY: the caller checked VNNI (and so AVX-512 F); `dst` is as long as the row.
-            scales.push(unsafe { x86::quantize_row(row, &mut dst[..k]) });
+            scales.push(unsafe {
+                if unsigned {
+                    x86::quantize_row::<true>(row, dst)
+                } else {
+                    x86::quantize_row::<false>(row, dst)
+                }
+            });
             continue;
         }
         let _ = vnni;
-        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let (lowest, highest, offset) = codes(unsigned);
+        let max = row
+            .iter()
+            .fold(0f32, |m, &v| m.max(if unsigned { v } else { v.abs() }));
+        let scale = if max > 0.0 { max / highest as f32 } else { 1.0 };
         let inv = 1.0 / scale;
         for (d, &v) in dst.iter_mut().zip(row) {
-            *d = ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + OFFSET) as u8;
+            let code = (v * inv).round_ties_even() as i32;
+            *d = (code.clamp(lowest, highest) + offset) as u8;
         }
         scales.push(scale);
+    }
+}
+
+/// The integer codes of a quantized input, `(lowest, highest, offset)`: a value is
+/// `scale · code` with `code` in `lowest..=highest` (`-127..=127` of either sign, `0..=255`
+/// when non-negative; the scale maps the row's largest magnitude to `highest`), stored as
+/// `code + offset`.
+const fn codes(unsigned: bool) -> (i32, i32, i32) {
+    if unsigned {
+        (0, 255, 0)
+    } else {
+        (-127, 127, OFFSET)
     }
 }
 
@@ -166,7 +235,7 @@ pub fn gemm_fused_int8_on(
     }
     assert!(!vnni || vnni_available(), "VNNI kernels on this CPU");
     SCRATCH.with_borrow_mut(|(q, scales)| {
-        quantize_rows(vnni, x, rows, k, w.kq, q, scales);
+        quantize_rows(vnni, w.input, x, rows, k, w.kq, q, scales);
         for p in 0..n.div_ceil(QPANEL) {
             let col0 = p * QPANEL;
             let mut r0 = 0;
@@ -270,7 +339,7 @@ fn portable(m: usize, blk: &Block, c: &mut [f32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Block, OFFSET, QPANEL};
+    use super::{Block, QPANEL, codes};
 
     /// # Safety
     /// The CPU has AVX-512 F and VNNI; `Block::check` passed for `m` rows.
@@ -369,28 +438,29 @@ mod x86 {
     }
 
     /// Quantizes one row into `dst` (as long as the row) and returns its scale, as the
-    /// portable loop in `quantize_rows` does.
+    /// portable loop in `quantize_rows` does; `UNSIGNED` for a non-negative row.
     ///
     /// # Safety
     /// The CPU has AVX-512 F; `dst.len() == row.len()`.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn quantize_row(row: &[f32], dst: &mut [u8]) -> f32 {
+    pub(super) unsafe fn quantize_row<const UNSIGNED: bool>(row: &[f32], dst: &mut [u8]) -> f32 {
         let n = row.len().min(dst.len());
         let mask = |i: usize| -> __mmask16 { ((1u32 << (n - i).min(16)) - 1) as __mmask16 };
+        let (lowest, highest, offset) = codes(UNSIGNED);
         // SAFETY (whole body): every load and store is masked to the first `n` values.
         unsafe {
             let mut max = _mm512_setzero_ps();
             for i in (0..n).step_by(16) {
                 let v = _mm512_maskz_loadu_ps(mask(i), row.as_ptr().add(i));
-                max = _mm512_max_ps(max, _mm512_abs_ps(v));
+                max = _mm512_max_ps(max, if UNSIGNED { v } else { _mm512_abs_ps(v) });
             }
             let max = _mm512_reduce_max_ps(max);
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let scale = if max > 0.0 { max / highest as f32 } else { 1.0 };
             let inv = _mm512_set1_ps(1.0 / scale);
             let (lo, hi, offset) = (
-                _mm512_set1_epi32(-127),
-                _mm512_set1_epi32(127),
-                _mm512_set1_epi32(OFFSET),
+                _mm512_set1_epi32(lowest),
+                _mm512_set1_epi32(highest),
+                _mm512_set1_epi32(offset),
             );
             for i in (0..n).step_by(16) {
                 let m = mask(i);
@@ -419,19 +489,27 @@ mod tests {
             .into_iter()
             .filter(|&v| !v || vnni_available())
             .collect();
-        // Rows not a multiple of 12, k not a multiple of 4, columns past one panel's half.
-        for (rows, k, n) in [
+        // Rows not a multiple of 12, k not a multiple of 4, columns past one panel's half;
+        // inputs of either sign, and non-negative ones on twice the steps.
+        let shapes = [
             (1, 1, 1),
             (13, 24, 45),
             (25, 3, 144),
             (49, 97, 7),
             (31, 40, 96),
-        ] {
-            let x: Vec<f32> = (0..rows * k).map(|i| val(i, 1)).collect();
+        ];
+        let ranges = [InputRange::Signed, InputRange::NonNegative];
+        for ((rows, k, n), input) in shapes.into_iter().flat_map(|s| ranges.map(|r| (s, r))) {
+            let (x, steps): (Vec<f32>, f32) = match input {
+                InputRange::Signed => ((0..rows * k).map(|i| val(i, 1)).collect(), 254.0),
+                InputRange::NonNegative => {
+                    ((0..rows * k).map(|i| val(i, 1).max(0.0)).collect(), 510.0)
+                }
+            };
             let res: Vec<f32> = (0..rows * n).map(|i| val(i, 2)).collect();
             let w: Vec<f32> = (0..k * n).map(|i| val(i, 3) / 4.0).collect();
             let bias: Vec<f32> = (0..n).map(|i| val(i, 4)).collect();
-            let q = QuantPanels::pack(&w, k, n);
+            let q = QuantPanels::pack_for(&w, k, n, input);
             for act in [Activation::Identity, Activation::Relu, Activation::Relu6] {
                 for residual in [None, Some(res.as_slice())] {
                     let epi = Epilogue {
@@ -454,10 +532,11 @@ mod tests {
                                 }
                                 want = act.apply(want);
                                 // Each value is rounded by at most half a step: 1/254 of its
-                                // row's (input) or column's (weight) largest magnitude.
+                                // row's (input; 1/510 when non-negative) or column's (weight)
+                                // largest magnitude.
                                 let largest =
                                     |v: &[f32]| v.iter().fold(0f32, |m, a| m.max(a.abs()));
-                                let (dx, dw) = (largest(row) / 254.0, largest(&col) / 254.0);
+                                let (dx, dw) = (largest(row) / steps, largest(&col) / 254.0);
                                 let sum = |v: &[f32]| v.iter().map(|a| a.abs()).sum::<f32>();
                                 let tol = dw * sum(row)
                                     + dx * sum(&col)
@@ -466,7 +545,7 @@ mod tests {
                                 let got = out[r * n + j];
                                 assert!(
                                     (got - want).abs() <= tol,
-                                    "vnni {vnni} {rows}×{k}×{n} [{r},{j}]: {got} vs {want}"
+                                    "vnni {vnni} {input:?} {rows}×{k}×{n} [{r},{j}]: {got} vs {want}"
                                 );
                             }
                         }
@@ -493,6 +572,43 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_quantized_on_every_step_of_their_range() {
+        let (rows, k, kq) = (3, 37, 40);
+        for vnni in [false, true]
+            .into_iter()
+            .filter(|&v| !v || vnni_available())
+        {
+            for input in [InputRange::Signed, InputRange::NonNegative] {
+                let x: Vec<f32> = (0..rows * k)
+                    .map(|i| match input {
+                        InputRange::Signed => val(i, 7),
+                        InputRange::NonNegative => val(i, 7).max(0.0),
+                    })
+                    .collect();
+                let (mut q, mut scales) = (Vec::new(), Vec::new());
+                quantize_rows(vnni, input, &x, rows, k, kq, &mut q, &mut scales);
+                let (highest, offset) = match input {
+                    InputRange::Signed => (127, OFFSET),
+                    InputRange::NonNegative => (255, 0),
+                };
+                for (r, row) in x.chunks_exact(k).enumerate() {
+                    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    let scale = scales[r];
+                    assert_eq!(scale, max / highest as f32, "{input:?} row {r}");
+                    for (i, &v) in row.iter().enumerate() {
+                        let code = q[r * kq + i] as i32 - offset;
+                        let err = (code as f32 * scale - v).abs();
+                        assert!(
+                            err <= scale * 0.5001,
+                            "{input:?} vnni {vnni} [{r},{i}]: {err}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn an_all_zero_row_or_column_stays_exact() {
         let (rows, k, n) = (3, 8, 5);
         let mut x: Vec<f32> = (0..rows * k).map(|i| val(i, 5)).collect();
@@ -502,15 +618,21 @@ mod tests {
             w[i * n + 2] = 0.0;
         }
         let bias = vec![0.5f32; n];
-        let q = QuantPanels::pack(&w, k, n);
-        let epi = Epilogue {
-            bias: &bias,
-            residual: None,
-            act: Activation::Identity,
-        };
-        let mut out = vec![0f32; rows * n];
-        gemm_fused_int8(&x, rows, &q, epi, &mut out);
-        assert!(out[..n].iter().all(|&v| v == 0.5), "{:?}", &out[..n]);
-        assert!((0..rows).all(|r| out[r * n + 2] == 0.5));
+        for input in [InputRange::Signed, InputRange::NonNegative] {
+            let q = QuantPanels::pack_for(&w, k, n, input);
+            let epi = Epilogue {
+                bias: &bias,
+                residual: None,
+                act: Activation::Identity,
+            };
+            let mut out = vec![0f32; rows * n];
+            gemm_fused_int8(&x, rows, &q, epi, &mut out);
+            assert!(
+                out[..n].iter().all(|&v| v == 0.5),
+                "{input:?}: {:?}",
+                &out[..n]
+            );
+            assert!((0..rows).all(|r| out[r * n + 2] == 0.5), "{input:?}");
+        }
     }
 }

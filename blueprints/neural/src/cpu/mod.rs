@@ -37,6 +37,7 @@ use crate::net::{BackboneNet, ConvBnAct, InvertedResidual};
 use crate::network::Network;
 use depthwise::{DepthwiseWeights, depthwise};
 use geometry::ConvGeometry;
+use int8_gemm::InputRange;
 use pointwise::{PointwiseWeights, pointwise};
 use simd::Activation;
 
@@ -467,20 +468,32 @@ impl CpuNet {
     }
 
     /// The same network with its expand, project and head 1×1 convolutions in int8
-    /// ([`int8_gemm`]); the stem, the depthwise layers and the classifier stay f32.
+    /// ([`int8_gemm`]); the stem, the depthwise layers and the classifier stay f32. A layer
+    /// whose input comes out of a ReLU6 quantizes it as non-negative.
     pub fn to_int8(&self) -> Self {
+        // The activation that made the current block's input.
+        let mut input_act = self.stem.act;
         let blocks = self
             .blocks
             .iter()
-            .map(|b| Block {
-                expand: b.expand.as_ref().map(PointwiseWeights::to_int8),
-                project: b.project.to_int8(),
-                ..b.clone()
+            .map(|b| {
+                let dw_act = Activation::from_relu6(b.depthwise.relu6);
+                let block = Block {
+                    expand: b
+                        .expand
+                        .as_ref()
+                        .map(|e| e.to_int8_for(InputRange::after(input_act))),
+                    project: b.project.to_int8_for(InputRange::after(dw_act)),
+                    ..b.clone()
+                };
+                // A residual block adds its input to the projection, which has no activation.
+                input_act = b.project.act;
+                block
             })
             .collect();
         CpuNet {
             blocks,
-            head: self.head.to_int8(),
+            head: self.head.to_int8_for(InputRange::after(input_act)),
             ..self.clone()
         }
     }
@@ -678,6 +691,28 @@ mod tests {
             let dm = max_diff(&got.features, &want_map);
             assert!(dm < 1e-4, "{backbone}: trunk {dm}");
         }
+    }
+
+    #[test]
+    fn int8_quantizes_the_outputs_of_a_relu6_as_non_negative() {
+        let _rng = crate::flex_rng_lock();
+        let arch = Backbone::MobileNetV2.arch();
+        let net = BackboneNet::new(&arch, &Device::flex()).fuse();
+        let int8 = CpuNet::from_burn(&net, &arch).unwrap().to_int8();
+        let (signed, unsigned) = (Some(InputRange::Signed), Some(InputRange::NonNegative));
+        for (i, b) in int8.blocks.iter().enumerate() {
+            // The first block reads the stem's ReLU6; the others a projection plus shortcut.
+            if let Some(e) = &b.expand {
+                assert_eq!(
+                    e.int8_input(),
+                    if i == 0 { unsigned } else { signed },
+                    "{i}"
+                );
+            }
+            assert_eq!(b.project.int8_input(), unsigned, "block {i}");
+        }
+        assert_eq!(int8.head.int8_input(), signed);
+        assert_eq!(int8.classifier.int8_input(), None);
     }
 
     #[test]

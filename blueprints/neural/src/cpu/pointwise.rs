@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::int8_gemm::{QuantPanels, gemm_fused_int8};
+use super::int8_gemm::{InputRange, QuantPanels, gemm_fused_int8};
 use super::panel_gemm::{Epilogue, Panels, gemm_fused};
 use super::simd::Activation;
 
@@ -39,12 +39,28 @@ impl PointwiseWeights {
         }
     }
 
-    /// The same layer computing in int8 (weights per output channel, inputs per row).
+    /// The same layer computing in int8 (weights per output channel, inputs per row, of either
+    /// sign).
     pub fn to_int8(&self) -> Self {
+        self.to_int8_for(InputRange::Signed)
+    }
+
+    /// [`to_int8`](Self::to_int8) with the inputs quantized as `input` says.
+    pub fn to_int8_for(&self, input: InputRange) -> Self {
         PointwiseWeights {
-            int8: Some(QuantPanels::pack(&self.panels.unpack(), self.k, self.n)),
+            int8: Some(QuantPanels::pack_for(
+                &self.panels.unpack(),
+                self.k,
+                self.n,
+                input,
+            )),
             ..self.clone()
         }
+    }
+
+    /// How the inputs are quantized when the layer runs in int8.
+    pub fn int8_input(&self) -> Option<InputRange> {
+        self.int8.as_ref().map(QuantPanels::input)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::resnet::{ConvRelu, ResNet};
 
 use super::dense::{self, Layout};
 use super::geometry::ConvGeometry;
+use super::int8_gemm::InputRange;
 use super::pointwise::{PointwiseWeights, pointwise};
 use super::simd::Activation;
 use super::{
@@ -225,16 +226,24 @@ impl CpuResNet {
     }
 
     /// The same network with its 1×1 convolutions in int8 ([`super::int8_gemm`]); the stem,
-    /// the 3×3 convolutions and the classifier stay f32.
+    /// the 3×3 convolutions and the classifier stay f32. A layer whose input comes out of a
+    /// ReLU (every one here) quantizes it as non-negative.
     pub fn to_int8(&self) -> Self {
+        // The activation that made the current block's input (the max pool keeps the stem's
+        // signs).
+        let mut input_act = self.stem.act;
         let blocks = self
             .blocks
             .iter()
-            .map(|b| Bottleneck {
-                reduce: b.reduce.to_int8(),
-                expand: b.expand.to_int8(),
-                shortcut: b.shortcut.as_ref().map(PointwiseWeights::to_int8),
-                ..b.clone()
+            .map(|b| {
+                let input = InputRange::after(input_act);
+                input_act = b.expand.act;
+                Bottleneck {
+                    reduce: b.reduce.to_int8_for(input),
+                    expand: b.expand.to_int8_for(InputRange::after(b.conv.act)),
+                    shortcut: b.shortcut.as_ref().map(|s| s.to_int8_for(input)),
+                    ..b.clone()
+                }
             })
             .collect();
         CpuResNet {
@@ -358,6 +367,22 @@ mod tests {
     use super::*;
     use crate::backbone::Backbone;
     use burn::tensor::{Device, Distribution, Tensor};
+
+    #[test]
+    fn int8_quantizes_every_relu_output_as_non_negative() {
+        let _rng = crate::flex_rng_lock();
+        let net = ResNet::new(&Backbone::ResNet50Half.arch(), &Device::flex());
+        let int8 = CpuResNet::from_burn(&net).unwrap().to_int8();
+        let unsigned = Some(InputRange::NonNegative);
+        for (i, b) in int8.blocks.iter().enumerate() {
+            assert_eq!(b.reduce.int8_input(), unsigned, "block {i}");
+            assert_eq!(b.expand.int8_input(), unsigned, "block {i}");
+            if let Some(s) = &b.shortcut {
+                assert_eq!(s.int8_input(), unsigned, "block {i}");
+            }
+        }
+        assert!(int8.blocks.iter().any(|b| b.shortcut.is_some()));
+    }
 
     #[test]
     fn matches_the_burn_resnet_on_every_level_a_trunk_and_the_logits() {
