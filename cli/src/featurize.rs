@@ -11,8 +11,10 @@ use neural::{DeviceChoice, Precision};
 
 use super::models::parse_device;
 use autopilot::autopilot::candidates::DEFAULT_LEVELS;
+use autopilot::project::outputs::check_output;
 use autopilot::session::featurize::{
-    FeatureOutput, FeaturizeRequest, TextFeaturizer, featurize, format_of, write_output,
+    FeatureOutput, FeaturizeRequest, TextFeaturizer, failures, featurize, format_of, rows_path,
+    write_output,
 };
 
 /// Arguments of `autopilot featurize`.
@@ -49,8 +51,9 @@ pub struct FeaturizeArgs {
     pub batch_size: usize,
     /// Precision of the image backbone or MiniLM: f32; f16 (image backbones on a wgpu GPU with
     /// 16-bit float shaders; features within about 1 % of the largest f32 value); or int8 (1×1
-    /// convolutions and MiniLM's weight products on a CPU with AVX-512 VNNI; features within a
-    /// few % of the largest f32 value, cosine ≥ 0.99 for the backbones, ≥ 0.98 for MiniLM).
+    /// convolutions and MiniLM's weight products on a CPU with AVX-512 VNNI; the largest
+    /// difference up to about 10 % of the largest f32 value, per-row cosine ≥ 0.99 for the
+    /// backbones, ≥ 0.98 for MiniLM).
     #[arg(long, default_value = "f32", value_parser = parse_precision)]
     pub precision: Precision,
     /// Allow image paths outside the data folder.
@@ -97,14 +100,18 @@ impl FeaturizeArgs {
 /// Executes `autopilot featurize`.
 pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
     let format = format_of(&args.output)?;
+    check_output(&args.output, None, &[&args.data])?;
     let t = std::time::Instant::now();
     let out = featurize(&args.request())?;
     let (rows, cols, n_failed) = match &out {
-        FeatureOutput::Dense { values, failed, .. } => {
-            for (r, why) in failed.iter().enumerate() {
-                if let Some(why) = why {
-                    eprintln!("row {}: {why}", r + 1);
-                }
+        FeatureOutput::Dense {
+            values,
+            failed,
+            file_rows,
+            ..
+        } => {
+            for line in failures(failed, file_rows) {
+                eprintln!("{line}");
             }
             let n_failed = failed.iter().filter(|f| f.is_some()).count();
             (values.nrows(), values.ncols(), n_failed)
@@ -122,5 +129,15 @@ pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
+    if let FeatureOutput::Dense {
+        folder_rows: Some(_),
+        ..
+    } = &out
+    {
+        eprintln!(
+            "each row's image and class: {}",
+            rows_path(&args.output).display()
+        );
+    }
     Ok(())
 }

@@ -46,6 +46,9 @@ fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Resul
         r.rows,
         out.display()
     )?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     for p in &r.problems {
         eprintln!(
             "warning: row {} column '{}': {} (not predicted)",

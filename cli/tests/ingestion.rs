@@ -428,6 +428,28 @@ fn decompression_bomb_is_refused_from_the_header() {
     assert!(e.contains("all 13 rows were skipped"), "{e}");
 }
 
+/// An unknown column's error lists the first 20 columns that exist and counts the rest.
+#[test]
+fn an_unknown_column_lists_at_most_twenty_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let header: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+    let row: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+    let text = format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        row.join(","),
+        row.join(",")
+    );
+    let csv = write(dir.path(), "wide.csv", text.as_bytes());
+    let ds = load(&csv, &LoadOptions::default()).unwrap();
+    let e = ds.require_column("nope").unwrap_err().to_string();
+    assert!(
+        e.contains("c0, c1") && e.contains("c19, … and 10 more"),
+        "{e}"
+    );
+    assert!(!e.contains("c20"), "{e}");
+}
+
 #[test]
 fn folder_of_class_folders() {
     let dir = tempfile::tempdir().unwrap();
@@ -437,16 +459,35 @@ fn folder_of_class_folders() {
         }
     }
     write(dir.path(), "cats/readme.txt", b"not an image");
+    // Sub-folders of a class folder belong to it (as in torchvision's ImageFolder); hidden
+    // ones do not.
+    png(dir.path(), "dogs/puppies/9.png", 9);
+    png(dir.path(), "dogs/.cache/8.png", 8);
     let ds = load(dir.path(), &LoadOptions::default()).unwrap();
     assert_eq!(ds.column_names(), ["image", "class"]);
     assert_eq!(ds.column("image").unwrap().kind, ColumnType::Image);
+    let images: Vec<&str> = ds
+        .column("image")
+        .unwrap()
+        .values
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
-        ds.column("image").unwrap().values[0].as_deref(),
-        Some("cats/0.png")
+        images,
+        [
+            "cats/0.png",
+            "cats/1.png",
+            "dogs/0.png",
+            "dogs/1.png",
+            "dogs/2.png",
+            "dogs/puppies/9.png"
+        ]
     );
     let t = ds.target("class").unwrap();
     assert_eq!(t.classes, ["cats", "dogs"]);
-    assert_eq!(t.class_counts(), [2, 3]);
+    assert_eq!(t.class_counts(), [2, 4]);
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
         load(empty.path(), &LoadOptions::default()),

@@ -356,6 +356,31 @@ fn best_is_the_same_model_on_the_leaderboard_and_in_predict_and_export() {
         "{}",
         predict.stdout
     );
+    assert!(!predict.stderr.contains("warning"), "{}", predict.stderr);
+    // A number column's cell that is not a number is read as missing, with a warning.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[3] = lines[3].replacen(|c: char| c.is_ascii_digit(), "x", 1);
+    let bad_csv = tmp.path().join("bad.csv");
+    std::fs::write(&bad_csv, lines.join("\n") + "\n").unwrap();
+    let warned = bin(&[
+        "predict",
+        "best",
+        s(&bad_csv),
+        "-o",
+        s(&preds),
+        "--project",
+        s(&proj),
+    ]);
+    assert!(warned.status.success(), "{}", warned.stderr);
+    assert!(
+        warned
+            .stderr
+            .contains("column 'signal' is numeric but 1 of 150 non-empty cells are not numbers")
+            && warned.stderr.contains("in row 4)"),
+        "{}",
+        warned.stderr
+    );
 
     let apm = tmp.path().join("best.apm");
     let export = bin(&["export", "best", "-o", s(&apm), "--project", s(&proj)]);

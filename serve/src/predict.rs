@@ -43,6 +43,8 @@ pub struct Scored {
     pub predicted: usize,
     /// Rows without a score, and why.
     pub problems: Vec<RowProblem>,
+    /// Cells read as missing, by column (a numeric column's cells that are not numbers).
+    pub warnings: Vec<String>,
 }
 
 /// The uploaded parts.
@@ -248,6 +250,7 @@ fn score(
         csv: text,
         predicted: report.predicted,
         problems: report.problems,
+        warnings: report.warnings,
     })
 }
 

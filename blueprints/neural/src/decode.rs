@@ -93,15 +93,18 @@ pub enum ImageProblemKind {
 pub struct ImageProblem {
     /// The kind of problem.
     pub kind: ImageProblemKind,
-    /// A human-readable reason.
+    /// A human-readable reason, on one line.
     pub reason: String,
 }
 
 impl ImageProblem {
+    /// A problem of `kind`; line breaks in `reason` (some decoders' messages have them) become
+    /// spaces, so that a reported row stays on one line.
     fn new(kind: ImageProblemKind, reason: impl Into<String>) -> Self {
+        let reason: String = reason.into();
         Self {
             kind,
-            reason: reason.into(),
+            reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
         }
     }
 }

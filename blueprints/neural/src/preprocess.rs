@@ -82,11 +82,30 @@ pub fn resize_bicubic(img: &RgbImage, w: u32, h: u32) -> Result<RgbImage> {
         .ok_or_else(|| NeuralError::InvalidConfig("resize produced a wrong buffer size".into()))
 }
 
+/// The longest side an image may have, in multiples of its shorter side, before it is resized:
+/// a longer one (a 1 × 60,000 strip, whose resized copy would take gigabytes) is first cut to
+/// its centre at this ratio. The centre crop the network sees comes from the middle anyway.
+pub const MAX_ASPECT: u32 = 16;
+
+/// The centre of `img` at most [`MAX_ASPECT`] times as long as wide (or wide as long), when it
+/// is longer than that.
+fn central_strip(img: &RgbImage) -> Option<RgbImage> {
+    let (w, h) = img.dimensions();
+    let limit = w.min(h).saturating_mul(MAX_ASPECT);
+    if w <= limit && h <= limit {
+        return None;
+    }
+    let (cw, ch) = (w.min(limit), h.min(limit));
+    Some(image::imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image())
+}
+
 /// Preprocesses a decoded RGB image into a normalised CHW buffer of `cfg.input_len()` values.
 pub fn preprocess_rgb(img: &RgbImage, cfg: &PreprocessConfig) -> Result<Vec<f32>> {
     if img.width() == 0 || img.height() == 0 {
         return Err(NeuralError::InvalidConfig("empty image".into()));
     }
+    let strip = central_strip(img);
+    let img = strip.as_ref().unwrap_or(img);
     let (w, h) = resized_size(img.width(), img.height(), cfg.resize_to);
     let resized_copy;
     let resized = if (w, h) == img.dimensions() {
@@ -174,6 +193,32 @@ mod tests {
         // ties go to even: w*s = 2.5 → 2
         assert_eq!(resized_size(5, 2, 1), (2, 1));
         assert_eq!(resized_size(7, 2, 1), (4, 1)); // 3.5 → 4
+    }
+
+    #[test]
+    fn a_very_long_strip_is_cut_to_its_centre_before_resizing() {
+        // 2 × 60,000: resized whole, 256 × 7,680,000 pixels (5.9 GB).
+        let mut img = RgbImage::from_pixel(2, 60_000, image::Rgb([0, 0, 0]));
+        for y in 29_990..30_010 {
+            for x in 0..2 {
+                img.put_pixel(x, y, image::Rgb([255, 255, 255]));
+            }
+        }
+        let strip = central_strip(&img).unwrap();
+        assert_eq!(strip.dimensions(), (2, 2 * MAX_ASPECT));
+        // The bright middle rows are what the strip keeps.
+        assert_eq!(strip.get_pixel(0, MAX_ASPECT)[0], 255);
+        let cfg = PreprocessConfig::from(Backbone::MobileNetV2);
+        let v = preprocess_rgb(&img, &cfg).unwrap();
+        assert_eq!(v.len(), cfg.input_len());
+        assert!(v.iter().all(|x| x.is_finite()));
+        // Ordinary shapes are left as they are, up to the ratio itself.
+        assert!(central_strip(&RgbImage::new(640, 40)).is_none());
+        assert!(central_strip(&RgbImage::new(1, 1)).is_none());
+        assert_eq!(
+            central_strip(&RgbImage::new(641, 40)).unwrap().dimensions(),
+            (640, 40)
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@ pub const FOLDER_IMAGE_COLUMN: &str = "image";
 /// Name of the class column of a folder dataset.
 pub const FOLDER_CLASS_COLUMN: &str = "class";
 
-/// Lists `dir/<class>/<image>` (sorted by class, then file name; hidden entries ignored) as
-/// rows `(image = "<class>/<file>", class = "<class>")`.
+/// Lists `dir/<class>/…/<image>` (sorted by class, then path; images in sub-folders of a class
+/// folder belong to it, as in torchvision's `ImageFolder`; hidden entries and symbolic links to
+/// folders ignored) as rows `(image = "<class>/<path>", class = "<class>")`.
 pub(crate) fn read_class_folders(dir: &Path) -> Result<RawTable, DataError> {
     let io = |e: std::io::Error| DataError::Io {
         path: dir.to_path_buf(),
@@ -35,13 +36,7 @@ pub(crate) fn read_class_folders(dir: &Path) -> Result<RawTable, DataError> {
             error: e,
         };
         let mut files: Vec<String> = Vec::new();
-        for entry in std::fs::read_dir(&class_dir).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') && has_image_extension(&name) {
-                files.push(name);
-            }
-        }
+        list_images(&class_dir, "", &mut files).map_err(io)?;
         files.sort();
         for f in files {
             images.push(Some(format!("{class}/{f}")));
@@ -60,4 +55,22 @@ pub(crate) fn read_class_folders(dir: &Path) -> Result<RawTable, DataError> {
         cells: vec![images, labels],
         known_kinds: vec![Some(ColumnType::Image), Some(ColumnType::Categorical)],
     })
+}
+
+/// Appends the images under `dir` to `out` as paths relative to the class folder (`prefix` is
+/// `dir`'s, with a trailing `/`), descending into sub-folders.
+fn list_images(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            list_images(&entry.path(), &format!("{prefix}{name}/"), out)?;
+        } else if has_image_extension(&name) {
+            out.push(format!("{prefix}{name}"));
+        }
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod csv_source;
 mod dates;
 mod error;
 mod folder;
+pub use folder::{FOLDER_CLASS_COLUMN, FOLDER_IMAGE_COLUMN};
 mod images;
 mod infer;
 mod profile;
@@ -27,7 +28,7 @@ pub use images::{IMAGE_EXTENSIONS, has_image_extension};
 pub use infer::{MOSTLY_NUMERIC_SHARE, infer_type, is_id_like};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    TargetSummary, leakage_purity, profile,
+    TargetSummary, leakage_purity, non_numeric_warning, profile,
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
@@ -194,6 +195,12 @@ impl Dataset {
         self.columns.first().map_or(0, |c| c.values.len())
     }
 
+    /// The spreadsheet row (header = 1) of loaded row `index`, counting the rows skipped
+    /// before it — the number every message gives a row.
+    pub fn file_row(&self, index: usize) -> usize {
+        file_row(&self.skipped, index)
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
@@ -204,7 +211,7 @@ impl Dataset {
         self.column(name).ok_or_else(|| DataError::UnknownColumn {
             path: self.source.clone(),
             column: name.to_string(),
-            available: self.column_names().join(", "),
+            available: name_list(&self.column_names()),
         })
     }
 
@@ -304,7 +311,7 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
     let unknown = |column: &str| DataError::UnknownColumn {
         path: source.clone(),
         column: column.to_string(),
-        available: names.join(", "),
+        available: name_list(&names),
     };
     if let Some(t) = &opts.target
         && !names.contains(t)
@@ -402,8 +409,39 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
     if ds.n_rows() == 0 {
         return Err(DataError::NoRows {
             path: ds.source.clone(),
-            detail: format!(" (all {} rows were skipped)", ds.skipped.len()),
+            detail: match ds.skipped.first() {
+                Some(first) => format!(
+                    " (all {} rows were skipped; the first, row {}, for column '{}': {})",
+                    ds.skipped.len(),
+                    first.row,
+                    first.column,
+                    first.reason
+                ),
+                None => String::new(),
+            },
         });
     }
     Ok(ds)
+}
+
+/// Column names for a message: all of them, or the first [`LISTED_NAMES`] and how many more (a
+/// file of 1,600 feature columns would bury the message).
+fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    const LISTED_NAMES: usize = 20;
+    let shown: Vec<&str> = names.iter().take(LISTED_NAMES).map(AsRef::as_ref).collect();
+    match names.len().checked_sub(LISTED_NAMES) {
+        Some(more) if more > 0 => format!("{}, … and {more} more", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
+/// The spreadsheet row (header = 1) of loaded row `index`, counting the rows skipped before it.
+pub(crate) fn file_row(skipped: &[SkippedRow], index: usize) -> usize {
+    let mut row = index + 2;
+    for s in skipped {
+        if s.row <= row {
+            row += 1;
+        }
+    }
+    row
 }

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Column, ColumnType, DataError, Dataset, SkippedRow, Target, TargetSpec, Task, is_id_like,
-    parse_number,
+    Column, ColumnType, DataError, Dataset, SkippedRow, Target, TargetSpec, Task, file_row,
+    is_id_like, parse_number,
 };
 
 /// Minimum conditional purity for a column to be flagged as leakage.
@@ -97,19 +97,8 @@ pub struct ColumnWarning {
 /// How many example values a [`ColumnWarning`] keeps.
 const WARNING_EXAMPLES: usize = 3;
 
-/// The spreadsheet row (header = 1) of loaded row `index`, counting the rows skipped before it.
-fn file_row(skipped: &[SkippedRow], index: usize) -> usize {
-    let mut row = index + 2;
-    for s in skipped {
-        if s.row <= row {
-            row += 1;
-        }
-    }
-    row
-}
-
 /// Warns about the cells of a numeric column that are not numbers (read as missing), or `None`.
-fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
+pub fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
     if col.kind != ColumnType::Numeric {
         return None;
     }

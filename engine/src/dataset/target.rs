@@ -293,7 +293,7 @@ impl Dataset {
                 None => {
                     return Err(DataError::MissingTarget {
                         path: self.source.clone(),
-                        row: i + 2,
+                        row: self.file_row(i),
                         column: name.to_string(),
                     });
                 }
@@ -341,7 +341,7 @@ impl Dataset {
                     None => {
                         return Err(invalid(format!(
                             "row {}: '{v}' is not a number; a regression target must be numeric",
-                            i + 2
+                            self.file_row(i)
                         )));
                     }
                 }

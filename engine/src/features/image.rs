@@ -122,7 +122,9 @@ pub fn image_features_with(
         ("backbone".to_string(), serde_json::json!(key.backbone)),
         ("levels".to_string(), serde_json::json!(key.levels)),
     ]);
-    let cache = FeatureCache::new(project, cache_dir(key), about, 0);
+    // A column with no readable image still has the backbone's width (all rows failed).
+    let width = row_bytes(key)? / std::mem::size_of::<f32>();
+    let cache = FeatureCache::new(project, cache_dir(key), about, width);
     cache.rows(&hashes, &mut |rows| {
         let todo: Vec<PathBuf> = rows.iter().filter_map(|&r| paths[r].clone()).collect();
         let out = featurize(&todo)?;
@@ -157,6 +159,39 @@ mod tests {
     use crate::dataset::{Column, ColumnType};
     use crate::project::ProjectSettings;
 
+    /// A dataset of one image column `img` holding `values`.
+    fn image_column(values: Vec<Option<String>>) -> Dataset {
+        Dataset {
+            source: "fake.csv".into(),
+            base_dir: ".".into(),
+            columns: vec![Column {
+                name: "img".into(),
+                kind: ColumnType::Image,
+                values,
+            }],
+            skipped: vec![],
+        }
+    }
+
+    /// Without a project (an exported model scoring new data), a column with no image keeps
+    /// the backbone's width, as the fitted pipeline expects.
+    #[test]
+    fn a_column_without_images_keeps_the_backbones_width() {
+        let ds = image_column(vec![None, None, None]);
+        let key = ImageKey {
+            column: "img".into(),
+            backbone: "mobilenet-v2".into(),
+            levels: vec!["high".into(), "highest".into()],
+        };
+        let m = image_features_with(None, &ds, &key, &mut |_| {
+            anyhow::bail!("nothing to featurize")
+        })
+        .unwrap();
+        assert_eq!(m.features.dim(), (3, 1600));
+        assert_eq!(row_bytes(&key).unwrap(), 1600 * 4);
+        assert!(m.ok.iter().all(|ok| !ok));
+    }
+
     #[test]
     fn a_project_cache_refuses_f16_features() {
         let dir = tempfile::tempdir().unwrap();
@@ -165,16 +200,7 @@ mod tests {
             ProjectSettings::new(Path::new("fake.csv"), "y"),
         )
         .unwrap();
-        let ds = Dataset {
-            source: "fake.csv".into(),
-            base_dir: ".".into(),
-            columns: vec![Column {
-                name: "img".into(),
-                kind: ColumnType::Image,
-                values: vec![Some("a.png".into())],
-            }],
-            skipped: vec![],
-        };
+        let ds = image_column(vec![Some("a.png".into())]);
         let key = ImageKey {
             column: "img".into(),
             backbone: "mobilenet-v2".into(),

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use blueprints::blend::Blender;
 
 use super::{FittedBlock, Model};
-use crate::dataset::{self, ColumnType, LoadOptions, Task};
+use crate::dataset::{self, ColumnType, LoadOptions, Task, non_numeric_warning};
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::project::Project;
 
@@ -117,6 +117,8 @@ pub struct PredictionReport {
     pub predicted: usize,
     /// Rows without one, and why.
     pub problems: Vec<RowProblem>,
+    /// Cells read as missing, by column (a numeric column's cells that are not numbers).
+    pub warnings: Vec<String>,
     /// Output columns.
     pub columns: Vec<String>,
 }
@@ -142,13 +144,30 @@ impl Predictor {
         set.into_iter().collect()
     }
 
-    /// The learned features (image backbones, sentence embeddings) the model reads, sorted.
-    pub fn learned_keys(&self) -> Vec<FeatureKey> {
-        let set: BTreeSet<FeatureKey> = self
-            .members
+    /// Every fitted block of every member's fold pipelines.
+    fn fitted_blocks(&self) -> impl Iterator<Item = &FittedBlock> {
+        self.members
             .iter()
             .flat_map(|m| m.folds.iter())
             .flat_map(|f| f.pipeline.blocks.iter())
+    }
+
+    /// Input columns the model reads as numbers, sorted.
+    pub fn numeric_columns(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .fitted_blocks()
+            .filter_map(|b| match b {
+                FittedBlock::Numeric(e) => Some(e.column.clone()),
+                _ => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The learned features (image backbones, sentence embeddings) the model reads, sorted.
+    pub fn learned_keys(&self) -> Vec<FeatureKey> {
+        let set: BTreeSet<FeatureKey> = self
+            .fitted_blocks()
             .filter_map(FittedBlock::learned_key)
             .collect();
         set.into_iter().collect()
@@ -284,6 +303,21 @@ impl Predictor {
             },
         );
         let mut problems: Vec<RowProblem> = Vec::new();
+        // Cells of the columns the model reads as numbers that are not numbers (read as
+        // missing, as in training).
+        let warnings: Vec<String> = self
+            .numeric_columns()
+            .iter()
+            .filter_map(|name| raw.column(name))
+            .filter_map(|c| {
+                let as_numeric = dataset::Column {
+                    kind: ColumnType::Numeric,
+                    ..c.clone()
+                };
+                non_numeric_warning(&as_numeric, &raw.skipped)
+            })
+            .map(|w| w.message)
+            .collect();
         // Original index of each loaded row, and the predictions by original index.
         let mut proba_of: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
         match loaded {
@@ -372,6 +406,7 @@ impl Predictor {
             rows: n,
             predicted: proba_of.len(),
             problems,
+            warnings,
             columns,
         })
     }

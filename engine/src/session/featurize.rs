@@ -11,7 +11,8 @@
 //! * `.mtx` (TF-IDF only, for large vocabularies): a Matrix Market `coordinate real general`
 //!   sparse matrix, with the feature names one per line in `OUT.vocab.txt`.
 //!
-//! A row whose image cannot be read is reported (row number and reason, in
+//! From a folder of class folders, `OUT.rows.csv` lists each row's image path and class.
+//! A row whose image cannot be read is reported (its spreadsheet row and the reason, in
 //! [`FeatureOutput::Dense`]) and written
 //! as NaN (`.npy`) or empty cells (`.csv`); the other rows go on. Image headers are checked
 //! with the shared guarded decoder before the backbone is loaded (non-regular files, unknown
@@ -33,7 +34,9 @@ use neural::text::LongText;
 use neural::{DeviceChoice, Precision};
 
 use crate::autopilot::candidates::text_analyzers;
-use crate::dataset::{self, ColumnType, Dataset, LoadOptions};
+use crate::dataset::{
+    self, ColumnType, Dataset, FOLDER_CLASS_COLUMN, FOLDER_IMAGE_COLUMN, LoadOptions,
+};
 use crate::features::ImageKey;
 use crate::features::image::{ImageSettings, featurizer_for};
 use crate::features::text::{DEFAULT_TEXT_MODEL, TextEmbeddingSettings, embedder_for};
@@ -119,6 +122,11 @@ pub enum FeatureOutput {
         names: Vec<String>,
         /// Per row: the reason it failed, if it did.
         failed: Vec<Option<String>>,
+        /// Per row: its spreadsheet row in the data (header = 1), as every message numbers it.
+        file_rows: Vec<usize>,
+        /// For a folder of class folders: each row's image path and class, written beside
+        /// the output ([`rows_path`]).
+        folder_rows: Option<Vec<[String; 2]>>,
     },
     /// Sparse rows (TF-IDF).
     Sparse {
@@ -177,6 +185,8 @@ fn featurize_text(args: &FeaturizeRequest, column: &str) -> anyhow::Result<Featu
                 .collect();
             Ok(FeatureOutput::Dense {
                 failed: vec![None; values.nrows()],
+                file_rows: file_rows(&ds),
+                folder_rows: None,
                 values,
                 names,
             })
@@ -248,11 +258,12 @@ fn featurize_images(args: &FeaturizeRequest) -> anyhow::Result<FeatureOutput> {
         }
     }
     drop_unreadable_images(&mut rows, &mut paths, &mut failed);
+    let file_rows = file_rows(&ds);
     if rows.is_empty() {
         bail!(
             "{}: no row of column '{column}' has a readable image; first problems: {}",
             args.data.display(),
-            first_failures(&failed, 3)
+            first_failures(&failed, &file_rows, 3)
         );
     }
     let featurizer = featurizer_for(
@@ -283,7 +294,26 @@ fn featurize_images(args: &FeaturizeRequest) -> anyhow::Result<FeatureOutput> {
         values,
         names,
         failed,
+        file_rows,
+        folder_rows: args.data.is_dir().then(|| folder_rows(&ds)).transpose()?,
     })
+}
+
+/// The image path and class of each row of a folder dataset.
+fn folder_rows(ds: &Dataset) -> anyhow::Result<Vec<[String; 2]>> {
+    let image = ds.require_column(FOLDER_IMAGE_COLUMN)?;
+    let class = ds.require_column(FOLDER_CLASS_COLUMN)?;
+    Ok(image
+        .values
+        .iter()
+        .zip(&class.values)
+        .map(|(i, c)| [i.clone().unwrap_or_default(), c.clone().unwrap_or_default()])
+        .collect())
+}
+
+/// The spreadsheet row of each loaded row of `ds`.
+fn file_rows(ds: &Dataset) -> Vec<usize> {
+    (0..ds.n_rows()).map(|r| ds.file_row(r)).collect()
 }
 
 /// Checks every image's header with the shared guarded decoder before any model is loaded
@@ -316,12 +346,20 @@ fn drop_unreadable_images(
     (*rows, *paths) = kept;
 }
 
-/// The first `n` failed rows as `row R: reason` (1-based data rows, as printed by `execute`).
-fn first_failures(failed: &[Option<String>], n: usize) -> String {
+/// The failed rows as `row R: reason`, `R` the spreadsheet row.
+pub fn failures<'a>(
+    failed: &'a [Option<String>],
+    file_rows: &'a [usize],
+) -> impl Iterator<Item = String> + 'a {
     failed
         .iter()
-        .enumerate()
-        .filter_map(|(r, f)| f.as_ref().map(|f| format!("row {}: {f}", r + 1)))
+        .zip(file_rows)
+        .filter_map(|(f, row)| f.as_ref().map(|f| format!("row {row}: {f}")))
+}
+
+/// The first `n` of [`failures`], joined.
+fn first_failures(failed: &[Option<String>], file_rows: &[usize], n: usize) -> String {
+    failures(failed, file_rows)
         .take(n)
         .collect::<Vec<_>>()
         .join("; ")
@@ -329,6 +367,19 @@ fn first_failures(failed: &[Option<String>], n: usize) -> String {
 
 /// Writes `out` to `path` in `format` (atomically).
 pub fn write_output(out: &FeatureOutput, path: &Path, format: Format) -> anyhow::Result<()> {
+    if let FeatureOutput::Dense {
+        folder_rows: Some(rows),
+        ..
+    } = out
+    {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([FOLDER_IMAGE_COLUMN, FOLDER_CLASS_COLUMN])?;
+        for row in rows {
+            w.write_record(row)?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_atomic(&rows_path(path), &bytes)?;
+    }
     match (out, format) {
         (FeatureOutput::Dense { values, .. }, Format::Npy) => write_npy(path, values.view())?,
         (
@@ -336,6 +387,7 @@ pub fn write_output(out: &FeatureOutput, path: &Path, format: Format) -> anyhow:
                 values,
                 names,
                 failed,
+                ..
             },
             Format::Csv,
         ) => write_atomic(path, &dense_csv(values, names, Some(failed.as_slice()))?)?,
@@ -380,8 +432,18 @@ pub fn write_output(out: &FeatureOutput, path: &Path, format: Format) -> anyhow:
 
 /// `features.mtx` → `features.mtx.vocab.txt`.
 pub fn vocab_path(mtx: &Path) -> PathBuf {
-    let mut s = mtx.as_os_str().to_owned();
-    s.push(".vocab.txt");
+    with_suffix(mtx, ".vocab.txt")
+}
+
+/// `features.npy` → `features.npy.rows.csv`: the image path and class of each row, when the
+/// data is a folder of class folders.
+pub fn rows_path(output: &Path) -> PathBuf {
+    with_suffix(output, ".rows.csv")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
     PathBuf::from(s)
 }
 

@@ -438,7 +438,15 @@ impl Session {
                 "no MiniLM text blueprints: {e:#}"
             ))),
         }
-        for c in self.wanted_fine_tunes(opts, &lists, &first) {
+        let fine_tunes = self.wanted_fine_tunes(opts, &lists, &first);
+        if opts.fine_tune && fine_tunes.is_empty() {
+            on_event(&RunEvent::Note(
+                "--fine-tune: no fine-tuned CNN in this run (it needs a classification target \
+                 and an image column featurized by a backbone)"
+                    .into(),
+            ));
+        }
+        for c in fine_tunes {
             let key = c.learned_keys().remove(0);
             if let Some(why) = super::memory::too_large(&key, ds.n_rows()) {
                 on_event(&RunEvent::Note(format!("no {}: {why}", c.describe())));
