@@ -290,6 +290,28 @@ fn featurize_and_models_check_refuse_a_bomb_before_loading_weights() {
 
 // ---- #13: truncated images ----------------------------------------------------------------
 
+/// A class too small for the folds is an error that names the file.
+#[test]
+fn a_class_too_small_for_the_folds_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::from("x,label\n");
+    for i in 0..21 {
+        let label = if i == 20 { "rare" } else { ["a", "b"][i % 2] };
+        rows.push_str(&format!("{i},{label}\n"));
+    }
+    write(dir.path(), "small.csv", rows.as_bytes());
+    let out = run_bin(
+        &["run", "small.csv", "--target", "label", "--project", "p"],
+        dir.path(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("small.csv: class 'rare' has only 1 rows, fewer than the 5 folds"),
+        "{err}"
+    );
+}
+
 #[test]
 fn truncated_jpeg_is_skipped_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,6 +327,8 @@ fn truncated_jpeg_is_skipped_with_a_reason() {
     assert!(decode_image(&trailer, &limits).is_ok());
     let e = decode_image(&cut, &limits).unwrap_err();
     assert_eq!(e.kind, ImageProblemKind::Truncated, "{e}");
+    // Reasons are one line (a reported row stays on its line).
+    assert!(!e.reason.contains('\n'), "{e}");
     let e = neural::preprocess::load_rgb(&cut).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
 

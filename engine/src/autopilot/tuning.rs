@@ -98,11 +98,27 @@ fn text_analyzers(c: &Candidate) -> Option<&Vec<TfidfConfig>> {
 /// `feature_list` (left out when `lists` is empty).
 pub fn featurizer_params(c: &Candidate, lists: &[FeatureList]) -> Vec<ParamSpec> {
     let mut out = Vec::new();
-    if !lists.is_empty() {
+    // A blueprint that reads an image column's trunk maps (the fine-tuned CNN) takes only the
+    // lists of that one column.
+    let trunk_column = c
+        .image_keys()
+        .into_iter()
+        .find(|k| k.is_trunk())
+        .map(|k| k.column);
+    let choices: Vec<String> = lists
+        .iter()
+        .filter(|l| {
+            trunk_column
+                .as_ref()
+                .is_none_or(|col| l.columns.as_slice() == std::slice::from_ref(col))
+        })
+        .map(|l| l.name.clone())
+        .collect();
+    if !choices.is_empty() {
         out.push(ParamSpec::new(
             FEATURE_LIST,
             &c.feature_list,
-            ParamDomain::Choice(lists.iter().map(|l| l.name.clone()).collect()),
+            ParamDomain::Choice(choices),
             "input columns: a feature list of the project",
         ));
     }
@@ -476,6 +492,42 @@ mod tests {
         assert_eq!(value(&c, TFIDF_WORD), "1-2");
         assert_eq!(value(&c, TFIDF_CHAR), "2-5");
         assert_eq!(level_choices().len(), 15);
+    }
+
+    /// The fine-tuned CNN reads one image column's trunk maps: only that column's lists are
+    /// offered (a text-only list would fail after the tune starts).
+    #[test]
+    fn a_trunk_reader_is_offered_only_its_image_columns_lists() {
+        let list = |name: &str, cols: &[&str]| FeatureList {
+            name: name.into(),
+            columns: cols.iter().map(|c| c.to_string()).collect(),
+        };
+        let lists = [
+            list("all", &["img", "txt", "n", "cat"]),
+            list("image only", &["img"]),
+            list("text only", &["txt"]),
+        ];
+        let choices = |c: &Candidate| match tunable_params(c, &lists)
+            .into_iter()
+            .find(|p| p.name == FEATURE_LIST)
+            .map(|p| p.domain)
+        {
+            Some(ParamDomain::Choice(v)) => v,
+            other => panic!("{other:?}"),
+        };
+        let ds = dataset();
+        assert_eq!(choices(&candidate(&ds)), ["all", "image only", "text only"]);
+        let trunk = Candidate {
+            feature_list: "image only".into(),
+            blocks: vec![BlockSpec::Image(ImageKey {
+                column: "img".into(),
+                backbone: "mobilenet-v2".into(),
+                levels: vec!["trunk".into()],
+            })],
+            estimator: estimator_by_key("gbdt").unwrap(),
+            search_text: false,
+        };
+        assert_eq!(choices(&trunk), ["image only"]);
     }
 
     #[test]

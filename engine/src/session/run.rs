@@ -575,15 +575,16 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
         holdout_pct: opts.holdout_pct,
         seed: opts.seed,
     };
-    let p = match &opts.group {
+    let made = match &opts.group {
         Some(g) => {
             let col = ds.require_column(g)?;
             let ids = partition::group_ids(&col.values);
-            Partition::grouped(&target.labels, &target.strata_names(), &ids, g, &spec)?
+            Partition::grouped(&target.labels, &target.strata_names(), &ids, g, &spec)
         }
-        None => Partition::stratified(&target.labels, &target.strata_names(), &spec)?,
+        None => Partition::stratified(&target.labels, &target.strata_names(), &spec),
     };
-    Ok(p)
+    // The message names the file, as every data error does.
+    made.with_context(|| ds.source.display().to_string())
 }
 
 /// The fine-tuned CNN depths (trained stages) a run schedules: one, two and three stages on a
