@@ -354,6 +354,26 @@ fn bad_requests_fail_with_an_exit_code() {
         ]),
         1
     );
+    // An existing folder, even one named like a file, is named as such.
+    std::fs::create_dir(out("dir.csv")).unwrap();
+    let folder = format!("{}/", s(&out("dir.csv")));
+    let refused = output_within(
+        autopilot(&out("cache")).args([
+            "featurize",
+            s(&data),
+            "--text",
+            "text",
+            "--featurizer",
+            "tfidf",
+            "-o",
+            &folder,
+        ]),
+        std::time::Duration::from_secs(60),
+    );
+    let err = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains("dir.csv/: is a folder"), "{err}");
+    assert!(std::fs::read_dir(out("dir.csv")).unwrap().next().is_none());
     assert!(!out("x.npy").exists() && !out("x.txt").exists() && !out("x.csv").exists());
 }
 

@@ -94,8 +94,14 @@ pub enum Format {
     Mtx,
 }
 
-/// The format of an output path, from its extension.
+/// The format of an output path, from its extension (an existing folder is refused).
 pub fn format_of(path: &Path) -> anyhow::Result<Format> {
+    if path.is_dir() {
+        bail!(
+            "{}: is a folder; the output must be a file ending in .npy, .csv or .mtx",
+            path.display()
+        );
+    }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
