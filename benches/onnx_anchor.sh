@@ -17,7 +17,7 @@ PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
 WEIGHTS=${AUTOPILOT_CACHE:+$AUTOPILOT_CACHE/models}
 WEIGHTS=${WEIGHTS:-$HOME/.cache/autopilot/models}
-cargo build --release --workspace --example featurize_speed --example minilm_speed
+cargo build --release --workspace --example neural_bench
 echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The backbones timed on both sides (comma-separated zoo names).
 export ANCHOR_BACKBONES=${ANCHOR_BACKBONES:-mobilenet-v2,efficientnet-lite0,efficientnet-lite1,efficientnet-lite2,resnet50-1by2}
@@ -31,12 +31,12 @@ PRECISIONS=${ANCHOR_PRECISIONS:-f32}
 : > "$OUT/python.txt"
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS (loadavg $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$OUT/ours.txt" "$OUT/python.txt"
-  RAYON_NUM_THREADS=2 target/release/examples/featurize_speed "$CSV" "$ANCHOR_BACKBONES" 16 all \
+  RAYON_NUM_THREADS=2 target/release/examples/neural_bench featurize_speed "$CSV" "$ANCHOR_BACKBONES" 16 all \
     "$PRECISIONS" | tee -a "$OUT/ours.txt"
   if [ "$MINILM" = 1 ]; then
-    RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 \
+    RAYON_NUM_THREADS=2 target/release/examples/neural_bench minilm_speed "$LYRICS" --limit 1000 --batch 32 \
       --precisions "$PRECISIONS" | tee -a "$OUT/ours.txt"
-    RAYON_NUM_THREADS=2 target/release/examples/minilm_speed "$LYRICS" --limit 1000 --batch 32 --burn \
+    RAYON_NUM_THREADS=2 target/release/examples/neural_bench minilm_speed "$LYRICS" --limit 1000 --batch 32 --burn \
       | tee -a "$OUT/ours.txt"
     TEXT_ARGS=("$LYRICS" 1000 32)
   else

@@ -2,15 +2,15 @@
 # GPU check of the wgpu path, in two steps.
 #
 #   scripts/gpu_check.sh prepare        # here, with the Rust toolchain and network:
-#       builds the gpu_check example, and fills gpu_carry/ with the stripped binary, the
-#       weights of $GPU_BACKBONES (tags, default "mnv2 lite0"; the carry holds about two),
+#       builds the neural_bench example (its gpu_check program) and fills gpu_carry/ with the
+#       stripped binary, the weights of $GPU_BACKBONES (tags, default "mnv2 lite0"; the carry holds about two),
 #       the reference tensors/images and the Vulkan
 #       loader and GL dispatch packages (libvulkan1, libglvnd0, libglx0, ...) for a machine that lacks them
 #       (the NVIDIA Vulkan ICD is libGLX_nvidia.so.0, which needs libglvnd).
 #
 #   scripts/gpu_check.sh [N_IMAGES] [BATCH]   # on the GPU machine (no toolchain, no network),
-#       from the repository root: unpacks gpu_carry/gpu_check.xz, runs it (parity, featurization
-#       at BATCH on wgpu and CPU, forward-only sweep over $SWEEP_BATCHES (default 64,128,256) in f32
+#       from the repository root: unpacks gpu_carry/neural_bench.xz, runs its gpu_check (parity,
+#       featurization at BATCH on wgpu and CPU, forward-only sweep over $SWEEP_BATCHES (default 64,128,256) in f32
 #       and f16 ($PRECISIONS, default f32,f16), fine-tuning time on $FINE_TUNE_IMAGES images (default 512) on wgpu and CPU) and
 #       writes gpu_check.{json,md,log} to $OUT (default ./gpu_check_out); then, when PyTorch with
 #       CUDA is there, its peer on the same images (benches/python/torch_gpu_anchor.py:
@@ -34,8 +34,8 @@ prepare() {
   cargo test --release --workspace --no-run
   mkdir -p "$CARRY/weights" "$CARRY/reference/backbones" "$CARRY/debs"
   # Stripped, the binary is ~90 MB; xz brings it to ~16 MB (the carry budget is ~60 MiB).
-  strip -o /tmp/gpu_check_stripped target/release/examples/gpu_check
-  xz -T2 -6 -c /tmp/gpu_check_stripped > "$CARRY/gpu_check.xz"
+  strip -o /tmp/neural_bench_stripped target/release/examples/neural_bench
+  xz -T2 -6 -c /tmp/neural_bench_stripped > "$CARRY/neural_bench.xz"
   # The carry budget (~60 MiB) holds the binary and about two backbones' weights.
   local tag file
   for tag in ${GPU_BACKBONES:-mnv2 lite0}; do
@@ -69,7 +69,7 @@ prepare() {
   fi
   ls -la "$CARRY" "$CARRY"/*
   du -sh "$CARRY"
-  echo "binary: $(stat -c %s /tmp/gpu_check_stripped) bytes stripped, $(stat -c %s "$CARRY/gpu_check.xz") bytes xz"
+  echo "binary: $(stat -c %s /tmp/neural_bench_stripped) bytes stripped, $(stat -c %s "$CARRY/neural_bench.xz") bytes xz"
 }
 
 vulkan_setup() {
@@ -106,10 +106,10 @@ run_check() {
     echo "== gpu_check (images $n, batch $batch)"
     local t0=$SECONDS
     python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
-      "$CARRY/gpu_check.xz" /tmp/gpu_check && chmod +x /tmp/gpu_check
+      "$CARRY/neural_bench.xz" /tmp/neural_bench && chmod +x /tmp/neural_bench
     # Fine-tuning reads its backbone from the zoo cache: point it at the carried weights.
     mkdir -p /tmp/gpu_check_cache && ln -sfn "$(realpath "$CARRY/weights")" /tmp/gpu_check_cache/models
-    AUTOPILOT_CACHE=/tmp/gpu_check_cache /tmp/gpu_check --weights-dir "$CARRY/weights" \
+    AUTOPILOT_CACHE=/tmp/gpu_check_cache /tmp/neural_bench gpu_check --weights-dir "$CARRY/weights" \
       --reference-dir "$CARRY/reference" --images "$n" --batch "$batch" --images-dir "$images" \
       --sweep-batches "$SWEEP_BATCHES" --precisions "${PRECISIONS:-f32,f16}" \
       --fine-tune-images "$FINE_TUNE_IMAGES" \
@@ -128,7 +128,7 @@ run_check() {
 }
 
 # The self-normalizing net's engines (issue 5): peer_parity --models snn on the covers features
-# with each backend, or (`snn-speed ARGS`) the snn_speed example on synthetic data of a chosen
+# with each backend, or (`snn-speed ARGS`) neural_bench's snn_speed on synthetic data of a chosen
 # size. `prepare-snn` (here) packs both binaries, the cached MobileNetV2 features, albums.csv and
 # the peer's fold file into $CARRY/snn; `snn` / `snn-speed` (there) run them.
 prepare_snn() {
@@ -138,10 +138,11 @@ prepare_snn() {
   mkdir -p "$CARRY/snn/cache/bench" "$CARRY/snn/data/covers-spotify" "$CARRY/snn/peer"
   strip -o /tmp/peer_parity_stripped target/release/peer_parity
   xz -T2 -6 -c /tmp/peer_parity_stripped > "$CARRY/snn/peer_parity.xz"
-  # snn_speed is an example: the test build makes it without rebuilding burn.
+  # snn_speed is a program of the neural_bench example: the test build makes it without
+  # rebuilding burn.
   cargo test --release --workspace --no-run
-  strip -o /tmp/snn_speed_stripped target/release/examples/snn_speed
-  xz -T2 -6 -c /tmp/snn_speed_stripped > "$CARRY/snn/snn_speed.xz"
+  strip -o /tmp/neural_bench_stripped target/release/examples/neural_bench
+  xz -T2 -6 -c /tmp/neural_bench_stripped > "$CARRY/snn/neural_bench.xz"
   cp "$cache/bench/covers_mobilenet-v2_highest.f32" "$CARRY/snn/cache/bench/"
   cp /work/shared/data/covers-spotify/albums.csv "$CARRY/snn/data/covers-spotify/"
   cp /work/shared/bench/peer/results/covers_mobilenet_v2.json "$CARRY/snn/peer/"
@@ -173,8 +174,8 @@ run_snn_speed() {
   {
     vulkan_setup
     python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
-      "$CARRY/snn/snn_speed.xz" /tmp/snn_speed && chmod +x /tmp/snn_speed
-    /tmp/snn_speed "$@"
+      "$CARRY/snn/neural_bench.xz" /tmp/neural_bench && chmod +x /tmp/neural_bench
+    /tmp/neural_bench snn_speed "$@"
   } 2>&1 | grep -v XDG_RUNTIME_DIR | tee -a "$out/gpu_snn_speed.log"
 }
 

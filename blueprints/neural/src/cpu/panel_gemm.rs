@@ -10,7 +10,7 @@
 //! Compared with the general `gemm` crate (whose f32 kernels are 256-bit) this avoids packing
 //! the input and a second pass over the output for the epilogue, and runs 512-bit where the
 //! CPU has it: 2.1–2.2× the crate's speed per image on every backbone's products, the
-//! ResNet's included (`examples/cpu_kernels_speed.rs`, one thread, side by side).
+//! ResNet's included (`neural_bench cpu_kernels_speed`, one thread, side by side).
 
 use super::simd::{Activation, Isa};
 

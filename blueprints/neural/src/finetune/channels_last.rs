@@ -1,7 +1,7 @@
 //! The tail's layers on channels-last maps `[b, h, w, c]`, for training: a 1×1 convolution is
 //! then one matrix product `[b·h·w, c] × [c, o]`, whose backward pass is two more with long
 //! inner dimensions — on burn's CPU backend about twice as fast, forward and backward, as its
-//! `conv2d` (`examples/finetune_profile.rs`). A dense stride-1 `k × k` convolution is one
+//! `conv2d` (`neural_bench finetune_profile`). A dense stride-1 `k × k` convolution is one
 //! product too, over the `k²` shifted copies of the padded map. On burn's CPU backend a depthwise
 //! convolution ([`super::depthwise_op`]) and each ReLU6 or ReLU ([`super::clamp_op`]) are our own
 //! operations; any other convolution (and a depthwise one on wgpu) stays burn's, with the map

@@ -2,7 +2,7 @@
 //! pass forward, one backward (the gradient where `min ≤ x ≤ max`, zero elsewhere, as burn's).
 //! burn composes a clamp from comparisons and masked fills — two passes forward and two backward
 //! for ReLU6 — and its masked fill branches on every value; the tail's ReLU6s took about half
-//! of a MobileNetV2 fine-tuning step (`examples/finetune_profile.rs`). Maps on any other
+//! of a MobileNetV2 fine-tuning step (`neural_bench finetune_profile`). Maps on any other
 //! backend (wgpu) or without autodiff get `None`.
 
 use burn::tensor::Tensor;

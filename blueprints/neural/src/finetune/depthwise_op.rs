@@ -2,7 +2,7 @@
 //! backend (`Autodiff<Flex>`): the forward pass is the inference kernel
 //! ([`crate::cpu::depthwise`]), the backward pass [`crate::cpu::depthwise_grad`]. burn's own
 //! `conv2d` runs a depthwise layer one channel at a time, forward and backward (27 ms for a
-//! 960-channel 3×3 at 7×7, batch 32, one thread: `examples/finetune_profile.rs`), and bounded
+//! 960-channel 3×3 at 7×7, batch 32, one thread: `neural_bench finetune_profile`), and bounded
 //! the inverted-residual tails' training. Maps on any other backend (wgpu) or without
 //! autodiff get `None` and stay on burn's convolution.
 

@@ -509,7 +509,7 @@ impl Estimator for FineTunedCnn {
         let valid = (n_rows as f64 * self.params.validation_fraction).round();
         let steps = ((n_rows as f64 - valid) / batch as f64).ceil();
         // Scoring as many inputs as a training step sees costs about a third of the step with
-        // burn, an eighth or less with the CPU kernels (`examples/finetune_profile.rs`: 53 vs
+        // burn, an eighth or less with the CPU kernels (`neural_bench finetune_profile`: 53 vs
         // 416 ms on the ResNet's tail, 12 vs 132 on MobileNetV2's).
         let share = match scorer(&device, self.backbone().ok()?) {
             Scorer::CpuKernels(_) => 1.0 / 8.0,

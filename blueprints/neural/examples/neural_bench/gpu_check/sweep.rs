@@ -130,7 +130,7 @@ pub fn sweep(
     for &precision in precisions {
         for &batch in batches {
             let what = format!("the {precision} forward at batch {batch}");
-            let result = crate::unpanicked(&what, || {
+            let result = super::unpanicked(&what, || {
                 let f = featurizer(backbone, weights, precision, batch)?;
                 if precision == Precision::F16 && out.f16_parity.is_none() {
                     out.f16_parity = f16_parity(&f, reference, backbone);

@@ -6,7 +6,8 @@
 //! and the CPU kernels' forward pass
 //! (what scores validation rows on the CPU). Side by side in one run.
 //!
-//! `RAYON_NUM_THREADS=1 cargo run --release -p autopilot-neural --example finetune_profile [batch]`
+//! `RAYON_NUM_THREADS=1 cargo run --release -p autopilot-neural --example neural_bench --
+//! finetune_profile [batch]`
 
 use std::time::Instant;
 
@@ -44,12 +45,12 @@ fn channels_first_logits(tail: &TailNet, x: Tensor<4>) -> Tensor<2> {
     tail.classifier.forward(global_avg_pool(x))
 }
 
-fn main() {
-    let batch: usize = std::env::args().nth(1).map_or(32, |s| s.parse().unwrap());
-    let device = select_device(DeviceChoice::Cpu).unwrap().device;
+pub fn main(args: Vec<String>) -> super::Outcome {
+    let batch: usize = args.first().map_or(Ok(32), |s| s.parse())?;
+    let device = select_device(DeviceChoice::Cpu)?.device;
     for name in ["mobilenet-v2", "efficientnet-lite0", "resnet50-1by2"] {
-        let b = Backbone::from_name(name).unwrap();
-        let level = FeatureLevel::trunk(1).unwrap();
+        let b = Backbone::from_name(name)?;
+        let level = FeatureLevel::trunk(1).ok_or("no trunk level 1")?;
         let (c, h, w) = level.map_shape(&b.arch(), b.input_size());
         let tail = TailNet::empty(b, level, 6, &device);
         let x = || Tensor::<4>::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
@@ -65,7 +66,7 @@ fn main() {
         };
         let first = backward(&channels_first_logits);
         let last = backward(&|t, x| t.forward(x, None));
-        let cpu = CpuTail::new(&tail.body, &tail.classifier, b.arch().padding).unwrap();
+        let cpu = CpuTail::new(&tail.body, &tail.classifier, b.arch().padding)?;
         let maps: Vec<f32> = (0..batch * c * h * w)
             .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
             .collect();
@@ -79,4 +80,5 @@ fn main() {
             first / last
         );
     }
+    Ok(())
 }

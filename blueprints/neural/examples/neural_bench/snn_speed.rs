@@ -2,7 +2,7 @@
 //! where does burn on a GPU start to pay off against the native CPU engine?
 //!
 //! ```text
-//! cargo run --release -p autopilot-neural --example snn_speed -- \
+//! cargo run --release -p autopilot-neural --example neural_bench -- snn_speed \
 //!     [--rows 1264] [--dims 1280] [--hidden 256] [--blocks 1] [--batch 64] [--epochs 5] \
 //!     [--backends native,burn-cpu,burn-wgpu]
 //! ```
@@ -71,11 +71,11 @@ fn net(
     net
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main(args: Vec<String>) -> super::Outcome {
     let (mut rows, mut dims, mut hidden, mut blocks, mut batch, mut epochs) =
         (1264, 1280, 256, 1, 64, 5);
     let mut backends = "native,burn-cpu,burn-wgpu".to_string();
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {

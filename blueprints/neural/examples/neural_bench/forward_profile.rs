@@ -1,7 +1,8 @@
 //! Where the CPU time of featurization goes: per-layer-kind timing of one forward pass on the
 //! burn (flex) network and on the fast CPU path, and decode vs resize on real covers.
 //!
-//! `cargo run --release -p autopilot-neural --example forward_profile -- [BACKBONE,...] [BATCH] [COVERS_CSV]`
+//! `cargo run --release -p autopilot-neural --example neural_bench -- forward_profile
+//! [BACKBONE,...] [BATCH] [COVERS_CSV]`
 //! (defaults: every backbone (the ResNet on the fast path only), 16, /work/shared/data/covers-spotify/albums.csv; the image part is
 //! skipped when the CSV is absent).
 
@@ -131,15 +132,8 @@ fn cover_paths(csv_path: &Path, limit: usize) -> Vec<PathBuf> {
         .collect()
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let backbones: Vec<Backbone> = match args.first() {
-        Some(list) => list
-            .split(',')
-            .map(Backbone::from_name)
-            .collect::<Result<_, _>>()?,
-        None => Backbone::ALL.to_vec(),
-    };
+pub fn main(args: Vec<String>) -> super::Outcome {
+    let backbones = super::backbone_list(args.first().map(String::as_str), &Backbone::ALL)?;
     let batch: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let csv = PathBuf::from(
         args.get(2)

@@ -4,7 +4,8 @@
 //! PyTorch), to the logits. That second pass holds every decoded image in memory (0.6 MB each
 //! at 224 px): cap the images with LIMIT on a large CSV.
 //!
-//! `cargo run --release -p autopilot-neural --example featurize_speed -- [CSV] [BACKBONE,...] [BATCH] [LIMIT] [burn|PRECISIONS]`
+//! `cargo run --release -p autopilot-neural --example neural_bench -- featurize_speed [CSV]
+//! [BACKBONE,...] [BATCH] [LIMIT] [burn|PRECISIONS]`
 //! (defaults: /work/shared/data/covers-spotify/albums.csv, all four backbones, 16, every image (also
 //! for a LIMIT that is not a number),
 //! f32; `burn` runs the forward passes through burn's flex backend instead of the CPU kernels;
@@ -51,8 +52,7 @@ fn cover_paths(csv_path: &Path) -> Result<Vec<PathBuf>, Box<dyn std::error::Erro
     Ok(paths)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+pub fn main(args: Vec<String>) -> super::Outcome {
     let csv_path = PathBuf::from(
         args.first()
             .map_or("/work/shared/data/covers-spotify/albums.csv", |s| {
@@ -63,13 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("SKIP: {} not found", csv_path.display());
         return Ok(());
     }
-    let backbones: Vec<Backbone> = match args.get(1) {
-        Some(list) => list
-            .split(',')
-            .map(Backbone::from_name)
-            .collect::<Result<_, _>>()?,
-        None => Backbone::ALL.to_vec(),
-    };
+    let backbones = super::backbone_list(args.get(1).map(String::as_str), &Backbone::ALL)?;
     let batch: usize = args.get(2).map_or(Ok(16), |s| s.parse())?;
     let mut paths = cover_paths(&csv_path)?;
     if let Some(limit) = args.get(3).and_then(|s| s.parse::<usize>().ok()) {

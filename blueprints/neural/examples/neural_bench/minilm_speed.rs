@@ -2,7 +2,7 @@
 //! burn flex with `--burn`.
 //!
 //! ```text
-//! cargo run --release -p autopilot-neural --example minilm_speed -- \
+//! cargo run --release -p autopilot-neural --example neural_bench -- minilm_speed \
 //!     [CSV (default /work/shared/data/lyrics-spotify/songs.csv)] [--column lyrics] \
 //!     [--limit N] [--batch 32] [--chunks] [--burn] [--precisions f32,int8]
 //! ```
@@ -17,7 +17,7 @@ use ndarray::Array2;
 use neural::text::{LongText, SentenceEmbedder, SentenceEmbedderConfig};
 use neural::{DeviceChoice, Precision};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main(args: Vec<String>) -> super::Outcome {
     let mut csv_path = "/work/shared/data/lyrics-spotify/songs.csv".to_string();
     let mut column = "lyrics".to_string();
     let mut limit = usize::MAX;
@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut long_text = LongText::Truncate;
     let mut burn = false;
     let mut precisions = vec![Precision::F32];
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--column" => column = args.next().ok_or("--column needs a value")?,

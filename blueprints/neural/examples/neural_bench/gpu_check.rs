@@ -18,8 +18,8 @@
 //! PyTorch baseline on the same files).
 //!
 //! A backbone is checked when its weight file (the zoo's file name, e.g.
-//! `mobilenet_v2-b0353104.pth`) is in `--weights-dir`. Build:
-//! `cargo build --release -p autopilot-neural --example gpu_check`.
+//! `mobilenet_v2-b0353104.pth`) is in `--weights-dir`. Run as `neural_bench gpu_check …`, built
+//! and packed by `scripts/gpu_check.sh prepare`.
 
 mod fine_tune;
 mod sweep;
@@ -85,7 +85,7 @@ where
         .collect()
 }
 
-fn parse_args() -> Result<Options, Error> {
+fn parse_args(args: Vec<String>) -> Result<Options, Error> {
     let mut o = Options {
         weights_dir: PathBuf::from("gpu_carry/weights"),
         reference_dir: PathBuf::from("gpu_carry/reference"),
@@ -102,7 +102,7 @@ fn parse_args() -> Result<Options, Error> {
         fine_tune_cpu_images: 0,
         fine_tune_epochs: 3,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
@@ -549,8 +549,8 @@ fn to_markdown(header: &[(String, String)], reports: &[BackboneReport]) -> Strin
     out
 }
 
-fn main() -> Result<(), Error> {
-    let o = parse_args()?;
+pub fn main(args: Vec<String>) -> Result<(), Error> {
+    let o = parse_args(args)?;
     let started = Instant::now();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let adapters: Vec<String> = wgpu_adapters().iter().map(|a| a.to_string()).collect();

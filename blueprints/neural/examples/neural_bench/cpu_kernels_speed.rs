@@ -7,7 +7,8 @@
 //!
 //! Both GEMMs and all depthwise variants are checked to agree.
 //!
-//! `cargo run --release -p autopilot-neural --example cpu_kernels_speed -- [BACKBONE,...] [REPEATS]`
+//! `cargo run --release -p autopilot-neural --example neural_bench -- cpu_kernels_speed
+//! [BACKBONE,...] [REPEATS]`
 //! (defaults: mobilenet-v2,efficientnet-lite0 and 20).
 
 use std::time::Instant;
@@ -210,14 +211,10 @@ fn depthwise_section(shapes: &[(usize, usize, usize, usize)], repeats: usize) {
     println!("  depthwise total per image: {}", summary.join(", "));
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let backbones: Vec<Backbone> = args
-        .next()
-        .unwrap_or_else(|| "mobilenet-v2,efficientnet-lite0".into())
-        .split(',')
-        .map(|b| Backbone::from_name(b).expect("a backbone name"))
-        .collect();
+pub fn main(args: Vec<String>) -> super::Outcome {
+    let mut args = args.into_iter();
+    let default = [Backbone::MobileNetV2, Backbone::EfficientNetLite0];
+    let backbones = super::backbone_list(args.next().as_deref(), &default)?;
     let repeats: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(20);
     for backbone in backbones {
         println!("{backbone} at 224 px, one thread, {repeats} repeats");
@@ -225,4 +222,5 @@ fn main() {
         pointwise_section(&pointwise, repeats);
         depthwise_section(&depthwise, repeats);
     }
+    Ok(())
 }
