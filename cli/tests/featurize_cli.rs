@@ -327,50 +327,32 @@ fn bad_requests_fail_with_an_exit_code() {
     let data = tmp.path().join("t.csv");
     std::fs::write(&data, "id,text\n1,hello there\n2,general kenobi\n").unwrap();
     let out = |name: &str| tmp.path().join(name);
+    let tfidf = |column: &'static str, output: &str| -> Vec<String> {
+        [
+            "featurize",
+            s(&data),
+            "--text",
+            column,
+            "--featurizer",
+            "tfidf",
+            "-o",
+            output,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let code = |args: Vec<String>| cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     // No image column to auto-detect.
     assert_eq!(cli(&["featurize", s(&data), "-o", s(&out("x.npy"))]), 1);
     // Unknown output format.
-    assert_eq!(
-        cli(&[
-            "featurize",
-            s(&data),
-            "--text",
-            "text",
-            "--featurizer",
-            "tfidf",
-            "-o",
-            s(&out("x.txt"))
-        ]),
-        1
-    );
+    assert_eq!(code(tfidf("text", s(&out("x.txt")))), 1);
     // Unknown column.
-    assert_eq!(
-        cli(&[
-            "featurize",
-            s(&data),
-            "--text",
-            "nope",
-            "--featurizer",
-            "tfidf",
-            "-o",
-            s(&out("x.csv"))
-        ]),
-        1
-    );
+    assert_eq!(code(tfidf("nope", s(&out("x.csv")))), 1);
     // An existing folder, even one named like a file, is named as such.
     std::fs::create_dir(out("dir.csv")).unwrap();
     let folder = format!("{}/", s(&out("dir.csv")));
     let refused = output_within(
-        autopilot(&out("cache")).args([
-            "featurize",
-            s(&data),
-            "--text",
-            "text",
-            "--featurizer",
-            "tfidf",
-            "-o",
-            &folder,
-        ]),
+        autopilot(&out("cache")).args(tfidf("text", &folder)),
         std::time::Duration::from_secs(60),
     );
     let err = stderr(&refused);

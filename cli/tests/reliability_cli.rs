@@ -341,15 +341,18 @@ fn best_is_the_same_model_on_the_leaderboard_and_in_predict_and_export() {
 
     let csv = tmp.path().join("data.csv");
     let preds = tmp.path().join("preds.csv");
-    let predict = bin(&[
-        "predict",
-        "best",
-        s(&csv),
-        "-o",
-        s(&preds),
-        "--project",
-        s(&proj),
-    ]);
+    let predict_best = |data: &Path| {
+        bin(&[
+            "predict",
+            "best",
+            s(data),
+            "-o",
+            s(&preds),
+            "--project",
+            s(&proj),
+        ])
+    };
+    let predict = predict_best(&csv);
     assert!(predict.status.success(), "{}", predict.stderr);
     assert!(
         predict.stdout.contains(&format!(" with {best} (")),
@@ -363,15 +366,7 @@ fn best_is_the_same_model_on_the_leaderboard_and_in_predict_and_export() {
     lines[3] = lines[3].replacen(|c: char| c.is_ascii_digit(), "x", 1);
     let bad_csv = tmp.path().join("bad.csv");
     std::fs::write(&bad_csv, lines.join("\n") + "\n").unwrap();
-    let warned = bin(&[
-        "predict",
-        "best",
-        s(&bad_csv),
-        "-o",
-        s(&preds),
-        "--project",
-        s(&proj),
-    ]);
+    let warned = predict_best(&bad_csv);
     assert!(warned.status.success(), "{}", warned.stderr);
     assert!(
         warned
