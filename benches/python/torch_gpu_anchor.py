@@ -217,6 +217,13 @@ def end_to_end_gpu_decode(features, paths, spec, mode, workers):
                 batch=END_TO_END_BATCH, images=n, total_s=seconds, images_per_s=n / seconds)
 
 
+def write_report(report, dest):
+    """Writes the report so far: after each backbone, so a run stopped by its time limit keeps
+    what it measured."""
+    with open(dest, "w") as f:
+        json.dump(report, f, indent=1)
+
+
 def attempt(report, key, fn):
     """report[key] = fn(), or the error it raised (one failing part keeps the others)."""
     try:
@@ -268,8 +275,8 @@ def main():
         del model
         if DEVICE == "cuda":
             torch.cuda.empty_cache()
-    with open(dest, "w") as f:
-        json.dump(report, f, indent=1)
+        write_report(report, dest)
+    write_report(report, dest)
     print(json.dumps(report, indent=1))
 
 

@@ -9,7 +9,13 @@
 //!           [--backbones a,b] [--json FILE] [--markdown FILE] [--images-dir DIR]
 //!           [--sweep-batches 64,128,256] [--precisions f32,f16]
 //!           [--fine-tune-images N] [--fine-tune-cpu-images M] [--fine-tune-epochs E]
+//!           [--parts parity,featurize,sweep,fine-tune]
 //! ```
+//!
+//! `--parts` picks what runs (default all; the sweep and fine-tuning also need their sizes), so
+//! that `scripts/gpu_check.sh` can run the forward parts, then the PyTorch peer, then
+//! fine-tuning, each under its own time limit. The JSON and markdown are rewritten after every
+//! backbone, so a run stopped by its limit keeps what it measured.
 //!
 //! Fine-tuning loads its backbone from the zoo cache (`$AUTOPILOT_CACHE/models`), so point
 //! `AUTOPILOT_CACHE` at a folder whose `models` holds the weights.
@@ -69,6 +75,50 @@ struct Options {
     fine_tune_images: usize,
     fine_tune_cpu_images: usize,
     fine_tune_epochs: usize,
+    parts: Parts,
+}
+
+/// Which parts of the check run.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    parity: bool,
+    featurize: bool,
+    sweep: bool,
+    fine_tune: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts {
+        parity: true,
+        featurize: true,
+        sweep: true,
+        fine_tune: true,
+    };
+
+    /// The parts a comma-separated list names.
+    fn parse(s: &str) -> Result<Self, Error> {
+        let mut p = Parts {
+            parity: false,
+            featurize: false,
+            sweep: false,
+            fine_tune: false,
+        };
+        for name in s.split(',').map(str::trim) {
+            match name {
+                "parity" => p.parity = true,
+                "featurize" => p.featurize = true,
+                "sweep" => p.sweep = true,
+                "fine-tune" => p.fine_tune = true,
+                other => {
+                    return Err(format!(
+                        "unknown part `{other}` (parity, featurize, sweep, fine-tune)"
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(p)
+    }
 }
 
 /// A comma-separated list.
@@ -101,6 +151,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
         fine_tune_images: 0,
         fine_tune_cpu_images: 0,
         fine_tune_epochs: 3,
+        parts: Parts::ALL,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -125,12 +176,14 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
             "--fine-tune-images" => o.fine_tune_images = value()?.parse()?,
             "--fine-tune-cpu-images" => o.fine_tune_cpu_images = value()?.parse()?,
             "--fine-tune-epochs" => o.fine_tune_epochs = value()?.parse()?,
+            "--parts" => o.parts = Parts::parse(&value()?)?,
             "-h" | "--help" => {
                 println!(
                     "gpu_check --weights-dir DIR --reference-dir DIR [--images N] [--cpu-images M] \
                      [--batch B] [--backbones a,b] [--json FILE] [--markdown FILE] [--images-dir DIR] \
                      [--sweep-batches 64,128,256] [--precisions f32,f16] [--fine-tune-images N] \
-                     [--fine-tune-cpu-images M] [--fine-tune-epochs E]"
+                     [--fine-tune-cpu-images M] [--fine-tune-epochs E] \
+                     [--parts parity,featurize,sweep,fine-tune]"
                 );
                 std::process::exit(0);
             }
@@ -332,6 +385,49 @@ fn speed(f: &ImageFeaturizer, paths: &[PathBuf]) -> Result<(Speed, ndarray::Arra
     ))
 }
 
+/// Featurization throughput on wgpu and on the CPU at `--batch` (default levels), and how far
+/// apart their features are.
+fn featurize_both(
+    r: &mut BackboneReport,
+    backbone: Backbone,
+    weights: &Path,
+    o: &Options,
+    images: &[PathBuf],
+) -> Result<(), Error> {
+    let levels = FeatureLevel::defaults();
+    let gpu = featurizer(
+        backbone,
+        weights,
+        DeviceChoice::Wgpu,
+        levels.clone(),
+        o.batch,
+    )?;
+    let (s, gpu_values) = speed(&gpu, images)?;
+    println!("  wgpu: {}", describe(&s));
+    r.wgpu = Some(s);
+    drop(gpu);
+
+    let n_cpu = o.cpu_images.unwrap_or(images.len()).min(images.len());
+    if n_cpu > 0 {
+        let cpu = featurizer(backbone, weights, DeviceChoice::Cpu, levels, o.batch)?;
+        let (s, cpu_values) = speed(&cpu, &images[..n_cpu])?;
+        println!("  cpu:  {}", describe(&s));
+        r.cpu = Some(s);
+        let g = gpu_values.slice(ndarray::s![..n_cpu, ..]);
+        let scale = cpu_values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = g
+            .iter()
+            .zip(cpu_values.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        println!(
+            "  wgpu vs cpu features on the generated images: max |Δ| = {d:.3e} (max |x| = {scale:.2})"
+        );
+        r.d_wgpu_cpu = Some((d, scale));
+    }
+    Ok(())
+}
+
 fn check_backbone(
     backbone: Backbone,
     weights: &Path,
@@ -352,49 +448,22 @@ fn check_backbone(
     let what = format!("the check of {}", backbone.name());
     let result = unpanicked(&what, || -> Result<(), Error> {
         r.weights_ok = zoo::file_sha256(weights)? == zoo::weight_spec(backbone).sha256;
-        let f = featurizer(
-            backbone,
-            weights,
-            DeviceChoice::Wgpu,
-            vec![FeatureLevel::Highest],
-            1,
-        )?;
-        r.parity = parity(&f, &o.reference_dir, backbone)?;
-        drop(f);
-        println!("  parity on wgpu: {:?}", r.parity);
-
-        let levels = FeatureLevel::defaults();
-        let gpu = featurizer(
-            backbone,
-            weights,
-            DeviceChoice::Wgpu,
-            levels.clone(),
-            o.batch,
-        )?;
-        let (s, gpu_values) = speed(&gpu, images)?;
-        println!("  wgpu: {}", describe(&s));
-        r.wgpu = Some(s);
-        drop(gpu);
-
-        let n_cpu = o.cpu_images.unwrap_or(images.len()).min(images.len());
-        if n_cpu > 0 {
-            let cpu = featurizer(backbone, weights, DeviceChoice::Cpu, levels, o.batch)?;
-            let (s, cpu_values) = speed(&cpu, &images[..n_cpu])?;
-            println!("  cpu:  {}", describe(&s));
-            r.cpu = Some(s);
-            let g = gpu_values.slice(ndarray::s![..n_cpu, ..]);
-            let scale = cpu_values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let d = g
-                .iter()
-                .zip(cpu_values.iter())
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            println!(
-                "  wgpu vs cpu features on the generated images: max |Δ| = {d:.3e} (max |x| = {scale:.2})"
-            );
-            r.d_wgpu_cpu = Some((d, scale));
+        if o.parts.parity {
+            let f = featurizer(
+                backbone,
+                weights,
+                DeviceChoice::Wgpu,
+                vec![FeatureLevel::Highest],
+                1,
+            )?;
+            r.parity = parity(&f, &o.reference_dir, backbone)?;
+            drop(f);
+            println!("  parity on wgpu: {:?}", r.parity);
         }
-        if !o.sweep_batches.is_empty() {
+        if o.parts.featurize {
+            featurize_both(&mut r, backbone, weights, o, images)?;
+        }
+        if o.parts.sweep && !o.sweep_batches.is_empty() {
             r.sweep = Some(sweep::sweep(
                 backbone,
                 weights,
@@ -404,7 +473,7 @@ fn check_backbone(
                 &o.precisions,
             )?);
         }
-        if o.fine_tune_images > 0 {
+        if o.parts.fine_tune && o.fine_tune_images > 0 {
             let n = o.fine_tune_images.min(images.len());
             r.fine_tune = unpanicked("fine-tuning", || {
                 fine_tune::time_fine_tuning(
@@ -549,6 +618,29 @@ fn to_markdown(header: &[(String, String)], reports: &[BackboneReport]) -> Strin
     out
 }
 
+/// Writes the JSON and markdown reports of the backbones checked so far (with the wall time
+/// until now) and returns the markdown.
+fn write_reports(
+    o: &Options,
+    header: &[(String, String)],
+    reports: &[BackboneReport],
+    started: Instant,
+) -> Result<String, Error> {
+    let mut header = header.to_vec();
+    header.push((
+        "wall_s".to_string(),
+        format!("{:.1}", started.elapsed().as_secs_f64()),
+    ));
+    if let Some(p) = &o.json {
+        std::fs::write(p, to_json(&header, reports))?;
+    }
+    let md = to_markdown(&header, reports);
+    if let Some(p) = &o.markdown {
+        std::fs::write(p, &md)?;
+    }
+    Ok(md)
+}
+
 pub fn main(args: Vec<String>) -> Result<(), Error> {
     let o = parse_args(args)?;
     let started = Instant::now();
@@ -568,7 +660,7 @@ pub fn main(args: Vec<String>) -> Result<(), Error> {
     let auto_desc = auto.map_or_else(|e| format!("error: {e}"), |s| s.description);
     println!("--device wgpu: {wgpu_desc}");
     println!("--device auto: {auto_desc}");
-    let mut header = vec![
+    let header = vec![
         ("cpus".to_string(), cpus.to_string()),
         ("adapters".to_string(), adapters.join("; ")),
         ("device_wgpu".to_string(), wgpu_desc),
@@ -602,19 +694,10 @@ pub fn main(args: Vec<String>) -> Result<(), Error> {
             }
             println!("{backbone}:");
             reports.push(check_backbone(backbone, &weights, &o, &images));
+            write_reports(&o, &header, &reports, started)?;
         }
     }
-    header.push((
-        "wall_s".to_string(),
-        format!("{:.1}", started.elapsed().as_secs_f64()),
-    ));
-    if let Some(p) = &o.json {
-        std::fs::write(p, to_json(&header, &reports))?;
-    }
-    let md = to_markdown(&header, &reports);
-    if let Some(p) = &o.markdown {
-        std::fs::write(p, &md)?;
-    }
+    let md = write_reports(&o, &header, &reports, started)?;
     println!("\n{md}");
     if let Err(e) = wgpu {
         return Err(format!("no wgpu device: {e}").into());
