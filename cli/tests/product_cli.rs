@@ -4,6 +4,7 @@
 //! dataset are dropped where the point is the plumbing (one test keeps them).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use autopilot::autopilot::tuning::{self, TuneError};
 use autopilot::leaderboard::Leaderboard;
@@ -72,6 +73,37 @@ fn run(csv: &Path, proj: &Path, extra: &[&str]) -> i32 {
     cli(&args)
 }
 
+/// A comprehensive run (minutes) on the 150-row tabular demo, made once per test process under
+/// the target's scratch folder and shared by the tests that need one; each gets its own copy
+/// of the project in `dest` (the data stays in the scratch folder). Returns the CSV.
+fn comprehensive_project(dest: &Path) -> PathBuf {
+    static SHARED: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (csv, proj) = SHARED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("product_cli_comprehensive");
+        let _ = std::fs::remove_dir_all(&dir);
+        let csv = demo(&dir.join("data"), 150, false);
+        let proj = dir.join("p");
+        assert_eq!(run(&csv, &proj, &["--mode", "comprehensive"]), 0);
+        (csv, proj)
+    });
+    copy_dir(proj, dest);
+    csv.clone()
+}
+
+/// Copies the folder `from` (files and subfolders) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Rows of `oof.npy` that are all zero: the holdout rows, never predicted out of fold.
 fn zero_rows(proj: &Path, id: &str) -> Vec<usize> {
     let p = Project::open(proj).unwrap();
@@ -103,9 +135,8 @@ fn cv_model(lb: &Leaderboard, proj: &Path, estimator: &str) -> String {
 #[test]
 fn tune_lists_sets_and_searches_on_the_same_folds() {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = demo(&tmp.path().join("data"), 150, false);
     let proj = tmp.path().join("p");
-    assert_eq!(run(&csv, &proj, &["--mode", "comprehensive"]), 0);
+    comprehensive_project(&proj);
     let lb = leaderboard(&proj);
     let parent = cv_model(&lb, &proj, "Logistic Regression");
     let project = Project::open(&proj).unwrap();
@@ -245,9 +276,8 @@ fn probabilities(path: &Path, classes: &[String], target: &str) -> Vec<Vec<f64>>
 #[test]
 fn predict_reproduces_holdout_predictions_and_checks_the_schema() {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = demo(&tmp.path().join("data"), 150, false);
     let proj = tmp.path().join("p");
-    assert_eq!(run(&csv, &proj, &["--mode", "comprehensive"]), 0);
+    let csv = comprehensive_project(&proj);
     let project = Project::open(&proj).unwrap();
     let lb = leaderboard(&proj);
     let partition: Partition = project.load_json(project::PARTITION_FILE).unwrap();
