@@ -95,14 +95,16 @@ impl Parts {
         fine_tune: true,
     };
 
+    const NONE: Parts = Parts {
+        parity: false,
+        featurize: false,
+        sweep: false,
+        fine_tune: false,
+    };
+
     /// The parts a comma-separated list names.
     fn parse(s: &str) -> Result<Self, Error> {
-        let mut p = Parts {
-            parity: false,
-            featurize: false,
-            sweep: false,
-            fine_tune: false,
-        };
+        let mut p = Parts::NONE;
         for name in s.split(',').map(str::trim) {
             match name {
                 "parity" => p.parity = true,
