@@ -13,6 +13,7 @@ pub mod device;
 pub mod error;
 pub mod featurizer;
 pub mod finetune;
+pub mod kept;
 pub mod level;
 pub mod net;
 pub mod network;

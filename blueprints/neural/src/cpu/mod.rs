@@ -32,6 +32,7 @@ use rayon::prelude::*;
 
 use crate::backbone::{ArchSpec, Backbone, PaddingStyle};
 use crate::error::{NeuralError, Result};
+use crate::kept::with_kept;
 use crate::level::FeatureLevel;
 use crate::net::{BackboneNet, ConvBnAct, InvertedResidual};
 use crate::network::Network;
@@ -400,9 +401,10 @@ impl Clock {
 
 /// Runs `forward_image(image, workspace, split_layers)` on each of the `n` images of `input`
 /// (`per_image` values each) and stacks their features and logits. The images run in
-/// parallel, each on one thread with its own workspace; a batch smaller than the thread count
-/// runs one image after another with each layer's rows split across threads instead.
-fn forward_batch<W: Default + Send>(
+/// parallel, each on one thread with the workspace that thread keeps ([`with_kept`]); a batch
+/// smaller than the thread count runs one image after another with each layer's rows split
+/// across threads instead.
+fn forward_batch<W: Default + 'static>(
     input: &[f32],
     n: usize,
     per_image: usize,
@@ -418,7 +420,7 @@ fn forward_batch<W: Default + Send>(
     let split_layers = n < rayon::current_num_threads();
     let outputs: Vec<(Vec<f32>, Option<Vec<f32>>)> = input
         .par_chunks(per_image)
-        .map_init(W::default, |ws, img| forward_image(img, ws, split_layers))
+        .map(|img| with_kept(|ws: &mut W| forward_image(img, ws, split_layers)))
         .collect();
     let mut features = Vec::with_capacity(n * outputs.first().map_or(0, |(f, _)| f.len()));
     let mut all_logits: Option<Vec<f32>> = None;

@@ -13,6 +13,7 @@ use super::{
 use crate::backbone::PaddingStyle;
 use crate::error::{NeuralError, Result};
 use crate::finetune::TailBody;
+use crate::kept::with_kept;
 use burn::nn::Linear;
 
 /// The layers between the trunk map and the pooled features, of either family.
@@ -82,7 +83,7 @@ impl CpuTail {
         }
         let rows: Vec<Vec<f32>> = maps
             .par_chunks(per_map)
-            .map_init(Buffers::default, |bufs, map| self.one(map, [c, h, w], bufs))
+            .map(|map| with_kept(|bufs: &mut Buffers| self.one(map, [c, h, w], bufs)))
             .collect();
         Ok(rows.concat())
     }

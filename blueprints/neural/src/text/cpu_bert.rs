@@ -15,6 +15,7 @@ use super::fast_math::{gelu_in_place, layer_norm_rows, softmax_rows};
 use crate::cpu::pointwise::{PointwiseWeights, pointwise};
 use crate::cpu::simd::Activation;
 use crate::error::{NeuralError, Result};
+use crate::kept::with_kept;
 
 /// `x · W + b` with `W` `k × n` row-major, as loaded (packed by [`Dense::packed`]).
 struct Dense {
@@ -246,7 +247,7 @@ impl CpuBert {
     pub fn embed_all(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         use rayon::prelude::*;
         seqs.par_iter()
-            .map_init(Scratch::default, |s, ids| self.embed_with(ids, s))
+            .map(|ids| with_kept(|s: &mut Scratch| self.embed_with(ids, s)))
             .collect()
     }
 
