@@ -1,7 +1,8 @@
 //! Working buffers each thread keeps from one call to the next, so the forward passes of a
 //! batch do not allocate, zero and fault in their memory again. rayon's `map_init` makes a
-//! fresh value for every piece it splits a batch into (several per thread per batch); a
-//! thread's kept value stays as large as its largest use, like the kernels' own scratch.
+//! fresh value for every piece it splits a batch into (several per thread per batch). The
+//! kernels keep their scratch here too (the dense convolutions' padded input and im2col tile,
+//! the int8 GEMM's quantized rows). A thread's kept value stays as large as its largest use.
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;

@@ -2,22 +2,24 @@
 //! 3×3 convolutions and stem (from an NHWC map). The input is first copied into a zero-padded
 //! HWC buffer, so each patch row of the im2col matrix is `k` contiguous runs of
 //! `k · channels` values; row tiles of that matrix go to the pointwise GEMM. Both buffers are
-//! the thread's, reused from call to call.
-
-use std::cell::RefCell;
+//! the thread's, reused from call to call ([`with_kept`]).
 
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 use super::pointwise::{PointwiseWeights, pointwise};
+use crate::kept::with_kept;
 
 /// Output rows (of the feature map) per im2col tile.
 const TILE_ROWS: usize = 8;
 
-thread_local! {
-    /// The padded input and an im2col tile, reused by the thread's next convolution.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
+/// The padded input's buffer, kept by the thread for its next convolution.
+#[derive(Default)]
+struct PaddedBuffer(Vec<f32>);
+
+/// An im2col tile's buffer, kept likewise.
+#[derive(Default)]
+struct TileBuffer(Vec<f32>);
 
 /// How the input of a convolution is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +65,29 @@ pub fn conv(
     let n = layer.n;
     let chunk = TILE_ROWS * geom.out_w * n;
     let out = &mut out[..geom.out_h * geom.out_w * n];
-    let padded = SCRATCH.with_borrow_mut(|(pad, _)| {
-        Padded::new(input, layout, in_channels, geom, std::mem::take(pad))
+    with_kept(|buffer: &mut PaddedBuffer| {
+        let padded = Padded::new(
+            input,
+            layout,
+            in_channels,
+            geom,
+            std::mem::take(&mut buffer.0),
+        );
+        let run_tile = |(t, dst): (usize, &mut [f32])| {
+            let y0 = t * TILE_ROWS;
+            let rows = dst.len() / (geom.out_w * n);
+            with_kept(|cols: &mut TileBuffer| {
+                padded.im2col(geom, y0, rows, &mut cols.0);
+                pointwise(&cols.0, rows * geom.out_w, layer, None, dst, false);
+            });
+        };
+        if parallel {
+            out.par_chunks_mut(chunk).enumerate().for_each(run_tile);
+        } else {
+            out.chunks_mut(chunk).enumerate().for_each(run_tile);
+        }
+        buffer.0 = padded.data;
     });
-    let run_tile = |(t, dst): (usize, &mut [f32])| {
-        let y0 = t * TILE_ROWS;
-        let rows = dst.len() / (geom.out_w * n);
-        SCRATCH.with_borrow_mut(|(_, cols)| {
-            padded.im2col(geom, y0, rows, cols);
-            pointwise(cols, rows * geom.out_w, layer, None, dst, false);
-        });
-    };
-    if parallel {
-        out.par_chunks_mut(chunk).enumerate().for_each(run_tile);
-    } else {
-        out.chunks_mut(chunk).enumerate().for_each(run_tile);
-    }
-    SCRATCH.with_borrow_mut(|(pad, _)| *pad = padded.data);
 }
 
 /// The input in HWC order with the convolution's zero border (enough for every output).

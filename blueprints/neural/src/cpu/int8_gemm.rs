@@ -10,10 +10,9 @@
 //! same integers on any CPU (tests; the network refuses int8 without VNNI, where it would be
 //! slower than f32).
 
-use std::cell::RefCell;
-
 use super::panel_gemm::Epilogue;
 use super::simd::Activation;
+use crate::kept::with_kept;
 
 /// Output channels per packed panel (two vectors of 16 `i32` accumulators).
 pub const QPANEL: usize = 32;
@@ -209,9 +208,12 @@ const fn codes(unsigned: bool) -> (i32, i32, i32) {
     }
 }
 
-thread_local! {
-    /// Each thread's quantized rows and their scales, reused across calls.
-    static SCRATCH: RefCell<(Vec<u8>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+/// The quantized rows and their scales, kept by each thread from call to call
+/// ([`with_kept`]).
+#[derive(Default)]
+struct QuantizedRows {
+    codes: Vec<u8>,
+    scales: Vec<f32>,
 }
 
 /// `out (rows × n) = act(x (rows × k) · W + bias (+ residual))` on the VNNI kernel when the
@@ -241,7 +243,7 @@ pub fn gemm_fused_int8_on(
         assert!(r.len() >= rows * n, "residual of {rows} × {n}");
     }
     assert!(!vnni || vnni_available(), "VNNI kernels on this CPU");
-    SCRATCH.with_borrow_mut(|(q, scales)| {
+    with_kept(|QuantizedRows { codes: q, scales }: &mut QuantizedRows| {
         quantize_rows(vnni, w.input, x, rows, k, w.kq, q, scales);
         for p in 0..n.div_ceil(QPANEL) {
             let col0 = p * QPANEL;
