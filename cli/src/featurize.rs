@@ -124,7 +124,8 @@ pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
         args.output.display(),
         t.elapsed().as_secs_f64(),
         if n_failed > 0 {
-            format!(" ({n_failed} rows could not be featurized; see above)")
+            let rows = if n_failed == 1 { "row" } else { "rows" };
+            format!(" ({n_failed} {rows} could not be featurized; see above)")
         } else {
             String::new()
         }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use neural::decode::{DecodeLimits, probe_image};
 use neural::device::select_device;
-use neural::{Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer, zoo};
+use neural::{
+    Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer, NeuralError, zoo,
+};
 
 use super::out::{out, outln};
 
@@ -162,7 +164,13 @@ fn fetch(name: &str, local: Option<&Path>) -> anyhow::Result<()> {
         outln!("{:<20} {}", zoo::MINILM, zoo::fetch(name)?.display())?;
         return Ok(());
     }
-    let backbone = Backbone::from_name(name)?;
+    let backbone = Backbone::from_name(name).map_err(|_| {
+        anyhow::anyhow!(
+            "unknown model `{name}` (known: {}, {}, or all)",
+            Backbone::ALL.map(Backbone::name).join(", "),
+            zoo::MINILM
+        )
+    })?;
     let path = match local {
         Some(file) => zoo::install_local(backbone, file)?,
         None => zoo::fetch(backbone.name())?,
@@ -256,6 +264,11 @@ fn check(
                         class_name(backbone, id)
                     )?;
                 }
+            }
+            // An image error names its file already.
+            Err(e @ NeuralError::Image { .. }) => {
+                failed += 1;
+                eprintln!("{e}");
             }
             Err(e) => {
                 failed += 1;

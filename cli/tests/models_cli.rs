@@ -146,6 +146,41 @@ fn fetch_with_the_right_local_file_fills_the_cache() {
 }
 
 #[test]
+fn another_model_s_weights_are_one_line_saying_so() {
+    let lite0 = match neural::zoo::fetch("efficientnet-lite0") {
+        Ok(path) => path,
+        Err(e) => {
+            autopilot_testkit::missing("WEIGHTS", &format!("no EfficientNet-Lite0 weights: {e}"));
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("grey.png");
+    image::RgbImage::from_pixel(40, 30, image::Rgb([120, 120, 120]))
+        .save(&image)
+        .unwrap();
+    let out = autopilot(
+        &[
+            "models",
+            "check",
+            "mobilenet-v2",
+            "--device",
+            "cpu",
+            "--weights",
+            lite0.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("does not fit mobilenet-v2"), "{err}");
+    assert!(err.contains("262 of its 262 tensors missing"), "{err}");
+    assert!(err.contains("is it another model's weights?"), "{err}");
+}
+
+#[test]
 fn unknown_backbone_and_missing_images_are_clear_errors() {
     let cache = tempfile::tempdir().unwrap();
     let out = autopilot(
@@ -160,11 +195,10 @@ fn unknown_backbone_and_missing_images_are_clear_errors() {
     );
     let out = autopilot(&["models", "fetch", "resnet-50"], Some(cache.path()));
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("unknown backbone"),
-        "{}",
-        stderr(&out)
-    );
+    // `fetch` also takes MiniLM and `all`: the error lists them too.
+    let e = stderr(&out);
+    assert!(e.contains("unknown model `resnet-50`"), "{e}");
+    assert!(e.contains("all-minilm-l6-v2, or all"), "{e}");
     let out = autopilot(&["models", "check", "mobilenet-v2"], Some(cache.path()));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("image files"), "{}", stderr(&out));

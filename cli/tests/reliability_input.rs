@@ -307,7 +307,7 @@ fn a_class_too_small_for_the_folds_names_the_file() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("small.csv: class 'rare' has only 1 rows, fewer than the 5 folds"),
+        err.contains("small.csv: class 'rare' has only 1 row, fewer than the 5 folds"),
         "{err}"
     );
 }
@@ -353,6 +353,18 @@ fn truncated_jpeg_is_skipped_with_a_reason() {
         "{}",
         s.reason
     );
+}
+
+#[test]
+fn an_image_format_not_built_in_is_called_unsupported_not_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    // A valid 1×1 binary PPM: the decoder knows the format but does not read it.
+    let ppm = write(dir.path(), "pixel.ppm", b"P6\n1 1\n255\n\x10\x20\x30");
+    let e = decode_image(&ppm, &DecodeLimits::default()).unwrap_err();
+    assert_eq!(e.kind, ImageProblemKind::UnknownFormat, "{e}");
+    assert!(e.reason.starts_with("unsupported image format"), "{e}");
+    assert!(e.reason.contains("JPEG, PNG"), "{e}");
+    assert!(!e.reason.contains("corrupt"), "{e}");
 }
 
 #[test]

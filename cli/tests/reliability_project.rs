@@ -506,7 +506,8 @@ fn run_stops_when_image_features_cannot_be_cached() {
 
 /// Reopening a project (tune, insights) does not decode its images again: a row whose image
 /// broke after `run` keeps its place (the partition still fits), and a row `run` skipped for an
-/// unreadable image is skipped again without being decoded.
+/// unreadable image is skipped again without being decoded. Featurizing the broken image, or
+/// reloading after an image file is gone, is an error naming its row: never zeros in its place.
 #[test]
 fn reopening_a_project_reuses_run_s_image_checks() {
     let (tmp, csv, _) = demo_with_images(30);
@@ -544,4 +545,41 @@ fn reopening_a_project_reuses_run_s_image_checks() {
     let again = autopilot::store::ProjectData::load(Project::open(&proj).unwrap()).unwrap();
     assert_eq!(again.dataset.n_rows(), n);
     assert_eq!(again.dataset.skipped, data.dataset.skipped);
+
+    // The spreadsheet row of an image file (the demo's cells hold no line breaks).
+    let row_of = |image: &Path| {
+        let name = image.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        text.lines().position(|l| l.contains(name)).unwrap() + 1
+    };
+    let key = autopilot::features::FeatureKey::Image(image_key("mobilenet-v2"));
+    match again.inputs(std::slice::from_ref(&key)) {
+        Ok(_) => panic!("an image broken since `run` was featurized as zeros"),
+        Err(e) if format!("{e:#}").contains("model weights") => {
+            autopilot_testkit::missing("WEIGHTS", &format!("no MobileNetV2 weights: {e:#}"));
+        }
+        Err(e) => {
+            let e = format!("{e:#}");
+            let row = row_of(&images[1]);
+            assert!(e.contains(&format!("row {row}, column 'image'")), "{e}");
+            assert!(e.contains("not a recognised image format"), "{e}");
+            assert!(
+                e.contains("1 image that was readable when the project ran is not now"),
+                "{e}"
+            );
+        }
+    }
+    // A file gone since `run` is named when the data are reloaded (under the 10 % share that
+    // would refuse a fresh load, where the partition alone would just not fit).
+    std::fs::remove_file(&images[2]).unwrap();
+    let e = autopilot::store::ProjectData::load(Project::open(&proj).unwrap()).unwrap_err();
+    let e = format!("{e:#}");
+    assert!(
+        e.contains(&format!("row {}, column 'image'", row_of(&images[2]))),
+        "{e}"
+    );
+    assert!(
+        e.contains("readable when the project ran is not now"),
+        "{e}"
+    );
 }

@@ -170,6 +170,11 @@ fn decode_problem(e: image::ImageError) -> ImageProblem {
                 format!("truncated image file ({e})"),
             )
         }
+        // A format recognised but not built in (PNM, AVIF, …): the file itself may be fine.
+        image::ImageError::Unsupported(e) => ImageProblem::new(
+            ImageProblemKind::UnknownFormat,
+            format!("unsupported image format ({e}); JPEG, PNG, WebP, BMP, GIF and TIFF are read"),
+        ),
         e => ImageProblem::new(
             ImageProblemKind::Corrupt,
             format!("corrupt or unreadable image: {e}"),

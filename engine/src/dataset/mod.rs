@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dates::{DateParts, parse_date};
 pub use error::DataError;
-pub use images::{IMAGE_EXTENSIONS, has_image_extension};
+pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
 pub use infer::{MOSTLY_NUMERIC_SHARE, infer_type, is_id_like};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,

@@ -60,4 +60,20 @@ impl<'a> FeatureInputs<'a> {
     pub fn insert(&mut self, key: FeatureKey, matrix: Arc<FeatureMatrix>) {
         self.learned.insert(key, matrix);
     }
+
+    /// The rows whose input is there but could not be featurized (an image that broke), each
+    /// once, in row order, with the column of the first matrix that failed it. A row with no
+    /// input (an empty cell) is not one of them.
+    pub fn unfeaturized_rows(&self) -> anyhow::Result<Vec<(usize, String)>> {
+        let mut rows: BTreeMap<usize, String> = BTreeMap::new();
+        for (key, m) in &self.learned {
+            let col = self.dataset.require_column(key.column())?;
+            for (r, ok) in m.ok.iter().enumerate() {
+                if !ok && col.values[r].is_some() {
+                    rows.entry(r).or_insert_with(|| key.column().to_string());
+                }
+            }
+        }
+        Ok(rows.into_iter().collect())
+    }
 }

@@ -342,19 +342,13 @@ impl Predictor {
                 settings.images.weights = source.weights.clone();
                 let inputs =
                     features::materialize(source.project, &ds, &self.learned_keys(), &settings)?;
-                let mut bad_rows: BTreeSet<usize> = BTreeSet::new();
-                for (key, m) in &inputs.learned {
-                    let col = ds.require_column(key.column())?;
-                    for (r, ok) in m.ok.iter().enumerate() {
-                        if !ok && col.values[r].is_some() && bad_rows.insert(r) {
-                            problems.push(RowProblem {
-                                row: original[r] + 2,
-                                column: key.column().to_string(),
-                                reason: "the image could not be featurized".into(),
-                            });
-                        }
-                    }
-                }
+                let unfeaturized = inputs.unfeaturized_rows()?;
+                let bad_rows: BTreeSet<usize> = unfeaturized.iter().map(|(r, _)| *r).collect();
+                problems.extend(unfeaturized.into_iter().map(|(r, column)| RowProblem {
+                    row: original[r] + 2,
+                    column,
+                    reason: "the image could not be featurized".into(),
+                }));
                 let rows: Vec<usize> = (0..ds.n_rows()).filter(|r| !bad_rows.contains(r)).collect();
                 if !rows.is_empty() {
                     let p = self.predict_proba(&inputs, &rows)?;

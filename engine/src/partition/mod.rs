@@ -60,7 +60,8 @@ pub enum PartitionError {
     },
     /// A class too small to appear in every fold.
     #[error(
-        "class '{class}' has only {count} rows, fewer than the {folds} folds; every class needs at least one row per fold (drop or merge the class, or use fewer folds)"
+        "class '{class}' has only {count} {rows}, fewer than the {folds} folds; every class needs at least one row per fold (drop or merge the class, or use fewer folds)",
+        rows = if *.count == 1 { "row" } else { "rows" }
     )]
     RareClass {
         class: String,

@@ -55,7 +55,9 @@ pub fn load_minilm(path: &Path, device: &Device) -> Result<BertEncoder> {
         return Err(NeuralError::weight_load(path, "file not found"));
     }
     let mut net = BertEncoder::new(&BertConfig::MINILM_L6, device);
-    let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
+    let mut store = SafetensorsStore::from_file(path)
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .allow_partial(true);
     for (from, to) in minilm_key_remapping() {
         store = store.with_key_remapping(from, to);
     }
