@@ -48,16 +48,20 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
     // (row, line) of each kept record, and where the last record starts: (row, line, byte).
     let mut origins: Vec<(usize, u64)> = Vec::new();
     let mut last = start_of(1, &header);
-    for (i, record) in records.enumerate() {
+    // The spreadsheet row of the next data record: blank lines are not rows (the parser skips
+    // empty ones, and whitespace-only ones are skipped below), so every row number given for
+    // this file — here and after loading — counts data records only.
+    let mut row = 1;
+    for record in records {
         let record = record.map_err(|e| csv_error(path, &e))?;
-        let row = i + 2;
         let line = record.position().map_or(0, |p| p.line());
+        // A line with only whitespace (or one empty field) is a blank line, not data.
+        if record.len() == 1 && names.len() != 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        row += 1;
         last = start_of(row, &record);
         if record.len() != names.len() {
-            // A line with only whitespace (or one empty field) is a blank line, not data.
-            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
             return Err(DataError::RaggedRow {
                 path: path.to_path_buf(),
                 row,
@@ -328,6 +332,23 @@ mod tests {
         assert_eq!(unclosed_quote_field(b"5\"10,x\n", b','), None);
         // A closed quote followed by text stays closed.
         assert_eq!(unclosed_quote_field(b"\"a\"b,\"c\"\r\n", b','), None);
+    }
+
+    /// Blank lines, empty or whitespace only, are not rows: the row a message gives is the
+    /// data record's (as after loading), the line where it is in the file.
+    #[test]
+    fn blank_lines_do_not_count_as_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blank.csv");
+        std::fs::write(&path, "a,b\n1,2\n\n   \n3,4\n5\n").unwrap();
+        match read_csv(&path) {
+            Err(DataError::RaggedRow { row, line, .. }) => assert_eq!((row, line), (4, 6)),
+            Err(other) => panic!("expected a ragged row, got {other}"),
+            Ok(_) => panic!("expected a ragged row"),
+        }
+        std::fs::write(&path, "a,b\n1,2\n  \n3,4\n").unwrap();
+        let table = read_csv(&path).unwrap();
+        assert_eq!(table.cells[0], [Some("1".into()), Some("3".into())]);
     }
 
     #[test]
