@@ -127,10 +127,17 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
             }
         }
         None => {
-            let metric = match args.metric {
-                Some(m) => m,
-                None => autopilot::store::metric(&project)?,
-            };
+            let task = autopilot::store::task(&project)?;
+            let metric = args.metric.unwrap_or(task.metric());
+            if !task.metrics().contains(&metric) {
+                let names: Vec<&str> = task.metrics().iter().map(|m| m.name()).collect();
+                anyhow::bail!(
+                    "--metric {}: not a metric of this {} project; use {}",
+                    metric.name(),
+                    task.as_str(),
+                    names.join(", ")
+                );
+            }
             let best = best_model(&project, &lb, metric).map(|r| r.model_id.as_str());
             if args.json {
                 let rows: Vec<LeaderboardRow> = lb

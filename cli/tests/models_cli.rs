@@ -145,20 +145,29 @@ fn fetch_with_the_right_local_file_fills_the_cache() {
     assert_eq!(row(&list, "efficientnet-lite0")[5], "no");
 }
 
-#[test]
-fn another_model_s_weights_are_one_line_saying_so() {
-    let lite0 = match neural::zoo::fetch("efficientnet-lite0") {
-        Ok(path) => path,
-        Err(e) => {
-            autopilot_testkit::missing("WEIGHTS", &format!("no EfficientNet-Lite0 weights: {e}"));
-            return;
-        }
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("grey.png");
+/// The zoo's weights of `name` (fetched when missing), or `None` after reporting them missing.
+fn cached_weights(name: &str) -> Option<PathBuf> {
+    neural::zoo::fetch(name)
+        .map_err(|e| autopilot_testkit::missing("WEIGHTS", &format!("no {name} weights: {e}")))
+        .ok()
+}
+
+/// A 40×30 grey PNG in `dir`.
+fn grey_png(dir: &Path) -> PathBuf {
+    let image = dir.join("grey.png");
     image::RgbImage::from_pixel(40, 30, image::Rgb([120, 120, 120]))
         .save(&image)
         .unwrap();
+    image
+}
+
+#[test]
+fn another_model_s_weights_are_one_line_saying_so() {
+    let Some(lite0) = cached_weights("efficientnet-lite0") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let image = grey_png(dir.path());
     let out = autopilot(
         &[
             "models",
@@ -178,6 +187,34 @@ fn another_model_s_weights_are_one_line_saying_so() {
     assert!(err.contains("does not fit mobilenet-v2"), "{err}");
     assert!(err.contains("262 of its 262 tensors missing"), "{err}");
     assert!(err.contains("is it another model's weights?"), "{err}");
+}
+
+/// Without a desktop session, looking for a GPU prints nothing of Mesa's or libwayland's
+/// (their "error: XDG_RUNTIME_DIR is invalid" looked like a failure of ours).
+#[test]
+fn looking_for_a_gpu_without_a_desktop_session_prints_no_foreign_error() {
+    if cached_weights("mobilenet-v2").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = grey_png(dir.path());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autopilot"));
+    cmd.args(["models", "check", "mobilenet-v2", "--device", "auto"])
+        .arg(&image);
+    for name in [
+        "XDG_RUNTIME_DIR",
+        "WAYLAND_DISPLAY",
+        "NODEVICE_SELECT",
+        "MESA_VK_DEVICE_SELECT",
+        "DRI_PRIME",
+    ] {
+        cmd.env_remove(name);
+    }
+    let out = cmd.output().expect("the autopilot binary runs");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    assert!(err.trim().is_empty(), "{err}");
 }
 
 #[test]

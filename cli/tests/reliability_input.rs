@@ -290,7 +290,8 @@ fn featurize_and_models_check_refuse_a_bomb_before_loading_weights() {
 
 // ---- #13: truncated images ----------------------------------------------------------------
 
-/// A class too small for the folds is an error that names the file.
+/// A class too small for the folds is an error that names the file, and leaves no project
+/// behind: the corrected command then starts afresh.
 #[test]
 fn a_class_too_small_for_the_folds_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -310,6 +311,39 @@ fn a_class_too_small_for_the_folds_names_the_file() {
         err.contains("small.csv: class 'rare' has only 1 row, fewer than the 5 folds"),
         "{err}"
     );
+    assert!(
+        !dir.path().join("p").exists(),
+        "a refused run left a project"
+    );
+
+    // Enough rows, but not once the holdout has taken its share: refused the same way.
+    let rows: String = (0..20)
+        .map(|i| format!("{i},{}\n", ["a", "b"][i % 2]))
+        .collect();
+    write(
+        dir.path(),
+        "even.csv",
+        format!("x,label\n{rows}").as_bytes(),
+    );
+    let args = |folds: &'static str| {
+        ["run", "even.csv", "--target", "label", "--project", "q"]
+            .into_iter()
+            .chain(["--folds", folds, "--baseline-only"])
+            .collect::<Vec<_>>()
+    };
+    let out = run_bin(&args("10"), dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("class 'a' has only 8 rows outside the 20% holdout"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("q").exists(),
+        "a refused run left a project"
+    );
+    let out = run_bin(&args("4"), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -149,6 +149,11 @@ fn run_with_group_writes_a_project_and_a_baseline_row() {
         cli(&["leaderboard", "--project", s(&proj), "--metric", "bogus"]),
         2
     );
+    // A regression metric on a classification project is refused, not a column of dashes.
+    assert_eq!(
+        cli(&["leaderboard", "--project", s(&proj), "--metric", "rmse"]),
+        1
+    );
     // Unlocking the holdout is recorded in the project.
     assert_eq!(cli(&["leaderboard", "--project", s(&proj), "--holdout"]), 0);
     let lb3: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();

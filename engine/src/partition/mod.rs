@@ -68,6 +68,17 @@ pub enum PartitionError {
         count: usize,
         folds: usize,
     },
+    /// A class left with too few rows for the folds once the holdout took its share.
+    #[error(
+        "class '{class}' has only {count} {rows} outside the {holdout_pct}% holdout, fewer than the {folds} folds; every class needs at least one row per fold (use fewer folds or a smaller --holdout-pct, or drop or merge the class)",
+        rows = if *.count == 1 { "row" } else { "rows" }
+    )]
+    RareClassAfterHoldout {
+        class: String,
+        count: usize,
+        folds: usize,
+        holdout_pct: f64,
+    },
     /// Inputs of different lengths or labels out of range.
     #[error("invalid partition input: {0}")]
     InvalidInput(String),
@@ -183,6 +194,20 @@ impl Partition {
                 folds[row] = ((dealt + fold_offset) % spec.k) as u8;
                 dealt += 1;
             }
+        }
+        // Each class's rows are dealt to consecutive folds: with at least k of them left after
+        // the holdout, every fold validates every class.
+        let mut kept = vec![0usize; classes.len()];
+        for (&y, &f) in labels.iter().zip(&folds) {
+            kept[y as usize] += usize::from(f != HOLDOUT);
+        }
+        if let Some(c) = (0..classes.len()).find(|&c| counts[c] > 0 && kept[c] < spec.k) {
+            return Err(PartitionError::RareClassAfterHoldout {
+                class: classes[c].clone(),
+                count: kept[c],
+                folds: spec.k,
+                holdout_pct: spec.holdout_pct,
+            });
         }
         Self::from_assignment(folds, spec.k, spec.seed, spec.holdout_pct, None, Vec::new())
     }
@@ -681,6 +706,35 @@ mod tests {
         labels.extend([1, 1, 1]);
         let e = Partition::stratified(&labels, &cls, &spec).unwrap_err();
         assert!(e.to_string().contains("'class1' has only 3 rows"), "{e}");
+        // 10 rows a class pass the count for 10 folds, but a 20% holdout leaves 8: refused,
+        // rather than folds that never see a class (no per-fold AUC, no CV score).
+        let ten_each: Vec<u32> = (0..20).map(|i| i % 2).collect();
+        let ten_folds = PartitionSpec {
+            k: 10,
+            holdout_pct: 20.0,
+            ..spec.clone()
+        };
+        let e = Partition::stratified(&ten_each, &cls, &ten_folds).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PartitionError::RareClassAfterHoldout {
+                    count: 8,
+                    folds: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("outside the 20% holdout"), "{e}");
+        // With 4 folds every fold validates both classes.
+        let p =
+            Partition::stratified(&ten_each, &cls, &PartitionSpec { k: 4, ..ten_folds }).unwrap();
+        for f in 0..4u8 {
+            for c in 0..2u32 {
+                assert!((0..20).any(|r| p.folds[r] == f && ten_each[r] == c));
+            }
+        }
         // Too few groups.
         let labels: Vec<u32> = (0..40).map(|i| i % 2).collect();
         let groups: Vec<usize> = (0..40).map(|i| i % 4).collect();

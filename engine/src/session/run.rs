@@ -246,6 +246,15 @@ impl Session {
                 }
             }
         }
+        // A new project's partition is made (and its folds checked) before anything is
+        // written: a refused run leaves no project behind to block the corrected command.
+        let fresh = match imported {
+            Some(p) => Some(p),
+            None if !dir.join(project::PARTITION_FILE).is_file() => {
+                Some(make_partition(&ds, &target, opts)?)
+            }
+            None => None,
+        };
         // One writer per project, from before its first file is written until the run ends.
         let lock = project::WriterLock::acquire(&dir, "autopilot run")?;
         let (project, reused) = Project::open_or_create(&dir, settings)?;
@@ -267,8 +276,9 @@ impl Session {
                 p
             }
             None => {
-                let p = match imported {
+                let p = match fresh {
                     Some(p) => p,
+                    // The file was there when checked above and is gone now.
                     None => make_partition(&ds, &target, opts)?,
                 };
                 store::save_partition(&project, &p)?;
