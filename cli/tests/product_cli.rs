@@ -543,6 +543,8 @@ fn exported_model_predicts_elsewhere_and_bad_images_are_reported() {
         let img = header.iter().position(|h| h == "image").unwrap();
         std::fs::write(data.join("images/broken.png"), b"not a png").unwrap();
         rows[3][img] = "images/broken.png".into();
+        // Row 6 (spreadsheet row 8) has no image: predicted, with a warning.
+        rows[6][img] = String::new();
     }
     write_csv(&new_csv, &header, &rows);
     let in_project = tmp.path().join("in_project.csv");
@@ -566,7 +568,9 @@ fn exported_model_predicts_elsewhere_and_bad_images_are_reported() {
             .iter()
             .map(|r| {
                 let mut r = r.clone();
-                r[img] = s(&data.join(&r[img])).to_string();
+                if !r[img].is_empty() {
+                    r[img] = s(&data.join(&r[img])).to_string();
+                }
                 r
             })
             .collect();
@@ -639,6 +643,14 @@ fn exported_model_predicts_elsewhere_and_bad_images_are_reported() {
         assert_eq!(report.predicted, 11);
         assert_eq!(report.problems.len(), 1);
         assert_eq!(report.problems[0].row, 5);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("column 'image': row 8 has no image")),
+            "{:?}",
+            report.warnings
+        );
     }
     // A flipped byte is caught by the checksums.
     let mut bytes = std::fs::read(&moved).unwrap();

@@ -13,7 +13,7 @@
 //! read is **not predicted**: its probability and prediction cells are left empty and the row is
 //! reported (a model trained with images has never seen a row without image features, so a
 //! prediction "from the other columns" would be one it was not validated for). An empty image
-//! cell is treated as in training (zero image features).
+//! cell is treated as in training (zero image features), with a warning naming the rows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -305,7 +305,7 @@ impl Predictor {
         let mut problems: Vec<RowProblem> = Vec::new();
         // Cells of the columns the model reads as numbers that are not numbers (read as
         // missing, as in training).
-        let warnings: Vec<String> = self
+        let mut warnings: Vec<String> = self
             .numeric_columns()
             .iter()
             .filter_map(|name| raw.column(name))
@@ -318,6 +318,13 @@ impl Predictor {
             })
             .map(|w| w.message)
             .collect();
+        // Empty image cells are predicted with the image's features missing, as in training.
+        warnings.extend(
+            image_cols
+                .iter()
+                .filter_map(|name| raw.column(name))
+                .filter_map(|c| empty_image_warning(c, &raw)),
+        );
         // Original index of each loaded row, and the predictions by original index.
         let mut proba_of: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
         match loaded {
@@ -404,4 +411,21 @@ impl Predictor {
             columns,
         })
     }
+}
+
+/// Says which rows of image column `col` of `raw` are empty (predicted with that image's
+/// features missing, as rows without an image are in training), or `None` when none is.
+fn empty_image_warning(col: &dataset::Column, raw: &dataset::Dataset) -> Option<String> {
+    let empty: Vec<usize> = (0..col.values.len())
+        .filter(|&i| col.values[i].is_none())
+        .collect();
+    let first = raw.file_row(*empty.first()?);
+    let rows = match empty.len() {
+        1 => format!("row {first} has"),
+        n => format!("{n} rows have (the first: row {first})"),
+    };
+    Some(format!(
+        "column '{}': {rows} no image; predicted with the image's features missing",
+        col.name
+    ))
 }
