@@ -571,3 +571,30 @@ fn run_lists_the_first_skipped_rows_with_their_reasons() {
     );
     assert!(stdout.contains("and 4 more"), "{stdout}");
 }
+
+/// Images the only features and no backbone to featurize them (offline here): the run fails,
+/// saying why, instead of ending with the baseline alone and exit code 0.
+#[test]
+fn a_run_with_only_images_and_no_backbone_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = image_rows_csv(dir.path(), "only_images.csv", "", 20);
+    let out = run_bin(
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "y",
+            "--quiet",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no model can be trained: the only feature columns are images (img)"),
+        "{err}"
+    );
+    assert!(err.contains("no image features from mobilenet-v2"), "{err}");
+}

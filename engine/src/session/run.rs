@@ -364,6 +364,7 @@ impl Session {
         let settings = FeatureSettings::on(opts.device);
         let mut inputs = FeatureInputs::new(ds);
         let mut usable_backbones = Vec::new();
+        let mut failures = Vec::new();
         for (i, b) in backbones.iter().enumerate() {
             if i > 0 && !image_cols.is_empty() && opts.time_is_up(started) {
                 on_event(&RunEvent::Note(format!(
@@ -387,9 +388,9 @@ impl Session {
                         return Err(e.context(format!("caching the features of '{col}' ({b})")));
                     }
                     Err(e) => {
-                        on_event(&RunEvent::Warning(format!(
-                            "no image features from {b}: {e:#}"
-                        )));
+                        let failure = format!("no image features from {b}: {e:#}");
+                        on_event(&RunEvent::Warning(failure.clone()));
+                        failures.push(failure);
                         all_ok = false;
                     }
                 }
@@ -410,6 +411,15 @@ impl Session {
                 ))
             });
             informative.retain(|c| !image_cols.contains(c));
+            // Images were all there was to learn from: a leaderboard of the baseline alone
+            // would be a failed run that looks like a finished one.
+            if informative.is_empty() && !backbones.is_empty() {
+                anyhow::bail!(
+                    "no model can be trained: the only feature columns are images ({cols}) and no \
+                     backbone could featurize them ({})",
+                    failures.join("; ")
+                );
+            }
         }
         let user: Vec<FeatureList> = opts
             .feature_lists
