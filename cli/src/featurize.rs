@@ -10,6 +10,7 @@ use neural::text::LongText;
 use neural::{DeviceChoice, Precision};
 
 use super::models::parse_device;
+use super::out::errln;
 use autopilot::autopilot::candidates::DEFAULT_LEVELS;
 use autopilot::project::outputs::check_output;
 use autopilot::session::featurize::{
@@ -111,7 +112,7 @@ pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
             ..
         } => {
             for line in failures(failed, file_rows) {
-                eprintln!("{line}");
+                errln!("{line}");
             }
             let n_failed = failed.iter().filter(|f| f.is_some()).count();
             (values.nrows(), values.ncols(), n_failed)
@@ -119,7 +120,7 @@ pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
         FeatureOutput::Sparse { values, .. } => (values.rows(), values.cols(), 0),
     };
     write_output(&out, &args.output, format)?;
-    eprintln!(
+    errln!(
         "wrote {rows} rows × {cols} features to {} in {:.1}s{}",
         args.output.display(),
         t.elapsed().as_secs_f64(),
@@ -135,7 +136,7 @@ pub fn execute(args: FeaturizeArgs) -> anyhow::Result<()> {
         ..
     } = &out
     {
-        eprintln!(
+        errln!(
             "each row's image and class: {}",
             rows_path(&args.output).display()
         );

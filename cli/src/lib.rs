@@ -6,6 +6,8 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+use out::errln;
+
 mod demo;
 mod export;
 mod featurize;
@@ -111,7 +113,7 @@ where
         // The reader of stdout went away (`| head`): end quietly, like other Unix tools.
         Err(e) if out::is_stdout_closed(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             1
         }
     }

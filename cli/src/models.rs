@@ -17,7 +17,7 @@ use neural::{
     Backbone, DeviceChoice, FeatureLevel, FeaturizerConfig, ImageFeaturizer, NeuralError, zoo,
 };
 
-use super::out::{out, outln};
+use super::out::{errln, out, outln};
 
 /// The 1000 ImageNet-1k class names, one per line in class-id order (Keras short names, as in
 /// pytorch/hub's `imagenet_classes.txt`).
@@ -231,7 +231,7 @@ fn check(
             Ok(_) => true,
             Err(e) => {
                 failed += 1;
-                eprintln!("{}: {e}", p.display());
+                errln!("{}: {e}", p.display());
                 false
             }
         })
@@ -268,11 +268,11 @@ fn check(
             // An image error names its file already.
             Err(e @ NeuralError::Image { .. }) => {
                 failed += 1;
-                eprintln!("{e}");
+                errln!("{e}");
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("{}: {e}", path.display());
+                errln!("{}: {e}", path.display());
             }
         }
     }

@@ -4,7 +4,9 @@
 //! that returns it quietly with exit code 0, like other Unix tools; `run` ignores its printing
 //! errors and keeps training.
 //!
-//! Use [`outln!`] and [`out!`] instead of `println!`/`print!` (which panic on EPIPE).
+//! Use [`outln!`] and [`out!`] instead of `println!`/`print!` (which panic on EPIPE), and
+//! [`errln!`] instead of `eprintln!` (`run … 2>&1 | head` closes stderr too: progress and
+//! warnings are then dropped and the command goes on).
 
 use std::fmt;
 use std::io::{self, Write as _};
@@ -64,7 +66,16 @@ macro_rules! out {
     };
 }
 
-pub(crate) use {out, outln};
+/// `eprintln!` that drops the line when stderr is closed instead of panicking (see the module
+/// docs): nobody is left to read a message about it.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+pub(crate) use {errln, out, outln};
 
 #[cfg(test)]
 mod tests {

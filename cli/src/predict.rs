@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::out::outln;
+use super::out::{errln, outln};
 use autopilot::model::apm::read_apm;
 use autopilot::model::{FeatureSource, PredictionReport};
 use autopilot::project::outputs::check_output;
@@ -47,12 +47,14 @@ fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Resul
         out.display()
     )?;
     for w in &r.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     for p in &r.problems {
-        eprintln!(
+        errln!(
             "warning: row {} column '{}': {} (not predicted)",
-            p.row, p.column, p.reason
+            p.row,
+            p.column,
+            p.reason
         );
     }
     Ok(())

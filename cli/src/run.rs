@@ -15,7 +15,7 @@ use blueprints::metrics::Metric;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::out::outln;
+use super::out::{errln, outln};
 use autopilot::autopilot::{Event, Mode};
 use autopilot::dataset::{self, ColumnType, Dataset, Profile};
 use autopilot::model::FeatureList;
@@ -415,7 +415,7 @@ pub fn run_and_print(
 /// Lines go through `suspend`, not `ProgressBar::println`, which writes nothing when stderr is
 /// not a terminal (a log file would lose every model's line and time estimate).
 fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
-    let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+    let say = |line: String| bar.suspend(|| errln!("{line}"));
     match e {
         RunEvent::Warning(w) => say(format!("warning: {w}")),
         RunEvent::Note(n) => say(format!("note: {n}")),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use blueprints::params::ParamSpec;
 use clap::Args;
 
-use super::out::{out, outln};
+use super::out::{errln, out, outln};
 use autopilot::autopilot::Event;
 use autopilot::session::tune::{self, TuneRequest};
 
@@ -89,20 +89,20 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
                 fit_estimate_s,
                 ..
             } => {
-                eprintln!("training {model_id}: {blueprint} ...");
+                errln!("training {model_id}: {blueprint} ...");
                 if let Some(s) = fit_estimate_s {
-                    eprintln!("  {}", super::run::fit_estimate(*s));
+                    errln!("  {}", super::run::fit_estimate(*s));
                 }
             }
             Event::Failed {
                 model_id, error, ..
-            } => eprintln!("{model_id} failed: {error}"),
-            Event::Skipped { reason, .. } => eprintln!("skipped: {reason}"),
+            } => errln!("{model_id} failed: {error}"),
+            Event::Skipped { reason, .. } => errln!("skipped: {reason}"),
             _ => {}
         }
     })?;
     for label in &outcome.unchanged {
-        eprintln!(
+        errln!(
             "note: {label} equals {}'s settings; not retrained",
             args.model
         );

@@ -112,15 +112,28 @@ fn bin_with_closed_stdout(args: &[&str]) -> (ExitStatus, String) {
     let err = tmp.path().join("err");
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
+    let status = spawn_and_wait(args, writer.into(), File::create(&err).unwrap().into());
+    (status, std::fs::read_to_string(err).unwrap())
+}
+
+/// Runs the binary with stdout and stderr into one closed pipe (`… 2>&1 | head` after `head`
+/// went away); returns the status.
+fn bin_with_closed_stdout_and_stderr(args: &[&str]) -> ExitStatus {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let stderr = writer.try_clone().unwrap();
+    spawn_and_wait(args, writer.into(), stderr.into())
+}
+
+fn spawn_and_wait(args: &[&str], stdout: Stdio, stderr: Stdio) -> ExitStatus {
     let child = Command::new(env!("CARGO_BIN_EXE_autopilot"))
         .args(args)
         .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(File::create(&err).unwrap())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    let status = wait(child, &args.join(" "));
-    (status, std::fs::read_to_string(err).unwrap())
+    wait(child, &args.join(" "))
 }
 
 /// Whether model `id` has saved files to predict with (fold models or a blender).
@@ -196,6 +209,14 @@ fn run_keeps_training_when_stdout_is_closed() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let lb = leaderboard(&proj);
+    assert_eq!(lb.rows.len(), 4, "the run stopped early: {lb:#?}");
+    // Progress and warnings into a closed stderr as well (`2>&1 | head`): dropped, not a panic.
+    let again = tmp.path().join("q");
+    let mut args = run_args(&csv, &again, &["--max-models", "4"]);
+    args.retain(|&a| a != "--quiet");
+    let status = bin_with_closed_stdout_and_stderr(&args);
+    assert_eq!(status.code(), Some(0));
+    let lb = leaderboard(&again);
     assert_eq!(lb.rows.len(), 4, "the run stopped early: {lb:#?}");
 }
 
