@@ -25,9 +25,10 @@ pub struct ServeArgs {
     /// Token every request must carry (at least 8 characters); open the printed address.
     #[arg(long)]
     pub token: Option<String>,
-    /// Largest upload (a CSV with its images), in MiB.
-    #[arg(long = "max-upload-mb", default_value_t = DEFAULT_MAX_UPLOAD >> 20)]
-    pub max_upload_mb: usize,
+    /// Largest upload (a CSV with its images), in MiB (at least 1).
+    #[arg(long = "max-upload-mb", default_value_t = (DEFAULT_MAX_UPLOAD >> 20) as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    pub max_upload_mb: u32,
 }
 
 /// Executes `autopilot serve`: serves until the process is stopped.
@@ -38,13 +39,7 @@ pub fn execute(args: ServeArgs) -> anyhow::Result<()> {
         host: args.host,
         port: args.port,
         token: args.token.clone(),
-        max_upload: args
-            .max_upload_mb
-            .max(1)
-            .checked_mul(1 << 20)
-            .ok_or_else(|| {
-                anyhow::anyhow!("--max-upload-mb {} is too large", args.max_upload_mb)
-            })?,
+        max_upload: (args.max_upload_mb as usize) << 20,
     };
     let server = Server::start(opts)?;
     let query = args

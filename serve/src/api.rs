@@ -26,7 +26,7 @@ use autopilot::leaderboard::LeaderboardRow;
 use autopilot::project::{LEADERBOARD_FILE, lock};
 use autopilot::store;
 
-use crate::error::{ApiError, ApiResult, blocking};
+use crate::error::{ApiError, ApiResult, blocking, json_errors};
 use crate::state::AppState;
 use crate::{assets, guard, images, insights, predict, tune};
 
@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             guard::guard,
         ))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 

@@ -1,7 +1,7 @@
 //! Errors of the API: a status and a message, answered as `{"error": message}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use autopilot::project::ProjectError;
@@ -64,14 +64,42 @@ impl From<ProjectError> for ApiError {
     }
 }
 
+/// The longest message answered; a longer one (a huge value echoed back) is cut.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        let mut message = self.message;
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            let more = message[cut..].chars().count();
+            message.truncate(cut);
+            message.push_str(&format!("… ({more} more characters)"));
+        }
+        (self.status, Json(serde_json::json!({ "error": message }))).into_response()
     }
+}
+
+/// Answers every error as `{"error": message}`: axum's own rejections (malformed JSON, a wrong
+/// content type, a body over the limit, a bad path parameter) come as plain text otherwise.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, message).into_response()
 }
 
 /// Runs blocking engine work off the async threads; a panic becomes a 500.

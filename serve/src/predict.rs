@@ -68,6 +68,12 @@ pub async fn predict(
         let name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
         let bytes = field.bytes().await.map_err(field_error)?.to_vec();
+        // A field given twice would have the last one win unseen.
+        if (name == "model" && up.model.is_some()) || (name == "csv" && up.csv.is_some()) {
+            return Err(ApiError::bad(format!(
+                "the '{name}' field is given more than once"
+            )));
+        }
         match name.as_str() {
             "model" => {
                 up.model = Some(
@@ -92,7 +98,7 @@ pub async fn predict(
     let which = up.model.unwrap_or_else(|| "best".into());
     let scored = blocking(move || {
         check_csv(&csv_name, &csv)?;
-        score(&state, &which, &csv, &up.files)
+        score(&state, &which, &csv_name, &csv, &up.files)
     })
     .await?;
     Ok(Json(scored))
@@ -188,6 +194,7 @@ fn placed_by_name(csv: &[u8], files: &[(PathBuf, Vec<u8>)]) -> Vec<PathBuf> {
 fn score(
     state: &AppState,
     which: &str,
+    csv_name: &str,
     csv: &[u8],
     files: &[(PathBuf, Vec<u8>)],
 ) -> ApiResult<Scored> {
@@ -229,7 +236,12 @@ fn score(
         project: Some(&project),
         weights: Default::default(),
     };
-    let report = predictor.predict_csv(&input, &out, &source)?;
+    // Messages name the file as the user sent it, not its copy in a temporary folder.
+    let report = predictor.predict_csv(&input, &out, &source).map_err(|e| {
+        let mut e = ApiError::engine(e);
+        e.message = e.message.replace(&input.display().to_string(), csv_name);
+        e
+    })?;
     let text = std::fs::read_to_string(&out).map_err(|e| io(&out, e))?;
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let columns: Vec<String> = r

@@ -202,6 +202,21 @@ fn uploads_are_checked() {
         &[("csv", Some("x.csv"), b"\x89PNG\r\n\x1a\n\0\0\0\xff")],
     );
     assert_eq!(r.status, 415, "{}", r.text());
+    // Two CSVs: refused, not the last one scored unseen.
+    let r = upload(
+        addr,
+        &[
+            ("csv", Some("a.csv"), csv_text.as_bytes()),
+            ("csv", Some("b.csv"), csv_text.as_bytes()),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than once")
+    );
     // An image path that climbs out of the upload folder, and a non-image file.
     let r = upload(
         addr,
@@ -222,13 +237,10 @@ fn uploads_are_checked() {
     // A CSV missing the model's columns: the engine's message, 400.
     let r = upload(addr, &[("csv", Some("x.csv"), b"a,b\n1,2\n")]);
     assert_eq!(r.status, 400, "{}", r.text());
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("missing column")
-    );
-    // No multipart at all.
+    // Named as sent, not as its copy in the server's temporary folder.
+    let e = r.json()["error"].as_str().unwrap().to_string();
+    assert!(e.starts_with("x.csv: missing column"), "{e}");
+    // No multipart at all: axum's rejection, answered as JSON like every error.
     let r = request(
         addr,
         "POST",
@@ -237,6 +249,7 @@ fn uploads_are_checked() {
         b"hello",
     );
     assert!((400..500).contains(&r.status), "{}", r.status);
+    assert!(r.json()["error"].as_str().is_some(), "{}", r.text());
     still_serving(addr);
 }
 
@@ -432,6 +445,30 @@ fn tuning_in_the_background_adds_a_row() {
         &serde_json::json!({"model": id, "set": {"tfidf_min_df": "-5"}}),
     );
     assert_eq!(r.status, 400, "{}", r.text());
+    // A huge value is not echoed back whole.
+    let huge = "9".repeat(100_000);
+    let r = post_json(
+        addr,
+        "/api/tune",
+        &serde_json::json!({"model": id, "set": {"tfidf_min_df": huge}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.status);
+    let e = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        e.len() < 3000 && e.ends_with("more characters)"),
+        "{}",
+        e.len()
+    );
+    // Malformed JSON: axum's rejection, answered as JSON like every error.
+    let r = request(
+        addr,
+        "POST",
+        "/api/tune",
+        &["Content-Type: application/json", "X-Autopilot-Request: 1"],
+        b"{not json",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.json()["error"].as_str().is_some(), "{}", r.text());
     let before = get(addr, "/api/leaderboard").json()["rows"]
         .as_array()
         .unwrap()
