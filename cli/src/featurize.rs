@@ -41,7 +41,7 @@ pub struct FeaturizeArgs {
     /// Text featurizer.
     #[arg(long, default_value = "minilm", value_parser = parse_featurizer)]
     pub featurizer: TextFeaturizer,
-    /// MiniLM on texts over 256 tokens: truncate, or average 256-token chunks.
+    /// MiniLM on texts over 256 tokens: `truncate`, or `chunks` (the mean of 256-token chunks).
     #[arg(long, default_value = "truncate", value_parser = parse_long_text)]
     pub long_text: LongText,
     /// Compute device: auto, cpu or wgpu.

@@ -598,3 +598,34 @@ fn a_run_with_only_images_and_no_backbone_fails_with_the_reason() {
     );
     assert!(err.contains("no image features from mobilenet-v2"), "{err}");
 }
+
+/// Nothing to learn from (an ID and a constant column): the run fails, listing why each column
+/// was left out, instead of a leaderboard with no model marked best.
+#[test]
+fn a_run_with_no_informative_column_fails_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..30)
+        .map(|i| format!("id{i},same,{}\n", ["a", "b"][i % 2]))
+        .collect();
+    write(dir.path(), "ids.csv", format!("key,c,y\n{rows}").as_bytes());
+    let out = run_bin(&["run", "ids.csv", "--target", "y", "--quiet"], dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no model can be trained: no column is left"),
+        "{err}"
+    );
+    assert!(err.contains("'key'") && err.contains("'c'"), "{err}");
+    let out = run_bin(
+        &[
+            "run",
+            "ids.csv",
+            "--target",
+            "y",
+            "--quiet",
+            "--baseline-only",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -421,6 +421,24 @@ impl Session {
                 );
             }
         }
+        if informative.is_empty() {
+            let left_out: Vec<String> = self
+                .profile
+                .excluded
+                .iter()
+                .filter(|e| e.column != self.profile.target)
+                .map(|e| format!("'{}': {}", e.column, e.reason))
+                .chain(
+                    (!image_cols.is_empty())
+                        .then(|| format!("{}: --backbone {NO_BACKBONE}", image_cols.join(", "))),
+                )
+                .collect();
+            anyhow::bail!(
+                "no model can be trained: no column is left to learn from ({}); \
+                 --baseline-only trains the baseline alone",
+                left_out.join("; ")
+            );
+        }
         let user: Vec<FeatureList> = opts
             .feature_lists
             .iter()
