@@ -6,10 +6,11 @@
 //! 2. **numeric**: at least 99% parse as finite numbers.
 //! 3. **date**: at least 99% parse as dates (see [`super::parse_date`]); pure years like `1989`
 //!    alone are numbers (rule 2), but mixed with `YYYY-MM-DD` values they make a date column.
-//! 4. **mostly numeric**: at least [`MOSTLY_NUMERIC_SHARE`] (95%) parse as numbers: the column
-//!    is numeric and the few other cells (a stray `oops`, a `?` marker) are read as missing; the
-//!    profile warns about them (column, count, examples). One typo must not turn an informative
-//!    number column into an ID-like category that is then dropped.
+//! 4. **mostly numeric**, then **mostly dates**: at least [`MOSTLY_PARSED_SHARE`] (95%) parse
+//!    as numbers (or dates): the column is numeric (or a date column) and the few other cells (a
+//!    stray `oops`, a `?` marker, a `2021-02-30`) are read as missing; the profile warns about
+//!    them (column, count, examples). One typo must not turn an informative number or date
+//!    column into an ID-like category that is then dropped.
 //! 5. **text**: free text: on average at least 5 words, or at least 2 words with at least 80%
 //!    distinct values (titles, captions).
 //! 6. otherwise **categorical** (labels, names that repeat).
@@ -20,9 +21,9 @@ use std::collections::HashSet;
 
 use super::{Column, ColumnType, has_image_extension, parse_date, parse_number};
 
-/// Share of non-missing cells that must parse as numbers for a column to be numeric, with the
-/// others read as missing (rule 4 of the module docs).
-pub const MOSTLY_NUMERIC_SHARE: f64 = 0.95;
+/// Share of non-missing cells that must parse as numbers (dates) for a column to be numeric (a
+/// date column), with the others read as missing (rule 4 of the module docs).
+pub const MOSTLY_PARSED_SHARE: f64 = 0.95;
 
 fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
     values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
@@ -49,8 +50,11 @@ pub fn infer_type(values: &[Option<String>]) -> ColumnType {
     if share(&present, |v| parse_date(v).is_some()) >= 0.99 {
         return ColumnType::Date;
     }
-    if share(&present, |v| parse_number(v).is_some()) >= MOSTLY_NUMERIC_SHARE {
+    if share(&present, |v| parse_number(v).is_some()) >= MOSTLY_PARSED_SHARE {
         return ColumnType::Numeric;
+    }
+    if share(&present, |v| parse_date(v).is_some()) >= MOSTLY_PARSED_SHARE {
+        return ColumnType::Date;
     }
     let distinct = present.iter().collect::<HashSet<_>>().len();
     let distinct_ratio = distinct as f64 / present.len() as f64;
@@ -157,6 +161,22 @@ mod tests {
         let mut dates: Vec<&str> = vec!["1989"; 97];
         dates.extend(["2008-11-02", "2010-01-01", "2011-05-06"]);
         assert_eq!(infer_type(&cells(&dates)), ColumnType::Date);
+    }
+
+    /// A date column with a few bad cells (a typo, an impossible day) stays a date column; the
+    /// profile warns about those cells (`profile::tests`).
+    #[test]
+    fn mostly_date_columns_stay_dates() {
+        let mut v: Vec<String> = (1..=38)
+            .map(|d| format!("2021-03-{:02}", d % 28 + 1))
+            .collect();
+        v.extend(["garbage".into(), "2021-02-30".into()]);
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        assert_eq!(infer_type(&cells(&refs)), ColumnType::Date);
+        // Below 95% dates it is not a date column.
+        let mut few: Vec<&str> = vec!["2021-03-01"; 18];
+        few.extend(["x", "y"]);
+        assert_ne!(infer_type(&cells(&few)), ColumnType::Date);
     }
 
     #[test]

@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 pub use dates::{DateParts, parse_date};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
-pub use infer::{MOSTLY_NUMERIC_SHARE, infer_type, is_id_like};
+pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    TargetSummary, leakage_purity, non_numeric_warning, profile,
+    TargetSummary, leakage_purity, profile, unparsed_cells_warning,
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Column, ColumnType, DataError, Dataset, SkippedRow, Target, TargetSpec, Task, file_row,
-    is_id_like, parse_number,
+    is_id_like, parse_date, parse_number,
 };
 
 /// Minimum conditional purity for a column to be flagged as leakage.
@@ -97,17 +97,20 @@ pub struct ColumnWarning {
 /// How many example values a [`ColumnWarning`] keeps.
 const WARNING_EXAMPLES: usize = 3;
 
-/// Warns about the cells of a numeric column that are not numbers (read as missing), or `None`.
-pub fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
-    if col.kind != ColumnType::Numeric {
-        return None;
-    }
+/// Warns about the cells of a numeric or date column that are not numbers or dates (read as
+/// missing), or `None`.
+pub fn unparsed_cells_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
+    let (kind, values, parses): (&str, &str, fn(&str) -> bool) = match col.kind {
+        ColumnType::Numeric => ("numeric", "numbers", |v| parse_number(v).is_some()),
+        ColumnType::Date => ("a date column", "dates", |v| parse_date(v).is_some()),
+        _ => return None,
+    };
     let bad: Vec<(usize, &str)> = col
         .values
         .iter()
         .enumerate()
         .filter_map(|(i, v)| Some((i, v.as_deref()?)))
-        .filter(|(_, v)| parse_number(v).is_none())
+        .filter(|(_, v)| !parses(v))
         .collect();
     let (first_row, _) = *bad.first()?;
     let present = col.values.iter().flatten().count();
@@ -119,7 +122,7 @@ pub fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Colum
         .map(|(_, v)| shorten(v, 40))
         .collect();
     let message = format!(
-        "column '{}' is numeric but {} of {present} non-empty cells are not numbers \
+        "column '{}' is {kind} but {} of {present} non-empty cells are not {values} \
          (e.g. \"{}\" in row {}); they are read as missing",
         col.name,
         bad.len(),
@@ -131,6 +134,35 @@ pub fn non_numeric_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Colum
         cells: bad.len(),
         examples,
         message,
+    })
+}
+
+/// Warns about target classes that differ only in letter case (`Rock`, `rock`, `ROCK`): they are
+/// kept apart, which is rarely what the data meant. `None` when there are none.
+fn case_variant_classes(target: &str, classes: &[ClassCount]) -> Option<ColumnWarning> {
+    let mut by_folded: BTreeMap<String, Vec<&ClassCount>> = BTreeMap::new();
+    for c in classes {
+        by_folded.entry(c.class.to_lowercase()).or_default().push(c);
+    }
+    let groups: Vec<&Vec<&ClassCount>> = by_folded.values().filter(|g| g.len() > 1).collect();
+    let first = groups.first()?;
+    let listed: Vec<String> = first
+        .iter()
+        .map(|c| format!("'{}' ({} rows)", c.class, c.count))
+        .collect();
+    let more = match groups.len() {
+        1 => String::new(),
+        n => format!(", and {} more such groups", n - 1),
+    };
+    Some(ColumnWarning {
+        column: target.to_string(),
+        cells: groups.iter().flat_map(|g| g.iter().map(|c| c.count)).sum(),
+        examples: first.iter().map(|c| c.class.clone()).collect(),
+        message: format!(
+            "target '{target}' has classes that differ only in letter case: {}{more}; they are \
+             kept apart (fix the labels in the data if they are one class)",
+            listed.join(", ")
+        ),
     })
 }
 
@@ -303,7 +335,7 @@ pub fn profile(
         }
     }
     let n = ds.n_rows();
-    let class_counts = tgt
+    let class_counts: Vec<ClassCount> = tgt
         .classes
         .iter()
         .zip(tgt.class_counts())
@@ -317,10 +349,12 @@ pub fn profile(
     let mut constant_columns = Vec::new();
     let mut id_like_columns = Vec::new();
     let mut leakage = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<ColumnWarning> = case_variant_classes(target, &class_counts)
+        .into_iter()
+        .collect();
     for col in &ds.columns {
-        let warning = non_numeric_warning(col, &ds.skipped);
-        let not_numbers = warning.as_ref().map_or(0, |w| w.cells);
+        let warning = unparsed_cells_warning(col, &ds.skipped);
+        let unparsed = warning.as_ref().map_or(0, |w| w.cells);
         warnings.extend(warning);
         let mut seen = HashSet::new();
         let examples = col
@@ -359,7 +393,7 @@ pub fn profile(
         columns.push(ColumnProfile {
             name: col.name.clone(),
             kind: col.kind,
-            missing: col.n_missing() + not_numbers,
+            missing: col.n_missing() + unparsed,
             distinct,
             examples,
             id_like,
@@ -608,5 +642,67 @@ impl Profile {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_differing_only_in_case_are_named() {
+        let counts = |names: &[(&str, usize)]| -> Vec<ClassCount> {
+            names
+                .iter()
+                .map(|&(class, count)| ClassCount {
+                    class: class.into(),
+                    count,
+                })
+                .collect()
+        };
+        let w = case_variant_classes(
+            "genre",
+            &counts(&[("ROCK", 4), ("Rock", 8), ("pop", 5), ("rock", 4)]),
+        )
+        .expect("a warning");
+        assert_eq!(w.cells, 16);
+        assert!(
+            w.message.starts_with(
+                "target 'genre' has classes that differ only in letter case: 'ROCK' (4 rows), \
+                 'Rock' (8 rows), 'rock' (4 rows); they are kept apart"
+            ),
+            "{}",
+            w.message
+        );
+        assert!(case_variant_classes("genre", &counts(&[("pop", 5), ("rock", 4)])).is_none());
+    }
+
+    #[test]
+    fn cells_of_a_date_column_that_are_not_dates_are_named() {
+        let mut values: Vec<Option<String>> = (1..=38)
+            .map(|d| Some(format!("2021-03-{:02}", d % 28 + 1)))
+            .collect();
+        values.insert(4, Some("garbage".into()));
+        values.push(Some("2021-02-30".into()));
+        values.push(None);
+        let col = Column {
+            name: "iso".into(),
+            kind: ColumnType::Date,
+            values,
+        };
+        let w = unparsed_cells_warning(&col, &[]).expect("a warning");
+        assert_eq!(w.cells, 2);
+        assert_eq!(w.examples, ["garbage", "2021-02-30"]);
+        assert_eq!(
+            w.message,
+            "column 'iso' is a date column but 2 of 40 non-empty cells are not dates \
+             (e.g. \"garbage\" in row 6); they are read as missing"
+        );
+        // A text column gets no such warning.
+        let text = Column {
+            kind: ColumnType::Text,
+            ..col
+        };
+        assert!(unparsed_cells_warning(&text, &[]).is_none());
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use blueprints::blend::Blender;
 
 use super::{FittedBlock, Model};
-use crate::dataset::{self, ColumnType, LoadOptions, Task, non_numeric_warning};
+use crate::dataset::{self, ColumnType, LoadOptions, Task, unparsed_cells_warning};
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::project::Project;
 
@@ -314,7 +314,7 @@ impl Predictor {
                     kind: ColumnType::Numeric,
                     ..c.clone()
                 };
-                non_numeric_warning(&as_numeric, &raw.skipped)
+                unparsed_cells_warning(&as_numeric, &raw.skipped)
             })
             .map(|w| w.message)
             .collect();
