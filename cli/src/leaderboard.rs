@@ -127,17 +127,7 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
             }
         }
         None => {
-            let task = autopilot::store::task(&project)?;
-            let metric = args.metric.unwrap_or(task.metric());
-            if !task.metrics().contains(&metric) {
-                let names: Vec<&str> = task.metrics().iter().map(|m| m.name()).collect();
-                anyhow::bail!(
-                    "--metric {}: not a metric of this {} project; use {}",
-                    metric.name(),
-                    task.as_str(),
-                    names.join(", ")
-                );
-            }
+            let metric = autopilot::store::ranking_metric(&project, args.metric)?;
             let best = best_model(&project, &lb, metric).map(|r| r.model_id.as_str());
             if args.json {
                 let rows: Vec<LeaderboardRow> = lb

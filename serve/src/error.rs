@@ -90,7 +90,9 @@ pub async fn json_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let text = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+    // The rejection's own headers (e.g. `Allow` on a 405) are kept; its body becomes JSON.
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
         Err(_) => String::new(),
     };
@@ -99,7 +101,10 @@ pub async fn json_errors(response: Response) -> Response {
     } else {
         text
     };
-    ApiError::new(status, message).into_response()
+    let (json, body) = ApiError::new(status, message).into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(json.headers);
+    Response::from_parts(parts, body)
 }
 
 /// Runs blocking engine work off the async threads; a panic becomes a 500.

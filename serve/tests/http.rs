@@ -369,6 +369,15 @@ fn cross_site_requests_are_refused() {
     let r = get(addr, "/api/image/abc");
     assert!((400..500).contains(&r.status));
     assert!(r.json()["error"].as_str().is_some(), "{}", r.text());
+    // A wrong method: JSON too, with the rejection's `Allow` header kept.
+    let r = get(addr, "/api/tune");
+    assert_eq!(r.status, 405);
+    assert!(r.json()["error"].as_str().is_some(), "{}", r.text());
+    assert!(
+        r.header("allow").is_some_and(|a| a.contains("POST")),
+        "{:?}",
+        r.headers
+    );
     assert_eq!(get(addr, "/api/nothing").status, 404);
     still_serving(addr);
 }

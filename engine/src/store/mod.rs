@@ -104,6 +104,26 @@ pub fn metric(project: &Project) -> Result<Metric, ProjectError> {
     Ok(task(project)?.metric())
 }
 
+/// The metric to rank `project`'s leaderboard by: `asked` when it is one of its task's metrics
+/// (an error naming those otherwise: a regression metric scores no classification model), else
+/// [`metric`].
+pub fn ranking_metric(project: &Project, asked: Option<Metric>) -> anyhow::Result<Metric> {
+    let task = task(project)?;
+    let Some(metric) = asked else {
+        return Ok(task.metric());
+    };
+    if !task.metrics().contains(&metric) {
+        let names: Vec<&str> = task.metrics().iter().map(|m| m.name()).collect();
+        anyhow::bail!(
+            "--metric {}: not a metric of this {} project; use {}",
+            metric.name(),
+            task.as_str(),
+            names.join(", ")
+        );
+    }
+    Ok(metric)
+}
+
 /// Saves the data profile.
 pub fn save_profile(project: &Project, profile: &Profile) -> Result<(), ProjectError> {
     project.save_json(project::PROFILE_FILE, profile)
