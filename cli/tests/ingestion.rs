@@ -633,6 +633,47 @@ fn profile_excludes_constant_and_id_columns() {
     ));
 }
 
+/// Numbers as spreadsheets write them (thousands separators, currency, percent) are numbers,
+/// not ID-like text dropped without a word; a numeric override on words that are no numbers
+/// leaves an all-missing column, which is excluded as constant.
+#[test]
+fn formatted_numbers_are_numbers_and_an_all_missing_override_is_constant() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("price,share,budget,word,y\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "\"${},{:03}.{:02}\",{}.5%,\"{},000 €\",w{i},{}\n",
+            i % 7 + 1,
+            i * 37 % 1000,
+            i % 100,
+            i * 3 % 40,
+            i % 5 + 1,
+            if i % 3 == 0 { "p" } else { "q" }
+        ));
+    }
+    let csv = write(dir.path(), "f.csv", text.as_bytes());
+    let ds = load(&csv, &LoadOptions::default()).unwrap();
+    for name in ["price", "share", "budget"] {
+        assert_eq!(ds.column(name).unwrap().kind, ColumnType::Numeric, "{name}");
+    }
+    assert_eq!(ds.column("price").unwrap().as_f64()[1], Some(2037.01));
+    assert_eq!(ds.column("budget").unwrap().as_f64()[2], Some(3000.0));
+    let p = profile(&ds, "y", None).unwrap();
+    assert_eq!(p.feature_columns, ["price", "share", "budget"]);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+
+    let opts = LoadOptions {
+        type_overrides: vec![dataset::parse_type_override("word=numeric").unwrap()],
+        ..LoadOptions::default()
+    };
+    let ds = load(&csv, &opts).unwrap();
+    let p = profile(&ds, "y", None).unwrap();
+    assert_eq!(p.constant_columns, ["word"]);
+    assert!(!p.feature_columns.iter().any(|c| c == "word"));
+    let w = &p.warnings[0];
+    assert_eq!((w.column.as_str(), w.cells), ("word", 30));
+}
+
 #[test]
 fn leakage_purity_by_hand() {
     // Values: a a b b b c (c is a singleton, ignored). Classes: 0 0 0 1 1 1.

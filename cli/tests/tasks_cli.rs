@@ -196,6 +196,12 @@ fn a_numeric_target_is_a_regression_end_to_end() {
         "{header:?}"
     );
     let (_, data) = read_csv(&csv);
+    // The target's summary shows the values as written (not their f32 rounding).
+    let min = data
+        .iter()
+        .map(|d| d[5].parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert!(stdout.contains(&format!("target: min {min}, ")), "{stdout}");
     let col = header.iter().position(|h| h == "price_PREDICTION").unwrap();
     let mse: f64 = rows
         .iter()
@@ -272,6 +278,10 @@ fn a_numeric_target_is_a_regression_end_to_end() {
     assert!(ok, "{err}");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("Predicted vs actual") && html.contains("target-summary"));
+    assert!(
+        !html.contains("id=\"classes\""),
+        "a class table for a regression"
+    );
 }
 
 /// A skewed, positive target (sales spanning orders of magnitude): the regressors are fitted

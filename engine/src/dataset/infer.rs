@@ -3,7 +3,8 @@
 //! Rules, applied to the non-missing cells in this order:
 //! 1. **image**: at least 90% end in an image extension (`.jpg`, `.jpeg`, `.png`, `.webp`, `.bmp`,
 //!    `.gif`); the files themselves are checked when loading.
-//! 2. **numeric**: at least 99% parse as finite numbers.
+//! 2. **numeric**: at least 99% parse as finite numbers, plain or formatted (`6,000`, `$600.00`,
+//!    `12.5%`: see [`super::parse_number`]).
 //! 3. **date**: at least 99% parse as dates (see [`super::parse_date`]); pure years like `1989`
 //!    alone are numbers (rule 2), but mixed with `YYYY-MM-DD` values they make a date column.
 //! 4. **mostly numeric**, then **mostly dates**: at least [`MOSTLY_PARSED_SHARE`] (95%) parse

@@ -12,6 +12,7 @@ mod folder;
 pub use folder::{FOLDER_CLASS_COLUMN, FOLDER_IMAGE_COLUMN};
 mod images;
 mod infer;
+mod number;
 mod profile;
 mod target;
 
@@ -26,6 +27,7 @@ pub use dates::{DateParts, parse_date};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
 pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
+pub use number::parse_number;
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
     TargetSummary, leakage_purity, profile, unparsed_cells_warning,
@@ -144,24 +146,30 @@ impl Column {
         self.values.iter().filter(|v| v.is_none()).count()
     }
 
-    /// Number of distinct non-missing values.
+    /// Number of distinct values as the column's kind reads them: numbers for a numeric column
+    /// (`1`, `1.0` and `$1` are one value), dates for a date column, where cells that do not
+    /// parse are missing; raw cells otherwise.
     pub fn n_distinct(&self) -> usize {
-        self.values
-            .iter()
-            .flatten()
-            .collect::<std::collections::HashSet<_>>()
-            .len()
+        use std::collections::HashSet;
+        match self.kind {
+            // `+ 0.0` turns -0 into 0.
+            ColumnType::Numeric => self
+                .as_f64()
+                .into_iter()
+                .flatten()
+                .map(|x| (x + 0.0).to_bits())
+                .collect::<HashSet<_>>()
+                .len(),
+            ColumnType::Date => self
+                .values
+                .iter()
+                .flatten()
+                .filter(|v| parse_date(v).is_some())
+                .collect::<HashSet<_>>()
+                .len(),
+            _ => self.values.iter().flatten().collect::<HashSet<_>>().len(),
+        }
     }
-}
-
-/// Parses a finite number (`1`, `-2.5`, `1e3`); thousands separators are not accepted.
-pub fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim();
-    // Rust accepts "inf" and "nan"; those are not data.
-    if !s.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// A row left out of the dataset, and why.

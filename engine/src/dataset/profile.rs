@@ -240,12 +240,12 @@ pub struct TargetSummary {
 }
 
 impl TargetSummary {
-    /// The summary of `values`; `None` when empty (a classification target).
-    pub fn of(values: &[f32]) -> Option<TargetSummary> {
+    /// The summary of `values`; `None` when empty.
+    pub fn of(values: &[f64]) -> Option<TargetSummary> {
         if values.is_empty() {
             return None;
         }
-        let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+        let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;
@@ -443,7 +443,11 @@ pub fn profile(
         task: tgt.task,
         task_reason: tgt.reason.clone(),
         positive_class: tgt.positive_class().map(str::to_string),
-        target_summary: TargetSummary::of(&tgt.values),
+        // From the cells as written (the target holds f32 values for training).
+        target_summary: ds
+            .column(target)
+            .filter(|_| tgt.task.is_regression())
+            .and_then(|c| TargetSummary::of(&c.as_f64().into_iter().flatten().collect::<Vec<_>>())),
         group: group.map(str::to_string),
         columns,
         class_counts,

@@ -59,19 +59,21 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
             t.min, t.median, t.mean, t.max, t.std
         );
     }
-    let counts = ctx.target.class_counts();
-    let _ = writeln!(
-        s,
-        "<table id=\"classes\"><tr><th>class</th><th>rows</th></tr>"
-    );
-    for (c, n) in ctx.target.classes.iter().zip(counts) {
+    if !ctx.target.task.is_regression() {
+        let counts = ctx.target.class_counts();
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
-            escape(c)
+            "<table id=\"classes\"><tr><th>class</th><th>rows</th></tr>"
         );
+        for (c, n) in ctx.target.classes.iter().zip(counts) {
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
+                escape(c)
+            );
+        }
+        let _ = writeln!(s, "</table>");
     }
-    let _ = writeln!(s, "</table>");
     if let Some(p) = &ctx.profile {
         let _ = writeln!(
             s,
