@@ -419,6 +419,10 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
     match e {
         RunEvent::Warning(w) => say(format!("warning: {w}")),
         RunEvent::Note(n) => say(format!("note: {n}")),
+        // No model id: a failed model gets no row, and the next one takes its id.
+        RunEvent::Autopilot(Event::Failed {
+            blueprint, error, ..
+        }) => say(format!("   failed: {blueprint}: {error}")),
         _ if quiet => {}
         RunEvent::Featurizing { column, model } => {
             say(format!("featurizing '{column}' with {model} ..."))
@@ -454,11 +458,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 "   {model_id}: {metric} {} ({seconds:.1}s)",
                 score.map_or("-".into(), |s| format!("{s:.4}"))
             )),
-            Event::Failed {
-                model_id,
-                blueprint,
-                error,
-            } => say(format!("   {model_id} failed ({blueprint}): {error}")),
+            Event::Failed { .. } => {}
             Event::Skipped { blueprint, reason } => {
                 say(format!("   skipped {blueprint}: {reason}"))
             }

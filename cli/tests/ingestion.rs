@@ -219,6 +219,80 @@ fn numeric_target_is_a_regression_and_two_values_are_binary() {
     assert_eq!(t.positive_class(), Some("1"));
 }
 
+/// Models compute in f32: a number beyond its range is refused in a regression target (naming
+/// row and column) and read as missing, with a warning, in a feature.
+#[test]
+fn numbers_beyond_f32_are_refused_in_the_target_and_missing_in_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("x,big,y\n");
+    for i in 0..40 {
+        let big = if i == 6 {
+            "1e39".to_string()
+        } else {
+            format!("{}", i * 7 % 11)
+        };
+        let y = if i == 7 {
+            "-1e39".to_string()
+        } else {
+            format!("{}.25", i * 3)
+        };
+        text.push_str(&format!("{i},{big},{y}\n"));
+    }
+    let csv = write(dir.path(), "big.csv", text.as_bytes());
+    let ds = load(&csv, &LoadOptions::default()).unwrap();
+    let e = ds.target("y").unwrap_err().to_string();
+    assert!(
+        e.contains("big.csv")
+            && e.contains("column 'y'")
+            && e.contains("row 9: '-1e39' is beyond ±3.4e38"),
+        "{e}"
+    );
+    assert_eq!(ds.column("big").unwrap().kind, ColumnType::Numeric);
+    assert_eq!(ds.column("big").unwrap().as_f64()[6], None);
+    let p = profile(&ds, "x", None).unwrap();
+    let w = p
+        .warnings
+        .iter()
+        .find(|w| w.column == "big")
+        .expect("a warning");
+    assert!(
+        w.message
+            .contains("\"1e39\" in row 8) (numbers beyond ±3.4e38 are out of range)"),
+        "{}",
+        w.message
+    );
+    // Loaded for that target, the rows whose target is no usable number are skipped, each
+    // with its reason.
+    let opts = LoadOptions {
+        target: Some("big".into()),
+        ..LoadOptions::default()
+    };
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[5] = "4,?,12.25".into();
+    let csv = write(
+        dir.path(),
+        "marks.csv",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let ds = load(&csv, &opts).unwrap();
+    let reasons: Vec<(usize, &str)> = ds
+        .skipped
+        .iter()
+        .map(|s| (s.row, s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                6,
+                "target value '?' is not a number (the column is numeric)"
+            ),
+            (8, "target value '1e39' is beyond ±3.4e38")
+        ]
+    );
+}
+
 #[test]
 fn date_and_id_targets_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -518,6 +592,29 @@ fn type_overrides_replace_inference() {
     );
     assert!(dataset::parse_type_override("code=blob").is_err());
     assert!(dataset::parse_type_override("code").is_err());
+    // A column name may hold `=`; the kind follows the last one.
+    assert_eq!(
+        dataset::parse_type_override("a=b=numeric").unwrap(),
+        ("a=b".to_string(), ColumnType::Numeric)
+    );
+    // Two kinds for one column are refused, naming both.
+    let twice = LoadOptions {
+        type_overrides: vec![
+            ("code".into(), ColumnType::Text),
+            ("code".into(), ColumnType::Numeric),
+        ],
+        ..LoadOptions::default()
+    };
+    let e = err_text(load(&csv, &twice));
+    assert!(
+        e.contains("o.csv")
+            && e.contains("'code'")
+            && e.contains("given twice, as text and as numeric"),
+        "{e}"
+    );
+    // Binary or multiclass is the data's to say.
+    let e = "binary".parse::<dataset::TaskChoice>().unwrap_err();
+    assert!(e.contains("ask for classification"), "{e}");
 }
 
 #[test]

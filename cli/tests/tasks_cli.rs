@@ -524,3 +524,167 @@ fn bad_targets_are_refused_with_what_is_wrong() {
     );
     assert!(!ok && err.contains("yes"), "{err}");
 }
+
+/// Day-first dates (`DD/MM/YYYY`) are read day-first in every cell of the column, also the
+/// ones either order could read (`02/08/2000` is 2 August), when training and when predicting
+/// (the order is kept with the model); a date cell that is no date warns in `predict`.
+#[test]
+fn a_day_first_date_column_is_read_day_first_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("dates.csv");
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let half = |month: u32| if month <= 6 { "H1" } else { "H2" };
+    let mut text = String::from("d,noise,half\n");
+    for _ in 0..160 {
+        let (day, month) = (rng.random_range(1..=28u32), rng.random_range(1..=12u32));
+        let year = rng.random_range(1990..2020);
+        let noise: f64 = rng.random_range(0.0..1.0);
+        text.push_str(&format!(
+            "{day:02}/{month:02}/{year},{noise:.3},{}\n",
+            half(month)
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let proj = tmp.path().join("dates.autopilot");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "half",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--mode",
+            "quick",
+            "--quiet",
+        ],
+    );
+    assert!(ok, "{err}");
+    let best = leaderboard(&proj)
+        .best(Metric::BalancedAccuracy)
+        .unwrap()
+        .clone();
+    assert!(
+        cv(&best, Metric::BalancedAccuracy) > 0.9,
+        "{} {}",
+        best.blueprint,
+        cv(&best, Metric::BalancedAccuracy)
+    );
+
+    // New rows whose dates either order could read: day <= 12.
+    let new = tmp.path().join("new.csv");
+    let mut text = String::from("d,noise\n");
+    let mut truth = Vec::new();
+    for i in 0..24u32 {
+        let (day, month) = (i % 12 + 1, (i * 5) % 12 + 1);
+        if day == month {
+            continue;
+        }
+        text.push_str(&format!("{day:02}/{month:02}/2005,0.5\n"));
+        truth.push(half(month));
+    }
+    text.push_str("hello,0.5\n");
+    std::fs::write(&new, text).unwrap();
+    let out = tmp.path().join("pred.csv");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "predict",
+            "best",
+            s(&new),
+            "-o",
+            s(&out),
+            "--project",
+            s(&proj),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("column 'd' is a date column but 1 of") && err.contains("\"hello\""),
+        "{err}"
+    );
+    let (header, rows) = read_csv(&out);
+    let col = header.iter().position(|h| h == "half_PREDICTION").unwrap();
+    let right = rows
+        .iter()
+        .zip(&truth)
+        .filter(|(r, t)| r[col] == **t)
+        .count();
+    assert!(right >= truth.len() * 9 / 10, "{right} of {}", truth.len());
+}
+
+/// Targets near the top of f32's range: the blenders cannot combine their members'
+/// predictions and fail alone, said even with `--quiet`; the run goes on and succeeds.
+#[test]
+fn a_failing_blender_fails_alone_and_is_said_even_when_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("huge.csv");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut text = String::from("x,y\n");
+    for _ in 0..100 {
+        let x: f64 = rng.random_range(0.0..1.0);
+        text.push_str(&format!("{x:.4},{:e}\n", x * 3.3e38));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let proj = tmp.path().join("huge.autopilot");
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "y",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--quiet",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("   failed: Mean Blender of M"), "{err}");
+    let lb = leaderboard(&proj);
+    assert!(
+        lb.rows.iter().any(|r| r.blueprint.contains("Ridge")),
+        "{:?}",
+        lb.rows.iter().map(|r| &r.blueprint).collect::<Vec<_>>()
+    );
+    assert!(!lb.rows.iter().any(|r| r.blueprint.contains("Blender")));
+}
+
+/// A small regression target (22 rows, 5 folds): too few rows for five quantile strata in
+/// every fold, so the strata get coarser instead of the run being refused for a "class".
+#[test]
+fn a_small_regression_target_is_partitioned_with_coarser_strata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("small.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..22 {
+        text.push_str(&format!("{i}.5,{}.25\n", i * 7 % 23));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let proj = tmp.path().join("small.autopilot");
+    let (ok, out, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "y",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--baseline-only",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("task: regression"), "{out}");
+    assert!(!err.contains("class"), "{err}");
+}

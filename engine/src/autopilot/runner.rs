@@ -636,14 +636,25 @@ impl<'a> Autopilot<'a> {
                 .filter_map(|id| self.cv_results.get(id))
                 .collect();
             let id = self.leaderboard.next_model_id();
-            let res = cross_validate_blend(
+            // A blender that fails (members' predictions it cannot combine) fails alone, as
+            // any model does.
+            let res = match cross_validate_blend(
                 t.as_ref(),
                 &members,
                 self.target,
                 self.partition,
                 self.options.seed,
-            )
-            .with_context(|| format!("blending {}", top.join(", ")))?;
+            ) {
+                Ok(res) => res,
+                Err(e) => {
+                    self.emit(Event::Failed {
+                        model_id: id,
+                        blueprint,
+                        error: format!("{e:#}"),
+                    });
+                    continue;
+                }
+            };
             let mut row = LeaderboardRow::new(&id, &blueprint, "blend");
             row.key = key;
             row.members = top.clone();

@@ -4,7 +4,10 @@
 //! * `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `/` or `.` separators), as in Spotify release dates,
 //!   whose precision varies from row to row;
 //! * `DD.MM.YYYY` (European);
-//! * `M/D/YYYY` (US order is tried first; when the first number is above 12 it is read as `D/M/YYYY`).
+//! * `M/D/YYYY` or `D/M/YYYY` (also with `-`): which of the two is a property of the column
+//!   ([`DayMonthOrder::of_cells`]: the order its unambiguous cells show, US order when none
+//!   does); a cell that cannot be read in the column's order (`13/08/2000` in a month-first
+//!   column) is read the other way, and the profile warns about a column that mixes both.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +24,98 @@ pub struct DateParts {
     pub day_of_week: Option<u8>,
 }
 
-/// Parses a date in one of the accepted forms; `None` when it is not a date.
-pub fn parse_date(raw: &str) -> Option<DateParts> {
+/// Which number comes first in an `A/B/YYYY` date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayMonthOrder {
+    /// `M/D/YYYY` (US).
+    #[default]
+    MonthFirst,
+    /// `D/M/YYYY` (most of the world).
+    DayFirst,
+}
+
+/// How many cells of a column can only be read day-first, and how many only month-first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrderEvidence {
+    /// Cells like `13/08/2000`, with the first index of one.
+    pub day_first: (usize, Option<usize>),
+    /// Cells like `08/13/2000`, with the first index of one.
+    pub month_first: (usize, Option<usize>),
+}
+
+impl OrderEvidence {
+    /// Counts the `A/B/YYYY` cells (`/` or `-`) that only one order can read.
+    pub fn of_cells<'a>(cells: impl IntoIterator<Item = Option<&'a str>>) -> OrderEvidence {
+        let mut e = OrderEvidence::default();
+        for (i, cell) in cells.into_iter().enumerate() {
+            let Some((a, b, _, sep)) = cell.and_then(day_month_year) else {
+                continue;
+            };
+            let count = match (sep, a > 12, b > 12) {
+                ('/' | '-', true, false) => &mut e.day_first,
+                ('/' | '-', false, true) => &mut e.month_first,
+                _ => continue,
+            };
+            count.0 += 1;
+            count.1.get_or_insert(i);
+        }
+        e
+    }
+
+    /// The order most unambiguous cells show; month-first on a tie or without evidence.
+    pub fn order(&self) -> DayMonthOrder {
+        if self.day_first.0 > self.month_first.0 {
+            DayMonthOrder::DayFirst
+        } else {
+            DayMonthOrder::MonthFirst
+        }
+    }
+}
+
+impl DayMonthOrder {
+    /// The order of a column's cells (see [`OrderEvidence::order`]).
+    pub fn of_cells<'a>(cells: impl IntoIterator<Item = Option<&'a str>>) -> DayMonthOrder {
+        OrderEvidence::of_cells(cells).order()
+    }
+}
+
+/// The two leading numbers, the year and the separator of an `A/B/YYYY` (or `A-B-YYYY`,
+/// `A.B.YYYY`) date, time part dropped.
+fn day_month_year(raw: &str) -> Option<(u32, u32, u32, char)> {
+    let s = date_part(raw);
+    let sep = s.chars().find(|c| matches!(c, '-' | '/' | '.'))?;
+    match s.split(sep).collect::<Vec<_>>().as_slice() {
+        [a, b, y]
+            if y.len() == 4
+                && (1..=2).contains(&a.len())
+                && (1..=2).contains(&b.len())
+                && [a, b, y]
+                    .iter()
+                    .all(|p| p.bytes().all(|c| c.is_ascii_digit())) =>
+        {
+            Some((a.parse().ok()?, b.parse().ok()?, y.parse().ok()?, sep))
+        }
+        _ => None,
+    }
+}
+
+/// The cell without a time part: "2020-01-02T10:00:00Z" or "2020-01-02 10:00".
+fn date_part(raw: &str) -> &str {
     let s = raw.trim();
-    // Drop a time part: "2020-01-02T10:00:00Z" or "2020-01-02 10:00".
-    let s = s.split(['T', ' ']).next().unwrap_or(s);
+    s.split(['T', ' ']).next().unwrap_or(s)
+}
+
+/// Parses a date in one of the accepted forms, `A/B/YYYY` month-first where both orders could
+/// read it; `None` when it is not a date.
+pub fn parse_date(raw: &str) -> Option<DateParts> {
+    parse_date_in(raw, DayMonthOrder::MonthFirst)
+}
+
+/// Parses a date in one of the accepted forms, `A/B/YYYY` in `order` where both orders could
+/// read it; `None` when it is not a date.
+pub fn parse_date_in(raw: &str, order: DayMonthOrder) -> Option<DateParts> {
+    let s = date_part(raw);
     if s.is_empty() || s.len() > 10 {
         return None;
     }
@@ -49,10 +139,15 @@ pub fn parse_date(raw: &str) -> Option<DateParts> {
         }
         [a, b, y] if y.len() == 4 && a.len() <= 2 && b.len() <= 2 => {
             let (a, b, y) = (num(a)?, num(b)?, num(y)?);
-            if sep == Some('.') || a > 12 {
-                build(y, Some(b), Some(a)) // D.M.YYYY or D/M/YYYY
+            let day_first = match order {
+                _ if sep == Some('.') => true, // D.M.YYYY
+                DayMonthOrder::MonthFirst => a > 12,
+                DayMonthOrder::DayFirst => b <= 12,
+            };
+            if day_first {
+                build(y, Some(b), Some(a))
             } else {
-                build(y, Some(a), Some(b)) // M/D/YYYY
+                build(y, Some(a), Some(b))
             }
         }
         _ => None,
@@ -140,6 +235,41 @@ mod tests {
         );
         assert_eq!(parse_date("2024/12/31 10:00").unwrap().day, Some(31));
         assert_eq!(parse_date("2024-12-31T10:00:00Z").unwrap().month, Some(12));
+    }
+
+    #[test]
+    fn a_column_s_unambiguous_cells_decide_its_day_month_order() {
+        let cells = [
+            "02/08/2000",
+            "13/08/2000",
+            "25-12-1999",
+            "01/02/2001 10:00",
+            "2000-08-13",
+        ];
+        let e = OrderEvidence::of_cells(cells.iter().map(|c| Some(*c)));
+        assert_eq!((e.day_first, e.month_first), ((2, Some(1)), (0, None)));
+        assert_eq!(e.order(), DayMonthOrder::DayFirst);
+        let d = parse_date_in("02/08/2000", DayMonthOrder::DayFirst).unwrap();
+        assert_eq!((d.month, d.day), (Some(8), Some(2)));
+        // A cell only the other order can read is read that way.
+        let d = parse_date_in("08/13/2000", DayMonthOrder::DayFirst).unwrap();
+        assert_eq!((d.month, d.day), (Some(8), Some(13)));
+        let d = parse_date_in("02/08/2000", DayMonthOrder::MonthFirst).unwrap();
+        assert_eq!((d.month, d.day), (Some(2), Some(8)));
+        // Dotted dates are always day-first.
+        let d = parse_date_in("02.08.2000", DayMonthOrder::MonthFirst).unwrap();
+        assert_eq!((d.month, d.day), (Some(8), Some(2)));
+        // No evidence, or a tie: month-first.
+        let none = ["02/08/2000", "2001-05-06", "12.5.2001"];
+        assert_eq!(
+            DayMonthOrder::of_cells(none.iter().map(|c| Some(*c))),
+            DayMonthOrder::MonthFirst
+        );
+        let tie = ["13/08/2000", "08/13/2000"];
+        assert_eq!(
+            DayMonthOrder::of_cells(tie.iter().map(|c| Some(*c))),
+            DayMonthOrder::MonthFirst
+        );
     }
 
     #[test]

@@ -23,11 +23,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use dates::{DateParts, parse_date};
+pub use dates::{DateParts, DayMonthOrder, OrderEvidence, parse_date, parse_date_in};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
 pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
-pub use number::parse_number;
+pub use number::{NUMBER_LIMIT, is_out_of_range, parse_number};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
     TargetSummary, leakage_purity, profile, unparsed_cells_warning,
@@ -103,14 +103,33 @@ impl FromStr for ColumnType {
 
 /// Parses a `column=kind` type override as given on the command line (`--type cover=image`).
 pub fn parse_type_override(s: &str) -> Result<(String, ColumnType), String> {
+    // The kind is after the last `=`: a column name may hold one.
     let (col, kind) = s
-        .split_once('=')
+        .rsplit_once('=')
         .ok_or_else(|| format!("type override '{s}' must look like COLUMN=KIND"))?;
     let kind = kind.parse::<ColumnType>().map_err(|e| e.to_string())?;
     if col.trim().is_empty() {
         return Err(format!("type override '{s}' has an empty column name"));
     }
     Ok((col.trim().to_string(), kind))
+}
+
+/// Refuses a column given two different kinds (`--type x=text --type x=numeric`): which one
+/// was meant is not ours to guess. The error names the column and both kinds.
+pub fn check_type_overrides(overrides: &[(String, ColumnType)]) -> Result<(), (String, String)> {
+    for (i, (col, kind)) in overrides.iter().enumerate() {
+        if let Some((_, other)) = overrides[..i].iter().find(|(c, k)| c == col && k != kind) {
+            return Err((
+                col.clone(),
+                format!(
+                    "its type is given twice, as {} and as {}; give one",
+                    other.as_str(),
+                    kind.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One column: its name, inferred (or overridden) kind and raw cell values.
@@ -133,11 +152,22 @@ impl Column {
             .collect()
     }
 
-    /// The cells parsed as dates (see [`parse_date`]); `None` where missing or not a date.
+    /// The day/month order of the column's `A/B/YYYY` dates (see [`DayMonthOrder::of_cells`]).
+    pub fn date_order(&self) -> DayMonthOrder {
+        DayMonthOrder::of_cells(self.values.iter().map(Option::as_deref))
+    }
+
+    /// The cells parsed as dates in the column's own order ([`Column::date_order`]); `None`
+    /// where missing or not a date.
     pub fn as_dates(&self) -> Vec<Option<DateParts>> {
+        self.as_dates_in(self.date_order())
+    }
+
+    /// The cells parsed as dates, `A/B/YYYY` in `order` (a fitted model's, when predicting).
+    pub fn as_dates_in(&self, order: DayMonthOrder) -> Vec<Option<DateParts>> {
         self.values
             .iter()
-            .map(|v| v.as_deref().and_then(parse_date))
+            .map(|v| parse_date_in(v.as_deref()?, order))
             .collect()
     }
 
@@ -331,6 +361,13 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
             return Err(unknown(col));
         }
     }
+    check_type_overrides(&opts.type_overrides).map_err(|(column, message)| {
+        DataError::InvalidColumn {
+            path: source.clone(),
+            column,
+            message,
+        }
+    })?;
     let n_rows = cells.first().map_or(0, Vec::len);
     if n_rows == 0 {
         return Err(DataError::NoRows {
@@ -387,13 +424,23 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
         && let Some(col) = columns.iter().find(|c| &c.name == t)
     {
         for (i, v) in col.values.iter().enumerate() {
-            if v.is_none() {
-                bad.entry(i).or_insert(SkippedRow {
-                    row: i + 2,
-                    column: t.clone(),
-                    reason: "target value is missing".into(),
-                });
-            }
+            // A numeric target's cell that is no number is as missing as an empty one.
+            let reason = match v.as_deref() {
+                None => "target value is missing".to_string(),
+                Some(v) if col.kind == ColumnType::Numeric && parse_number(v).is_none() => {
+                    if is_out_of_range(v) {
+                        format!("target value '{v}' is beyond ±{NUMBER_LIMIT:.1e}")
+                    } else {
+                        format!("target value '{v}' is not a number (the column is numeric)")
+                    }
+                }
+                Some(_) => continue,
+            };
+            bad.entry(i).or_insert(SkippedRow {
+                row: i + 2,
+                column: t.clone(),
+                reason,
+            });
         }
     }
     if !bad.is_empty() {

@@ -5,19 +5,36 @@
 //! `-1,234,567.25`), one currency sign before or after the number (`$600.00`, `-$5`, `€ 30`,
 //! `30 €`) or a percent sign after it (`12.5%`, read as 12.5: the number shown). Anything
 //! ambiguous stays text: `1,5` (a decimal comma, or a list), `1.234,5`, `1,23`, `$5%`.
+//!
+//! Models compute in `f32`, so a number beyond its range (±3.4e38, [`NUMBER_LIMIT`]) is no
+//! usable number either: such a cell reads as missing, with the profile's warning.
+
+/// The largest magnitude a cell may hold to be a number (`f32::MAX`).
+pub const NUMBER_LIMIT: f64 = f32::MAX as f64;
 
 /// Currency signs accepted before or after a number.
 const CURRENCY_SIGNS: [char; 12] = ['$', '€', '£', '¥', '₹', '₩', '₽', '₺', '₪', '₫', '₱', '₦'];
 
-/// Parses a finite number, plain or formatted (see the module docs).
+/// Parses a number within ±[`NUMBER_LIMIT`], plain or formatted (see the module docs).
 pub fn parse_number(s: &str) -> Option<f64> {
+    parse_unlimited(s).filter(|x| x.abs() <= NUMBER_LIMIT)
+}
+
+/// True for a number beyond ±[`NUMBER_LIMIT`] (`1e39`, `-1e400`): written as a number, but
+/// not one [`parse_number`] returns.
+pub fn is_out_of_range(s: &str) -> bool {
+    parse_unlimited(s).is_some_and(|x| x.abs() > NUMBER_LIMIT)
+}
+
+/// [`parse_number`] without the range limit (infinite for `1e400`, never for `inf`).
+fn parse_unlimited(s: &str) -> Option<f64> {
     let s = s.trim();
     // Rust accepts "inf" and "nan"; those are not data.
     if !s.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
     match s.parse::<f64>() {
-        Ok(x) => x.is_finite().then_some(x),
+        Ok(x) => (!x.is_nan()).then_some(x),
         Err(_) => parse_formatted(s),
     }
 }
@@ -42,8 +59,7 @@ fn parse_formatted(s: &str) -> Option<f64> {
     };
     let plain = without_thousands_separators(body)?;
     let x: f64 = plain.parse().ok()?;
-    let x = if sign == Some('-') { -x } else { x };
-    x.is_finite().then_some(x)
+    Some(if sign == Some('-') { -x } else { x })
 }
 
 /// A leading `+` or `-`, and the rest.
@@ -85,7 +101,7 @@ fn without_thousands_separators(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_number;
+    use super::{is_out_of_range, parse_number};
 
     #[test]
     fn plain_numbers() {
@@ -100,6 +116,19 @@ mod tests {
         }
         for s in ["inf", "NaN", "-", "", "1e400", "abc", "0x1F"] {
             assert_eq!(parse_number(s), None, "{s}");
+        }
+    }
+
+    /// Beyond what f32 holds: not a number, but said to be out of range.
+    #[test]
+    fn numbers_beyond_f32_are_out_of_range() {
+        assert_eq!(parse_number("3.4e38"), Some(3.4e38));
+        for s in ["1e39", "-1e39", "1e400", "-1e400"] {
+            assert_eq!(parse_number(s), None, "{s}");
+            assert!(is_out_of_range(s), "{s}");
+        }
+        for s in ["inf", "-inf", "NaN", "abc", "5"] {
+            assert!(!is_out_of_range(s), "{s}");
         }
     }
 

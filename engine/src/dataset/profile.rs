@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Column, ColumnType, DataError, Dataset, SkippedRow, Target, TargetSpec, Task, file_row,
-    is_id_like, parse_date, parse_number,
+    Column, ColumnType, DataError, Dataset, DayMonthOrder, NUMBER_LIMIT, OrderEvidence, SkippedRow,
+    Target, TargetSpec, Task, file_row, is_id_like, is_out_of_range, parse_date, parse_number,
 };
 
 /// Minimum conditional purity for a column to be flagged as leakage.
@@ -121,9 +121,15 @@ pub fn unparsed_cells_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Co
         .take(WARNING_EXAMPLES)
         .map(|(_, v)| shorten(v, 40))
         .collect();
+    let out_of_range =
+        if col.kind == ColumnType::Numeric && bad.iter().any(|(_, v)| is_out_of_range(v)) {
+            format!(" (numbers beyond ±{NUMBER_LIMIT:.1e} are out of range)")
+        } else {
+            String::new()
+        };
     let message = format!(
         "column '{}' is {kind} but {} of {present} non-empty cells are not {values} \
-         (e.g. \"{}\" in row {}); they are read as missing",
+         (e.g. \"{}\" in row {}){out_of_range}; they are read as missing",
         col.name,
         bad.len(),
         examples[0],
@@ -133,6 +139,45 @@ pub fn unparsed_cells_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Co
         column: col.name.clone(),
         cells: bad.len(),
         examples,
+        message,
+    })
+}
+
+/// Warns about a date column whose `A/B/YYYY` cells show both orders — some can only be read
+/// day-first (`13/08/2000`), some only month-first (`08/13/2000`): cells either order could
+/// read (`02/08/2000`) are read in the order most show. `None` otherwise.
+fn mixed_date_order_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
+    if col.kind != ColumnType::Date {
+        return None;
+    }
+    let evidence = OrderEvidence::of_cells(col.values.iter().map(Option::as_deref));
+    let (Some(day_row), Some(month_row)) = (evidence.day_first.1, evidence.month_first.1) else {
+        return None;
+    };
+    let cell = |i: usize| {
+        col.values[i]
+            .as_deref()
+            .map_or(String::new(), |v| shorten(v, 40))
+    };
+    let order = match evidence.order() {
+        DayMonthOrder::DayFirst => "day-first",
+        DayMonthOrder::MonthFirst => "month-first",
+    };
+    let message = format!(
+        "column '{}' mixes day-first dates ({}, e.g. \"{}\" in row {}) and month-first dates \
+         ({}, e.g. \"{}\" in row {}); dates either order could read are read {order}",
+        col.name,
+        evidence.day_first.0,
+        cell(day_row),
+        file_row(skipped, day_row),
+        evidence.month_first.0,
+        cell(month_row),
+        file_row(skipped, month_row),
+    );
+    Some(ColumnWarning {
+        column: col.name.clone(),
+        cells: evidence.day_first.0 + evidence.month_first.0,
+        examples: vec![cell(day_row), cell(month_row)],
         message,
     })
 }
@@ -356,6 +401,7 @@ pub fn profile(
         let warning = unparsed_cells_warning(col, &ds.skipped);
         let unparsed = warning.as_ref().map_or(0, |w| w.cells);
         warnings.extend(warning);
+        warnings.extend(mixed_date_order_warning(col, &ds.skipped));
         let mut seen = HashSet::new();
         let examples = col
             .values
@@ -679,6 +725,34 @@ mod tests {
             w.message
         );
         assert!(case_variant_classes("genre", &counts(&[("pop", 5), ("rock", 4)])).is_none());
+    }
+
+    #[test]
+    fn a_date_column_mixing_day_and_month_first_is_named() {
+        let mut values: Vec<Option<String>> = (1..=12)
+            .map(|m| Some(format!("{:02}/{m:02}/2001", m + 12)))
+            .collect();
+        values.insert(0, None);
+        values.push(Some("03/25/2002".into()));
+        values.push(Some("02/08/2000".into()));
+        let col = Column {
+            name: "d".into(),
+            kind: ColumnType::Date,
+            values,
+        };
+        let w = mixed_date_order_warning(&col, &[]).expect("a warning");
+        assert_eq!(
+            w.message,
+            "column 'd' mixes day-first dates (12, e.g. \"13/01/2001\" in row 3) and month-first \
+             dates (1, e.g. \"03/25/2002\" in row 15); dates either order could read are read \
+             day-first"
+        );
+        // Day-first alone is no mix.
+        let day_first = Column {
+            values: col.values[..13].to_vec(),
+            ..col
+        };
+        assert!(mixed_date_order_warning(&day_first, &[]).is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use blueprints::metrics::{Metric, Truth};
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnType, DataError, Dataset, parse_number};
+use super::{ColumnType, DataError, Dataset, NUMBER_LIMIT, is_out_of_range, parse_number};
 
 /// A numeric target with more distinct values than this is a regression target (unless the user
 /// asks for classification).
@@ -100,8 +100,14 @@ impl FromStr for TaskChoice {
 
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "classification" | "binary" | "multiclass" => Ok(TaskChoice::Classification),
+            "classification" => Ok(TaskChoice::Classification),
             "regression" => Ok(TaskChoice::Regression),
+            // Binary or multiclass follows from the number of classes; a choice could only be
+            // contradicted by the data.
+            other @ ("binary" | "multiclass") => Err(format!(
+                "task '{other}' is not a choice: ask for classification, and two classes make \
+                 it binary, more make it multiclass"
+            )),
             other => Err(format!(
                 "unknown task '{other}'; expected classification or regression"
             )),
@@ -336,8 +342,15 @@ impl Dataset {
             }
             let mut numbers = Vec::with_capacity(values.len());
             for (i, v) in values.iter().enumerate() {
-                match parse_number(v).filter(|x| x.is_finite()) {
+                match parse_number(v) {
                     Some(x) => numbers.push(x as f32),
+                    None if is_out_of_range(v) => {
+                        return Err(invalid(format!(
+                            "row {}: '{v}' is beyond ±{NUMBER_LIMIT:.1e}, the range a \
+                             regression target may take",
+                            self.file_row(i)
+                        )));
+                    }
                     None => {
                         return Err(invalid(format!(
                             "row {}: '{v}' is not a number; a regression target must be numeric",

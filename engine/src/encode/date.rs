@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::median;
-use crate::dataset::DateParts;
+use crate::dataset::{DateParts, DayMonthOrder};
 
 /// Encodes a date as `year + (month-1)/12`, `month` and `day of week`; parts missing from a
 /// value (coarser precision or no date) are filled with the training median and flagged.
@@ -13,11 +13,15 @@ pub struct DateEncoder {
     pub column: String,
     /// Training medians of (year, month, day of week).
     pub fill: [f64; 3],
+    /// The day/month order of the training column's `A/B/YYYY` dates, which new data is read
+    /// in (month-first for models saved before it was kept).
+    #[serde(default)]
+    pub order: DayMonthOrder,
 }
 
 impl DateEncoder {
-    /// Fits on the parsed dates of the training rows.
-    pub fn fit(column: &str, train: &[Option<DateParts>]) -> Self {
+    /// Fits on the parsed dates of the training rows, read in the column's `order`.
+    pub fn fit(column: &str, order: DayMonthOrder, train: &[Option<DateParts>]) -> Self {
         let mut parts: [Vec<f64>; 3] = Default::default();
         for d in train.iter().flatten() {
             let [y, m, w] = Self::raw(d);
@@ -33,6 +37,7 @@ impl DateEncoder {
         Self {
             column: column.to_string(),
             fill,
+            order,
         }
     }
 
@@ -81,7 +86,7 @@ mod tests {
             .iter()
             .map(|s| parse_date(s))
             .collect();
-        let e = DateEncoder::fit("d", &train);
+        let e = DateEncoder::fit("d", DayMonthOrder::MonthFirst, &train);
         let mut out = Vec::new();
         e.encode_into(train[1].as_ref(), &mut out);
         // year only: month filled with the median of {3, 1} = 2, day of week with the only value.

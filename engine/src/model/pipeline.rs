@@ -72,9 +72,10 @@ impl Pipeline {
                     ))
                 }
                 BlockSpec::Date { column } => {
-                    let parsed = col.as_dates();
+                    let order = col.date_order();
+                    let parsed = col.as_dates_in(order);
                     let train: Vec<_> = rows.iter().map(|&r| parsed[r]).collect();
-                    FittedBlock::Date(DateEncoder::fit(column, &train))
+                    FittedBlock::Date(DateEncoder::fit(column, order, &train))
                 }
                 BlockSpec::Text { column, analyzers } => {
                     let docs = text_of(inputs, column, rows)?;
@@ -168,7 +169,7 @@ impl Pipeline {
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
                 FittedBlock::Date(e) => {
-                    let parsed = column_values(inputs, &e.column)?.as_dates();
+                    let parsed = column_values(inputs, &e.column)?.as_dates_in(e.order);
                     let mut buf = Vec::with_capacity(n * 4);
                     for &r in rows {
                         e.encode_into(parsed[r].as_ref(), &mut buf);

@@ -152,12 +152,13 @@ impl Predictor {
             .flat_map(|f| f.pipeline.blocks.iter())
     }
 
-    /// Input columns the model reads as numbers, sorted.
-    pub fn numeric_columns(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self
+    /// The columns the model reads as numbers or dates, with that kind, sorted.
+    pub fn parsed_columns(&self) -> Vec<(String, ColumnType)> {
+        let set: BTreeSet<(String, ColumnType)> = self
             .fitted_blocks()
             .filter_map(|b| match b {
-                FittedBlock::Numeric(e) => Some(e.column.clone()),
+                FittedBlock::Numeric(e) => Some((e.column.clone(), ColumnType::Numeric)),
+                FittedBlock::Date(e) => Some((e.column.clone(), ColumnType::Date)),
                 _ => None,
             })
             .collect();
@@ -292,10 +293,13 @@ impl Predictor {
                 .filter(|c| !required.contains(c))
                 .map(|c| (c.clone(), ColumnType::Text)),
         );
+        // The later kinds above win (a forced kind of a column the model does not read is
+        // text here).
+        let overrides: BTreeMap<String, ColumnType> = overrides.into_iter().collect();
         let loaded = dataset::load(
             data,
             &LoadOptions {
-                type_overrides: overrides,
+                type_overrides: overrides.into_iter().collect(),
                 check_images: true,
                 max_bad_row_share: 1.0,
                 allow_outside: self.allow_outside,
@@ -303,18 +307,15 @@ impl Predictor {
             },
         );
         let mut problems: Vec<RowProblem> = Vec::new();
-        // Cells of the columns the model reads as numbers that are not numbers (read as
-        // missing, as in training).
+        // Cells of the columns the model reads as numbers (dates) that are not numbers (dates):
+        // read as missing, as in training.
         let mut warnings: Vec<String> = self
-            .numeric_columns()
-            .iter()
-            .filter_map(|name| raw.column(name))
-            .filter_map(|c| {
-                let as_numeric = dataset::Column {
-                    kind: ColumnType::Numeric,
-                    ..c.clone()
-                };
-                unparsed_cells_warning(&as_numeric, &raw.skipped)
+            .parsed_columns()
+            .into_iter()
+            .filter_map(|(name, kind)| Some((raw.column(&name)?, kind)))
+            .filter_map(|(c, kind)| {
+                let as_parsed = dataset::Column { kind, ..c.clone() };
+                unparsed_cells_warning(&as_parsed, &raw.skipped)
             })
             .map(|w| w.message)
             .collect();

@@ -12,12 +12,12 @@ use crate::autopilot::candidates::{
     DEFAULT_LEVELS, catalogue, feature_lists, fine_tune_candidate, text_embedding_candidates,
 };
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
-use crate::dataset::{self, ColumnType, Dataset, Profile, Target, TaskChoice};
+use crate::dataset::{self, ColumnType, Dataset, Profile, REGRESSION_STRATA, Target, TaskChoice};
 use crate::features::text::DEFAULT_TEXT_MODEL;
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::leaderboard::{self, Leaderboard};
 use crate::model::{Candidate, FeatureList};
-use crate::partition::{self, Partition, PartitionSpec, fold_file};
+use crate::partition::{self, Partition, PartitionError, PartitionSpec, fold_file};
 use crate::project::{self, Project, ProjectError, ProjectSettings, data_fingerprint};
 use crate::store;
 
@@ -188,6 +188,8 @@ fn check_options(opts: &RunOptions) -> anyhow::Result<()> {
             opts.holdout_pct
         );
     }
+    dataset::check_type_overrides(&opts.types)
+        .map_err(|(column, message)| anyhow::anyhow!("--type {column}: {message}"))?;
     Ok(())
 }
 
@@ -326,7 +328,30 @@ impl Session {
         let mut lb = self.leaderboard_with_baseline()?;
         let mut skipped_for_time = Vec::new();
         if !opts.baseline_only {
-            let (after, skipped) = self.run_autopilot(opts, started, on_event)?;
+            let mut failures = Vec::new();
+            let (after, skipped) = self.run_autopilot(opts, started, &mut |e| {
+                if let RunEvent::Autopilot(Event::Failed {
+                    blueprint, error, ..
+                }) = e
+                {
+                    failures.push(format!("{blueprint}: {error}"));
+                }
+                on_event(e);
+            })?;
+            // A run whose every model failed has nothing to offer but the baseline.
+            if !failures.is_empty()
+                && after
+                    .rows
+                    .iter()
+                    .all(|r| leaderboard::is_baseline(&r.blueprint))
+            {
+                anyhow::bail!(
+                    "every model failed ({} tried; the leaderboard holds the baseline only); \
+                     the first: {}",
+                    failures.len(),
+                    failures[0]
+                );
+            }
             lb = after;
             skipped_for_time = skipped;
         }
@@ -613,14 +638,39 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
         holdout_pct: opts.holdout_pct,
         seed: opts.seed,
     };
-    let made = match &opts.group {
-        Some(g) => {
-            let col = ds.require_column(g)?;
-            let ids = partition::group_ids(&col.values);
-            Partition::grouped(&target.labels, &target.strata_names(), &ids, g, &spec)
-        }
-        None => Partition::stratified(&target.labels, &target.strata_names(), &spec),
+    let ids = match &opts.group {
+        Some(g) => Some(partition::group_ids(&ds.require_column(g)?.values)),
+        None => None,
     };
+    let split = |labels: &[u32], names: &[String]| match (&opts.group, &ids) {
+        (Some(g), Some(ids)) => Partition::grouped(labels, names, ids, g, &spec),
+        _ => Partition::stratified(labels, names, &spec),
+    };
+    let mut made = split(&target.labels, &target.strata_names());
+    // A small regression target has no classes to refuse: its quantile strata get coarser
+    // (down to one) until every fold can hold one of each.
+    let too_rare = |made: &Result<Partition, PartitionError>| {
+        matches!(
+            made,
+            Err(PartitionError::RareClass { .. } | PartitionError::RareClassAfterHoldout { .. })
+        )
+    };
+    if target.task.is_regression() {
+        for strata in (1..REGRESSION_STRATA).rev() {
+            if !too_rare(&made) {
+                break;
+            }
+            let labels: Vec<u32> = target
+                .labels
+                .iter()
+                .map(|&l| (l as usize * strata / REGRESSION_STRATA) as u32)
+                .collect();
+            let names: Vec<String> = (1..=strata)
+                .map(|q| format!("quantile {q} of {strata}"))
+                .collect();
+            made = split(&labels, &names);
+        }
+    }
     // The message names the file, as every data error does.
     made.with_context(|| ds.source.display().to_string())
 }
