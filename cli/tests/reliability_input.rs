@@ -628,4 +628,16 @@ fn a_run_with_no_informative_column_fails_saying_why() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A file with the target alone says so.
+    let only: String = (0..30)
+        .map(|i| format!("{}\n", ["a", "b"][i % 2]))
+        .collect();
+    write(dir.path(), "only.csv", format!("y\n{only}").as_bytes());
+    let out = run_bin(&["run", "only.csv", "--target", "y", "--quiet"], dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the data has no column besides the target 'y'"),
+        "{err}"
+    );
 }

@@ -244,19 +244,31 @@ fn csv_error(path: &Path, e: &csv::Error) -> DataError {
 }
 
 fn header_names(path: &Path, header: &csv::ByteRecord) -> Result<Vec<String>, DataError> {
-    let mut names: Vec<String> = Vec::with_capacity(header.len());
-    for (j, field) in header.iter().enumerate() {
-        let name = std::str::from_utf8(field).map_err(|_| DataError::NotUtf8 {
-            path: path.to_path_buf(),
-            row: 1,
-            line: 1,
-            column: format!("header field {}", j + 1),
-        })?;
-        let name = name.trim();
+    let given = header
+        .iter()
+        .enumerate()
+        .map(|(j, field)| {
+            std::str::from_utf8(field)
+                .map(|n| n.trim().to_string())
+                .map_err(|_| DataError::NotUtf8 {
+                    path: path.to_path_buf(),
+                    row: 1,
+                    line: 1,
+                    column: format!("header field {}", j + 1),
+                })
+        })
+        .collect::<Result<Vec<String>, DataError>>()?;
+    let mut names: Vec<String> = Vec::with_capacity(given.len());
+    for (j, name) in given.iter().enumerate() {
+        // An empty header gets `unnamed_<position>`, with `_` added until no column has it.
         let name = if name.is_empty() {
-            format!("unnamed_{}", j + 1)
+            let mut unnamed = format!("unnamed_{}", j + 1);
+            while given.contains(&unnamed) || names.contains(&unnamed) {
+                unnamed.push('_');
+            }
+            unnamed
         } else {
-            name.to_string()
+            name.clone()
         };
         if let Some(first) = names.iter().position(|n| *n == name) {
             return Err(DataError::DuplicateColumn {
@@ -309,6 +321,16 @@ pub(crate) fn sniff_delimiter(bytes: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_header_gets_a_name_no_column_has() {
+        let header = csv::ByteRecord::from(vec!["", "unnamed_1", "x", " "]);
+        let names = header_names(Path::new("h.csv"), &header).unwrap();
+        assert_eq!(names, ["unnamed_1_", "unnamed_1", "x", "unnamed_4"]);
+        let twice = csv::ByteRecord::from(vec!["x", "y", "x"]);
+        let e = header_names(Path::new("h.csv"), &twice).unwrap_err();
+        assert!(e.to_string().contains("'x'"), "{e}");
+    }
 
     #[test]
     fn sniffs_each_delimiter() {

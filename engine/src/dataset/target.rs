@@ -8,7 +8,7 @@
 //! [`REGRESSION_STRATA`]), so folds and samples balance the target's range the way stratified
 //! folds balance classes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -305,6 +305,9 @@ impl Dataset {
                 }
             }
         }
+        if col.kind == ColumnType::Numeric {
+            values = one_spelling_per_number(&values);
+        }
         let distinct: BTreeSet<&str> = values.iter().copied().collect();
         if distinct.is_empty() {
             return Err(DataError::NoRows {
@@ -447,18 +450,48 @@ fn positive_class(target: &Target, asked: Option<&str>) -> Result<(u32, &'static
                 )
             });
     }
-    if let Some(i) = target
-        .classes
-        .iter()
-        .position(|c| POSITIVE_NAMES.contains(&c.to_ascii_lowercase().as_str()))
-    {
+    if let Some(i) = target.classes.iter().position(|c| {
+        POSITIVE_NAMES.contains(&c.to_ascii_lowercase().as_str()) || parse_number(c) == Some(1.0)
+    }) {
         return Ok((i as u32, "its name"));
     }
     let counts = target.class_counts();
-    Ok((
-        if counts[0] < counts[1] { 0 } else { 1 },
-        "the rarer class; --positive to choose",
-    ))
+    Ok(match counts[0].cmp(&counts[1]) {
+        std::cmp::Ordering::Less => (0, "the rarer class; --positive to choose"),
+        std::cmp::Ordering::Greater => (1, "the rarer class; --positive to choose"),
+        std::cmp::Ordering::Equal => (1, "the second of two equal classes; --positive to choose"),
+    })
+}
+
+/// The cells of a numeric column with each number's spellings (`1`, `1.0`, `01`) replaced by
+/// its most common one (the first in sort order on a tie): one number, one class.
+fn one_spelling_per_number<'a>(values: &[&'a str]) -> Vec<&'a str> {
+    let mut spellings: HashMap<u64, BTreeMap<&'a str, usize>> = HashMap::new();
+    for v in values {
+        if let Some(x) = parse_number(v) {
+            // `+ 0.0` turns -0 into 0.
+            *spellings
+                .entry((x + 0.0).to_bits())
+                .or_default()
+                .entry(v)
+                .or_default() += 1;
+        }
+    }
+    let chosen: HashMap<u64, &'a str> = spellings
+        .into_iter()
+        .map(|(bits, counts)| {
+            let best = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(s, _)| *s)
+                .unwrap_or_default();
+            (bits, best)
+        })
+        .collect();
+    values
+        .iter()
+        .map(|v| parse_number(v).map_or(*v, |x| chosen[&(x + 0.0).to_bits()]))
+        .collect()
 }
 
 /// Each value's quantile stratum `0..k` by rank (ties broken by row order), so strata have equal
@@ -557,6 +590,42 @@ mod tests {
         let e = ds.target_with(&spec(None, Some("pop"))).unwrap_err();
         assert!(e.to_string().contains("'pop' is not a class"), "{e}");
         assert_eq!(Task::Binary.metric(), Metric::Auc);
+    }
+
+    /// One number, one class: `1`, `1.0` and `01` are one class, named by its most common
+    /// spelling; a `1.0`/`0.0` target has `1.0` as its positive class, as `1`/`0` has `1`.
+    #[test]
+    fn spellings_of_one_number_are_one_class() {
+        let ds = dataset(
+            ColumnType::Numeric,
+            &["1", "1.0", "01", "1.0", "2", "2.0", "3", "-0", "0", "0"],
+        );
+        let t = ds.target("y").unwrap();
+        assert_eq!(t.classes, ["0", "1.0", "2", "3"]);
+        assert_eq!(t.labels, [1, 1, 1, 1, 2, 2, 3, 0, 0, 0]);
+        let ds = dataset(ColumnType::Numeric, &["0.0", "1.0", "0.0", "1.0"]);
+        let t = ds.target("y").unwrap();
+        assert_eq!((t.task, t.positive_class()), (Task::Binary, Some("1.0")));
+        // 15 numbers, each written two ways: 15 classes, not a regression on 30 values.
+        let values: Vec<String> = (0..60)
+            .map(|i| match i % 2 {
+                0 => format!("{}", i % 15),
+                _ => format!("{}.0", i % 15),
+            })
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let t = dataset(ColumnType::Numeric, &refs).target("y").unwrap();
+        assert_eq!((t.task, t.classes.len()), (Task::Multiclass, 15));
+        // Equal classes: the second is positive, and the reason says why.
+        let t = dataset(ColumnType::Categorical, &["a", "b", "b", "a"])
+            .target("y")
+            .unwrap();
+        assert_eq!(t.positive_class(), Some("b"));
+        assert!(
+            t.reason.contains("the second of two equal classes"),
+            "{}",
+            t.reason
+        );
     }
 
     #[test]

@@ -458,6 +458,13 @@ impl Session {
                         .then(|| format!("{}: --backbone {NO_BACKBONE}", image_cols.join(", "))),
                 )
                 .collect();
+            if left_out.is_empty() {
+                anyhow::bail!(
+                    "no model can be trained: the data has no column besides the target '{}'; \
+                     --baseline-only trains the baseline alone",
+                    self.profile.target
+                );
+            }
             anyhow::bail!(
                 "no model can be trained: no column is left to learn from ({}); \
                  --baseline-only trains the baseline alone",
