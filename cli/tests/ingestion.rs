@@ -192,7 +192,7 @@ fn one_class_target_is_refused() {
     let ds = load(&csv, &opts_with_target("y")).unwrap();
     let e = ds.target("y").unwrap_err().to_string();
     assert!(
-        e.contains("one.csv") && e.contains("only one class") && e.contains("cat"),
+        e.contains("one.csv") && e.contains("one value only") && e.contains("cat"),
         "{e}"
     );
 }

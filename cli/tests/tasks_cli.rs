@@ -501,7 +501,7 @@ fn bad_targets_are_refused_with_what_is_wrong() {
             "regression",
         ],
     );
-    assert!(!ok && err.contains("only one class ('5')"), "{err}");
+    assert!(!ok && err.contains("one value only ('5')"), "{err}");
 
     // A binary target whose positive class has fewer rows than folds.
     let rare = tmp.path().join("rare.csv");
@@ -687,4 +687,32 @@ fn a_small_regression_target_is_partitioned_with_coarser_strata() {
     assert!(ok, "{err}");
     assert!(out.contains("task: regression"), "{out}");
     assert!(!err.contains("class"), "{err}");
+    // Grouped, the strata's spread over groups is no warning about a "class" either.
+    let grouped = tmp.path().join("grouped.csv");
+    let mut text = String::from("x,g,y\n");
+    for i in 0..60 {
+        text.push_str(&format!("{i}.5,g{},{}.25\n", i / 5, i * 3));
+    }
+    std::fs::write(&grouped, text).unwrap();
+    let (ok, out, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&grouped),
+            "--target",
+            "y",
+            "--group",
+            "g",
+            "--project",
+            s(&tmp.path().join("grouped.autopilot")),
+            "--backbone",
+            "none",
+            "--baseline-only",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("class '") && !err.contains("class '"),
+        "{out}{err}"
+    );
 }

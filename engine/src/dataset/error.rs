@@ -148,7 +148,7 @@ pub enum DataError {
     },
     /// The target has only one value.
     #[error(
-        "{path}: target column '{column}' has only one class ('{class}'): a constant target leaves nothing to learn"
+        "{path}: target column '{column}' has one value only ('{class}'): a constant target leaves nothing to learn"
     )]
     OneClass {
         /// The file.

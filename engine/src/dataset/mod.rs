@@ -30,7 +30,7 @@ pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
 pub use number::{NUMBER_LIMIT, is_out_of_range, parse_number};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    TargetSummary, leakage_purity, profile, unparsed_cells_warning,
+    TargetSummary, leakage_purity, profile, short_value, unparsed_cells_warning,
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
@@ -428,10 +428,11 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
             let reason = match v.as_deref() {
                 None => "target value is missing".to_string(),
                 Some(v) if col.kind == ColumnType::Numeric && parse_number(v).is_none() => {
+                    let shown = profile::shorten(v, 40);
                     if is_out_of_range(v) {
-                        format!("target value '{v}' is beyond ±{NUMBER_LIMIT:.1e}")
+                        format!("target value '{shown}' is beyond ±{NUMBER_LIMIT:.1e}")
                     } else {
-                        format!("target value '{v}' is not a number (the column is numeric)")
+                        format!("target value '{shown}' is not a number (the column is numeric)")
                     }
                 }
                 Some(_) => continue,

@@ -82,7 +82,8 @@ fn without_thousands_separators(s: &str) -> Option<String> {
     let first = groups.next()?;
     let grouped = int.contains(',');
     let first_ok = if grouped {
-        (1..=3).contains(&first.len())
+        // `0,867` and `056,580` are no thousands (a decimal comma, a code).
+        (1..=3).contains(&first.len()) && !first.starts_with('0')
     } else {
         !first.is_empty() || frac.is_some_and(|f| !f.is_empty())
     };
@@ -155,7 +156,8 @@ mod tests {
     fn ambiguous_formats_stay_text() {
         for s in [
             "1,5", "1.234,5", "1,23", "1,2345", ",123", "1,,000", "$5%", "$$5", "-$-5", "--5",
-            "5-", "$", "%", "1e3%", "$1e3", "1 000", "12.5.1%", "5 USD", "(600)",
+            "5-", "$", "%", "1e3%", "$1e3", "1 000", "12.5.1%", "5 USD", "(600)", "0,867",
+            "056,580", "0,000",
         ] {
             assert_eq!(parse_number(s), None, "{s}");
         }

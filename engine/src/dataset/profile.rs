@@ -284,6 +284,17 @@ pub struct TargetSummary {
     pub std: f64,
 }
 
+/// A target value for people: at most six decimals, without trailing zeros (`17.627`, not
+/// `17.627000000000002`); scientific beyond 1e15 or below 1e-4.
+pub fn short_value(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e15).contains(&x.abs()) {
+        return format!("{x:.4e}");
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
 impl TargetSummary {
     /// The summary of `values`; `None` when empty.
     pub fn of(values: &[f64]) -> Option<TargetSummary> {
@@ -349,7 +360,8 @@ pub fn leakage_purity(values: &[Option<String>], labels: &[u32]) -> (f64, f64, f
     )
 }
 
-fn shorten(s: &str, max: usize) -> String {
+/// `s` on one line, cut to `max` characters (with `…`).
+pub(crate) fn shorten(s: &str, max: usize) -> String {
     let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
         flat
@@ -603,8 +615,12 @@ impl Profile {
         if let Some(t) = &self.target_summary {
             let _ = writeln!(
                 s,
-                "Target: min {}  median {}  mean {:.4}  max {}  std {:.4}",
-                t.min, t.median, t.mean, t.max, t.std
+                "Target: min {}  median {}  mean {}  max {}  std {}",
+                short_value(t.min),
+                short_value(t.median),
+                short_value(t.mean),
+                short_value(t.max),
+                short_value(t.std)
             );
         } else {
             let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
@@ -698,6 +714,16 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_values_are_shown_short() {
+        assert_eq!(short_value((17.254 + 18.0) / 2.0), "17.627");
+        assert_eq!(short_value(1506.64), "1506.64");
+        assert_eq!(short_value(-3.0), "-3");
+        assert_eq!(short_value(-0.0000001), "-1.0000e-7");
+        assert_eq!(short_value(1.358e38), "1.3580e38");
+        assert_eq!(short_value(0.0), "0");
+    }
 
     #[test]
     fn classes_differing_only_in_case_are_named() {

@@ -442,6 +442,14 @@ fn positive_class(target: &Target, asked: Option<&str>) -> Result<(u32, &'static
             .classes
             .iter()
             .position(|c| c == p)
+            // `--positive 1.0` for class `1`, as the target's cells are read.
+            .or_else(|| {
+                let x = parse_number(p)?;
+                target
+                    .classes
+                    .iter()
+                    .position(|c| parse_number(c) == Some(x))
+            })
             .map(|i| (i as u32, "as asked"))
             .ok_or_else(|| {
                 format!(
@@ -606,6 +614,9 @@ mod tests {
         let ds = dataset(ColumnType::Numeric, &["0.0", "1.0", "0.0", "1.0"]);
         let t = ds.target("y").unwrap();
         assert_eq!((t.task, t.positive_class()), (Task::Binary, Some("1.0")));
+        // `--positive` is read as the cells are.
+        let t = ds.target_with(&spec(None, Some("0"))).unwrap();
+        assert_eq!(t.positive_class(), Some("0.0"));
         // 15 numbers, each written two ways: 15 classes, not a regression on 30 values.
         let values: Vec<String> = (0..60)
             .map(|i| match i % 2 {
@@ -642,7 +653,7 @@ mod tests {
         let e = ds
             .target_with(&spec(Some(TaskChoice::Regression), None))
             .unwrap_err();
-        assert!(e.to_string().contains("only one class"), "{e}");
+        assert!(e.to_string().contains("one value only"), "{e}");
         let ds = dataset(ColumnType::Numeric, &["1", "2", "3", "4"]);
         let e = ds
             .target_with(&spec(Some(TaskChoice::Regression), Some("1")))

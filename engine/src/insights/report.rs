@@ -8,6 +8,7 @@ use base64::Engine as _;
 use super::InsightError;
 use super::context::InsightContext;
 use super::generate::InsightOutputs;
+use crate::dataset::short_value;
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
@@ -55,8 +56,12 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
     if let Some(t) = ctx.profile.as_ref().and_then(|p| p.target_summary.as_ref()) {
         let _ = writeln!(
             s,
-            "<p id=\"target-summary\">Target values: min {}, median {}, mean {:.4}, max {}, std {:.4}.</p>",
-            t.min, t.median, t.mean, t.max, t.std
+            "<p id=\"target-summary\">Target values: min {}, median {}, mean {}, max {}, std {}.</p>",
+            short_value(t.min),
+            short_value(t.median),
+            short_value(t.mean),
+            short_value(t.max),
+            short_value(t.std)
         );
     }
     if !ctx.target.task.is_regression() {

@@ -286,9 +286,13 @@ impl Partition {
         let mut bin_counts = vec![vec![0usize; n_classes]; n_bins];
         let mut bin_sizes = vec![0usize; n_bins];
         let mut group_bin = vec![0usize; n_groups];
-        for &g in &order {
+        for (placed, &g) in order.iter().enumerate() {
+            // With as many groups left as empty bins, each goes to an empty bin: no fold is
+            // left without rows (a placement that fills every bin anyway is unchanged).
+            let empty = bin_sizes.iter().filter(|&&s| s == 0).count();
+            let only_empty = order.len() - placed <= empty;
             let mut best: Option<(f64, f64, usize)> = None;
-            for b in 0..n_bins {
+            for b in (0..n_bins).filter(|&b| !only_empty || bin_sizes[b] == 0) {
                 let cost = imbalance(&bin_counts, &shares, &totals, b, &group_counts[g]);
                 let fill = bin_sizes[b] as f64 / shares[b];
                 let better = match best {
@@ -616,6 +620,22 @@ mod tests {
                 "holdout class {c}: {hp:?}"
             );
         }
+    }
+
+    /// Eight equal groups, sorted by target stratum, into five folds and a holdout: every bin
+    /// gets a group (the greedy placement once left a fold empty).
+    #[test]
+    fn few_groups_fill_every_fold() {
+        let groups: Vec<usize> = (0..40).map(|i| i / 5).collect();
+        let labels: Vec<u32> = (0..40).map(|i| (i * 5 / 40) as u32).collect();
+        let p = Partition::grouped(&labels, &names(5), &groups, "g", &PartitionSpec::default())
+            .unwrap();
+        assert!(
+            p.fold_sizes().iter().all(|&s| s > 0),
+            "{:?}",
+            p.fold_sizes()
+        );
+        assert!(!p.holdout_rows().is_empty());
     }
 
     #[test]

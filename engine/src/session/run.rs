@@ -678,6 +678,12 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
             made = split(&labels, &names);
         }
     }
+    if target.task.is_regression()
+        && let Ok(p) = &mut made
+    {
+        // The strata's spread over groups is a class's concern; a regression has none.
+        p.warnings.clear();
+    }
     // The message names the file, as every data error does.
     made.with_context(|| ds.source.display().to_string())
 }
