@@ -79,6 +79,29 @@ fn run(cache: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `autopilot run CSV --target TARGET --project PROJ --backbone none EXTRA...` (no image
+/// features): (success, stdout, stderr).
+fn run_tabular(
+    cache: &Path,
+    csv: &Path,
+    target: &str,
+    proj: &Path,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let mut args = vec![
+        "run",
+        s(csv),
+        "--target",
+        target,
+        "--project",
+        s(proj),
+        "--backbone",
+        "none",
+    ];
+    args.extend(extra);
+    run(cache, &args)
+}
+
 fn cv(row: &LeaderboardRow, m: Metric) -> f64 {
     row.cv_mean
         .as_ref()
@@ -302,20 +325,7 @@ fn a_skewed_positive_target_is_fitted_on_the_log_scale() {
     }
     std::fs::write(&csv, text).unwrap();
     let proj = tmp.path().join("sales.autopilot");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "run",
-            s(&csv),
-            "--target",
-            "sales",
-            "--project",
-            s(&proj),
-            "--backbone",
-            "none",
-            "--quiet",
-        ],
-    );
+    let (ok, _, err) = run_tabular(&cache, &csv, "sales", &proj, &["--quiet"]);
     assert!(ok, "{err}");
     let lb = leaderboard(&proj);
     let ridge = lb
@@ -547,22 +557,7 @@ fn a_day_first_date_column_is_read_day_first_everywhere() {
     }
     std::fs::write(&csv, text).unwrap();
     let proj = tmp.path().join("dates.autopilot");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "run",
-            s(&csv),
-            "--target",
-            "half",
-            "--project",
-            s(&proj),
-            "--backbone",
-            "none",
-            "--mode",
-            "quick",
-            "--quiet",
-        ],
-    );
+    let (ok, _, err) = run_tabular(&cache, &csv, "half", &proj, &["--mode", "quick", "--quiet"]);
     assert!(ok, "{err}");
     let best = leaderboard(&proj)
         .best(Metric::BalancedAccuracy)
@@ -632,22 +627,10 @@ fn a_failing_blender_fails_alone_and_is_said_even_when_quiet() {
     }
     std::fs::write(&csv, text).unwrap();
     let proj = tmp.path().join("huge.autopilot");
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "run",
-            s(&csv),
-            "--target",
-            "y",
-            "--project",
-            s(&proj),
-            "--backbone",
-            "none",
-            "--quiet",
-        ],
-    );
+    let (ok, _, err) = run_tabular(&cache, &csv, "y", &proj, &["--quiet"]);
     assert!(ok, "{err}");
     assert!(err.contains("   failed: Mean Blender of M"), "{err}");
+    assert!(err.contains("(members from 0: M"), "{err}");
     let lb = leaderboard(&proj);
     assert!(
         lb.rows.iter().any(|r| r.blueprint.contains("Ridge")),
@@ -670,20 +653,7 @@ fn a_small_regression_target_is_partitioned_with_coarser_strata() {
     }
     std::fs::write(&csv, text).unwrap();
     let proj = tmp.path().join("small.autopilot");
-    let (ok, out, err) = run(
-        &cache,
-        &[
-            "run",
-            s(&csv),
-            "--target",
-            "y",
-            "--project",
-            s(&proj),
-            "--backbone",
-            "none",
-            "--baseline-only",
-        ],
-    );
+    let (ok, out, err) = run_tabular(&cache, &csv, "y", &proj, &["--baseline-only"]);
     assert!(ok, "{err}");
     assert!(out.contains("task: regression"), "{out}");
     assert!(!err.contains("class"), "{err}");
@@ -694,21 +664,13 @@ fn a_small_regression_target_is_partitioned_with_coarser_strata() {
         text.push_str(&format!("{i}.5,g{},{}.25\n", i / 5, i * 3));
     }
     std::fs::write(&grouped, text).unwrap();
-    let (ok, out, err) = run(
+    let proj = tmp.path().join("grouped.autopilot");
+    let (ok, out, err) = run_tabular(
         &cache,
-        &[
-            "run",
-            s(&grouped),
-            "--target",
-            "y",
-            "--group",
-            "g",
-            "--project",
-            s(&tmp.path().join("grouped.autopilot")),
-            "--backbone",
-            "none",
-            "--baseline-only",
-        ],
+        &grouped,
+        "y",
+        &proj,
+        &["--group", "g", "--baseline-only"],
     );
     assert!(ok, "{err}");
     assert!(

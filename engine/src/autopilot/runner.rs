@@ -650,7 +650,8 @@ impl<'a> Autopilot<'a> {
                     self.emit(Event::Failed {
                         model_id: id,
                         blueprint,
-                        error: format!("{e:#}"),
+                        // The blender counts its members from 0.
+                        error: format!("{e:#} (members from 0: {})", top.join(", ")),
                     });
                     continue;
                 }
