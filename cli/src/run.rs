@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::out::{errln, outln};
 use autopilot::autopilot::{Event, Mode};
-use autopilot::dataset::{self, ColumnType, Dataset, Profile, short_value};
+use autopilot::dataset::{self, ColumnType, Dataset, Profile};
 use autopilot::model::FeatureList;
 use autopilot::partition::Partition;
 use autopilot::session::{NO_BACKBONE, RunEvent, RunOptions, Session};
@@ -273,13 +273,7 @@ fn describe_partition(p: &Partition, ds: &Dataset) -> String {
 /// A few lines on the data: rows, columns and kinds, classes, leakage, excluded columns.
 fn describe_profile(p: &Profile) -> String {
     let target = match &p.target_summary {
-        Some(t) => format!(
-            "target: min {}, median {}, mean {}, max {}",
-            short_value(t.min),
-            short_value(t.median),
-            short_value(t.mean),
-            short_value(t.max)
-        ),
+        Some(t) => format!("target: {}", t.describe()),
         None => format!(
             "classes: {}",
             p.class_counts

@@ -302,6 +302,10 @@ fn a_numeric_target_is_a_regression_end_to_end() {
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("Predicted vs actual") && html.contains("target-summary"));
     assert!(
+        html.contains(&format!("Target values: min {min}, ")),
+        "{html}"
+    );
+    assert!(
         !html.contains("id=\"classes\""),
         "a class table for a regression"
     );

@@ -27,10 +27,10 @@ pub use dates::{DateParts, DayMonthOrder, OrderEvidence, parse_date, parse_date_
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
 pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
-pub use number::{NUMBER_LIMIT, is_out_of_range, parse_number};
+pub use number::{NUMBER_LIMIT, is_out_of_range, number_key, parse_number};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    TargetSummary, leakage_purity, profile, short_value, unparsed_cells_warning,
+    TargetSummary, leakage_purity, profile, unparsed_cells_warning,
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
@@ -182,12 +182,11 @@ impl Column {
     pub fn n_distinct(&self) -> usize {
         use std::collections::HashSet;
         match self.kind {
-            // `+ 0.0` turns -0 into 0.
             ColumnType::Numeric => self
                 .as_f64()
                 .into_iter()
                 .flatten()
-                .map(|x| (x + 0.0).to_bits())
+                .map(number_key)
                 .collect::<HashSet<_>>()
                 .len(),
             ColumnType::Date => self

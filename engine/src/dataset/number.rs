@@ -20,6 +20,11 @@ pub fn parse_number(s: &str) -> Option<f64> {
     parse_unlimited(s).filter(|x| x.abs() <= NUMBER_LIMIT)
 }
 
+/// One key per number, for sets and maps of numbers (`-0` and `0` share one).
+pub fn number_key(x: f64) -> u64 {
+    (x + 0.0).to_bits()
+}
+
 /// True for a number beyond ±[`NUMBER_LIMIT`] (`1e39`, `-1e400`): written as a number, but
 /// not one [`parse_number`] returns.
 pub fn is_out_of_range(s: &str) -> bool {

@@ -286,7 +286,7 @@ pub struct TargetSummary {
 
 /// A target value for people: at most six decimals, without trailing zeros (`17.627`, not
 /// `17.627000000000002`); scientific beyond 1e15 or below 1e-4.
-pub fn short_value(x: f64) -> String {
+fn short_value(x: f64) -> String {
     if x != 0.0 && !(1e-4..1e15).contains(&x.abs()) {
         return format!("{x:.4e}");
     }
@@ -296,6 +296,19 @@ pub fn short_value(x: f64) -> String {
 }
 
 impl TargetSummary {
+    /// `min …, median …, mean …, max …, std …`, each value short (see [`short_value`]): the
+    /// one wording of the profile, `run` and the report.
+    pub fn describe(&self) -> String {
+        format!(
+            "min {}, median {}, mean {}, max {}, std {}",
+            short_value(self.min),
+            short_value(self.median),
+            short_value(self.mean),
+            short_value(self.max),
+            short_value(self.std)
+        )
+    }
+
     /// The summary of `values`; `None` when empty.
     pub fn of(values: &[f64]) -> Option<TargetSummary> {
         if values.is_empty() {
@@ -613,15 +626,7 @@ impl Profile {
             let _ = writeln!(s, "Task: {}", self.task_reason);
         }
         if let Some(t) = &self.target_summary {
-            let _ = writeln!(
-                s,
-                "Target: min {}  median {}  mean {}  max {}  std {}",
-                short_value(t.min),
-                short_value(t.median),
-                short_value(t.mean),
-                short_value(t.max),
-                short_value(t.std)
-            );
+            let _ = writeln!(s, "Target: {}", t.describe());
         } else {
             let _ = writeln!(s, "Classes ({}):", self.class_counts.len());
         }

@@ -15,7 +15,9 @@ use std::str::FromStr;
 use blueprints::metrics::{Metric, Truth};
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnType, DataError, Dataset, NUMBER_LIMIT, is_out_of_range, parse_number};
+use super::{
+    ColumnType, DataError, Dataset, NUMBER_LIMIT, is_out_of_range, number_key, parse_number,
+};
 
 /// A numeric target with more distinct values than this is a regression target (unless the user
 /// asks for classification).
@@ -477,9 +479,8 @@ fn one_spelling_per_number<'a>(values: &[&'a str]) -> Vec<&'a str> {
     let mut spellings: HashMap<u64, BTreeMap<&'a str, usize>> = HashMap::new();
     for v in values {
         if let Some(x) = parse_number(v) {
-            // `+ 0.0` turns -0 into 0.
             *spellings
-                .entry((x + 0.0).to_bits())
+                .entry(number_key(x))
                 .or_default()
                 .entry(v)
                 .or_default() += 1;
@@ -498,7 +499,7 @@ fn one_spelling_per_number<'a>(values: &[&'a str]) -> Vec<&'a str> {
         .collect();
     values
         .iter()
-        .map(|v| parse_number(v).map_or(*v, |x| chosen[&(x + 0.0).to_bits()]))
+        .map(|v| parse_number(v).map_or(*v, |x| chosen[&number_key(x)]))
         .collect()
 }
 

@@ -8,7 +8,6 @@ use base64::Engine as _;
 use super::InsightError;
 use super::context::InsightContext;
 use super::generate::InsightOutputs;
-use crate::dataset::short_value;
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
@@ -56,12 +55,8 @@ fn profile_section(ctx: &InsightContext, s: &mut String) {
     if let Some(t) = ctx.profile.as_ref().and_then(|p| p.target_summary.as_ref()) {
         let _ = writeln!(
             s,
-            "<p id=\"target-summary\">Target values: min {}, median {}, mean {}, max {}, std {}.</p>",
-            short_value(t.min),
-            short_value(t.median),
-            short_value(t.mean),
-            short_value(t.max),
-            short_value(t.std)
+            "<p id=\"target-summary\">Target values: {}.</p>",
+            escape(&t.describe())
         );
     }
     if !ctx.target.task.is_regression() {
