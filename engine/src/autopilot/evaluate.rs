@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::Target;
 use crate::features::FeatureInputs;
 use crate::leaderboard::{Scores, score_all};
-use crate::model::Candidate;
-use crate::model::Model;
+use crate::model::{Candidate, FoldMean, Model};
 use crate::partition::Partition;
 
 /// A blueprint fitted on some rows and scored on others.
@@ -162,7 +161,7 @@ pub fn cross_validate_until(
     let k = target.n_outputs();
     let mut oof = Array2::<f32>::zeros((n, k));
     let holdout = partition.holdout_rows().to_vec();
-    let mut holdout_sum = Array2::<f32>::zeros((holdout.len(), k));
+    let mut holdout_mean = FoldMean::default();
     let mut fold_scores = Vec::new();
     let mut models = Vec::new();
     let (mut fit_s, mut pred_s, mut pred_rows) = (0.0, 0.0, 0usize);
@@ -199,14 +198,16 @@ pub fn cross_validate_until(
                 target.rows(&valid).truth(),
                 fit.valid_proba.view(),
             ));
-            holdout_sum += &on_holdout;
+            holdout_mean.add(&on_holdout);
             fit_s += fit.fit_seconds;
             pred_s += fit.predict_seconds;
             pred_rows += valid.len();
             models.push(fit.model);
         }
     }
-    let holdout_proba = holdout_sum / partition.k as f32;
+    let holdout_proba = holdout_mean
+        .mean()
+        .unwrap_or_else(|| Array2::zeros((holdout.len(), k)));
     let holdout_scores = (!holdout.is_empty())
         .then(|| score_all(target.rows(&holdout).truth(), holdout_proba.view()));
     Ok(CvOutcome::Finished(Box::new(CvResult {

@@ -3,8 +3,9 @@
 //! Rules, applied to the non-missing cells in this order:
 //! 1. **image**: at least 90% end in an image extension (`.jpg`, `.jpeg`, `.png`, `.webp`, `.bmp`,
 //!    `.gif`); the files themselves are checked when loading.
-//! 2. **numeric**: at least 99% parse as finite numbers, plain or formatted (`6,000`, `$600.00`,
-//!    `12.5%`: see [`super::parse_number`]).
+//! 2. **numeric**: at least 99% are written as numbers, plain or formatted (`6,000`, `$600.00`,
+//!    `12.5%`: see [`super::parse_number`]); numbers beyond `f32`'s range (`1e39`) count as
+//!    numbers here and are read as missing, with the profile's warning.
 //! 3. **date**: at least 99% parse as dates (see [`super::parse_date`]); pure years like `1989`
 //!    alone are numbers (rule 2), but mixed with `YYYY-MM-DD` values they make a date column.
 //! 4. **mostly numeric**, then **mostly dates**: at least [`MOSTLY_PARSED_SHARE`] (95%) parse
@@ -20,7 +21,7 @@
 
 use std::collections::HashSet;
 
-use super::{Column, ColumnType, has_image_extension, parse_date, parse_number};
+use super::{Column, ColumnType, has_image_extension, is_out_of_range, parse_date, parse_number};
 
 /// Share of non-missing cells that must parse as numbers (dates) for a column to be numeric (a
 /// date column), with the others read as missing (rule 4 of the module docs).
@@ -28,6 +29,11 @@ pub const MOSTLY_PARSED_SHARE: f64 = 0.95;
 
 fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
     values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
+}
+
+/// True for a cell written as a number, within `f32`'s range or not.
+fn written_as_number(v: &str) -> bool {
+    parse_number(v).is_some() || is_out_of_range(v)
 }
 
 /// Mean number of whitespace-separated words per cell.
@@ -45,13 +51,13 @@ pub fn infer_type(values: &[Option<String>]) -> ColumnType {
     if share(&present, has_image_extension) >= 0.9 {
         return ColumnType::Image;
     }
-    if share(&present, |v| parse_number(v).is_some()) >= 0.99 {
+    if share(&present, written_as_number) >= 0.99 {
         return ColumnType::Numeric;
     }
     if share(&present, |v| parse_date(v).is_some()) >= 0.99 {
         return ColumnType::Date;
     }
-    if share(&present, |v| parse_number(v).is_some()) >= MOSTLY_PARSED_SHARE {
+    if share(&present, written_as_number) >= MOSTLY_PARSED_SHARE {
         return ColumnType::Numeric;
     }
     if share(&present, |v| parse_date(v).is_some()) >= MOSTLY_PARSED_SHARE {
@@ -106,6 +112,15 @@ mod tests {
         v.iter()
             .map(|s| (!s.is_empty()).then(|| s.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn numbers_beyond_f32_still_make_a_numeric_column() {
+        // 4 of 20 cells out of range: more than the 5% a column may have of other cells.
+        let mut v: Vec<String> = (0..16).map(|i| format!("{i}.5")).collect();
+        v.extend(["1e39", "-2e40", "1e400", "3.5e38"].map(String::from));
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        assert_eq!(infer_type(&cells(&v)), ColumnType::Numeric);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod apm;
 mod blocks;
 mod blueprint;
+mod fold_mean;
 pub mod importance;
 mod pipeline;
 mod predictor;
@@ -10,6 +11,7 @@ mod target_transform;
 
 pub use blocks::{BlockSpec, FittedBlock, backbone_label, describe_text_settings};
 pub use blueprint::{Candidate, FeatureList};
+pub use fold_mean::FoldMean;
 pub use pipeline::Pipeline;
 pub use predictor::{FeatureSource, MemberModel, PredictionReport, Predictor, RowProblem};
 pub use target_transform::TargetTransform;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use blueprints::blend::Blender;
 
-use super::{FittedBlock, Model};
+use super::{FittedBlock, FoldMean, Model};
 use crate::dataset::{self, ColumnType, LoadOptions, Task, unparsed_cells_warning};
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::project::Project;
@@ -47,16 +47,11 @@ impl MemberModel {
         inputs: &FeatureInputs,
         rows: &[usize],
     ) -> anyhow::Result<Array2<f32>> {
-        let mut sum: Option<Array2<f32>> = None;
+        let mut mean = FoldMean::default();
         for m in &self.folds {
-            let p = m.predict_proba(inputs, rows)?;
-            sum = Some(match sum {
-                Some(s) => s + &p,
-                None => p,
-            });
+            mean.add(&m.predict_proba(inputs, rows)?);
         }
-        let n = self.folds.len().max(1) as f32;
-        sum.map(|s| s / n)
+        mean.mean()
             .with_context(|| format!("model {} has no fold models", self.model_id))
     }
 }
