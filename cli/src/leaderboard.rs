@@ -12,7 +12,7 @@ use blueprints::metrics::Metric;
 use clap::Args;
 
 use super::out::outln;
-use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores};
+use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores, fmt_score};
 use autopilot::project;
 use autopilot::store::best_model;
 
@@ -49,7 +49,7 @@ fn visible(row: &LeaderboardRow, unlocked: bool) -> LeaderboardRow {
 fn fmt_scores(s: &Scores) -> String {
     Metric::ALL
         .iter()
-        .filter_map(|m| s.get(m).map(|v| format!("{m} {v:.4}")))
+        .filter_map(|m| s.get(m).map(|v| format!("{m} {}", fmt_score(*v))))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -74,7 +74,13 @@ fn render_model(row: &LeaderboardRow, unlocked: bool) -> String {
     if let (Some(m), Some(sd)) = (&row.cv_mean, &row.cv_std) {
         let cv: Vec<String> = Metric::ALL
             .iter()
-            .filter_map(|k| Some(format!("{k} {:.4} ± {:.4}", m.get(k)?, sd.get(k)?)))
+            .filter_map(|k| {
+                Some(format!(
+                    "{k} {} ± {}",
+                    fmt_score(*m.get(k)?),
+                    fmt_score(*sd.get(k)?)
+                ))
+            })
             .collect();
         let _ = writeln!(s, "  cross-validation: {}", cv.join(", "));
     }

@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::out::{errln, outln};
 use autopilot::autopilot::{Event, Mode};
 use autopilot::dataset::{self, ColumnType, Dataset, Profile};
+use autopilot::leaderboard::fmt_score;
 use autopilot::model::FeatureList;
 use autopilot::partition::Partition;
 use autopilot::session::{NO_BACKBONE, RunEvent, RunOptions, Session};
@@ -453,7 +454,7 @@ fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
                 seconds,
             } => say(format!(
                 "   {model_id}: {metric} {} ({seconds:.1}s)",
-                score.map_or("-".into(), |s| format!("{s:.4}"))
+                score.map_or("-".into(), fmt_score)
             )),
             Event::Failed { .. } => {}
             Event::Skipped { blueprint, reason } => {

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::out::{errln, out, outln};
 use autopilot::autopilot::Event;
+use autopilot::leaderboard::fmt_score;
 use autopilot::session::tune::{self, TuneRequest};
 
 /// Arguments of `autopilot tune`.
@@ -108,7 +109,7 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
         );
     }
     let metric = outcome.metric;
-    let fmt = |s: Option<f64>| s.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let fmt = |s: Option<f64>| s.map_or("-".to_string(), fmt_score);
     outln!(
         "Parent {}: {} (CV {metric} {})",
         args.model,

@@ -31,6 +31,17 @@ pub fn score_all(truth: Truth, proba: ArrayView2<f32>) -> Scores {
         .collect()
 }
 
+/// A score as the leaderboard and reports show it: four decimals, or four significant digits
+/// in scientific notation when that would hide it (an RMSE of `2.0300e38`, a loss of `3.1000e-6`).
+pub fn fmt_score(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-3..1e9).contains(&a) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// Mean and population standard deviation, per metric, over per-fold scores (a metric counts
 /// only if every fold has it).
 pub fn mean_std(folds: &[Scores]) -> (Scores, Scores) {
@@ -341,12 +352,12 @@ impl Leaderboard {
             } else {
                 " "
             };
-            let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+            let fmt = |v: Option<f64>| v.map_or("-".to_string(), fmt_score);
             let cv = match (
                 r.cv_mean.as_ref().and_then(|m| m.get(&metric)),
                 r.cv_std.as_ref().and_then(|s| s.get(&metric)),
             ) {
-                (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
+                (Some(m), Some(s)) => format!("{} ± {}", fmt_score(*m), fmt_score(*s)),
                 _ => "-".to_string(),
             };
             let holdout = match (&r.holdout, self.holdout_unlocked) {
@@ -478,6 +489,15 @@ mod tests {
         [(Metric::BalancedAccuracy, ba), (Metric::LogLoss, ll)]
             .into_iter()
             .collect()
+    }
+
+    #[test]
+    fn scores_keep_their_digits_however_large_or_small() {
+        assert_eq!(fmt_score(0.87654), "0.8765");
+        assert_eq!(fmt_score(0.0), "0.0000");
+        assert_eq!(fmt_score(1234567.25), "1234567.2500");
+        assert_eq!(fmt_score(2.03e38), "2.0300e38");
+        assert_eq!(fmt_score(-3.1e-6), "-3.1000e-6");
     }
 
     fn row(id: &str, folds: Vec<Scores>) -> LeaderboardRow {

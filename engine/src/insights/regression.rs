@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::charts::{Figure, XySeries, XyStyle, xy_chart};
+use crate::leaderboard::fmt_score;
 
 /// Bins of the lift chart.
 pub const LIFT_BINS: usize = 10;
@@ -78,13 +79,13 @@ impl RegressionFit {
     /// A text summary with the lift table.
     pub fn render_text(&self) -> String {
         let mut s = format!(
-            "{}: {} rows, RMSE {:.4}, MAE {:.4}, R² {}, mean residual {:.4}\nlift (bins by prediction):\n  bin  rows  mean predicted  mean actual\n",
+            "{}: {} rows, RMSE {}, MAE {}, R² {}, mean residual {}\nlift (bins by prediction):\n  bin  rows  mean predicted  mean actual\n",
             self.source,
             self.n,
-            self.rmse,
-            self.mae,
+            fmt_score(self.rmse),
+            fmt_score(self.mae),
             self.r2.map_or("-".into(), |v| format!("{v:.4}")),
-            self.mean_residual
+            fmt_score(self.mean_residual)
         );
         for (i, b) in self.lift.iter().enumerate() {
             s.push_str(&format!(

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use super::InsightError;
 use super::context::InsightContext;
 use super::generate::InsightOutputs;
+use crate::leaderboard::fmt_score;
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
@@ -33,7 +34,7 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{f
 pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}.note{color:#8a5300}";
 
 fn num(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
+    v.map_or("-".into(), fmt_score)
 }
 
 /// The data-profile section.
@@ -142,7 +143,7 @@ fn leaderboard_section(ctx: &InsightContext, chosen: &str, s: &mut String) {
             r.cv_mean.as_ref().and_then(|x| x.get(&m)),
             r.cv_std.as_ref().and_then(|x| x.get(&m)),
         ) {
-            (Some(a), Some(b)) => format!("{a:.4} ± {b:.4}"),
+            (Some(a), Some(b)) => format!("{} ± {}", fmt_score(*a), fmt_score(*b)),
             _ => "-".into(),
         };
         let holdout = match (&r.holdout, lb.holdout_unlocked) {

@@ -36,6 +36,7 @@ use sprs::CsMat;
 use super::{FittedBlock, Model, Pipeline};
 use crate::dataset::{Target, TargetRows};
 use crate::features::FeatureInputs;
+use crate::leaderboard::fmt_score;
 use crate::partition::Partition;
 
 /// Settings of a Feature Impact computation.
@@ -124,8 +125,11 @@ impl FeatureImpact {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "Feature Impact (permutation, {} repeats, {} out-of-fold rows; baseline {} {:.4})",
-            self.repeats, self.n_rows, self.metric, self.baseline
+            "Feature Impact (permutation, {} repeats, {} out-of-fold rows; baseline {} {})",
+            self.repeats,
+            self.n_rows,
+            self.metric,
+            fmt_score(self.baseline)
         );
         let _ = writeln!(
             s,
