@@ -4,9 +4,13 @@
 //! renamed over the destination (an atomic replace on POSIX file systems), and the folder is
 //! fsynced so the rename itself survives a crash. A reader therefore sees either the old file or
 //! the complete new one, never a half-written file.
+//!
+//! A destination that is a symbolic link is followed (the file it names is replaced, the link
+//! kept); one that is a device or a FIFO (`-o /dev/stdout`, `/dev/full`, a named pipe) is
+//! written through, never renamed over.
 
 use std::io::{BufReader, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,6 +31,11 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<(), ProjectError>,
 ) -> Result<(), ProjectError> {
+    let resolved = follow_link(path);
+    let path = resolved.as_path();
+    if is_special_file(path) {
+        return write_through(path, write);
+    }
     let io = |e| ProjectError::io(path, e);
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -54,6 +63,42 @@ pub fn write_atomic_with(
     tmp.persist(path).map_err(|e| io(e.error))?;
     sync_dir(parent);
     Ok(())
+}
+
+/// The file a symbolic link names (the path itself when it is no link, or a link to nothing yet,
+/// which [`write_through`] then creates).
+fn follow_link(path: &Path) -> PathBuf {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match is_link.then(|| std::fs::canonicalize(path)) {
+        Some(Ok(target)) => target,
+        _ => path.to_path_buf(),
+    }
+}
+
+/// True for an existing destination that is neither a regular file nor a folder (a device, a
+/// FIFO, a socket) or a link to nothing: renaming over it would replace it.
+fn is_special_file(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => !m.is_file() && !m.is_dir(),
+        Err(_) => false,
+    }
+}
+
+/// Writes straight into `path` (opened for writing, created if missing; no temp file, no rename).
+fn write_through(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), ProjectError>,
+) -> Result<(), ProjectError> {
+    let io = |e| ProjectError::io(path, e);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    write(&mut out)?;
+    out.flush().map_err(io)
 }
 
 /// Best-effort fsync of a folder (makes a rename durable on Unix; a no-op elsewhere).
@@ -157,6 +202,49 @@ mod tests {
         assert_eq!(load_json::<String>(&path).unwrap(), "good");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_through_and_a_link_followed_never_replaced() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+
+        let file = dir.path().join("real.csv");
+        std::fs::write(&file, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        // A link to nothing yet creates the file it names.
+        let dangling = dir.path().join("dangling.csv");
+        std::os::unix::fs::symlink(dir.path().join("made.csv"), &dangling).unwrap();
+        write_atomic(&dangling, b"made").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("made.csv")).unwrap(),
+            "made"
+        );
     }
 
     #[test]
