@@ -28,6 +28,9 @@ pub enum BlueprintError {
     /// A task this estimator or blender does not do (e.g. regression by naive Bayes).
     #[error("{0}")]
     Unsupported(String),
+    /// A text analyzer that found no term in the training documents.
+    #[error("empty vocabulary: {0}")]
+    EmptyVocabulary(String),
     /// A numeric failure (divergence, singular system, ...).
     #[error("numeric failure in {task}: {reason}")]
     Numeric { task: String, reason: String },

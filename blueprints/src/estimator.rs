@@ -157,6 +157,11 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn for_inner_fit(&self) -> Box<dyn Estimator> {
         self.clone_box()
     }
+    /// The hyperparameters a search inside `fit` will choose (their values are only starting
+    /// points; empty for plain estimators). Setting one fixes it.
+    fn searched_names(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The hyperparameter values a search inside `fit` chose (empty for plain estimators).
     fn searched_params(&self) -> Vec<(String, String)> {
         Vec::new()

@@ -71,6 +71,14 @@ fn render_model(row: &LeaderboardRow, unlocked: bool) -> String {
         let _ = writeln!(s, "  params: {}", params.join(", "));
     }
     let _ = writeln!(s, "  validation (fold 0): {}", fmt_scores(&row.validation));
+    if let Some(t) = &row.threshold {
+        let _ = writeln!(
+            s,
+            "  decision threshold: a row is predicted positive from a positive-class probability \
+             of {:.4} (the out-of-fold F1's maximum, {:.4})",
+            t.value, t.f1
+        );
+    }
     if let (Some(m), Some(sd)) = (&row.cv_mean, &row.cv_std) {
         let cv: Vec<String> = Metric::ALL
             .iter()

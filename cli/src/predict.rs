@@ -39,7 +39,9 @@ fn is_apm(model: &str) -> bool {
     p.extension().is_some_and(|e| e == "apm") || (p.is_file() && model.contains('/'))
 }
 
-fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Result<()> {
+/// Prints what `predict` did; an error when no row could be predicted (each row's reason was
+/// printed).
+fn print_report(r: &PredictionReport, model: &str, out: &Path) -> anyhow::Result<()> {
     outln!(
         "Predicted {} of {} rows with {model} -> {}",
         r.predicted,
@@ -55,6 +57,12 @@ fn print_report(r: &PredictionReport, model: &str, out: &Path) -> std::io::Resul
             p.row,
             p.column,
             p.reason
+        );
+    }
+    if r.rows > 0 && r.predicted == 0 {
+        anyhow::bail!(
+            "no row could be predicted ({} rows, each listed above with its reason)",
+            r.rows
         );
     }
     Ok(())

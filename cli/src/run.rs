@@ -409,57 +409,97 @@ pub fn run_and_print(
     Ok(())
 }
 
-/// One progress line on stderr (warnings and notes even when `quiet`); scores are in `metric`.
+/// Prints `e`'s progress line ([`event_line`]) on stderr and shows a starting model on the bar.
 /// Lines go through `suspend`, not `ProgressBar::println`, which writes nothing when stderr is
 /// not a terminal (a log file would lose every model's line and time estimate).
 fn print_event(bar: &ProgressBar, e: &RunEvent, quiet: bool, metric: Metric) {
-    let say = |line: String| bar.suspend(|| errln!("{line}"));
-    match e {
-        RunEvent::Warning(w) => say(format!("warning: {w}")),
-        RunEvent::Note(n) => say(format!("note: {n}")),
+    if let RunEvent::Autopilot(Event::Started {
+        model_id,
+        blueprint,
+        sample_pct,
+        ..
+    }) = e
+        && !quiet
+    {
+        bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)"));
+    }
+    if let Some(line) = event_line(e, quiet, metric) {
+        bar.suspend(|| errln!("{line}"));
+    }
+}
+
+/// The progress line of `e`, if it has one (warnings, notes and failures even when `quiet`);
+/// scores are in `metric`.
+fn event_line(e: &RunEvent, quiet: bool, metric: Metric) -> Option<String> {
+    Some(match e {
+        RunEvent::Warning(w) => format!("warning: {w}"),
+        RunEvent::Note(n) => format!("note: {n}"),
         // No model id: a failed model gets no row, and the next one takes its id.
         RunEvent::Autopilot(Event::Failed {
             blueprint, error, ..
-        }) => say(format!("   failed: {blueprint}: {error}")),
-        _ if quiet => {}
+        }) => format!("   failed: {blueprint}: {error}"),
+        _ if quiet => return None,
         RunEvent::Featurizing { column, model } => {
-            say(format!("featurizing '{column}' with {model} ..."))
+            format!("featurizing '{column}' with {model} ...")
         }
         RunEvent::Featurized {
             rows,
             failed,
             seconds,
-        } => say(format!(
-            "  {rows} rows in {seconds:.1}s ({failed} without features)"
-        )),
+        } => format!("  {rows} rows in {seconds:.1}s ({failed} without features)"),
         RunEvent::Autopilot(e) => match e {
-            Event::Stage { name, models } => say(format!("== {name}: {models} models")),
+            Event::Stage { name, models } => format!("== {name}: {models} models"),
             Event::Started {
                 model_id,
                 blueprint,
                 sample_pct,
                 fit_estimate_s,
-            } => {
-                if let Some(s) = fit_estimate_s {
-                    say(format!(
-                        "   {model_id} {blueprint} ({sample_pct}%): {}",
-                        fit_estimate(*s)
-                    ));
-                }
-                bar.set_message(format!("{model_id} {blueprint} ({sample_pct}%)"))
-            }
+            } => format!(
+                "   {model_id} {blueprint} ({sample_pct}%): {}",
+                fit_estimate((*fit_estimate_s)?)
+            ),
             Event::Finished {
                 model_id,
                 score,
                 seconds,
-            } => say(format!(
+            } => format!(
                 "   {model_id}: {metric} {} ({seconds:.1}s)",
                 score.map_or("-".into(), fmt_score)
-            )),
-            Event::Failed { .. } => {}
-            Event::Skipped { blueprint, reason } => {
-                say(format!("   skipped {blueprint}: {reason}"))
-            }
+            ),
+            Event::Failed { .. } => return None,
+            Event::Skipped { blueprint, reason } => format!("   skipped {blueprint}: {reason}"),
         },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_and_warnings_are_said_even_when_quiet() {
+        let failed = Event::Failed {
+            model_id: "M9".into(),
+            blueprint: "Mean Blender of M2 + M3".into(),
+            error: "non-finite".into(),
+        };
+        let failed = RunEvent::Autopilot(&failed);
+        let line = event_line(&failed, true, Metric::Rmse);
+        assert_eq!(
+            line.as_deref(),
+            Some("   failed: Mean Blender of M2 + M3: non-finite")
+        );
+        let warning = RunEvent::Warning("w".into());
+        assert_eq!(
+            event_line(&warning, true, Metric::Rmse).as_deref(),
+            Some("warning: w")
+        );
+        let stage = Event::Stage {
+            name: "quick".into(),
+            models: 3,
+        };
+        let stage = RunEvent::Autopilot(&stage);
+        assert_eq!(event_line(&stage, true, Metric::Rmse), None);
+        assert!(event_line(&stage, false, Metric::Rmse).is_some());
     }
 }

@@ -21,7 +21,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub project: Option<PathBuf>,
     /// List every tunable parameter with its current value and allowed values.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["set", "search"])]
     pub list: bool,
     /// Set a parameter, e.g. `--set backbone=mobilenet-v2 --set learning_rate=0.05` (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
@@ -31,14 +31,16 @@ pub struct TuneArgs {
     #[arg(long = "search", value_name = "NAME=A,B,...")]
     pub search: Vec<String>,
     /// Print the parameter list as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["set", "search"])]
     pub json: bool,
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
 }
 
-fn render_params(specs: &[ParamSpec]) -> String {
+/// The parameter table; the values of `searched` parameters are marked `*` (starting points of
+/// the blueprint's inner search, which chooses them per fold).
+fn render_params(specs: &[ParamSpec], searched: &[String]) -> String {
     let w = specs.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
     let v = specs
         .iter()
@@ -51,10 +53,20 @@ fn render_params(specs: &[ParamSpec]) -> String {
         "name", "value"
     );
     for s in specs {
+        let value = match searched.contains(&s.name) {
+            true => format!("{}*", s.value),
+            false => s.value.clone(),
+        };
         out.push_str(&format!(
             "  {:<w$}  {:<v$}  {} — {}\n",
-            s.name, s.value, s.domain, s.help
+            s.name, value, s.domain, s.help
         ));
+    }
+    if !searched.is_empty() {
+        out.push_str(
+            "  * searched in each fold from this value (the leaderboard's model details show the \
+             values chosen); --set fixes it\n",
+        );
     }
     out
 }
@@ -74,7 +86,8 @@ pub fn execute(args: TuneArgs) -> anyhow::Result<()> {
             outln!("{}", serde_json::to_string_pretty(&params)?)?;
         } else {
             outln!("Model {}: {}", args.model, parent.describe())?;
-            out!("{}", render_params(&params))?;
+            let searched = parent.estimator.searched_names();
+            out!("{}", render_params(&params, &searched))?;
         }
         return Ok(());
     }

@@ -193,6 +193,7 @@ fn grad_cam_maps_add_up_to_the_logistic_head_s_image_score() {
         let subject = MapSubject {
             column: "image",
             row,
+            file_row: row + 2,
             actual: target.labels[row],
             decision: Decision::default(),
         };
@@ -251,6 +252,26 @@ fn every_insight_and_the_report_on_a_small_run() {
     let tmp = tempfile::tempdir().unwrap();
     let images = weights_available(&["efficientnet-lite0"]);
     let csv = demo_with_noise(&tmp.path().join("data"), 120, !images);
+    // A first data row whose image is missing: skipped, so dataset rows and file rows differ.
+    let read_rows = |path: &Path| -> Vec<Vec<String>> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(path)
+            .unwrap();
+        rdr.records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect()
+    };
+    let mut rows = read_rows(&csv);
+    let image_col = rows[0].iter().position(|h| h == "image");
+    if let Some(i) = image_col {
+        let mut bad = rows[1].clone();
+        bad[i] = "images/missing.png".into();
+        rows.insert(1, bad);
+        let mut w = csv::Writer::from_path(&csv).unwrap();
+        rows.iter().for_each(|r| w.write_record(r).unwrap());
+        w.flush().unwrap();
+    }
     let proj = tmp.path().join("p.autopilot");
     assert_eq!(
         cli(&[
@@ -338,6 +359,17 @@ fn every_insight_and_the_report_on_a_small_run() {
             serde_json::from_slice(&std::fs::read(out.join("activation_maps_image.json")).unwrap())
                 .unwrap();
         assert_eq!(maps.len(), 4);
+        // Each map names its row as the file numbers it (header = 1), with its image.
+        let file_rows = read_rows(&csv);
+        let i = image_col.unwrap();
+        for m in &maps {
+            let row = m["file_row"].as_u64().unwrap() as usize;
+            assert_eq!(
+                m["image"].as_str(),
+                Some(file_rows[row - 1][i].as_str()),
+                "{m}"
+            );
+        }
         png_size(&out.join("embeddings_image.png"));
         png_size(&out.join("embeddings_image_circle.png"));
         let emb: serde_json::Value =

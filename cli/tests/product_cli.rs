@@ -13,27 +13,7 @@ use autopilot::project::{self, Project};
 use autopilot::store;
 use autopilot::synth::{self, DemoSpec};
 
-use crate::common::{cli, leaderboard, s, weights_available};
-
-/// Reads a CSV as (header, records).
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
-    (header, rows)
-}
-
-fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) {
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(header).unwrap();
-    for r in rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
-}
+use crate::common::{cli, leaderboard, read_csv, s, weights_available, write_csv};
 
 /// The demo dataset (`n_rows`, 3 classes) without its `image` column unless `images`.
 fn demo(dir: &Path, n_rows: usize, images: bool) -> PathBuf {
@@ -651,6 +631,38 @@ fn exported_model_predicts_elsewhere_and_bad_images_are_reported() {
             "{:?}",
             report.warnings
         );
+        // When no row has a readable image, each row is still reported with its own reason,
+        // and the command fails.
+        let img = header.iter().position(|h| h == "image").unwrap();
+        let broken: Vec<Vec<String>> = rows[..2]
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[img] = "images/broken.png".into();
+                r
+            })
+            .collect();
+        let all_bad = data.join("all_bad.csv");
+        write_csv(&all_bad, &header, &broken);
+        let source = autopilot::model::FeatureSource {
+            project: None,
+            weights: loaded.weights.clone(),
+        };
+        let out = elsewhere.path().join("none.csv");
+        let report = loaded
+            .predictor
+            .predict_csv(&all_bad, &out, &source)
+            .unwrap();
+        assert_eq!(report.predicted, 0);
+        let rows: Vec<usize> = report.problems.iter().map(|p| p.row).collect();
+        assert_eq!(rows, [2, 3]);
+        assert!(
+            report
+                .problems
+                .iter()
+                .all(|p| p.reason.contains("broken.png"))
+        );
+        assert_eq!(cli(&["predict", s(&moved), s(&all_bad), "-o", s(&out)]), 1);
     }
     // A flipped byte is caught by the checksums.
     let mut bytes = std::fs::read(&moved).unwrap();

@@ -483,9 +483,50 @@ fn tune_refuses_two_values_for_one_parameter() {
             ran.stderr
         );
     }
+    // An empty or repeated `--search` value is refused; so are `--list` and `--json` with
+    // settings (clap's usage error, exit 2).
+    let empty = format!("{name}={a},,{b}");
+    let twice = format!("{name}={a},{a}");
+    for (extra, said) in [(&empty, "an empty value"), (&twice, "is given twice")] {
+        let args = [
+            "tune",
+            &model,
+            "--project",
+            s(&proj),
+            "--quiet",
+            "--search",
+            extra,
+        ];
+        let ran = bin(&args);
+        assert_eq!(ran.status.code(), Some(1), "{extra} was accepted");
+        assert!(ran.stderr.contains(said), "{extra}: {}", ran.stderr);
+    }
+    for flag in ["--list", "--json"] {
+        let ran = bin(&["tune", &model, "--project", s(&proj), flag, "--set", &set_a]);
+        assert_eq!(ran.status.code(), Some(2), "{flag} --set: {}", ran.stderr);
+    }
     assert_eq!(
         leaderboard(&proj).rows.len(),
         lb.rows.len(),
         "a model was trained"
+    );
+    // The baseline has no model to tune or predict with: the error says so and lists those
+    // that can.
+    let baseline = lb
+        .rows
+        .iter()
+        .find(|r| r.blueprint == BASELINE_BLUEPRINT)
+        .unwrap();
+    let ran = bin(&["tune", &baseline.model_id, "--project", s(&proj), "--list"]);
+    assert_eq!(ran.status.code(), Some(1));
+    let listed = ran
+        .stderr
+        .split_once("models with saved fold models: ")
+        .map(|(_, list)| list.to_string())
+        .unwrap_or_default();
+    assert!(
+        ran.stderr.contains("the baseline is a score to beat") && listed.contains(&model),
+        "{}",
+        ran.stderr
     );
 }

@@ -375,6 +375,19 @@ fn truncated_jpeg_is_skipped_with_a_reason() {
     let cut_png = write(dir.path(), "cut.png", &png_bytes[..png_bytes.len() / 3]);
     assert!(decode_image(&cut_png, &limits).is_err());
 
+    // A WebP a few bytes short of what its RIFF header says (a lossy one decodes regardless).
+    let mut webp = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(32, 32, |x, y| image::Rgb([x as u8 * 8, y as u8 * 8, 90]))
+        .write_to(&mut webp, image::ImageFormat::WebP)
+        .unwrap();
+    let webp = webp.into_inner();
+    let whole_webp = write(dir.path(), "whole.webp", &webp);
+    assert!(decode_image(&whole_webp, &limits).is_ok());
+    let cut_webp = write(dir.path(), "cut.webp", &webp[..webp.len() - 3]);
+    let e = decode_image(&cut_webp, &limits).unwrap_err();
+    assert_eq!(e.kind, ImageProblemKind::Truncated, "{e}");
+    assert!(e.reason.contains("truncated WebP"), "{e}");
+
     // Loading skips the row and says why.
     let csv = image_rows_csv(dir.path(), "d.csv", "cut.jpg,a\n", 12);
     let ds = load(&csv, &LoadOptions::default()).unwrap();

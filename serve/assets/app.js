@@ -273,8 +273,8 @@ async function confusionTab(el, id) {
 }
 
 function rowCard(r) {
-  return `<div class="rowcard" data-row="${r.row}">${r.image ? `<img src="/api/image/${r.row}?size=128" alt="row ${r.row}">` : ''}
-    <div>row ${r.row}: <b>${esc(r.actual)}</b> → ${esc(r.predicted)} (${fmt(r.probability, 2)})</div>
+  return `<div class="rowcard" data-row="${r.row}">${r.image ? `<img src="/api/image/${r.row}?size=128" alt="row ${r.file_row ?? r.row}">` : ''}
+    <div>row ${r.file_row ?? r.row}: <b>${esc(r.actual)}</b> → ${esc(r.predicted)} (${fmt(r.probability, 2)})</div>
     ${Object.entries(r.cells || {}).map(([k, v]) => `<div class="muted">${esc(k)}: ${esc(v)}</div>`).join('')}</div>`;
 }
 
@@ -354,7 +354,7 @@ async function embeddingsTab(el, id) {
       }).map(g => emb.points[g.dataset.i]);
       $('#emb-box').setAttribute('visibility', 'hidden');
       $('#emb-sel-title').textContent = `${chosen.length} images selected`;
-      $('#emb-selection').innerHTML = chosen.map(p => rowCard({ row: p.row, image: true, actual: classes[p.actual], predicted: p.predicted === null ? '?' : classes[p.predicted], probability: p.probability })).join('');
+      $('#emb-selection').innerHTML = chosen.map(p => rowCard({ row: p.row, file_row: p.file_row, image: true, actual: classes[p.actual], predicted: p.predicted === null ? '?' : classes[p.predicted], probability: p.probability })).join('');
     }
     drag = null;
   });
@@ -362,7 +362,7 @@ async function embeddingsTab(el, id) {
     g.addEventListener('mouseenter', ev => {
       const p = emb.points[g.dataset.i];
       const pred = p.predicted === null ? 'no prediction' : `${classes[p.predicted]} (${fmt(p.probability, 2)})`;
-      tip.innerHTML = `<img src="/api/image/${p.row}?size=256" alt=""><div>row ${p.row}</div><div class="tip-actual">actual: <b>${esc(classes[p.actual])}</b></div><div class="tip-pred ${p.predicted !== p.actual ? 'wrong' : ''}">predicted: ${esc(pred)}</div>`;
+      tip.innerHTML = `<img src="/api/image/${p.row}?size=256" alt=""><div>row ${p.file_row ?? p.row}</div><div class="tip-actual">actual: <b>${esc(classes[p.actual])}</b></div><div class="tip-pred ${p.predicted !== p.actual ? 'wrong' : ''}">predicted: ${esc(pred)}</div>`;
       const r = $('#emb-wrap').getBoundingClientRect();
       tip.style.left = `${Math.min(ev.clientX - r.left + 16, 560)}px`; tip.style.top = `${ev.clientY - r.top + 16}px`;
       tip.hidden = false;
@@ -391,7 +391,7 @@ async function mapsTab(el, id) {
     $$('#maps figure').forEach(f => f.addEventListener('click', () => {
       const i = f.dataset.i, m = a.maps[i];
       const modal = $('#modal');
-      modal.innerHTML = `<div class="inner"><figure><img src="/api/models/${encodeURIComponent(id)}/maps/${i}/image" alt=""><figcaption>original (row ${m.row})</figcaption></figure>
+      modal.innerHTML = `<div class="inner"><figure><img src="/api/models/${encodeURIComponent(id)}/maps/${i}/image" alt=""><figcaption>original (row ${m.file_row ?? m.row})</figcaption></figure>
         <figure><img src="/api/models/${encodeURIComponent(id)}/maps/${i}/${v}" alt=""><figcaption>${esc(m.actual)} → ${esc(m.predicted)} (${fmt(m.probability, 2)})</figcaption></figure></div>`;
       modal.hidden = false;
     }));

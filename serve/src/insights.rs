@@ -205,7 +205,7 @@ fn embeddings(ctx: &InsightContext, id: &str, out: &InsightOutputs) -> ApiResult
                     (Some(k), Some(o[[pt.row, k]]))
                 });
                 json!({
-                    "row": pt.row, "x": pt.x, "y": pt.y, "actual": pt.class,
+                    "row": pt.row, "file_row": pt.file_row, "x": pt.x, "y": pt.y, "actual": pt.class,
                     "predicted": pred, "probability": prob,
                 })
             })
@@ -348,6 +348,7 @@ pub async fn rows(
                 .collect();
             out.push(json!({
                 "row": r,
+                "file_row": data.dataset.file_row(r),
                 "actual": classes[labels[r] as usize],
                 "predicted": classes[k],
                 "probability": oof[[r, k]],

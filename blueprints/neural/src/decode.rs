@@ -11,8 +11,9 @@
 //!   memory budget [`DecodeLimits::max_alloc`] (a 13000 × 13000 16-bit PNG is under the pixel
 //!   limit but needs over 1 GB);
 //! * a **truncated** file is an error, never a partly grey image: the `image` crate's JPEG
-//!   decoder silently fills missing data, so a JPEG must reach its end-of-image marker; the PNG,
-//!   GIF, WebP and BMP decoders report missing data themselves.
+//!   decoder silently fills missing data, so a JPEG must reach its end-of-image marker; a WebP
+//!   file must be as long as its RIFF header says (its decoder accepts a few bytes missing from
+//!   the end); the PNG, GIF, BMP and TIFF decoders report missing data themselves.
 
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
@@ -285,10 +286,27 @@ pub fn decode_image(path: &Path, limits: &DecodeLimits) -> Result<DynamicImage, 
             "truncated JPEG: the file ends before the image data does (no end-of-image marker)",
         ));
     }
+    if format == ImageFormat::WebP && !riff_is_complete(&bytes) {
+        return Err(ImageProblem::new(
+            ImageProblemKind::Truncated,
+            "truncated WebP: the file is shorter than its RIFF header says",
+        ));
+    }
     let orientation = decoder.orientation().map_err(decode_problem)?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_problem)?;
     img.apply_orientation(orientation);
     Ok(img)
+}
+
+/// True when a RIFF file (WebP) holds at least the bytes its header announces.
+pub fn riff_is_complete(bytes: &[u8]) -> bool {
+    match bytes.get(4..8) {
+        Some(size) => {
+            let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+            bytes.len() >= size.saturating_add(8)
+        }
+        None => false,
+    }
 }
 
 /// True when a JPEG's marker structure is complete: the segments (skipped by their lengths, so

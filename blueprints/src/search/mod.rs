@@ -199,6 +199,12 @@ impl Searched {
         }
     }
 
+    /// Whether a fit searches `dims` (the [`Searched::dimensions`]): with more than one
+    /// configuration to try, or a path dimension evaluated whole.
+    fn will_search(&self, dims: &[SearchDim]) -> bool {
+        !dims.is_empty() && (self.max_configs > 1 || dims.iter().any(|d| d.path))
+    }
+
     /// The dimensions searched: the base's space minus the fixed names.
     pub fn dimensions(&self) -> Vec<SearchDim> {
         self.base
@@ -216,7 +222,7 @@ impl Searched {
         ctx: &FitContext,
     ) -> Result<Option<SearchOutcome>> {
         let dims = self.dimensions();
-        if dims.is_empty() || self.max_configs <= 1 && dims.iter().all(|d| !d.path) {
+        if !self.will_search(&dims) {
             return Ok(None);
         }
         let folds = inner::folds_of(truth, ctx.n_classes, self.inner_folds, ctx.seed);
@@ -393,6 +399,14 @@ impl Estimator for Searched {
 
     fn estimate_fit_seconds(&self, n_rows: usize, n_classes: usize) -> Option<f64> {
         self.base.estimate_fit_seconds(n_rows, n_classes)
+    }
+
+    fn searched_names(&self) -> Vec<String> {
+        let dims = self.dimensions();
+        match self.will_search(&dims) {
+            true => dims.into_iter().map(|d| d.name).collect(),
+            false => Vec::new(),
+        }
     }
 
     fn searched_params(&self) -> Vec<(String, String)> {

@@ -100,7 +100,9 @@ fn a_fixed_parameter_is_not_searched_and_the_search_is_deterministic() {
     let (x, y) = high_dimensional(150, 50, 10, 4);
     let ctx = FitContext::new(3, 5);
     let mut s = Searched::new(Box::new(LogisticRegression::default()), 4, 3);
+    assert!(s.searched_names().contains(&"C".to_string()));
     s.set_param("C", "0.5").unwrap();
+    assert!(!s.searched_names().contains(&"C".to_string()));
     s.fit(&x, &y, &ctx).unwrap();
     assert!(s.searched_params().is_empty(), "{:?}", s.searched_params());
     let c = s.params().into_iter().find(|p| p.name == "C").unwrap();

@@ -26,6 +26,6 @@ pub use analyze::{
 };
 pub use config::{Analyzer, DocFreq, TfidfConfig};
 pub use stop_words::{ENGLISH_STOP_WORDS, is_english_stop_word};
-pub use union::{TfidfUnion, hstack_csr};
+pub use union::{TfidfUnion, fit_nonempty, hstack_csr};
 pub use vectorizer::TfidfVectorizer;
 pub use vocabulary::Vocabulary;

@@ -325,6 +325,26 @@ fn empty_training_corpus_is_an_error_not_a_panic() {
     );
 }
 
+/// One-letter words and symbols leave the word analyzer without a term; the character n-grams
+/// carry the column alone. With no term anywhere, the error names each analyzer.
+#[test]
+fn a_union_drops_an_analyzer_that_finds_no_term() {
+    let docs = [Some("x c x"), Some("★★☆ y"), Some("b c")];
+    let mut u = TfidfUnion::word_and_char_wb();
+    let m = u.fit_transform(&docs).unwrap();
+    assert_eq!(u.parts().len(), 1);
+    assert_eq!(u.parts()[0].config().prefix(), "char");
+    assert_eq!(m.cols(), u.n_features());
+    assert!(m.cols() > 0);
+    assert_eq!(u.transform(&[Some("x y")]).unwrap().cols(), m.cols());
+    let mut u = TfidfUnion::word_and_char_wb();
+    let e = u.fit(&[Some(""), None]).unwrap_err().to_string();
+    assert!(
+        e.contains("'word' analyzer") && e.contains("'char' analyzer"),
+        "{e}"
+    );
+}
+
 #[test]
 fn union_hstacks_word_and_char_blocks() {
     let albums = [

@@ -52,6 +52,28 @@ pub fn hstack_csr(blocks: &[CsMat<f32>]) -> Result<CsMat<f32>> {
     })
 }
 
+/// Fits each vectorizer on `docs` and keeps those that find a term: one-letter words and symbols
+/// (`x c x`, `★★☆`) leave a word analyzer empty while character n-grams exist. An error, naming
+/// each analyzer, when every one is empty.
+pub fn fit_nonempty<S: AsRef<str> + Sync>(
+    vectorizers: Vec<TfidfVectorizer>,
+    docs: &[Option<S>],
+) -> Result<Vec<TfidfVectorizer>> {
+    let mut kept = Vec::with_capacity(vectorizers.len());
+    let mut empty = Vec::new();
+    for mut v in vectorizers {
+        match v.fit(docs) {
+            Ok(()) => kept.push(v),
+            Err(BlueprintError::EmptyVocabulary(why)) => empty.push(why),
+            Err(e) => return Err(e),
+        }
+    }
+    if kept.is_empty() {
+        return Err(BlueprintError::EmptyVocabulary(empty.join("; ")));
+    }
+    Ok(kept)
+}
+
 impl TfidfUnion {
     /// One unfitted part per config; fails on an invalid config, an empty list, or two parts with
     /// the same feature-name prefix (names must stay unique).
@@ -92,22 +114,20 @@ impl TfidfUnion {
         &self.parts
     }
 
-    /// Fits every part on the training documents.
+    /// Fits every part on the training documents ([`fit_nonempty`]: a part that finds no term is
+    /// dropped).
     pub fn fit<S: AsRef<str> + Sync>(&mut self, docs: &[Option<S>]) -> Result<()> {
-        self.parts.iter_mut().try_for_each(|p| p.fit(docs))
+        self.parts = fit_nonempty(self.parts.clone(), docs)?;
+        Ok(())
     }
 
-    /// Fits every part and returns the stacked training matrix.
+    /// Fits every part as [`TfidfUnion::fit`] does and returns the stacked training matrix.
     pub fn fit_transform<S: AsRef<str> + Sync>(
         &mut self,
         docs: &[Option<S>],
     ) -> Result<CsMat<f32>> {
-        let blocks = self
-            .parts
-            .iter_mut()
-            .map(|p| p.fit_transform(docs))
-            .collect::<Result<Vec<_>>>()?;
-        hstack_csr(&blocks)
+        self.fit(docs)?;
+        self.transform(docs)
     }
 
     /// The stacked matrix of any documents with the fitted parts.

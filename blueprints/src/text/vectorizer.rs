@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
 use super::analyze::{Scratch, for_each_term};
-use super::config::TfidfConfig;
+use super::config::{Analyzer, TfidfConfig};
 use super::counting::{
     BlockCounts, CorpusCounts, NONE, count_blocks, merge_blocks, sort_terms, transform_block_size,
 };
@@ -300,9 +300,14 @@ impl TfidfVectorizer {
 /// the global ids of the kept terms sorted by term (so position = output column).
 fn select_terms(config: &TfidfConfig, counts: &CorpusCounts, n_docs: usize) -> Result<Vec<u32>> {
     if counts.terms.is_empty() {
-        return Err(BlueprintError::InvalidInput(
-            "empty vocabulary: the training documents contain no terms (all empty, or only stop words)".into(),
-        ));
+        let why = match config.analyzer {
+            Analyzer::Word => "all empty, only stop words, or no word of two letters or more",
+            Analyzer::CharWb => "all empty",
+        };
+        return Err(BlueprintError::EmptyVocabulary(format!(
+            "the '{}' analyzer found no term in the training documents ({why})",
+            config.prefix()
+        )));
     }
     let high = config.max_df.to_docs(n_docs);
     let low = config.min_df.to_docs(n_docs);

@@ -198,7 +198,7 @@ pub fn cross_validate_until(
                 target.rows(&valid).truth(),
                 fit.valid_proba.view(),
             ));
-            holdout_mean.add(&on_holdout);
+            holdout_mean.add(&on_holdout)?;
             fit_s += fit.fit_seconds;
             pred_s += fit.predict_seconds;
             pred_rows += valid.len();

@@ -50,6 +50,9 @@ struct SchedulerTestEstimator {
     slow_above: usize,
     /// A fit on more than this many rows fails.
     fail_above: Option<usize>,
+    /// Predicts a negative probability in a class it does not choose (which no blender takes).
+    #[serde(default)]
+    negative: bool,
     /// Set by `fit`.
     n_classes: usize,
     n_train: usize,
@@ -124,6 +127,9 @@ impl Estimator for SchedulerTestEstimator {
                 (class + 1) % k
             };
             p[[r, chosen]] = 0.8;
+            if self.negative {
+                p[[r, (chosen + 1) % k]] = -0.05;
+            }
         }
         Ok(p)
     }
@@ -146,6 +152,7 @@ fn fake(family: &str, skill: f64, tag: &str) -> SchedulerTestEstimator {
         sleep_ms: 0,
         slow_above: 0,
         fail_above: None,
+        negative: false,
         n_classes: 0,
         n_train: 0,
     }
@@ -799,6 +806,19 @@ fn an_interrupted_run_resumes_where_it_stopped() {
     }
 }
 
+/// (blueprint, error) of each failure event.
+fn failures(events: &[Event]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Failed {
+                blueprint, error, ..
+            } => Some((blueprint.clone(), error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn a_failing_fit_is_reported_and_the_run_goes_on() {
     let fx = Fixture::new(250, 50);
@@ -813,15 +833,7 @@ fn a_failing_fit_is_reported_and_the_run_goes_on() {
     let (res, events, lb) = fx.run(options(Mode::Quick), None, candidates);
     res.unwrap();
     assert_event_order(&events, &lb);
-    let failed: Vec<(String, String)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Failed {
-                blueprint, error, ..
-            } => Some((blueprint.clone(), error.clone())),
-            _ => None,
-        })
-        .collect();
+    let failed = failures(&events);
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].0, "1 tabular → Broken");
     assert!(
@@ -845,6 +857,27 @@ fn a_failing_fit_is_reported_and_the_run_goes_on() {
     assert_eq!(trained_at(&lb, 64.0).len(), 4);
     assert_eq!(trained_at(&lb, 100.0).len(), 3);
     assert_eq!(lb.rows.iter().filter(|r| !r.members.is_empty()).count(), 3);
+}
+
+/// Blenders refuse a member's negative probabilities: each blender fails alone, its error naming
+/// its members in order, and the run goes on and succeeds.
+#[test]
+fn a_failing_blender_fails_alone_and_names_its_members() {
+    let fx = Fixture::new(250, 50);
+    let mut odd = fake("Odd", 0.95, "blend-fail");
+    odd.negative = true;
+    let mut candidates = cands("blend-fail", &[("Alpha", 0.9), ("Alpha", 0.8)]);
+    candidates.insert(0, cand(odd));
+    let (res, events, lb) = fx.run(options(Mode::Quick), None, candidates);
+    res.unwrap();
+    let failed = failures(&events);
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    for (blueprint, error) in &failed {
+        assert!(blueprint.contains(" of M"), "{blueprint}");
+        assert!(error.contains("(members from 0: M"), "{error}");
+    }
+    assert!(lb.rows.iter().all(|r| r.members.is_empty()));
+    assert_eq!(trained_at(&lb, 100.0).len(), 3);
 }
 
 #[test]

@@ -87,6 +87,7 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
         return Err(DataError::NoRows {
             path: path.to_path_buf(),
             detail: " (the file has a header only)".into(),
+            skipped: Vec::new(),
         });
     }
     let base_dir = path

@@ -63,6 +63,11 @@ impl OrderEvidence {
         e
     }
 
+    /// The order most unambiguous cells show, `None` when no cell shows one.
+    pub fn decided(&self) -> Option<DayMonthOrder> {
+        (self.day_first.0 + self.month_first.0 > 0).then(|| self.order())
+    }
+
     /// The order most unambiguous cells show; month-first on a tie or without evidence.
     pub fn order(&self) -> DayMonthOrder {
         if self.day_first.0 > self.month_first.0 {
@@ -74,6 +79,14 @@ impl OrderEvidence {
 }
 
 impl DayMonthOrder {
+    /// How the order is written in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DayMonthOrder::DayFirst => "day-first",
+            DayMonthOrder::MonthFirst => "month-first",
+        }
+    }
+
     /// The order of a column's cells (see [`OrderEvidence::order`]).
     pub fn of_cells<'a>(cells: impl IntoIterator<Item = Option<&'a str>>) -> DayMonthOrder {
         OrderEvidence::of_cells(cells).order()

@@ -35,6 +35,8 @@ pub enum DataError {
         path: PathBuf,
         /// Extra explanation, starting with a separator, or empty.
         detail: String,
+        /// The rows skipped, each with its reason (empty when the file had none).
+        skipped: Vec<super::SkippedRow>,
     },
     /// The CSV parser failed.
     #[error("{path}: malformed CSV near line {line}: {message}")]

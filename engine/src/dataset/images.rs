@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::{Column, ColumnType, DataError, LoadOptions, SkippedRow};
 
 /// File extensions recognised as images (lowercase).
-pub const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "bmp", "gif"];
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"];
 
 /// True when `value` ends in one of [`IMAGE_EXTENSIONS`] (case-insensitive).
 pub fn has_image_extension(value: &str) -> bool {

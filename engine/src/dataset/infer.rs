@@ -2,7 +2,7 @@
 //!
 //! Rules, applied to the non-missing cells in this order:
 //! 1. **image**: at least 90% end in an image extension (`.jpg`, `.jpeg`, `.png`, `.webp`, `.bmp`,
-//!    `.gif`); the files themselves are checked when loading.
+//!    `.gif`, `.tif`, `.tiff`); the files themselves are checked when loading.
 //! 2. **numeric**: at least 99% are written as numbers, plain or formatted (`6,000`, `$600.00`,
 //!    `12.5%`: see [`super::parse_number`]); numbers beyond `f32`'s range (`1e39`) count as
 //!    numbers here and are read as missing, with the profile's warning.
@@ -21,7 +21,10 @@
 
 use std::collections::HashSet;
 
-use super::{Column, ColumnType, has_image_extension, is_out_of_range, parse_date, parse_number};
+use super::{
+    Column, ColumnType, DecimalMark, MarkEvidence, has_image_extension, is_out_of_range,
+    parse_date, parse_number_in,
+};
 
 /// Share of non-missing cells that must parse as numbers (dates) for a column to be numeric (a
 /// date column), with the others read as missing (rule 4 of the module docs).
@@ -31,9 +34,9 @@ fn share(values: &[&str], pred: impl Fn(&str) -> bool) -> f64 {
     values.iter().filter(|v| pred(v)).count() as f64 / values.len() as f64
 }
 
-/// True for a cell written as a number, within `f32`'s range or not.
-fn written_as_number(v: &str) -> bool {
-    parse_number(v).is_some() || is_out_of_range(v)
+/// True for a cell written as a number with `mark`, within `f32`'s range or not.
+fn written_as_number(v: &str, mark: DecimalMark) -> bool {
+    parse_number_in(v, mark).is_some() || is_out_of_range(v)
 }
 
 /// Mean number of whitespace-separated words per cell.
@@ -51,13 +54,15 @@ pub fn infer_type(values: &[Option<String>]) -> ColumnType {
     if share(&present, has_image_extension) >= 0.9 {
         return ColumnType::Image;
     }
-    if share(&present, written_as_number) >= 0.99 {
+    let mark = MarkEvidence::of_cells(present.iter().map(|v| Some(*v))).mark();
+    let number = |v: &str| written_as_number(v, mark);
+    if share(&present, number) >= 0.99 {
         return ColumnType::Numeric;
     }
     if share(&present, |v| parse_date(v).is_some()) >= 0.99 {
         return ColumnType::Date;
     }
-    if share(&present, written_as_number) >= MOSTLY_PARSED_SHARE {
+    if share(&present, number) >= MOSTLY_PARSED_SHARE {
         return ColumnType::Numeric;
     }
     if share(&present, |v| parse_date(v).is_some()) >= MOSTLY_PARSED_SHARE {
@@ -88,10 +93,11 @@ pub fn is_id_like(col: &Column) -> bool {
                 && present.iter().all(|v| v.split_whitespace().count() == 1)
         }
         ColumnType::Numeric => {
+            let mark = col.decimal_mark();
             let nums: Option<Vec<i64>> = present
                 .iter()
                 .map(|v| {
-                    parse_number(v)
+                    parse_number_in(v, mark)
                         .filter(|x| x.fract() == 0.0 && x.abs() < 1e15)
                         .map(|x| x as i64)
                 })
@@ -127,6 +133,10 @@ mod tests {
     fn infers_each_kind() {
         assert_eq!(
             infer_type(&cells(&["a/x.jpg", "b/y.PNG", ""])),
+            ColumnType::Image
+        );
+        assert_eq!(
+            infer_type(&cells(&["a/x.tif", "b/y.TIFF"])),
             ColumnType::Image
         );
         assert_eq!(

@@ -27,10 +27,14 @@ pub use dates::{DateParts, DayMonthOrder, OrderEvidence, parse_date, parse_date_
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, check_image, has_image_extension};
 pub use infer::{MOSTLY_PARSED_SHARE, infer_type, is_id_like};
-pub use number::{NUMBER_LIMIT, is_out_of_range, number_key, parse_number};
+pub use number::{
+    DecimalMark, MarkEvidence, NUMBER_LIMIT, is_out_of_range, number_key, parse_number,
+    parse_number_in,
+};
 pub use profile::{
     ClassCount, ColumnProfile, ColumnWarning, DuplicateImages, Excluded, Leakage, Profile,
-    TargetSummary, leakage_purity, profile, unparsed_cells_warning,
+    TargetSummary, decimal_mark_warning, leakage_purity, predict_date_order_warning, profile,
+    unparsed_cells_warning,
 };
 pub use target::{
     MAX_NUMERIC_CLASSES, REGRESSION_STRATA, Target, TargetRows, TargetSpec, Task, TaskChoice,
@@ -144,17 +148,48 @@ pub struct Column {
 }
 
 impl Column {
-    /// The cells parsed as numbers; `None` where missing or not a finite number.
+    /// The cells parsed as numbers with the column's own decimal mark
+    /// ([`Column::decimal_mark`]); `None` where missing or not a finite number.
     pub fn as_f64(&self) -> Vec<Option<f64>> {
+        self.as_f64_in(self.decimal_mark())
+    }
+
+    /// The cells parsed as numbers written with `mark`.
+    pub fn as_f64_in(&self, mark: DecimalMark) -> Vec<Option<f64>> {
         self.values
             .iter()
-            .map(|v| v.as_deref().and_then(parse_number))
+            .map(|v| parse_number_in(v.as_deref()?, mark))
             .collect()
+    }
+
+    /// What the cells show about the column's decimal mark.
+    pub fn mark_evidence(&self) -> MarkEvidence {
+        MarkEvidence::of_cells(self.values.iter().map(Option::as_deref))
+    }
+
+    /// The column's decimal mark (see [`MarkEvidence::decided`]; a point without evidence).
+    pub fn decimal_mark(&self) -> DecimalMark {
+        self.mark_evidence().mark()
+    }
+
+    /// The mark to read the column with when predicting: its own when its cells show one, else
+    /// `fitted`, the model's.
+    pub fn decimal_mark_or(&self, fitted: DecimalMark) -> DecimalMark {
+        self.mark_evidence().decided().unwrap_or(fitted)
     }
 
     /// The day/month order of the column's `A/B/YYYY` dates (see [`DayMonthOrder::of_cells`]).
     pub fn date_order(&self) -> DayMonthOrder {
         DayMonthOrder::of_cells(self.values.iter().map(Option::as_deref))
+    }
+
+    /// The order to read the column's dates in when predicting: its own when any cell shows one
+    /// (a file written day-first is read day-first whatever the training file was), else
+    /// `fitted`, the order the model was fitted with.
+    pub fn date_order_or(&self, fitted: DayMonthOrder) -> DayMonthOrder {
+        OrderEvidence::of_cells(self.values.iter().map(Option::as_deref))
+            .decided()
+            .unwrap_or(fitted)
     }
 
     /// The cells parsed as dates in the column's own order ([`Column::date_order`]); `None`
@@ -372,6 +407,7 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
         return Err(DataError::NoRows {
             path: source,
             detail: String::new(),
+            skipped: Vec::new(),
         });
     }
     let mut columns: Vec<Column> = names
@@ -422,11 +458,12 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
     if let Some(t) = &opts.target
         && let Some(col) = columns.iter().find(|c| &c.name == t)
     {
+        let numbers = col.as_f64();
         for (i, v) in col.values.iter().enumerate() {
             // A numeric target's cell that is no number is as missing as an empty one.
             let reason = match v.as_deref() {
                 None => "target value is missing".to_string(),
-                Some(v) if col.kind == ColumnType::Numeric && parse_number(v).is_none() => {
+                Some(v) if col.kind == ColumnType::Numeric && numbers[i].is_none() => {
                     let shown = profile::shorten(v, 40);
                     if is_out_of_range(v) {
                         format!("target value '{shown}' is beyond ±{NUMBER_LIMIT:.1e}")
@@ -474,6 +511,7 @@ fn finish(raw: RawTable, opts: &LoadOptions) -> Result<Dataset, DataError> {
                 ),
                 None => String::new(),
             },
+            skipped: ds.skipped,
         });
     }
     Ok(ds)

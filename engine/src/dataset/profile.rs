@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Column, ColumnType, DataError, Dataset, DayMonthOrder, NUMBER_LIMIT, OrderEvidence, SkippedRow,
-    Target, TargetSpec, Task, file_row, is_id_like, is_out_of_range, parse_date, parse_number,
+    Column, ColumnType, DataError, Dataset, DayMonthOrder, DecimalMark, NUMBER_LIMIT,
+    OrderEvidence, SkippedRow, Target, TargetSpec, Task, file_row, is_id_like, is_out_of_range,
+    parse_date,
 };
 
 /// Minimum conditional purity for a column to be flagged as leakage.
@@ -100,9 +101,19 @@ const WARNING_EXAMPLES: usize = 3;
 /// Warns about the cells of a numeric or date column that are not numbers or dates (read as
 /// missing), or `None`.
 pub fn unparsed_cells_warning(col: &Column, skipped: &[SkippedRow]) -> Option<ColumnWarning> {
-    let (kind, values, parses): (&str, &str, fn(&str) -> bool) = match col.kind {
-        ColumnType::Numeric => ("numeric", "numbers", |v| parse_number(v).is_some()),
-        ColumnType::Date => ("a date column", "dates", |v| parse_date(v).is_some()),
+    let (kind, values, parsed): (&str, &str, Vec<bool>) = match col.kind {
+        ColumnType::Numeric => {
+            let parsed = col.as_f64().iter().map(Option::is_some).collect();
+            ("numeric", "numbers", parsed)
+        }
+        ColumnType::Date => {
+            let parsed = col
+                .values
+                .iter()
+                .map(|v| v.as_deref().and_then(parse_date).is_some())
+                .collect();
+            ("a date column", "dates", parsed)
+        }
         _ => return None,
     };
     let bad: Vec<(usize, &str)> = col
@@ -110,7 +121,7 @@ pub fn unparsed_cells_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Co
         .iter()
         .enumerate()
         .filter_map(|(i, v)| Some((i, v.as_deref()?)))
-        .filter(|(_, v)| !parses(v))
+        .filter(|&(i, _)| !parsed[i])
         .collect();
     let (first_row, _) = *bad.first()?;
     let present = col.values.iter().flatten().count();
@@ -159,10 +170,7 @@ fn mixed_date_order_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Colu
             .as_deref()
             .map_or(String::new(), |v| shorten(v, 40))
     };
-    let order = match evidence.order() {
-        DayMonthOrder::DayFirst => "day-first",
-        DayMonthOrder::MonthFirst => "month-first",
-    };
+    let order = evidence.order().describe();
     let message = format!(
         "column '{}' mixes day-first dates ({}, e.g. \"{}\" in row {}) and month-first dates \
          ({}, e.g. \"{}\" in row {}); dates either order could read are read {order}",
@@ -178,6 +186,116 @@ fn mixed_date_order_warning(col: &Column, skipped: &[SkippedRow]) -> Option<Colu
         column: col.name.clone(),
         cells: evidence.day_first.0 + evidence.month_first.0,
         examples: vec![cell(day_row), cell(month_row)],
+        message,
+    })
+}
+
+/// When predicting: warns about a date column read in another order than the model was fitted
+/// with (its own unambiguous cells decide, see [`Column::date_order_or`]), or one mixing both
+/// orders. `None` otherwise.
+pub fn predict_date_order_warning(
+    col: &Column,
+    fitted: DayMonthOrder,
+    skipped: &[SkippedRow],
+) -> Option<ColumnWarning> {
+    let col = Column {
+        kind: ColumnType::Date,
+        ..col.clone()
+    };
+    if let Some(mixed) = mixed_date_order_warning(&col, skipped) {
+        return Some(mixed);
+    }
+    let evidence = OrderEvidence::of_cells(col.values.iter().map(Option::as_deref));
+    let read = evidence.decided().filter(|&o| o != fitted)?;
+    let (count, row) = match read {
+        DayMonthOrder::DayFirst => evidence.day_first,
+        DayMonthOrder::MonthFirst => evidence.month_first,
+    };
+    let row = row?;
+    let example = col.values[row]
+        .as_deref()
+        .map_or(String::new(), |v| shorten(v, 40));
+    let message = format!(
+        "column '{}' is read {}, as its dates show (e.g. \"{example}\" in row {}), not {} as \
+         the model was fitted",
+        col.name,
+        read.describe(),
+        file_row(skipped, row),
+        fitted.describe(),
+    );
+    Some(ColumnWarning {
+        column: col.name.clone(),
+        cells: count,
+        examples: vec![example],
+        message,
+    })
+}
+
+/// Says how a numeric column's decimal mark was read when it is news: a column read with a
+/// decimal comma, one read in another mark than the model was `fitted` with (when predicting),
+/// or cells only a decimal comma reads in a column read with a decimal point (they are missing).
+/// `None` otherwise.
+pub fn decimal_mark_warning(
+    col: &Column,
+    fitted: Option<DecimalMark>,
+    skipped: &[SkippedRow],
+) -> Option<ColumnWarning> {
+    let e = col.mark_evidence();
+    let read = match fitted {
+        Some(f) => e.decided().unwrap_or(f),
+        None => e.mark(),
+    };
+    let cell = |i: usize| {
+        col.values[i]
+            .as_deref()
+            .map_or(String::new(), |v| shorten(v, 40))
+    };
+    let example = |(count, first): (usize, Option<usize>)| {
+        let i = first?;
+        Some((count, cell(i), file_row(skipped, i)))
+    };
+    let changed = fitted.filter(|&f| f != read).map_or(String::new(), |f| {
+        format!(", not {} as the model was fitted", f.describe())
+    });
+    // A decimal comma is news unless the model was fitted with one; a point only when it changed.
+    let news = match read {
+        DecimalMark::Comma => fitted != Some(DecimalMark::Comma),
+        DecimalMark::Point => !changed.is_empty(),
+    };
+    let (cells, shown, message) = match read {
+        DecimalMark::Point if e.comma.0 > 0 => {
+            let (n, v, row) = example(e.comma)?;
+            let why = match example(e.point).or_else(|| example(e.ambiguous_comma)) {
+                Some((_, w, wrow)) => format!(" (as cells like \"{w}\" in row {wrow} show)"),
+                None => String::new(),
+            };
+            let message = format!(
+                "column '{}' is read with a decimal point{why}{changed}, so its cells that only a \
+                 decimal comma reads ({n}, e.g. \"{v}\" in row {row}) are read as missing",
+                col.name
+            );
+            (n, v, message)
+        }
+        _ if news => {
+            let shown_by = match read {
+                DecimalMark::Comma => e.comma,
+                DecimalMark::Point => e.point,
+            };
+            let (n, v, row) = example(shown_by)?;
+            let message = format!(
+                "column '{}' is read with {}, as its numbers show (e.g. \"{v}\" in row \
+                 {row}){changed}",
+                col.name,
+                read.describe()
+            );
+            (n, v, message)
+        }
+        _ => return None,
+    };
+    Some(ColumnWarning {
+        column: col.name.clone(),
+        cells,
+        examples: vec![shown],
         message,
     })
 }
@@ -427,6 +545,9 @@ pub fn profile(
         let unparsed = warning.as_ref().map_or(0, |w| w.cells);
         warnings.extend(warning);
         warnings.extend(mixed_date_order_warning(col, &ds.skipped));
+        if col.kind == ColumnType::Numeric {
+            warnings.extend(decimal_mark_warning(col, None, &ds.skipped));
+        }
         let mut seen = HashSet::new();
         let examples = col
             .values

@@ -16,7 +16,8 @@ use blueprints::metrics::{Metric, Truth};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ColumnType, DataError, Dataset, NUMBER_LIMIT, is_out_of_range, number_key, parse_number,
+    ColumnType, DataError, Dataset, DecimalMark, NUMBER_LIMIT, is_out_of_range, number_key,
+    parse_number, parse_number_in,
 };
 
 /// A numeric target with more distinct values than this is a regression target (unless the user
@@ -307,14 +308,16 @@ impl Dataset {
                 }
             }
         }
+        let mark = col.decimal_mark();
         if col.kind == ColumnType::Numeric {
-            values = one_spelling_per_number(&values);
+            values = one_spelling_per_number(&values, mark);
         }
         let distinct: BTreeSet<&str> = values.iter().copied().collect();
         if distinct.is_empty() {
             return Err(DataError::NoRows {
                 path: self.source.clone(),
                 detail: String::new(),
+                skipped: Vec::new(),
             });
         }
         if distinct.len() == 1 {
@@ -347,7 +350,7 @@ impl Dataset {
             }
             let mut numbers = Vec::with_capacity(values.len());
             for (i, v) in values.iter().enumerate() {
-                match parse_number(v) {
+                match parse_number_in(v, mark) {
                     Some(x) => numbers.push(x as f32),
                     None if is_out_of_range(v) => {
                         return Err(invalid(format!(
@@ -475,10 +478,10 @@ fn positive_class(target: &Target, asked: Option<&str>) -> Result<(u32, &'static
 
 /// The cells of a numeric column with each number's spellings (`1`, `1.0`, `01`) replaced by
 /// its most common one (the first in sort order on a tie): one number, one class.
-fn one_spelling_per_number<'a>(values: &[&'a str]) -> Vec<&'a str> {
+fn one_spelling_per_number<'a>(values: &[&'a str], mark: DecimalMark) -> Vec<&'a str> {
     let mut spellings: HashMap<u64, BTreeMap<&'a str, usize>> = HashMap::new();
     for v in values {
-        if let Some(x) = parse_number(v) {
+        if let Some(x) = parse_number_in(v, mark) {
             *spellings
                 .entry(number_key(x))
                 .or_default()
@@ -499,7 +502,7 @@ fn one_spelling_per_number<'a>(values: &[&'a str]) -> Vec<&'a str> {
         .collect();
     values
         .iter()
-        .map(|v| parse_number(v).map_or(*v, |x| chosen[&number_key(x)]))
+        .map(|v| parse_number_in(v, mark).map_or(*v, |x| chosen[&number_key(x)]))
         .collect()
 }
 

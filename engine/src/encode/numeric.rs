@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::median;
+use crate::dataset::DecimalMark;
 
 /// Encodes one numeric column as its value (missing → training median) and, when the training
 /// rows had missing values, a 0/1 "was missing" column.
@@ -14,17 +15,21 @@ pub struct NumericEncoder {
     pub fill: f64,
     /// Whether a missing indicator column is emitted.
     pub indicator: bool,
+    /// The decimal mark of the training column (read with it when new data shows none).
+    #[serde(default)]
+    pub mark: DecimalMark,
 }
 
 impl NumericEncoder {
-    /// Fits on the parsed values of the training rows.
-    pub fn fit(column: &str, train: &[Option<f64>]) -> Self {
+    /// Fits on the parsed values of the training rows, read with `mark`.
+    pub fn fit(column: &str, mark: DecimalMark, train: &[Option<f64>]) -> Self {
         let mut present: Vec<f64> = train.iter().flatten().copied().collect();
         let indicator = present.len() < train.len();
         Self {
             column: column.to_string(),
             fill: median(&mut present),
             indicator,
+            mark,
         }
     }
 
@@ -52,7 +57,11 @@ mod tests {
 
     #[test]
     fn fills_with_training_median_and_flags_missing() {
-        let e = NumericEncoder::fit("x", &[Some(1.0), None, Some(5.0), Some(3.0)]);
+        let e = NumericEncoder::fit(
+            "x",
+            DecimalMark::Point,
+            &[Some(1.0), None, Some(5.0), Some(3.0)],
+        );
         assert_eq!(e.fill, 3.0);
         assert_eq!(e.names(), vec!["x", "x (missing)"]);
         let mut out = Vec::new();
@@ -63,7 +72,7 @@ mod tests {
 
     #[test]
     fn no_indicator_when_training_complete() {
-        let e = NumericEncoder::fit("x", &[Some(1.0), Some(2.0)]);
+        let e = NumericEncoder::fit("x", DecimalMark::Point, &[Some(1.0), Some(2.0)]);
         let mut out = Vec::new();
         e.encode_into(None, &mut out);
         assert_eq!(out, vec![1.5]);

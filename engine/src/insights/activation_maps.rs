@@ -71,6 +71,8 @@ impl MapMethod {
 pub struct ActivationMap {
     /// Dataset row.
     pub row: usize,
+    /// Its row in the data file (header = row 1), as messages name rows.
+    pub file_row: usize,
     /// Actual class index.
     pub actual: u32,
     /// Class predicted for the intact image.
@@ -168,6 +170,8 @@ impl Decision {
 pub struct MapSubject<'a> {
     pub column: &'a str,
     pub row: usize,
+    /// `row` in the data file (header = row 1).
+    pub file_row: usize,
     pub actual: u32,
     pub decision: Decision,
 }
@@ -184,6 +188,7 @@ pub fn occlusion_map(
     let MapSubject {
         column,
         row,
+        file_row,
         actual,
         decision,
     } = subject;
@@ -273,6 +278,7 @@ pub fn occlusion_map(
     }
     Ok(ActivationMap {
         row,
+        file_row,
         actual,
         predicted: predicted as u32,
         probability: p0,
@@ -372,7 +378,7 @@ pub fn grid_figure(
         )?;
         draw_text_on(
             &mut canvas,
-            &format!("row {}, p = {:.2}", m.row, m.probability),
+            &format!("row {}, p = {:.2}", m.file_row, m.probability),
             x as i32,
             (y + tile + 21) as i32,
             12.0,
@@ -409,6 +415,7 @@ mod tests {
         heat[[0, 0]] = 1.0;
         let m = ActivationMap {
             row: 0,
+            file_row: 2,
             actual: 0,
             predicted: 1,
             probability: 0.7,

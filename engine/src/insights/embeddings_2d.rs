@@ -52,6 +52,10 @@ impl Default for EmbeddingOptions {
 pub struct EmbeddingPoint {
     /// Dataset row.
     pub row: usize,
+    /// Its row in the data file (header = row 1), as messages name rows (0 in files written
+    /// before it was recorded).
+    #[serde(default)]
+    pub file_row: usize,
     /// t-SNE coordinates.
     pub x: f64,
     /// t-SNE coordinates.
@@ -138,6 +142,7 @@ pub fn image_embedding(
             .enumerate()
             .map(|(i, &row)| EmbeddingPoint {
                 row,
+                file_row: 0,
                 x: y[[i, 0]],
                 y: y[[i, 1]],
                 class: labels[row],

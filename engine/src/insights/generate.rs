@@ -443,6 +443,7 @@ pub fn write_insights(
                 let subject = MapSubject {
                     column: &key.column,
                     row: r,
+                    file_row: ctx.dataset.file_row(r),
                     actual: labels[r],
                     decision,
                 };
@@ -498,12 +499,18 @@ pub fn write_insights(
                     ("overlay", m.overlay()),
                     ("bw", m.black_and_white()),
                 ] {
-                    let name = format!("{stem}/{}_{view}.png", m.row);
+                    let name = format!("{stem}/row{}_{view}.png", m.file_row);
                     w.bytes(&name, &super::charts::encode_png(&img)?)?;
                     files.insert(view.into(), name.into());
                 }
+                let image = ctx
+                    .dataset
+                    .column(&key.column)
+                    .and_then(|c| c.values.get(m.row).cloned().flatten());
                 summary.push(serde_json::json!({
                     "row": m.row,
+                    "file_row": m.file_row,
+                    "image": image,
                     "actual": classes[m.actual as usize],
                     "predicted": classes[m.predicted as usize],
                     "probability": m.probability,
@@ -532,7 +539,7 @@ pub fn write_insights(
             let matrix = ctx.image(key).ok_or_else(|| {
                 InsightError::invalid(format!("image features of '{}' are not loaded", key.column))
             })?;
-            let emb = image_embedding(
+            let mut emb = image_embedding(
                 &key.column,
                 &key.backbone,
                 &matrix,
@@ -540,6 +547,9 @@ pub fn write_insights(
                 &cv_rows,
                 &settings.embeddings,
             )?;
+            for p in &mut emb.points {
+                p.file_row = ctx.dataset.file_row(p.row);
+            }
             let thumbs = thumbnails(&emb, &ctx.dataset, settings.embeddings.thumbnail);
             let stem = format!("embeddings_{}", safe_name(&key.column));
             w.json(&format!("{stem}.json"), &emb)?;

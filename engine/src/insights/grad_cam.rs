@@ -91,6 +91,7 @@ pub fn grad_cam_map(
     let MapSubject {
         column,
         row,
+        file_row,
         actual,
         decision,
     } = subject;
@@ -132,6 +133,7 @@ pub fn grad_cam_map(
     }
     Ok(Some(ActivationMap {
         row,
+        file_row,
         actual,
         predicted: predicted as u32,
         probability: probs[[0, predicted]],

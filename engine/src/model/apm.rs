@@ -231,6 +231,9 @@ pub fn read_apm(path: &Path) -> Result<LoadedApm, ApmError> {
         .ok_or_else(|| invalid(format!("no {PREDICTOR_ENTRY}")))?;
     let predictor: Predictor =
         serde_json::from_slice(json).map_err(|e| invalid(format!("bad model: {e}")))?;
+    if let Some(reason) = predictor.inconsistency() {
+        return Err(invalid(format!("inconsistent model: {reason}")));
+    }
     let dir = tempfile::Builder::new()
         .prefix("autopilot-apm-")
         .tempdir()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sprs::{CsMat, TriMat};
 
 use blueprints::Features;
-use blueprints::text::TfidfVectorizer;
+use blueprints::text::{TfidfVectorizer, fit_nonempty};
 
 use super::blocks::{BlockSpec, FittedBlock};
 use crate::encode::{CategoricalEncoder, DateEncoder, NumericEncoder};
@@ -54,9 +54,10 @@ impl Pipeline {
             let pick = |r: &usize| col.values[*r].as_deref();
             let block = match spec {
                 BlockSpec::Numeric { column } => {
-                    let parsed = col.as_f64();
+                    let mark = col.decimal_mark();
+                    let parsed = col.as_f64_in(mark);
                     let train: Vec<Option<f64>> = rows.iter().map(|&r| parsed[r]).collect();
-                    FittedBlock::Numeric(NumericEncoder::fit(column, &train))
+                    FittedBlock::Numeric(NumericEncoder::fit(column, mark, &train))
                 }
                 BlockSpec::Categorical {
                     column,
@@ -79,13 +80,12 @@ impl Pipeline {
                 }
                 BlockSpec::Text { column, analyzers } => {
                     let docs = text_of(inputs, column, rows)?;
-                    let mut vectorizers = Vec::with_capacity(analyzers.len());
-                    for cfg in analyzers {
-                        let mut v = TfidfVectorizer::new(cfg.clone())?;
-                        v.fit(&docs)
-                            .with_context(|| format!("fitting TF-IDF on column '{column}'"))?;
-                        vectorizers.push(v);
-                    }
+                    let unfitted = analyzers
+                        .iter()
+                        .map(|cfg| TfidfVectorizer::new(cfg.clone()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let vectorizers = fit_nonempty(unfitted, &docs)
+                        .with_context(|| format!("fitting TF-IDF on column '{column}'"))?;
                     FittedBlock::Text {
                         column: column.clone(),
                         vectorizers,
@@ -161,7 +161,8 @@ impl Pipeline {
         for block in &self.blocks {
             match block {
                 FittedBlock::Numeric(e) => {
-                    let parsed = column_values(inputs, &e.column)?.as_f64();
+                    let col = column_values(inputs, &e.column)?;
+                    let parsed = col.as_f64_in(col.decimal_mark_or(e.mark));
                     let mut buf = Vec::with_capacity(n * 2);
                     for &r in rows {
                         e.encode_into(parsed[r], &mut buf);
@@ -169,7 +170,8 @@ impl Pipeline {
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
                 FittedBlock::Date(e) => {
-                    let parsed = column_values(inputs, &e.column)?.as_dates_in(e.order);
+                    let col = column_values(inputs, &e.column)?;
+                    let parsed = col.as_dates_in(col.date_order_or(e.order));
                     let mut buf = Vec::with_capacity(n * 4);
                     for &r in rows {
                         e.encode_into(parsed[r].as_ref(), &mut buf);

@@ -48,8 +48,20 @@ impl MemberModel {
         rows: &[usize],
     ) -> anyhow::Result<Array2<f32>> {
         let mut mean = FoldMean::default();
-        for m in &self.folds {
-            mean.add(&m.predict_proba(inputs, rows)?);
+        for (i, m) in self.folds.iter().enumerate() {
+            // An edited model can hold arrays of the wrong shape, which the estimators assert
+            // against: an error naming the model, not a crash.
+            let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                m.predict_proba(inputs, rows)
+            }))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "inconsistent model: fold model {i} of {} failed while predicting \
+                     (a damaged or edited model?)",
+                    self.model_id
+                )
+            })??;
+            mean.add(&p)?;
         }
         mean.mean()
             .with_context(|| format!("model {} has no fold models", self.model_id))
@@ -128,6 +140,46 @@ pub struct FeatureSource<'a> {
 }
 
 impl Predictor {
+    /// What makes the model unusable, if anything: a task that does not fit its classes, a
+    /// member without fold models, fold models fitted for other classes or another task, a
+    /// positive class that does not exist. (An edited `.apm` whose checksums were recomputed
+    /// loads; this catches what would otherwise fail later with a misleading message.)
+    pub fn inconsistency(&self) -> Option<String> {
+        let n = self.classes.len();
+        let task_fits = match self.task {
+            Task::Regression => n == 0,
+            Task::Binary => n == 2,
+            Task::Multiclass => n >= 2,
+        };
+        if !task_fits {
+            return Some(format!("a {} task with {n} classes", self.task.as_str()));
+        }
+        if self.members.is_empty() {
+            return Some("no member models".into());
+        }
+        if self.members.len() > 1 && self.blender.is_none() {
+            return Some(format!("{} members but no blender", self.members.len()));
+        }
+        if let Some(p) = self.positive.filter(|&p| p >= n) {
+            return Some(format!("positive class {p} of {n} classes"));
+        }
+        for m in &self.members {
+            if m.folds.is_empty() {
+                return Some(format!("member {} has no fold models", m.model_id));
+            }
+            if m.folds
+                .iter()
+                .any(|f| f.classes != self.classes || f.task != self.task)
+            {
+                return Some(format!(
+                    "member {}'s fold models were fitted for other classes or another task",
+                    m.model_id
+                ));
+            }
+        }
+        None
+    }
+
     /// Input columns the model reads, sorted.
     pub fn required_columns(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
@@ -160,6 +212,26 @@ impl Predictor {
         set.into_iter().collect()
     }
 
+    /// The date columns the model reads, with the day/month order it was fitted with.
+    fn fitted_date_orders(&self) -> BTreeMap<String, dataset::DayMonthOrder> {
+        self.fitted_blocks()
+            .filter_map(|b| match b {
+                FittedBlock::Date(e) => Some((e.column.clone(), e.order)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The numeric columns the model reads, with the decimal mark it was fitted with.
+    fn fitted_decimal_marks(&self) -> BTreeMap<String, dataset::DecimalMark> {
+        self.fitted_blocks()
+            .filter_map(|b| match b {
+                FittedBlock::Numeric(e) => Some((e.column.clone(), e.mark)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The learned features (image backbones, sentence embeddings) the model reads, sorted.
     pub fn learned_keys(&self) -> Vec<FeatureKey> {
         let set: BTreeSet<FeatureKey> = self
@@ -186,10 +258,24 @@ impl Predictor {
         inputs: &FeatureInputs,
         rows: &[usize],
     ) -> anyhow::Result<Array2<f32>> {
+        let outputs = if self.task.is_regression() {
+            1
+        } else {
+            self.classes.len()
+        };
         let preds: Vec<Array2<f32>> = self
             .members
             .iter()
-            .map(|m| m.predict_proba(inputs, rows))
+            .map(|m| {
+                let p = m.predict_proba(inputs, rows)?;
+                anyhow::ensure!(
+                    p.ncols() == outputs,
+                    "inconsistent model: member {} gives {} outputs per row, not {outputs}",
+                    m.model_id,
+                    p.ncols()
+                );
+                Ok(p)
+            })
             .collect::<anyhow::Result<_>>()?;
         match &self.blender {
             Some(b) => {
@@ -314,6 +400,40 @@ impl Predictor {
             })
             .map(|w| w.message)
             .collect();
+        // A column the model reads that is empty in every row: said, as every row then gets
+        // the prediction of a missing value (image columns have their own warning below).
+        warnings.extend(
+            self.required_columns()
+                .iter()
+                .filter(|name| !image_cols.contains(*name))
+                .filter_map(|name| raw.column(name))
+                .filter(|c| n > 0 && c.values.iter().all(Option::is_none))
+                .map(|c| {
+                    format!(
+                        "column '{}' is empty in every row ({n}); the model reads it as missing",
+                        c.name
+                    )
+                }),
+        );
+        // Date columns read in another day/month order than in training, or mixing both.
+        warnings.extend(
+            self.fitted_date_orders()
+                .into_iter()
+                .filter_map(|(name, order)| Some((raw.column(&name)?, order)))
+                .filter_map(|(c, order)| {
+                    dataset::predict_date_order_warning(c, order, &raw.skipped)
+                })
+                .map(|w| w.message),
+        );
+        // Numeric columns read with another decimal mark than in training, or with cells only
+        // a decimal comma reads among decimal points.
+        warnings.extend(
+            self.fitted_decimal_marks()
+                .into_iter()
+                .filter_map(|(name, mark)| Some((raw.column(&name)?, mark)))
+                .filter_map(|(c, mark)| dataset::decimal_mark_warning(c, Some(mark), &raw.skipped))
+                .map(|w| w.message),
+        );
         // Empty image cells are predicted with the image's features missing, as in training.
         warnings.extend(
             image_cols
@@ -360,13 +480,13 @@ impl Predictor {
                     }
                 }
             }
-            Err(crate::dataset::DataError::NoRows { .. }) => {
-                // Every row has an unreadable image: nothing to predict, all reported.
-                problems.push(RowProblem {
-                    row: 0,
-                    column: image_cols.iter().cloned().collect::<Vec<_>>().join(", "),
-                    reason: "no row has a readable image".into(),
-                });
+            Err(crate::dataset::DataError::NoRows { skipped, .. }) if !skipped.is_empty() => {
+                // Every row was skipped (unreadable images): nothing to predict, each reported.
+                problems.extend(skipped.into_iter().map(|s| RowProblem {
+                    row: s.row,
+                    column: s.column,
+                    reason: s.reason,
+                }));
             }
             Err(e) => return Err(e.into()),
         }

@@ -69,7 +69,8 @@ impl TuneOutcome {
     }
 }
 
-/// A stable key of what was trained: parent + the full blueprint.
+/// A stable key of what was trained: parent + the full blueprint (with the hyperparameters left
+/// to its inner search: fixing a searched one at its starting value is another model).
 fn tune_key(parent: &str, c: &Candidate) -> String {
     let json = serde_json::to_string(&(
         &c.feature_list,
@@ -79,6 +80,7 @@ fn tune_key(parent: &str, c: &Candidate) -> String {
             .into_iter()
             .map(|p| (p.name, p.value))
             .collect::<Vec<_>>(),
+        c.estimator.searched_names(),
     ))
     .unwrap_or_default();
     let h = crate::features::cache::sha256_hex(json.as_bytes());
@@ -111,13 +113,16 @@ fn grid(search: &[String]) -> anyhow::Result<Vec<Vec<(String, String)>>> {
     let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for s in search {
         let (name, values) = parse_setting(s)?;
-        let values: Vec<&str> = values
-            .split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect();
-        if values.is_empty() {
-            anyhow::bail!("--search {s}: no values (use name=a,b,c)");
+        let values: Vec<&str> = values.split(',').map(str::trim).collect();
+        if values.iter().any(|v| v.is_empty()) {
+            anyhow::bail!("--search {s}: an empty value (use name=a,b,c)");
+        }
+        if let Some(v) = values
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| values[..i].contains(v).then_some(v))
+        {
+            anyhow::bail!("--search {s}: '{v}' is given twice");
         }
         if out.len() * values.len() > MAX_GRID {
             anyhow::bail!(
@@ -190,6 +195,18 @@ pub fn tune(
             .collect::<Vec<_>>()
             .join(" ");
         todo.push((label, c));
+    }
+    // Values spelled differently can still be one setting (`2` and `2.0`).
+    for (i, (label, c)) in todo.iter().enumerate() {
+        let key = tune_key(&req.model, c);
+        if let Some((first, _)) = todo[..i]
+            .iter()
+            .find(|(_, d)| tune_key(&req.model, d) == key)
+        {
+            anyhow::bail!(
+                "--search gives one model twice: '{first}' and '{label}' are the same settings"
+            );
+        }
     }
     let parent_key = tune_key(&req.model, &parent);
     let (same, todo): (Vec<_>, Vec<_>) = todo
@@ -272,5 +289,9 @@ mod tests {
         assert_eq!(grid(&[]).unwrap(), vec![Vec::<(String, String)>::new()]);
         assert!(grid(&["a=1,2,3,4,5".into(), "b=1,2,3,4".into()]).is_err());
         assert!(grid(&["a=".into()]).is_err());
+        let e = grid(&["a=3,,5".into()]).unwrap_err().to_string();
+        assert!(e.contains("an empty value"), "{e}");
+        let e = grid(&["a=2,3,2".into()]).unwrap_err().to_string();
+        assert!(e.contains("'2' is given twice"), "{e}");
     }
 }

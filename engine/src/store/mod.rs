@@ -27,7 +27,7 @@ use blueprints::metrics::Metric;
 pub use data::ProjectData;
 
 use crate::dataset::{Profile, Task};
-use crate::leaderboard::{Leaderboard, LeaderboardRow};
+use crate::leaderboard::{Leaderboard, LeaderboardRow, is_baseline};
 use crate::model::{Candidate, FeatureList, MemberModel, Model, Predictor};
 use crate::partition::Partition;
 use crate::project::{self, Project, ProjectError};
@@ -272,11 +272,33 @@ pub fn saved_model(project: &Project, id: &str) -> anyhow::Result<SavedModel> {
 fn saved_model_of(project: &Project, lb: &Leaderboard, id: &str) -> anyhow::Result<SavedModel> {
     let row = known_row(project, lb, id)?;
     saved_model_opt(project, id)?.with_context(|| {
+        let why = if is_baseline(&row.blueprint) {
+            "the baseline is a score to beat, not a saved model".to_string()
+        } else if row.cv_mean.is_none() {
+            format!(
+                "it was scored on a {}% sample in an early stage and not kept",
+                row.sample_pct
+            )
+        } else {
+            format!(
+                "its file {} is missing",
+                project.dir().join(ModelFiles::of(id).model()).display()
+            )
+        };
+        let blenders: Vec<&str> = lb
+            .rows
+            .iter()
+            .filter(|r| !r.members.is_empty() && is_deployable(project, &r.model_id))
+            .map(|r| r.model_id.as_str())
+            .collect();
+        let blenders = match blenders.is_empty() {
+            true => String::new(),
+            false => format!("; blenders of them: {}", blenders.join(", ")),
+        };
         format!(
-            "model {id} ({}, {}% sample) has no saved fold models: only cross-validated \
-             blueprints are kept (cross-validated: {})",
+            "model {id} ({}) has no saved fold models: {why} (models with saved fold models: \
+             {}{blenders})",
             row.blueprint,
-            row.sample_pct,
             saved_model_ids(project, lb).join(", ")
         )
     })
