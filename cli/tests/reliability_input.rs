@@ -654,3 +654,30 @@ fn a_run_with_no_informative_column_fails_saying_why() {
         "{err}"
     );
 }
+
+/// An address, a Windows-style path and an empty file are skipped with reasons that say what is
+/// wrong (they all read "image file not found" or "not a recognised image format").
+#[test]
+fn urls_backslashes_and_empty_files_are_skipped_with_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("imgs")).unwrap();
+    write(dir.path(), "empty.png", b"");
+    let lines = "http://example.com/a.png,a\nimgs\\b.png,b\nempty.png,a\n";
+    let csv = image_rows_csv(dir.path(), "d.csv", lines, 30);
+    let ds = load(&csv, &LoadOptions::default()).unwrap();
+    let reasons: Vec<(usize, &str)> = ds
+        .skipped
+        .iter()
+        .map(|s| (s.row, s.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].1.contains("an address, not a file"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].1.contains("separated by '/'"), "{reasons:?}");
+    assert!(
+        reasons[2].1.ends_with("empty file (0 bytes)"),
+        "{reasons:?}"
+    );
+}

@@ -278,6 +278,12 @@ fn check_file_size(len: u64, limits: &DecodeLimits) -> Result<(), ImageProblem> 
 pub fn decode_image(path: &Path, limits: &DecodeLimits) -> Result<DynamicImage, ImageProblem> {
     let meta = check_regular_file(path)?;
     check_file_size(meta.len(), limits)?;
+    if meta.len() == 0 {
+        return Err(ImageProblem::new(
+            ImageProblemKind::UnknownFormat,
+            "empty file (0 bytes)",
+        ));
+    }
     let bytes = read_regular_file(path)?;
     let (mut decoder, format) = guarded_decoder(ImageReader::new(Cursor::new(&bytes[..])), limits)?;
     if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {

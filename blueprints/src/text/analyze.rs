@@ -8,7 +8,10 @@
 //! * Word n-grams: tokens (after stop-word removal) joined by one space.
 //! * `char_wb` n-grams: the text is split on Python whitespace (`str.split()`), each word padded
 //!   with one space on both sides, then every substring of `n` code points; a padded word shorter
-//!   than or equal to `n` is emitted once, whole, and longer n-grams of it are skipped.
+//!   than or equal to `n` is emitted once, whole, and longer n-grams of it are skipped. One
+//!   departure from sklearn: a word longer than [`MAX_CHAR_WB_WORD`] code points is cut to that
+//!   length first (the n-grams of a 5,000-character hash, base64 blob or DNA read are noise, and
+//!   each such word added some 20,000 features).
 //!
 //! Terms are handed to a callback as `&str` borrowed from reusable buffers ([`Scratch`]), so
 //! analysing a document allocates nothing per term.
@@ -180,7 +183,12 @@ fn word_ngrams(
     }
 }
 
-/// `char_wb` n-grams of every whitespace-separated word padded with one space on each side.
+/// The longest word, in code points, whose `char_wb` n-grams are all taken; a longer one is cut
+/// to its first `MAX_CHAR_WB_WORD` (see the module docs).
+pub const MAX_CHAR_WB_WORD: usize = 64;
+
+/// `char_wb` n-grams of every whitespace-separated word (cut to [`MAX_CHAR_WB_WORD`]) padded
+/// with one space on each side.
 fn char_wb_ngrams(
     text: &str,
     lo: usize,
@@ -190,6 +198,10 @@ fn char_wb_ngrams(
     mut f: impl FnMut(&str),
 ) {
     for word in text.split(is_python_space).filter(|w| !w.is_empty()) {
+        let word = match word.char_indices().nth(MAX_CHAR_WB_WORD) {
+            Some((cut, _)) => &word[..cut],
+            None => word,
+        };
         padded.clear();
         padded.push(' ');
         padded.push_str(word);
@@ -313,6 +325,15 @@ mod tests {
 
     /// Expected from scikit-learn 1.9.1: `TfidfVectorizer(analyzer='char_wb', ngram_range=(2, 5))
     /// .build_analyzer()(text)`.
+    #[test]
+    fn a_very_long_word_gives_the_char_n_grams_of_its_start_only() {
+        let cfg = TfidfConfig::char_wb(2, 5);
+        let long = "ab".repeat(2_500);
+        let cut = "ab".repeat(MAX_CHAR_WB_WORD / 2);
+        assert_eq!(terms(&cfg, &long), terms(&cfg, &cut));
+        assert!(terms(&cfg, &long).len() < 4 * (MAX_CHAR_WB_WORD + 2));
+    }
+
     #[test]
     fn char_wb_ngrams_match_sklearn() {
         let c = TfidfConfig::char_wb(2, 5);

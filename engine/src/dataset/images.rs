@@ -115,12 +115,29 @@ pub(crate) fn check_image_columns(
         {
             return Some((i, k.clone()));
         }
-        let result = if opts.check_images && opts.known_image_problems.is_none() {
+        let result = if value.contains("://") {
+            Err(
+                "an address, not a file: images are read from files (a path relative to the \
+                 CSV), never downloaded"
+                    .to_string(),
+            )
+        } else if opts.check_images && opts.known_image_problems.is_none() {
             check_image(&path, opts.max_image_pixels).map(|_| ())
         } else {
             // Only the path is checked, but a FIFO or a folder is still refused by name.
             check_regular_file(&path).map(|_| ()).map_err(|p| p.reason)
         };
+        // Hints for a file that is not there: a Windows path, or a name listed from a class
+        // folder that is not UTF-8 (read with U+FFFD in its place).
+        let result = result.map_err(|reason| match path.exists() {
+            false if value.contains('\\') => {
+                format!("{reason} (folders in a path are separated by '/')")
+            }
+            false if value.contains('\u{FFFD}') => {
+                format!("{reason} (its name is not valid UTF-8: rename the file)")
+            }
+            _ => reason,
+        });
         result.err().map(|reason| {
             (
                 i,

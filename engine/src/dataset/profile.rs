@@ -71,6 +71,41 @@ pub struct DuplicateImages {
     pub classes: Vec<String>,
 }
 
+impl DuplicateImages {
+    /// One line, however many rows share the image: its distinct paths (the first three), the
+    /// rows, and the classes with their counts (`conflicting` when they differ).
+    pub fn describe(&self) -> String {
+        const SHOWN_PATHS: usize = 3;
+        let mut paths: Vec<&str> = Vec::new();
+        for p in &self.paths {
+            if !paths.contains(&p.as_str()) {
+                paths.push(p);
+            }
+        }
+        let more = match paths.len().saturating_sub(SHOWN_PATHS) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let mut classes: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &self.classes {
+            *classes.entry(c).or_default() += 1;
+        }
+        let classes = match classes.len() {
+            1 => self.classes[0].clone(),
+            _ => {
+                let counts: Vec<String> = classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                format!("conflicting classes: {}", counts.join(", "))
+            }
+        };
+        let shown: Vec<&str> = paths.iter().take(SHOWN_PATHS).copied().collect();
+        format!(
+            "{}{more}: {} rows [{classes}]",
+            shown.join(" = "),
+            self.rows.len()
+        )
+    }
+}
+
 /// A column flagged as target leakage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leakage {
@@ -779,18 +814,7 @@ impl Profile {
             dup_imgs
         );
         for g in self.duplicate_images.iter().take(10) {
-            let mut classes = g.classes.clone();
-            classes.dedup();
-            let _ = writeln!(
-                s,
-                "  {} [{}]",
-                g.paths.join(" = "),
-                if classes.len() == 1 {
-                    classes[0].clone()
-                } else {
-                    format!("conflicting classes: {}", g.classes.join(", "))
-                }
-            );
+            let _ = writeln!(s, "  {}", g.describe());
         }
         if self.duplicate_images.len() > 10 {
             let _ = writeln!(
@@ -877,6 +901,24 @@ mod tests {
             w.message
         );
         assert!(case_variant_classes("genre", &counts(&[("pop", 5), ("rock", 4)])).is_none());
+    }
+
+    #[test]
+    fn one_image_used_by_many_rows_is_one_short_line() {
+        let n = 40;
+        let g = DuplicateImages {
+            column: "img".into(),
+            sha256: "0".repeat(64),
+            rows: (0..n).collect(),
+            paths: (0..n)
+                .map(|i| format!("images/{}.png", if i < 38 { "a" } else { "b" }))
+                .collect(),
+            classes: (0..n).map(|i| ["x", "y"][i % 2].to_string()).collect(),
+        };
+        assert_eq!(
+            g.describe(),
+            "images/a.png = images/b.png: 40 rows [conflicting classes: x 20, y 20]"
+        );
     }
 
     #[test]
