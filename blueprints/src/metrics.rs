@@ -245,6 +245,17 @@ pub enum AucAverage {
     Weighted,
 }
 
+/// A score as the leaderboard and reports show it: four decimals, or four significant digits
+/// in scientific notation when that would hide it (an RMSE of `2.0300e38`, a loss of `3.1000e-6`).
+pub fn fmt_score(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-3..1e9).contains(&a) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// Index of the largest value (the first one on ties); 0 for an empty row. NaN never wins.
 pub fn argmax(row: ArrayView1<f32>) -> usize {
     let mut best = 0;
@@ -608,6 +619,15 @@ pub fn roc_auc_ovr(y_true: &[u32], proba: ArrayView2<f32>, average: AucAverage) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_keep_their_digits_however_large_or_small() {
+        assert_eq!(fmt_score(0.87654), "0.8765");
+        assert_eq!(fmt_score(0.0), "0.0000");
+        assert_eq!(fmt_score(1234567.25), "1234567.2500");
+        assert_eq!(fmt_score(2.03e38), "2.0300e38");
+        assert_eq!(fmt_score(-3.1e-6), "-3.1000e-6");
+    }
     use ndarray::array;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {

@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use blueprints::metrics::Metric;
+use blueprints::metrics::{Metric, fmt_score};
 use clap::Args;
 
 use super::out::outln;
-use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores, fmt_score};
+use autopilot::leaderboard::{Leaderboard, LeaderboardRow, Scores};
 use autopilot::project;
 use autopilot::store::best_model;
 

@@ -11,14 +11,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use blueprints::metrics::Metric;
+use blueprints::metrics::{Metric, fmt_score};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::out::{errln, outln};
 use autopilot::autopilot::{Event, Mode};
 use autopilot::dataset::{self, ColumnType, Dataset, Profile};
-use autopilot::leaderboard::fmt_score;
 use autopilot::model::FeatureList;
 use autopilot::partition::Partition;
 use autopilot::session::{NO_BACKBONE, RunEvent, RunOptions, Session};

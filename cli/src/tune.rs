@@ -9,8 +9,8 @@ use clap::Args;
 
 use super::out::{errln, out, outln};
 use autopilot::autopilot::Event;
-use autopilot::leaderboard::fmt_score;
 use autopilot::session::tune::{self, TuneRequest};
+use blueprints::metrics::fmt_score;
 
 /// Arguments of `autopilot tune`.
 #[derive(Debug, Args)]

@@ -66,8 +66,10 @@ fn bom_semicolons_quoted_newlines_and_missing_markers() {
     let note = ds.column("note").unwrap();
     assert_eq!(note.values[0].as_deref(), Some("line one\nline two; still"));
     assert_eq!(note.values[1], None);
-    // "1,5" is not a number in our parser (no decimal commas): 50% parse, so categorical.
-    assert_eq!(ds.column("n").unwrap().kind, ColumnType::Categorical);
+    // "1,5" shows the column's decimal comma (a `;` file, as European spreadsheets save).
+    let n = ds.column("n").unwrap();
+    assert_eq!(n.kind, ColumnType::Numeric);
+    assert_eq!(n.as_f64(), [Some(1.5), Some(2.0)]);
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use blueprints::metrics::{Metric, Truth};
+use blueprints::metrics::{Metric, Truth, fmt_score};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -29,17 +29,6 @@ pub fn score_all(truth: Truth, proba: ArrayView2<f32>) -> Scores {
         .iter()
         .filter_map(|&m| m.score_truth(truth, proba).ok().map(|s| (m, s)))
         .collect()
-}
-
-/// A score as the leaderboard and reports show it: four decimals, or four significant digits
-/// in scientific notation when that would hide it (an RMSE of `2.0300e38`, a loss of `3.1000e-6`).
-pub fn fmt_score(v: f64) -> String {
-    let a = v.abs();
-    if a != 0.0 && a.is_finite() && !(1e-3..1e9).contains(&a) {
-        format!("{v:.4e}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 /// Mean and population standard deviation, per metric, over per-fold scores (a metric counts
@@ -489,15 +478,6 @@ mod tests {
         [(Metric::BalancedAccuracy, ba), (Metric::LogLoss, ll)]
             .into_iter()
             .collect()
-    }
-
-    #[test]
-    fn scores_keep_their_digits_however_large_or_small() {
-        assert_eq!(fmt_score(0.87654), "0.8765");
-        assert_eq!(fmt_score(0.0), "0.0000");
-        assert_eq!(fmt_score(1234567.25), "1234567.2500");
-        assert_eq!(fmt_score(2.03e38), "2.0300e38");
-        assert_eq!(fmt_score(-3.1e-6), "-3.1000e-6");
     }
 
     fn row(id: &str, folds: Vec<Scores>) -> LeaderboardRow {

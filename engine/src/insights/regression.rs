@@ -2,12 +2,11 @@
 //! residuals, and a lift chart (rows in ten bins by prediction: mean predicted vs mean actual;
 //! binary models draw one too, see [`lift_bins`]).
 
-use blueprints::metrics::{mae, r2, rmse};
+use blueprints::metrics::{fmt_score, mae, r2, rmse};
 use serde::{Deserialize, Serialize};
 
 use super::InsightError;
 use super::charts::{Figure, XySeries, XyStyle, xy_chart};
-use crate::leaderboard::fmt_score;
 
 /// Bins of the lift chart.
 pub const LIFT_BINS: usize = 10;

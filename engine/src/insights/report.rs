@@ -8,7 +8,7 @@ use base64::Engine as _;
 use super::InsightError;
 use super::context::InsightContext;
 use super::generate::InsightOutputs;
-use crate::leaderboard::fmt_score;
+use blueprints::metrics::fmt_score;
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {

@@ -36,8 +36,8 @@ use sprs::CsMat;
 use super::{FittedBlock, Model, Pipeline};
 use crate::dataset::{Target, TargetRows};
 use crate::features::FeatureInputs;
-use crate::leaderboard::fmt_score;
 use crate::partition::Partition;
+use blueprints::metrics::fmt_score;
 
 /// Settings of a Feature Impact computation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
