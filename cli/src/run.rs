@@ -20,6 +20,7 @@ use autopilot::autopilot::{Event, Mode};
 use autopilot::dataset::{self, ColumnType, Dataset, Profile};
 use autopilot::model::FeatureList;
 use autopilot::partition::Partition;
+use autopilot::project::outputs::check_output;
 use autopilot::session::{NO_BACKBONE, RunEvent, RunOptions, Session};
 
 /// Arguments of `autopilot run`.
@@ -356,6 +357,11 @@ pub fn run_and_print(
     // `--time-limit` counts from here: loading and featurization are part of the run.
     let started = Instant::now();
     let session = Session::prepare(opts)?;
+    if let Some(log) = events {
+        let mut inputs = vec![opts.data.as_path()];
+        inputs.extend(opts.folds_from.as_deref());
+        check_output(log, Some(session.project.dir()), &inputs)?;
+    }
     let _ = outln!(
         "Project: {} ({})",
         session.project.dir().display(),

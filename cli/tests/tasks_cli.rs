@@ -873,3 +873,50 @@ fn format_thousands(x: f64) -> String {
         false => format!("{whole}{}", &frac[1..]),
     }
 }
+
+/// A user feature list may not take a built-in list's name or be given twice, and on resume it
+/// keeps its columns (models were trained on them); `--events` never writes into the data or
+/// the project.
+#[test]
+fn feature_lists_and_the_event_log_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = task_csv(tmp.path(), 80);
+    let data = std::fs::read(&csv).unwrap();
+    let proj = tmp.path().join("lists.autopilot");
+    let refused = |extra: &[&str], said: &str| {
+        let (ok, _, err) = run_tabular(&cache, &csv, "liked", &proj, extra);
+        assert!(!ok, "{extra:?} was accepted");
+        assert!(err.contains(said), "{extra:?}: {err}");
+    };
+    let list = |l: &'static str| ["--feature-list", l];
+    refused(
+        &list("informative features=size"),
+        "'Informative Features' is a built-in list's name",
+    );
+    refused(
+        &[list("a=size"), list("a=weight")].concat(),
+        "feature list 'a' is given twice",
+    );
+    refused(&["--events", s(&csv)], "it is the input");
+    let in_project = proj.join("events.jsonl");
+    refused(&["--events", s(&in_project)], "inside the project folder");
+    assert_eq!(
+        std::fs::read(&csv).unwrap(),
+        data,
+        "the data was written to"
+    );
+    let quick = ["--max-models", "3", "--quiet"];
+    let (ok, _, err) = run_tabular(
+        &cache,
+        &csv,
+        "liked",
+        &proj,
+        &[&list("a=size")[..], &quick[..]].concat(),
+    );
+    assert!(ok, "{err}");
+    refused(
+        &[&list("a=weight")[..], &["--resume"][..]].concat(),
+        "feature list 'a' is size in this project, not weight",
+    );
+}

@@ -142,6 +142,17 @@ pub fn blocks_for(ds: &Dataset, columns: &[String], backbone: &str) -> Vec<Block
         .collect()
 }
 
+/// The built-in feature lists' names (a user list may not take one).
+pub const BUILT_IN_LISTS: [&str; 4] = [
+    INFORMATIVE_LIST,
+    "image only",
+    "text only",
+    crate::autopilot::REDUCED_LIST,
+];
+
+/// The profile's default feature list.
+pub const INFORMATIVE_LIST: &str = "Informative Features";
+
 /// The feature lists for a dataset: "Informative Features" (the profile's default list), and
 /// "image only" / "text only" when those modalities are present alongside others, then any user lists.
 pub fn feature_lists(
@@ -151,12 +162,12 @@ pub fn feature_lists(
 ) -> Vec<FeatureList> {
     let kind_of = |c: &String| ds.column(c).map(|c| c.kind);
     let mut lists = vec![FeatureList {
-        name: "Informative Features".into(),
+        name: INFORMATIVE_LIST.into(),
         columns: informative.to_vec(),
     }];
     for (kind, name) in [
-        (ColumnType::Image, "image only"),
-        (ColumnType::Text, "text only"),
+        (ColumnType::Image, BUILT_IN_LISTS[1]),
+        (ColumnType::Text, BUILT_IN_LISTS[2]),
     ] {
         let cols: Vec<String> = informative
             .iter()

@@ -31,9 +31,11 @@ pub fn read_fold_file(path: &Path) -> anyhow::Result<FoldFile> {
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{}: fold file is not UTF-8 text", path.display()))?;
+    // A byte-order mark (spreadsheets and Windows editors write one) is no fold id.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let trimmed = text.trim_start();
     let ids = if trimmed.starts_with('[') || trimmed.starts_with('{') {
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("{}: invalid JSON: {e}", path.display()))?;
         let array = match &value {
             serde_json::Value::Array(a) => a,
@@ -175,6 +177,11 @@ mod tests {
         let bad = read_fold_file(&write(dir.path(), "f.json", "[0, 1.5]")).unwrap_err();
         assert!(bad.to_string().contains("fold id 2"), "{bad}");
         assert!(read_fold_file(&dir.path().join("missing.json")).is_err());
+        // A byte-order mark before lines or JSON.
+        let g = read_fold_file(&write(dir.path(), "g.txt", "\u{feff}0\r\n1\r\n")).unwrap();
+        assert_eq!(g.ids, vec![0, 1]);
+        let h = read_fold_file(&write(dir.path(), "h.json", "\u{feff}[1, 0]")).unwrap();
+        assert_eq!(h.ids, vec![1, 0]);
     }
 
     #[test]

@@ -228,32 +228,42 @@ impl ProjectSettings {
             other.data_path.display().to_string(),
         );
         cmp("target", self.target.clone(), other.target.clone());
+        // Values as the command line gives them; "(none)" for a setting not given.
+        let given = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+        let task = |s: &ProjectSettings| given(s.task.map(|t| format!("{t:?}").to_lowercase()));
+        cmp("task (--task)", task(self), task(other));
         cmp(
-            "task",
-            format!("{:?}", self.task),
-            format!("{:?}", other.task),
+            "positive class (--positive)",
+            given(self.positive.clone()),
+            given(other.positive.clone()),
         );
         cmp(
-            "positive class",
-            format!("{:?}", self.positive),
-            format!("{:?}", other.positive),
-        );
-        cmp(
-            "group",
-            format!("{:?}", self.group),
-            format!("{:?}", other.group),
+            "group (--group)",
+            given(self.group.clone()),
+            given(other.group.clone()),
         );
         cmp("seed", self.seed.to_string(), other.seed.to_string());
-        cmp(
-            "types",
-            format!("{:?}", self.type_overrides),
-            format!("{:?}", other.type_overrides),
-        );
+        let types = |s: &ProjectSettings| {
+            let t: Vec<String> = s
+                .type_overrides
+                .iter()
+                .map(|(c, k)| format!("{c}={}", format!("{k:?}").to_lowercase()))
+                .collect();
+            given((!t.is_empty()).then(|| t.join(" ")))
+        };
+        cmp("types (--type)", types(self), types(other));
         cmp("folds", self.folds.to_string(), other.folds.to_string());
+        let fold_file = |s: &ProjectSettings| {
+            given(
+                s.folds_sha256
+                    .as_ref()
+                    .map(|h| format!("a file with SHA-256 {}…", h.get(..12).unwrap_or(h))),
+            )
+        };
         cmp(
-            "fold file",
-            format!("{:?}", self.folds_sha256),
-            format!("{:?}", other.folds_sha256),
+            "fold file (--folds-from)",
+            fold_file(self),
+            fold_file(other),
         );
         cmp(
             "holdout %",
@@ -489,6 +499,22 @@ mod tests {
         let data = dir.join("data.csv");
         std::fs::write(&data, "a,y\n1,x\n").unwrap();
         ProjectSettings::new(&data, "y")
+    }
+
+    #[test]
+    fn differences_read_as_the_command_line_gives_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = settings(tmp.path());
+        let mut b = a.clone();
+        b.positive = Some("yes".into());
+        b.folds_sha256 = Some("0123456789abcdef".into());
+        assert_eq!(
+            a.differences(&b),
+            [
+                "positive class (--positive): (none) -> yes",
+                "fold file (--folds-from): (none) -> a file with SHA-256 0123456789ab…",
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::autopilot::candidates::{
-    DEFAULT_LEVELS, catalogue, feature_lists, fine_tune_candidate, text_embedding_candidates,
+    BUILT_IN_LISTS, DEFAULT_LEVELS, catalogue, feature_lists, fine_tune_candidate,
+    text_embedding_candidates,
 };
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
 use crate::dataset::{self, ColumnType, Dataset, Profile, REGRESSION_STRATA, Target, TaskChoice};
@@ -240,7 +241,19 @@ impl Session {
                 dir.display()
             );
         }
-        for list in &opts.feature_lists {
+        for (i, list) in opts.feature_lists.iter().enumerate() {
+            if let Some(reserved) = BUILT_IN_LISTS
+                .iter()
+                .find(|b| b.eq_ignore_ascii_case(list.name.trim()))
+            {
+                anyhow::bail!(
+                    "feature list '{}': '{reserved}' is a built-in list's name; give yours another",
+                    list.name
+                );
+            }
+            if opts.feature_lists[..i].iter().any(|l| l.name == list.name) {
+                anyhow::bail!("feature list '{}' is given twice", list.name);
+            }
             for c in &list.columns {
                 ds.require_column(c)?;
                 if c == &opts.target {
@@ -486,6 +499,21 @@ impl Session {
             })
             .filter(|l| !l.columns.is_empty())
             .collect();
+        // A resumed project's list keeps its columns: its models were trained on them.
+        let saved = store::feature_lists(&self.project)?;
+        for l in &user {
+            if let Some(old) = saved.iter().find(|s| s.name == l.name)
+                && old.columns != l.columns
+            {
+                anyhow::bail!(
+                    "feature list '{}' is {} in this project, not {}: give the new list another \
+                     name, or use another --project folder",
+                    l.name,
+                    old.columns.join(","),
+                    l.columns.join(",")
+                );
+            }
+        }
         let lists = feature_lists(ds, &informative, &user);
         store::save_feature_lists(&self.project, &lists)?;
         let first = usable_backbones.first().cloned().unwrap_or_default();
