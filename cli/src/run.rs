@@ -67,8 +67,8 @@ pub struct RunArgs {
     /// command (loading, featurization and training all count).
     #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
     pub time_limit: Option<f64>,
-    /// Stop after this many leaderboard rows.
-    #[arg(long)]
+    /// Stop after this many leaderboard rows (at least 1: the baseline's).
+    #[arg(long, value_parser = parse_max_models)]
     pub max_models: Option<usize>,
     /// Image backbones: the first builds the catalogue, the others retune the best blueprint
     /// (`none`: no image features, image columns are left out).
@@ -124,20 +124,35 @@ pub fn parse_feature_list(s: &str) -> Result<FeatureList, String> {
     let (name, cols) = s
         .split_once('=')
         .ok_or_else(|| format!("feature list '{s}' is not of the form name=col1,col2"))?;
-    let columns: Vec<String> = cols
-        .split(',')
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if name.trim().is_empty() || columns.is_empty() {
+    let columns: Vec<String> = cols.split(',').map(|c| c.trim().to_string()).collect();
+    if name.trim().is_empty() || columns.iter().all(String::is_empty) {
         return Err(format!(
             "feature list '{s}' needs a name and at least one column"
         ));
+    }
+    if columns.iter().any(String::is_empty) {
+        return Err(format!("feature list '{s}' has an empty column name"));
+    }
+    if let Some(c) =
+        (0..columns.len()).find_map(|i| columns[..i].contains(&columns[i]).then_some(&columns[i]))
+    {
+        return Err(format!("feature list '{s}' names column '{c}' twice"));
     }
     Ok(FeatureList {
         name: name.trim().to_string(),
         columns,
     })
+}
+
+/// Parses `--max-models`: a count of at least one (the baseline is the first row).
+pub fn parse_max_models(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a number of models of at least 1 (the baseline is the first; \
+             --baseline-only trains it alone)"
+        )),
+    }
 }
 
 /// Parses `--time-limit`: a positive, finite number of seconds.
@@ -480,6 +495,26 @@ fn event_line(e: &RunEvent, quiet: bool, metric: Metric) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feature_lists_and_model_counts_are_checked_when_parsed() {
+        let l = parse_feature_list("a=x, y").unwrap();
+        assert_eq!(
+            (l.name.as_str(), l.columns),
+            ("a", vec!["x".to_string(), "y".into()])
+        );
+        let e = parse_feature_list("a=x,,y").unwrap_err();
+        assert!(e.contains("an empty column name"), "{e}");
+        let e = parse_feature_list("a=x,y,x").unwrap_err();
+        assert!(e.contains("names column 'x' twice"), "{e}");
+        assert!(parse_feature_list("a=").is_err());
+        assert_eq!(parse_max_models("3"), Ok(3));
+        assert!(
+            parse_max_models("0")
+                .unwrap_err()
+                .contains("--baseline-only")
+        );
+    }
 
     #[test]
     fn failures_and_warnings_are_said_even_when_quiet() {

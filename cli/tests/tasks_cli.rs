@@ -920,3 +920,32 @@ fn feature_lists_and_the_event_log_are_checked() {
         "feature list 'a' is size in this project, not weight",
     );
 }
+
+/// Rows without a group value are groups of their own, and the partition says how many; a
+/// holdout percentage too small for one row says so.
+#[test]
+fn rows_without_a_group_and_an_empty_holdout_are_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let csv = task_csv(tmp.path(), 80);
+    let (header, mut rows) = read_csv(&csv);
+    let shop = header.iter().position(|h| h == "shop").unwrap();
+    rows.iter_mut().take(10).for_each(|r| r[shop].clear());
+    write_csv(&csv, &header, &rows);
+    let proj = tmp.path().join("groups.autopilot");
+    let args = ["--group", "shop", "--baseline-only"];
+    let (ok, out, err) = run_tabular(&cache, &csv, "liked", &proj, &args);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("10 of 80 rows have no 'shop' value; each of them is a group of its own"),
+        "{out}"
+    );
+    let proj = tmp.path().join("tiny_holdout.autopilot");
+    let args = ["--holdout-pct", "0.01", "--baseline-only"];
+    let (ok, out, err) = run_tabular(&cache, &csv, "liked", &proj, &args);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("--holdout-pct 0.01 of 80 rows is no row: there is no holdout"),
+        "{out}"
+    );
+}

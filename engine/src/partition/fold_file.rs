@@ -13,7 +13,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::Partition;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Target};
 
 /// Fold ids read from a file, with the file's SHA-256.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +118,41 @@ pub fn partition_from_file(
         Partition::from_fold_ids(ids).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     p.imported_from = Some(path.display().to_string());
     Ok(p)
+}
+
+/// Checks imported folds against a classification target: a fold whose training rows (the other
+/// folds) hold one class leaves nothing to learn (an error); a fold that validates one class
+/// only gets a warning (its AUC is undefined). Regression targets are not checked.
+pub fn check_classes(p: &mut Partition, target: &Target, path: &Path) -> anyhow::Result<()> {
+    if target.task.is_regression() {
+        return Ok(());
+    }
+    let classes_of = |rows: &[usize]| -> std::collections::BTreeSet<u32> {
+        rows.iter().map(|&r| target.labels[r]).collect()
+    };
+    for fold in 0..p.k {
+        let train = classes_of(&p.train_rows(fold));
+        if train.len() < 2 {
+            let only = train
+                .first()
+                .map_or("none", |&c| target.classes[c as usize].as_str());
+            anyhow::bail!(
+                "{}: the rows that train fold {fold} (those of the other folds) hold one class \
+                 only ('{only}'): no model can learn from them; give every fold rows of several \
+                 classes",
+                path.display()
+            );
+        }
+        let valid = classes_of(&p.valid_rows(fold));
+        if let (1, Some(&c)) = (valid.len(), valid.first()) {
+            p.warnings.push(format!(
+                "fold {fold} validates one class only ('{}'): its AUC is undefined and its \
+                 balanced accuracy is that class's recall",
+                target.classes[c as usize]
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Warns (in the partition's warnings) when rows of one group of `column` sit in different
@@ -225,5 +260,29 @@ mod tests {
             sha256: String::new(),
         };
         assert!(partition_from_file(&ds, &short, &csv).is_err());
+
+        // Folds of one class each: nothing to learn. A fold validating one class: a warning.
+        let target = ds.target("y").unwrap();
+        let by_class = FoldFile {
+            ids: vec![0, 1, 0, 1, 0, 1],
+            sha256: String::new(),
+        };
+        let mut p = partition_from_file(&ds, &by_class, &csv).unwrap();
+        let e = check_classes(&mut p, &target, &csv)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("train fold 0") && e.contains("one class only ('q')"),
+            "{e}"
+        );
+        let lopsided = FoldFile {
+            ids: vec![0, 1, 2, 1, 0, 2],
+            sha256: String::new(),
+        };
+        let mut p = partition_from_file(&ds, &lopsided, &csv).unwrap();
+        check_classes(&mut p, &target, &csv).unwrap();
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(p.warnings[0].starts_with("fold 0 validates one class only ('p')"));
+        assert!(p.warnings[1].starts_with("fold 1 validates one class only ('q')"));
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::ProjectError;
 
-/// Refuses `output` when it lies inside the `project` folder or is one of `inputs`.
+/// Refuses `output` when it lies inside the `project` folder, is one of `inputs`, or is a folder.
 pub fn check_output(
     output: &Path,
     project: Option<&Path>,
@@ -37,6 +37,9 @@ pub fn check_output(
                 input.display()
             ));
         }
+    }
+    if out.is_dir() {
+        return refuse("it is a folder (give a file name)".into());
     }
     Ok(())
 }
@@ -109,6 +112,8 @@ mod tests {
             .to_string();
         assert!(e.contains("is the input"), "{e}");
         check_output(&tmp.path().join("preds.csv"), Some(&proj), &[&data]).unwrap();
+        let e = check_output(tmp.path(), None, &[]).unwrap_err().to_string();
+        assert!(e.contains("it is a folder (give a file name)"), "{e}");
         // A sibling whose name starts like the project is not inside it.
         check_output(&tmp.path().join("p.autopilot2/x"), Some(&proj), &[&data]).unwrap();
     }

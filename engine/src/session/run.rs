@@ -219,6 +219,7 @@ impl Session {
             Some(path) => {
                 let file = fold_file::read_fold_file(path)?;
                 let mut p = fold_file::partition_from_file(&ds, &file, path)?;
+                fold_file::check_classes(&mut p, &target, path)?;
                 if let Some(g) = &opts.group {
                     fold_file::check_groups(&mut p, &ds, g)?;
                     p.group_column = Some(g.clone());
@@ -711,6 +712,28 @@ fn make_partition(ds: &Dataset, target: &Target, opts: &RunOptions) -> anyhow::R
     {
         // The strata's spread over groups is a class's concern; a regression has none.
         p.warnings.clear();
+    }
+    if let Ok(p) = &mut made
+        && opts.holdout_pct > 0.0
+        && p.holdout.is_empty()
+    {
+        p.warnings.push(format!(
+            "--holdout-pct {} of {} rows is no row: there is no holdout",
+            opts.holdout_pct,
+            ds.n_rows()
+        ));
+    }
+    // Rows without a group are groups of their own: fine for a few, a group split in name only
+    // for many.
+    if let (Some(g), Ok(p)) = (&opts.group, &mut made) {
+        let col = ds.require_column(g)?;
+        let missing = col.n_missing();
+        if missing > 0 {
+            p.warnings.push(format!(
+                "{missing} of {} rows have no '{g}' value; each of them is a group of its own",
+                col.values.len()
+            ));
+        }
     }
     // The message names the file, as every data error does.
     made.with_context(|| ds.source.display().to_string())
