@@ -130,14 +130,6 @@ pub fn parse_feature_list(s: &str) -> Result<FeatureList, String> {
             "feature list '{s}' needs a name and at least one column"
         ));
     }
-    if columns.iter().any(String::is_empty) {
-        return Err(format!("feature list '{s}' has an empty column name"));
-    }
-    if let Some(c) =
-        (0..columns.len()).find_map(|i| columns[..i].contains(&columns[i]).then_some(&columns[i]))
-    {
-        return Err(format!("feature list '{s}' names column '{c}' twice"));
-    }
     Ok(FeatureList {
         name: name.trim().to_string(),
         columns,
@@ -503,10 +495,6 @@ mod tests {
             (l.name.as_str(), l.columns),
             ("a", vec!["x".to_string(), "y".into()])
         );
-        let e = parse_feature_list("a=x,,y").unwrap_err();
-        assert!(e.contains("an empty column name"), "{e}");
-        let e = parse_feature_list("a=x,y,x").unwrap_err();
-        assert!(e.contains("names column 'x' twice"), "{e}");
         assert!(parse_feature_list("a=").is_err());
         assert_eq!(parse_max_models("3"), Ok(3));
         assert!(

@@ -898,6 +898,14 @@ fn feature_lists_and_the_event_log_are_checked() {
         &[list("a=size"), list("a=weight")].concat(),
         "feature list 'a' is given twice",
     );
+    refused(
+        &list("a=size,,weight"),
+        "feature list 'a' has an empty column name",
+    );
+    refused(
+        &list("a=size,weight,size"),
+        "feature list 'a' names column 'size' twice",
+    );
     refused(&["--events", s(&csv)], "it is the input");
     let in_project = proj.join("events.jsonl");
     refused(&["--events", s(&in_project)], "inside the project folder");

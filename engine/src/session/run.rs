@@ -255,6 +255,16 @@ impl Session {
             if opts.feature_lists[..i].iter().any(|l| l.name == list.name) {
                 anyhow::bail!("feature list '{}' is given twice", list.name);
             }
+            // Columns as the command line or the web app gives them: none empty, none twice.
+            if list.columns.iter().any(|c| c.is_empty()) {
+                anyhow::bail!("feature list '{}' has an empty column name", list.name);
+            }
+            let cols = &list.columns;
+            if let Some(c) =
+                (0..cols.len()).find_map(|j| cols[..j].contains(&cols[j]).then_some(&cols[j]))
+            {
+                anyhow::bail!("feature list '{}' names column '{c}' twice", list.name);
+            }
             for c in &list.columns {
                 ds.require_column(c)?;
                 if c == &opts.target {
