@@ -11,7 +11,7 @@ use crate::error::{BlueprintError, Result};
 use crate::estimator::FitContext;
 use crate::features::Features;
 use crate::numeric::floor_and_normalize;
-use crate::params::{Access, Param};
+use crate::params::{Access, Param, TargetKind};
 
 /// Validates a fit call: finite features with rows and columns, one label per row, every label
 /// below `ctx.n_classes`, and (when given) one finite non-negative sample weight per row with a
@@ -235,6 +235,7 @@ impl ClassWeight {
             access,
             "balanced gives every class the same total weight",
         )
+        .only_for(TargetKind::Classification)
     }
 
     /// Whether classes are reweighted to equal total weight.

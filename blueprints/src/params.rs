@@ -25,6 +25,17 @@ pub enum ParamDomain {
     Bool,
 }
 
+/// The kind of target a hyperparameter acts on, for one that acts on one kind only (a
+/// regression loss, class weights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// Class labels (binary or multiclass).
+    Classification,
+    /// A real number.
+    Regression,
+}
+
 /// One hyperparameter as shown to a user: name, current value, allowed values, meaning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamSpec {
@@ -32,6 +43,9 @@ pub struct ParamSpec {
     pub value: String,
     pub domain: ParamDomain,
     pub help: String,
+    /// The one kind of target it acts on (`None`: every kind); on another it changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_for: Option<TargetKind>,
 }
 
 impl ParamSpec {
@@ -42,7 +56,13 @@ impl ParamSpec {
             value: value.to_string(),
             domain,
             help: help.to_string(),
+            only_for: None,
         }
+    }
+
+    /// Whether it acts on a target of kind `kind`.
+    pub fn applies_to(&self, kind: TargetKind) -> bool {
+        self.only_for.is_none_or(|k| k == kind)
     }
 }
 
@@ -214,6 +234,7 @@ pub struct Param<E> {
     name: &'static str,
     domain: ParamDomain,
     help: &'static str,
+    only_for: Option<TargetKind>,
     render: Box<dyn Fn(&E) -> String>,
     parse_set: Setter<E>,
 }
@@ -233,6 +254,7 @@ impl<E: 'static> Param<E> {
             name,
             domain,
             help,
+            only_for: None,
             render: Box::new(move |e| get(e).to_string()),
             parse_set: Box::new(move |e, value| {
                 set(e, parse(value)?);
@@ -321,6 +343,12 @@ impl<E: 'static> Param<E> {
         })
     }
 
+    /// The same hyperparameter, acting on targets of kind `kind` only.
+    pub fn only_for(mut self, kind: TargetKind) -> Self {
+        self.only_for = Some(kind);
+        self
+    }
+
     /// The hyperparameter's name.
     pub fn name(&self) -> &'static str {
         self.name
@@ -328,7 +356,10 @@ impl<E: 'static> Param<E> {
 
     /// Its spec with the current value on `e`.
     pub fn spec(&self, e: &E) -> ParamSpec {
-        ParamSpec::new(self.name, (self.render)(e), self.domain.clone(), self.help)
+        ParamSpec {
+            only_for: self.only_for,
+            ..ParamSpec::new(self.name, (self.render)(e), self.domain.clone(), self.help)
+        }
     }
 
     /// Parses `value`, checks it against the domain and writes it on `e`.

@@ -54,8 +54,9 @@ pub struct RunArgs {
     pub folds: usize,
     /// Use these folds instead of drawing them: one fold id per CSV data record (0..k, negative
     /// = holdout), as a JSON array, a JSON object with a `folds` array (the peer harness's
-    /// results file), or one id per line. Replaces --folds, --holdout-pct and --group's split.
-    #[arg(long, value_name = "FILE")]
+    /// results file), or one id per line. In place of --folds and --holdout-pct; --group is
+    /// then checked against these folds.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["folds", "holdout_pct"])]
     pub folds_from: Option<PathBuf>,
     /// Allow image paths outside the data folder (`..`, absolute paths, symlinks).
     #[arg(long)]
@@ -417,6 +418,12 @@ pub fn run_and_print(
     );
     if !outcome.skipped_for_time.is_empty() {
         let _ = outln!("{}", describe_time_skips(&outcome.skipped_for_time));
+    }
+    if outcome.best.is_none() && !opts.baseline_only {
+        errln!(
+            "warning: no model can predict yet: {}",
+            autopilot::store::NONE_CROSS_VALIDATED
+        );
     }
     Ok(())
 }

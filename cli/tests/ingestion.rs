@@ -133,6 +133,14 @@ fn ragged_row_names_row_and_line() {
     }
     let e = err_text(load(&csv, &LoadOptions::default()));
     assert!(e.contains("r.csv") && e.contains("row 4"), "{e}");
+    // The same lines ended by CRLF (as Python's csv module writes them): the same line.
+    let crlf = write(
+        dir.path(),
+        "crlf.csv",
+        b"a,b,c\r\n1,2,3\r\n\"x\r\ny\",2,3\r\n4,5\r\n",
+    );
+    let e = err_text(load(&crlf, &LoadOptions::default()));
+    assert!(e.contains("row 4 (line 5)"), "{e}");
 }
 
 #[test]
@@ -271,7 +279,7 @@ fn numbers_beyond_f32_are_refused_in_the_target_and_missing_in_features() {
     };
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    lines[5] = "4,?,12.25".into();
+    lines[5] = "4,unknown,12.25".into();
     let csv = write(
         dir.path(),
         "marks.csv",
@@ -288,7 +296,7 @@ fn numbers_beyond_f32_are_refused_in_the_target_and_missing_in_features() {
         [
             (
                 6,
-                "target value '?' is not a number (the column is numeric)"
+                "target value 'unknown' is not a number (the column is numeric)"
             ),
             (8, "target value '1e39' is beyond ±3.4e38")
         ]

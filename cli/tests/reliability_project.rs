@@ -189,6 +189,58 @@ fn a_writer_killed_with_sigkill_leaves_no_blocking_lock() {
     );
 }
 
+/// A project whose data file changed since `run`, or whose profile is gone, is refused by the
+/// commands that read it (not tuned on other data, not ranked by another task's metric); a run
+/// stopped before any model can predict says so, and so does `predict best`.
+#[test]
+fn changed_data_a_lost_profile_and_no_predicting_model_are_said() {
+    let (tmp, csv, proj, cache) = trained_project();
+    let model = saved_model(&proj);
+    let profile = proj.join(project::PROFILE_FILE);
+    let kept = std::fs::read(&profile).unwrap();
+    std::fs::remove_file(&profile).unwrap();
+    assert_one_clean_error(
+        &cli(&cache, &["leaderboard", "--project", s(&proj)]),
+        &["profile.json"],
+    );
+    std::fs::write(&profile, kept).unwrap();
+    // The same rows, one more space in the header: another file.
+    let data = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, data.replacen('\n', " \n", 1)).unwrap();
+    let changed = "the training data changed since project";
+    let tune = ["tune", &model, "--set", "seed=3", "--project", s(&proj)];
+    assert_one_clean_error(&cli(&cache, &tune), &[changed]);
+    let ins = tmp.path().join("ins");
+    let insights = ["insights", &model, "--project", s(&proj), "-o", s(&ins)];
+    assert_one_clean_error(&cli(&cache, &insights), &[changed]);
+    std::fs::write(&csv, data).unwrap();
+
+    let early = tmp.path().join("early.autopilot");
+    let run = run_args(&csv, &early, &["--max-models", "2"]);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    let out = cli(&cache, &run);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no model can predict yet"),
+        "{}",
+        stderr(&out)
+    );
+    let preds = tmp.path().join("p.csv");
+    let predict = [
+        "predict",
+        "best",
+        s(&csv),
+        "-o",
+        s(&preds),
+        "--project",
+        s(&early),
+    ];
+    assert_one_clean_error(
+        &cli(&cache, &predict),
+        &["no model that can predict yet", "--resume"],
+    );
+}
+
 // ---- #9: saved floats read back bit for bit -------------------------------------------------
 
 /// Awkward doubles: inexact decimals, subnormals, neighbours of 1, extremes, and 20,000 seeded

@@ -352,8 +352,17 @@ fn folds_from_a_peer_results_file() {
     assert!(project.settings.folds_sha256.is_some());
     let lb: Leaderboard = project.load_json(project::LEADERBOARD_FILE).unwrap();
     assert_eq!(lb.rows[0].cv_folds.len(), 4);
-    // Rerunning with the same file reuses the project; another file is refused.
+    // Rerunning with the same file reuses the project, as does the same folds written as
+    // lines with CRLF endings; --folds or --holdout-pct beside it are a usage error.
     assert_eq!(cli(&args), 0);
+    let lines: String = ids.iter().map(|f| format!("{f}\r\n")).collect();
+    std::fs::write(&folds, lines).unwrap();
+    assert_eq!(cli(&args), 0);
+    for extra in [["--folds", "3"], ["--holdout-pct", "10"]] {
+        let mut both = args.to_vec();
+        both.extend(extra);
+        assert_eq!(cli(&both), 2, "{extra:?}");
+    }
     std::fs::write(
         &folds,
         serde_json::json!(ids.iter().map(|f| (f + 1) % 4).collect::<Vec<_>>()).to_string(),

@@ -343,6 +343,40 @@ fn a_skewed_positive_target_is_fitted_on_the_log_scale() {
         "predictions on the sales scale"
     );
     assert!(preds.iter().cloned().fold(0.0, f64::max) > 100.0);
+    // A regressor lists and takes only the parameters that act on a regression: the GBDT its
+    // loss, no tree ensemble class weights.
+    let gbdt = lb
+        .rows
+        .iter()
+        .find(|r| r.blueprint.contains("Gradient Boosted Trees"))
+        .expect("a GBDT");
+    assert!(gbdt.params.contains_key("loss") && !gbdt.params.contains_key("class_weight"));
+    let trees = lb
+        .rows
+        .iter()
+        .find(|r| {
+            ["Forest", "Trees"].iter().any(|t| r.blueprint.contains(t)) && r.cv_mean.is_some()
+        })
+        .expect("a cross-validated tree ensemble");
+    let tune = |extra: &[&str]| {
+        let mut args = vec!["tune", &trees.model_id, "--project", s(&proj)];
+        args.extend(extra);
+        run(&cache, &args)
+    };
+    let (ok, listed, err) = tune(&["--list"]);
+    assert!(ok, "{err}");
+    assert!(
+        listed.contains("n_estimators") && !listed.contains("class_weight"),
+        "{listed}"
+    );
+    let (ok, _, err) = tune(&["--set", "class_weight=balanced"]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "class_weight acts on classification targets only; this project's target is regression"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -372,6 +406,12 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
     assert!(ok, "{err}");
     assert!(stdout.contains("positive class 'yes'"), "{stdout}");
     let lb = leaderboard(&proj);
+    assert!(
+        lb.rows
+            .iter()
+            .all(|r| !r.params.contains_key("loss") && !r.params.contains_key("huber_alpha")),
+        "a classifier's row shows regression-only parameters"
+    );
     let best = lb.best(Metric::Auc).unwrap();
     assert!(
         cv(best, Metric::Auc) > 0.85,
@@ -443,6 +483,29 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
     );
     let roc = std::fs::read_to_string(ins.join("roc_cv.txt")).unwrap();
     assert!(roc.contains("positive class 'yes'"), "{roc}");
+    // Naming the class guessed anyway is the same project: a resume may add `--positive yes`.
+    let (ok, _, err) = run(
+        &cache,
+        &[
+            "run",
+            s(&csv),
+            "--target",
+            "liked",
+            "--group",
+            "shop",
+            "--project",
+            s(&proj),
+            "--backbone",
+            "none",
+            "--quiet",
+            "--type",
+            "price=text",
+            "--resume",
+            "--positive",
+            "yes",
+        ],
+    );
+    assert!(ok, "{err}");
 }
 
 #[test]
@@ -926,6 +989,15 @@ fn feature_lists_and_the_event_log_are_checked() {
     refused(
         &[&list("a=weight")[..], &["--resume"][..]].concat(),
         "feature list 'a' is size in this project, not weight",
+    );
+    // A list holding the group column trains, with a warning that CV cannot credit it.
+    let grouped = tmp.path().join("grouped.autopilot");
+    let extra = [&list("g=size,shop")[..], &["--group", "shop"], &quick[..]].concat();
+    let (ok, _, err) = run_tabular(&cache, &csv, "liked", &grouped, &extra);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("feature list 'g' holds the group column 'shop'"),
+        "{err}"
     );
 }
 

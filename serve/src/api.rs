@@ -181,12 +181,21 @@ async fn model(
         let diagram = match &saved {
             Some(s) => {
                 let c = &s.candidate;
+                let kind = store::task(&project)
+                    .map_err(|e| ApiError::engine(e.into()))?
+                    .target_kind();
+                let params: Vec<_> = c
+                    .estimator
+                    .params()
+                    .into_iter()
+                    .filter(|p| p.applies_to(kind))
+                    .collect();
                 json!({
                     "feature_list": c.feature_list,
                     "inputs": c.blocks.iter().map(|b| json!({ "column": b.column(), "kind": kind_of(b.column()) })).collect::<Vec<_>>(),
                     "featurizers": c.blocks.iter().map(|b| json!({ "column": b.column(), "block": b.describe() })).collect::<Vec<_>>(),
                     "estimator": c.estimator.name(),
-                    "estimator_params": c.estimator.params(),
+                    "estimator_params": params,
                 })
             }
             None if !row.members.is_empty() => json!({

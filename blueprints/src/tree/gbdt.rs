@@ -20,7 +20,7 @@ use crate::features::Features;
 use crate::field;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
 use crate::metrics::Truth;
-use crate::params::{Param, ParamSpec, SearchDim, Tunable, parse_int};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable, parse_int};
 use crate::{choice_enum, fit_input::FitTargets};
 
 const TASK: &str = "Gradient Boosted Trees";
@@ -628,17 +628,19 @@ impl Tunable for GradientBoosting {
                 "after early stopping, refit on all rows for the chosen rounds (scaled)",
             ),
             ClassWeight::param(field!(params.class_weight)),
-            Param::choice(
+            Param::<Self>::choice(
                 "loss",
                 field!(params.loss),
                 "regression loss: squared error, or Huber (robust to outlying targets)",
-            ),
-            Param::float(
+            )
+            .only_for(TargetKind::Regression),
+            Param::<Self>::float(
                 "huber_alpha",
                 0.5..=0.999,
                 field!(params.huber_alpha),
                 "Huber loss: delta is this quantile of each round's absolute residuals",
-            ),
+            )
+            .only_for(TargetKind::Regression),
         ]
     }
 }

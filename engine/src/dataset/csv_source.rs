@@ -36,7 +36,7 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
 
     let mut records = reader.byte_records();
     let header = match records.next() {
-        Some(r) => r.map_err(|e| csv_error(path, &e))?,
+        Some(r) => r.map_err(|e| csv_error(path, bytes, &e))?,
         None => {
             return Err(DataError::EmptyFile {
                 path: path.to_path_buf(),
@@ -47,20 +47,21 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
     // (row, line) of each kept record, and where the last record starts: (row, line, byte).
     let mut origins: Vec<(usize, u64)> = Vec::new();
-    let mut last = start_of(1, &header);
+    let mut lines = Lines::default();
+    let mut last = start_of(bytes, &mut lines, 1, &header);
     // The spreadsheet row of the next data record: blank lines are not rows (the parser skips
     // empty ones, and whitespace-only ones are skipped below), so every row number given for
     // this file — here and after loading — counts data records only.
     let mut row = 1;
     for record in records {
-        let record = record.map_err(|e| csv_error(path, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| csv_error(path, bytes, &e))?;
+        let line = lines.at(bytes, record.position());
         // A line with only whitespace (or one empty field) is a blank line, not data.
         if record.len() == 1 && names.len() != 1 && record[0].iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         row += 1;
-        last = start_of(row, &record);
+        last = start_of(bytes, &mut lines, row, &record);
         if record.len() != names.len() {
             return Err(DataError::RaggedRow {
                 path: path.to_path_buf(),
@@ -108,14 +109,43 @@ pub(crate) fn read_csv(path: &Path) -> Result<RawTable, DataError> {
 /// (as many delimiters as the header) is taken for rows swallowed by an unbalanced quote.
 const MIN_SWALLOWED_LINES: usize = 3;
 
-/// Where a record starts: `(row, line, byte offset)`.
-fn start_of(row: usize, record: &csv::ByteRecord) -> (usize, u64, usize) {
+/// Where a record of `bytes` starts: `(row, line, byte offset)`.
+fn start_of(
+    bytes: &[u8],
+    lines: &mut Lines,
+    row: usize,
+    record: &csv::ByteRecord,
+) -> (usize, u64, usize) {
     let pos = record.position();
     (
         row,
-        pos.map_or(0, csv::Position::line),
+        lines.at(bytes, pos),
         pos.map_or(0, |p| p.byte() as usize),
     )
+}
+
+/// Lines (from 1) of positions in a file, counted by `\n` as editors count them (the parser's
+/// own count is one short after a `\r\n`); positions asked in file order cost one pass.
+#[derive(Default)]
+struct Lines {
+    /// Byte offset counted up to, and the `\n`s before it.
+    byte: usize,
+    newlines: u64,
+}
+
+impl Lines {
+    /// The line of `bytes` that holds `pos` (0 without a position). After a `\r\n` the parser
+    /// puts the next record's start on the `\n`: that `\n` is counted.
+    fn at(&mut self, bytes: &[u8], pos: Option<&csv::Position>) -> u64 {
+        let Some(pos) = pos else { return 0 };
+        let to = (pos.byte() as usize + 1).min(bytes.len());
+        if to < self.byte {
+            *self = Lines::default();
+        }
+        self.newlines += bytes[self.byte..to].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.byte = to;
+        1 + self.newlines
+    }
 }
 
 /// The parser accepts a quote that is never closed and silently makes the rest of the file one
@@ -217,18 +247,19 @@ fn check_swallowed_rows(
     Ok(())
 }
 
-/// Trims a cell and maps the usual missing-value markers to `None`.
+/// Trims a cell and maps the usual missing-value markers to `None` (`?` as the UCI
+/// repository's files write it).
 pub(crate) fn clean_cell(text: &str) -> Option<String> {
     let t = text.trim();
     let missing = t.is_empty()
-        || ["na", "n/a", "nan", "null", "none", "#n/a"]
+        || ["na", "n/a", "nan", "null", "none", "#n/a", "?"]
             .iter()
             .any(|m| t.eq_ignore_ascii_case(m));
     (!missing).then(|| t.to_string())
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> DataError {
-    let line = e.position().map_or(0, csv::Position::line);
+fn csv_error(path: &Path, bytes: &[u8], e: &csv::Error) -> DataError {
+    let line = Lines::default().at(bytes, e.position());
     if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
         return DataError::NotUtf8 {
             path: path.to_path_buf(),
@@ -376,10 +407,11 @@ mod tests {
 
     #[test]
     fn missing_markers_become_none() {
-        for m in ["", "  ", "NA", "n/a", "NaN", "null", "None"] {
+        for m in ["", "  ", "NA", "n/a", "NaN", "null", "None", " ?"] {
             assert_eq!(clean_cell(m), None, "{m:?}");
         }
         assert_eq!(clean_cell(" x "), Some("x".into()));
         assert_eq!(clean_cell("0"), Some("0".into()));
+        assert_eq!(clean_cell("??"), Some("??".into()));
     }
 }

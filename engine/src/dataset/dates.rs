@@ -4,6 +4,8 @@
 //! * `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `/` or `.` separators), as in Spotify release dates,
 //!   whose precision varies from row to row;
 //! * `DD.MM.YYYY` (European);
+//! * `M/D/YY` or `D/M/YY` (slashes only), a two-digit year read as POSIX `%y` does: `69`–`99`
+//!   are 1969–1999, `00`–`68` are 2000–2068;
 //! * `M/D/YYYY` or `D/M/YYYY` (also with `-`): which of the two is a property of the column
 //!   ([`DayMonthOrder::of_cells`]: the order its unambiguous cells show, US order when none
 //!   does); a cell that cannot be read in the column's order (`13/08/2000` in a month-first
@@ -94,21 +96,31 @@ impl DayMonthOrder {
 }
 
 /// The two leading numbers, the year and the separator of an `A/B/YYYY` (or `A-B-YYYY`,
-/// `A.B.YYYY`) date, time part dropped.
+/// `A.B.YYYY`, `A/B/YY`) date, time part dropped.
 fn day_month_year(raw: &str) -> Option<(u32, u32, u32, char)> {
     let s = date_part(raw);
     let sep = s.chars().find(|c| matches!(c, '-' | '/' | '.'))?;
     match s.split(sep).collect::<Vec<_>>().as_slice() {
         [a, b, y]
-            if y.len() == 4
-                && (1..=2).contains(&a.len())
+            if (1..=2).contains(&a.len())
                 && (1..=2).contains(&b.len())
                 && [a, b, y]
                     .iter()
                     .all(|p| p.bytes().all(|c| c.is_ascii_digit())) =>
         {
-            Some((a.parse().ok()?, b.parse().ok()?, y.parse().ok()?, sep))
+            Some((a.parse().ok()?, b.parse().ok()?, year_of(y, sep)?, sep))
         }
+        _ => None,
+    }
+}
+
+/// The year a date's last part names: four digits as written; two after a slash as POSIX `%y`
+/// reads them (`69`–`99` → 1969–1999, `00`–`68` → 2000–2068); `None` otherwise.
+fn year_of(part: &str, sep: char) -> Option<u32> {
+    let y: u32 = part.parse().ok()?;
+    match part.len() {
+        4 => Some(y),
+        2 if sep == '/' => Some(if y >= 69 { 1900 + y } else { 2000 + y }),
         _ => None,
     }
 }
@@ -150,8 +162,8 @@ pub fn parse_date_in(raw: &str, order: DayMonthOrder) -> Option<DateParts> {
         [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
             build(num(y)?, Some(num(m)?), Some(num(d)?))
         }
-        [a, b, y] if y.len() == 4 && a.len() <= 2 && b.len() <= 2 => {
-            let (a, b, y) = (num(a)?, num(b)?, num(y)?);
+        [a, b, y] if a.len() <= 2 && b.len() <= 2 => {
+            let (a, b, y) = (num(a)?, num(b)?, year_of(y, sep?)?);
             let day_first = match order {
                 _ if sep == Some('.') => true, // D.M.YYYY
                 DayMonthOrder::MonthFirst => a > 12,
@@ -248,6 +260,26 @@ mod tests {
         );
         assert_eq!(parse_date("2024/12/31 10:00").unwrap().day, Some(31));
         assert_eq!(parse_date("2024-12-31T10:00:00Z").unwrap().month, Some(12));
+    }
+
+    #[test]
+    fn two_digit_years_after_slashes_read_as_posix_y() {
+        let ymd = |s: &str| parse_date(s).map(|d| (d.year, d.month, d.day));
+        assert_eq!(ymd("1/2/21"), Some((2021, Some(1), Some(2))));
+        assert_eq!(ymd("12/31/99"), Some((1999, Some(12), Some(31))));
+        assert_eq!(ymd("12/31/69"), Some((1969, Some(12), Some(31))));
+        assert_eq!(ymd("31/12/68"), Some((2068, Some(12), Some(31))));
+        assert_eq!(ymd("02/29/00"), Some((2000, Some(2), Some(29))));
+        // Version numbers and codes with dots or dashes stay text.
+        for s in ["1.2.21", "1-2-21", "1/2/3", "1/2/021", "2/30/21"] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+        let e = OrderEvidence::of_cells([Some("13/08/21"), Some("02/08/21")]);
+        assert_eq!(e.decided(), Some(DayMonthOrder::DayFirst));
+        assert_eq!(
+            parse_date_in("02/08/21", DayMonthOrder::DayFirst).map(|d| d.month),
+            Some(Some(8))
+        );
     }
 
     #[test]

@@ -127,6 +127,11 @@ mod tests {
         v.extend(["1e39", "-2e40", "1e400", "3.5e38"].map(String::from));
         let v: Vec<&str> = v.iter().map(String::as_str).collect();
         assert_eq!(infer_type(&cells(&v)), ColumnType::Numeric);
+        // Infinities as programs write them too.
+        let mut v: Vec<String> = (0..16).map(|i| format!("{i}.5")).collect();
+        v.extend(["inf", "-inf", "Infinity", "-Infinity"].map(String::from));
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        assert_eq!(infer_type(&cells(&v)), ColumnType::Numeric);
     }
 
     #[test]

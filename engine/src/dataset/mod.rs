@@ -143,7 +143,7 @@ pub struct Column {
     pub name: String,
     /// Kind of the column.
     pub kind: ColumnType,
-    /// Raw cells (trimmed); `None` = missing (empty, `NA`, `N/A`, `NaN`, `null`, `None`).
+    /// Raw cells (trimmed); `None` = missing (empty, `NA`, `N/A`, `NaN`, `null`, `None`, `#N/A`, `?`).
     pub values: Vec<Option<String>>,
 }
 

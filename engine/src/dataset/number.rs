@@ -129,10 +129,14 @@ pub fn number_key(x: f64) -> u64 {
     (x + 0.0).to_bits()
 }
 
-/// True for a number beyond ±[`NUMBER_LIMIT`] (`1e39`, `-1e400`): written as a number, but
-/// not one [`parse_number`] returns.
+/// True for a number beyond ±[`NUMBER_LIMIT`] (`1e39`, `-1e400`, `inf`, `-Infinity`): written
+/// as a number, but not one [`parse_number`] returns.
 pub fn is_out_of_range(s: &str) -> bool {
-    parse_unlimited(s).is_some_and(|x| x.abs() > NUMBER_LIMIT)
+    let t = s.trim();
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    unsigned.eq_ignore_ascii_case("inf")
+        || unsigned.eq_ignore_ascii_case("infinity")
+        || parse_unlimited(s).is_some_and(|x| x.abs() > NUMBER_LIMIT)
 }
 
 /// [`parse_number`] without the range limit (infinite for `1e400`, never for `inf`).
@@ -266,11 +270,20 @@ mod tests {
     #[test]
     fn numbers_beyond_f32_are_out_of_range() {
         assert_eq!(parse_number("3.4e38"), Some(3.4e38));
-        for s in ["1e39", "-1e39", "1e400", "-1e400"] {
+        for s in [
+            "1e39",
+            "-1e39",
+            "1e400",
+            "-1e400",
+            "inf",
+            "-inf",
+            "+Infinity",
+            "INF",
+        ] {
             assert_eq!(parse_number(s), None, "{s}");
             assert!(is_out_of_range(s), "{s}");
         }
-        for s in ["inf", "-inf", "NaN", "abc", "5"] {
+        for s in ["NaN", "abc", "5", "info", "infinite"] {
             assert!(!is_out_of_range(s), "{s}");
         }
     }

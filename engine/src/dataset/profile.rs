@@ -3,12 +3,23 @@
 //!
 //! **Leakage rule.** For a non-image column other than the target, take the rows where the
 //! column and the target are present and whose column value occurs at least twice. The column
-//! leaks when those rows are at least 20% of all rows (the column repeats: not an ID), and the
-//! *conditional purity* (share of those rows whose class is the majority class of their value)
-//! is at least 0.95 and clearly above the majority-class share of the same rows
-//! (`purity >= baseline + (1 - baseline) / 2`). Example: `artist_name` in the Spotify covers,
-//! where the genre was assigned per artist. A leaking column is excluded from the features;
-//! if it is also the group column it is excluded as "group column" and still listed as leakage.
+//! *nearly determines* the target when those rows are at least 20% of all rows (the column
+//! repeats: not an ID), and the *conditional purity* (share of those rows whose class is the
+//! majority class of their value) is at least 0.95 and clearly above the majority-class share
+//! of the same rows (`purity >= baseline + (1 - baseline) / 2`). Such a column leaks — it
+//! names groups whose class was assigned per group, like `artist_name` in the Spotify covers —
+//! unless what it says is what a feature says:
+//! * a number or date whose neighbouring values mostly share their class (sorted, consecutive
+//!   values' majority classes agree clearly more often than chance,
+//!   `agreement >= chance + (1 - chance) / 2`) predicts by its magnitude — `age > 40` — and is
+//!   kept;
+//! * a column with fewer than [`LEAKAGE_MIN_LEVELS`] repeated values that does not determine
+//!   the target exactly (purity below 0.999) is a strong feature, like a mushroom's odour, and
+//!   is kept.
+//!
+//! A kept column that nearly determines the target gets a warning (it may still be known only
+//! after the outcome). A leaking column is excluded from the features; if it is also the group
+//! column it is excluded as "group column" and still listed as leakage.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -28,6 +39,10 @@ use super::{
 pub const LEAKAGE_MIN_PURITY: f64 = 0.95;
 /// Minimum share of rows whose value repeats for a column to be considered for leakage.
 pub const LEAKAGE_MIN_REPEATED_SHARE: f64 = 0.2;
+/// Purity from which a column determines the target exactly (a leak however few its values).
+const EXACT_PURITY: f64 = 0.999;
+/// Fewest repeated values for a column that nearly determines the target to name groups.
+pub const LEAKAGE_MIN_LEVELS: usize = 10;
 
 /// Summary of one column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -488,6 +503,121 @@ impl TargetSummary {
     }
 }
 
+/// What the leakage rule (module docs) says of a column that nearly determines the target.
+enum LeakageVerdict {
+    /// It names groups whose class was assigned per group: excluded.
+    Leak(Leakage),
+    /// It predicts as a feature does: kept, with a warning.
+    StrongFeature(ColumnWarning),
+}
+
+/// The leakage rule (module docs) applied to `col`; `None` when it does not nearly determine
+/// the target.
+fn leakage_verdict(
+    col: &Column,
+    labels: &[u32],
+    target: &str,
+    distinct: usize,
+) -> Option<LeakageVerdict> {
+    let (purity, repeated, baseline) = leakage_purity(&col.values, labels);
+    let nearly = repeated >= LEAKAGE_MIN_REPEATED_SHARE
+        && purity >= LEAKAGE_MIN_PURITY
+        && purity >= baseline + (1.0 - baseline) / 2.0;
+    if !nearly {
+        return None;
+    }
+    let share = format!(
+        "{:.1}% of rows with a repeated value belong to that value's majority class ({distinct} \
+         distinct values)",
+        purity * 100.0
+    );
+    let ordered = order_agreement(col, labels)
+        .is_some_and(|(agree, chance)| agree >= chance + (1.0 - chance) / 2.0);
+    let few_levels = purity < EXACT_PURITY && repeated_levels(&col.values) < LEAKAGE_MIN_LEVELS;
+    if ordered || few_levels {
+        let how = if ordered {
+            "by its magnitude (neighbouring values share their class)"
+        } else {
+            "with few values"
+        };
+        return Some(LeakageVerdict::StrongFeature(ColumnWarning {
+            column: col.name.clone(),
+            cells: 0,
+            examples: Vec::new(),
+            message: format!(
+                "column '{}' nearly determines '{target}' {how}: {share}; kept as a feature — if \
+                 it is known only after the outcome, leave it out with --feature-list",
+                col.name
+            ),
+        }));
+    }
+    Some(LeakageVerdict::Leak(Leakage {
+        column: col.name.clone(),
+        purity,
+        reason: format!("each value (nearly) determines '{target}': {share}"),
+    }))
+}
+
+/// How many distinct values occur at least twice.
+fn repeated_levels(values: &[Option<String>]) -> usize {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for v in values.iter().flatten() {
+        *counts.entry(v.as_str()).or_default() += 1;
+    }
+    counts.values().filter(|&&n| n >= 2).count()
+}
+
+/// For a numeric or date column: `(agreement, chance)`, where `agreement` is the share of
+/// consecutive distinct values (in sorted order) whose majority classes are the same, and
+/// `chance` what it would be were the majority classes shuffled (the sum of their squared
+/// shares). `None` for other kinds and for fewer than three distinct values.
+fn order_agreement(col: &Column, labels: &[u32]) -> Option<(f64, f64)> {
+    let keys: Vec<Option<f64>> = match col.kind {
+        ColumnType::Numeric => col.as_f64(),
+        ColumnType::Date => col
+            .as_dates()
+            .into_iter()
+            .map(|d| {
+                d.map(|d| {
+                    let (m, day) = (d.month.unwrap_or(0), d.day.unwrap_or(0));
+                    f64::from(d.year) * 1e4 + f64::from(m) * 100.0 + f64::from(day)
+                })
+            })
+            .collect(),
+        _ => return None,
+    };
+    // Class counts per distinct key, in key order.
+    let mut by_key: BTreeMap<u64, BTreeMap<u32, usize>> = BTreeMap::new();
+    for (k, &l) in keys.iter().zip(labels) {
+        if let Some(k) = k {
+            // Order-preserving bits of an f64 (sign flipped, negatives reversed).
+            let b = k.to_bits();
+            let ord = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+            *by_key.entry(ord).or_default().entry(l).or_default() += 1;
+        }
+    }
+    if by_key.len() < 3 {
+        return None;
+    }
+    let majority: Vec<u32> = by_key
+        .values()
+        .map(|c| {
+            c.iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map_or(0, |(&class, _)| class)
+        })
+        .collect();
+    let pairs = majority.len() - 1;
+    let agree = majority.windows(2).filter(|w| w[0] == w[1]).count() as f64 / pairs as f64;
+    let mut shares: BTreeMap<u32, usize> = BTreeMap::new();
+    for &m in &majority {
+        *shares.entry(m).or_default() += 1;
+    }
+    let n = majority.len() as f64;
+    let chance = shares.values().map(|&k| (k as f64 / n).powi(2)).sum();
+    Some((agree, chance))
+}
+
 /// Conditional purity of `target` given `values` over rows whose value repeats, with the share
 /// of such rows and the majority-class share among them: `(purity, repeated_share, baseline)`.
 pub fn leakage_purity(values: &[Option<String>], labels: &[u32]) -> (f64, f64, f64) {
@@ -601,20 +731,10 @@ pub fn profile(
             id_like_columns.push(col.name.clone());
         }
         if col.name != target && col.kind != ColumnType::Image && distinct > 1 {
-            let (purity, repeated, baseline) = leakage_purity(&col.values, &tgt.labels);
-            if repeated >= LEAKAGE_MIN_REPEATED_SHARE
-                && purity >= LEAKAGE_MIN_PURITY
-                && purity >= baseline + (1.0 - baseline) / 2.0
-            {
-                leakage.push(Leakage {
-                    column: col.name.clone(),
-                    purity,
-                    reason: format!(
-                        "each value (nearly) determines '{target}': {:.1}% of rows with a repeated \
-                         value belong to that value's majority class ({distinct} distinct values)",
-                        purity * 100.0
-                    ),
-                });
+            match leakage_verdict(col, &tgt.labels, target, distinct) {
+                Some(LeakageVerdict::Leak(l)) => leakage.push(l),
+                Some(LeakageVerdict::StrongFeature(w)) => warnings.push(w),
+                None => {}
             }
         }
         columns.push(ColumnProfile {
@@ -873,6 +993,71 @@ mod tests {
         assert_eq!(short_value(-0.0000001), "-1.0000e-7");
         assert_eq!(short_value(1.358e38), "1.3580e38");
         assert_eq!(short_value(0.0), "0");
+    }
+
+    /// What the leakage rule calls a column that nearly determines the target.
+    #[test]
+    fn group_names_leak_and_features_that_predict_are_kept() {
+        let column = |kind, cells: Vec<String>| Column {
+            name: "c".into(),
+            kind,
+            values: cells.into_iter().map(Some).collect(),
+        };
+        let verdict = |c: &Column, labels: &[u32]| {
+            let distinct = c.n_distinct();
+            match leakage_verdict(c, labels, "y", distinct) {
+                Some(LeakageVerdict::Leak(_)) => "leak",
+                Some(LeakageVerdict::StrongFeature(_)) => "kept",
+                None => "none",
+            }
+        };
+        // 40 groups of 5 rows, each group's class drawn at random-looking: names groups.
+        let group_class = |g: usize| ((g * 7 + g / 3) % 3) as u32;
+        let labels: Vec<u32> = (0..200).map(|r| group_class(r / 5)).collect();
+        let names = column(
+            ColumnType::Categorical,
+            (0..200).map(|r| format!("artist{}", r / 5)).collect(),
+        );
+        assert_eq!(verdict(&names, &labels), "leak");
+        // The same groups as numeric codes: neighbouring codes do not share a class.
+        let codes = column(
+            ColumnType::Numeric,
+            (0..200).map(|r| (r / 5).to_string()).collect(),
+        );
+        assert_eq!(verdict(&codes, &labels), "leak");
+        // Ages whose class is `age > 40`, 2 of 100 rows the other way: a feature.
+        let ages: Vec<u32> = (0..200).map(|r| 18 + (r * 37 % 60) as u32).collect();
+        let mut older: Vec<u32> = ages.iter().map(|&a| u32::from(a > 40)).collect();
+        older[3] ^= 1;
+        older[7] ^= 1;
+        let age = column(
+            ColumnType::Numeric,
+            ages.iter().map(u32::to_string).collect(),
+        );
+        assert_eq!(verdict(&age, &older), "kept");
+        // A few categories that predict well but not exactly (an odour): a feature.
+        let odour_labels: Vec<u32> = (0..200)
+            .map(|r| u32::from(r % 4 < 2) ^ u32::from(r == 5))
+            .collect();
+        let odour = column(
+            ColumnType::Categorical,
+            (0..200)
+                .map(|r| ["almond", "anise", "foul", "none"][r % 4].to_string())
+                .collect(),
+        );
+        assert_eq!(verdict(&odour, &odour_labels), "kept");
+        // A recoding of the target, exact: a leak however few its values.
+        let recoded = column(
+            ColumnType::Categorical,
+            labels.iter().map(|l| format!("code{l}")).collect(),
+        );
+        assert_eq!(verdict(&recoded, &labels), "leak");
+        // Noise predicts nothing.
+        let noise = column(
+            ColumnType::Categorical,
+            (0..200).map(|r| format!("n{}", r * 13 % 7)).collect(),
+        );
+        assert_eq!(verdict(&noise, &labels), "none");
     }
 
     #[test]

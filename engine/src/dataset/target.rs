@@ -13,6 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use blueprints::metrics::{Metric, Truth};
+use blueprints::params::TargetKind;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -70,6 +71,15 @@ impl Task {
     /// True for regression.
     pub fn is_regression(self) -> bool {
         self == Task::Regression
+    }
+
+    /// The kind of target, as hyperparameters that act on one kind name it.
+    pub fn target_kind(self) -> TargetKind {
+        if self.is_regression() {
+            TargetKind::Regression
+        } else {
+            TargetKind::Classification
+        }
     }
 
     /// The lowercase name.

@@ -20,7 +20,8 @@ use crate::dataset::{Dataset, Target};
 pub struct FoldFile {
     /// One id per data record of the source file.
     pub ids: Vec<i32>,
-    /// SHA-256 (hex) of the file's bytes.
+    /// SHA-256 (hex) of the ids, one per line: the same folds give the same hash whatever the
+    /// file's format, line endings or other JSON fields.
     pub sha256: String,
 }
 
@@ -28,7 +29,6 @@ pub struct FoldFile {
 pub fn read_fold_file(path: &Path) -> anyhow::Result<FoldFile> {
     let bytes = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("reading fold ids from {}: {e}", path.display()))?;
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{}: fold file is not UTF-8 text", path.display()))?;
     // A byte-order mark (spreadsheets and Windows editors write one) is no fold id.
@@ -77,6 +77,8 @@ pub fn read_fold_file(path: &Path) -> anyhow::Result<FoldFile> {
             })
             .collect::<anyhow::Result<Vec<i32>>>()?
     };
+    let lines: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    let sha256 = format!("{:x}", Sha256::digest(lines.as_bytes()));
     Ok(FoldFile { ids, sha256 })
 }
 
@@ -205,6 +207,10 @@ mod tests {
         let c = read_fold_file(&write(dir.path(), "c.txt", "0\n1\n\n1\n")).unwrap();
         assert_eq!(c.ids, vec![0, 1, 1]);
         assert_ne!(a.sha256, b.sha256);
+        // The same folds hash alike in any format or line ending.
+        let crlf = read_fold_file(&write(dir.path(), "b.txt", "1\r\n0\r\n1\r\n")).unwrap();
+        assert_eq!(crlf.ids, b.ids);
+        assert_eq!(crlf.sha256, b.sha256);
         let bad = read_fold_file(&write(dir.path(), "d.txt", "0\nx\n")).unwrap_err();
         assert!(bad.to_string().contains("line 2"), "{bad}");
         let bad = read_fold_file(&write(dir.path(), "e.json", r#"{"f": [1]}"#)).unwrap_err();

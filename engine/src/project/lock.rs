@@ -1,15 +1,18 @@
-//! One writer per project: an advisory exclusive lock on `<project>/writer.lock`.
+//! One writer per project: an advisory exclusive lock on the project folder itself.
 //!
 //! Every command that writes a project (`run`, `tune`) holds a [`WriterLock`] for as long as it
 //! writes; a second writer is refused at once with an error naming the holder (pid, command,
-//! start time, read back from the lock file). Readers (`leaderboard`, `report`, `predict`) never
-//! take the lock: every project file is replaced atomically, so they see whole files.
+//! start time, read back from `<project>/writer.lock`). Readers (`leaderboard`, `report`,
+//! `predict`) never take the lock: every project file is replaced atomically, so they see whole
+//! files.
 //!
-//! The lock is the operating system's (`flock` on Unix, `LockFileEx` on Windows), not the file's
-//! existence: it is released when its holder exits, however it exits. A lock file left behind
-//! by a killed process therefore blocks nothing; the next writer takes the lock and overwrites
-//! the stale holder information. The file itself is never deleted (deleting it would let two
-//! writers lock two different files).
+//! The lock is the operating system's (`flock` on Unix), not a file's existence: it is released
+//! when its holder exits, however it exits, so a lock file left behind by a killed process blocks
+//! nothing. On Unix the lock is taken on the folder, which no one deletes while a writer runs
+//! (a lock on `writer.lock` would let a second writer in once the file was deleted or replaced);
+//! `writer.lock` only records the holder, replaced whole (a link there is replaced, never
+//! followed). Where a folder cannot be locked (Windows; some network file systems) the lock is
+//! taken on `writer.lock`, which is then never deleted.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ProjectError;
 
-/// Name of the lock file inside the project folder.
+/// Name of the file inside the project folder that records the lock's holder.
 pub const LOCK_FILE: &str = "writer.lock";
 
 /// Who holds (or last held) a project's writer lock, as stored in the lock file.
@@ -46,8 +49,8 @@ impl std::fmt::Display for LockHolder {
 /// The writer lock of one project; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct WriterLock {
-    /// The locked file: closing it releases the lock.
-    _file: File,
+    /// The locked folder or file: closing it releases the lock.
+    _locked: File,
     path: PathBuf,
 }
 
@@ -58,24 +61,15 @@ impl WriterLock {
         super::ensure_folder(dir)?;
         let path = dir.join(LOCK_FILE);
         let io = |source| ProjectError::io(&path, source);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(ProjectError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder: read_holder(&mut file)
-                        .map_or_else(|| "holder unknown".to_string(), |h| h.to_string()),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
+        let locked = match lock_folder(dir) {
+            Some(folder) => folder,
+            None => lock_file(&path)?,
         }
+        .map_err(|()| ProjectError::Locked {
+            dir: dir.to_path_buf(),
+            holder: recorded_holder(dir)
+                .map_or_else(|| "holder unknown".to_string(), |h| h.to_string()),
+        })?;
         let holder = LockHolder {
             pid: std::process::id(),
             command: command.to_string(),
@@ -83,11 +77,17 @@ impl WriterLock {
         };
         let mut bytes = serde_json::to_vec(&holder).unwrap_or_default();
         bytes.push(b'\n');
-        file.set_len(0).map_err(io)?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        // A new file renamed over the old name: whatever `writer.lock` was (a link to another
+        // file, say), only the name is replaced.
+        let tmp = dir.join(".writer.lock.tmp");
+        let mut file = File::create(&tmp).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
         file.sync_data().map_err(io)?;
-        Ok(WriterLock { _file: file, path })
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        Ok(WriterLock {
+            _locked: locked,
+            path,
+        })
     }
 
     /// The lock file.
@@ -96,14 +96,42 @@ impl WriterLock {
     }
 }
 
+/// The folder `dir` locked (`Ok`), held by another writer (`Err`), or `None` where a folder
+/// cannot be locked here.
+fn lock_folder(dir: &Path) -> Option<Result<File, ()>> {
+    if !cfg!(unix) {
+        return None;
+    }
+    let folder = File::open(dir).ok()?;
+    match folder.try_lock() {
+        Ok(()) => Some(Ok(folder)),
+        Err(TryLockError::WouldBlock) => Some(Err(())),
+        Err(TryLockError::Error(_)) => None,
+    }
+}
+
+/// `path` opened (created if missing) and locked (`Ok(Ok)`), or held by another writer.
+fn lock_file(path: &Path) -> Result<Result<File, ()>, ProjectError> {
+    let io = |source| ProjectError::io(path, source);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Ok(file)),
+        Err(TryLockError::WouldBlock) => Ok(Err(())),
+        Err(TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
 /// The holder recorded in the lock file of project folder `dir`, if it can be read. A recorded
 /// holder is not necessarily alive: only a failed [`WriterLock::acquire`] says it is.
 pub fn recorded_holder(dir: &Path) -> Option<LockHolder> {
-    read_holder(&mut File::open(dir.join(LOCK_FILE)).ok()?)
-}
-
-fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();
+    let mut file = File::open(dir.join(LOCK_FILE)).ok()?;
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_to_string(&mut text).ok()?;
     serde_json::from_str(text.trim()).ok()
@@ -150,6 +178,28 @@ mod tests {
         let now = recorded_holder(tmp.path()).unwrap();
         assert_eq!(now.pid, std::process::id());
         assert_eq!(now.command, "autopilot tune");
+        drop(lock);
+    }
+
+    /// Deleting or replacing `writer.lock` (it looks stale to a user) lets no second writer in,
+    /// and a link in its place is replaced, its target untouched.
+    #[cfg(unix)]
+    #[test]
+    fn a_deleted_or_linked_lock_file_lets_no_second_writer_in() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p.autopilot");
+        let first = WriterLock::acquire(&dir, "autopilot run").unwrap();
+        std::fs::remove_file(dir.join(LOCK_FILE)).unwrap();
+        let e = WriterLock::acquire(&dir, "autopilot tune").unwrap_err();
+        assert!(matches!(e, ProjectError::Locked { .. }), "{e}");
+        drop(first);
+        let victim = tmp.path().join("victim.txt");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(LOCK_FILE)).unwrap();
+        let lock = WriterLock::acquire(&dir, "autopilot tune").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(!dir.join(LOCK_FILE).is_symlink());
+        assert_eq!(recorded_holder(&dir).unwrap().command, "autopilot tune");
         drop(lock);
     }
 

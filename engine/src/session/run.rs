@@ -13,7 +13,9 @@ use crate::autopilot::candidates::{
     text_embedding_candidates,
 };
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
-use crate::dataset::{self, ColumnType, Dataset, Profile, REGRESSION_STRATA, Target, TaskChoice};
+use crate::dataset::{
+    self, ColumnType, Dataset, Profile, REGRESSION_STRATA, Target, TargetSpec, TaskChoice,
+};
 use crate::features::text::DEFAULT_TEXT_MODEL;
 use crate::features::{self, FeatureInputs, FeatureKey, FeatureSettings, ImageKey};
 use crate::leaderboard::{self, Leaderboard};
@@ -214,6 +216,17 @@ impl Session {
         let spec = settings.target_spec();
         let profile = dataset::profile(&ds, &spec, opts.group.as_deref())?;
         let target = ds.target_with(&spec)?;
+        // A `--positive` naming the class guessed anyway changes nothing: the project is the
+        // same with or without it, so a resume may give it or leave it out.
+        if spec.positive.is_some() {
+            let guessed = TargetSpec {
+                positive: None,
+                ..spec.clone()
+            };
+            if ds.target_with(&guessed)?.positive == target.positive {
+                settings.positive = None;
+            }
+        }
         // Imported folds are checked before anything is written.
         let imported = match &opts.folds_from {
             Some(path) => {
@@ -523,6 +536,16 @@ impl Session {
                     old.columns.join(","),
                     l.columns.join(",")
                 );
+            }
+        }
+        if let Some(g) = &self.project.settings.group {
+            for l in user.iter().filter(|l| l.columns.contains(g)) {
+                on_event(&RunEvent::Warning(format!(
+                    "feature list '{}' holds the group column '{g}': validation rows never share \
+                     a group with training rows, so its CV scores credit nothing learned from it, \
+                     and it helps predictions only for groups seen in training",
+                    l.name
+                )));
             }
         }
         let lists = feature_lists(ds, &informative, &user);

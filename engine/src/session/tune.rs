@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use blueprints::metrics::Metric;
-use blueprints::params::ParamSpec;
+use blueprints::params::{ParamSpec, TargetKind};
 
 use crate::autopilot::tuning::{apply_setting, parse_setting, tunable_params};
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
@@ -159,8 +159,33 @@ pub fn tunable(project: &Project, id: &str) -> anyhow::Result<(Candidate, Vec<Pa
     }
     let parent = store::saved_model(project, id)?.candidate;
     let lists: Vec<FeatureList> = store::feature_lists(project)?;
-    let params = tunable_params(&parent, &lists);
+    let kind = store::task(project)?.target_kind();
+    let params = tunable_params(&parent, &lists)
+        .into_iter()
+        .filter(|p| p.applies_to(kind))
+        .collect();
     Ok((parent, params))
+}
+
+/// Refuses a `--set`/`--search` of a parameter that does not act on the project's kind of
+/// target (it would train the same model again under another name).
+fn check_applies(project: &Project, parent: &Candidate, given: &[String]) -> anyhow::Result<()> {
+    let kind = store::task(project)?.target_kind();
+    let all = tunable_params(parent, &[]);
+    for spec in given {
+        let (name, _) = parse_setting(spec)?;
+        if let Some(p) = all.iter().find(|p| p.name == name && !p.applies_to(kind)) {
+            let only = p.only_for.map_or("", |k| match k {
+                TargetKind::Classification => "classification",
+                TargetKind::Regression => "regression",
+            });
+            anyhow::bail!(
+                "{name} acts on {only} targets only; this project's target is {}",
+                store::task(project)?.as_str()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Retrains model `req.model` of the project in `dir` with each setting of `req` (all validated
@@ -173,6 +198,7 @@ pub fn tune(
     check_one_value_each(&req.set, &req.search)?;
     let project = Project::open(dir)?;
     let (parent, _) = tunable(&project, &req.model)?;
+    check_applies(&project, &parent, &[&req.set[..], &req.search[..]].concat())?;
     let lists = store::feature_lists(&project)?;
     let _lock = project.lock_for_writing("autopilot tune")?;
     let data = ProjectData::load(project)?;

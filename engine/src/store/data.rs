@@ -35,9 +35,19 @@ impl ProjectData {
         let s = &project.settings;
         let profile: Option<Profile> = project.load_json_opt(project::PROFILE_FILE)?;
         let mut opts = s.load_options();
+        let now = data_fingerprint(&s.data_path)?;
+        // The models, folds and out-of-fold predictions belong to the file `run` read.
+        if s.data_sha256.is_some() && now.is_some() && s.data_sha256 != now {
+            anyhow::bail!(
+                "{}: the training data changed since project {} was made (SHA-256 differs): its \
+                 models, folds and predictions belong to the old file; restore it, or start a \
+                 new project on the new one",
+                s.data_path.display(),
+                project.dir().display()
+            );
+        }
         if let Some(p) = &profile
             && s.data_sha256.is_some()
-            && s.data_sha256 == data_fingerprint(&s.data_path)?
         {
             opts.known_image_problems = Some(
                 p.skipped

@@ -92,11 +92,16 @@ pub fn profile(project: &Project) -> Result<Profile, ProjectError> {
 }
 
 /// The task of the project's target, as `run` detected it (multiclass for a project whose
-/// profile predates tasks, or that has no profile yet).
+/// profile predates tasks, or that has no profile yet). A project with a leaderboard but no
+/// profile is damaged: an error, rather than models ranked by another task's metric.
 pub fn task(project: &Project) -> Result<Task, ProjectError> {
-    Ok(project
-        .load_json_opt::<Profile>(project::PROFILE_FILE)?
-        .map_or(Task::Multiclass, |p| p.task))
+    match project.load_json_opt::<Profile>(project::PROFILE_FILE)? {
+        Some(p) => Ok(p.task),
+        None if project.exists(project::LEADERBOARD_FILE) => project
+            .load_json::<Profile>(project::PROFILE_FILE)
+            .map(|p| p.task),
+        None => Ok(Task::Multiclass),
+    }
 }
 
 /// The metric the project's leaderboard ranks by: its task's ([`Task::metric`]).
@@ -295,14 +300,25 @@ fn saved_model_of(project: &Project, lb: &Leaderboard, id: &str) -> anyhow::Resu
             true => String::new(),
             false => format!("; blenders of them: {}", blenders.join(", ")),
         };
+        let saved = saved_model_ids(project, lb);
+        let which = match saved.is_empty() {
+            true => format!("no model has them yet: {NONE_CROSS_VALIDATED}"),
+            false => format!(
+                "models with saved fold models: {}{blenders}",
+                saved.join(", ")
+            ),
+        };
         format!(
-            "model {id} ({}) has no saved fold models: {why} (models with saved fold models: \
-             {}{blenders})",
-            row.blueprint,
-            saved_model_ids(project, lb).join(", ")
+            "model {id} ({}) has no saved fold models: {why} ({which})",
+            row.blueprint
         )
     })
 }
+
+/// Why a project may have no model that predicts, and what to do.
+pub const NONE_CROSS_VALIDATED: &str = "only the baseline and early-stage models on samples were \
+     trained (--max-models or --time-limit may have stopped the run before cross-validation); \
+     'autopilot run ... --resume' with a larger limit goes on";
 
 /// The row of `id`, or an error listing the project's models.
 fn known_row<'l>(
@@ -352,7 +368,7 @@ pub fn resolve_model_id(project: &Project, which: &str) -> anyhow::Result<String
             .map(|r| r.model_id.clone())
             .with_context(|| {
                 format!(
-                    "{}: no cross-validated model yet; run the autopilot first",
+                    "{}: no model that can predict yet: {NONE_CROSS_VALIDATED}",
                     project.dir().display()
                 )
             });
