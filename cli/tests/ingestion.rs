@@ -777,6 +777,13 @@ fn formatted_numbers_are_numbers_and_an_all_missing_override_is_constant() {
     let p = profile(&ds, "y", None).unwrap();
     assert_eq!(p.constant_columns, ["word"]);
     assert!(!p.feature_columns.iter().any(|c| c == "word"));
+    assert!(
+        p.excluded
+            .iter()
+            .any(|e| e.column == "word" && e.reason == "empty (every cell missing)"),
+        "{:?}",
+        p.excluded
+    );
     let w = &p.warnings[0];
     assert_eq!((w.column.as_str(), w.cells), ("word", 30));
 }

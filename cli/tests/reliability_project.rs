@@ -241,6 +241,35 @@ fn changed_data_a_lost_profile_and_no_predicting_model_are_said() {
     );
 }
 
+/// A cross-validated model whose folder was deleted is trained again by the next run (with
+/// the blenders built on it), to the same scores, instead of failing the resume.
+#[test]
+fn a_model_whose_files_were_deleted_is_trained_again() {
+    let (_tmp, csv, proj, cache) = trained_project();
+    let before = crate::common::leaderboard(&proj);
+    let lost = saved_model(&proj);
+    let key = before.get(&lost).unwrap().key.clone();
+    std::fs::remove_dir_all(proj.join("models").join(&lost)).unwrap();
+    let run = run_args(&csv, &proj, &[]);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    let out = cli(&cache, &run);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(lost.as_str()) && stderr(&out).contains("trained again"),
+        "{}",
+        stderr(&out)
+    );
+    let after = crate::common::leaderboard(&proj);
+    let again = after.rows.iter().find(|r| r.key == key).expect("retrained");
+    assert!(
+        proj.join("models")
+            .join(&again.model_id)
+            .join("model.json")
+            .is_file()
+    );
+    assert_eq!(again.cv_mean, before.get(&lost).unwrap().cv_mean);
+}
+
 // ---- #9: saved floats read back bit for bit -------------------------------------------------
 
 /// Awkward doubles: inexact decimals, subnormals, neighbours of 1, extremes, and 20,000 seeded

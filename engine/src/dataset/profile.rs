@@ -384,7 +384,8 @@ fn case_variant_classes(target: &str, classes: &[ClassCount]) -> Option<ColumnWa
 pub struct Excluded {
     /// Column name.
     pub column: String,
-    /// Why: "target", "group column", "leakage: ...", "constant", "ID-like".
+    /// Why: "target", "group column", "leakage: ...", "constant", "empty (every cell missing)",
+    /// "ID-like".
     pub reason: String,
 }
 
@@ -758,7 +759,16 @@ pub fn profile(
         } else if let Some(l) = leakage.iter().find(|l| l.column == name) {
             Some(format!("leakage (purity {:.3})", l.purity))
         } else if constant_columns.iter().any(|c| c == name) {
-            Some("constant".to_string())
+            // A column without one value is empty, not constant.
+            let empty = ds.column(name).is_some_and(|c| c.n_distinct() == 0);
+            Some(
+                if empty {
+                    "empty (every cell missing)"
+                } else {
+                    "constant"
+                }
+                .to_string(),
+            )
         } else if id_like_columns.iter().any(|c| c == name) {
             Some("ID-like".to_string())
         } else {

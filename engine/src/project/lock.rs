@@ -12,7 +12,8 @@
 //! (a lock on `writer.lock` would let a second writer in once the file was deleted or replaced);
 //! `writer.lock` only records the holder, replaced whole (a link there is replaced, never
 //! followed). Where a folder cannot be locked (Windows; some network file systems) the lock is
-//! taken on `writer.lock`, which is then never deleted.
+//! taken on `writer.lock`, which is then never deleted. A writer that takes the lock removes the
+//! temp files that killed writers left behind.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -84,6 +85,7 @@ impl WriterLock {
         file.write_all(&bytes).map_err(io)?;
         file.sync_data().map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
+        remove_stale_temp_files(dir);
         Ok(WriterLock {
             _locked: locked,
             path,
@@ -93,6 +95,26 @@ impl WriterLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Removes the temp files (`.tmp-*`) that writers killed mid-write left in project folder
+/// `dir` and its `models/<id>/` folders: only a writer writes there, and the lock says none is
+/// running. (The feature cache and insights folders are written without the lock: left alone.)
+fn remove_stale_temp_files(dir: &Path) {
+    let models = std::fs::read_dir(dir.join("models"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    for folder in std::iter::once(dir.to_path_buf()).chain(models) {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let stale = entry.file_name().to_string_lossy().starts_with(".tmp-")
+                && entry.file_type().is_ok_and(|t| t.is_file());
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -200,6 +222,26 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         assert!(!dir.join(LOCK_FILE).is_symlink());
         assert_eq!(recorded_holder(&dir).unwrap().command, "autopilot tune");
+        drop(lock);
+    }
+
+    #[test]
+    fn the_next_writer_removes_temp_files_left_by_a_killed_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir_all(dir.join("models/M3")).unwrap();
+        std::fs::create_dir_all(dir.join("features/x")).unwrap();
+        for f in [
+            ".tmp-abc",
+            "models/M3/.tmp-def",
+            "features/x/.tmp-ghi",
+            "models/M3/oof.npy",
+        ] {
+            std::fs::write(dir.join(f), "x").unwrap();
+        }
+        let lock = WriterLock::acquire(dir, "autopilot run").unwrap();
+        assert!(!dir.join(".tmp-abc").exists() && !dir.join("models/M3/.tmp-def").exists());
+        assert!(dir.join("features/x/.tmp-ghi").exists() && dir.join("models/M3/oof.npy").exists());
         drop(lock);
     }
 

@@ -363,6 +363,14 @@ impl Session {
         on_event: &mut dyn FnMut(&RunEvent),
     ) -> anyhow::Result<RunOutcome> {
         let mut lb = self.leaderboard_with_baseline()?;
+        let lost = drop_models_without_files(&self.project, &mut lb)?;
+        if !lost.is_empty() {
+            on_event(&RunEvent::Warning(format!(
+                "{} lost their saved files ({}): trained again",
+                lost.join(", "),
+                self.project.path("models/<id>/").display()
+            )));
+        }
         let mut skipped_for_time = Vec::new();
         if !opts.baseline_only {
             let mut failures = Vec::new();
@@ -790,6 +798,44 @@ fn fine_tune_depths(
     } else {
         &[]
     }
+}
+
+/// Removes from `lb` (and saves it) the cross-validated models whose saved files are gone (a
+/// deleted `models/<id>/`), with the blenders built on them, so that the run trains them again
+/// instead of failing when it reads them; their leftover folders go too. Their ids, in order.
+fn drop_models_without_files(
+    project: &Project,
+    lb: &mut Leaderboard,
+) -> anyhow::Result<Vec<String>> {
+    let mut lost: Vec<String> = lb
+        .rows
+        .iter()
+        .filter(|r| {
+            r.cv_mean.is_some()
+                && !leaderboard::is_baseline(&r.blueprint)
+                && !store::is_deployable(project, &r.model_id)
+        })
+        .map(|r| r.model_id.clone())
+        .collect();
+    if lost.is_empty() {
+        return Ok(lost);
+    }
+    lost.extend(
+        lb.rows
+            .iter()
+            .filter(|r| !lost.contains(&r.model_id) && r.members.iter().any(|m| lost.contains(m)))
+            .map(|r| r.model_id.clone())
+            .collect::<Vec<_>>(),
+    );
+    lb.rows.retain(|r| !lost.contains(&r.model_id));
+    for id in &lost {
+        let dir = project.path(&format!("models/{id}"));
+        if dir.is_dir() {
+            std::fs::remove_dir_all(&dir).map_err(|e| ProjectError::io(&dir, e))?;
+        }
+    }
+    store::save_leaderboard(project, lb)?;
+    Ok(lost)
 }
 
 #[cfg(test)]
