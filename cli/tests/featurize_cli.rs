@@ -533,3 +533,62 @@ fn resnet50_1by2_featurizes_and_classifies_end_to_end() {
     );
     assert!(text.contains("NSFW") && !text.contains("tench"), "{text}");
 }
+
+/// An image column named with `--image` is read as paths, and refused like loading refuses one:
+/// a path out of the data folder needs `--allow-outside`; an image column left alone does not
+/// stop a text column's features.
+#[test]
+fn featurize_keeps_images_inside_the_data_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = demo(&tmp.path().join("src"), 6);
+    let images = src.parent().unwrap().join("images");
+    let first = std::fs::read_dir(&images)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let data = tmp.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    let outside = format!(
+        "../src/images/{}",
+        first.file_name().unwrap().to_str().unwrap()
+    );
+    let csv = data.join("o.csv");
+    std::fs::write(
+        &csv,
+        format!("image,caption,y\n{outside},a red cat,1\n{outside},blue dog,0\n"),
+    )
+    .unwrap();
+    let out = tmp.path().join("f.npy");
+    let refused = output_within(
+        autopilot(&tmp.path().join("cache")).args([
+            "featurize",
+            s(&csv),
+            "--image",
+            "image",
+            "-o",
+            s(&out),
+        ]),
+        std::time::Duration::from_secs(120),
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("points outside the data folder"),
+        "{}",
+        stderr(&refused)
+    );
+    let mtx = tmp.path().join("t.mtx");
+    let text = [
+        "featurize",
+        s(&csv),
+        "--text",
+        "caption",
+        "--featurizer",
+        "tfidf",
+        "-o",
+        s(&mtx),
+    ];
+    assert_eq!(cli(&text), 0);
+    assert!(mtx.is_file());
+}

@@ -93,7 +93,7 @@ function renderLeaderboard() {
   const { key, metric, desc } = state.sort;
   const lists = [...new Set(lb.rows.map(r => r.feature_list))].sort();
   const fams = [...new Set(lb.rows.map(r => r.family))].sort();
-  const opt = (vals, cur) => ['<option value="">all</option>'].concat(vals.map(v => `<option ${v === cur ? 'selected' : ''}>${esc(v)}</option>`)).join('');
+  const opt = (vals, cur) => ['<option value="">all</option>'].concat(vals.map(v => `<option value="${esc(v)}" ${v === cur ? 'selected' : ''}>${esc(v)}</option>`)).join('');
   const th = (k, label) => `<th data-sort="${k}" class="${k === key ? 'sorted' : ''}">${label}${k === key ? (desc ? ' ▼' : ' ▲') : ''}</th>`;
   const rows = sortedRows();
   main.innerHTML = `
@@ -377,7 +377,7 @@ async function mapsTab(el, id) {
   const a = await api(`/api/models/${encodeURIComponent(id)}/insights/activation_maps`);
   if (!a.maps.length) { el.innerHTML = `<p class="muted">${esc(a.notes.join(' '))}</p>`; return; }
   const classes = a.classes;
-  const opts = ['<option value="">all</option>'].concat(classes.map(k => `<option>${esc(k)}</option>`)).join('');
+  const opts = ['<option value="">all</option>'].concat(classes.map(k => `<option value="${esc(k)}">${esc(k)}</option>`)).join('');
   el.innerHTML = `<div class="toolbar"><label>Actual <select id="m-actual">${opts}</select></label><label>Predicted <select id="m-pred">${opts}</select></label>
     <label>Result <select id="m-right"><option value="">all</option><option value="right">right</option><option value="wrong">wrong</option></select></label>
     <label>View <select id="m-view"><option value="overlay">colour overlay</option><option value="bw">black and white</option></select></label>
@@ -433,7 +433,7 @@ async function wordsTab(el, id) {
 function paramInput(p) {
   const d = p.domain;
   if (d === 'Bool') return `<select name="${esc(p.name)}">${['true', 'false'].map(v => `<option ${v === p.value ? 'selected' : ''}>${v}</option>`).join('')}</select>`;
-  if (d.Choice) return `<select name="${esc(p.name)}">${d.Choice.map(v => `<option ${v === p.value ? 'selected' : ''}>${esc(v)}</option>`).join('')}</select>`;
+  if (d.Choice) return `<select name="${esc(p.name)}">${d.Choice.map(v => `<option value="${esc(v)}" ${v === p.value ? 'selected' : ''}>${esc(v)}</option>`).join('')}</select>`;
   if (d.Int) return `<input type="number" step="1" min="${d.Int.min}" max="${d.Int.max}" name="${esc(p.name)}" value="${esc(p.value)}">`;
   if (d.Float) return `<input type="text" name="${esc(p.name)}" value="${esc(p.value)}" title="${d.Float.min} … ${d.Float.max}">`;
   return `<input type="text" name="${esc(p.name)}" value="${esc(p.value)}">`;

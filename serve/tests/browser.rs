@@ -42,7 +42,12 @@ fn leaderboard_renders_and_sorts() {
     );
     let asc: Vec<f64> = serde_json::from_value(p.eval(cv)).unwrap();
     assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
-    // Sorting by fit time and filtering by family.
+    // Sorting by fit time and filtering by family. Each option carries its name as its value
+    // (an option's text loses doubled, leading and trailing spaces: "two  spaces" matched none).
+    let valued = p.eval(
+        "Array.from(document.querySelectorAll('#lb-family option, #lb-list option')).every(o => o.hasAttribute('value'))",
+    );
+    assert_eq!(valued, serde_json::Value::Bool(true));
     p.click("th[data-sort='fit']");
     let fam = p.eval("document.querySelector('#lb-family').options[1].value");
     p.eval(&format!(

@@ -71,6 +71,48 @@ pub fn folds_of(truth: Truth, n_classes: usize, k: usize, seed: u64) -> Vec<Vec<
     }
 }
 
+/// Some rows of a fit's features, truth and weights.
+pub struct Sample {
+    /// The rows' features.
+    pub x: Features,
+    classes: Vec<u32>,
+    values: Vec<f32>,
+    regression: bool,
+    /// The context with the rows' weights.
+    pub ctx: FitContext,
+}
+
+impl Sample {
+    /// Rows `rows` of `x`, `truth` and `ctx`'s weights.
+    pub fn of(x: &Features, truth: Truth, ctx: &FitContext, rows: &[usize]) -> Sample {
+        let (classes, values, regression) = match truth {
+            Truth::Classes(y) => (rows.iter().map(|&r| y[r]).collect(), Vec::new(), false),
+            Truth::Values(y) => (Vec::new(), rows.iter().map(|&r| y[r]).collect(), true),
+        };
+        Sample {
+            x: x.select_rows(rows),
+            classes,
+            values,
+            regression,
+            ctx: FitContext {
+                sample_weight: ctx
+                    .sample_weight
+                    .as_ref()
+                    .map(|w| rows.iter().map(|&r| w[r]).collect()),
+                ..ctx.clone()
+            },
+        }
+    }
+
+    /// The rows' truth.
+    pub fn truth(&self) -> Truth<'_> {
+        match self.regression {
+            true => Truth::Values(&self.values),
+            false => Truth::Classes(&self.classes),
+        }
+    }
+}
+
 /// Out-of-fold predictions of one configuration, filled fold by fold.
 struct Pooled {
     values: Vec<(String, String)>,

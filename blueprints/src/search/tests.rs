@@ -310,3 +310,33 @@ fn classifiers_refuse_regression_inside_the_search() {
     let folds = quantile_folds(&y, 3, 0);
     assert_eq!(folds.iter().map(Vec::len).sum::<usize>(), 30);
 }
+
+/// Beyond `search_rows` training rows the configurations are scored on a stratified sample of
+/// about that many; the chosen values are fitted on every row.
+#[test]
+fn a_large_fit_searches_on_a_stratified_sample_and_fits_every_row() {
+    let (x, y) = high_dimensional(900, 20, 6, 4);
+    let ctx = FitContext::new(3, 0);
+    let mut searched = Searched::new(Box::new(LogisticRegression::default()), 1, 3);
+    searched.set_param(SEARCH_ROWS, "300").unwrap();
+    searched.fit(&x, &y, &ctx).unwrap();
+    let trials = &searched.outcome.as_ref().unwrap().trials;
+    assert!(trials.iter().all(|t| t.rows == 300), "{trials:?}");
+    // The same search on those 300 rows alone chooses the same C.
+    let keep = inner::folds_of(Truth::Classes(&y), 3, 3, 0x5a3b_1e55).swap_remove(0);
+    let per_class = |rows: &[usize], c: u32| rows.iter().filter(|&&r| y[r] == c).count();
+    assert_eq!([0, 1, 2].map(|c| per_class(&keep, c)), [100, 100, 100]);
+    let mut on_sample = Searched::new(Box::new(LogisticRegression::default()), 1, 3);
+    let y_keep: Vec<u32> = keep.iter().map(|&r| y[r]).collect();
+    on_sample.fit(&x.select_rows(&keep), &y_keep, &ctx).unwrap();
+    assert_eq!(searched.searched_params(), on_sample.searched_params());
+    // The final model saw every row: it differs from one fitted on the sample.
+    let p_all = searched.predict_proba(&x).unwrap();
+    let p_sample = on_sample.predict_proba(&x).unwrap();
+    assert!((&p_all - &p_sample).iter().any(|d| d.abs() > 1e-4));
+    // At or under the limit, every row is scored.
+    let mut small = Searched::new(Box::new(LogisticRegression::default()), 1, 3);
+    small.set_param(SEARCH_ROWS, "900").unwrap();
+    small.fit(&x, &y, &ctx).unwrap();
+    assert!(small.outcome.unwrap().trials.iter().all(|t| t.rows == 900));
+}

@@ -296,6 +296,27 @@ impl Dataset {
     pub fn image_path(&self, value: &str) -> PathBuf {
         images::resolve(&self.base_dir, value)
     }
+
+    /// Refuses the first cell of `column` whose path leaves the data folder (`..`, an absolute
+    /// path, a symlink out), as loading refuses an image column's without `--allow-outside`: for
+    /// a column loaded as something else and read as image paths.
+    pub fn require_paths_inside(&self, column: &str) -> Result<(), DataError> {
+        let col = self.require_column(column)?;
+        for (i, v) in col.values.iter().enumerate() {
+            if let Some(v) = v
+                && !images::stays_inside(&self.base_dir, v)
+            {
+                return Err(DataError::PathEscapes {
+                    path: self.source.clone(),
+                    row: self.file_row(i),
+                    column: column.to_string(),
+                    value: v.clone(),
+                    base: self.base_dir.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How to load a dataset.

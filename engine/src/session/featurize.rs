@@ -144,7 +144,8 @@ pub enum FeatureOutput {
 }
 
 /// Loads the data with `column` read as plain text, so that no row is dropped (image paths are
-/// checked by the featurizer, row by row).
+/// checked by the featurizer, row by row). Paths outside the data folder are not refused here:
+/// only the image column featurized is read, and checked ([`Dataset::require_paths_inside`]).
 fn load_keeping_rows(args: &FeaturizeRequest, column: Option<&str>) -> anyhow::Result<Dataset> {
     let opts = LoadOptions {
         type_overrides: column
@@ -152,7 +153,7 @@ fn load_keeping_rows(args: &FeaturizeRequest, column: Option<&str>) -> anyhow::R
             .unwrap_or_default(),
         check_images: false,
         max_bad_row_share: 1.0,
-        allow_outside: args.allow_outside,
+        allow_outside: true,
         ..LoadOptions::default()
     };
     Ok(dataset::load(&args.data, &opts)?)
@@ -244,6 +245,9 @@ fn featurize_images(args: &FeaturizeRequest) -> anyhow::Result<FeatureOutput> {
         }
     };
     let ds = load_keeping_rows(args, Some(&column))?;
+    if !args.allow_outside {
+        ds.require_paths_inside(&column)?;
+    }
     let col = ds.require_column(&column)?;
     let key = ImageKey {
         column: column.clone(),
