@@ -22,7 +22,8 @@ pub struct LeaderboardArgs {
     /// Project folder (default: the only `*.autopilot` folder in the current directory).
     #[arg(long)]
     pub project: Option<PathBuf>,
-    /// Ranking metric: balanced_accuracy, accuracy, logloss, auc or f1 (classification); rmse,
+    /// Ranking metric: balanced_accuracy, accuracy, logloss, auc or f1 (macro-averaged over the
+    /// classes; classification); rmse,
     /// mae, r2 or rmsle (regression). Default: the project's (balanced accuracy for multiclass,
     /// AUC for binary, RMSE for regression).
     #[arg(long)]
@@ -166,8 +167,48 @@ pub fn execute(args: LeaderboardArgs) -> anyhow::Result<()> {
                 };
                 outln!("Ranked by {} ({better} is better)", metric.name())?;
                 outln!("{}", lb.render_text(metric, best))?;
+                if let Some(why) = unscored_note(&lb, metric) {
+                    outln!("{why}")?;
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Why every model shows `-` for `metric`, when none has a score for it.
+fn unscored_note(lb: &Leaderboard, metric: Metric) -> Option<String> {
+    let has = |s: &Scores| s.get(&metric).is_some_and(|v| v.is_finite());
+    let scored = lb
+        .rows
+        .iter()
+        .any(|r| has(&r.validation) || r.cv_mean.as_ref().is_some_and(has));
+    if scored {
+        return None;
+    }
+    let why = match metric {
+        Metric::Rmsle => "it is undefined for targets or predictions at or below -1",
+        Metric::Auc => "it needs two classes in each scored fold",
+        _ => "it could not be computed for this target",
+    };
+    Some(format!("no model has a {} score: {why}", metric.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metric_no_model_has_is_explained() {
+        let mut lb = Leaderboard::default();
+        let mut row = LeaderboardRow::new("M2", "2 tabular → Ridge Regression", "Informative");
+        row.validation.insert(Metric::Rmse, 0.5);
+        lb.upsert(row.clone());
+        let note = unscored_note(&lb, Metric::Rmsle).expect("a note");
+        assert!(note.contains("at or below -1"), "{note}");
+        assert_eq!(unscored_note(&lb, Metric::Rmse), None);
+        row.validation.insert(Metric::Rmsle, 0.1);
+        lb.upsert(row);
+        assert_eq!(unscored_note(&lb, Metric::Rmsle), None);
+    }
 }

@@ -236,12 +236,28 @@ fn score(
         project: Some(&project),
         weights: Default::default(),
     };
-    // Messages name the file as the user sent it, not its copy in a temporary folder.
-    let report = predictor.predict_csv(&input, &out, &source).map_err(|e| {
+    // Messages name the files as the user sent them, not their copies in a temporary folder,
+    // and give the web app's remedy, not the command line's.
+    let as_sent = |text: &str| {
+        text.replace(&input.display().to_string(), csv_name)
+            .replace(&format!("{}/", data.display()), "")
+            .replace(&data.display().to_string(), "the upload")
+            .replace(
+                "(pass --allow-outside to permit it)",
+                "(upload the image with the CSV and name it by its path relative to the CSV)",
+            )
+    };
+    let mut report = predictor.predict_csv(&input, &out, &source).map_err(|e| {
         let mut e = ApiError::engine(e);
-        e.message = e.message.replace(&input.display().to_string(), csv_name);
+        e.message = as_sent(&e.message);
         e
     })?;
+    for p in &mut report.problems {
+        p.reason = as_sent(&p.reason);
+    }
+    for w in &mut report.warnings {
+        *w = as_sent(w);
+    }
     let text = std::fs::read_to_string(&out).map_err(|e| io(&out, e))?;
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let columns: Vec<String> = r

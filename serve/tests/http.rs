@@ -240,6 +240,15 @@ fn uploads_are_checked() {
     // Named as sent, not as its copy in the server's temporary folder.
     let e = r.json()["error"].as_str().unwrap().to_string();
     assert!(e.starts_with("x.csv: missing column"), "{e}");
+    // Rows whose images were not uploaded: each named by its path in the CSV, not by the
+    // server's temporary copy.
+    let r = upload(addr, &[("csv", Some("x.csv"), csv_text.as_bytes())]);
+    let text = r.text();
+    assert!(text.contains("images/"), "{text}");
+    assert!(
+        !text.contains(std::env::temp_dir().to_str().unwrap()),
+        "a temporary path: {text}"
+    );
     // No multipart at all: axum's rejection, answered as JSON like every error.
     let r = request(
         addr,
