@@ -187,9 +187,26 @@ impl Column {
     /// (a file written day-first is read day-first whatever the training file was), else
     /// `fitted`, the order the model was fitted with.
     pub fn date_order_or(&self, fitted: DayMonthOrder) -> DayMonthOrder {
+        self.order_evidence().decided().unwrap_or(fitted)
+    }
+
+    /// What the cells show about the column's day/month order.
+    pub fn order_evidence(&self) -> OrderEvidence {
         OrderEvidence::of_cells(self.values.iter().map(Option::as_deref))
-            .decided()
-            .unwrap_or(fitted)
+    }
+
+    /// Cells `rows` parsed as numbers written with `mark`.
+    pub fn rows_as_f64_in(&self, rows: &[usize], mark: DecimalMark) -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|&r| parse_number_in(self.values[r].as_deref()?, mark))
+            .collect()
+    }
+
+    /// Cells `rows` parsed as dates, `A/B/YYYY` in `order`.
+    pub fn rows_as_dates_in(&self, rows: &[usize], order: DayMonthOrder) -> Vec<Option<DateParts>> {
+        rows.iter()
+            .map(|&r| parse_date_in(self.values[r].as_deref()?, order))
+            .collect()
     }
 
     /// The cells parsed as dates in the column's own order ([`Column::date_order`]); `None`

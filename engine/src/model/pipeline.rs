@@ -54,9 +54,8 @@ impl Pipeline {
             let pick = |r: &usize| col.values[*r].as_deref();
             let block = match spec {
                 BlockSpec::Numeric { column } => {
-                    let mark = col.decimal_mark();
-                    let parsed = col.as_f64_in(mark);
-                    let train: Vec<Option<f64>> = rows.iter().map(|&r| parsed[r]).collect();
+                    let mark = inputs.mark_evidence(col).mark();
+                    let train = col.rows_as_f64_in(rows, mark);
                     FittedBlock::Numeric(NumericEncoder::fit(column, mark, &train))
                 }
                 BlockSpec::Categorical {
@@ -73,9 +72,8 @@ impl Pipeline {
                     ))
                 }
                 BlockSpec::Date { column } => {
-                    let order = col.date_order();
-                    let parsed = col.as_dates_in(order);
-                    let train: Vec<_> = rows.iter().map(|&r| parsed[r]).collect();
+                    let order = inputs.order_evidence(col).order();
+                    let train = col.rows_as_dates_in(rows, order);
                     FittedBlock::Date(DateEncoder::fit(column, order, &train))
                 }
                 BlockSpec::Text { column, analyzers } => {
@@ -162,19 +160,21 @@ impl Pipeline {
             match block {
                 FittedBlock::Numeric(e) => {
                     let col = column_values(inputs, &e.column)?;
-                    let parsed = col.as_f64_in(col.decimal_mark_or(e.mark));
+                    // A table's own mark when its cells show one (see `Column::decimal_mark_or`).
+                    let mark = inputs.mark_evidence(col).decided().unwrap_or(e.mark);
                     let mut buf = Vec::with_capacity(n * 2);
-                    for &r in rows {
-                        e.encode_into(parsed[r], &mut buf);
+                    for x in col.rows_as_f64_in(rows, mark) {
+                        e.encode_into(x, &mut buf);
                     }
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
                 FittedBlock::Date(e) => {
                     let col = column_values(inputs, &e.column)?;
-                    let parsed = col.as_dates_in(col.date_order_or(e.order));
+                    // A table's own order when its cells show one (see `Column::date_order_or`).
+                    let order = inputs.order_evidence(col).decided().unwrap_or(e.order);
                     let mut buf = Vec::with_capacity(n * 4);
-                    for &r in rows {
-                        e.encode_into(parsed[r].as_ref(), &mut buf);
+                    for d in col.rows_as_dates_in(rows, order) {
+                        e.encode_into(d.as_ref(), &mut buf);
                     }
                     dense_parts.push(Array2::from_shape_vec((n, e.names().len()), buf)?);
                 }
