@@ -47,8 +47,9 @@ pub fn execute(args: ReportArgs) -> anyhow::Result<()> {
         max_images: args.images.max(1),
         ..InsightSettings::default()
     };
-    let insights_dir = ctx.project.path(&format!("insights/{id}"));
-    let out = write_insights(&mut ctx, &id, &settings, &insights_dir)?;
+    // A project that cannot be written (read-only) still gets its report.
+    let folder = autopilot::insights::InsightsFolder::of(&ctx.project)?;
+    let out = write_insights(&mut ctx, &id, &settings, &folder.model(&id))?;
     let html = render_report(&ctx, &out)?;
     write_atomic(&args.output, html.as_bytes())?;
     outln!(

@@ -241,6 +241,22 @@ fn changed_data_a_lost_profile_and_no_predicting_model_are_said() {
     );
 }
 
+/// A project whose insights cannot be written there (read-only; here `insights` is a file,
+/// which stops root too) still gets its report, the insights made in a temporary folder.
+#[test]
+fn a_project_that_cannot_be_written_still_gets_its_report() {
+    let (tmp, _csv, proj, cache) = trained_project();
+    std::fs::write(proj.join("insights"), "not a folder").unwrap();
+    let html = tmp.path().join("report.html");
+    let out = cli(&cache, &["report", "--project", s(&proj), "-o", s(&html)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<html"));
+    assert_eq!(
+        std::fs::read_to_string(proj.join("insights")).unwrap(),
+        "not a folder"
+    );
+}
+
 /// A cross-validated model whose folder was deleted is trained again by the next run (with
 /// the blenders built on it), to the same scores, instead of failing the resume.
 #[test]

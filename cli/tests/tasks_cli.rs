@@ -484,27 +484,17 @@ fn two_classes_are_binary_with_auc_and_a_decision_threshold() {
     let roc = std::fs::read_to_string(ins.join("roc_cv.txt")).unwrap();
     assert!(roc.contains("positive class 'yes'"), "{roc}");
     // Naming the class guessed anyway is the same project: a resume may add `--positive yes`.
-    let (ok, _, err) = run(
-        &cache,
-        &[
-            "run",
-            s(&csv),
-            "--target",
-            "liked",
-            "--group",
-            "shop",
-            "--project",
-            s(&proj),
-            "--backbone",
-            "none",
-            "--quiet",
-            "--type",
-            "price=text",
-            "--resume",
-            "--positive",
-            "yes",
-        ],
-    );
+    let again = [
+        "--group",
+        "shop",
+        "--quiet",
+        "--type",
+        "price=text",
+        "--resume",
+        "--positive",
+        "yes",
+    ];
+    let (ok, _, err) = run_tabular(&cache, &csv, "liked", &proj, &again);
     assert!(ok, "{err}");
 }
 

@@ -77,15 +77,12 @@ impl Kind {
 }
 
 /// The insights folder of model `id`, after checking `id` is on the leaderboard.
-fn model_dir(project: &Project, id: &str) -> ApiResult<(PathBuf, bool)> {
+fn model_dir(state: &AppState, project: &Project, id: &str) -> ApiResult<(PathBuf, bool)> {
     let lb = store::leaderboard(project).map_err(|e| ApiError::engine(e.into()))?;
     let row = lb
         .get(id)
         .ok_or_else(|| ApiError::not_found(format!("no model '{id}'")))?;
-    Ok((
-        project.path(&format!("insights/{}", row.model_id)),
-        lb.holdout_unlocked,
-    ))
+    Ok((state.insights.model(&row.model_id), lb.holdout_unlocked))
 }
 
 fn read_cached(path: &Path) -> Option<Value> {
@@ -101,7 +98,7 @@ pub async fn insight(
     let st = state.clone();
     let idc = id.clone();
     let (dir, cache, cached) = blocking(move || {
-        let (dir, unlocked) = model_dir(&st.project()?, &idc)?;
+        let (dir, unlocked) = model_dir(&st, &st.project()?, &idc)?;
         let cache = dir.join(kind.cache_name(unlocked));
         let cached = read_cached(&cache);
         Ok((dir, cache, cached))
@@ -248,7 +245,7 @@ pub async fn map_image(
         )));
     }
     let png = blocking(move || {
-        let (dir, _) = model_dir(&state.project()?, &id)?;
+        let (dir, _) = model_dir(&state, &state.project()?, &id)?;
         let cached = read_cached(&dir.join(Kind::ActivationMaps.cache_name(false)))
             .ok_or_else(|| ApiError::not_found("the activation maps are not computed yet"))?;
         let name = cached["maps"][n]["files"][&view]
@@ -291,7 +288,7 @@ pub async fn rows(
                 .transpose()
         };
         let (actual, predicted) = (class(&q.actual)?, class(&q.predicted)?);
-        model_dir(&project, &id)?;
+        model_dir(&state, &project, &id)?;
         let shape = (Some(data.dataset.n_rows()), Some(classes.len()));
         let oof = store::oof(&project, &id, shape)
             .map_err(|e| ApiError::engine(e.into()))?

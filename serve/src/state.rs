@@ -20,6 +20,9 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Held while insights are computed (one at a time; the cache is then read by the others).
     pub insights_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Where insights are cached: the project's `insights/`, or a temporary folder for as long
+    /// as the app runs when the project cannot be written.
+    pub insights: autopilot::insights::InsightsFolder,
     data: Mutex<Option<Arc<ProjectData>>>,
 }
 
@@ -32,6 +35,7 @@ impl AppState {
             opts: opts.clone(),
             jobs: Jobs::default(),
             insights_lock: Arc::new(tokio::sync::Mutex::new(())),
+            insights: autopilot::insights::InsightsFolder::of(&project)?,
             data: Mutex::new(None),
         })
     }

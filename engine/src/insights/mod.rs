@@ -12,6 +12,7 @@ pub mod charts;
 pub mod confusion;
 pub mod context;
 pub mod embeddings_2d;
+pub mod folder;
 pub mod generate;
 pub mod grad_cam;
 pub mod regression;
@@ -28,4 +29,5 @@ pub use crate::model::importance::{
 };
 pub use context::InsightContext;
 pub use error::InsightError;
+pub use folder::InsightsFolder;
 pub use generate::{ClassFilter, InsightOutputs, InsightSettings, Selection, write_insights};
