@@ -619,6 +619,7 @@ pub fn roc_auc_ovr(y_true: &[u32], proba: ArrayView2<f32>, average: AucAverage) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::array;
 
     #[test]
     fn scores_keep_their_digits_however_large_or_small() {
@@ -628,7 +629,6 @@ mod tests {
         assert_eq!(fmt_score(2.03e38), "2.0300e38");
         assert_eq!(fmt_score(-3.1e-6), "-3.1000e-6");
     }
-    use ndarray::array;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol

@@ -36,6 +36,16 @@ pub enum TargetKind {
     Regression,
 }
 
+impl TargetKind {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Classification => "classification",
+            TargetKind::Regression => "regression",
+        }
+    }
+}
+
 /// One hyperparameter as shown to a user: name, current value, allowed values, meaning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamSpec {

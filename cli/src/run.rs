@@ -419,12 +419,6 @@ pub fn run_and_print(
     if !outcome.skipped_for_time.is_empty() {
         let _ = outln!("{}", describe_time_skips(&outcome.skipped_for_time));
     }
-    if outcome.best.is_none() && !opts.baseline_only {
-        errln!(
-            "warning: no model can predict yet: {}",
-            autopilot::store::NONE_CROSS_VALIDATED
-        );
-    }
     Ok(())
 }
 

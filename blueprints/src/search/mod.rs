@@ -25,9 +25,9 @@
 //!   binary task's metric, which does not depend on the 0.5 cut that balanced accuracy takes).
 //! * **Rows**: on more than `search_rows` training rows (default [`DEFAULT_SEARCH_ROWS`]) the
 //!   configurations are scored on a stratified sample of about that many (by class, or target
-//!   quantile); the chosen values are then fitted on every row. A search's cost then stops
-//!   growing with the data (a net's nine inner fits on 10,000 rows took most of a 34 s quick-mode
-//!   fit), while the sample is still large enough to rank a few configurations.
+//!   quantile); the chosen values are then fitted on every row. The inner fits (configurations
+//!   × folds) then stop growing with the data, while the sample is still large enough to rank a
+//!   few configurations.
 //! * **Regression** ([`Estimator::fit_regression`]): the same search with inner folds stratified
 //!   on target quantile bins ([`inner::quantile_folds`]), configurations ranked by the RMSE of
 //!   their pooled inner out-of-fold predictions, and the lowest RMSE chosen (ties to the

@@ -437,10 +437,8 @@ impl<'a> Autopilot<'a> {
         let mut row = LeaderboardRow::new(id, &c.describe(), &c.feature_list);
         row.key = key.to_string();
         row.sample_pct = pct;
-        let kind = self.target.task.target_kind();
-        row.params = super::tuning::tunable_params(c, &[])
+        row.params = super::tuning::tunable_params_for(c, &[], self.target.task)
             .into_iter()
-            .filter(|p| p.applies_to(kind))
             .map(|p| (p.name, p.value))
             .collect();
         row

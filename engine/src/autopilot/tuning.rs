@@ -7,7 +7,7 @@ use blueprints::text::{Analyzer, DocFreq, TfidfConfig};
 use thiserror::Error;
 
 use super::candidates::blocks_for;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Task};
 use crate::model::BlockSpec;
 use crate::model::{Candidate, FeatureList};
 
@@ -224,6 +224,15 @@ pub fn tunable_params(c: &Candidate, lists: &[FeatureList]) -> Vec<ParamSpec> {
     let mut out = featurizer_params(c, lists);
     out.extend(c.estimator.params());
     out
+}
+
+/// [`tunable_params`] that act on a target of `task`'s kind (what is listed and shown).
+pub fn tunable_params_for(c: &Candidate, lists: &[FeatureList], task: Task) -> Vec<ParamSpec> {
+    let kind = task.target_kind();
+    tunable_params(c, lists)
+        .into_iter()
+        .filter(|p| p.applies_to(kind))
+        .collect()
 }
 
 /// Splits `name=value`.

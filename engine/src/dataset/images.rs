@@ -63,6 +63,19 @@ pub(crate) fn stays_inside(base_dir: &Path, value: &str) -> bool {
     }
 }
 
+/// The first cell of `values` (index and value) whose path leaves `base_dir`
+/// ([`stays_inside`]).
+pub(crate) fn first_outside<'v>(
+    base_dir: &Path,
+    values: &'v [Option<String>],
+) -> Option<(usize, &'v String)> {
+    values.iter().enumerate().find_map(|(i, v)| {
+        v.as_ref()
+            .filter(|v| !stays_inside(base_dir, v))
+            .map(|v| (i, v))
+    })
+}
+
 /// Decodes one image through the shared guarded decoder ([`neural::decode::decode_image`]):
 /// non-regular files (a FIFO would block forever), headers announcing more than `max_pixels`
 /// pixels or more than the decoding memory budget (refused before decoding) and truncated files
@@ -87,17 +100,19 @@ pub(crate) fn check_image_columns(
 ) -> Result<Vec<(usize, SkippedRow)>, DataError> {
     let mut tasks: Vec<(usize, &str, &str)> = Vec::new();
     for col in columns.iter().filter(|c| c.kind == ColumnType::Image) {
+        if !opts.allow_outside
+            && let Some((i, v)) = first_outside(base_dir, &col.values)
+        {
+            return Err(DataError::PathEscapes {
+                path: source.to_path_buf(),
+                row: i + 2,
+                column: col.name.clone(),
+                value: v.clone(),
+                base: base_dir.to_path_buf(),
+            });
+        }
         for (i, v) in col.values.iter().enumerate() {
             let Some(v) = v else { continue };
-            if !opts.allow_outside && !stays_inside(base_dir, v) {
-                return Err(DataError::PathEscapes {
-                    path: source.to_path_buf(),
-                    row: i + 2,
-                    column: col.name.clone(),
-                    value: v.clone(),
-                    base: base_dir.to_path_buf(),
-                });
-            }
             tasks.push((i, col.name.as_str(), v.as_str()));
         }
     }

@@ -319,20 +319,16 @@ impl Dataset {
     /// a column loaded as something else and read as image paths.
     pub fn require_paths_inside(&self, column: &str) -> Result<(), DataError> {
         let col = self.require_column(column)?;
-        for (i, v) in col.values.iter().enumerate() {
-            if let Some(v) = v
-                && !images::stays_inside(&self.base_dir, v)
-            {
-                return Err(DataError::PathEscapes {
-                    path: self.source.clone(),
-                    row: self.file_row(i),
-                    column: column.to_string(),
-                    value: v.clone(),
-                    base: self.base_dir.clone(),
-                });
-            }
+        match images::first_outside(&self.base_dir, &col.values) {
+            Some((i, v)) => Err(DataError::PathEscapes {
+                path: self.source.clone(),
+                row: self.file_row(i),
+                column: column.to_string(),
+                value: v.clone(),
+                base: self.base_dir.clone(),
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -30,8 +30,9 @@ pub struct FeatureInputs<'a> {
 }
 
 /// The decimal-mark and day/month-order evidence of a table's columns by name: every cell is
-/// read for it, once (every fold's fit and transform asked again, 80 ms per million cells).
-/// Cells are not edited after loading, and a shuffled copy of a column shows the same.
+/// read for it (several parses each), so once per table rather than in every fold's fit and
+/// transform. Cells are not edited after loading, and a shuffled copy of a column shows the
+/// same.
 #[derive(Debug, Default)]
 struct ColumnEvidence {
     marks: Mutex<HashMap<String, MarkEvidence>>,

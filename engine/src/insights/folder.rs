@@ -11,7 +11,7 @@ use crate::project::{Project, ProjectError};
 pub struct InsightsFolder {
     dir: PathBuf,
     /// The temporary folder in use, removed when dropped.
-    _temporary: Option<tempfile::TempDir>,
+    temporary: Option<tempfile::TempDir>,
 }
 
 impl InsightsFolder {
@@ -21,7 +21,7 @@ impl InsightsFolder {
         if std::fs::create_dir_all(&dir).is_ok() && tempfile::tempfile_in(&dir).is_ok() {
             return Ok(InsightsFolder {
                 dir,
-                _temporary: None,
+                temporary: None,
             });
         }
         let tmp = tempfile::Builder::new()
@@ -30,7 +30,7 @@ impl InsightsFolder {
             .map_err(|e| ProjectError::io(&dir, e))?;
         Ok(InsightsFolder {
             dir: tmp.path().to_path_buf(),
-            _temporary: Some(tmp),
+            temporary: Some(tmp),
         })
     }
 
@@ -41,7 +41,7 @@ impl InsightsFolder {
 
     /// Whether this is a temporary folder (the project could not be written).
     pub fn is_temporary(&self) -> bool {
-        self._temporary.is_some()
+        self.temporary.is_some()
     }
 
     /// The folder itself.

@@ -62,15 +62,11 @@ impl WriterLock {
         super::ensure_folder(dir)?;
         let path = dir.join(LOCK_FILE);
         let io = |source| ProjectError::io(&path, source);
-        let locked = match lock_folder(dir) {
-            Some(folder) => folder,
-            None => lock_file(&path)?,
-        }
-        .map_err(|()| ProjectError::Locked {
+        let held = |()| ProjectError::Locked {
             dir: dir.to_path_buf(),
             holder: recorded_holder(dir)
                 .map_or_else(|| "holder unknown".to_string(), |h| h.to_string()),
-        })?;
+        };
         let holder = LockHolder {
             pid: std::process::id(),
             command: command.to_string(),
@@ -78,13 +74,29 @@ impl WriterLock {
         };
         let mut bytes = serde_json::to_vec(&holder).unwrap_or_default();
         bytes.push(b'\n');
-        // A new file renamed over the old name: whatever `writer.lock` was (a link to another
-        // file, say), only the name is replaced.
-        let tmp = dir.join(".writer.lock.tmp");
-        let mut file = File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_data().map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
+        let locked = match lock_folder(dir) {
+            Some(folder) => {
+                let folder = folder.map_err(held)?;
+                // A new file renamed over the old name: whatever `writer.lock` was (a link to
+                // another file, say), only the name is replaced.
+                let tmp = dir.join(".writer.lock.tmp");
+                let mut file = File::create(&tmp).map_err(io)?;
+                file.write_all(&bytes).map_err(io)?;
+                file.sync_data().map_err(io)?;
+                std::fs::rename(&tmp, &path).map_err(io)?;
+                folder
+            }
+            // The locked file itself records the holder: replacing it would free the name for
+            // a second writer.
+            None => {
+                let mut file = lock_file(&path)?.map_err(held)?;
+                file.set_len(0).map_err(io)?;
+                file.seek(SeekFrom::Start(0)).map_err(io)?;
+                file.write_all(&bytes).map_err(io)?;
+                file.sync_data().map_err(io)?;
+                file
+            }
+        };
         remove_stale_temp_files(dir);
         Ok(WriterLock {
             _locked: locked,

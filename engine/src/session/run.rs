@@ -402,6 +402,12 @@ impl Session {
         }
         let best = store::best_model(&self.project, &lb, self.target.task.metric())
             .map(|r| r.model_id.clone());
+        if best.is_none() && !opts.baseline_only {
+            on_event(&RunEvent::Warning(format!(
+                "no model can predict yet: {}",
+                store::NONE_CROSS_VALIDATED
+            )));
+        }
         Ok(RunOutcome {
             leaderboard: lb,
             best,

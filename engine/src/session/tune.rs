@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use blueprints::metrics::Metric;
-use blueprints::params::{ParamSpec, TargetKind};
+use blueprints::params::ParamSpec;
 
-use crate::autopilot::tuning::{apply_setting, parse_setting, tunable_params};
+use crate::autopilot::tuning::{apply_setting, parse_setting, tunable_params, tunable_params_for};
 use crate::autopilot::{Autopilot, AutopilotOptions, Event, Mode};
 use crate::features::FeatureKey;
 use crate::model::{Candidate, FeatureList};
@@ -159,29 +159,26 @@ pub fn tunable(project: &Project, id: &str) -> anyhow::Result<(Candidate, Vec<Pa
     }
     let parent = store::saved_model(project, id)?.candidate;
     let lists: Vec<FeatureList> = store::feature_lists(project)?;
-    let kind = store::task(project)?.target_kind();
-    let params = tunable_params(&parent, &lists)
-        .into_iter()
-        .filter(|p| p.applies_to(kind))
-        .collect();
+    let params = tunable_params_for(&parent, &lists, store::task(project)?);
     Ok((parent, params))
 }
 
 /// Refuses a `--set`/`--search` of a parameter that does not act on the project's kind of
 /// target (it would train the same model again under another name).
 fn check_applies(project: &Project, parent: &Candidate, given: &[String]) -> anyhow::Result<()> {
-    let kind = store::task(project)?.target_kind();
+    let task = store::task(project)?;
     let all = tunable_params(parent, &[]);
     for spec in given {
         let (name, _) = parse_setting(spec)?;
-        if let Some(p) = all.iter().find(|p| p.name == name && !p.applies_to(kind)) {
-            let only = p.only_for.map_or("", |k| match k {
-                TargetKind::Classification => "classification",
-                TargetKind::Regression => "regression",
-            });
+        if let Some(only) = all
+            .iter()
+            .find(|p| p.name == name && !p.applies_to(task.target_kind()))
+            .and_then(|p| p.only_for)
+        {
             anyhow::bail!(
-                "{name} acts on {only} targets only; this project's target is {}",
-                store::task(project)?.as_str()
+                "{name} acts on {} targets only; this project's target is {}",
+                only.name(),
+                task.as_str()
             );
         }
     }
