@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BlueprintError, Result};
 use crate::features::Features;
-use crate::params::{ParamSpec, SearchDim};
+use crate::params::{ParamSpec, SearchDim, TargetKind};
 
 /// What a fit needs besides the data.
 #[derive(Debug, Clone)]
@@ -113,10 +113,12 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
         let _ = (x, class);
         Ok(None)
     }
-    /// The hyperparameters worth searching inside autopilot and a few candidate values of each
-    /// (the current default among them); empty when there is nothing to search
-    /// ([`crate::search::Searched`] uses it).
-    fn search_space(&self) -> Vec<SearchDim> {
+    /// The hyperparameters worth searching inside autopilot on a target of kind `kind`, and a
+    /// few candidate values of each (the default among them, unless the default does not suit
+    /// that kind: the search then starts from the first value); the names are the same for
+    /// either kind. Empty when there is nothing to search ([`crate::search::Searched`] uses it).
+    fn search_space(&self, kind: TargetKind) -> Vec<SearchDim> {
+        let _ = kind;
         Vec::new()
     }
     /// Fits one copy of this estimator for each of `values` of hyperparameter `name`, in order,

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels, FitTargets, check_predict_columns};
-use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable};
 use crate::{choice_enum, field};
 
 const NAME: &str = "k-Nearest Neighbours";
@@ -322,7 +322,7 @@ impl Estimator for Knn {
         Ok(fit.classes.expand(out.view()))
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         vec![
             SearchDim::new("k", &["5", "10", "20", "40"], true),
             SearchDim::new("weights", &["distance", "uniform"], false),

@@ -78,6 +78,14 @@ impl Truth<'_> {
         self.len() == 0
     }
 
+    /// The kind of target these are the truth of.
+    pub fn kind(&self) -> crate::params::TargetKind {
+        match self {
+            Truth::Classes(_) => crate::params::TargetKind::Classification,
+            Truth::Values(_) => crate::params::TargetKind::Regression,
+        }
+    }
+
     /// The metrics defined for this kind of truth, in display order.
     pub fn metrics(&self) -> &'static [Metric] {
         match self {

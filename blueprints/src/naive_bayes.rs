@@ -15,7 +15,7 @@ use crate::field;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
 use crate::linear::scores::linear_proba;
 use crate::numeric::softmax_in_place;
-use crate::params::{Access, Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Access, Param, ParamSpec, SearchDim, TargetKind, Tunable};
 
 /// The fitted state shared by both variants: `jll = X · feature_log_prob + class_log_prior`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,7 +235,7 @@ impl Estimator for MultinomialNb {
         self.fitted.get(MNB)?.predict_proba(x)
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         alpha_search_space()
     }
 
@@ -287,7 +287,7 @@ impl Estimator for ComplementNb {
         self.fitted.get(CNB)?.predict_proba(x)
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         alpha_search_space()
     }
 

@@ -13,7 +13,7 @@ use crate::features::Features;
 use crate::field;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels};
 use crate::numeric::softmax_in_place;
-use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable};
 
 const NAME: &str = "Logistic Regression";
 
@@ -321,7 +321,7 @@ impl Estimator for LogisticRegression {
         Ok(())
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         vec![SearchDim::new("C", &C_PATH, true)]
     }
 

@@ -13,7 +13,7 @@ use crate::features::Features;
 use crate::field;
 use crate::fit_input::FitTargets;
 use crate::numeric::dot;
-use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable};
 
 const NAME: &str = "Ridge Regression";
 
@@ -429,7 +429,7 @@ impl Estimator for Ridge {
         self.fitted()?.predict(x)
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         vec![SearchDim::new("alpha", &ALPHA_PATH, true)]
     }
 

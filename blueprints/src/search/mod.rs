@@ -45,7 +45,7 @@ use crate::features::Features;
 use crate::field;
 use crate::fit_input::{check_fit_input, check_regression_input};
 use crate::metrics::{Truth, argmax_rows, balanced_accuracy, binary_auc, log_loss, rmse};
-use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable};
 
 pub use grid::configurations;
 pub use inner::{quantile_folds, stratified_folds};
@@ -218,10 +218,11 @@ impl Searched {
         !dims.is_empty() && (self.max_configs > 1 || dims.iter().any(|d| d.path))
     }
 
-    /// The dimensions searched: the base's space minus the fixed names.
-    pub fn dimensions(&self) -> Vec<SearchDim> {
+    /// The dimensions searched on a target of kind `kind`: the base's space minus the fixed
+    /// names.
+    pub fn dimensions(&self, kind: TargetKind) -> Vec<SearchDim> {
         self.base
-            .search_space()
+            .search_space(kind)
             .into_iter()
             .filter(|d| !self.fixed.contains(&d.name) && d.values.len() > 1)
             .collect()
@@ -234,7 +235,7 @@ impl Searched {
         truth: Truth,
         ctx: &FitContext,
     ) -> Result<Option<SearchOutcome>> {
-        let dims = self.dimensions();
+        let dims = self.dimensions(truth.kind());
         if !self.will_search(&dims) {
             return Ok(None);
         }
@@ -284,14 +285,15 @@ fn default_search_rows() -> usize {
     DEFAULT_SEARCH_ROWS
 }
 
-/// The estimator's current value of each dimension.
+/// The estimator's current value of each dimension, or the dimension's first value where the
+/// current one is not among its values (a default that does not suit this kind of target).
 fn current_values(e: &dyn Estimator, dims: &[SearchDim]) -> Vec<String> {
     let specs = e.params();
     dims.iter()
         .map(|d| {
             specs
                 .iter()
-                .find(|s| s.name == d.name)
+                .find(|s| s.name == d.name && d.values.contains(&s.value))
                 .map_or_else(|| d.values[0].clone(), |s| s.value.clone())
         })
         .collect()
@@ -446,7 +448,8 @@ impl Estimator for Searched {
     }
 
     fn searched_names(&self) -> Vec<String> {
-        let dims = self.dimensions();
+        // The names are the same for either kind of target (see `Estimator::search_space`).
+        let dims = self.dimensions(TargetKind::Classification);
         match self.will_search(&dims) {
             true => dims.into_iter().map(|d| d.name).collect(),
             false => Vec::new(),

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::estimator::{Estimator, FitContext, Fitted};
 use crate::features::Features;
 use crate::fit_input::{ClassMap, ClassWeight, FitLabels, FitTargets};
-use crate::params::{Param, ParamSpec, SearchDim, Tunable};
+use crate::params::{Param, ParamSpec, SearchDim, TargetKind, Tunable};
 use crate::{choice_enum, field};
 
 choice_enum! {
@@ -416,7 +416,7 @@ impl Estimator for RandomForest {
         Ok(f.classes.expand(probs.view()))
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         vec![
             SearchDim::new("max_features", &["sqrt", "third", "log2", "half"], false),
             SearchDim::new("min_samples_leaf", &["1", "3", "5"], false),

@@ -738,7 +738,7 @@ impl Estimator for GradientBoosting {
         Ok(f.classes.expand(probs.view()))
     }
 
-    fn search_space(&self) -> Vec<SearchDim> {
+    fn search_space(&self, _kind: TargetKind) -> Vec<SearchDim> {
         vec![
             SearchDim::new("n_estimators", &ROUNDS_PATH, true),
             SearchDim::new("learning_rate", &["0.05", "0.1"], false),

@@ -516,6 +516,10 @@ impl Trainer for BurnTrainer<'_> {
         self.weights = snapshot;
     }
 
+    fn scale_learning_rate(&mut self, factor: f32) {
+        self.lr *= factor;
+    }
+
     fn weights(&self) -> Result<NetWeights> {
         self.weights.download(self.hidden)
     }

@@ -88,6 +88,10 @@ impl Trainer for NativeTrainer<'_> {
         self.weights = snapshot;
     }
 
+    fn scale_learning_rate(&mut self, factor: f32) {
+        self.adam.lr *= factor;
+    }
+
     fn weights(&self) -> Result<NetWeights> {
         Ok(self.weights.clone())
     }

@@ -297,17 +297,16 @@ fn backend_is_a_listed_choice_and_auto_trains_small_nets_natively() {
     // below the GPU threshold; 512 × (2,048·1,024 + 2·1,024² + 1,024·6) is above it.
     let p = SnnParams::default();
     assert_eq!(
-        step_macs(&p, 1280, 6),
+        step_macs(&p, 64, 1280, 6),
         64 * (1280 * 256 + 256 * 256 + 256 * 6)
     );
-    assert!(step_macs(&p, 1280, 6) < AUTO_GPU_STEP_MACS);
+    assert!(step_macs(&p, 64, 1280, 6) < AUTO_GPU_STEP_MACS);
     let big = SnnParams {
         hidden_size: 1024,
         n_blocks: 2,
-        batch_size: 512,
         ..SnnParams::default()
     };
-    assert!(step_macs(&big, 2048, 6) > AUTO_GPU_STEP_MACS);
+    assert!(step_macs(&big, 512, 2048, 6) > AUTO_GPU_STEP_MACS);
     // Models saved before the `backend` parameter existed still load.
     let mut json: serde_json::Value = serde_json::to_value(&net).expect("serialize");
     json["params"]
@@ -470,4 +469,147 @@ fn bagged_net_averages_the_single_nets_of_its_seeds_and_searches_one_net() {
         .remove("bags");
     let old: SelfNormalizingNet = serde_json::from_value(json).expect("old models load");
     assert_eq!(old.params.bags, 1);
+}
+
+/// A trainer whose validation loss follows a script, recording what the loop asked of it.
+struct ScriptedTrainer {
+    losses: Vec<f64>,
+    epoch: usize,
+    lr: f32,
+    lr_by_epoch: Vec<f32>,
+    restored: Option<usize>,
+}
+
+impl train::Trainer for ScriptedTrainer {
+    type Snapshot = usize;
+    fn step(&mut self, _rows: &[usize], _rng: &mut ChaCha8Rng) -> Result<()> {
+        Ok(())
+    }
+    fn loss(&mut self, _rows: &[usize]) -> Result<f64> {
+        self.lr_by_epoch.push(self.lr);
+        self.epoch += 1;
+        Ok(self.losses[self.epoch - 1])
+    }
+    fn snapshot(&self) -> usize {
+        self.epoch
+    }
+    fn restore(&mut self, snapshot: usize) {
+        self.restored = Some(snapshot);
+    }
+    fn scale_learning_rate(&mut self, factor: f32) {
+        self.lr *= factor;
+    }
+    fn weights(&self) -> Result<NetWeights> {
+        unreachable!("not asked by the loop")
+    }
+}
+
+#[test]
+fn a_validation_plateau_halves_the_step_then_stops_on_the_best_epoch() {
+    // Best at epoch 2, then no improvement: with patience 10 the step halves after 3, 6 and 9
+    // epochs without improvement, and the loop stops after 10, restoring epoch 2's weights.
+    let mut losses = vec![1.0, 0.5];
+    losses.extend(std::iter::repeat_n(0.7, 20));
+    let mut t = ScriptedTrainer {
+        losses,
+        epoch: 0,
+        lr: 1.0,
+        lr_by_epoch: Vec::new(),
+        restored: None,
+    };
+    let schedule = train::Schedule {
+        epochs: 50,
+        batch: 4,
+        patience: 10,
+    };
+    assert_eq!(schedule.plateau(), 3);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let train_rows: Vec<usize> = (0..8).collect();
+    let log = run_epochs(&mut t, &train_rows, &[0, 1], schedule, &mut rng).expect("runs");
+    assert_eq!(log.epochs_run, 12);
+    assert_eq!(t.restored, Some(2));
+    let expected: Vec<f32> = [1.0; 5]
+        .into_iter()
+        .chain([0.5; 3])
+        .chain([0.25; 3])
+        .chain([0.125])
+        .collect();
+    assert_eq!(t.lr_by_epoch, expected);
+    // An improvement resets the count: no halving while the loss keeps falling.
+    let mut falling = ScriptedTrainer {
+        losses: (0..30).map(|e| 1.0 / (1.0 + e as f64)).collect(),
+        epoch: 0,
+        lr: 1.0,
+        lr_by_epoch: Vec::new(),
+        restored: None,
+    };
+    let thirty = train::Schedule {
+        epochs: 30,
+        ..schedule
+    };
+    let log = run_epochs(&mut falling, &train_rows, &[0], thirty, &mut rng).expect("runs");
+    assert_eq!(log.epochs_run, 30);
+    assert!(falling.lr_by_epoch.iter().all(|&lr| lr == 1.0));
+}
+
+#[test]
+fn the_automatic_batch_grows_with_the_training_rows() {
+    let rows = [
+        1, 900, 9_999, 10_000, 99_999, 100_000, 1_000_000, 50_000_000,
+    ];
+    let batches: Vec<usize> = rows.iter().map(|&n| auto_batch_rows(n)).collect();
+    assert_eq!(batches, [64, 64, 64, 128, 128, 256, 512, 512]);
+    let auto = SnnParams::default();
+    assert_eq!(auto.batch_size, AUTO_BATCH);
+    assert_eq!(batch_rows(&auto, 12_800), 128);
+    let fixed = SnnParams {
+        batch_size: 32,
+        ..SnnParams::default()
+    };
+    assert_eq!(batch_rows(&fixed, 12_800), 32);
+}
+
+#[test]
+fn a_regressor_searches_without_dropout_first() {
+    // y = sin(x0) + x1·x2: smooth, fitted far better without AlphaDropout's noise.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let n = 600;
+    let mut x = Array2::<f32>::zeros((n, 3));
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        for j in 0..3 {
+            x[[i, j]] = rng.random::<f32>() * 4.0 - 2.0;
+        }
+        y.push(x[[i, 0]].sin() + x[[i, 1]] * x[[i, 2]]);
+    }
+    let x = Features::dense(x);
+    let net = SelfNormalizingNet::new(SnnParams {
+        hidden_size: 32,
+        bags: 1,
+        ..SnnParams::default()
+    });
+    assert_eq!(net.params.dropout, 0.1, "classification keeps its default");
+    let dropouts = |kind| {
+        net.search_space(kind)
+            .into_iter()
+            .find(|d| d.name == "dropout")
+            .map(|d| d.values)
+    };
+    assert_eq!(
+        dropouts(TargetKind::Regression),
+        Some(vec!["0".into(), "0.05".into()])
+    );
+    let mut searched = blueprints::search::Searched::new(Box::new(net), 2, 2);
+    searched
+        .fit_regression(&x, &y, &FitContext::new(1, 0))
+        .expect("fit");
+    let outcome = searched.outcome.as_ref().expect("searched");
+    let first = &outcome.trials[0].values;
+    assert!(first.contains(&("dropout".into(), "0".into())), "{first:?}");
+    assert!(
+        outcome
+            .trials
+            .iter()
+            .all(|t| t.values.iter().any(|(k, v)| k == "dropout" && v != "0.1"))
+    );
 }

@@ -1,5 +1,6 @@
 //! The optimisation loop of the residual net, shared by its two engines: shuffled mini-batch
-//! epochs, a validation loss after each epoch, early stopping that keeps the best epoch's weights.
+//! epochs, a validation loss after each epoch, the step size halved on a plateau of that loss,
+//! early stopping that keeps the best epoch's weights.
 //! The head and loss ([`Target`]) are the only difference between classification (softmax,
 //! cross-entropy) and regression (one linear output, squared error).
 //!
@@ -110,6 +111,8 @@ pub trait Trainer {
     fn snapshot(&self) -> Self::Snapshot;
     /// Puts back weights taken by [`Trainer::snapshot`].
     fn restore(&mut self, snapshot: Self::Snapshot);
+    /// Multiplies Adam's step size by `factor` (its moment estimates are kept).
+    fn scale_learning_rate(&mut self, factor: f32);
     /// The current weights as host arrays.
     fn weights(&self) -> Result<NetWeights>;
 }
@@ -122,28 +125,50 @@ pub struct TrainLog {
     pub validation_loss: Vec<f64>,
 }
 
-/// Runs up to `epochs` epochs over `train` in mini-batches of `batch`; with a non-empty `valid`
-/// and `patience > 0`, stops after `patience` epochs without a lower validation loss and restores
-/// the best epoch's weights.
+/// How long and in what steps the loop trains.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Most passes over the training rows.
+    pub epochs: usize,
+    /// Rows per mini-batch.
+    pub batch: usize,
+    /// Epochs without a lower validation loss before stopping (0: never stop early).
+    pub patience: usize,
+}
+
+impl Schedule {
+    /// Epochs without a lower validation loss after which the step size is halved (and again
+    /// after as many more): a third of the patience, at least 2, so that a net whose validation
+    /// loss jumps between epochs gets a few calmer epochs before it is stopped (Keras'
+    /// `ReduceLROnPlateau` beside `EarlyStopping`).
+    pub fn plateau(&self) -> usize {
+        (self.patience / 3).max(2)
+    }
+}
+
+/// Factor applied to the step size on each plateau.
+const PLATEAU_FACTOR: f32 = 0.5;
+
+/// Runs up to `schedule.epochs` epochs over `train` in mini-batches; with a non-empty `valid`
+/// and a patience, halves the step size after every [`Schedule::plateau`] epochs without a lower
+/// validation loss, stops after `patience` of them and restores the best epoch's weights.
 pub fn run_epochs<T: Trainer>(
     trainer: &mut T,
     train: &[usize],
     valid: &[usize],
-    epochs: usize,
-    batch: usize,
-    patience: usize,
+    schedule: Schedule,
     rng: &mut ChaCha8Rng,
 ) -> Result<TrainLog> {
-    let early = patience > 0 && !valid.is_empty();
+    let early = schedule.patience > 0 && !valid.is_empty();
     let mut order = train.to_vec();
     let mut log = TrainLog {
         epochs_run: 0,
         validation_loss: Vec::new(),
     };
     let (mut best, mut best_loss, mut since_best) = (None, f64::INFINITY, 0usize);
-    for _epoch in 0..epochs {
+    for _epoch in 0..schedule.epochs {
         order.shuffle(rng);
-        for rows in order.chunks(batch.max(1)) {
+        for rows in order.chunks(schedule.batch.max(1)) {
             trainer.step(rows, rng)?;
         }
         log.epochs_run += 1;
@@ -161,8 +186,11 @@ pub fn run_epochs<T: Trainer>(
             since_best = 0;
         } else {
             since_best += 1;
-            if since_best >= patience {
+            if since_best >= schedule.patience {
                 break;
+            }
+            if since_best % schedule.plateau() == 0 {
+                trainer.scale_learning_rate(PLATEAU_FACTOR);
             }
         }
     }
