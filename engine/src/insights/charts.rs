@@ -8,6 +8,8 @@ use std::sync::Once;
 
 use image::{ImageEncoder, RgbImage};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::RangedCoordusize;
 use plotters::prelude::*;
 
 use super::InsightError;
@@ -133,6 +135,13 @@ pub fn text_size(text: &str, size: f64) -> (u32, u32) {
     let font = (FONT_FAMILY, size).into_font();
     font.box_size(text)
         .unwrap_or((text.len() as u32 * size as u32 / 2, size as u32))
+}
+
+/// An axis of `n` equal segments for `n` bars or cells. (Plotters' integer ranges include their
+/// end, so `(0..n).into_segmented()` has an empty segment past the last. A single segment keeps
+/// that spare one: plotters maps a one-value range to a point, not onto the axis.)
+fn segments(n: usize) -> SegmentedCoord<RangedCoordusize> {
+    (0..n.max(2) - 1).into_segmented()
 }
 
 /// A colour from a diverging blue (−1) → light grey (0) → red (+1) scale.
@@ -290,7 +299,7 @@ pub fn bar_chart(
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(label_w)
-                .build_cartesian_2d(x0..x1, (0..n).into_segmented())
+                .build_cartesian_2d(x0..x1, segments(n))
                 .map_err(|e| e.to_string())?;
             chart
                 .configure_mesh()
@@ -372,8 +381,14 @@ pub fn heat_map(
     let rl: Vec<String> = row_labels.iter().map(|l| shorten(l, 18)).collect();
     let cl: Vec<String> = col_labels.iter().map(|l| shorten(l, 12)).collect();
     let label_w = rl.iter().map(|l| text_size(l, 14.0).0).max().unwrap_or(40) + 40;
-    let cell = 72u32;
-    let w = label_w + cell * nc as u32 + 60;
+    // Cells wide enough for their text and their column's label, so that neither spills over.
+    let widest = |texts: &mut dyn Iterator<Item = &String>| {
+        texts.map(|t| text_size(t, 13.0).0).max().unwrap_or(0)
+    };
+    let cell = 72u32
+        .max(widest(&mut cell_text.iter().flatten()) + 16)
+        .max(widest(&mut cl.iter()) + 10);
+    let w = (label_w + cell * nc as u32 + 60).max(text_size(title, 20.0).0 + 40);
     let h = 110 + cell * nr as u32;
     struct Heat<'a> {
         title: &'a str,
@@ -403,7 +418,7 @@ pub fn heat_map(
                 .margin(12)
                 .x_label_area_size(48)
                 .y_label_area_size(label_w)
-                .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
+                .build_cartesian_2d(segments(nc), segments(nr))
                 .map_err(|e| e.to_string())?;
             chart
                 .configure_mesh()
@@ -493,6 +508,48 @@ mod tests {
         assert!(rgb.pixels().any(|p| p.0 == [31, 119, 180]));
         let svg = f.svg.unwrap();
         assert!(svg.contains("caption") && svg.contains("image"), "{svg}");
+    }
+
+    #[test]
+    fn a_heat_map_fits_its_title_and_cells_with_no_spare_segment() {
+        let title = "M6: confusion matrix, cross-validation (out-of-fold)";
+        let labels: Vec<String> = vec!["0".into(), "1".into()];
+        let text = vec![vec!["100% (67)".to_string(); 2]; 2];
+        let f = heat_map(
+            title,
+            "actual",
+            "predicted",
+            &labels,
+            &labels,
+            &vec![vec![1.0; 2]; 2],
+            &text,
+        )
+        .unwrap();
+        let img = image::load_from_memory(&f.png).unwrap().to_rgb8();
+        assert!(
+            img.width() >= text_size(title, 20.0).0 + 40,
+            "title clipped"
+        );
+        // The cells reach the plot's right and top edges (before, plotters' inclusive integer
+        // range left an empty segment after the last column and above the first row), and
+        // each is wider than its text.
+        let dark = sequential(1.0);
+        let xy: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 == [dark.0, dark.1, dark.2])
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        let left = xy.iter().map(|p| p.0).min().expect("cells drawn");
+        let right = xy.iter().map(|p| p.0).max().expect("cells drawn");
+        let top = xy.iter().map(|p| p.1).min().expect("cells drawn");
+        assert!(
+            right + 30 >= img.width(),
+            "cells end at {right} of {}",
+            img.width()
+        );
+        assert!(top < 60, "first row starts at {top}");
+        let cell = (right - left) / 2;
+        assert!(cell > text_size("100% (67)", 13.0).0, "cell {cell} px");
     }
 
     #[test]
