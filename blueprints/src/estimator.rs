@@ -164,6 +164,13 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn searched_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The value each searched hyperparameter starts from on a target of kind `kind` (the
+    /// current one, or the search space's first where the current one does not suit the kind;
+    /// empty for plain estimators).
+    fn search_starts(&self, kind: TargetKind) -> Vec<(String, String)> {
+        let _ = kind;
+        Vec::new()
+    }
     /// The hyperparameter values a search inside `fit` chose (empty for plain estimators).
     fn searched_params(&self) -> Vec<(String, String)> {
         Vec::new()

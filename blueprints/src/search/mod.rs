@@ -456,6 +456,15 @@ impl Estimator for Searched {
         }
     }
 
+    fn search_starts(&self, kind: TargetKind) -> Vec<(String, String)> {
+        let dims = self.dimensions(kind);
+        if !self.will_search(&dims) {
+            return Vec::new();
+        }
+        let starts = current_values(self.base.as_ref(), &dims);
+        dims.into_iter().map(|d| d.name).zip(starts).collect()
+    }
+
     fn searched_params(&self) -> Vec<(String, String)> {
         self.outcome
             .as_ref()

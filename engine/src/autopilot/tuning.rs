@@ -226,12 +226,20 @@ pub fn tunable_params(c: &Candidate, lists: &[FeatureList]) -> Vec<ParamSpec> {
     out
 }
 
-/// [`tunable_params`] that act on a target of `task`'s kind (what is listed and shown).
+/// [`tunable_params`] that act on a target of `task`'s kind (what is listed and shown), a
+/// searched one with the value its search starts from on that kind.
 pub fn tunable_params_for(c: &Candidate, lists: &[FeatureList], task: Task) -> Vec<ParamSpec> {
     let kind = task.target_kind();
+    let starts = c.estimator.search_starts(kind);
     tunable_params(c, lists)
         .into_iter()
         .filter(|p| p.applies_to(kind))
+        .map(|mut p| {
+            if let Some((_, start)) = starts.iter().find(|(name, _)| *name == p.name) {
+                p.value = start.clone();
+            }
+            p
+        })
         .collect()
 }
 

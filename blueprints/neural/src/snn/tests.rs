@@ -600,6 +600,16 @@ fn a_regressor_searches_without_dropout_first() {
         Some(vec!["0".into(), "0.05".into()])
     );
     let mut searched = blueprints::search::Searched::new(Box::new(net), 2, 2);
+    // What `tune --list` shows as the starting values, by kind.
+    let start = |kind| {
+        searched
+            .search_starts(kind)
+            .into_iter()
+            .find(|(name, _)| name == "dropout")
+            .map(|(_, v)| v)
+    };
+    assert_eq!(start(TargetKind::Regression).as_deref(), Some("0"));
+    assert_eq!(start(TargetKind::Classification).as_deref(), Some("0.1"));
     searched
         .fit_regression(&x, &y, &FitContext::new(1, 0))
         .expect("fit");
