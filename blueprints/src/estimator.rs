@@ -164,9 +164,9 @@ pub trait Estimator: Send + Sync + std::fmt::Debug {
     fn searched_names(&self) -> Vec<String> {
         Vec::new()
     }
-    /// The value each searched hyperparameter starts from on a target of kind `kind` (the
-    /// current one, or the search space's first where the current one does not suit the kind;
-    /// empty for plain estimators).
+    /// The value each searched hyperparameter (but a path, walked whole) starts from on a
+    /// target of kind `kind`: the current one, or the search space's first where the current one
+    /// does not suit the kind. Empty for plain estimators.
     fn search_starts(&self, kind: TargetKind) -> Vec<(String, String)> {
         let _ = kind;
         Vec::new()

@@ -461,8 +461,13 @@ impl Estimator for Searched {
         if !self.will_search(&dims) {
             return Vec::new();
         }
+        // A path dimension is walked whole; its current value is what it shows.
         let starts = current_values(self.base.as_ref(), &dims);
-        dims.into_iter().map(|d| d.name).zip(starts).collect()
+        dims.into_iter()
+            .zip(starts)
+            .filter(|(d, _)| !d.path)
+            .map(|(d, v)| (d.name, v))
+            .collect()
     }
 
     fn searched_params(&self) -> Vec<(String, String)> {

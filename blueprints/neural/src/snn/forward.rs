@@ -41,8 +41,7 @@ pub struct ForwardCache {
 
 /// `a · b` into a new row-major array, by the `gemm` crate (runtime-selected AVX-512/AVX2/NEON
 /// kernels, one thread: the bags already train in parallel). Any strides, so transposed views
-/// cost no copy. `ndarray`'s `dot` (matrixmultiply) reached about a quarter of a core's peak on
-/// these 64 × 256 × 256 products.
+/// cost no copy. Against `ndarray`'s `dot`, which it replaced: docs/benchmarks/estimators.md.
 pub fn product(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
     let (m, k) = a.dim();
     let n = b.ncols();
